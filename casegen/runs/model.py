@@ -1,0 +1,227 @@
+"""The one run model every importer produces.
+
+A :class:`Run` is a per-request table plus metadata, or — when the input only
+carries the tool's own summary statistics — metadata plus that summary
+("summary only"). Summary-only runs are never expanded into fake requests.
+
+Per-request table (``Run.requests``, a :class:`pandas.DataFrame`, one row per
+request *issued*, failed ones included). All times are **seconds**:
+
+=================  =========  ===============================================
+column             dtype      meaning
+=================  =========  ===============================================
+``start_s``        float64    send time relative to the first request; NaN if
+                              the input has no timestamps
+``ttft_s``         float64    time to first token; NaN if not measured
+                              (non-streaming) or the request failed
+``e2e_s``          float64    end-to-end latency (send → last token); NaN for
+                              failed requests
+``input_tokens``   float64    prompt tokens (NaN if unknown)
+``output_tokens``  float64    generated tokens (NaN if unknown)
+``success``        bool       the request produced at least one token and no
+                              error
+``error``          object     error text, ``""`` for a success
+``chunk_gaps_s``   object     gaps between consecutive streamed chunks of the
+                              request (a 1-D float array), or ``None`` when the
+                              input has no per-chunk timing
+=================  =========  ===============================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REQUEST_COLUMNS: tuple[str, ...] = (
+    "start_s",
+    "ttft_s",
+    "e2e_s",
+    "input_tokens",
+    "output_tokens",
+    "success",
+    "error",
+    "chunk_gaps_s",
+)
+
+#: Metric keys used everywhere (summaries, deltas, SLOs, summary.json).
+LATENCY_METRICS: tuple[str, ...] = ("ttft", "tpot", "itl", "e2e", "decode")
+
+#: Statistic keys of a tool summary / a computed distribution (latencies in ms).
+STAT_KEYS: tuple[str, ...] = ("n", "mean", "std", "min", "p50", "p90", "p95", "p99", "max")
+
+
+@dataclass
+class RunMeta:
+    """Facts about a run that are not per-request data."""
+
+    tool: str  # "vllm", "casegen", ...
+    format: str  # format id the importer used, e.g. "vllm-json"
+    source: str  # path of the file the run came from
+    sha256: str  # of that file
+    tool_version: str | None = None
+    model: str | None = None
+    tokenizer: str | None = None
+    backend: str | None = None
+    date: str | None = None
+    label: str | None = None
+    request_rate: float | None = None  # req/s offered; math.inf = all at once
+    max_concurrency: int | None = None
+    num_prompts: int | None = None
+    duration_s: float | None = None  # the tool's own measured duration, seconds
+    streaming: bool | None = None
+    index: int = 0  # position of the run inside its file (0-based)
+    extra: dict[str, Any] = field(default_factory=dict)  # other metadata (strings)
+
+    def selector_values(self) -> dict[str, Any]:
+        """Values a run selector can match (see :mod:`casegen.runs.select`)."""
+        values: dict[str, Any] = {
+            "index": self.index,
+            "rate": self.request_rate,
+            "concurrency": self.max_concurrency,
+            "label": self.label,
+        }
+        for key, value in self.extra.items():
+            if isinstance(value, (str, int, float)) and key not in values:
+                values[key] = value
+        return values
+
+    def describe_load(self) -> str:
+        """Human description of the offered load, e.g. 'rate 10 req/s, max concurrency 16'."""
+        parts = []
+        if self.request_rate is not None:
+            rate = "inf (all at once)" if math.isinf(self.request_rate) else f"{self.request_rate:g} req/s"
+            parts.append(f"rate {rate}")
+        if self.max_concurrency is not None:
+            parts.append(f"max concurrency {self.max_concurrency}")
+        return ", ".join(parts) if parts else "load not recorded"
+
+
+@dataclass
+class Run:
+    """One benchmark run: per-request table (or None) + metadata + tool summary.
+
+    ``tool_summary`` holds the figures the benchmark tool itself printed, in
+    casegen's names and units: ``{"ttft": {"mean": ms, "p50": ms, ...},
+    "throughput": {"requests_per_s": ..., "output_tokens_per_s": ...},
+    "requests": {"total": ..., "succeeded": ..., "failed": ...}}``.
+    """
+
+    meta: RunMeta
+    requests: pd.DataFrame | None
+    tool_summary: dict[str, dict[str, float]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def summary_only(self) -> bool:
+        return self.requests is None
+
+    @property
+    def name(self) -> str:
+        return self.meta.label or Path(self.meta.source).name
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def make_requests_frame(
+    *,
+    ttft_s: Any,
+    e2e_s: Any,
+    input_tokens: Any = None,
+    output_tokens: Any = None,
+    success: Any = None,
+    error: Any = None,
+    start_s: Any = None,
+    chunk_gaps_s: list[Any] | None = None,
+) -> pd.DataFrame:
+    """Build a per-request frame with the canonical columns and dtypes.
+
+    Every argument is a sequence of equal length (or None for "unknown").
+    Failed requests get NaN latencies whatever the input said (tools write 0.0).
+    """
+    n = len(e2e_s)
+
+    def col(values: Any, fill: Any = np.nan) -> np.ndarray:
+        if values is None:
+            return np.full(n, fill, dtype=float)
+        return np.asarray(values, dtype=float)
+
+    ok = np.ones(n, dtype=bool) if success is None else np.asarray(success, dtype=bool)
+    err = [""] * n if error is None else ["" if e is None else str(e) for e in error]
+    df = pd.DataFrame(
+        {
+            "start_s": col(start_s),
+            "ttft_s": col(ttft_s),
+            "e2e_s": col(e2e_s),
+            "input_tokens": col(input_tokens),
+            "output_tokens": col(output_tokens),
+            "success": ok,
+            "error": pd.Series(err, dtype=object),
+            "chunk_gaps_s": pd.Series(
+                list(chunk_gaps_s) if chunk_gaps_s is not None else [None] * n, dtype=object
+            ),
+        }
+    )
+    df.loc[~df["success"], ["ttft_s", "e2e_s"]] = np.nan
+    if df["start_s"].notna().any():
+        df["start_s"] = df["start_s"] - df["start_s"].min()
+    return df
+
+
+def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> None:
+    """Reject impossible per-request values with a clear error.
+
+    ``where(i)`` turns a row position into a location text (e.g. ``"line 14"``);
+    the default is ``"request i"`` (1-based). Raises :class:`CasegenError`.
+    """
+    from casegen.errors import CasegenError
+
+    where = where or (lambda i: f"request {i + 1}")
+    ok = df["success"].to_numpy()
+    for column, label in (("ttft_s", "TTFT"), ("e2e_s", "end-to-end latency")):
+        values = df[column].to_numpy(dtype=float)
+        bad = np.flatnonzero(ok & (values < 0))
+        if bad.size:
+            i = int(bad[0])
+            raise CasegenError(
+                f"negative {label} ({values[i]!r} s) in a successful request"
+                + (f"; {bad.size} rows affected" if bad.size > 1 else ""),
+                file=file, where=where(i), expected="a latency ≥ 0",
+            )
+    e2e = df["e2e_s"].to_numpy(dtype=float)
+    bad = np.flatnonzero(ok & ~np.isfinite(e2e))
+    if bad.size:
+        i = int(bad[0])
+        raise CasegenError(
+            f"end-to-end latency is missing or not a finite number ({e2e[i]!r}) in a successful request"
+            + (f"; {bad.size} rows affected" if bad.size > 1 else ""),
+            file=file, where=where(i), expected="a finite latency; mark failed requests with success=false",
+        )
+    ttft = df["ttft_s"].to_numpy(dtype=float)
+    bad = np.flatnonzero(ok & np.isfinite(ttft) & (ttft > e2e * (1 + 1e-9) + 1e-9))
+    if bad.size:
+        i = int(bad[0])
+        raise CasegenError(
+            f"TTFT ({ttft[i]:.6g} s) is larger than the end-to-end latency ({e2e[i]:.6g} s)",
+            file=file, where=where(i), expected="TTFT ≤ end-to-end latency (check the units)",
+        )
+    for column in ("input_tokens", "output_tokens"):
+        values = df[column].to_numpy(dtype=float)
+        bad = np.flatnonzero(values < 0)
+        if bad.size:
+            i = int(bad[0])
+            raise CasegenError(
+                f"negative {column.replace('_', ' ')} ({values[i]:g})",
+                file=file, where=where(i), expected="a token count ≥ 0",
+            )
