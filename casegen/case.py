@@ -1,0 +1,342 @@
+"""``case.yaml``: the pydantic models that define it, and loading with line numbers.
+
+The models in this module are the single source of truth for validation, for the
+JSON Schema (``casegen schema``) and for the field reference in ``docs/case-yaml.md``.
+Unknown keys are rejected; every problem in a file is reported at once with
+its line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from casegen.errors import CasegenError, Problem, ValidationFailed
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class System(_Strict):
+    """What was served, on what."""
+
+    model: str = Field(description="Model served, e.g. 'Llama-3.1-8B-Instruct'.")
+    hardware: str = Field(description="Accelerators per replica, e.g. '1× H100 SXM 80 GB'.")
+    serving_stack: str = Field(description="Engine and version, e.g. 'vLLM 0.8.2, OpenAI-compatible server'.")
+    notes: str | None = Field(None, description="Anything else a reader needs (parallelism, flags).")
+
+
+class Workload(_Strict):
+    """The traffic the runs represent."""
+
+    description: str = Field(description="What the requests are and why they are realistic.")
+    dataset: str | None = Field(None, description="Dataset or trace name.")
+
+
+class SLO(_Strict):
+    """A latency objective: `percentile` of `metric` must be ≤ `threshold_ms`."""
+
+    metric: Literal["ttft", "tpot", "itl", "e2e"] = Field(description="Latency metric (casegen names).")
+    percentile: float = Field(
+        99, gt=0, lt=100, description="Percentile the objective is stated at, e.g. 95 or 99 (also 'p99')."
+    )
+    threshold_ms: PositiveFloat = Field(description="Upper bound in milliseconds.")
+
+    @field_validator("percentile", mode="before")
+    @classmethod
+    def _strip_p(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.lower().startswith("p"):
+            return v[1:]
+        return v
+
+
+Units = Literal["s", "ms", "us", "ns"]
+
+
+class RunSpec(_Strict):
+    """Where one side's benchmark run lives and how to read it."""
+
+    path: str = Field(description="Run file, relative to the case folder.")
+    format: str = Field("auto", description="auto, vllm, casegen-csv or casegen-jsonl.")
+    label: str | None = Field(None, description="Name shown in the report, e.g. 'FP16 baseline'.")
+    select: int | str | dict[str, Union[int, float, str]] | None = Field(
+        None,
+        description="Which run, when the file holds several: an index, 'rate=10,concurrency=16', or a mapping.",
+    )
+    columns: dict[Literal["start", "ttft", "e2e", "chunk_gaps", "input_tokens", "output_tokens", "success", "error"], str] | None = Field(
+        None, description="casegen CSV/JSONL: field → column name in your file."
+    )
+    units: Units | dict[Literal["start", "ttft", "e2e", "chunk_gaps"], Units] | None = Field(
+        None, description="casegen CSV/JSONL: unit of time columns (one for all, or per field)."
+    )
+    duration_s: PositiveFloat | None = Field(
+        None, description="Run duration in seconds, when the file has no timestamps."
+    )
+
+
+class Runs(_Strict):
+    baseline: RunSpec
+    optimized: RunSpec
+
+
+class SelfHostedPricing(_Strict):
+    """GPUs you rent or own, paid by the hour."""
+
+    gpu: str | None = Field(None, description="GPU name shown in the report, e.g. 'H100 SXM 80 GB'.")
+    gpu_hourly_usd: PositiveFloat = Field(description="USD per GPU-hour (on-demand, reserved or amortised).")
+    gpus_per_replica: int = Field(1, ge=1, description="GPUs one serving replica occupies.")
+    utilization: Fraction = Field(
+        0.6, description="Average load relative to the measured throughput (0–1]; idle capacity is paid for."
+    )
+
+
+class ApiPricing(_Strict):
+    """A hosted API billed per token."""
+
+    provider: str | None = Field(None, description="Provider and model, shown in the report.")
+    input_usd_per_1m: NonNegFloat = Field(description="USD per 1M uncached input tokens.")
+    cached_input_usd_per_1m: NonNegFloat | None = Field(
+        None, description="USD per 1M cached input tokens (default: the input price)."
+    )
+    output_usd_per_1m: NonNegFloat = Field(description="USD per 1M output tokens.")
+    cached_input_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.0, description="Share of input tokens served from the provider's prompt cache (0–1)."
+    )
+
+
+class SidePricing(_Strict):
+    """How one side is paid for: exactly one of self_hosted or api."""
+
+    self_hosted: SelfHostedPricing | None = None
+    api: ApiPricing | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "SidePricing":
+        if (self.self_hosted is None) == (self.api is None):
+            raise ValueError("give exactly one of 'self_hosted' or 'api'")
+        return self
+
+
+class Cost(_Strict):
+    """Cost assumptions. Every figure is printed in the report next to its source."""
+
+    baseline: SidePricing
+    optimized: SidePricing
+    requests_per_month: PositiveFloat = Field(description="Projected production volume, requests per month.")
+    peak_requests_per_s: PositiveFloat | None = Field(
+        None, description="Projected peak rate; sizes the fleet (replicas needed)."
+    )
+    headroom: Fraction = Field(0.8, description="Fraction of measured throughput a replica is planned at for the peak.")
+    monthly_basis: Literal["usage", "fleet"] = Field(
+        "usage",
+        description="usage: cost per request × volume (utilisation-adjusted); fleet: always-on replicas for the peak × 730 h.",
+    )
+    one_time_cost_usd: NonNegFloat = Field(0.0, description="One-time cost of the optimization (engineering, evaluation, migration).")
+    one_time_cost_note: str | None = Field(None, description="What the one-time cost is made of.")
+    horizon_months: int = Field(12, ge=1, le=120, description="Horizon for ROI.")
+    price_source: str | None = Field(None, description="Where the prices come from and their date.")
+
+    @model_validator(mode="after")
+    def _fleet_needs_peak(self) -> "Cost":
+        if self.monthly_basis == "fleet" and self.peak_requests_per_s is None:
+            raise ValueError("monthly_basis 'fleet' needs peak_requests_per_s")
+        return self
+
+
+class Quality(_Strict):
+    """Quality impact of a technique, measured against a tolerance."""
+
+    metric: str = Field(description="Evaluation metric, e.g. 'MMLU 5-shot accuracy'.")
+    baseline: float
+    optimized: float
+    tolerance: NonNegFloat = Field(description="Largest acceptable loss, in the metric's units.")
+    higher_is_better: bool = True
+    unit: str | None = Field(None, description="Unit shown after values, e.g. '%' or 'pts'.")
+
+
+class TradeOff(_Strict):
+    """One technique applied, and what it costs besides money."""
+
+    technique: str
+    what_changed: str
+    helps_when: str
+    hurts_when: str
+    quality: Quality | None = None
+    risk: str | None = None
+
+
+class Analysis(_Strict):
+    percentile_method: Literal["linear", "mlperf"] = Field(
+        "linear", description="linear: NumPy default (what vLLM/AIPerf use); mlperf: sorted(x)[floor(n·p)]."
+    )
+
+
+class ReportSettings(_Strict):
+    page_size: Literal["A4", "Letter"] = "A4"
+
+
+class Case(_Strict):
+    """A before-and-after case study."""
+
+    title: str
+    author: str
+    date: dt.date = Field(description="Date of the study (YYYY-MM-DD); also dates the PDF.")
+    summary: str = Field(description="Two or three sentences: what was optimized and what it bought.")
+    system: System
+    workload: Workload
+    slos: list[SLO] = Field(default_factory=list)
+    runs: Runs
+    cost: Cost | None = None
+    tradeoffs: list[TradeOff] = Field(default_factory=list)
+    notes: str = Field("", description="Markdown. Raw HTML is shown as text.")
+    analysis: Analysis = Field(default_factory=Analysis)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+
+
+def json_schema() -> str:
+    """The JSON Schema of case.yaml, as stable, pretty-printed text."""
+    schema = Case.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "casegen case.yaml"
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader (no Python objects) that is used to compose nodes with marks."""
+
+
+def load_yaml_with_lines(text: str, file: str | Path) -> tuple[Any, dict[tuple, int], list[Problem]]:
+    """Parse YAML safely; return (data, {path: line}, problems such as duplicate keys)."""
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(err, "problem", None) or str(err)
+        raise CasegenError(f"not valid YAML: {problem}", file=file, where=where) from None
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+    problems: list[Problem] = []
+
+    def walk(n: Any, path: tuple) -> None:
+        lines.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            seen: set = set()
+            for key_node, value_node in n.value:
+                key = key_node.value
+                if key in seen:
+                    problems.append(Problem(f"line {key_node.start_mark.line + 1}", f"key '{key}' appears twice",
+                                            "each key once"))
+                seen.add(key)
+                lines[path + (key,)] = key_node.start_mark.line + 1
+                walk(value_node, path + (key,))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                lines[path + (i,)] = item.start_mark.line + 1
+                walk(item, path + (i,))
+
+    if node is not None:
+        walk(node, ())
+    return data, lines, problems
+
+
+_ALL_FIELDS = sorted(
+    {name for model in (Case, System, Workload, SLO, RunSpec, Runs, SelfHostedPricing, ApiPricing,
+                        SidePricing, Cost, Quality, TradeOff, Analysis, ReportSettings)
+     for name in model.model_fields}
+)
+
+
+def _problem_from_error(err: dict, lines: dict[tuple, int]) -> Problem:
+    loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("function-", "literal["))))
+    # pydantic adds union member names (e.g. 'int', 'str', 'dict[str,...]') to loc; drop them
+    clean: list = []
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or part in ("int", "str", "float", "bool", "dict", "list")) and clean:
+            continue
+        clean.append(part)
+    loc = tuple(clean)
+    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    line = None
+    probe = loc
+    while probe and line is None:
+        line = lines.get(probe)
+        probe = probe[:-1]
+    if line is None:
+        line = lines.get(())
+    where = f"line {line}, {dotted}" if line else dotted
+    etype = err["type"]
+    msg = err["msg"]
+    if etype == "extra_forbidden":
+        key = str(loc[-1]) if loc else "?"
+        close = difflib.get_close_matches(key, _ALL_FIELDS, n=1)
+        return Problem(where, f"unknown key '{key}'", f"did you mean '{close[0]}'?" if close else "a key from docs/case-yaml.md")
+    if etype == "missing":
+        return Problem(where, "required key is missing", f"'{loc[-1]}'" if loc else None)
+    given = err.get("input")
+    shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
+    if msg.startswith("Value error, "):
+        return Problem(where, msg[len("Value error, "):])
+    if msg.startswith("Input should be "):
+        return Problem(where, f"{shown} is not valid", msg[len("Input should be "):])
+    return Problem(where, f"{shown}: {msg}")
+
+
+def parse_case(text: str, file: str | Path = "case.yaml") -> Case:
+    """Validate case.yaml text; raise :class:`ValidationFailed` listing every problem."""
+    data, lines, problems = load_yaml_with_lines(text, file)
+    if data is None:
+        raise CasegenError("file is empty", file=file, expected="a case study (see `casegen new`)")
+    if not isinstance(data, dict):
+        raise CasegenError(f"top level is a {type(data).__name__}", file=file, where="line 1",
+                           expected="a mapping of keys (title:, runs:, ...)")
+    try:
+        case = Case.model_validate(data)
+    except ValidationError as err:
+        problems += [_problem_from_error(e, lines) for e in err.errors(include_url=False)]
+        case = None
+    if problems:
+        seen = []
+        for p in problems:
+            if p not in seen:
+                seen.append(p)
+        raise ValidationFailed(file, seen)
+    assert case is not None
+    return case
+
+
+def load_case(case_path: str | Path) -> tuple[Case, Path]:
+    """Load a case from a folder (holding case.yaml) or a YAML file. Returns (case, folder)."""
+    path = Path(case_path)
+    if path.is_dir():
+        path = path / "case.yaml"
+    if not path.exists():
+        raise CasegenError("case file not found", file=path,
+                           expected="a folder with a case.yaml, or a path to one (create one with `casegen new DIR`)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CasegenError("not UTF-8 text", file=path, expected="a YAML file") from None
+    return parse_case(text, path), path.parent
+
+
+def finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)

@@ -1,0 +1,116 @@
+"""The ``casegen`` command line: thin Click commands over library functions.
+
+Exit status: 0 success, 1 a user error (clear message, no traceback),
+2 a usage error (Click's own). Anything else is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from casegen import __version__
+
+
+def _user_errors(fn):
+    """Turn :class:`CasegenError` into a message on stderr and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from casegen.errors import CasegenError
+
+        try:
+            return fn(*args, **kwargs)
+        except CasegenError as err:
+            click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
+            click.echo(err.format(), err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="casegen")
+def main() -> None:
+    """Turn a baseline and an optimized benchmark run into a case study:
+    measured latency and cost, as HTML, PDF and JSON.
+
+    \b
+    Quick start:
+      casegen new my-case            # scaffold a case that builds as-is
+      casegen build my-case          # → my-case/build/report.{html,pdf}, summary.json
+    """
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing case.yaml.")
+@_user_errors
+def new(directory: Path, force: bool) -> None:
+    """Create a case folder with a commented case.yaml and example runs."""
+    from casegen.scaffold import new_case
+
+    files = new_case(directory, force=force)
+    click.echo(f"Created {directory}/ with:")
+    for f in files:
+        click.echo(f"  {f.relative_to(directory)}")
+    click.echo(f"Next: edit {directory}/case.yaml, then run: casegen build {directory}")
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@_user_errors
+def validate(case: Path) -> None:
+    """Check CASE (a folder or its case.yaml) and read its runs, without rendering."""
+    from casegen.case import load_case
+    from casegen.study import analyze
+
+    c, case_dir = load_case(case)
+    study = analyze(c, case_dir)
+    for side in ("baseline", "optimized"):
+        run, m = study.runs[side], study.metrics[side]
+        kind = "per-request" if m.source == "per-request" else "summary only"
+        click.echo(
+            f"{side:9}  {Path(run.meta.source).name}  [{run.meta.format}, {kind}]  "
+            f"{m.requests.get('succeeded')} ok / {m.requests.get('failed')} failed"
+        )
+    for note in study.notes:
+        click.secho(f"note: {note}", fg="yellow")
+    click.echo(f"{case_dir / 'case.yaml' if Path(case).is_dir() else case}: valid")
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: CASE/build).")
+@click.option("--no-pdf", is_flag=True, help="Skip the PDF (faster; HTML and summary.json only).")
+@_user_errors
+def build(case: Path, outdir: Path | None, no_pdf: bool) -> None:
+    """Build report.html, report.pdf and summary.json for CASE."""
+    from casegen.build import build as build_case
+
+    result = build_case(case, outdir, pdf=not no_pdf)
+    for note in result.study.notes:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+    for f in result.files:
+        click.echo(f"wrote {f}")
+    click.echo(f"built in {result.seconds:.2f} s")
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to a file instead of standard output.")
+@_user_errors
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of case.yaml (for editor autocomplete)."""
+    from casegen.case import json_schema
+
+    text = json_schema()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")

@@ -1,0 +1,480 @@
+"""Render a :class:`~casegen.study.Study` to HTML (Jinja2) and PDF (WeasyPrint).
+
+The HTML is one self-contained file: CSS inlined, charts as inline SVG, no
+script, no external request. The PDF is rendered from the same HTML with the
+print rules of the same stylesheet; WeasyPrint gets a URL fetcher that refuses
+the network and any file outside the case folder and the package templates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from casegen import __version__, charts
+from casegen.errors import CasegenError
+from casegen.metrics import METRIC_LABELS, per_request_values
+from casegen.study import SIDES, Study
+
+
+def templates_dir() -> Path:
+    """Folder of the packaged templates (wheel) or of the source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "report.html.j2").is_file():
+            return candidate
+    raise RuntimeError("casegen templates not found; the installation is incomplete")
+
+
+# ------------------------------------------------------------------ formatting filters
+
+
+def fmt_ms(v: float | None) -> str:
+    """Milliseconds for humans: 0.85 ms, 12.3 ms, 845 ms, 2.41 s."""
+    if v is None or not math.isfinite(v):
+        return "—"
+    a = abs(v)
+    if a >= 10_000:
+        return f"{v / 1000:,.1f} s"
+    if a >= 1000:
+        return f"{v / 1000:,.2f} s"
+    if a >= 100:
+        return f"{v:,.0f} ms"
+    if a >= 10:
+        return f"{v:,.1f} ms"
+    return f"{v:,.2f} ms"
+
+
+def fmt_pct(v: float | None, signed: bool = True, digits: int = 1) -> str:
+    if v is None or not math.isfinite(v):
+        return "—"
+    s = f"{v:+,.{digits}f}%" if signed else f"{v:,.{digits}f}%"
+    return s.replace("-", "−")
+
+
+def fmt_usd(v: float | None, digits: int | None = None) -> str:
+    if v is None or not math.isfinite(v):
+        return "—"
+    if digits is None:
+        a = abs(v)
+        digits = 0 if a >= 1000 else 2 if a >= 1 else 4 if a >= 0.01 else 6
+    s = f"${abs(v):,.{digits}f}"
+    return ("−" + s) if v < 0 else s
+
+
+def fmt_num(v: float | None, digits: int = 2) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 100):
+        return f"{int(v):,}"
+    return f"{v:,.{digits}f}"
+
+
+def fmt_share(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%"
+
+
+def markdown(text: str) -> Markup:
+    """CommonMark with raw HTML shown as text and images disabled (no remote fetches)."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.disable("image")
+    md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "mailto:", "#"))
+    return Markup(md.render(text or ""))
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=jinja2.select_autoescape(["html", "j2", "html.j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(ms=fmt_ms, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown)
+    return env
+
+
+# ------------------------------------------------------------------ view model
+
+LADDER_STATS = ("p50", "p90", "p95", "p99")
+TABLE_METRICS = ("ttft", "tpot", "itl", "e2e")
+TABLE_STATS = ("mean", "p50", "p90", "p95", "p99")
+METRIC_NOTES = {
+    "ttft": "send → first streamed token",
+    "tpot": "decode time ÷ (output tokens − 1), per request",
+    "itl": "gap between streamed chunks, pooled (per chunk)",
+    "e2e": "send → last token",
+}
+
+
+def _headline(study: Study) -> list[dict[str, Any]]:
+    cards = []
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+
+    def latency_card(metric: str, stat: str, title: str | None = None) -> dict | None:
+        d = study.deltas.get(metric, {}).get(stat)
+        if d is None:
+            return None
+        label = f"{METRIC_LABELS[metric]} {stat}" if stat != "mean" else f"mean {METRIC_LABELS[metric]}"
+        return {
+            "title": title or label,
+            "value": fmt_pct(d.pct, digits=0) if d.pct is not None else fmt_ms(d.abs),
+            "detail": f"{fmt_ms(d.base)} → {fmt_ms(d.opt)}",
+            "verdict": d.verdict,
+        }
+
+    slo = study.case.slos[0] if study.case.slos else None
+    first = None
+    if slo is not None:
+        stat = f"p{slo.percentile:g}"
+        if stat in LADDER_STATS or stat == "p50":
+            first = latency_card(slo.metric, stat)
+    first = first or latency_card("ttft", "p99") or latency_card("e2e", "p99")
+    if first:
+        cards.append(first)
+    second = latency_card("tpot", "p50") or latency_card("e2e", "p50")
+    if second and (not first or second["title"] != first["title"]):
+        cards.append(second)
+    if study.cost is not None:
+        c = study.cost
+        bo, oo = c.baseline.usd_per_million_output_tokens, c.optimized.usd_per_million_output_tokens
+        if bo and oo:
+            pct = (oo - bo) / bo * 100
+            cards.append({
+                "title": "cost per 1M output tokens",
+                "value": fmt_pct(pct, digits=0),
+                "detail": f"{fmt_usd(bo)} → {fmt_usd(oo)}; {fmt_usd(c.savings_usd_per_month, 0)}/month",
+                "verdict": "better" if pct < -0.5 else "worse" if pct > 0.5 else "same",
+            })
+        else:
+            cards.append({
+                "title": "monthly cost",
+                "value": fmt_usd(c.savings_usd_per_month, 0),
+                "detail": f"saved per month ({fmt_usd(c.baseline.usd_per_month, 0)} → {fmt_usd(c.optimized.usd_per_month, 0)})",
+                "verdict": "better" if c.savings_usd_per_month > 0 else "worse",
+            })
+    else:
+        d = study.throughput_deltas.get("output_tokens_per_s") or study.throughput_deltas.get("requests_per_s")
+        if d is not None:
+            cards.append({"title": "output throughput", "value": fmt_pct(d.pct, digits=0),
+                          "detail": f"{fmt_num(d.base, 0)} → {fmt_num(d.opt, 0)} tokens/s", "verdict": d.verdict})
+    return cards[:3]
+
+
+def _results_rows(study: Study) -> list[dict[str, Any]]:
+    rows = []
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+    for m in TABLE_METRICS:
+        if m not in b.latency_ms and m not in o.latency_ms:
+            continue
+        group = []
+        for stat in TABLE_STATS:
+            bv = b.latency_ms[m].get(stat) if m in b.latency_ms else None
+            ov = o.latency_ms[m].get(stat) if m in o.latency_ms else None
+            if bv is None and ov is None:
+                continue
+            d = study.deltas.get(m, {}).get(stat)
+            group.append({"stat": stat, "base": fmt_ms(bv), "opt": fmt_ms(ov),
+                          "abs": fmt_ms(d.abs) if d else "—", "pct": fmt_pct(d.pct) if d else "—",
+                          "verdict": d.verdict if d else "na"})
+        nb = b.latency_ms[m].n if m in b.latency_ms else None
+        no = o.latency_ms[m].n if m in o.latency_ms else None
+        rows.append({"metric": METRIC_LABELS[m], "key": m, "note": METRIC_NOTES[m], "rows": group,
+                     "n": f"n = {fmt_num(nb)} / {fmt_num(no)}" if nb or no else "n not reported (summary only)"})
+    return rows
+
+
+def _throughput_rows(study: Study) -> list[dict[str, Any]]:
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+    rows = []
+    for key, label, unit in (("requests_per_s", "Requests", "req/s"),
+                             ("output_tokens_per_s", "Output tokens", "tok/s"),
+                             ("total_tokens_per_s", "Input + output tokens", "tok/s")):
+        d = study.throughput_deltas.get(key)
+        rows.append({"label": label, "unit": unit, "base": fmt_num(b.throughput.get(key), 2),
+                     "opt": fmt_num(o.throughput.get(key), 2),
+                     "abs": (("+" if d.abs >= 0 else "−") + fmt_num(abs(d.abs), 2)) if d else "—",
+                     "pct": fmt_pct(d.pct) if d else "—", "verdict": d.verdict if d else "na"})
+    er_b, er_o = b.requests.get("error_rate"), o.requests.get("error_rate")
+    rows.append({"label": "Failed requests", "unit": "",
+                 "base": f"{fmt_num(b.requests.get('failed'))} ({fmt_share(er_b)})",
+                 "opt": f"{fmt_num(o.requests.get('failed'))} ({fmt_share(er_o)})", "abs": "", "pct": "",
+                 "verdict": "na" if er_b is None or er_o is None else ("same" if er_b == er_o else "better" if er_o < er_b else "worse")})
+    return rows
+
+
+def _method_rows(study: Study) -> list[dict[str, Any]]:
+    rows = []
+
+    def both(label: str, f) -> None:
+        rows.append({"label": label, "cells": [f(s) for s in SIDES]})
+
+    def tok(s: str, kind: str) -> str:
+        d = study.metrics[s].tokens.get(kind)
+        if d is None:
+            return "—"
+        if d.n is None:
+            return f"mean {fmt_num(d.mean, 0)} (summary only)"
+        if d.min == d.max:
+            return f"{fmt_num(d.mean, 0)} for every request"
+        return f"mean {fmt_num(d.mean, 0)}, p50 {fmt_num(d.p50, 0)}, p90 {fmt_num(d.p90, 0)} (min {fmt_num(d.min, 0)}, max {fmt_num(d.max, 0)})"
+
+    R, M = study.runs, study.metrics
+    both("Tool", lambda s: R[s].meta.tool + (f" {R[s].meta.tool_version}" if R[s].meta.tool_version else "")
+         + f" ({R[s].meta.format})")
+    both("Model", lambda s: R[s].meta.model or "—")
+    both("Backend", lambda s: R[s].meta.backend or "—")
+    both("Run date", lambda s: R[s].meta.date or "—")
+    both("Offered load", lambda s: R[s].meta.describe_load())
+    both("Requests", lambda s: f"{fmt_num(M[s].requests.get('total'))} sent, {fmt_num(M[s].requests.get('succeeded'))} succeeded, {fmt_num(M[s].requests.get('failed'))} failed")
+    both("Duration", lambda s: f"{M[s].throughput.get('duration_s'):,.1f} s" if M[s].throughput.get("duration_s") else "—")
+    both("Input tokens", lambda s: tok(s, "input"))
+    both("Output tokens", lambda s: tok(s, "output"))
+    both("Data", lambda s: "per-request (recomputed by casegen)" if M[s].source == "per-request" else "summary only (the tool's own statistics)")
+    return rows
+
+
+def _teardown(study: Study) -> dict[str, Any]:
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+    sb, so = b.split, o.split
+    out: dict[str, Any] = {"chart": None, "sentences": []}
+    if sb.get("mean_ttft_ms") is None or so.get("mean_ttft_ms") is None:
+        out["sentences"].append("The split of time before and after the first token needs TTFT on both sides.")
+        return out
+    out["chart"] = Markup(charts.split_chart([
+        (study.label("baseline"), sb["mean_ttft_ms"], sb["mean_decode_ms"]),
+        (study.label("optimized"), so["mean_ttft_ms"], so["mean_decode_ms"]),
+    ]))
+    e2e_b = sb["mean_ttft_ms"] + sb["mean_decode_ms"]
+    e2e_o = so["mean_ttft_ms"] + so["mean_decode_ms"]
+    d_total = e2e_o - e2e_b
+    d_ttft = so["mean_ttft_ms"] - sb["mean_ttft_ms"]
+    d_dec = so["mean_decode_ms"] - sb["mean_decode_ms"]
+    s = out["sentences"]
+    s.append(
+        f"Before the first token (queueing and prefill) takes {fmt_share(sb['prefill_share'])} of the mean "
+        f"end-to-end time on the baseline and {fmt_share(so['prefill_share'])} after the change; the rest is decode."
+    )
+    if abs(d_total) > 0:
+        share_dec = d_dec / d_total * 100 if d_total else 0
+        s.append(
+            f"Mean end-to-end time changed by {fmt_ms(d_total)} ({fmt_pct(d_total / e2e_b * 100)}): "
+            f"{fmt_ms(d_ttft)} before the first token and {fmt_ms(d_dec)} in decode, so decode accounts for "
+            f"{share_dec:.0f}% of the change."
+        )
+    tp = study.deltas.get("tpot", {}).get("p50")
+    if tp is not None:
+        s.append(
+            f"Median TPOT went from {fmt_ms(tp.base)} to {fmt_ms(tp.opt)} per token "
+            f"({1000 / tp.base:,.0f} → {1000 / tp.opt:,.0f} tokens/s for each user)."
+        )
+    itl = study.deltas.get("itl", {}).get("p99")
+    tpm = study.deltas.get("tpot", {}).get("p99")
+    if itl is not None and tpm is not None:
+        s.append(
+            f"The p99 inter-chunk gap ({fmt_ms(itl.base)} → {fmt_ms(itl.opt)}) is well above p99 TPOT "
+            f"({fmt_ms(tpm.base)} → {fmt_ms(tpm.opt)}): single stalls, typically when a new request's prefill "
+            f"is scheduled into a running batch, that the per-request average hides."
+            if itl.opt > 1.5 * tpm.opt else
+            f"The p99 inter-chunk gap ({fmt_ms(itl.base)} → {fmt_ms(itl.opt)}) stays close to TPOT: streaming is smooth."
+        )
+    if sb.get("estimated") or so.get("estimated"):
+        s.append("Decode time of a summary-only run is estimated as mean TPOT × (mean output tokens − 1).")
+    return out
+
+
+def _cost(study: Study) -> dict[str, Any] | None:
+    c = study.cost
+    if c is None:
+        return None
+    cs = study.case.cost
+    assert cs is not None
+
+    def row(label: str, key: str, fmt) -> dict:
+        bv, ov = getattr(c.baseline, key), getattr(c.optimized, key)
+        pct = (ov - bv) / bv * 100 if bv and ov is not None else None
+        return {"label": label, "base": fmt(bv), "opt": fmt(ov), "pct": fmt_pct(pct),
+                "verdict": "na" if pct is None else "better" if pct < -0.5 else "worse" if pct > 0.5 else "same"}
+
+    rows = [
+        row("Cost per request", "usd_per_request", fmt_usd),
+        row("Cost per 1M output tokens", "usd_per_million_output_tokens", fmt_usd),
+        row("Cost per 1M input + output tokens", "usd_per_million_total_tokens", fmt_usd),
+        row("Monthly cost at projected volume" if cs.monthly_basis == "usage" else "Monthly cost (always-on fleet)",
+            "usd_per_month", lambda v: fmt_usd(v, 0)),
+    ]
+    if c.baseline.replicas_for_peak is not None or c.optimized.replicas_for_peak is not None:
+        rows.append(row(f"Replicas for {fmt_num(cs.peak_requests_per_s, 1)} req/s peak", "replicas_for_peak",
+                        lambda v: fmt_num(v) if v is not None else "— (API)"))
+        rows.append(row("Always-on fleet per month", "fleet_usd_per_month",
+                        lambda v: fmt_usd(v, 0) if v is not None else "—"))
+    chart = Markup(charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
+                                        c.payback_months)) if c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0 else None
+    return {
+        "rows": rows,
+        "assumptions": {"baseline": c.baseline.assumptions, "optimized": c.optimized.assumptions},
+        "volume": cs.requests_per_month,
+        "savings": c.savings_usd_per_month,
+        "savings_pct": c.savings_pct,
+        "one_time": c.one_time_cost_usd,
+        "one_time_note": cs.one_time_cost_note,
+        "payback": c.payback_months,
+        "roi": c.roi_pct,
+        "net": c.net_usd_over_horizon,
+        "horizon": c.horizon_months,
+        "verdict": c.verdict,
+        "chart": chart,
+        "price_source": cs.price_source,
+        "basis": cs.monthly_basis,
+        "headroom": cs.headroom,
+    }
+
+
+def _tradeoffs(study: Study) -> list[dict[str, Any]]:
+    out = []
+    for t in study.case.tradeoffs:
+        q = None
+        if t.quality is not None:
+            qq = t.quality
+            loss = (qq.baseline - qq.optimized) if qq.higher_is_better else (qq.optimized - qq.baseline)
+            unit = qq.unit or ""
+            q = {"metric": qq.metric, "base": f"{qq.baseline:g}{unit}", "opt": f"{qq.optimized:g}{unit}",
+                 "loss": f"{loss:+g}{unit}".replace("-", "−") if loss else f"0{unit}",
+                 "tolerance": f"{qq.tolerance:g}{unit}", "within": loss <= qq.tolerance + 1e-12,
+                 "improved": loss < 0}
+        out.append({"t": t, "quality": q})
+    return out
+
+
+def _inputs(study: Study) -> list[dict[str, Any]]:
+    rows = []
+    for s in SIDES:
+        meta = study.runs[s].meta
+        try:
+            shown = str(Path(meta.source).resolve().relative_to(study.case_dir.resolve()))
+        except ValueError:
+            shown = Path(meta.source).name
+        rows.append({"side": study.label(s), "file": shown, "sha256": meta.sha256, "format": meta.format,
+                     "index": meta.index})
+    return rows
+
+
+def _charts(study: Study) -> dict[str, Any]:
+    out: dict[str, Any] = {"ttft_cdf": None, "e2e_cdf": None, "ladder": None}
+    lb, lo = study.label("baseline"), study.label("optimized")
+    rb, ro = study.runs["baseline"], study.runs["optimized"]
+    if not rb.summary_only and not ro.summary_only:
+        vb, vo = per_request_values(rb), per_request_values(ro)
+        if vb["ttft"].size and vo["ttft"].size:
+            out["ttft_cdf"] = Markup(charts.cdf_chart("Time to first token", vb["ttft"], vo["ttft"], lb, lo))
+        if vb["e2e"].size and vo["e2e"].size:
+            out["e2e_cdf"] = Markup(charts.cdf_chart("End-to-end latency", vb["e2e"], vo["e2e"], lb, lo))
+    rows = []
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+    for m in ("ttft", "tpot", "e2e"):
+        if m in b.latency_ms and m in o.latency_ms:
+            stats = [s for s in LADDER_STATS if b.latency_ms[m].get(s) is not None and o.latency_ms[m].get(s) is not None]
+            if stats:
+                rows.append({"label": METRIC_LABELS[m], "stats": stats,
+                             "base": [b.latency_ms[m].get(s) for s in stats],
+                             "opt": [o.latency_ms[m].get(s) for s in stats]})
+    if rows:
+        out["ladder"] = Markup(charts.ladder_chart(rows, lb, lo))
+    return out
+
+
+def report_context(study: Study) -> dict[str, Any]:
+    case = study.case
+    parity = []
+    for s in SIDES:
+        for p in study.metrics[s].parity:
+            parity.append({"side": study.label(s), "metric": METRIC_LABELS.get(p.metric, p.metric), "stat": p.stat,
+                           "ours": p.ours, "tool": p.tool, "diff": fmt_pct(p.diff_pct, digits=2), "flagged": p.flagged})
+    return {
+        "case": case,
+        "version": __version__,
+        "labels": {s: study.label(s) for s in SIDES},
+        "headline": _headline(study),
+        "method": _method_rows(study),
+        "results": _results_rows(study),
+        "throughput": _throughput_rows(study),
+        "teardown": _teardown(study),
+        "cost": _cost(study),
+        "tradeoffs": _tradeoffs(study),
+        "inputs": _inputs(study),
+        "charts": _charts(study),
+        "notes_data": study.notes,
+        "parity": parity,
+        "parity_flagged": [p for p in parity if p["flagged"]],
+        "percentile_method": case.analysis.percentile_method,
+        "summary_only": [study.label(s) for s in SIDES if study.runs[s].summary_only],
+        "css": Markup((templates_dir() / "style.css").read_text(encoding="utf-8")),
+        "page_size": case.report.page_size,
+        "slos": case.slos,
+    }
+
+
+def render_html(study: Study) -> str:
+    """The report as one self-contained HTML string (deterministic)."""
+    return _env().get_template("report.html.j2").render(**report_context(study))
+
+
+# ------------------------------------------------------------------ PDF
+
+
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher
+
+    class CaseOnlyFetcher(URLFetcher):
+        """Allow data: URLs and file: URLs under the given roots; refuse everything else."""
+
+        def __init__(self, roots: list[Path]):
+            super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=2)
+            self.roots = [r.resolve() for r in roots]
+
+        def fetch(self, url, headers=None):
+            if url.lower().startswith("file:"):
+                from urllib.parse import unquote, urlparse
+
+                target = Path(unquote(urlparse(url).path)).resolve()
+                if not any(target == r or r in target.parents for r in self.roots):
+                    raise ValueError(f"blocked local file outside the case folder: {target}")
+            return super().fetch(url, headers)
+
+    return CaseOnlyFetcher
+
+
+def render_pdf(html: str, case_dir: Path, date: dt.date) -> bytes:
+    """PDF bytes from the report HTML. Deterministic for a given case date."""
+    try:
+        import weasyprint
+    except OSError as err:  # Pango missing
+        raise CasegenError(
+            f"WeasyPrint cannot load its system libraries ({err})",
+            hint="install Pango (Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0), or build with --no-pdf",
+        ) from None
+    import logging
+
+    epoch = str(int(dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.timezone.utc).timestamp()))
+    old = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = epoch  # font subsets carry a timestamp otherwise
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    try:
+        fetcher = _fetcher_class()([case_dir, templates_dir()])
+        doc = weasyprint.HTML(string=html, base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
+        return doc.write_pdf()
+    finally:
+        if old is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = old

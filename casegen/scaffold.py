@@ -1,0 +1,56 @@
+"""``casegen new DIR``: a case folder that builds as-is, every field commented.
+
+The example runs are synthetic (seeded, so the same every time) and written in
+casegen's own CSV format; replace them with your benchmark output files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from casegen.case import json_schema
+from casegen.errors import CasegenError
+from casegen.render import templates_dir
+
+
+def _example_run(seed: int, n: int, ttft_ms: float, tpot_ms: float, fail: int) -> str:
+    """A plausible per-request CSV: Poisson arrivals at ~4 req/s, variable lengths."""
+    rng = np.random.default_rng(seed)
+    start = np.cumsum(rng.exponential(0.25, n))
+    start -= start[0]
+    inp = rng.integers(180, 1400, n)
+    out = rng.integers(40, 420, n)
+    ttft = ttft_ms * (0.6 + inp / 1400) * rng.lognormal(0, 0.25, n)
+    tpot = tpot_ms * rng.lognormal(0, 0.08, n)
+    e2e = ttft + tpot * (out - 1)
+    lines = ["request_id,start_s,ttft_ms,e2e_ms,input_tokens,output_tokens,error"]
+    failed = set(rng.choice(n, size=fail, replace=False).tolist()) if fail else set()
+    for i in range(n):
+        if i in failed:
+            lines.append(f"{i},{start[i]:.4f},,,{inp[i]},0,HTTP 503 Service Unavailable")
+        else:
+            lines.append(f"{i},{start[i]:.4f},{ttft[i]:.2f},{e2e[i]:.2f},{inp[i]},{out[i]},")
+    return "\n".join(lines) + "\n"
+
+
+def new_case(directory: str | Path, *, force: bool = False) -> list[Path]:
+    """Create a case folder; refuses to overwrite an existing case.yaml unless ``force``."""
+    d = Path(directory)
+    target = d / "case.yaml"
+    if target.exists() and not force:
+        raise CasegenError("a case already exists here", file=target, expected="a new folder (or --force to overwrite)")
+    try:
+        (d / "runs").mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CasegenError(f"cannot create the folder ({err.strerror})", file=d) from None
+    files = {
+        target: (templates_dir() / "new" / "case.yaml").read_text(encoding="utf-8"),
+        d / "case.schema.json": json_schema(),
+        d / "runs" / "baseline.csv": _example_run(1, 600, 180.0, 24.0, 3),
+        d / "runs" / "optimized.csv": _example_run(2, 600, 120.0, 17.0, 2),
+    }
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+    return list(files)
