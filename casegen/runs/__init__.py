@@ -28,14 +28,25 @@ MAX_BYTES = 512 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Format:
+    """One input format. Importer modules in this package define ``FORMATS = [Format(...)]``.
+
+    ``sniff(path, text)`` / ``read(path, text, sha256, **options)`` handle files;
+    ``sniff_dir(path)`` / ``read_dir(path)`` handle directories (artifact folders,
+    sweep trees). ``priority``: lower is tried first during auto-detection.
+    """
+
     name: str
     description: str
-    sniff: Callable[[Path, str], bool]
-    read: Callable[..., list[Run]]
+    sniff: Callable[[Path, str], bool] | None = None
+    read: Callable[..., list[Run]] | None = None
     takes_columns: bool = False
+    sniff_dir: Callable[[Path], bool] | None = None
+    read_dir: Callable[[Path], list[Run]] | None = None
+    priority: int = 50
 
 
-def _first_json(text: str) -> Any:
+def first_json(text: str) -> Any:
+    """The whole text as JSON, else its first non-empty line as JSON, else None."""
     stripped = text.strip()
     try:
         return json.loads(stripped)
@@ -47,6 +58,9 @@ def _first_json(text: str) -> Any:
                 except json.JSONDecodeError:
                     return None
     return None
+
+
+_first_json = first_json
 
 
 def _sniff_vllm(path: Path, text: str) -> bool:
@@ -69,14 +83,31 @@ def _sniff_casegen_csv(path: Path, text: str) -> bool:
     return table.looks_like_header([h.strip().strip('"') for h in first.split(",")])
 
 
-FORMATS: list[Format] = [
+_BUILTIN: list[Format] = [
     Format("vllm", "vLLM bench serve / benchmark_serving.py result JSON (also --append-result JSON Lines)",
-           _sniff_vllm, vllm.read),
+           _sniff_vllm, vllm.read, priority=10),
     Format("casegen-jsonl", "casegen per-request JSON Lines (docs/run-format.md)",
-           _sniff_casegen_jsonl, table.read_jsonl, takes_columns=True),
+           _sniff_casegen_jsonl, table.read_jsonl, takes_columns=True, priority=90),
     Format("casegen-csv", "casegen per-request CSV (docs/run-format.md)",
-           _sniff_casegen_csv, table.read_csv, takes_columns=True),
+           _sniff_casegen_csv, table.read_csv, takes_columns=True, priority=91),
 ]
+
+
+def _discover() -> list[Format]:
+    """Built-in formats plus every ``FORMATS`` list defined by a module of this package."""
+    import importlib
+    import pkgutil
+
+    found = list(_BUILTIN)
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name in ("model", "select", "table", "vllm") or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found.extend(getattr(module, "FORMATS", []))
+    return sorted(found, key=lambda f: (f.priority, f.name))
+
+
+FORMATS: list[Format] = _discover()
 _BY_NAME = {f.name: f for f in FORMATS}
 _ALIASES = {"csv": "casegen-csv", "jsonl": "casegen-jsonl", "vllm-json": "vllm", "auto": "auto"}
 
@@ -88,8 +119,6 @@ def format_names() -> list[str]:
 def _read_text(path: Path) -> str:
     if not path.exists():
         raise CasegenError("run file not found", file=path, expected="an existing file (paths in case.yaml are relative to the case folder)")
-    if path.is_dir():
-        raise CasegenError("is a directory", file=path, expected="a run file (JSON, JSON Lines or CSV)")
     if path.stat().st_size > MAX_BYTES:
         raise CasegenError("file is larger than 512 MiB", file=path)
     raw = path.read_bytes()
@@ -109,9 +138,9 @@ def detect_format(path: str | Path, text: str | None = None) -> str:
     if not text.strip():
         raise CasegenError("file is empty", file=path, expected="a benchmark result file")
     for fmt in FORMATS:
-        if fmt.sniff(path, text):
+        if fmt.sniff is not None and fmt.sniff(path, text):
             return fmt.name
-    tried = "\n".join(f"  - {f.name}: {f.description}" for f in FORMATS)
+    tried = "\n".join(f"  - {f.name}: {f.description}" for f in FORMATS if f.sniff is not None)
     kind = "JSON from an unknown tool" if _first_json(text) is not None else "neither JSON nor a CSV casegen can read"
     raise CasegenError(
         f"cannot tell which benchmark tool wrote this file ({kind}). Formats tried:\n{tried}",
@@ -130,6 +159,8 @@ def load_runs(
 ) -> list[Run]:
     """Read every run in ``path``. ``format`` is a name from :data:`FORMATS` or ``auto``."""
     path = Path(path)
+    if path.is_dir():
+        return _load_dir(path, _ALIASES.get(format, format))
     text = _read_text(path)
     name = _ALIASES.get(format, format)
     if name == "auto":
@@ -142,6 +173,9 @@ def load_runs(
     if name not in _BY_NAME:
         raise CasegenError(f"unknown format '{format}'", expected="auto or one of: " + ", ".join(format_names()))
     fmt = _BY_NAME[name]
+    if fmt.read is None:
+        raise CasegenError(f"format {fmt.name} reads folders, not single files", file=path,
+                           expected="the tool's output folder")
     sha = sha256_file(path)
     try:
         if fmt.takes_columns:
@@ -163,7 +197,44 @@ def load_runs(
     return runs
 
 
+def detect_dir_format(path: Path) -> str:
+    for fmt in FORMATS:
+        if fmt.sniff_dir is not None and fmt.sniff_dir(path):
+            return fmt.name
+    tried = "\n".join(f"  - {f.name}: {f.description}" for f in FORMATS if f.sniff_dir is not None)
+    raise CasegenError(
+        "no benchmark output casegen recognises in this folder. Folder layouts tried:\n" + (tried or "  (none)"),
+        file=path, expected="a run file, or a tool's output folder",
+    )
+
+
+def _load_dir(path: Path, name: str) -> list[Run]:
+    if name == "auto":
+        name = detect_dir_format(path)
+    fmt = _BY_NAME.get(name)
+    if fmt is None:
+        raise CasegenError(f"unknown format '{name}'", expected="auto or one of: " + ", ".join(format_names()))
+    if fmt.read_dir is None:
+        raise CasegenError(f"is a folder, but format {fmt.name} reads single files", file=path,
+                           expected="a path to a file")
+    try:
+        runs = fmt.read_dir(path)
+    except CasegenError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+        raise CasegenError(f"could not be read as {fmt.name}: {type(err).__name__}: {err}", file=path,
+                           expected=fmt.description) from None
+    if not runs:
+        raise CasegenError("holds no runs", file=path, expected=fmt.description)
+    return runs
+
+
 def load_run(path: str | Path, format: str = "auto", select: Any = None, **options: Any) -> Run:
     """Read ``path`` and return the single run ``select`` picks."""
     runs = load_runs(path, format, **options)
     return select_run(runs, select, source=str(path))
+
+
+def read_text(path: str | Path) -> str:
+    """Read a run file as UTF-8 text with casegen's clear errors (missing, binary, too big)."""
+    return _read_text(Path(path))

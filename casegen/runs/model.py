@@ -116,6 +116,9 @@ class Run:
     requests: pd.DataFrame | None
     tool_summary: dict[str, dict[str, float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: How the tool's names/definitions map onto casegen's, one sentence each, e.g.
+    #: "GenAI-Perf's 'inter_token_latency' is TPOT here".
+    definitions: list[str] = field(default_factory=list)
 
     @property
     def summary_only(self) -> bool:
