@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from casegen.errors import CasegenError
 from casegen.runs import table, vllm
-from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Run, RunMeta, sha256_file
+from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Format, Run, RunMeta, sha256_file
 from casegen.runs.select import describe_runs, parse_selector, select_run
 
 __all__ = [
@@ -24,25 +24,6 @@ __all__ = [
 ]
 
 MAX_BYTES = 512 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Format:
-    """One input format. Importer modules in this package define ``FORMATS = [Format(...)]``.
-
-    ``sniff(path, text)`` / ``read(path, text, sha256, **options)`` handle files;
-    ``sniff_dir(path)`` / ``read_dir(path)`` handle directories (artifact folders,
-    sweep trees). ``priority``: lower is tried first during auto-detection.
-    """
-
-    name: str
-    description: str
-    sniff: Callable[[Path, str], bool] | None = None
-    read: Callable[..., list[Run]] | None = None
-    takes_columns: bool = False
-    sniff_dir: Callable[[Path], bool] | None = None
-    read_dir: Callable[[Path], list[Run]] | None = None
-    priority: int = 50
 
 
 def first_json(text: str) -> Any:

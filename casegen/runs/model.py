@@ -33,7 +33,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -127,6 +127,25 @@ class Run:
     @property
     def name(self) -> str:
         return self.meta.label or Path(self.meta.source).name
+
+
+@dataclass(frozen=True)
+class Format:
+    """One input format. Importer modules in this package define ``FORMATS = [Format(...)]``.
+
+    ``sniff(path, text)`` / ``read(path, text, sha256, **options)`` handle files;
+    ``sniff_dir(path)`` / ``read_dir(path)`` handle directories (artifact folders,
+    sweep trees). ``priority``: lower is tried first during auto-detection.
+    """
+
+    name: str
+    description: str
+    sniff: Callable[[Path, str], bool] | None = None
+    read: Callable[..., list[Run]] | None = None
+    takes_columns: bool = False
+    sniff_dir: Callable[[Path], bool] | None = None
+    read_dir: Callable[[Path], list[Run]] | None = None
+    priority: int = 50
 
 
 def sha256_file(path: str | Path) -> str:
