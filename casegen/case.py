@@ -100,6 +100,11 @@ class SelfHostedPricing(_Strict):
     utilization: Fraction = Field(
         0.6, description="Average load relative to the measured throughput (0–1]; idle capacity is paid for."
     )
+    capacity_requests_per_s: PositiveFloat | None = Field(
+        None,
+        description="Requests/s one replica sustains within SLO (e.g. from a load sweep). Default: the run's "
+        "measured throughput, which is only the capacity if the run was saturated.",
+    )
 
 
 class ApiPricing(_Strict):

@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 BASE_COLOR = "#94a3b8"
 OPT_COLOR = "#1d4ed8"
@@ -65,6 +65,12 @@ def _ms(x: float, _pos=None) -> str:
     if x >= 1000:
         return f"{x / 1000:g} s"
     return f"{x:g} ms"
+
+
+def _label_ms(v: float) -> str:
+    if v >= 1000:
+        return f"{v / 1000:.2f} s"
+    return f"{v:.1f} ms" if v < 100 else f"{v:.0f} ms"
 
 
 def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, opt_label: str,
@@ -117,6 +123,7 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
             ax.invert_yaxis()
             ax.set_xlim(0, xmax * 1.32)
             ax.grid(axis="y", visible=False)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=3, min_n_ticks=2))
             ax.xaxis.set_major_formatter(FuncFormatter(_ms))
             ax.tick_params(axis="x", labelsize=7.5)
             ax.set_title(row["label"])
@@ -129,7 +136,7 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
 def split_chart(sides: list[tuple[str, float, float]]) -> str:
     """Where the time goes: stacked bars of mean TTFT and mean decode time (ms) per side."""
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(6.8, 1.2 + 0.42 * len(sides)))
+        fig, ax = plt.subplots(figsize=(6.8, 0.75 + 0.36 * len(sides)))
         labels = [s[0] for s in sides]
         ttft = np.array([s[1] for s in sides])
         dec = np.array([s[2] for s in sides])
@@ -139,15 +146,16 @@ def split_chart(sides: list[tuple[str, float, float]]) -> str:
         total = ttft + dec
         for yi, t, d in zip(y, ttft, dec):
             share = t / (t + d) * 100 if t + d > 0 else 0
-            ax.text(t + d + total.max() * 0.01, yi, f"{_ms(round(t + d, 1))}  ({share:.1f}% before first token)",
+            ax.text(t + d + total.max() * 0.01, yi, f"{_label_ms(t + d)}  ({share:.1f}% before first token)",
                     va="center", fontsize=8, color=INK)
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
-        ax.set_xlim(0, total.max() * 1.45)
+        ax.set_xlim(0, total.max() * 1.5)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.grid(axis="y", visible=False)
         ax.xaxis.set_major_formatter(FuncFormatter(_ms))
         ax.set_title("Mean end-to-end time per request")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2)
         return _to_svg(fig)
 
 

@@ -76,11 +76,17 @@ def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str) ->
             where=f"cost.{side}.self_hosted",
             expected="a run with a duration (timestamps in the file, or runs.<side>.duration_s in case.yaml)",
         )
+    x_out = tp.get("output_tokens_per_s")
+    x_tot = tp.get("total_tokens_per_s")
+    measured = x_req
+    if p.capacity_requests_per_s is not None:  # scale token rates with the request rate
+        scale = p.capacity_requests_per_s / x_req
+        x_req = p.capacity_requests_per_s
+        x_out = x_out * scale if x_out else x_out
+        x_tot = x_tot * scale if x_tot else x_tot
     hour = p.gpus_per_replica * p.gpu_hourly_usd
     effective = 3600.0 * p.utilization
     per_request = hour / (effective * x_req)
-    x_out = tp.get("output_tokens_per_s")
-    x_tot = tp.get("total_tokens_per_s")
     per_m_out = hour * 1e6 / (effective * x_out) if x_out else None
     per_m_tot = hour * 1e6 / (effective * x_tot) if x_tot else None
     usage = per_request * c.requests_per_month
@@ -90,9 +96,14 @@ def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str) ->
         fleet = replicas * hour * HOURS_PER_MONTH
     monthly = fleet if c.monthly_basis == "fleet" and fleet is not None else usage
     gpu = p.gpu or "GPU"
+    if p.capacity_requests_per_s is not None:
+        capacity = (f"capacity {x_req:,.2f} req/s per replica as stated in case.yaml "
+                    f"(the run measured {measured:,.2f} req/s)")
+    else:
+        capacity = f"measured throughput {x_req:,.2f} req/s per replica"
     assumptions = [
         f"{p.gpus_per_replica} × {gpu} at ${p.gpu_hourly_usd:,.2f}/GPU-hour = ${hour:,.2f} per replica-hour",
-        f"measured throughput {x_req:,.2f} req/s per replica, used at {p.utilization:.0%} on average",
+        f"{capacity}, used at {p.utilization:.0%} on average",
     ]
     return SideCost("self_hosted", per_request, per_m_out, per_m_tot, monthly, usage, hour, replicas, fleet,
                     x_req, assumptions)

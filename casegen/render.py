@@ -53,6 +53,13 @@ def fmt_ms(v: float | None) -> str:
     return f"{v:,.2f} ms"
 
 
+def fmt_ms_signed(v: float | None) -> str:
+    """A change in milliseconds with an explicit sign: +1.20 ms, −583 ms."""
+    if v is None or not math.isfinite(v):
+        return "—"
+    return ("+" if v > 0 else "−" if v < 0 else "±") + fmt_ms(abs(v))
+
+
 def fmt_pct(v: float | None, signed: bool = True, digits: int = 1) -> str:
     if v is None or not math.isfinite(v):
         return "—"
@@ -105,6 +112,16 @@ def _env() -> jinja2.Environment:
 
 # ------------------------------------------------------------------ view model
 
+TOOL_NAMES = {
+    "vllm": "vLLM bench serve / benchmark_serving.py",
+    "casegen": "casegen per-request table",
+    "guidellm": "GuideLLM",
+    "aiperf": "NVIDIA AIPerf",
+    "genai-perf": "NVIDIA GenAI-Perf",
+    "llmperf": "Ray LLMPerf",
+    "sglang": "SGLang bench_serving",
+    "inference-perf": "inference-perf",
+}
 LADDER_STATS = ("p50", "p90", "p95", "p99")
 TABLE_METRICS = ("ttft", "tpot", "itl", "e2e")
 TABLE_STATS = ("mean", "p50", "p90", "p95", "p99")
@@ -184,7 +201,7 @@ def _results_rows(study: Study) -> list[dict[str, Any]]:
                 continue
             d = study.deltas.get(m, {}).get(stat)
             group.append({"stat": stat, "base": fmt_ms(bv), "opt": fmt_ms(ov),
-                          "abs": fmt_ms(d.abs) if d else "—", "pct": fmt_pct(d.pct) if d else "—",
+                          "abs": fmt_ms_signed(d.abs) if d else "—", "pct": fmt_pct(d.pct) if d else "—",
                           "verdict": d.verdict if d else "na"})
         nb = b.latency_ms[m].n if m in b.latency_ms else None
         no = o.latency_ms[m].n if m in o.latency_ms else None
@@ -229,8 +246,8 @@ def _method_rows(study: Study) -> list[dict[str, Any]]:
         return f"mean {fmt_num(d.mean, 0)}, p50 {fmt_num(d.p50, 0)}, p90 {fmt_num(d.p90, 0)} (min {fmt_num(d.min, 0)}, max {fmt_num(d.max, 0)})"
 
     R, M = study.runs, study.metrics
-    both("Tool", lambda s: R[s].meta.tool + (f" {R[s].meta.tool_version}" if R[s].meta.tool_version else "")
-         + f" ({R[s].meta.format})")
+    both("Tool", lambda s: TOOL_NAMES.get(R[s].meta.tool, R[s].meta.tool)
+         + (f" {R[s].meta.tool_version}" if R[s].meta.tool_version else "") + f" — format {R[s].meta.format}")
     both("Model", lambda s: R[s].meta.model or "—")
     both("Backend", lambda s: R[s].meta.backend or "—")
     both("Run date", lambda s: R[s].meta.date or "—")
@@ -267,8 +284,8 @@ def _teardown(study: Study) -> dict[str, Any]:
     if abs(d_total) > 0:
         share_dec = d_dec / d_total * 100 if d_total else 0
         s.append(
-            f"Mean end-to-end time changed by {fmt_ms(d_total)} ({fmt_pct(d_total / e2e_b * 100)}): "
-            f"{fmt_ms(d_ttft)} before the first token and {fmt_ms(d_dec)} in decode, so decode accounts for "
+            f"Mean end-to-end time changed by {fmt_ms_signed(d_total)} ({fmt_pct(d_total / e2e_b * 100)}): "
+            f"{fmt_ms_signed(d_ttft)} before the first token and {fmt_ms_signed(d_dec)} in decode, so decode accounts for "
             f"{share_dec:.0f}% of the change."
         )
     tp = study.deltas.get("tpot", {}).get("p50")
@@ -347,8 +364,9 @@ def _tradeoffs(study: Study) -> list[dict[str, Any]]:
             qq = t.quality
             loss = (qq.baseline - qq.optimized) if qq.higher_is_better else (qq.optimized - qq.baseline)
             unit = qq.unit or ""
+            change = qq.optimized - qq.baseline
             q = {"metric": qq.metric, "base": f"{qq.baseline:g}{unit}", "opt": f"{qq.optimized:g}{unit}",
-                 "loss": f"{loss:+g}{unit}".replace("-", "−") if loss else f"0{unit}",
+                 "loss": (f"{change:+.4g}{unit}".replace("-", "−") if change else f"no change"),
                  "tolerance": f"{qq.tolerance:g}{unit}", "within": loss <= qq.tolerance + 1e-12,
                  "improved": loss < 0}
         out.append({"t": t, "quality": q})

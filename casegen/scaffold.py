@@ -15,23 +15,30 @@ from casegen.errors import CasegenError
 from casegen.render import templates_dir
 
 
-def _example_run(seed: int, n: int, ttft_ms: float, tpot_ms: float, fail: int) -> str:
-    """A plausible per-request CSV: Poisson arrivals at ~4 req/s, variable lengths."""
+def _example_run(seed: int, n: int, ttft_ms: float, tpot_ms: float, fail: int, concurrency: int = 16) -> str:
+    """A plausible per-request CSV from a closed-loop client with ``concurrency`` workers.
+
+    Each worker sends its next request when the previous one finishes, so the run is
+    saturated at that concurrency and its throughput is the replica's capacity there.
+    """
     rng = np.random.default_rng(seed)
-    start = np.cumsum(rng.exponential(0.25, n))
-    start -= start[0]
     inp = rng.integers(180, 1400, n)
     out = rng.integers(40, 420, n)
     ttft = ttft_ms * (0.6 + inp / 1400) * rng.lognormal(0, 0.25, n)
     tpot = tpot_ms * rng.lognormal(0, 0.08, n)
     e2e = ttft + tpot * (out - 1)
-    lines = ["request_id,start_s,ttft_ms,e2e_ms,input_tokens,output_tokens,error"]
     failed = set(rng.choice(n, size=fail, replace=False).tolist()) if fail else set()
+    free_at = np.zeros(concurrency)  # ms at which each worker is free
+    lines = ["request_id,start_s,ttft_ms,e2e_ms,input_tokens,output_tokens,error"]
     for i in range(n):
+        w = int(np.argmin(free_at))
+        start = free_at[w]
         if i in failed:
-            lines.append(f"{i},{start[i]:.4f},,,{inp[i]},0,HTTP 503 Service Unavailable")
+            free_at[w] = start + 30.0
+            lines.append(f"{i},{start / 1000:.4f},,,{inp[i]},0,HTTP 503 Service Unavailable")
         else:
-            lines.append(f"{i},{start[i]:.4f},{ttft[i]:.2f},{e2e[i]:.2f},{inp[i]},{out[i]},")
+            free_at[w] = start + e2e[i]
+            lines.append(f"{i},{start / 1000:.4f},{ttft[i]:.2f},{e2e[i]:.2f},{inp[i]},{out[i]},")
     return "\n".join(lines) + "\n"
 
 
