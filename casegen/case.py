@@ -295,7 +295,11 @@ def _problem_from_error(err: dict, lines: dict[tuple, int]) -> Problem:
         close = difflib.get_close_matches(key, _ALL_FIELDS, n=1)
         return Problem(where, f"unknown key '{key}'", f"did you mean '{close[0]}'?" if close else "a key from docs/case-yaml.md")
     if etype == "missing":
-        return Problem(where, "required key is missing", f"'{loc[-1]}'" if loc else None)
+        parent = loc[:-1]
+        pline = lines.get(parent) if parent else None
+        pdotted = ".".join(str(p) for p in parent) or "top level"
+        pwhere = f"line {pline}, {pdotted}" if pline and parent else pdotted
+        return Problem(pwhere, f"required key '{loc[-1]}' is missing", f"{loc[-1]}: <value> (see docs/case-yaml.md)")
     given = err.get("input")
     shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
     if msg.startswith("Value error, "):
@@ -319,6 +323,7 @@ def parse_case(text: str, file: str | Path = "case.yaml") -> Case:
         problems += [_problem_from_error(e, lines) for e in err.errors(include_url=False)]
         case = None
     if problems:
+        problems.sort(key=lambda p: int(p.where.split(",")[0].split()[1]) if p.where.startswith("line ") else 0)
         seen = []
         for p in problems:
             if p not in seen:

@@ -1,0 +1,86 @@
+"""Cost, payback and ROI against hand-computed values."""
+
+from __future__ import annotations
+
+import pytest
+
+from casegen.case import ApiPricing, Cost, SelfHostedPricing, SidePricing
+from casegen.cost import compare_costs, payback, side_cost
+from casegen.metrics import Dist, RunMetrics
+
+
+def metrics(rps: float, out_tps: float, tot_tps: float, mean_in: float = 1000, mean_out: float = 200) -> RunMetrics:
+    return RunMetrics(
+        source="per-request", requests={"total": 10, "succeeded": 10, "failed": 0, "error_rate": 0.0},
+        latency_ms={}, throughput={"requests_per_s": rps, "output_tokens_per_s": out_tps,
+                                   "total_tokens_per_s": tot_tps},
+        tokens={"input": Dist(n=10, mean=mean_in), "output": Dist(n=10, mean=mean_out)},
+        split={}, one_token_responses=0,
+    )
+
+
+def sh(price=2.0, gpus=2, util=0.5, capacity=None):
+    return SidePricing(self_hosted=SelfHostedPricing(gpu_hourly_usd=price, gpus_per_replica=gpus,
+                                                     utilization=util, capacity_requests_per_s=capacity))
+
+
+def test_self_hosted_hand_computed():
+    c = Cost(baseline=sh(), optimized=sh(), requests_per_month=1_000_000, peak_requests_per_s=10, headroom=0.8)
+    m = metrics(rps=2.0, out_tps=400.0, tot_tps=2400.0)
+    s = side_cost(c.baseline, m, c, "baseline")
+    # $4/h per replica; effective 3600·0.5 = 1800 s of full-speed serving per hour
+    assert s.usd_per_replica_hour == 4.0
+    assert s.usd_per_request == pytest.approx(4.0 / (1800 * 2.0))          # 0.00111…
+    assert s.usd_per_million_output_tokens == pytest.approx(4.0 * 1e6 / (1800 * 400))  # 5.555…
+    assert s.usd_per_million_total_tokens == pytest.approx(4.0 * 1e6 / (1800 * 2400))
+    assert s.usd_per_month == pytest.approx(1_000_000 * 4.0 / 3600)
+    # replicas = ceil(10 / (2·0.8)) = ceil(6.25) = 7; fleet = 7·4·730
+    assert s.replicas_for_peak == 7
+    assert s.fleet_usd_per_month == pytest.approx(7 * 4 * 730)
+
+
+def test_capacity_override_scales_token_rates():
+    c = Cost(baseline=sh(capacity=4.0), optimized=sh(), requests_per_month=1e6)
+    s = side_cost(c.baseline, metrics(2.0, 400.0, 2400.0), c, "baseline")
+    assert s.usd_per_request == pytest.approx(4.0 / (1800 * 4.0))
+    assert s.usd_per_million_output_tokens == pytest.approx(4.0 * 1e6 / (1800 * 800))
+    assert "stated in case.yaml" in s.assumptions[1]
+
+
+def test_api_cost_with_cache():
+    api = SidePricing(api=ApiPricing(input_usd_per_1m=3.0, cached_input_usd_per_1m=0.3,
+                                     output_usd_per_1m=15.0, cached_input_share=0.5))
+    c = Cost(baseline=api, optimized=api, requests_per_month=100_000)
+    s = side_cost(api, metrics(1, 1, 1, mean_in=1000, mean_out=200), c, "baseline")
+    # 500·3 + 500·0.3 + 200·15 = 1500 + 150 + 3000 = 4650 µ$ → $0.00465
+    assert s.usd_per_request == pytest.approx(0.00465)
+    assert s.usd_per_month == pytest.approx(465.0)
+    assert s.usd_per_million_output_tokens == pytest.approx(0.00465 / 200 * 1e6)
+
+
+def test_payback_and_roi():
+    c = Cost(baseline=sh(), optimized=sh(), requests_per_month=3_600_000, one_time_cost_usd=2000, horizon_months=12)
+    base, opt = metrics(2.0, 400, 2400), metrics(4.0, 800, 4800)
+    r = compare_costs(c, base, opt)
+    # base: 3.6M·4/(1800·2) = $4000/month; opt: $2000/month → savings $2000
+    assert r.savings_usd_per_month == pytest.approx(2000)
+    assert r.savings_pct == pytest.approx(50)
+    assert r.payback_months == pytest.approx(1.0)
+    assert r.roi_pct == pytest.approx((2000 * 12 - 2000) / 2000 * 100)
+    assert "pays back in 1.0 months" in r.verdict
+
+
+def test_no_payback_when_savings_not_positive():
+    c = Cost(baseline=sh(), optimized=sh(), requests_per_month=1e6, one_time_cost_usd=5000)
+    r = compare_costs(c, metrics(4.0, 800, 4800), metrics(2.0, 400, 2400))
+    assert r.savings_usd_per_month < 0
+    assert r.payback_months is None
+    assert r.verdict.startswith("No payback")
+    assert payback(100, 0) is None and payback(100, -1) is None and payback(0, 10) == 0
+
+
+def test_zero_one_time_cost_has_no_roi():
+    c = Cost(baseline=sh(), optimized=sh(), requests_per_month=1e6)
+    r = compare_costs(c, metrics(2.0, 400, 2400), metrics(4.0, 800, 4800))
+    assert r.roi_pct is None and r.payback_months == 0
+    assert "immediately" in r.verdict

@@ -1,0 +1,96 @@
+"""casegen's own CSV / JSONL per-request format, column mapping and units."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from casegen.errors import CasegenError
+from casegen.runs import detect_format, load_run
+from conftest import write
+
+
+def test_csv_units_from_suffix(tmp_path):
+    f = write(tmp_path / "r.csv", "start_us,ttft_ms,e2e_s,output_tokens\n0,100,1.5,10\n500000,200,2.0,20\n")
+    run = load_run(f)
+    r = run.requests
+    assert list(r["ttft_s"]) == [0.1, 0.2]
+    assert list(r["e2e_s"]) == [1.5, 2.0]
+    assert list(r["start_s"]) == [0.0, 0.5]
+    assert run.meta.format == "casegen-csv"
+
+
+def test_jsonl_with_chunk_gaps(tmp_path):
+    lines = [
+        {"ttft_ns": 1e8, "e2e_ns": 4e8, "output_tokens": 4, "chunk_gaps_ns": [1e8, 1e8, 1e8]},
+        {"ttft_ns": 2e8, "e2e_ns": 2e8, "output_tokens": 1, "success": False, "error": "boom"},
+    ]
+    f = write(tmp_path / "r.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    assert detect_format(f) == "casegen-jsonl"
+    run = load_run(f)
+    assert run.requests["chunk_gaps_s"].iloc[0].tolist() == pytest.approx([0.1, 0.1, 0.1])
+    assert not run.requests["success"].iloc[1]
+    assert math.isnan(run.requests["e2e_s"].iloc[1])
+
+
+def test_column_mapping_and_units_for_an_existing_csv(tmp_path):
+    f = write(tmp_path / "export.csv", "Latency,FirstToken,Ok\n1200,300,yes\n900,150,no\n")
+    run = load_run(f, columns={"e2e": "Latency", "ttft": "FirstToken", "success": "Ok"}, units="ms")
+    assert run.requests["e2e_s"].iloc[0] == pytest.approx(1.2)
+    assert run.requests["success"].tolist() == [True, False]
+
+
+def test_missing_unit_is_an_error(tmp_path):
+    f = write(tmp_path / "export.csv", "Latency\n1200\n")
+    with pytest.raises(CasegenError, match="unit of column 'Latency'"):
+        load_run(f, columns={"e2e": "Latency"})
+
+
+def test_mapped_column_not_in_file(tmp_path):
+    f = write(tmp_path / "export.csv", "Latency\n1200\n")
+    with pytest.raises(CasegenError, match="column 'Lat' .* is not in the file"):
+        load_run(f, columns={"e2e": "Lat"}, units="ms")
+
+
+@pytest.mark.parametrize("body, message, where", [
+    ("ttft_ms,e2e_ms\n10,-5\n", "negative end-to-end latency", "line 2"),
+    ("ttft_ms,e2e_ms\n10,20\n10,nan\n", "not a finite number", "line 3"),
+    ("ttft_ms,e2e_ms\n10,20\n50,20\n", "larger than the end-to-end", "line 3"),
+    ("ttft_ms,e2e_ms\n10,abc\n", "e2e is 'abc'", "line 2"),
+    ("ttft_ms,e2e_ms,success\n10,20,maybe\n", "success is 'maybe'", "line 2"),
+    ("ttft_ms,e2e_ms\n10,20,30\n", "row has 3 fields", "line 2"),
+    ("ttft_ms,e2e_ms,output_tokens\n10,20,-1\n", "negative output tokens", "line 2"),
+    ("ttft_ms,e2e_ms\n", "no request rows", None),
+])
+def test_bad_csv_rows(tmp_path, body, message, where):
+    f = write(tmp_path / "bad.csv", body)
+    with pytest.raises(CasegenError) as exc:
+        load_run(f)
+    text = str(exc.value)
+    assert message in text and str(f) in text
+    if where:
+        assert where in text
+
+
+def test_jsonl_bad_line(tmp_path):
+    f = write(tmp_path / "r.jsonl", '{"e2e_ms": 5}\n{"e2e_ms": \n')
+    with pytest.raises(CasegenError, match="line 2"):
+        load_run(f, "casegen-jsonl")
+
+
+def test_unknown_and_binary_files(tmp_path):
+    f = write(tmp_path / "x.json", '{"hello": 1}')
+    with pytest.raises(CasegenError) as exc:
+        load_run(f)
+    assert "JSON from an unknown tool" in str(exc.value) and "vllm" in str(exc.value)
+    b = tmp_path / "x.bin"
+    b.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    with pytest.raises(CasegenError, match="neither JSON nor CSV"):
+        load_run(b)
+    with pytest.raises(CasegenError, match="not found"):
+        load_run(tmp_path / "missing.json")
+    e = write(tmp_path / "empty.csv", "")
+    with pytest.raises(CasegenError, match="empty"):
+        load_run(e)
