@@ -87,8 +87,10 @@ class RunSpec(_Strict):
 
 
 class Runs(_Strict):
-    baseline: RunSpec
-    optimized: RunSpec
+    """The two sides of the comparison."""
+
+    baseline: RunSpec = Field(description="The run before the optimization.")
+    optimized: RunSpec = Field(description="The run after the optimization.")
 
 
 class SelfHostedPricing(_Strict):
@@ -124,8 +126,8 @@ class ApiPricing(_Strict):
 class SidePricing(_Strict):
     """How one side is paid for: exactly one of self_hosted or api."""
 
-    self_hosted: SelfHostedPricing | None = None
-    api: ApiPricing | None = None
+    self_hosted: SelfHostedPricing | None = Field(None, description="GPU-hour pricing.")
+    api: ApiPricing | None = Field(None, description="Per-token API pricing.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "SidePricing":
@@ -137,8 +139,8 @@ class SidePricing(_Strict):
 class Cost(_Strict):
     """Cost assumptions. Every figure is printed in the report next to its source."""
 
-    baseline: SidePricing
-    optimized: SidePricing
+    baseline: SidePricing = Field(description="How the baseline is paid for.")
+    optimized: SidePricing = Field(description="How the optimized side is paid for.")
     requests_per_month: PositiveFloat = Field(description="Projected production volume, requests per month.")
     peak_requests_per_s: PositiveFloat | None = Field(
         None, description="Projected peak rate; sizes the fleet (replicas needed)."
@@ -164,50 +166,54 @@ class Quality(_Strict):
     """Quality impact of a technique, measured against a tolerance."""
 
     metric: str = Field(description="Evaluation metric, e.g. 'MMLU 5-shot accuracy'.")
-    baseline: float
-    optimized: float
+    baseline: float = Field(description="Score of the baseline.")
+    optimized: float = Field(description="Score after the optimization.")
     tolerance: NonNegFloat = Field(description="Largest acceptable loss, in the metric's units.")
-    higher_is_better: bool = True
+    higher_is_better: bool = Field(True, description="Direction of the metric.")
     unit: str | None = Field(None, description="Unit shown after values, e.g. '%' or 'pts'.")
 
 
 class TradeOff(_Strict):
     """One technique applied, and what it costs besides money."""
 
-    technique: str
-    what_changed: str
-    helps_when: str
-    hurts_when: str
-    quality: Quality | None = None
-    risk: str | None = None
+    technique: str = Field(description="Name of the technique, e.g. 'FP8 weights'.")
+    what_changed: str = Field(description="What was changed in the deployment.")
+    helps_when: str = Field(description="Conditions under which it pays off.")
+    hurts_when: str = Field(description="Conditions under which it costs (latency, quality, ops).")
+    quality: Quality | None = Field(None, description="Measured quality impact against a tolerance.")
+    risk: str | None = Field(None, description="Operational risk and how it is contained.")
 
 
 class Analysis(_Strict):
+    """How statistics are computed."""
+
     percentile_method: Literal["linear", "mlperf"] = Field(
         "linear", description="linear: NumPy default (what vLLM/AIPerf use); mlperf: sorted(x)[floor(n·p)]."
     )
 
 
 class ReportSettings(_Strict):
-    page_size: Literal["A4", "Letter"] = "A4"
+    """Report layout."""
+
+    page_size: Literal["A4", "Letter"] = Field("A4", description="PDF page size.")
 
 
 class Case(_Strict):
     """A before-and-after case study."""
 
-    title: str
-    author: str
+    title: str = Field(description="One-line title of the study.")
+    author: str = Field(description="Shown on the cover and in the PDF metadata.")
     date: dt.date = Field(description="Date of the study (YYYY-MM-DD); also dates the PDF.")
     summary: str = Field(description="Two or three sentences: what was optimized and what it bought.")
-    system: System
-    workload: Workload
-    slos: list[SLO] = Field(default_factory=list)
-    runs: Runs
-    cost: Cost | None = None
-    tradeoffs: list[TradeOff] = Field(default_factory=list)
+    system: System = Field(description="Model, hardware and serving stack.")
+    workload: Workload = Field(description="The traffic the runs represent.")
+    slos: list[SLO] = Field(default_factory=list, description="Latency objectives (the first one drives the headline).")
+    runs: Runs = Field(description="The baseline and optimized benchmark runs.")
+    cost: Cost | None = Field(None, description="Cost assumptions; leave out to skip the cost section.")
+    tradeoffs: list[TradeOff] = Field(default_factory=list, description="One entry per technique applied.")
     notes: str = Field("", description="Markdown. Raw HTML is shown as text.")
-    analysis: Analysis = Field(default_factory=Analysis)
-    report: ReportSettings = Field(default_factory=ReportSettings)
+    analysis: Analysis = Field(default_factory=Analysis, description="How statistics are computed.")
+    report: ReportSettings = Field(default_factory=ReportSettings, description="Report layout settings.")
 
 
 def json_schema() -> str:

@@ -98,3 +98,10 @@ def test_percentile_accepts_p_prefix():
     text = example_text().replace("percentile: 99, threshold_ms: 200", "percentile: p95, threshold_ms: 200")
     case = parse_case(text, "case.yaml")
     assert case.slos[0].percentile == 95
+
+
+def test_case_yaml_reference_doc_is_current():
+    from casegen.docgen import case_yaml_reference
+
+    committed = (ROOT / "docs" / "case-yaml.md").read_text()
+    assert committed == case_yaml_reference(), "docs/case-yaml.md is stale: run `python -m casegen.docgen > docs/case-yaml.md`"
