@@ -90,9 +90,10 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
                     color=MUTED, fontsize=7.5)
         ax.set_ylim(0, 101)
         ax.set_ylabel("requests at or below (%)")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.xaxis.set_major_formatter(FuncFormatter(_ms))
         ax.set_title(title)
-        ax.legend(loc="lower right")
+        ax.legend(loc="best")
         return _to_svg(fig)
 
 
@@ -110,14 +111,14 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
             h = 0.38
             b = np.array(row["base"], dtype=float)
             o = np.array(row["opt"], dtype=float)
-            ax.barh(y + h / 2, b, height=h, color=BASE_COLOR, label=base_label)
-            ax.barh(y - h / 2, o, height=h, color=OPT_COLOR, label=opt_label)
+            ax.barh(y - h / 2, b, height=h, color=BASE_COLOR, label=base_label)  # axis is inverted:
+            ax.barh(y + h / 2, o, height=h, color=OPT_COLOR, label=opt_label)   # baseline on top
             xmax = np.nanmax(np.concatenate([b, o])) if len(b) else 1
             for yi, bv, ov in zip(y, b, o):
                 if math.isfinite(bv) and math.isfinite(ov) and bv > 0:
                     pct = (ov - bv) / bv * 100
                     color = BETTER if pct < -0.5 else WORSE if pct > 0.5 else MUTED
-                    ax.text(max(bv, ov) + xmax * 0.03, yi, f"{pct:+.0f}%", va="center", fontsize=8,
+                    ax.text(max(bv, ov) + xmax * 0.03, yi, f"{pct:+.0f}%".replace("-", "\u2212"), va="center", fontsize=8,
                             color=color, fontweight="bold")
             ax.set_yticks(y, stats)
             ax.invert_yaxis()
