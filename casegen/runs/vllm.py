@@ -51,6 +51,8 @@ def looks_like(obj: Any) -> bool:
         and "duration" in obj
         and ("completed" in obj)
         and any(k.startswith(("mean_ttft", "mean_e2el", "mean_tpot")) for k in obj)
+        # SGLang's bench_serving writes the same core keys; its E2E key gives it away
+        and "mean_e2e_latency_ms" not in obj and "median_e2e_latency_ms" not in obj
     )
 
 
