@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from casegen.errors import CasegenError, Problem, ValidationFailed
 
@@ -68,7 +68,9 @@ Units = Literal["s", "ms", "us", "ns"]
 class RunSpec(_Strict):
     """Where one side's benchmark run lives and how to read it."""
 
-    path: str = Field(description="Run file, relative to the case folder.")
+    path: str | list[str] = Field(
+        description="Run file or folder, relative to the case folder; a list pools repetitions of one configuration."
+    )
     format: str = Field("auto", description="auto, vllm, casegen-csv or casegen-jsonl.")
     label: str | None = Field(None, description="Name shown in the report, e.g. 'FP16 baseline'.")
     select: int | str | dict[str, Union[int, float, str]] | None = Field(
@@ -184,12 +186,38 @@ class TradeOff(_Strict):
     risk: str | None = Field(None, description="Operational risk and how it is contained.")
 
 
+class Trim(_Strict):
+    """Part of a run to leave out: give seconds or a fraction of the run."""
+
+    seconds: NonNegFloat | None = Field(None, description="Seconds from the start (warm-up) or before the end (cool-down).")
+    fraction: Annotated[float, Field(ge=0, lt=1)] | None = Field(None, description="Fraction of the run, 0–1.")
+
+    @model_validator(mode="after")
+    def _one(self) -> "Trim":
+        if (self.seconds is None) == (self.fraction is None):
+            raise ValueError("give exactly one of 'seconds' or 'fraction'")
+        return self
+
+
 class Analysis(_Strict):
     """How statistics are computed."""
 
     percentile_method: Literal["linear", "mlperf"] = Field(
         "linear", description="linear: NumPy default (what vLLM/AIPerf use); mlperf: sorted(x)[floor(n·p)]."
     )
+    confidence: Annotated[float, Field(ge=0.5, lt=1)] = Field(
+        0.95, description="Confidence level of percentile and delta intervals."
+    )
+    bootstrap_resamples: int = Field(2000, ge=200, le=100_000, description="Bootstrap resamples for delta intervals.")
+    seed: int = Field(0, description="Seed of the bootstrap (same seed, same report).")
+    slo_confidence: Annotated[float, Field(ge=0.5, lt=1)] = Field(
+        0.99, description="Confidence of SLO verdicts (MLPerf early stopping uses 0.99)."
+    )
+    tpot_one_token: Literal["pass", "fail"] = Field(
+        "pass", description="How a 1-token response (no TPOT) counts against a TPOT SLO."
+    )
+    warmup: Trim | None = Field(None, description="Leave out requests sent during warm-up.")
+    cooldown: Trim | None = Field(None, description="Leave out requests sent during cool-down.")
 
 
 class ReportSettings(_Strict):
@@ -214,6 +242,19 @@ class Case(_Strict):
     notes: str = Field("", description="Markdown. Raw HTML is shown as text.")
     analysis: Analysis = Field(default_factory=Analysis, description="How statistics are computed.")
     report: ReportSettings = Field(default_factory=ReportSettings, description="Report layout settings.")
+
+    _lines: dict = PrivateAttr(default_factory=dict)
+    _file: str = PrivateAttr(default="case.yaml")
+
+    def where(self, *path: str | int) -> str:
+        """'case.yaml line N, key a.b.c' for a key path (nearest line known)."""
+        dotted = ".".join(str(p) for p in path)
+        probe = tuple(path)
+        while probe:
+            if probe in self._lines:
+                return f"{Path(self._file).name} line {self._lines[probe]}, key {dotted}"
+            probe = probe[:-1]
+        return f"{Path(self._file).name}, key {dotted}"
 
 
 def json_schema() -> str:
@@ -336,6 +377,8 @@ def parse_case(text: str, file: str | Path = "case.yaml") -> Case:
                 seen.append(p)
         raise ValidationFailed(file, seen)
     assert case is not None
+    case._lines = lines
+    case._file = str(file)
     return case
 
 

@@ -27,6 +27,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("tradeoffs[]", c.TradeOff),
     ("tradeoffs[].quality", c.Quality),
     ("analysis", c.Analysis),
+    ("analysis.warmup / analysis.cooldown", c.Trim),
     ("report", c.ReportSettings),
 ]
 

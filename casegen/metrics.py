@@ -161,7 +161,7 @@ def compute_run_metrics(run: Run, method: str = "linear") -> RunMetrics:
     out = ok["output_tokens"].to_numpy(dtype=float)
     inp = ok["input_tokens"].to_numpy(dtype=float)
 
-    duration, duration_source = _duration(run)
+    duration, duration_source = run_duration(run)
     tp: dict[str, Any] = {"duration_s": duration, "duration_source": duration_source}
     if duration and duration > 0:
         tp["requests_per_s"] = succeeded / duration
@@ -201,7 +201,7 @@ def _dist_or_none(x: np.ndarray) -> Dist | None:
     return describe(x) if np.isfinite(x).any() else None
 
 
-def _duration(run: Run) -> tuple[float | None, str | None]:
+def run_duration(run: Run) -> tuple[float | None, str | None]:
     if run.meta.duration_s is not None and run.meta.duration_s > 0:
         return float(run.meta.duration_s), "tool"
     df = run.requests

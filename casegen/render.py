@@ -142,11 +142,17 @@ def _headline(study: Study) -> list[dict[str, Any]]:
         if d is None:
             return None
         label = f"{METRIC_LABELS[metric]} {stat}" if stat != "mean" else f"mean {METRIC_LABELS[metric]}"
+        verdict, ci_text = _delta_verdict(study, metric, stat)
+        detail = f"{fmt_ms(d.base)} → {fmt_ms(d.opt)}"
+        if verdict == "ns":
+            detail += f"; not significant ({ci_text})"
+        elif ci_text:
+            detail += f"; 95% CI {ci_text}"
         return {
             "title": title or label,
             "value": fmt_pct(d.pct, digits=0) if d.pct is not None else fmt_ms(d.abs),
-            "detail": f"{fmt_ms(d.base)} → {fmt_ms(d.opt)}",
-            "verdict": d.verdict,
+            "detail": detail,
+            "verdict": "same" if verdict == "ns" else verdict,
         }
 
     slo = study.case.slos[0] if study.case.slos else None
@@ -187,9 +193,30 @@ def _headline(study: Study) -> list[dict[str, Any]]:
     return cards[:3]
 
 
+def _ci_text(ci: tuple[float, float] | None) -> str:
+    return f"{fmt_ms(ci[0])} – {fmt_ms(ci[1])}" if ci else ""
+
+
+def _delta_verdict(study: Study, metric: str, stat: str) -> tuple[str, str]:
+    """(verdict class, interval text) for a latency delta, using its bootstrap CI when there is one."""
+    d = study.deltas.get(metric, {}).get(stat)
+    ci = study.delta_cis.get(metric, {}).get(stat)
+    if d is None:
+        return "na", ""
+    if ci is None:
+        return d.verdict, ""
+    text = (f"{fmt_pct(ci.pct_low)} to {fmt_pct(ci.pct_high)}" if ci.pct_low is not None
+            else f"{fmt_ms_signed(ci.abs_low)} to {fmt_ms_signed(ci.abs_high)}")
+    if not ci.significant:
+        return "ns", text
+    return d.verdict, text
+
+
 def _results_rows(study: Study) -> list[dict[str, Any]]:
     rows = []
     b, o = study.metrics["baseline"], study.metrics["optimized"]
+    ib, io = study.intervals.get("baseline"), study.intervals.get("optimized")
+    level = f"{study.case.analysis.confidence:.0%}"
     for m in TABLE_METRICS:
         if m not in b.latency_ms and m not in o.latency_ms:
             continue
@@ -200,13 +227,20 @@ def _results_rows(study: Study) -> list[dict[str, Any]]:
             if bv is None and ov is None:
                 continue
             d = study.deltas.get(m, {}).get(stat)
+            verdict, ci_text = _delta_verdict(study, m, stat)
+            cib = ib.intervals.get(m, {}).get(stat) if ib else None
+            cio = io.intervals.get(m, {}).get(stat) if io else None
+            no_ci = stat != "mean" and ((ib is not None and m in ib.intervals and cib is None)
+                                         or (io is not None and m in io.intervals and cio is None))
             group.append({"stat": stat, "base": fmt_ms(bv), "opt": fmt_ms(ov),
+                          "base_ci": _ci_text(cib), "opt_ci": _ci_text(cio), "no_ci": no_ci,
                           "abs": fmt_ms_signed(d.abs) if d else "—", "pct": fmt_pct(d.pct) if d else "—",
-                          "verdict": d.verdict if d else "na"})
+                          "ci": ci_text, "verdict": verdict})
         nb = b.latency_ms[m].n if m in b.latency_ms else None
         no = o.latency_ms[m].n if m in o.latency_ms else None
+        unit = "chunks" if m == "itl" else "requests"
         rows.append({"metric": METRIC_LABELS[m], "key": m, "note": METRIC_NOTES[m], "rows": group,
-                     "n": f"n = {fmt_num(nb)} / {fmt_num(no)}" if nb or no else "n not reported (summary only)"})
+                     "n": f"n = {fmt_num(nb)} / {fmt_num(no)} {unit}" if nb or no else "n not reported (summary only)"})
     return rows
 
 
@@ -410,6 +444,73 @@ def _charts(study: Study) -> dict[str, Any]:
     return out
 
 
+STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive"}
+
+
+def _slos(study: Study) -> dict[str, Any] | None:
+    if not study.case.slos:
+        return None
+    rows = []
+    for i, s in enumerate(study.case.slos):
+        cells = []
+        for side in SIDES:
+            summ = study.slos[side]
+            if not summ.available:
+                cells.append({"status": "na", "observed": "—", "attainment": "—", "detail": summ.reason})
+                continue
+            r = summ.results[i]
+            status = r.verdict.status if r.verdict else "na"
+            detail = r.verdict.reason if r.verdict else r.note
+            if r.note and r.verdict:
+                detail += f"; {r.note}"
+            cells.append({"status": status, "observed": fmt_ms(r.observed_ms), "attainment": fmt_share(r.attainment),
+                          "detail": detail})
+        rows.append({"label": f"{METRIC_LABELS[s.metric]} p{s.percentile:g} ≤ {fmt_ms(s.threshold_ms)}", "cells": cells})
+    joint = []
+    for side in SIDES:
+        summ = study.slos[side]
+        joint.append({"attainment": fmt_share(summ.joint_attainment) if summ.available else "—",
+                      "goodput": fmt_num(summ.goodput_rps, 2) if summ.available and summ.goodput_rps is not None else "—",
+                      "one_token": summ.one_token_responses})
+    a = study.case.analysis
+    return {"rows": rows, "joint": joint, "confidence": f"{a.slo_confidence:.0%}", "tpot_rule": a.tpot_one_token}
+
+
+def _threats(study: Study) -> list[dict[str, Any]]:
+    """Threats grouped by key, so a problem of both sides is listed once."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for t in study.threats:
+        g = grouped.setdefault(t.key, {"key": t.key, "severity": t.severity, "title": t.title, "fix": t.fix,
+                                       "reasons": [], "sides": []})
+        who = study.label(t.side) if t.side else None
+        g["reasons"].append(f"{who}: {t.reason}" if who else t.reason)
+        if who:
+            g["sides"].append(who)
+    order = {"major": 0, "minor": 1}
+    return sorted(grouped.values(), key=lambda g: order[g["severity"]])
+
+
+def _workload(study: Study) -> dict[str, Any] | None:
+    wc = study.workload
+    if wc is None:
+        return None
+    return {"rows": wc.rows, "still_valid": wc.still_valid,
+            "major": [t for t in wc.threats if t.severity == "major"]}
+
+
+def _spread_view(study: Study) -> list[dict[str, Any]]:
+    out = []
+    for side, rows in study.spread.items():
+        for r in rows:
+            is_tp = r["metric"] == "throughput"
+            f = (lambda v: fmt_num(v, 2)) if is_tp else fmt_ms
+            out.append({"side": study.label(side),
+                        "label": "requests/s" if is_tp else f"{METRIC_LABELS[r['metric']]} {r['stat']}",
+                        "values": ", ".join(f(v) for v in r["values"]), "range": f"{f(r['min'])} – {f(r['max'])}",
+                        "cv": fmt_pct(r["cv_pct"], signed=False) if r["cv_pct"] is not None else "—"})
+    return out
+
+
 def report_context(study: Study) -> dict[str, Any]:
     case = study.case
     parity = []
@@ -438,6 +539,13 @@ def report_context(study: Study) -> dict[str, Any]:
         "css": Markup((templates_dir() / "style.css").read_text(encoding="utf-8")),
         "page_size": case.report.page_size,
         "slos": case.slos,
+        "slo_view": _slos(study),
+        "threats": _threats(study),
+        "workload": _workload(study),
+        "spread": _spread_view(study),
+        "confidence": f"{case.analysis.confidence:.0%}",
+        "resamples": case.analysis.bootstrap_resamples,
+        "reps": {s: max(1, len(study.runs[s].parts)) for s in SIDES},
     }
 
 

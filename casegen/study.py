@@ -7,6 +7,8 @@ content of ``summary.json`` (documented in ``docs/summary-json.md``).
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,12 @@ from casegen.metrics import (
     latency_deltas,
     throughput_deltas,
 )
+from casegen import checks, slo, uncertainty
 from casegen.runs import Run, load_run
+from casegen.window import pool, trim
 
 SIDES = ("baseline", "optimized")
+SPREAD_STATS = (("ttft", "p50"), ("ttft", "p99"), ("tpot", "p50"), ("e2e", "p50"))
 
 
 @dataclass
@@ -39,15 +44,21 @@ class Study:
     throughput_deltas: dict[str, Delta]
     cost: CostComparison | None
     notes: list[str] = field(default_factory=list)  # data notes shown in the report
+    intervals: dict[str, uncertainty.RunIntervals] = field(default_factory=dict)
+    delta_cis: dict[str, dict] = field(default_factory=dict)
+    slos: dict[str, slo.SLOSummary] = field(default_factory=dict)
+    workload: checks.WorkloadComparison | None = None
+    threats: list[checks.Threat] = field(default_factory=list)
+    spread: dict[str, list[dict]] = field(default_factory=dict)
 
     def label(self, side: str) -> str:
         spec = getattr(self.case.runs, side)
         return spec.label or self.runs[side].meta.label or side.capitalize()
 
 
-def read_side(case: Case, case_dir: Path, side: str) -> Run:
+def _load_one(case: Case, case_dir: Path, side: str, path_text: str, where: str) -> Run:
     spec = getattr(case.runs, side)
-    path = Path(spec.path)
+    path = Path(path_text)
     if not path.is_absolute():
         path = case_dir / path
     try:
@@ -56,18 +67,57 @@ def read_side(case: Case, case_dir: Path, side: str) -> Run:
     except CasegenError as err:
         if err.file is None:
             err.file = str(path)
-            err.args = (err.format(),)
         if err.hint is None:
-            err.hint = f"from runs.{side} in case.yaml"
-            err.args = (err.format(),)
+            err.hint = f"from {where}"
+        err.args = (err.format(),)
         raise
 
 
+def read_side(case: Case, case_dir: Path, side: str) -> Run:
+    """Read one side: load each file, trim warm-up/cool-down, pool repetitions."""
+    spec = getattr(case.runs, side)
+    paths = spec.path if isinstance(spec.path, list) else [spec.path]
+    if not paths:
+        raise CasegenError("no run file listed", where=case.where("runs", side, "path"),
+                           expected="a path or a list of paths")
+    runs = []
+    for i, p in enumerate(paths):
+        where = case.where("runs", side, "path", i) if isinstance(spec.path, list) else case.where("runs", side, "path")
+        run = _load_one(case, case_dir, side, p, where)
+        a = case.analysis
+        if a.warmup is not None or a.cooldown is not None:
+            run = trim(run, a.warmup, a.cooldown, where=case.where("analysis", "warmup" if a.warmup else "cooldown"))
+        runs.append(run)
+    return pool(runs, where=case.where("runs", side, "path"))
+
+
+def _spread(parts: list[Run], method: str) -> list[dict]:
+    rows = []
+    for stat_metric, stat in SPREAD_STATS:
+        vals = []
+        for r in parts:
+            m = compute_run_metrics(r, method)
+            d = m.latency_ms.get(stat_metric)
+            vals.append(d.get(stat) if d else None)
+        vals_ok = [v for v in vals if v is not None]
+        if len(vals_ok) >= 2:
+            arr = np.asarray(vals_ok)
+            rows.append({"metric": stat_metric, "stat": stat, "values": vals, "min": float(arr.min()),
+                         "max": float(arr.max()), "cv_pct": float(arr.std(ddof=1) / arr.mean() * 100) if arr.mean() else None})
+    tps = [compute_run_metrics(r, method).throughput.get("requests_per_s") for r in parts]
+    if all(t is not None for t in tps) and len(tps) >= 2:
+        arr = np.asarray(tps)
+        rows.append({"metric": "throughput", "stat": "requests_per_s", "values": tps, "min": float(arr.min()),
+                     "max": float(arr.max()), "cv_pct": float(arr.std(ddof=1) / arr.mean() * 100)})
+    return rows
+
+
 def analyze(case: Case, case_dir: str | Path) -> Study:
-    """Read both runs and compute metrics, deltas and cost."""
+    """Read both runs and compute metrics, intervals, SLO verdicts, checks, deltas and cost."""
     case_dir = Path(case_dir)
     runs = {side: read_side(case, case_dir, side) for side in SIDES}
-    method = case.analysis.percentile_method
+    a = case.analysis
+    method = a.percentile_method
     metrics: dict[str, RunMetrics] = {}
     notes: list[str] = []
     for side in SIDES:
@@ -84,6 +134,9 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
         metrics[side] = m
         for w in run.warnings:
             notes.append(f"{side.capitalize()}: {w}")
+        for d in run.definitions:
+            if d not in notes:
+                notes.append(d)
         for row in m.parity:
             if row.flagged:
                 notes.append(
@@ -91,6 +144,21 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
                     f"({row.ours:,.3f}) differs from the tool's own figure ({row.tool:,.3f}) by {row.diff_pct:+.2f}%"
                 )
     cost = compare_costs(case.cost, metrics["baseline"], metrics["optimized"]) if case.cost else None
+
+    intervals = {}
+    for i, side in enumerate(SIDES):
+        if not runs[side].summary_only:
+            intervals[side] = uncertainty.run_intervals(runs[side], a.confidence, a.bootstrap_resamples, a.seed, i)
+    delta_cis = (uncertainty.delta_intervals(intervals["baseline"], intervals["optimized"], a.confidence)
+                 if len(intervals) == 2 else {})
+    slos = {side: slo.evaluate_slos(runs[side], list(case.slos), a, metrics[side].throughput.get("duration_s"), method)
+            for side in SIDES} if case.slos else {}
+    workload = checks.compare_workloads(runs["baseline"], runs["optimized"], metrics["baseline"], metrics["optimized"])
+    threats = list(workload.threats)
+    trimmed = a.warmup is not None
+    for side in SIDES:
+        threats += checks.realism_checks(side, runs[side], metrics[side], trimmed=trimmed)
+    spread = {side: _spread(runs[side].parts, method) for side in SIDES if len(runs[side].parts) > 1}
     return Study(
         case=case,
         case_dir=case_dir,
@@ -100,6 +168,12 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
         throughput_deltas=throughput_deltas(metrics["baseline"], metrics["optimized"]),
         cost=cost,
         notes=notes,
+        intervals=intervals,
+        delta_cis=delta_cis,
+        slos=slos,
+        workload=workload,
+        threats=threats,
+        spread=spread,
     )
 
 

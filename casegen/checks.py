@@ -1,0 +1,212 @@
+"""Threats to validity: workload comparison (apples to apples) and realism checks.
+
+Every check returns :class:`Threat` objects with a one-line reason and a fix. Severity
+``major`` threats about the comparison itself are shown on page 1 of the report; all threats
+are listed in the "Threats to validity" section and make ``casegen build --strict`` fail.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from casegen import stats
+from casegen.metrics import RunMetrics
+from casegen.runs.model import Run
+
+KS_P = 0.01  # two-sample KS p-value below which token distributions "differ"
+LENGTH_TOL = 0.05  # relative difference of medians that matters
+
+
+@dataclass(frozen=True)
+class Threat:
+    key: str
+    severity: str  # "major" (comparison validity) or "minor"
+    title: str
+    reason: str
+    fix: str
+    side: str | None = None  # "baseline", "optimized" or None for both / the comparison
+
+
+@dataclass
+class WorkloadRow:
+    label: str
+    base: str
+    opt: str
+    differs: bool
+    detail: str = ""
+
+
+@dataclass
+class WorkloadComparison:
+    rows: list[WorkloadRow] = field(default_factory=list)
+    ks: dict[str, dict[str, float]] = field(default_factory=dict)  # input/output → {d, p}
+    threats: list[Threat] = field(default_factory=list)
+    still_valid: list[str] = field(default_factory=list)
+
+
+def _tokens(run: Run, col: str) -> np.ndarray:
+    if run.requests is None:
+        return np.array([])
+    df = run.requests[run.requests["success"]]
+    x = df[col].to_numpy(dtype=float)
+    return x[np.isfinite(x)]
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return "inf" if math.isinf(v) else f"{v:g}"
+    return str(v)
+
+
+def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics) -> WorkloadComparison:
+    wc = WorkloadComparison()
+    T = wc.threats
+
+    def row(label: str, b: Any, o: Any, differs: bool, detail: str = "") -> None:
+        wc.rows.append(WorkloadRow(label, _fmt(b), _fmt(o), differs, detail))
+
+    nb, no = mb.requests.get("total"), mo.requests.get("total")
+    differs = bool(nb and no and abs(nb - no) / max(nb, no) > 0.1)
+    row("Requests issued", nb, no, differs)
+    if differs:
+        T.append(Threat("request-count", "minor", "Different number of requests",
+                        f"{nb} vs {no} requests: tail percentiles rest on different sample sizes",
+                        "run the same number of prompts on both sides"))
+
+    for kind, col in (("input", "input_tokens"), ("output", "output_tokens")):
+        xb, xo = _tokens(base, col), _tokens(opt, col)
+        if xb.size and xo.size:
+            d, p = stats.ks_2samp(xb, xo)
+            wc.ks[kind] = {"d": d, "p": p}
+            med_b, med_o = float(np.median(xb)), float(np.median(xo))
+            rel = abs(med_o - med_b) / med_b if med_b else 0.0
+            differs = (p < KS_P and d > 0.1) or rel > LENGTH_TOL
+            row(f"{kind.capitalize()} tokens (p50 / p90)",
+                f"{med_b:,.0f} / {np.percentile(xb, 90):,.0f}", f"{med_o:,.0f} / {np.percentile(xo, 90):,.0f}",
+                differs, f"KS D = {d:.3f}, p = {p:.3g}")
+            if differs and kind == "input":
+                T.append(Threat("input-differs", "major", "The two sides served different prompts",
+                                f"input lengths differ (median {med_b:,.0f} vs {med_o:,.0f} tokens, KS D = {d:.2f}); "
+                                "TTFT depends on prompt length", "replay the same prompts (same dataset and seed) on both sides"))
+            if differs and kind == "output":
+                T.append(Threat("output-differs", "major", "The two sides generated different output lengths",
+                                f"output lengths differ (median {med_b:,.0f} vs {med_o:,.0f} tokens, KS D = {d:.2f}); "
+                                "end-to-end latency and requests/s are not comparable, per-token metrics (TPOT, "
+                                "inter-chunk latency) and TTFT still are", "cap or fix output length (max_tokens with ignore_eos) "
+                                "on both sides, or compare per-token metrics"))
+        else:
+            mb_tok, mo_tok = mb.tokens.get(kind), mo.tokens.get(kind)
+            row(f"{kind.capitalize()} tokens (mean)", f"{mb_tok.mean:,.0f}" if mb_tok else None,
+                f"{mo_tok.mean:,.0f}" if mo_tok else None,
+                bool(mb_tok and mo_tok and mb_tok.mean and abs(mo_tok.mean - mb_tok.mean) / mb_tok.mean > LENGTH_TOL),
+                "summary only: no distribution test")
+
+    rb, ro = base.meta.request_rate, opt.meta.request_rate
+    cb, co = base.meta.max_concurrency, opt.meta.max_concurrency
+    differs = (rb != ro and not (rb is not None and ro is not None and math.isclose(rb, ro))) or cb != co
+    row("Offered load", base.meta.describe_load(), opt.meta.describe_load(), differs)
+    if differs:
+        T.append(Threat("load-differs", "major", "The two sides ran at different load",
+                        f"{base.meta.describe_load()} vs {opt.meta.describe_load()}: latency depends on load, so the "
+                        "deltas mix the optimization with the load change", "benchmark both sides at the same rate and concurrency "
+                        "(or compare load sweeps)"))
+
+    row("Model", base.meta.model, opt.meta.model, (base.meta.model or "") != (opt.meta.model or ""),
+        "expected when the optimization changes the checkpoint")
+    tb, to = base.meta.tokenizer, opt.meta.tokenizer
+    if tb or to:
+        row("Tokenizer", tb, to, (tb or "") != (to or ""))
+    vb = f"{base.meta.tool} {base.meta.tool_version or ''}".strip()
+    vo = f"{opt.meta.tool} {opt.meta.tool_version or ''}".strip()
+    row("Benchmark tool", vb, vo, vb != vo)
+    if base.meta.tool != opt.meta.tool:
+        T.append(Threat("tool-differs", "minor", "Different benchmark tools",
+                        f"{base.meta.tool} vs {opt.meta.tool}: casegen recomputed both with one set of definitions, "
+                        "but token counts may come from different tokenizers", "use one benchmark client for both sides"))
+    sb, so = base.meta.streaming, opt.meta.streaming
+    row("Streaming", sb, so, sb is not None and so is not None and sb != so)
+    if sb is not None and so is not None and sb != so:
+        T.append(Threat("streaming-differs", "major", "One side streamed and the other did not",
+                        "TTFT is not measured without streaming", "stream on both sides"))
+
+    valid = ["TTFT", "TPOT", "inter-chunk latency", "end-to-end latency", "throughput"]
+    keys = {t.key for t in T}
+    if "output-differs" in keys:
+        valid = ["TTFT", "TPOT", "inter-chunk latency"]
+    if "input-differs" in keys:
+        valid = [v for v in valid if v != "TTFT"]
+    if "load-differs" in keys:
+        valid = []
+    if "streaming-differs" in keys:
+        valid = [v for v in valid if v not in ("TTFT", "TPOT", "inter-chunk latency")]
+    wc.still_valid = valid
+    return wc
+
+
+def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool, shown_percentiles=(50, 90, 95, 99)) -> list[Threat]:
+    """Warnings about a single run that make its numbers less trustworthy."""
+    T: list[Threat] = []
+    label = side
+    if m.source == "summary":
+        T.append(Threat("summary-only", "minor", "Summary-only run",
+                        "the file carries only the tool's summary statistics: no intervals, attainment or verdicts",
+                        "save per-request data (e.g. vLLM --save-detailed)", side))
+    n_ok = m.requests.get("succeeded") or 0
+    if m.source == "per-request":
+        top = max(shown_percentiles) / 100
+        need = stats.min_n_for_quantile_ci(top)
+        if n_ok < need:
+            T.append(Threat("too-few-requests", "minor", f"Too few requests for p{max(shown_percentiles)}",
+                            f"{n_ok} successful requests; a two-sided 95% interval for p{max(shown_percentiles)} needs "
+                            f"≥ {need}, so the tail figures are point estimates only",
+                            f"run ≥ {need} requests (≥ 662 to certify a p99 SLO with one violation)", side))
+        ins = _tokens(run, "input_tokens")
+        if ins.size > 1 and np.ptp(ins) == 0:
+            T.append(Threat("fixed-prompts", "minor", "Fixed-length synthetic prompts",
+                            f"every prompt has exactly {ins[0]:,.0f} tokens: real traffic varies, and batching behaves "
+                            "differently", "use a dataset with realistic length spread (or a trace)", side))
+        outs = _tokens(run, "output_tokens")
+        if outs.size > 1 and np.ptp(outs) == 0:
+            T.append(Threat("fixed-outputs", "minor", "Fixed-length outputs",
+                            f"every response has exactly {outs[0]:,.0f} tokens (max_tokens with ignore_eos?): fine for "
+                            "per-token comparisons, but end-to-end latency hides output-length effects of the change",
+                            "let the model stop naturally if the optimization can change output length", side))
+        df = run.requests
+        if df is not None and m.latency_ms.get("ttft") is not None:
+            ok = df[df["success"]]
+            if len(ok) > 1 and np.allclose(ok["ttft_s"].to_numpy(float), ok["e2e_s"].to_numpy(float), equal_nan=False):
+                T.append(Threat("non-streaming-ttft", "major", "TTFT reported for a non-streaming run",
+                                "TTFT equals end-to-end latency for every request, so it is not a time to first token",
+                                "benchmark with streaming, or drop TTFT from the comparison", side))
+    if run.meta.streaming is False and m.latency_ms.get("ttft") is not None:
+        T.append(Threat("non-streaming-ttft", "major", "TTFT reported for a non-streaming run",
+                        "without streaming the first token arrives with the whole answer", "benchmark with streaming", side))
+    if run.meta.max_concurrency == 1 or (run.meta.extra.get("concurrency") in (1, "1")):
+        T.append(Threat("concurrency-1", "minor", "Only concurrency 1",
+                        "one request at a time never exercises batching, where most serving optimizations pay off",
+                        "benchmark at the concurrency or rate production sees", side))
+    d = m.throughput.get("duration_s")
+    if d is not None and d < 60:
+        T.append(Threat("short-run", "minor", "Run shorter than 60 s",
+                        f"{d:.0f} s of traffic: caches, clocks and queues may not reach steady state",
+                        "run for minutes (MLPerf requires 600 s)", side))
+    if not trimmed:
+        T.append(Threat("no-warmup", "minor", "No warm-up excluded",
+                        "the first requests pay for cold caches, CUDA graph capture and JIT compilation",
+                        "exclude a warm-up (analysis.warmup in case.yaml, or the tool's warm-up option)", side))
+    er = m.requests.get("error_rate")
+    if er is not None and er > 0.01:
+        T.append(Threat("errors", "major", "Error rate above 1%",
+                        f"{er:.1%} of requests failed; latency figures describe only the survivors",
+                        "fix the errors, or judge the run by goodput/attainment (failures count against SLOs)", side))
+    if len(run.parts) <= 1:
+        T.append(Threat("one-repetition", "minor", "One repetition",
+                        "a single run cannot show run-to-run variation (thermal state, placement, noisy neighbours)",
+                        "repeat each side (≥ 3 runs) and list them under runs.<side>.path", side))
+    return T

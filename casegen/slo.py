@@ -1,0 +1,119 @@
+"""SLO attainment, goodput and pass / fail / inconclusive verdicts.
+
+For an SLO "p-th percentile of METRIC ≤ threshold", every *issued* request either meets it or
+violates it; failed requests always violate. Per metric:
+
+* attainment = requests meeting it / requests issued;
+* verdict = MLPerf LoadGen early stopping on (issued, violations) at 99 % confidence
+  (``stats.slo_verdict``): pass means "the p-th percentile is within the threshold" with that
+  confidence, fail means a system at exactly the limit would rarely show this many violations,
+  otherwise inconclusive with the number of further in-SLO requests that would decide it.
+
+Joint attainment = requests meeting every SLO / issued; goodput = those requests / duration.
+TPOT is undefined for a 1-token response: ``analysis.tpot_one_token`` (default ``pass``,
+vLLM's rule) decides how it counts. For inter-chunk latency a request meets the SLO when its own
+p-th percentile of chunk gaps is within the threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from casegen import stats
+from casegen.case import SLO, Analysis
+from casegen.runs.model import Run
+
+
+@dataclass
+class SLOResult:
+    metric: str
+    percentile: float
+    threshold_ms: float
+    issued: int
+    violations: int
+    attainment: float
+    observed_ms: float | None  # the percentile over successful requests
+    verdict: stats.Verdict | None
+    note: str = ""
+
+
+@dataclass
+class SLOSummary:
+    results: list[SLOResult]
+    joint_attainment: float | None
+    good_requests: int | None
+    goodput_rps: float | None
+    one_token_responses: int
+    tpot_one_token: str
+    available: bool = True
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _per_request(run: Run, metric: str, p: float) -> np.ndarray:
+    """Per-request value (ms) used to judge one SLO; NaN where undefined."""
+    df = run.requests
+    assert df is not None
+    ttft = df["ttft_s"].to_numpy(dtype=float) * 1e3
+    e2e = df["e2e_s"].to_numpy(dtype=float) * 1e3
+    if metric == "ttft":
+        return ttft
+    if metric == "e2e":
+        return e2e
+    if metric == "tpot":
+        out = df["output_tokens"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(out >= 2, (e2e - ttft) / (out - 1), np.nan)
+    if metric == "itl":
+        vals = []
+        for g in df["chunk_gaps_s"]:
+            vals.append(float(np.percentile(np.asarray(g) * 1e3, p * 100)) if g is not None and len(g) else np.nan)
+        return np.asarray(vals, dtype=float)
+    raise ValueError(metric)
+
+
+def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: float | None,
+                  method: str = "linear") -> SLOSummary:
+    if run.requests is None:
+        return SLOSummary([], None, None, None, 0, analysis.tpot_one_token, available=False,
+                          reason="summary-only run: attainment and verdicts need per-request data")
+    df = run.requests
+    issued = len(df)
+    ok = df["success"].to_numpy()
+    out_tok = df["output_tokens"].to_numpy(dtype=float)
+    one_token = int(np.sum(ok & (out_tok == 1)))
+    meets_all = ok.copy()
+    results = []
+    notes = []
+    from casegen.metrics import percentile
+
+    for slo in slos:
+        p = slo.percentile / 100.0
+        v = _per_request(run, slo.metric, p)
+        meets = ok & np.isfinite(v) & (v <= slo.threshold_ms)
+        note = ""
+        if slo.metric == "tpot":
+            undefined = ok & ~np.isfinite(v)
+            if analysis.tpot_one_token == "pass":
+                meets |= undefined
+            if undefined.any():
+                note = f"{int(undefined.sum())} responses without TPOT (< 2 tokens) count as {'meeting' if analysis.tpot_one_token == 'pass' else 'violating'} it"
+        measured = np.isfinite(v[ok])
+        if ok.any() and not measured.any():
+            results.append(SLOResult(slo.metric, slo.percentile, slo.threshold_ms, issued, issued - int(ok.sum()),
+                                     0.0, None, None, f"{slo.metric.upper()} was not measured in this run"))
+            notes.append(f"{slo.metric.upper()} SLO cannot be judged: the run does not measure it")
+            meets_all &= False
+            continue
+        violations = int(issued - meets.sum())
+        observed = percentile(v[ok & np.isfinite(v)], slo.percentile, method) if (ok & np.isfinite(v)).any() else None
+        verdict = stats.slo_verdict(issued, violations, p, analysis.slo_confidence)
+        results.append(SLOResult(slo.metric, slo.percentile, slo.threshold_ms, issued, violations,
+                                 float(meets.sum()) / issued if issued else 0.0, observed, verdict, note))
+        meets_all &= meets
+    good = int(meets_all.sum()) if slos else None
+    joint = good / issued if slos and issued else None
+    goodput = good / duration_s if slos and duration_s else None
+    return SLOSummary(results, joint, good, goodput, one_token, analysis.tpot_one_token, notes=notes)

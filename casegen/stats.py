@@ -1,0 +1,279 @@
+"""Statistical inference: confidence intervals, bootstrap deltas, SLO verdicts, KS distance.
+
+Pure functions on NumPy arrays; formulas and a worked example in ``docs/statistics.md``.
+No SciPy at run time: the binomial and Kolmogorov distributions are computed here and the
+tests check them against SciPy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# ----------------------------------------------------------------------------- binomial
+
+
+def binom_pmf_all(n: int, p: float) -> np.ndarray:
+    """P(X = k) for k = 0..n, X ~ Binomial(n, p), computed stably in log space."""
+    if n < 0:
+        raise ValueError("n must be ≥ 0")
+    if p <= 0.0:
+        out = np.zeros(n + 1)
+        out[0] = 1.0
+        return out
+    if p >= 1.0:
+        out = np.zeros(n + 1)
+        out[n] = 1.0
+        return out
+    k = np.arange(n + 1, dtype=float)
+    # log C(n,k) via cumulative sums of log((n-j)/(j+1))
+    steps = np.log(n - k[:-1]) - np.log(k[:-1] + 1)
+    log_comb = np.concatenate([[0.0], np.cumsum(steps)])
+    logpmf = log_comb + k * math.log(p) + (n - k) * math.log1p(-p)
+    return np.exp(logpmf)
+
+
+def binom_cdf(k: int, n: int, p: float) -> float:
+    """P(X ≤ k) for X ~ Binomial(n, p); summed term by term (cheap when k is small)."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 0.0
+    total = 0.0
+    lp, lq = math.log(p), math.log1p(-p)
+    for j in range(0, k + 1):
+        total += math.exp(math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) + j * lp + (n - j) * lq)
+    return min(total, 1.0)
+
+
+# ------------------------------------------------------------- order-statistic interval
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+    def contains(self, x: float) -> bool:
+        return self.low <= x <= self.high
+
+
+def quantile_ci_ranks(n: int, p: float, confidence: float = 0.95) -> tuple[int, int] | None:
+    """0-based order-statistic ranks (l, u) of a distribution-free two-sided CI for the
+    p-quantile (p in (0, 1)), or None when n is too small for one to exist.
+
+    Same construction as SciPy's ``quantile_test(...).confidence_interval()``: with
+    a = (1 − confidence)/2 and X ~ Binomial(n, p), l = ppf(a) − 1 and u = isf(a), where
+    ppf(a) is the smallest k with P(X ≤ k) ≥ a and isf(a) the smallest k with P(X > k) ≤ a.
+    Coverage P(x_(l) ≤ Q_p ≤ x_(u)) ≥ confidence for any continuous distribution.
+    """
+    if n <= 0:
+        return None
+    a = (1.0 - confidence) / 2.0
+    cdf = np.cumsum(binom_pmf_all(n, p))
+    eps = 1e-12
+    ppf = int(np.searchsorted(cdf, a - eps, side="left"))  # first k with cdf ≥ a
+    sf = 1.0 - cdf
+    isf = int(np.argmax(sf <= a + eps)) if np.any(sf <= a + eps) else n
+    low, high = ppf - 1, isf
+    if low < 0 or high >= n:
+        return None
+    return low, high
+
+
+def quantile_ci(values: np.ndarray, p: float, confidence: float = 0.95) -> Interval | None:
+    """Distribution-free CI for the p-quantile (p in (0,1)) of i.i.d. ``values``; None if n too small."""
+    x = np.sort(np.asarray(values, dtype=float))
+    ranks = quantile_ci_ranks(x.size, p, confidence)
+    if ranks is None:
+        return None
+    return Interval(float(x[ranks[0]]), float(x[ranks[1]]))
+
+
+def min_n_for_quantile_ci(p: float, confidence: float = 0.95) -> int:
+    """Smallest n for which a two-sided distribution-free CI of the p-quantile exists."""
+    n = 1
+    while quantile_ci_ranks(n, p, confidence) is None:
+        n += 1
+        if n > 10_000_000:  # pragma: no cover
+            raise ValueError("no such n")
+    return n
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+_STAT_NAMES = ("mean", "p50", "p90", "p95", "p99")
+_STAT_P = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
+
+
+def bootstrap_stats(
+    values: np.ndarray,
+    clusters: np.ndarray | None,
+    resamples: int,
+    rng: np.random.Generator,
+    chunk: int = 100,
+) -> dict[str, np.ndarray]:
+    """Bootstrap distribution of mean, p50, p90, p95, p99 (linear percentiles).
+
+    Each resample draws *clusters* with replacement (requests; for pooled per-chunk gaps a
+    cluster is the request the gap belongs to, so within-request correlation is kept) and
+    evaluates the statistics on the pooled values exactly as ``np.percentile`` would on the
+    expanded sample. ``clusters`` gives the cluster id (0..C−1) of each value; None means
+    every value is its own cluster. Returns arrays of length ``resamples``.
+    """
+    v = np.asarray(values, dtype=float)
+    if clusters is None:
+        clusters = np.arange(v.size)
+    order = np.argsort(v, kind="stable")
+    v = v[order]
+    cl = np.asarray(clusters)[order]
+    n_clusters = int(cl.max()) + 1 if cl.size else 0
+    out = {k: np.empty(resamples) for k in _STAT_NAMES}
+    done = 0
+    while done < resamples:
+        b = min(chunk, resamples - done)
+        counts = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=b)  # b × C
+        w = counts[:, cl]  # b × G, weight of each sorted value
+        total = w.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["mean"][done:done + b] = (w @ v) / total
+        cw = np.cumsum(w, axis=1, out=w)  # in place
+        # Rows of cw are non-decreasing; offsetting row r by r·BIG makes the flattened array
+        # sorted, so one searchsorted answers "how many cw ≤ k" for every row at once.
+        big = int(total.max()) + 1
+        offs = np.arange(b, dtype=np.int64)[:, None] * big
+        cw += offs
+        flat = cw.reshape(-1)
+        total = total.astype(float)
+        base = np.arange(b) * cw.shape[1]
+        last = v.size - 1
+        for name, p in _STAT_P.items():
+            h = (total - 1) * p
+            lo = np.floor(h)
+            frac = h - lo
+            # value at 0-based position k of the expanded sample = v[#(cw ≤ k)]
+            i_lo = np.searchsorted(flat, lo.astype(np.int64) + offs[:, 0], side="right") - base
+            i_hi = np.searchsorted(flat, np.minimum(lo + 1, total - 1).astype(np.int64) + offs[:, 0], side="right") - base
+            i_lo = np.minimum(i_lo, last)
+            i_hi = np.minimum(i_hi, last)
+            out[name][done:done + b] = v[i_lo] + frac * (v[i_hi] - v[i_lo])
+        done += b
+    return out
+
+
+@dataclass(frozen=True)
+class DeltaCI:
+    """Bootstrap CI of optimized − baseline for one statistic."""
+
+    abs_low: float
+    abs_high: float
+    pct_low: float | None
+    pct_high: float | None
+    significant: bool  # the interval excludes zero
+
+
+def delta_ci(base_boot: np.ndarray, opt_boot: np.ndarray, confidence: float = 0.95) -> DeltaCI | None:
+    """Percentile-bootstrap CI of the difference and of the relative difference (in %)."""
+    ok = np.isfinite(base_boot) & np.isfinite(opt_boot)
+    if ok.sum() < 10:
+        return None
+    b, o = base_boot[ok], opt_boot[ok]
+    a = (1 - confidence) / 2 * 100
+    d = o - b
+    lo, hi = np.percentile(d, [a, 100 - a])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = d / b * 100
+    rel = rel[np.isfinite(rel)]
+    plo = phi = None
+    if rel.size >= 10:
+        plo, phi = (float(x) for x in np.percentile(rel, [a, 100 - a]))
+    return DeltaCI(float(lo), float(hi), plo, phi, bool(lo > 0 or hi < 0))
+
+
+# ------------------------------------------------------------------------ early stopping
+
+
+def min_queries_to_pass(violations: int, p: float, confidence: float = 0.99, tolerance: float = 0.0) -> int:
+    """MLPerf LoadGen early stopping: the fewest total queries n = h + t that let a run with
+    ``violations`` (t) over-threshold queries claim the p-quantile meets the threshold with
+    ``confidence``. Smallest n with P(X ≤ t; n, 1 − (p − d)) ≤ 1 − confidence.
+    (p = 0.99: t = 0 → 459, t = 1 → 662.)
+    """
+    q = 1.0 - (p - tolerance)
+    t = violations
+    target = 1.0 - confidence
+
+    def passes(n: int) -> bool:
+        return binom_cdf(t, n, q) <= target
+
+    lo, hi = t + 1, max(2 * (t + 1), 16)
+    while not passes(hi):
+        lo, hi = hi, hi * 2
+    while lo < hi:  # smallest passing n in [lo, hi]
+        mid = (lo + hi) // 2
+        if passes(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # "pass", "fail" or "inconclusive"
+    n: int
+    violations: int
+    needed: int | None  # total requests needed to pass with this many violations
+    reason: str
+
+
+def slo_verdict(n: int, violations: int, p: float, confidence: float = 0.99) -> Verdict:
+    """Pass / fail / inconclusive for "the p-quantile is within the threshold".
+
+    pass: n ≥ min_queries_to_pass(t) (LoadGen early stopping).
+    fail: P(X ≥ t; n, 1 − p) ≤ 1 − confidence — even a system exactly at the limit would
+    rarely show this many violations.
+    otherwise inconclusive, with the number of further in-SLO requests that would decide it.
+    """
+    if n <= 0:
+        return Verdict("inconclusive", n, violations, None, "no requests")
+    needed = min_queries_to_pass(violations, p, confidence)
+    if n >= needed:
+        return Verdict("pass", n, violations, needed,
+                       f"{violations} of {n} requests over the threshold; ≤ {violations} passes from {needed} requests on")
+    q = 1.0 - p
+    sf = 1.0 - binom_cdf(violations - 1, n, q)  # P(X ≥ t)
+    if sf <= 1.0 - confidence:
+        return Verdict("fail", n, violations, None,
+                       f"{violations} of {n} requests over the threshold ({violations / n:.1%}); "
+                       f"allowed share {1 - p:.1%}")
+    return Verdict("inconclusive", n, violations, needed,
+                   f"{violations} of {n} over the threshold; {needed - n} more requests, all within it, would pass")
+
+
+# ---------------------------------------------------------------------------------- KS
+
+
+def ks_2samp(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Two-sample Kolmogorov–Smirnov statistic D = sup |F_a − F_b| and asymptotic p-value."""
+    x = np.sort(np.asarray(a, dtype=float))
+    y = np.sort(np.asarray(b, dtype=float))
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if x.size == 0 or y.size == 0:
+        return math.nan, math.nan
+    grid = np.concatenate([x, y])
+    fa = np.searchsorted(x, grid, side="right") / x.size
+    fb = np.searchsorted(y, grid, side="right") / y.size
+    d = float(np.max(np.abs(fa - fb)))
+    en = math.sqrt(x.size * y.size / (x.size + y.size))
+    lam = en * d  # asymptotic Kolmogorov distribution (as SciPy's method="asymp")
+    if lam < 1e-3:
+        return d, 1.0
+    s = sum((-1) ** (j - 1) * math.exp(-2 * j * j * lam * lam) for j in range(1, 101))
+    return d, float(min(max(2 * s, 0.0), 1.0))
