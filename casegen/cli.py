@@ -87,8 +87,10 @@ def validate(case: Path) -> None:
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: CASE/build).")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF (faster; HTML and summary.json only).")
+@click.option("--strict", is_flag=True,
+              help="Exit with status 1 when the report lists any threat to validity (for CI).")
 @_user_errors
-def build(case: Path, outdir: Path | None, no_pdf: bool) -> None:
+def build(case: Path, outdir: Path | None, no_pdf: bool, strict: bool) -> None:
     """Build report.html, report.pdf and summary.json for CASE."""
     from casegen.build import build as build_case
 
@@ -98,6 +100,17 @@ def build(case: Path, outdir: Path | None, no_pdf: bool) -> None:
     for f in result.files:
         click.echo(f"wrote {f}")
     click.echo(f"built in {result.seconds:.2f} s")
+    threats = result.study.threats
+    if threats:
+        seen = []
+        for t in threats:
+            if t.title not in seen:
+                seen.append(t.title)
+        click.secho(f"{len(seen)} threat(s) to validity: " + "; ".join(seen), fg="yellow", err=True)
+        if strict:
+            click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
+            click.echo("--strict: the report lists threats to validity (see its 'Threats to validity' section)", err=True)
+            sys.exit(1)
 
 
 @main.command()

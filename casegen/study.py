@@ -247,7 +247,50 @@ def summary_dict(study: Study) -> dict[str, Any]:
         },
         "slos": [s.model_dump() for s in study.case.slos],
         "notes": study.notes,
+        "intervals": {
+            side: {
+                "confidence": study.case.analysis.confidence,
+                "method": iv.method,
+                "latency_ms": {m: {st: (list(ci) if ci else None) for st, ci in row.items()}
+                               for m, row in iv.intervals.items()},
+            }
+            for side, iv in study.intervals.items()
+        },
+        "slo_results": {
+            side: {
+                "available": sm.available,
+                "reason": sm.reason or None,
+                "joint_attainment": sm.joint_attainment,
+                "good_requests": sm.good_requests,
+                "goodput_requests_per_s": sm.goodput_rps,
+                "one_token_responses": sm.one_token_responses,
+                "tpot_one_token": sm.tpot_one_token,
+                "objectives": [
+                    {"metric": r.metric, "percentile": r.percentile, "threshold_ms": r.threshold_ms,
+                     "issued": r.issued, "violations": r.violations, "attainment": r.attainment,
+                     "observed_ms": r.observed_ms,
+                     "verdict": r.verdict.status if r.verdict else None,
+                     "requests_needed_to_pass": r.verdict.needed if r.verdict else None,
+                     "reason": r.verdict.reason if r.verdict else r.note}
+                    for r in sm.results
+                ],
+            }
+            for side, sm in study.slos.items()
+        },
+        "workload": {
+            "rows": [asdict(r) for r in study.workload.rows] if study.workload else [],
+            "ks": study.workload.ks if study.workload else {},
+            "comparisons_still_valid": study.workload.still_valid if study.workload else [],
+        },
+        "threats": [asdict(t) for t in study.threats],
     }
+    for m, row in study.delta_cis.items():
+        for stat, ci in row.items():
+            d = out["deltas"]["latency_ms"].get(m, {}).get(stat)
+            if d is not None:
+                d["ci_abs"] = [ci.abs_low, ci.abs_high]
+                d["ci_pct"] = [ci.pct_low, ci.pct_high] if ci.pct_low is not None else None
+                d["significant"] = ci.significant
     if study.cost is not None:
         c = study.cost
         out["cost"] = {
