@@ -127,3 +127,22 @@ def schema(output: Path | None) -> None:
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", default="auto", show_default=True, help="Input format (auto-detected by default).")
+@click.option("--select", default=None, help="Show only the run this selector picks, e.g. 'rate=10' or '2'.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_user_errors
+def inspect(paths: tuple[Path, ...], fmt: str, select: str | None, as_json: bool) -> None:
+    """Show what casegen reads from benchmark output files or folders."""
+    import json
+
+    from casegen.inspect import format_text, inspect_path
+
+    infos = [inspect_path(p, fmt, select) for p in paths]
+    if as_json:
+        click.echo(json.dumps(infos if len(infos) > 1 else infos[0], indent=2, default=str))
+    else:
+        click.echo("\n\n".join(format_text(i) for i in infos))

@@ -532,6 +532,9 @@ def report_context(study: Study) -> dict[str, Any]:
         "inputs": _inputs(study),
         "charts": _charts(study),
         "notes_data": study.notes,
+        "definitions": study.definitions,
+        "tools_differ": ([TOOL_NAMES.get(study.runs[s].meta.tool, study.runs[s].meta.tool) for s in SIDES]
+                         if study.runs["baseline"].meta.tool != study.runs["optimized"].meta.tool else []),
         "parity": parity,
         "parity_flagged": [p for p in parity if p["flagged"]],
         "percentile_method": case.analysis.percentile_method,

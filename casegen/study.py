@@ -50,6 +50,7 @@ class Study:
     workload: checks.WorkloadComparison | None = None
     threats: list[checks.Threat] = field(default_factory=list)
     spread: dict[str, list[dict]] = field(default_factory=dict)
+    definitions: list[str] = field(default_factory=list)  # how the tools' names map onto casegen's
 
     def label(self, side: str) -> str:
         spec = getattr(self.case.runs, side)
@@ -120,6 +121,7 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
     method = a.percentile_method
     metrics: dict[str, RunMetrics] = {}
     notes: list[str] = []
+    definitions: list[str] = []
     for side in SIDES:
         run = runs[side]
         m = compute_run_metrics(run, method)
@@ -135,8 +137,8 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
         for w in run.warnings:
             notes.append(f"{side.capitalize()}: {w}")
         for d in run.definitions:
-            if d not in notes:
-                notes.append(d)
+            if d not in definitions:
+                definitions.append(d)
         for row in m.parity:
             if row.flagged:
                 notes.append(
@@ -174,6 +176,7 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
         workload=workload,
         threats=threats,
         spread=spread,
+        definitions=definitions,
     )
 
 
@@ -247,6 +250,7 @@ def summary_dict(study: Study) -> dict[str, Any]:
         },
         "slos": [s.model_dump() for s in study.case.slos],
         "notes": study.notes,
+        "definitions": study.definitions,
         "intervals": {
             side: {
                 "confidence": study.case.analysis.confidence,
