@@ -137,7 +137,7 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
 def split_chart(sides: list[tuple[str, float, float]]) -> str:
     """Where the time goes: stacked bars of mean TTFT and mean decode time (ms) per side."""
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(6.8, 0.75 + 0.36 * len(sides)))
+        fig, ax = plt.subplots(figsize=(8.0, 0.85 + 0.36 * len(sides)))
         labels = [s[0] for s in sides]
         ttft = np.array([s[1] for s in sides])
         dec = np.array([s[2] for s in sides])
@@ -163,7 +163,7 @@ def split_chart(sides: list[tuple[str, float, float]]) -> str:
 def payback_chart(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None) -> str:
     """Cumulative savings over the horizon against the one-time cost, with break-even."""
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(6.8, 2.6))
+        fig, ax = plt.subplots(figsize=(8.0, 2.8))
         months = np.arange(0, horizon + 1)
         cum = savings_per_month * months
         ax.plot(months, cum, color=OPT_COLOR, lw=2.2, label="cumulative savings")
