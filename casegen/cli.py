@@ -146,3 +146,23 @@ def inspect(paths: tuple[Path, ...], fmt: str, select: str | None, as_json: bool
         click.echo(json.dumps(infos if len(infos) > 1 else infos[0], indent=2, default=str))
     else:
         click.echo("\n\n".join(format_text(i) for i in infos))
+
+
+@main.command()
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@click.option("--select-a", default=None, help="Selector for a file of A with several runs.")
+@click.option("--select-b", default=None, help="Selector for a file of B with several runs.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_user_errors
+def compare(a: Path, b: Path, select_a: str | None, select_b: str | None, as_json: bool) -> None:
+    """Quick table of the deltas from run A (before) to run B (after); no case.yaml needed."""
+    import json
+
+    from casegen.compare import compare_runs, format_table
+
+    result = compare_runs(a, b, select_a=select_a, select_b=select_b)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(format_table(result, color=sys.stdout.isatty()))

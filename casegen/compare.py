@@ -1,0 +1,94 @@
+"""``casegen compare A B``: the deltas between two run files, no case.yaml needed.
+
+``compare_runs(a, b)`` returns a plain dict (the ``--json`` output); ``format_table`` renders
+it for a terminal (colour only when the output is a TTY).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from casegen.case import Analysis
+from casegen.metrics import METRIC_LABELS, compute_run_metrics, latency_deltas, throughput_deltas
+from casegen.runs import load_run
+from casegen.uncertainty import delta_intervals, run_intervals
+
+STATS = ("mean", "p50", "p90", "p99")
+
+
+def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b: Any = None,
+                 format: str = "auto", analysis: Analysis | None = None) -> dict[str, Any]:
+    analysis = analysis or Analysis()
+    ra = load_run(a, format, select_a)
+    rb = load_run(b, format, select_b)
+    ma, mb = compute_run_metrics(ra, analysis.percentile_method), compute_run_metrics(rb, analysis.percentile_method)
+    deltas = latency_deltas(ma, mb)
+    cis: dict = {}
+    if not ra.summary_only and not rb.summary_only:
+        ia = run_intervals(ra, analysis.confidence, analysis.bootstrap_resamples, analysis.seed, 0)
+        ib = run_intervals(rb, analysis.confidence, analysis.bootstrap_resamples, analysis.seed, 1)
+        cis = delta_intervals(ia, ib, analysis.confidence)
+    rows = []
+    for m in ("ttft", "tpot", "itl", "e2e"):
+        for stat in STATS:
+            d = deltas.get(m, {}).get(stat)
+            if d is None:
+                continue
+            ci = cis.get(m, {}).get(stat)
+            verdict = d.verdict if ci is None or ci.significant else "no significant change"
+            rows.append({"metric": m, "label": METRIC_LABELS[m], "stat": stat, "a": d.base, "b": d.opt,
+                         "abs": d.abs, "pct": d.pct,
+                         "ci_pct": [ci.pct_low, ci.pct_high] if ci and ci.pct_low is not None else None,
+                         "verdict": verdict, "unit": "ms"})
+    for key, d in throughput_deltas(ma, mb).items():
+        rows.append({"metric": "throughput", "label": key.replace("_", " "), "stat": "", "a": d.base, "b": d.opt,
+                     "abs": d.abs, "pct": d.pct, "ci_pct": None, "verdict": d.verdict, "unit": ""})
+    return {
+        "a": {"path": str(a), "format": ra.meta.format, "data": "summary" if ra.summary_only else "per-request",
+              "requests": ma.requests},
+        "b": {"path": str(b), "format": rb.meta.format, "data": "summary" if rb.summary_only else "per-request",
+              "requests": mb.requests},
+        "confidence": analysis.confidence,
+        "rows": rows,
+    }
+
+
+def _num(v: float | None, unit: str) -> str:
+    if v is None:
+        return "—"
+    if unit == "ms":
+        return f"{v / 1000:.2f} s" if abs(v) >= 1000 else f"{v:.2f} ms"
+    return f"{v:,.2f}"
+
+
+def format_table(result: dict[str, Any], color: bool = False) -> str:
+    import click
+
+    head = ("metric", "stat", "A", "B", "Δ", "Δ %", f"{result['confidence']:.0%} CI of Δ %", "")
+    body = []
+    for r in result["rows"]:
+        pct = f"{r['pct']:+.1f}%" if r["pct"] is not None else "—"
+        ci = f"{r['ci_pct'][0]:+.1f}% … {r['ci_pct'][1]:+.1f}%" if r["ci_pct"] else ""
+        sign = "+" if r["abs"] > 0 else ""
+        body.append((r["label"], r["stat"], _num(r["a"], r["unit"]), _num(r["b"], r["unit"]),
+                     sign + _num(r["abs"], r["unit"]), pct, ci, r["verdict"]))
+    widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
+    right = {2, 3, 4, 5}
+
+    def line(cells):
+        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [f"A: {result['a']['path']} ({result['a']['format']}, {result['a']['data']})",
+           f"B: {result['b']['path']} ({result['b']['format']}, {result['b']['data']})", "",
+           line(head), line(["-" * w for w in widths])]
+    for cells in body:
+        text = line(cells)
+        if color:
+            v = cells[-1]
+            fg = "green" if v == "better" else "red" if v == "worse" else None
+            text = click.style(text, fg=fg) if fg else text
+        out.append(text)
+    out.append("")
+    out.append("Latency: lower is better. A change whose interval includes 0 is 'no significant change'.")
+    return "\n".join(out)
