@@ -13,6 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from casegen.case import load_case
 from casegen.errors import CasegenError
@@ -68,31 +69,88 @@ def _make_outdir(outdir: Path) -> None:
                            expected="a writable folder (choose another with -o)") from None
 
 
-def build(case_path: str | Path, outdir: str | Path | None = None, *, pdf: bool = True) -> BuildResult:
-    """Build the report of the case at ``case_path`` (a folder or its case.yaml)."""
+FORMATS = ("html", "pdf", "json", "md")
+
+
+def render_png(pdf: bytes, scale: float = 1.5) -> bytes:
+    """PNG of page 1 of a PDF (for social cards), with pypdfium2 (the ``png`` extra)."""
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:
+        raise CasegenError("--png needs the pypdfium2 package", hint="pip install 'casegen[png]'") from None
+    import io
+
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        image = doc[0].render(scale=scale).to_pil()
+    finally:
+        doc.close()
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def build(
+    case_path: str | Path,
+    outdir: str | Path | None = None,
+    *,
+    pdf: bool = True,
+    formats: tuple[str, ...] | None = None,
+    layout: str | None = None,
+    theme: str | None = None,
+    templates: str | Path | None = None,
+    png: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Build the outputs of the case at ``case_path`` (a folder or its case.yaml).
+
+    ``formats`` ⊆ {html, pdf, json, md}; default html, json and (unless ``pdf=False``) pdf.
+    ``png`` also writes ``report.png``, page 1 of the PDF.
+    """
+    say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
+    if formats is None:
+        formats = ("html", "json") + (("pdf",) if pdf else ())
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise CasegenError(f"unknown output format '{unknown[0]}'", expected="html, pdf, json or md")
     case, case_dir = load_case(case_path)
     out = Path(outdir) if outdir is not None else case_dir / "build"
     _check_outdir(out)  # fail early, before the expensive work
+    say(f"reading runs of {case_dir}")
     t = time.perf_counter()
     study = analyze(case, case_dir)
     timings["read+compute"] = time.perf_counter() - t
     t = time.perf_counter()
-    html = render_html(study)
+    say("rendering HTML")
+    html = render_html(study, layout=layout, theme=theme, templates=templates)
     timings["html"] = time.perf_counter() - t
-    summary = json.dumps(summary_dict(study), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    outputs: list[tuple[Path, bytes]] = [
-        (out / "report.html", html.encode("utf-8")),
-        (out / "summary.json", summary.encode("utf-8")),
-    ]
-    if pdf:
+    outputs: list[tuple[Path, bytes]] = []
+    if "html" in formats:
+        outputs.append((out / "report.html", html.encode("utf-8")))
+    if "json" in formats:
+        summary = json.dumps(summary_dict(study), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        outputs.append((out / "summary.json", summary.encode("utf-8")))
+    if "md" in formats:
+        from casegen.markdown_export import render_markdown
+
+        text, files = render_markdown(study)
+        outputs.append((out / "report.md", text.encode("utf-8")))
+        outputs += [(out / name, svg.encode("utf-8")) for name, svg in sorted(files.items())]
+    if "pdf" in formats or png:
+        say("rendering PDF")
         t = time.perf_counter()
-        outputs.append((out / "report.pdf", render_pdf(html, case_dir, case.date)))
+        pdf_bytes = render_pdf(html, case_dir, case.date)
         timings["pdf"] = time.perf_counter() - t
+        if "pdf" in formats:
+            outputs.append((out / "report.pdf", pdf_bytes))
+        if png:
+            outputs.append((out / "report.png", render_png(pdf_bytes)))
     _make_outdir(out)
     try:
         for path, data in outputs:
+            path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, data)
     except OSError as err:
         raise CasegenError(f"cannot write the report ({err.strerror})", file=getattr(err, "filename", None) or out,

@@ -224,6 +224,17 @@ class ReportSettings(_Strict):
     """Report layout."""
 
     page_size: Literal["A4", "Letter"] = Field("A4", description="PDF page size.")
+    theme: Literal["modern", "classic"] = Field(
+        "modern", description="modern: web-style colours and sans-serif; classic: restrained, serif, print-first."
+    )
+    layout: Literal["full", "onepager"] = Field(
+        "full", description="full report, or a one-page summary (headline, chart, latency and cost, trade-offs)."
+    )
+    templates: str | None = Field(
+        None,
+        description="Folder (relative to the case) with your own Jinja2 templates; a file there replaces the "
+        "built-in one of the same name, and can extend it with {% extends \"default:report.html.j2\" %}.",
+    )
 
 
 class Case(_Strict):
@@ -233,6 +244,7 @@ class Case(_Strict):
     author: str = Field(description="Shown on the cover and in the PDF metadata.")
     date: dt.date = Field(description="Date of the study (YYYY-MM-DD); also dates the PDF.")
     summary: str = Field(description="Two or three sentences: what was optimized and what it bought.")
+    tags: list[str] = Field(default_factory=list, description="Keywords, shown in the portfolio and the PDF metadata.")
     system: System = Field(description="Model, hardware and serving stack.")
     workload: Workload = Field(description="The traffic the runs represent.")
     slos: list[SLO] = Field(default_factory=list, description="Latency objectives (the first one drives the headline).")

@@ -87,18 +87,35 @@ def validate(case: Path) -> None:
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: CASE/build).")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF (faster; HTML and summary.json only).")
+@click.option("--format", "formats", default=None,
+              help="Comma-separated outputs among html, pdf, json, md (default: html,pdf,json).")
+@click.option("--layout", type=click.Choice(["full", "onepager"]), default=None,
+              help="full report, or one page (default: report.layout in case.yaml).")
+@click.option("--theme", default=None, help="modern or classic (default: report.theme in case.yaml).")
+@click.option("--templates", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of your own templates overriding the built-in ones.")
+@click.option("--png", is_flag=True, help="Also write report.png, page 1 of the PDF (needs pypdfium2).")
 @click.option("--strict", is_flag=True,
               help="Exit with status 1 when the report lists any threat to validity (for CI).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or notes on stderr.")
 @_user_errors
-def build(case: Path, outdir: Path | None, no_pdf: bool, strict: bool) -> None:
+def build(case: Path, outdir: Path | None, no_pdf: bool, formats: str | None, layout: str | None,
+          theme: str | None, templates: Path | None, png: bool, strict: bool, quiet: bool) -> None:
     """Build report.html, report.pdf and summary.json for CASE."""
     from casegen.build import build as build_case
 
-    result = build_case(case, outdir, pdf=not no_pdf)
-    for note in result.study.notes:
-        click.secho(f"note: {note}", fg="yellow", err=True)
+    fmt = tuple(f.strip() for f in formats.split(",") if f.strip()) if formats else None
+    if fmt is None and no_pdf:
+        fmt = ("html", "json")
+    progress = None if quiet else (lambda msg: click.echo(f"… {msg}", err=True))
+    result = build_case(case, outdir, formats=fmt, layout=layout, theme=theme, templates=templates, png=png,
+                        progress=progress)
+    if not quiet:
+        for note in result.study.notes:
+            click.secho(f"note: {note}", fg="yellow", err=True)
     for f in result.files:
-        click.echo(f"wrote {f}")
+        if f.suffix != ".svg":
+            click.echo(f"wrote {f}")
     click.echo(f"built in {result.seconds:.2f} s")
     threats = result.study.threats
     if threats:
@@ -106,7 +123,8 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, strict: bool) -> None:
         for t in threats:
             if t.title not in seen:
                 seen.append(t.title)
-        click.secho(f"{len(seen)} threat(s) to validity: " + "; ".join(seen), fg="yellow", err=True)
+        if not quiet:
+            click.secho(f"{len(seen)} threat(s) to validity: " + "; ".join(seen), fg="yellow", err=True)
         if strict:
             click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
             click.echo("--strict: the report lists threats to validity (see its 'Threats to validity' section)", err=True)

@@ -97,16 +97,36 @@ def markdown(text: str) -> Markup:
     return Markup(md.render(text or ""))
 
 
-def _env() -> jinja2.Environment:
+THEMES = ("modern", "classic")
+LAYOUTS = {"full": "report.html.j2", "onepager": "onepager.html.j2"}
+
+
+def lower_first(text: str) -> str:
+    text = (text or "").strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _env(user_templates: Path | None = None) -> jinja2.Environment:
+    """Jinja2 environment: the user's folder first, then the packaged templates.
+
+    ``default:NAME`` always names the packaged template, so a user file can extend the
+    built-in one of the same name (Datasette-style).
+    """
+    builtin = jinja2.FileSystemLoader(str(templates_dir()))
+    loaders: list[jinja2.BaseLoader] = []
+    if user_templates is not None:
+        loaders.append(jinja2.FileSystemLoader(str(user_templates)))
+    loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(["html", "j2", "html.j2"], default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(ms=fmt_ms, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown)
+    env.filters.update(ms=fmt_ms, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
+                       lower_first=lower_first)
     return env
 
 
@@ -540,6 +560,10 @@ def report_context(study: Study) -> dict[str, Any]:
         "percentile_method": case.analysis.percentile_method,
         "summary_only": [study.label(s) for s in SIDES if study.runs[s].summary_only],
         "css": Markup((templates_dir() / "style.css").read_text(encoding="utf-8")),
+        "keywords": list(case.tags) + [case.system.model, "LLM inference", "casegen"],
+        "theme": case.report.theme,
+        "layout": case.report.layout,
+        "compact_latency": [],
         "page_size": case.report.page_size,
         "slos": case.slos,
         "slo_view": _slos(study),
@@ -552,9 +576,59 @@ def report_context(study: Study) -> dict[str, Any]:
     }
 
 
-def render_html(study: Study) -> str:
-    """The report as one self-contained HTML string (deterministic)."""
-    return _env().get_template("report.html.j2").render(**report_context(study))
+def _compact_latency(study: Study) -> list[dict[str, Any]]:
+    rows = []
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+    for m in ("ttft", "tpot", "e2e"):
+        for stat in ("p50", "p99"):
+            d = study.deltas.get(m, {}).get(stat)
+            if d is None:
+                continue
+            verdict, _ = _delta_verdict(study, m, stat)
+            rows.append({"label": f"{METRIC_LABELS[m] if m != 'e2e' else 'E2E'} {stat}", "base": fmt_ms(d.base),
+                         "opt": fmt_ms(d.opt), "pct": fmt_pct(d.pct) if verdict != "ns" else "n.s.", "verdict": verdict})
+    return rows
+
+
+def render_html(study: Study, *, layout: str | None = None, theme: str | None = None,
+                templates: str | Path | None = None) -> str:
+    """The report as one self-contained HTML string (deterministic).
+
+    ``layout`` (full | onepager), ``theme`` (modern | classic) and ``templates`` (a folder of
+    template overrides) default to the case's ``report:`` settings.
+    """
+    settings = study.case.report
+    layout = layout or settings.layout
+    theme = theme or settings.theme
+    if layout not in LAYOUTS:
+        raise CasegenError(f"unknown layout '{layout}'", expected="one of: " + ", ".join(LAYOUTS))
+    if theme not in THEMES:
+        raise CasegenError(f"unknown theme '{theme}'", expected="one of: " + ", ".join(THEMES))
+    user_dir = None
+    if templates is None and settings.templates:
+        templates = study.case_dir / settings.templates
+    if templates is not None:
+        user_dir = Path(templates)
+        if not user_dir.is_dir():
+            raise CasegenError("template folder not found", file=user_dir, expected="a folder of .j2 templates")
+    ctx = report_context(study)
+    css = (templates_dir() / "style.css").read_text(encoding="utf-8")
+    if theme != "modern":
+        css += "\n" + (templates_dir() / "themes" / f"{theme}.css").read_text(encoding="utf-8")
+    ctx.update(css=Markup(css), theme=theme, layout=layout, compact_latency=_compact_latency(study))
+    env = _env(user_dir)
+    try:
+        return env.get_template(LAYOUTS[layout]).render(**ctx)
+    except jinja2.TemplateSyntaxError as err:
+        raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
+                           where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None
+    except jinja2.UndefinedError as err:
+        raise CasegenError(f"template uses an unknown variable: {err.message}",
+                           file=str(user_dir) if user_dir else None,
+                           expected="a variable listed in docs/templates.md") from None
+    except jinja2.TemplateNotFound as err:
+        raise CasegenError(f"template not found: {err.name}", file=str(user_dir) if user_dir else None,
+                           expected="a built-in template name, or default:NAME") from None
 
 
 # ------------------------------------------------------------------ PDF
