@@ -86,7 +86,7 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics) -> Wo
             wc.ks[kind] = {"d": d, "p": p}
             med_b, med_o = float(np.median(xb)), float(np.median(xo))
             rel = abs(med_o - med_b) / med_b if med_b else 0.0
-            differs = (p < KS_P and d > 0.1) or rel > LENGTH_TOL
+            differs = p < KS_P and (d > 0.1 or rel > LENGTH_TOL)
             row(f"{kind.capitalize()} tokens (p50 / p90)",
                 f"{med_b:,.0f} / {np.percentile(xb, 90):,.0f}", f"{med_o:,.0f} / {np.percentile(xo, 90):,.0f}",
                 differs, f"KS D = {d:.3f}, p = {p:.3g}")

@@ -184,3 +184,31 @@ def compare(a: Path, b: Path, select_a: str | None, select_b: str | None, as_jso
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(format_table(result, color=sys.stdout.isatty()))
+
+
+@main.command()
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 32), default=2, show_default=True, help="Cases built in parallel.")
+@click.option("--title", default="Inference optimization case studies", show_default=True, help="Portfolio title.")
+@click.option("--author", default=None, help="Name on the cover (default: the cases' authors).")
+@click.option("--no-pdf", is_flag=True, help="Skip the PDFs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@_user_errors
+def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, author: str | None, no_pdf: bool,
+              quiet: bool) -> None:
+    """Build every case in DIRS, an index.html and a combined portfolio.pdf."""
+    from casegen.portfolio import build_portfolio
+
+    progress = None if quiet else (lambda msg: click.echo(f"… {msg}", err=True))
+    result = build_portfolio(list(dirs), outdir, jobs=jobs, pdf=not no_pdf, title=title, author=author,
+                             progress=progress)
+    for f in result.files:
+        click.echo(f"wrote {f}")
+    ok = [o for o in result.outcomes if o.ok]
+    click.echo(f"{len(ok)} of {len(result.outcomes)} case(s) built")
+    for o in result.failed:
+        click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
+        click.echo(f"case '{o.slug}' was not built:\n{o.error}", err=True)
+    if result.failed:
+        sys.exit(1)

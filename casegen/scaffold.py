@@ -21,9 +21,10 @@ def _example_run(seed: int, n: int, ttft_ms: float, tpot_ms: float, fail: int, c
     Each worker sends its next request when the previous one finishes, so the run is
     saturated at that concurrency and its throughput is the replica's capacity there.
     """
+    lengths = np.random.default_rng(0)  # the same prompts and answers on both sides
+    inp = lengths.integers(180, 1400, n)
+    out = lengths.integers(40, 420, n)
     rng = np.random.default_rng(seed)
-    inp = rng.integers(180, 1400, n)
-    out = rng.integers(40, 420, n)
     ttft = ttft_ms * (0.6 + inp / 1400) * rng.lognormal(0, 0.25, n)
     tpot = tpot_ms * rng.lognormal(0, 0.08, n)
     e2e = ttft + tpot * (out - 1)

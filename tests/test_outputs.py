@@ -1,0 +1,157 @@
+"""Layouts, themes, template overrides, Markdown/PNG outputs and the portfolio."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from casegen.build import build
+from casegen.case import load_case
+from casegen.cli import main
+from casegen.errors import CasegenError
+from casegen.portfolio import build_portfolio, find_cases
+from casegen.render import render_html, report_context
+from casegen.study import analyze
+from conftest import EXAMPLE, ROOT, write
+
+
+pdfium = pytest.importorskip("pypdfium2")
+
+
+def pdf_pages(data: bytes) -> int:
+    doc = pdfium.PdfDocument(data)
+    try:
+        return len(doc)
+    finally:
+        doc.close()
+
+
+def pdf_bookmarks(data: bytes) -> list[str]:
+    doc = pdfium.PdfDocument(data)
+    try:
+        return [item.get_title() for item in doc.get_toc()]
+    finally:
+        doc.close()
+
+
+def test_onepager_is_exactly_one_page(example_case, tmp_path):
+    r = build(example_case, tmp_path / "o", formats=("pdf",), layout="onepager")
+    assert pdf_pages((tmp_path / "o" / "report.pdf").read_bytes()) == 1
+    full = build(example_case, tmp_path / "f", formats=("pdf",))
+    assert pdf_pages((tmp_path / "f" / "report.pdf").read_bytes()) > 3
+    assert r.files and full.files
+
+
+def test_onepager_of_scaffold_is_one_page(tmp_path):
+    CliRunner().invoke(main, ["new", str(tmp_path / "c")])
+    build(tmp_path / "c", tmp_path / "o", formats=("pdf",), layout="onepager")
+    assert pdf_pages((tmp_path / "o" / "report.pdf").read_bytes()) == 1
+
+
+def test_themes_change_look_not_content(example_case):
+    case, d = load_case(example_case)
+    study = analyze(case, d)
+    modern = render_html(study, theme="modern")
+    classic = render_html(study, theme="classic")
+    assert "theme-classic" in classic and "DejaVu Serif" in classic and "DejaVu Serif" not in modern
+    strip = lambda h: re.sub(r"<style>.*?</style>", "", h, flags=re.S).replace("theme-classic", "theme-modern")
+    assert strip(modern) == strip(classic)
+    with pytest.raises(CasegenError, match="unknown theme"):
+        render_html(study, theme="neon")
+
+
+def test_user_template_overrides_a_block(example_case):
+    tpl = example_case / "my-templates"
+    write(tpl / "report.html.j2",
+          '{% extends "default:report.html.j2" %}{% block title %}Custom: {{ case.title }}{% endblock %}')
+    write(tpl / "sections" / "notes.html.j2", "<section id='notes'><p>MY NOTES PARTIAL</p></section>")
+    case_file = example_case / "case.yaml"
+    case_file.write_text(case_file.read_text() + "\nreport:\n  templates: my-templates\n")
+    case, d = load_case(example_case)
+    html = render_html(analyze(case, d))
+    assert "<title>Custom: FP8 weights" in html
+    assert "MY NOTES PARTIAL" in html and 'id="results"' in html
+
+
+def test_user_template_syntax_error_names_file_and_line(example_case):
+    tpl = example_case / "tpl"
+    write(tpl / "report.html.j2", "line one\n{% if %}\n")
+    r = CliRunner().invoke(main, ["build", str(example_case), "--templates", str(tpl), "--no-pdf"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "template syntax error" in r.output and "report.html.j2" in r.output and "line 2" in r.output
+
+
+def test_template_contract_is_documented():
+    """Every variable a template receives is listed in docs/templates.md."""
+    case, d = load_case(EXAMPLE)
+    ctx = report_context(analyze(case, d))
+    doc = (ROOT / "docs" / "templates.md").read_text()
+    missing = [k for k in ctx if f"`{k}`" not in doc]
+    assert not missing, f"undocumented template variables: {missing}"
+
+
+def test_markdown_export(example_case, tmp_path):
+    r = CliRunner().invoke(main, ["build", str(example_case), "-o", str(tmp_path), "--format", "md,json"])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "report.md").read_text()
+    assert md.startswith("# FP8 weights")
+    assert "| Metric | Stat |" in md and "![Latency percentiles](charts/ladder.svg)" in md
+    assert (tmp_path / "charts" / "ladder.svg").read_text().startswith("<svg")
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_png_of_page_one(example_case, tmp_path):
+    pytest.importorskip("pypdfium2")
+    build(example_case, tmp_path, formats=("html",), png=True)
+    assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_html_has_social_and_pdf_metadata(example_case):
+    case, d = load_case(example_case)
+    html = render_html(analyze(case, d))
+    assert '<meta property="og:title" content="FP8 weights' in html
+    assert '<meta name="twitter:card" content="summary">' in html
+    assert '<meta name="author" content="casegen example">' in html
+
+
+def test_portfolio_builds_index_and_book(tmp_path):
+    cases = tmp_path / "cases"
+    shutil.copytree(EXAMPLE, cases / "fp8", ignore=shutil.ignore_patterns("build"))
+    CliRunner().invoke(main, ["new", str(cases / "chat")])
+    out = tmp_path / "site"
+    r = CliRunner().invoke(main, ["portfolio", str(cases), "-o", str(out), "-j", "2"])
+    assert r.exit_code == 0, r.output
+    index = (out / "index.html").read_text()
+    assert index.count('class="card"') == 2 and 'href="fp8/report.html"' in index and "−22%" in index
+    book = (out / "portfolio.pdf").read_bytes()
+    assert pdf_pages(book) > 8
+    marks = pdf_bookmarks(book)
+    assert any(m.startswith("FP8 weights") for m in marks) and "Results" in " ".join(marks)
+    assert (out / "chat" / "report.pdf").exists()
+
+
+def test_portfolio_reports_a_broken_case_and_builds_the_rest(tmp_path):
+    cases = tmp_path / "cases"
+    CliRunner().invoke(main, ["new", str(cases / "good")])
+    CliRunner().invoke(main, ["new", str(cases / "bad")])
+    (cases / "bad" / "runs" / "optimized.csv").unlink()
+    res = build_portfolio([cases], tmp_path / "out", jobs=1, pdf=False)
+    assert [o.slug for o in res.failed] == ["bad"] and "run file not found" in res.failed[0].error
+    assert (tmp_path / "out" / "good" / "report.html").exists()
+    r = CliRunner().invoke(main, ["portfolio", str(cases), "-o", str(tmp_path / "o2"), "--no-pdf", "-q"])
+    assert r.exit_code == 1 and "case 'bad' was not built" in r.output
+
+
+def test_portfolio_bad_inputs(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CasegenError, match="no case found"):
+        find_cases([tmp_path / "empty"])
+    CliRunner().invoke(main, ["new", str(tmp_path / "a" / "same")])
+    CliRunner().invoke(main, ["new", str(tmp_path / "b" / "same")])
+    with pytest.raises(CasegenError, match="same name 'same'"):
+        find_cases([tmp_path / "a", tmp_path / "b"])
+    r = CliRunner().invoke(main, ["portfolio", str(tmp_path / "empty"), "-o", str(tmp_path / "o")])
+    assert r.exit_code == 1 and "no case found" in r.output
