@@ -78,7 +78,7 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
     """Empirical CDFs of one latency metric (ms), baseline vs optimized."""
     with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(4.6, 2.9))
-        for values, label, color, ls in ((base, base_label, BASE_COLOR, "-"), (opt, opt_label, OPT_COLOR, "-")):
+        for values, label, color, ls in ((base, base_label, BASE_COLOR, "--"), (opt, opt_label, OPT_COLOR, "-")):
             x = np.sort(np.asarray(values, dtype=float))
             if x.size == 0:
                 continue
@@ -143,7 +143,7 @@ def split_chart(sides: list[tuple[str, float, float]]) -> str:
         dec = np.array([s[2] for s in sides])
         y = np.arange(len(sides))
         ax.barh(y, ttft, color="#f59e0b", height=0.55, label="before first token (queue + prefill)")
-        ax.barh(y, dec, left=ttft, color="#0ea5e9", height=0.55, label="decode (first → last token)")
+        ax.barh(y, dec, left=ttft, color="#1e3a8a", height=0.55, label="decode (first → last token)")
         total = ttft + dec
         for yi, t, d in zip(y, ttft, dec):
             share = t / (t + d) * 100 if t + d > 0 else 0

@@ -656,6 +656,38 @@ def _fetcher_class():
     return CaseOnlyFetcher
 
 
+def _bundled_fonts_css() -> tuple[str, Path]:
+    """@font-face rules for the DejaVu fonts matplotlib ships, so the PDF looks the same on every
+    machine (charts use the same family). Returns (css, font folder)."""
+    import matplotlib
+
+    d = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    faces = []
+    for family, stem in (("casegen-sans", "DejaVuSans"), ("casegen-serif", "DejaVuSerif"),
+                         ("casegen-mono", "DejaVuSansMono"), ("DejaVu Sans", "DejaVuSans")):
+        italic = "Italic" if stem == "DejaVuSerif" else "Oblique"
+        for weight, style, suffix in (("normal", "normal", ""), ("bold", "normal", "-Bold"),
+                                      ("normal", "italic", f"-{italic}"), ("bold", "italic", f"-Bold{italic}")):
+            f = d / f"{stem}{suffix}.ttf"
+            if f.is_file():
+                faces.append(f"@font-face {{ font-family: '{family}'; font-weight: {weight}; font-style: {style}; "
+                             f"src: url('{f.as_uri()}'); }}")
+    # a *user* stylesheet: !important lets it win over the document's own font stack
+    rules = "\n".join(faces) + """
+body, .report, h1, h2, h3, table, th, td { font-family: 'casegen-sans', sans-serif !important; }
+body.theme-classic, .theme-classic .report, .theme-classic h1, .theme-classic h2, .theme-classic h3,
+.theme-classic table, .theme-classic th, .theme-classic td { font-family: 'casegen-serif', serif !important; }
+code, .hash { font-family: 'casegen-mono', monospace !important; }
+svg text { font-family: 'casegen-sans', sans-serif !important; }
+@page {
+  @top-left { font-family: 'casegen-sans', sans-serif !important; }
+  @top-right { font-family: 'casegen-sans', sans-serif !important; }
+  @bottom-right { font-family: 'casegen-sans', sans-serif !important; }
+}
+"""
+    return rules, d
+
+
 def render_pdf(html: str, case_dir: Path, date: dt.date) -> bytes:
     """PDF bytes from the report HTML. Deterministic for a given case date."""
     try:
@@ -673,9 +705,14 @@ def render_pdf(html: str, case_dir: Path, date: dt.date) -> bytes:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     try:
-        fetcher = _fetcher_class()([case_dir, templates_dir()])
+        from weasyprint.text.fonts import FontConfiguration
+
+        fonts_css, fonts_dir = _bundled_fonts_css()
+        fetcher = _fetcher_class()([case_dir, templates_dir(), fonts_dir])
+        font_config = FontConfiguration()
+        extra = weasyprint.CSS(string=fonts_css, font_config=font_config, url_fetcher=fetcher)
         doc = weasyprint.HTML(string=html, base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
-        return doc.write_pdf()
+        return doc.write_pdf(stylesheets=[extra], font_config=font_config)
     finally:
         if old is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
