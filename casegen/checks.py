@@ -38,6 +38,7 @@ class WorkloadRow:
     opt: str
     differs: bool
     detail: str = ""
+    informational: bool = False  # a difference that does not invalidate the comparison by itself
 
 
 @dataclass
@@ -68,8 +69,8 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics) -> Wo
     wc = WorkloadComparison()
     T = wc.threats
 
-    def row(label: str, b: Any, o: Any, differs: bool, detail: str = "") -> None:
-        wc.rows.append(WorkloadRow(label, _fmt(b), _fmt(o), differs, detail))
+    def row(label: str, b: Any, o: Any, differs: bool, detail: str = "", informational: bool = False) -> None:
+        wc.rows.append(WorkloadRow(label, _fmt(b), _fmt(o), differs, detail, informational))
 
     nb, no = mb.requests.get("total"), mo.requests.get("total")
     differs = bool(nb and no and abs(nb - no) / max(nb, no) > 0.1)
@@ -118,13 +119,14 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics) -> Wo
                         "(or compare load sweeps)"))
 
     row("Model", base.meta.model, opt.meta.model, (base.meta.model or "") != (opt.meta.model or ""),
-        "expected when the optimization changes the checkpoint")
+        "expected when the optimization changes the checkpoint", informational=True)
     tb, to = base.meta.tokenizer, opt.meta.tokenizer
     if tb or to:
-        row("Tokenizer", tb, to, (tb or "") != (to or ""))
+        row("Tokenizer", tb, to, (tb or "") != (to or ""), "token counts may differ if the tokenizers do",
+            informational=True)
     vb = f"{base.meta.tool} {base.meta.tool_version or ''}".strip()
     vo = f"{opt.meta.tool} {opt.meta.tool_version or ''}".strip()
-    row("Benchmark tool", vb, vo, vb != vo)
+    row("Benchmark tool", vb, vo, vb != vo, informational=True)
     if base.meta.tool != opt.meta.tool:
         T.append(Threat("tool-differs", "minor", "Different benchmark tools",
                         f"{base.meta.tool} vs {opt.meta.tool}: casegen recomputed both with one set of definitions, "
