@@ -467,6 +467,64 @@ def _charts(study: Study) -> dict[str, Any]:
 STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive"}
 
 
+def _business_summary(study: Study) -> str:
+    """One paragraph for an engineering manager, generated from the figures."""
+    lb, lo = study.label("baseline"), study.label("optimized")
+    parts: list[str] = []
+    changes = []
+    for metric, stat, name in (("tpot", "p50", "median time per output token"), ("ttft", "p99", "p99 time to first token"),
+                               ("e2e", "p50", "median end-to-end latency")):
+        d = study.deltas.get(metric, {}).get(stat)
+        if d is None or d.pct is None:
+            continue
+        verdict, _ = _delta_verdict(study, metric, stat)
+        if verdict == "ns":
+            changes.append(f"left {name} unchanged within measurement noise")
+        else:
+            word = "cut" if d.pct < 0 else "raised"
+            changes.append(f"{word} {name} by {abs(d.pct):.0f}% ({fmt_ms(d.base)} → {fmt_ms(d.opt)})")
+        if len(changes) == 2:
+            break
+    load = study.runs["baseline"].meta.describe_load()
+    same_load = not any(t.key == "load-differs" for t in study.threats)
+    if changes:
+        where = f", at the same load ({load})." if same_load and load != "load not recorded" else "."
+        parts.append(f"Moving from {lb} to {lo} " + " and ".join(changes) + where)
+    tp = study.throughput_deltas.get("requests_per_s")
+    c = study.cost
+    if c is not None and study.case.cost is not None:
+        vol = study.case.cost.requests_per_month
+        if tp is not None and tp.pct is not None and c.baseline.kind == "self_hosted":
+            parts.append(f"One replica completes {abs(tp.pct):.0f}% {'more' if tp.pct > 0 else 'fewer'} requests per second, "
+                         f"so serving {vol:,.0f} requests a month costs {fmt_usd(c.optimized.usd_per_month, 0)} instead of "
+                         f"{fmt_usd(c.baseline.usd_per_month, 0)}.")
+        else:
+            parts.append(f"Serving {vol:,.0f} requests a month costs {fmt_usd(c.optimized.usd_per_month, 0)} instead of "
+                         f"{fmt_usd(c.baseline.usd_per_month, 0)}.")
+        if c.payback_months is None:
+            parts.append("There is no payback: the change does not save money at this volume.")
+        elif c.one_time_cost_usd > 0:
+            parts.append(f"The {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back in {c.payback_months:.1f} months"
+                         + (f" (ROI {c.roi_pct:.0f}% over {c.horizon_months} months)." if c.roi_pct is not None else "."))
+        else:
+            parts.append(f"It saves {fmt_usd(c.savings_usd_per_month, 0)} a month from day one.")
+    traded = []
+    for t in study.case.tradeoffs:
+        if t.quality is not None:
+            q = t.quality
+            loss = (q.baseline - q.optimized) if q.higher_is_better else (q.optimized - q.baseline)
+            ok = "within" if loss <= q.tolerance + 1e-12 else "outside"
+            traded.append(f"{t.technique} ({q.metric} {q.baseline:g} → {q.optimized:g}, {ok} the agreed tolerance)")
+        else:
+            traded.append(f"{t.technique} (quality impact not measured here)")
+    if traded:
+        parts.append("What was traded: " + "; ".join(traded) + ".")
+    major = [t for t in study.threats if t.severity == "major"]
+    if major:
+        parts.append("Caveat: " + major[0].title.lower() + " — see Threats to validity.")
+    return " ".join(parts)
+
+
 def _slos(study: Study) -> dict[str, Any] | None:
     if not study.case.slos:
         return None
@@ -543,6 +601,7 @@ def report_context(study: Study) -> dict[str, Any]:
         "version": __version__,
         "labels": {s: study.label(s) for s in SIDES},
         "headline": _headline(study),
+        "business_summary": _business_summary(study),
         "method": _method_rows(study),
         "results": _results_rows(study),
         "throughput": _throughput_rows(study),
