@@ -138,6 +138,19 @@ class SidePricing(_Strict):
         return self
 
 
+class Revenue(_Strict):
+    """Optional revenue effect of the latency change: an explicit, cited assumption, never added to savings."""
+
+    monthly_revenue_usd: PositiveFloat = Field(description="Revenue that depends on this endpoint, USD per month.")
+    change_pct_per_100ms: float = Field(
+        description="Revenue change in % per 100 ms of latency removed (e.g. 1.0 for '100 ms faster = +1 %').",
+        allow_inf_nan=False,
+    )
+    metric: Literal["ttft", "e2e"] = Field("ttft", description="Latency the users feel: ttft (streaming) or e2e.")
+    stat: Literal["mean", "p50", "p90", "p95", "p99"] = Field("p50", description="Statistic of that latency.")
+    source: str = Field(description="Where the sensitivity figure comes from (study, A/B test, citation).")
+
+
 class Cost(_Strict):
     """Cost assumptions. Every figure is printed in the report next to its source."""
 
@@ -156,6 +169,7 @@ class Cost(_Strict):
     one_time_cost_note: str | None = Field(None, description="What the one-time cost is made of.")
     horizon_months: int = Field(12, ge=1, le=120, description="Horizon for ROI.")
     price_source: str | None = Field(None, description="Where the prices come from and their date.")
+    revenue: Revenue | None = Field(None, description="Optional revenue effect of the latency change (off by default).")
 
     @model_validator(mode="after")
     def _fleet_needs_peak(self) -> "Cost":

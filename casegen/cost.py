@@ -146,6 +146,26 @@ def payback(one_time: float, savings_per_month: float) -> float | None:
     return one_time / savings_per_month
 
 
+@dataclass
+class RevenueEffect:
+    """Estimated revenue change per month from a latency change (an assumption, shown apart from cost)."""
+
+    usd_per_month: float
+    latency_change_ms: float  # optimized − baseline
+    metric: str
+    stat: str
+    source: str
+    text: str
+
+
+def revenue_effect(r, latency_change_ms: float) -> RevenueEffect:
+    """effect = revenue · (change_pct_per_100ms / 100) · (−Δlatency_ms / 100)."""
+    effect = r.monthly_revenue_usd * (r.change_pct_per_100ms / 100.0) * (-latency_change_ms / 100.0)
+    text = (f"{r.metric.upper()} {r.stat} changed by {latency_change_ms:+.1f} ms; at {r.change_pct_per_100ms:g}% of "
+            f"${r.monthly_revenue_usd:,.0f} monthly revenue per 100 ms, that is ${effect:+,.0f} per month")
+    return RevenueEffect(effect, latency_change_ms, r.metric, r.stat, r.source, text.replace("$-", "−$").replace("$+", "+$"))
+
+
 def compare_costs(c: Cost, base: RunMetrics, opt: RunMetrics) -> CostComparison:
     b = side_cost(c.baseline, base, c, "baseline")
     o = side_cost(c.optimized, opt, c, "optimized")

@@ -24,6 +24,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("cost.baseline / cost.optimized", c.SidePricing),
     ("….self_hosted", c.SelfHostedPricing),
     ("….api", c.ApiPricing),
+    ("cost.revenue", c.Revenue),
     ("tradeoffs[]", c.TradeOff),
     ("tradeoffs[].quality", c.Quality),
     ("analysis", c.Analysis),

@@ -406,6 +406,7 @@ def _cost(study: Study) -> dict[str, Any] | None:
         "chart": chart,
         "price_source": cs.price_source,
         "basis": cs.monthly_basis,
+        "revenue": study.revenue,
         "headroom": cs.headroom,
     }
 

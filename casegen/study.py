@@ -51,6 +51,7 @@ class Study:
     threats: list[checks.Threat] = field(default_factory=list)
     spread: dict[str, list[dict]] = field(default_factory=dict)
     definitions: list[str] = field(default_factory=list)  # how the tools' names map onto casegen's
+    revenue: Any = None  # cost.RevenueEffect when case.yaml asks for it
 
     def label(self, side: str) -> str:
         spec = getattr(self.case.runs, side)
@@ -161,12 +162,24 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
     for side in SIDES:
         threats += checks.realism_checks(side, runs[side], metrics[side], trimmed=trimmed)
     spread = {side: _spread(runs[side].parts, method) for side in SIDES if len(runs[side].parts) > 1}
+    deltas = latency_deltas(metrics["baseline"], metrics["optimized"])
+    revenue = None
+    if case.cost is not None and case.cost.revenue is not None:
+        from casegen.cost import revenue_effect
+
+        r = case.cost.revenue
+        d = deltas.get(r.metric, {}).get(r.stat)
+        if d is None:
+            raise CasegenError(f"the revenue assumption uses {r.metric} {r.stat}, which one of the runs does not report",
+                               where=case.where("cost", "revenue", "metric"), expected="a metric both runs measure")
+        revenue = revenue_effect(r, d.abs)
     return Study(
+        revenue=revenue,
         case=case,
         case_dir=case_dir,
         runs=runs,
         metrics=metrics,
-        deltas=latency_deltas(metrics["baseline"], metrics["optimized"]),
+        deltas=deltas,
         throughput_deltas=throughput_deltas(metrics["baseline"], metrics["optimized"]),
         cost=cost,
         notes=notes,
@@ -312,6 +325,7 @@ def summary_dict(study: Study) -> dict[str, Any]:
             "horizon_months": c.horizon_months,
             "net_usd_over_horizon": c.net_usd_over_horizon,
             "verdict": c.verdict,
+            "revenue_effect": asdict(study.revenue) if study.revenue is not None else None,
         }
     else:
         out["cost"] = None

@@ -84,3 +84,29 @@ def test_zero_one_time_cost_has_no_roi():
     r = compare_costs(c, metrics(2.0, 400, 2400), metrics(4.0, 800, 4800))
     assert r.roi_pct is None and r.payback_months == 0
     assert "immediately" in r.verdict
+
+
+def test_revenue_effect_is_separate_and_hand_computed(tmp_path):
+    import shutil
+
+    from casegen.case import load_case
+    from casegen.render import render_html
+    from casegen.study import analyze, summary_dict
+    from conftest import EXAMPLE
+
+    d = tmp_path / "case"
+    shutil.copytree(EXAMPLE, d, ignore=shutil.ignore_patterns("build"))
+    text = (d / "case.yaml").read_text().replace("  horizon_months: 12\n", (
+        "  horizon_months: 12\n  revenue:\n    monthly_revenue_usd: 100000\n    change_pct_per_100ms: 1.0\n"
+        "    metric: ttft\n    stat: p50\n    source: \"illustrative assumption\"\n"))
+    (d / "case.yaml").write_text(text)
+    case, folder = load_case(d)
+    study = analyze(case, folder)
+    delta_ms = study.deltas["ttft"]["p50"].abs  # −16.05 ms
+    assert study.revenue.usd_per_month == pytest.approx(100000 * 0.01 * (-delta_ms / 100))
+    s = summary_dict(study)
+    assert s["cost"]["revenue_effect"]["usd_per_month"] == pytest.approx(study.revenue.usd_per_month)
+    # not mixed into savings
+    assert s["cost"]["savings_usd_per_month"] == pytest.approx(
+        s["cost"]["baseline"]["usd_per_month"] - s["cost"]["optimized"]["usd_per_month"])
+    assert "not included in the savings" in render_html(study)
