@@ -222,7 +222,7 @@ class Analysis(_Strict):
     confidence: Annotated[float, Field(ge=0.5, lt=1)] = Field(
         0.95, description="Confidence level of percentile and delta intervals."
     )
-    bootstrap_resamples: int = Field(2000, ge=200, le=100_000, description="Bootstrap resamples for delta intervals.")
+    bootstrap_resamples: int = Field(1000, ge=200, le=100_000, description="Bootstrap resamples for delta intervals.")
     seed: int = Field(0, description="Seed of the bootstrap (same seed, same report).")
     slo_confidence: Annotated[float, Field(ge=0.5, lt=1)] = Field(
         0.99, description="Confidence of SLO verdicts (MLPerf early stopping uses 0.99)."
