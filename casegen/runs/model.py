@@ -87,7 +87,8 @@ class RunMeta:
             "label": self.label,
         }
         for key, value in self.extra.items():
-            if isinstance(value, (str, int, float)) and key not in values:
+            # long texts (command lines, paths) are metadata, not useful selector values
+            if isinstance(value, (str, int, float)) and key not in values and len(str(value)) <= 60:
                 values[key] = value
         return values
 
