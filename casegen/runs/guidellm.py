@@ -1,0 +1,440 @@
+"""GuideLLM (vllm-project/guidellm) benchmark reports: ``benchmarks.json`` / ``.yaml``.
+
+One file holds every benchmark (strategy) of a profile; each benchmark is one run here
+(a ``sweep`` profile gives synchronous, throughput and N constant-rate runs).
+Format notes: docs/formats/guidellm.md. Two schema generations are read:
+
+* 0.2.x–0.3.x: ``{"benchmarks": [...]}``; per benchmark ``args.strategy``, ``worker``,
+  ``run_stats``, ``request_totals``, ``metrics``, ``requests{successful, errored,
+  incomplete}`` with flat per-request ``start_time`` / ``first_token_time`` /
+  ``last_token_time`` / ``end_time`` (epoch seconds);
+* 0.4.x+: ``{["metadata",] "args"|"config", "benchmarks": [...]}``; per benchmark
+  ``config.strategy``, ``config.backend``, ``metrics.request_totals``, and per-request
+  ``info.timings`` (``request_start``, ``first_token_iteration``, ``last_token_iteration``,
+  ``request_end``).
+
+Per-request rows are built only when the request lists are complete (their counts equal
+the benchmark's ``request_totals``); GuideLLM's ``--sample-requests`` / the stripped test
+fixture keep only a sample, and then the run is summary only. Like GuideLLM, only requests
+that overlap the benchmark's measurement window (``start_time``–``end_time``, i.e. after
+warm-up and before cool-down) are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from casegen.errors import CasegenError
+from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
+
+FORMAT = "guidellm"
+EXPECTED = "a GuideLLM benchmarks.json/.yaml report ({'benchmarks': [{'type_': 'generative_benchmark', ...}]})"
+
+#: GuideLLM metric → (casegen metric, factor to ms)
+_LATENCY = {
+    "time_to_first_token_ms": ("ttft", 1.0),
+    "inter_token_latency_ms": ("tpot", 1.0),
+    "request_latency": ("e2e", 1000.0),
+}
+
+DEFINITIONS = [
+    "GuideLLM's 'time_to_first_token_ms' (request start → first token iteration) is TTFT here.",
+    "GuideLLM's 'inter_token_latency_ms' ((last token − first token) / (output tokens − 1)) is TPOT here.",
+    "GuideLLM's 'time_per_output_token_ms' is not used: in 0.2–0.3 it is decode time / output tokens and "
+    "from 0.4 it is (last token − request start) / output tokens, i.e. it includes TTFT.",
+    "GuideLLM's 'request_latency' (seconds, request start → response end) is end-to-end latency here; "
+    "it ends when the HTTP response closes, a few ms after the last token, so casegen's recomputed E2E "
+    "(send → last token) is slightly lower.",
+    "GuideLLM records no per-chunk timings, so casegen's inter-chunk latency (ITL) is not available.",
+    "GuideLLM's 'requests_per_second' / 'output_tokens_per_second' / 'tokens_per_second' are "
+    "distributions over time within the window, not count / duration, and are not used as throughput.",
+    "GuideLLM's 'incomplete' requests (cancelled when the benchmark ended) count as failed here, "
+    "like its 'errored' ones.",
+]
+
+
+# --------------------------------------------------------------------------- parsing
+
+def _parse(path: Path, text: str) -> Any:
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark is not None else None
+            raise CasegenError(f"is not valid YAML ({getattr(err, 'problem', None) or err})",
+                               file=path, where=where, expected=EXPECTED) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CasegenError(f"is not valid JSON ({err.msg})", file=path,
+                           where=f"line {err.lineno}, column {err.colno}", expected=EXPECTED) from None
+
+
+def sniff(path: Path, text: str) -> bool:
+    head = text[:200_000]
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return "benchmarks:" in head and "type_: generative_benchmark" in head
+    return (text.lstrip()[:1] == "{" and '"benchmarks"' in head
+            and ('"type_": "generative_benchmark"' in head or '"type_":"generative_benchmark"' in head))
+
+
+class _Ctx:
+    """Typed access to nested keys with clear error locations."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, what: str, where: str, expected: str) -> CasegenError:
+        return CasegenError(what, file=self.path, where=f"key {where}", expected=expected)
+
+    def obj(self, value: Any, where: str, optional: bool = False) -> dict | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(f"is {_kind(value)}", where, "an object")
+        return value
+
+    def lst(self, value: Any, where: str, optional: bool = False) -> list | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, list):
+            raise self.fail(f"is {_kind(value)}", where, "a list")
+        return value
+
+    def num(self, value: Any, where: str, optional: bool = True) -> float | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(f"is {_kind(value)}", where, "a number")
+        return float(value)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "missing or null"
+    if isinstance(value, bool):
+        return f"the boolean {value}"
+    if isinstance(value, (dict, list)):
+        return f"a {'list' if isinstance(value, list) else 'object'}"
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
+# --------------------------------------------------------------------------- reading
+
+def read(path: Path, text: str, sha256: str) -> list[Run]:
+    """Read every benchmark of a GuideLLM report as one run each."""
+    path = Path(path)
+    doc = _parse(path, text)
+    c = _Ctx(path)
+    if not isinstance(doc, dict):
+        raise CasegenError(f"top level is {_kind(doc)}", file=path, where="top level", expected=EXPECTED)
+    if "benchmarks" not in doc:
+        raise c.fail("is missing", "benchmarks", "a list of GuideLLM benchmarks")
+    benchmarks = c.lst(doc["benchmarks"], "benchmarks")
+    if not benchmarks:
+        raise c.fail("is an empty list: the report holds no benchmarks", "benchmarks",
+                     "at least one benchmark (did the GuideLLM run finish?)")
+    metadata = c.obj(doc.get("metadata"), "metadata", optional=True) or {}
+    top_args = c.obj(doc.get("args", doc.get("config")), "args", optional=True) or {}
+    version = metadata.get("guidellm_version")
+    runs = []
+    for i, bench in enumerate(benchmarks):
+        runs.append(_run(c, bench, i, sha256, version, top_args))
+    return runs
+
+
+def _run(c: _Ctx, bench: Any, i: int, sha256: str, version: Any, top_args: dict) -> Run:
+    w = f"benchmarks[{i}]"
+    b = c.obj(bench, w)
+    if b.get("type_") != "generative_benchmark":
+        raise c.fail(f"type_ is {_kind(b.get('type_'))}", f"{w}.type_", "'generative_benchmark'")
+    new = "config" in b  # 0.4+ layout
+    if new:
+        cfg = c.obj(b["config"], f"{w}.config")
+        strat_where = f"{w}.config.strategy"
+        strategy = c.obj(cfg.get("strategy"), strat_where)
+        backend = c.obj(cfg.get("backend"), f"{w}.config.backend", optional=True) or {}
+        model = backend.get("model") or top_args.get("model")
+        backend_type = top_args.get("backend")
+        profile = c.obj(cfg.get("profile"), f"{w}.config.profile", optional=True) or {}
+        run_index = cfg.get("run_index")
+        metrics = c.obj(b.get("metrics"), f"{w}.metrics")
+        totals_src, totals_where = metrics.get("request_totals"), f"{w}.metrics.request_totals"
+        schema = "0.4+"
+    else:
+        if "args" not in b:
+            raise c.fail("is missing", f"{w}.args", "GuideLLM 0.2–0.3 'args' or 0.4+ 'config'")
+        args = c.obj(b["args"], f"{w}.args")
+        strat_where = f"{w}.args.strategy"
+        strategy = c.obj(args.get("strategy"), strat_where)
+        worker = c.obj(b.get("worker"), f"{w}.worker", optional=True) or {}
+        model = worker.get("backend_model")
+        backend_type = worker.get("backend_type")
+        profile = c.obj(args.get("profile"), f"{w}.args.profile", optional=True) or {}
+        run_index = args.get("strategy_index")
+        metrics = c.obj(b.get("metrics"), f"{w}.metrics")
+        totals_src, totals_where = b.get("request_totals"), f"{w}.request_totals"
+        schema = "0.2–0.3"
+    totals = c.obj(totals_src, totals_where)
+    counts = {k: c.num(totals.get(k), f"{totals_where}.{k}", optional=k == "total")
+              for k in ("successful", "errored", "incomplete", "total")}
+    for k, v in counts.items():
+        if v is not None and (v < 0 or v != int(v)):
+            raise c.fail(f"is {v!r}", f"{totals_where}.{k}", "a request count ≥ 0")
+    n_ok, n_err, n_inc = (int(counts[k]) for k in ("successful", "errored", "incomplete"))
+    n_total = int(counts["total"]) if counts["total"] is not None else n_ok + n_err + n_inc
+
+    stype = strategy.get("type_")
+    if not isinstance(stype, str):
+        raise c.fail(f"is {_kind(stype)}", f"{strat_where}.type_", "a strategy name such as 'synchronous'")
+    rate = c.num(strategy.get("rate"), f"{strat_where}.rate")
+    streams = c.num(strategy.get("streams"), f"{strat_where}.streams")
+    max_conc = c.num(strategy.get("max_concurrency"), f"{strat_where}.max_concurrency")
+    request_rate: float | None = None
+    concurrency: float | None = None
+    if stype == "synchronous":
+        concurrency = 1
+    elif stype == "concurrent":
+        concurrency = streams if streams is not None else max_conc
+    elif stype == "throughput":
+        request_rate = math.inf
+        concurrency = max_conc
+    else:  # constant, poisson, async
+        request_rate = rate
+        concurrency = max_conc
+    label = stype
+    if stype == "concurrent" and concurrency is not None:
+        label = f"concurrent-{concurrency:g}"
+    elif stype not in ("synchronous", "throughput") and rate is not None:
+        label = f"{stype}-{rate:g}"
+
+    duration = c.num(b.get("duration"), f"{w}.duration")
+    start = c.num(b.get("start_time"), f"{w}.start_time")
+    end = c.num(b.get("end_time"), f"{w}.end_time")
+    date = None
+    if start is not None and math.isfinite(start) and 0 < start < 1e11:
+        date = datetime.fromtimestamp(start, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    extra: dict[str, Any] = {"strategy": stype, "guidellm_schema": schema}
+    if isinstance(profile.get("type_"), str):
+        extra["profile"] = profile["type_"]
+    if isinstance(run_index, int) and not isinstance(run_index, bool):
+        extra["strategy_index"] = run_index
+    for key in ("warmup_duration", "cooldown_duration"):
+        v = b.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            extra[key.replace("_duration", "_s")] = float(v)
+    rps = metrics.get("requests_per_second")
+    if isinstance(rps, dict) and isinstance(rps.get("successful"), dict):
+        m = rps["successful"].get("mean")
+        if isinstance(m, (int, float)) and not isinstance(m, bool):
+            extra["guidellm_mean_rps"] = float(m)
+    if isinstance(b.get("id_"), str) or (new and isinstance(b["config"].get("id_"), str)):
+        extra["benchmark_id"] = b.get("id_") or b["config"].get("id_")
+
+    meta = RunMeta(
+        tool="guidellm", format=FORMAT, source=str(c.path), sha256=sha256,
+        tool_version=str(version) if version is not None else None,
+        model=str(model) if model is not None else None,
+        backend=str(backend_type) if backend_type is not None else None,
+        date=date, label=label, request_rate=request_rate,
+        max_concurrency=int(concurrency) if concurrency is not None and math.isfinite(concurrency) else None,
+        num_prompts=n_total, duration_s=duration, streaming=True, index=i, extra=extra,
+    )
+
+    summary = _summary(c, metrics, w, n_ok, n_err, n_inc, n_total)
+    warnings: list[str] = []
+    definitions = list(DEFINITIONS)
+    definitions.append(
+        "GuideLLM's TPOT ('inter_token_latency_ms') statistics weight each request by its output "
+        "tokens − 1 and its percentiles are a weighted inverse CDF without interpolation; casegen's "
+        "are per request with linear interpolation, so they agree only when output lengths are equal "
+        "and differ slightly in the percentiles otherwise."
+    )
+    if schema == "0.2–0.3" and not version:
+        warnings.append("GuideLLM 0.2–0.3 report: the file does not record the GuideLLM version")
+
+    requests, trimmed, reason = _requests(c, b, w, (n_ok, n_err, n_inc), start, end)
+    run = Run(meta=meta, requests=requests, tool_summary=summary, warnings=warnings, definitions=definitions)
+    run.trimmed = trimmed
+    if requests is None:
+        warnings.append(f"summary only: {reason}; percentiles other than those GuideLLM printed are unavailable")
+        if duration and duration > 0:
+            tp = {"requests_per_s": n_ok / duration}
+            tok = summary.get("tokens", {})
+            if "output_total" in tok:
+                tp["output_tokens_per_s"] = tok["output_total"] / duration
+                if "input_total" in tok:
+                    tp["total_tokens_per_s"] = (tok["output_total"] + tok["input_total"]) / duration
+            summary["throughput"] = tp
+            definitions.append(
+                "Throughput of this summary-only run is derived as GuideLLM's successful request and "
+                "token totals divided by its measured 'duration' (casegen's definition)."
+            )
+        if n_ok:
+            warnings.append("summary-only GuideLLM percentiles are GuideLLM's own (inverse CDF, no "
+                            "interpolation; TPOT token-weighted)")
+    else:
+        if trimmed:
+            warnings.append(
+                f"{trimmed} request(s) outside GuideLLM's measurement window (warm-up/cool-down) were "
+                "dropped, as GuideLLM does; the window is the benchmark's 'duration'"
+            )
+        if n_inc:
+            warnings.append(f"{n_inc} incomplete request(s) (cancelled when the benchmark ended) count as failed")
+    if stype == "throughput":
+        warnings.append("GuideLLM 'throughput' strategy: all requests are sent at once (rate shown as inf)")
+    return run
+
+
+def _dist(c: _Ctx, value: Any, where: str, factor: float) -> dict[str, float] | None:
+    d = c.obj(value, where, optional=True)
+    if d is None:
+        return None
+    count = c.num(d.get("count"), f"{where}.count")
+    if count is not None and count <= 0:
+        return None  # GuideLLM writes 0.0 for every statistic of an empty distribution
+    pct = c.obj(d.get("percentiles"), f"{where}.percentiles", optional=True) or {}
+    out: dict[str, float] = {}
+    for src, key in (("mean", "mean"), ("std_dev", "std"), ("min", "min"), ("max", "max")):
+        v = c.num(d.get(src), f"{where}.{src}")
+        if v is not None:
+            out[key] = v * factor
+    p50 = pct.get("p50", d.get("median"))
+    v = c.num(p50, f"{where}.percentiles.p50" if "p50" in pct else f"{where}.median")
+    if v is not None:
+        out["p50"] = v * factor
+    for key in ("p90", "p95", "p99"):
+        v = c.num(pct.get(key), f"{where}.percentiles.{key}")
+        if v is not None:
+            out[key] = v * factor
+    for key, v in out.items():
+        if not math.isfinite(v):
+            raise c.fail(f"{key} is not a finite number", where, "finite statistics")
+    return out or None
+
+
+def _summary(c: _Ctx, metrics: dict, w: str, n_ok: int, n_err: int, n_inc: int, n_total: int) -> dict:
+    summary: dict[str, dict[str, float]] = {}
+    for gkey, (ckey, factor) in _LATENCY.items():
+        status = c.obj(metrics.get(gkey), f"{w}.metrics.{gkey}", optional=True)
+        if status is None:
+            continue
+        stats = _dist(c, status.get("successful"), f"{w}.metrics.{gkey}.successful", factor)
+        if stats and n_ok:
+            summary[ckey] = stats
+    tokens: dict[str, float] = {}
+    for gkey, ckey in (("prompt_token_count", "input_total"), ("output_token_count", "output_total")):
+        status = c.obj(metrics.get(gkey), f"{w}.metrics.{gkey}", optional=True)
+        if status is None:
+            continue
+        ok = c.obj(status.get("successful"), f"{w}.metrics.{gkey}.successful", optional=True)
+        if ok is not None:
+            v = c.num(ok.get("total_sum"), f"{w}.metrics.{gkey}.successful.total_sum")
+            if v is not None:
+                tokens[ckey] = v
+    if tokens:
+        summary["tokens"] = tokens
+    summary["requests"] = {"total": float(n_total), "succeeded": float(n_ok), "failed": float(n_err + n_inc)}
+    return summary
+
+
+# --------------------------------------------------------------------------- per-request
+
+def _timing(c: _Ctx, r: dict, where: str, flat: str, timing: str) -> float | None:
+    info = r.get("info")
+    if isinstance(info, dict) and isinstance(info.get("timings"), dict):
+        v = info["timings"].get(timing)
+        return c.num(v, f"{where}.info.timings.{timing}")
+    return c.num(r.get(flat), f"{where}.{flat}")
+
+
+def _requests(c: _Ctx, b: dict, w: str, expected: tuple[int, int, int],
+              win_start: float | None, win_end: float | None):
+    """(frame or None, number trimmed, reason when None)."""
+    reqs = b.get("requests")
+    if reqs is None:
+        return None, 0, "the report holds no per-request lists"
+    reqs = c.obj(reqs, f"{w}.requests")
+    rows: list[tuple[float, float, float, float, float, bool, str]] = []
+    kept = {"successful": 0, "errored": 0, "incomplete": 0}
+    trimmed = 0
+    for status in ("successful", "errored", "incomplete"):
+        items = c.lst(reqs.get(status), f"{w}.requests.{status}", optional=True) or []
+        for j, item in enumerate(items):
+            wr = f"{w}.requests.{status}[{j}]"
+            r = c.obj(item, wr)
+            start = _timing(c, r, wr, "start_time", "request_start")
+            if start is None:
+                start = c.num(r.get("request_start_time"), f"{wr}.request_start_time")
+            end = _timing(c, r, wr, "end_time", "request_end")
+            if end is None:
+                end = c.num(r.get("request_end_time"), f"{wr}.request_end_time")
+            first = _timing(c, r, wr, "first_token_time", "first_token_iteration")
+            last = _timing(c, r, wr, "last_token_time", "last_token_iteration")
+            # GuideLLM keeps requests that overlap its measurement window
+            if win_start is not None and win_end is not None and start is not None:
+                stop = end if end is not None else (last if last is not None else start)
+                if stop <= win_start or start >= win_end:
+                    trimmed += 1
+                    continue
+            kept[status] += 1
+            n_in = c.num(r.get("prompt_tokens"), f"{wr}.prompt_tokens")
+            n_out = c.num(r.get("output_tokens"), f"{wr}.output_tokens")
+            if status == "successful":
+                if start is None:
+                    raise c.fail("has no request start time", wr, "'start_time' or info.timings.request_start")
+                ttft = first - start if first is not None else math.nan
+                if last is not None:
+                    e2e = last - start
+                elif end is not None:
+                    e2e = end - start
+                else:
+                    lat = c.num(r.get("request_latency"), f"{wr}.request_latency")
+                    e2e = lat if lat is not None else math.nan
+                rows.append((start, ttft, e2e, _nan(n_in), _nan(n_out), True, ""))
+            else:
+                err = r.get("error")
+                info = r.get("info")
+                if err is None and isinstance(info, dict):
+                    err = info.get("error")
+                text = str(err) if err else ("incomplete: cancelled when the benchmark ended"
+                                             if status == "incomplete" else "errored")
+                rows.append((_nan(start), math.nan, math.nan, _nan(n_in), _nan(n_out), False, text))
+    want = dict(zip(("successful", "errored", "incomplete"), expected))
+    if kept != want:
+        got = ", ".join(f"{kept[k]} {k}" for k in want)
+        total_want = ", ".join(f"{want[k]} {k}" for k in want)
+        return None, 0, (f"the per-request lists hold {got} in the measurement window but the benchmark "
+                         f"counted {total_want} (GuideLLM kept only a sample of the requests)")
+    if not rows:
+        return None, 0, "the benchmark has no requests"
+    rows.sort(key=lambda t: (math.isnan(t[0]), t[0]))
+    cols = list(zip(*rows))
+    df = make_requests_frame(
+        start_s=np.array(cols[0], dtype=float), ttft_s=np.array(cols[1], dtype=float),
+        e2e_s=np.array(cols[2], dtype=float), input_tokens=np.array(cols[3], dtype=float),
+        output_tokens=np.array(cols[4], dtype=float), success=np.array(cols[5], dtype=bool),
+        error=list(cols[6]),
+    )
+    check_requests(df, c.path, lambda k: f"{w}.requests, request {k + 1} in send order")
+    return df, trimmed, ""
+
+
+def _nan(v: float | None) -> float:
+    return math.nan if v is None else v
+
+
+FORMATS = [
+    Format(name=FORMAT, description="GuideLLM benchmarks.json / benchmarks.yaml report (0.2+)",
+           sniff=sniff, read=read, priority=25),
+]
