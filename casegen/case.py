@@ -86,6 +86,13 @@ class RunSpec(_Strict):
     duration_s: PositiveFloat | None = Field(
         None, description="Run duration in seconds, when the file has no timestamps."
     )
+    sweep: bool = Field(
+        False,
+        description="This side is a load sweep: every run in path (matching select) is one load point.",
+    )
+    load: Literal["auto", "rate", "concurrency"] = Field(
+        "auto", description="Load axis of a sweep: request rate or concurrency (auto: the one that varies)."
+    )
 
 
 class Runs(_Strict):
@@ -213,6 +220,18 @@ class Trim(_Strict):
         return self
 
 
+class CapacitySettings(_Strict):
+    """How load sweeps are judged."""
+
+    attainment: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.90, description="Share of requests that must meet every SLO for a load point to pass (DistServe: 0.90)."
+    )
+    compare_at: float | str | None = Field(
+        None, description="Nominal load (rate or concurrency) of the point the detailed tables compare; "
+        "default: the highest finite load both sweeps measured.",
+    )
+
+
 class Analysis(_Strict):
     """How statistics are computed."""
 
@@ -266,6 +285,7 @@ class Case(_Strict):
     cost: Cost | None = Field(None, description="Cost assumptions; leave out to skip the cost section.")
     tradeoffs: list[TradeOff] = Field(default_factory=list, description="One entry per technique applied.")
     notes: str = Field("", description="Markdown. Raw HTML is shown as text.")
+    capacity: CapacitySettings = Field(default_factory=CapacitySettings, description="Load-sweep settings.")
     analysis: Analysis = Field(default_factory=Analysis, description="How statistics are computed.")
     report: ReportSettings = Field(default_factory=ReportSettings, description="Report layout settings.")
 

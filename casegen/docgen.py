@@ -27,6 +27,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("cost.revenue", c.Revenue),
     ("tradeoffs[]", c.TradeOff),
     ("tradeoffs[].quality", c.Quality),
+    ("capacity", c.CapacitySettings),
     ("analysis", c.Analysis),
     ("analysis.warmup / analysis.cooldown", c.Trim),
     ("report", c.ReportSettings),

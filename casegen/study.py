@@ -52,6 +52,11 @@ class Study:
     spread: dict[str, list[dict]] = field(default_factory=dict)
     definitions: list[str] = field(default_factory=list)  # how the tools' names map onto casegen's
     revenue: Any = None  # cost.RevenueEffect when case.yaml asks for it
+    sweeps: dict[str, Any] = field(default_factory=dict)  # side → sweep.Sweep
+    pairing: Any = None  # sweep.SweepPairing
+    capacities: dict[str, Any] = field(default_factory=dict)  # side → sweep.Capacity
+    knees: dict[str, Any] = field(default_factory=dict)  # side → {metric: Knee | None}
+    compare_load: float | None = None  # nominal load of the point the detailed tables compare
 
     def label(self, side: str) -> str:
         spec = getattr(self.case.runs, side)
@@ -93,6 +98,69 @@ def read_side(case: Case, case_dir: Path, side: str) -> Run:
     return pool(runs, where=case.where("runs", side, "path"))
 
 
+def _read_sweep(case: Case, case_dir: Path, side: str):
+    """All runs of a sweep side (every run in its files that matches its selector) → Sweep."""
+    from casegen.runs import load_runs
+    from casegen.runs.select import _matches, parse_selector
+    from casegen.sweep import build_sweep
+
+    spec = getattr(case.runs, side)
+    paths = spec.path if isinstance(spec.path, list) else [spec.path]
+    runs: list[Run] = []
+    for p in paths:
+        path = Path(p) if Path(p).is_absolute() else case_dir / p
+        try:
+            runs += load_runs(path, spec.format, columns=spec.columns, units=spec.units, duration_s=spec.duration_s)
+        except CasegenError as err:
+            err.hint = err.hint or f"from {case.where('runs', side, 'path')}"
+            err.args = (err.format(),)
+            raise
+    wanted = parse_selector(spec.select)
+    if wanted:
+        runs = [r for r in runs if all(k in r.meta.selector_values() and _matches(r.meta.selector_values()[k], v)
+                                       for k, v in wanted.items())]
+        if not runs:
+            raise CasegenError("the selector matches no run of the sweep", where=case.where("runs", side, "select"),
+                               expected="a selector that keeps the sweep's load points (see `casegen inspect`)")
+    a = case.analysis
+    if a.warmup is not None or a.cooldown is not None:
+        runs = [trim(r, a.warmup, a.cooldown, where=case.where("analysis", "warmup" if a.warmup else "cooldown"))
+                if not r.summary_only else r for r in runs]
+    try:
+        return build_sweep(runs, spec.load, label=spec.label or side, method=a.percentile_method)
+    except CasegenError as err:
+        err.where = err.where or case.where("runs", side)
+        err.hint = err.hint or f"runs.{side} is a sweep (sweep: true)"
+        err.args = (err.format(),)
+        raise
+
+
+def _sweep_study(case: Case, case_dir: Path) -> tuple[dict[str, Run], dict, Any, float]:
+    """Read both sweeps, pair them and pick the load point the detailed comparison uses."""
+    from casegen.sweep import pair_points
+
+    sweeps = {side: _read_sweep(case, case_dir, side) for side in SIDES}
+    pairing = pair_points(sweeps["baseline"], sweeps["optimized"])
+    pairs = [p for p in pairing.pairs if p.base is not None and p.opt is not None]
+    if not pairs:
+        raise CasegenError(
+            "the two sweeps share no load point, so there is no like-for-like point to compare in detail; "
+            f"baseline loads {sweeps['baseline'].loads}, optimized loads {sweeps['optimized'].loads}",
+            where=case.where("runs"), expected="sweeps with at least one common rate or concurrency",
+        )
+    want = case.capacity.compare_at
+    if want is not None:
+        target = math.inf if str(want).lower() in ("inf", "infinity", "unbounded") else float(want)
+        chosen = next((p for p in pairs if p.load == target or (math.isfinite(target) and math.isclose(p.load, target, rel_tol=0.01))), None)
+        if chosen is None:
+            raise CasegenError(f"no load point {want} in both sweeps", where=case.where("capacity", "compare_at"),
+                               expected="one of: " + ", ".join(f"{p.load:g}" for p in pairs))
+    else:
+        finite = [p for p in pairs if math.isfinite(p.load)]
+        chosen = (finite or pairs)[-1]
+    return {"baseline": chosen.base.run, "optimized": chosen.opt.run}, sweeps, pairing, chosen.load
+
+
 def _spread(parts: list[Run], method: str) -> list[dict]:
     rows = []
     for stat_metric, stat in SPREAD_STATS:
@@ -117,7 +185,18 @@ def _spread(parts: list[Run], method: str) -> list[dict]:
 def analyze(case: Case, case_dir: str | Path) -> Study:
     """Read both runs and compute metrics, intervals, SLO verdicts, checks, deltas and cost."""
     case_dir = Path(case_dir)
-    runs = {side: read_side(case, case_dir, side) for side in SIDES}
+    sweep_sides = [s for s in SIDES if getattr(case.runs, s).sweep]
+    sweeps: dict = {}
+    pairing = None
+    compare_load = None
+    if sweep_sides:
+        if len(sweep_sides) == 1:
+            other = "optimized" if sweep_sides[0] == "baseline" else "baseline"
+            raise CasegenError(f"runs.{sweep_sides[0]} is a sweep but runs.{other} is not",
+                               where=case.where("runs", other), expected="sweep: true on both sides, or on neither")
+        runs, sweeps, pairing, compare_load = _sweep_study(case, case_dir)
+    else:
+        runs = {side: read_side(case, case_dir, side) for side in SIDES}
     a = case.analysis
     method = a.percentile_method
     metrics: dict[str, RunMetrics] = {}
@@ -146,7 +225,31 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
                     f"{side.capitalize()}: casegen's {METRIC_LABELS.get(row.metric, row.metric)} {row.stat} "
                     f"({row.ours:,.3f}) differs from the tool's own figure ({row.tool:,.3f}) by {row.diff_pct:+.2f}%"
                 )
-    cost = compare_costs(case.cost, metrics["baseline"], metrics["optimized"]) if case.cost else None
+    capacities: dict = {}
+    knees: dict = {}
+    cost_case = case.cost
+    if sweeps:
+        from casegen.sweep import capacity_at_slo, knee
+
+        for side in SIDES:
+            if case.slos:
+                capacities[side] = capacity_at_slo(sweeps[side], list(case.slos), case.capacity.attainment, a)
+            knees[side] = {m: knee(sweeps[side], m, "p50") for m in ("ttft", "tpot", "e2e")}
+        if cost_case is not None and capacities:
+            # cost at SLO: a self-hosted side is priced at its capacity, unless case.yaml states one
+            updates = {}
+            for side in SIDES:
+                pricing = getattr(cost_case, side)
+                cap = capacities.get(side)
+                if (pricing.self_hosted is not None and pricing.self_hosted.capacity_requests_per_s is None
+                        and cap is not None and cap.value_rps):
+                    sh = pricing.self_hosted.model_copy(update={"capacity_requests_per_s": cap.value_rps})
+                    updates[side] = pricing.model_copy(update={"self_hosted": sh})
+                    notes.append(f"{side.capitalize()}: cost uses the capacity at SLO from the sweep "
+                                 f"({cap.text()}), not the throughput of one load point")
+            if updates:
+                cost_case = cost_case.model_copy(update=updates)
+    cost = compare_costs(cost_case, metrics["baseline"], metrics["optimized"]) if cost_case else None
 
     intervals = {}
     for i, side in enumerate(SIDES):
@@ -174,6 +277,11 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
                                where=case.where("cost", "revenue", "metric"), expected="a metric both runs measure")
         revenue = revenue_effect(r, d.abs)
     return Study(
+        sweeps=sweeps,
+        pairing=pairing,
+        capacities=capacities,
+        knees=knees,
+        compare_load=compare_load,
         revenue=revenue,
         case=case,
         case_dir=case_dir,
@@ -243,6 +351,37 @@ def _side_summary(run: Run, m: RunMetrics) -> dict[str, Any]:
     }
 
 
+def _sweep_summary(study: Study) -> dict[str, Any]:
+    out: dict[str, Any] = {"compare_at_load": study.compare_load, "sides": {}}
+    for side, sw in study.sweeps.items():
+        cap = study.capacities.get(side)
+        pts = []
+        for i, p in enumerate(sw.points):
+            verdict = cap.verdicts[i].status if cap is not None and i < len(cap.verdicts) else None
+            pts.append({"load": p.load, "load_kind": p.load_kind, "achieved_requests_per_s": p.achieved_rps,
+                        "achieved_output_tokens_per_s": p.achieved_out_tps, "data": "summary" if p.summary_only else "per-request",
+                        "latency_ms": {m: {st: p.latency(m, st) for st in ("p50", "p90", "p95", "p99")}
+                                       for m in ("ttft", "tpot", "e2e")},
+                        "slo_status": verdict})
+        out["sides"][side] = {
+            "load_kind": sw.load_kind,
+            "points": pts,
+            "capacity": None if cap is None else {
+                "bound": cap.bound, "requests_per_s": cap.value_rps, "output_tokens_per_s": cap.output_tokens_per_s,
+                "text": cap.text(), "limiting": cap.limiting, "missing": cap.missing, "notes": cap.notes,
+                "attainment": cap.attainment},
+            "knees": {m: (k.point.load if k is not None else None) for m, k in study.knees.get(side, {}).items()},
+        }
+    b, o = study.capacities.get("baseline"), study.capacities.get("optimized")
+    out["capacity_ratio"] = (o.value_rps / b.value_rps if b is not None and o is not None and b.value_rps
+                             and o.value_rps else None)
+    if study.pairing is not None:
+        out["unpaired"] = {"baseline": [p.load for p in study.pairing.unpaired_base],
+                           "optimized": [p.load for p in study.pairing.unpaired_opt]}
+        out["notes"] = list(study.pairing.notes)
+    return out
+
+
 def summary_dict(study: Study) -> dict[str, Any]:
     """Every computed figure, machine-readable (see docs/summary-json.md)."""
     out: dict[str, Any] = {
@@ -300,6 +439,7 @@ def summary_dict(study: Study) -> dict[str, Any]:
             "comparisons_still_valid": study.workload.still_valid if study.workload else [],
         },
         "threats": [asdict(t) for t in study.threats],
+        "sweep": _sweep_summary(study) if study.sweeps else None,
     }
     for m, row in study.delta_cis.items():
         for stat, ci in row.items():
