@@ -185,6 +185,12 @@ def _headline(study: Study) -> list[dict[str, Any]]:
     if first:
         cards.append(first)
     second = latency_card("tpot", "p50") or latency_card("e2e", "p50")
+    cb, co = study.capacities.get("baseline"), study.capacities.get("optimized")
+    if cb is not None and co is not None and cb.value_rps and co.value_rps:
+        ratio = co.value_rps / cb.value_rps
+        second = {"title": "capacity at SLO (req/s per replica)", "value": f"{ratio:.2f}×",
+                  "detail": f"{cb.text()} → {co.text()}",
+                  "verdict": "better" if ratio > 1.005 else "worse" if ratio < 0.995 else "same"}
     if second and (not first or second["title"] != first["title"]):
         cards.append(second)
     if study.cost is not None:
@@ -264,9 +270,22 @@ def _results_rows(study: Study) -> list[dict[str, Any]]:
     return rows
 
 
+def _rate_bound(study: Study) -> bool:
+    """Both runs are open-loop at the same finite rate and kept up with it: throughput is the offered rate."""
+    rb, ro = study.runs["baseline"].meta.request_rate, study.runs["optimized"].meta.request_rate
+    if rb is None or ro is None or not math.isfinite(rb) or not math.isclose(rb, ro, rel_tol=0.01):
+        return False
+    if study.runs["baseline"].meta.max_concurrency is not None or study.runs["optimized"].meta.max_concurrency is not None:
+        return False
+    xb = study.metrics["baseline"].throughput.get("requests_per_s")
+    xo = study.metrics["optimized"].throughput.get("requests_per_s")
+    return bool(xb and xo and xb >= 0.9 * rb and xo >= 0.9 * ro)
+
+
 def _throughput_rows(study: Study) -> list[dict[str, Any]]:
     b, o = study.metrics["baseline"], study.metrics["optimized"]
     rows = []
+    bound = _rate_bound(study)
     for key, label, unit in (("requests_per_s", "Requests", "req/s"),
                              ("output_tokens_per_s", "Output tokens", "tok/s"),
                              ("total_tokens_per_s", "Input + output tokens", "tok/s")):
@@ -274,7 +293,8 @@ def _throughput_rows(study: Study) -> list[dict[str, Any]]:
         rows.append({"label": label, "unit": unit, "base": fmt_num(b.throughput.get(key), 2),
                      "opt": fmt_num(o.throughput.get(key), 2),
                      "abs": (("+" if d.abs >= 0 else "−") + fmt_num(abs(d.abs), 2)) if d else "—",
-                     "pct": fmt_pct(d.pct) if d else "—", "verdict": d.verdict if d else "na"})
+                     "pct": fmt_pct(d.pct) if d else "—",
+                     "verdict": ("na" if bound else d.verdict) if d else "na"})
     er_b, er_o = b.requests.get("error_rate"), o.requests.get("error_rate")
     rows.append({"label": "Failed requests", "unit": "",
                  "base": f"{fmt_num(b.requests.get('failed'))} ({fmt_share(er_b)})",
@@ -490,12 +510,22 @@ def _business_summary(study: Study) -> str:
     same_load = not any(t.key == "load-differs" for t in study.threats)
     if changes:
         where = f", at the same load ({load})." if same_load and load != "load not recorded" else "."
+        if study.sweeps:
+            where = f" at the load both sweeps measured ({load})."
         parts.append(f"Moving from {lb} to {lo} " + " and ".join(changes) + where)
     tp = study.throughput_deltas.get("requests_per_s")
     c = study.cost
     if c is not None and study.case.cost is not None:
         vol = study.case.cost.requests_per_month
-        if tp is not None and tp.pct is not None and c.baseline.kind == "self_hosted":
+        cb, co = study.capacities.get("baseline"), study.capacities.get("optimized")
+        if cb is not None and co is not None and cb.value_rps and co.value_rps:
+            from casegen.sweep import slo_text
+
+            slo_phrase = " and ".join(slo_text(x) for x in study.case.slos)
+            parts.append(f"Under {slo_phrase}, one replica carries {co.value_rps / cb.value_rps:.2f}× the requests "
+                         f"({cb.text()} → {co.text()}), so serving {vol:,.0f} requests a month costs "
+                         f"{fmt_usd(c.optimized.usd_per_month, 0)} instead of {fmt_usd(c.baseline.usd_per_month, 0)}.")
+        elif tp is not None and tp.pct is not None and c.baseline.kind == "self_hosted":
             parts.append(f"One replica completes {abs(tp.pct):.0f}% {'more' if tp.pct > 0 else 'fewer'} requests per second, "
                          f"so serving {vol:,.0f} requests a month costs {fmt_usd(c.optimized.usd_per_month, 0)} instead of "
                          f"{fmt_usd(c.baseline.usd_per_month, 0)}.")
@@ -535,7 +565,13 @@ def _slos(study: Study) -> dict[str, Any] | None:
         for side in SIDES:
             summ = study.slos[side]
             if not summ.available:
-                cells.append({"status": "na", "observed": "—", "attainment": "—", "detail": summ.reason})
+                printed = study.metrics[side].latency_ms.get(s.metric)
+                val = printed.get(f"p{s.percentile:g}") if printed is not None and hasattr(printed, f"p{s.percentile:g}") else None
+                detail = summ.reason
+                if val is not None:
+                    detail += ("; the tool's printed value is within the threshold" if val <= s.threshold_ms
+                               else "; the tool's printed value exceeds the threshold")
+                cells.append({"status": "na", "observed": fmt_ms(val), "attainment": "—", "detail": detail})
                 continue
             r = summ.results[i]
             status = r.verdict.status if r.verdict else "na"
@@ -553,6 +589,79 @@ def _slos(study: Study) -> dict[str, Any] | None:
                       "one_token": summ.one_token_responses})
     a = study.case.analysis
     return {"rows": rows, "joint": joint, "confidence": f"{a.slo_confidence:.0%}", "tpot_rule": a.tpot_one_token}
+
+
+def _sweep_view(study: Study) -> dict[str, Any] | None:
+    if not study.sweeps:
+        return None
+    from casegen.sweep import slo_text
+    from casegen.sweep_charts import latency_throughput_chart
+
+    b, o = study.sweeps["baseline"], study.sweeps["optimized"]
+    caps = study.capacities
+    cb, co = caps.get("baseline"), caps.get("optimized")
+    cap_rows = []
+    for side in SIDES:
+        c = caps.get(side)
+        if c is None:
+            continue
+        cap_rows.append({"side": study.label(side), "capacity": c.text(),
+                         "tokens": f"{c.output_tokens_per_s:,.0f} tok/s" if c.output_tokens_per_s else "—",
+                         "limiting": ", ".join(c.limiting) or "—", "notes": list(c.notes) + list(c.missing)})
+    ratio = None
+    if cb is not None and co is not None and cb.value_rps and co.value_rps:
+        ratio = co.value_rps / cb.value_rps
+    slo_phrase = " and ".join(slo_text(x) for x in study.case.slos)
+    # one chart per SLO metric (or TTFT and TPOT without SLOs), percentiles the tools printed
+    metrics = []
+    for x in study.case.slos:
+        if x.metric not in [m for m, _ in metrics]:
+            metrics.append((x.metric, x.threshold_ms))
+    if not metrics:
+        metrics = [("ttft", None), ("tpot", None)]
+    charts_out = []
+    for metric, threshold in metrics[:3]:
+        stats = []
+        for st in ("p50", "p95", "p99"):
+            if any(p.latency(metric, st) is not None for p in b.points + o.points):
+                stats.append(st)
+        stats = [st for st in stats if st in ("p50", "p99")] or stats[:2]
+        if not stats:
+            continue
+        kn = (study.knees.get("baseline", {}).get(metric), study.knees.get("optimized", {}).get(metric))
+        charts_out.append(Markup(latency_throughput_chart(b, o, metric, stats=tuple(stats), threshold_ms=threshold,
+                                                          knees=kn, capacities=(cb, co))))
+    rows = []
+    status_b = {i: v.status for i, v in enumerate(cb.verdicts)} if cb else {}
+    status_o = {i: v.status for i, v in enumerate(co.verdicts)} if co else {}
+    loads = sorted({p.load for p in b.points} | {p.load for p in o.points})
+    for load in loads:
+        cells = []
+        for sw, st in ((b, status_b), (o, status_o)):
+            idx = next((i for i, p in enumerate(sw.points) if p.load == load or
+                        (math.isfinite(load) and math.isfinite(p.load) and math.isclose(p.load, load, rel_tol=0.01))), None)
+            if idx is None:
+                cells.append({"rps": "not measured", "status": "na"})
+            else:
+                p = sw.points[idx]
+                cells.append({"rps": fmt_num(p.achieved_rps, 2) if p.achieved_rps is not None else "—",
+                              "status": st.get(idx, "na")})
+        label = "unbounded" if not math.isfinite(load) else f"{load:g}"
+        rows.append({"load": label, "cells": cells,
+                     "compared": study.compare_load is not None and load == study.compare_load})
+    notes = list(study.pairing.notes) if study.pairing is not None else []
+    for sw in (b, o):
+        notes += [n for n in sw.notes if n not in notes]
+        for p in sw.points:
+            n = p.offered_note()
+            if n and n not in notes:
+                notes.append(f"{sw.label}: {n}")
+    kind = "request rate (req/s)" if b.load_kind == "rate" else "concurrency"
+    return {"cap_rows": cap_rows, "ratio": ratio, "slo_phrase": slo_phrase, "charts": charts_out, "rows": rows,
+            "notes": notes, "kind": kind, "n_points": (len(b.points), len(o.points)),
+            "compare_at": ("unbounded" if study.compare_load is not None and not math.isfinite(study.compare_load)
+                           else f"{study.compare_load:g}"),
+            "attainment": study.case.capacity.attainment}
 
 
 def _threats(study: Study) -> list[dict[str, Any]]:
@@ -627,6 +736,8 @@ def report_context(study: Study) -> dict[str, Any]:
         "page_size": case.report.page_size,
         "slos": case.slos,
         "slo_view": _slos(study),
+        "sweep": _sweep_view(study),
+        "rate_bound": _rate_bound(study),
         "threats": _threats(study),
         "workload": _workload(study),
         "spread": _spread_view(study),

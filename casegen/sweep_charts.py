@@ -60,7 +60,7 @@ def latency_throughput_chart(
                 drawn.extend(ys)
                 ax.plot(xs, ys, color=color, lw=2 if k == 0 else 1.5, ls=_STYLES[k % len(_STYLES)],
                         marker=_MARKERS[k % len(_MARKERS)], ms=4.5, label=f"{sweep.label} {stat}")
-                if k == 0:  # nominal load next to each point: baseline below, optimized above
+                if k == 0 and len(pts) <= 5:  # nominal load next to each point (few points only: legibility)
                     dy = -10 if sweep is base else 5
                     for x, y, p in pts:
                         ax.annotate(p.short_label, (x, y), xytext=(4, dy), textcoords="offset points",
@@ -92,10 +92,11 @@ def latency_throughput_chart(
             ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.yaxis.set_major_formatter(FuncFormatter(_ms))
         ax.set_xlim(left=0)
-        ax.set_xlabel("achieved throughput (requests/s); labels: offered load")
+        few = max(len(base.points), len(opt.points)) <= 5
+        ax.set_xlabel("achieved throughput (requests/s)" + ("; labels: offered load" if few else ""))
         ax.set_ylabel(f"{name} (ms)")
         ax.set_title(title or f"{name} vs throughput")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
         if absent:
             fig.text(0.01, -0.02, f"not in the data: {name} {', '.join(absent)}", fontsize=7.5, color=MUTED,
                      ha="left", va="top")
