@@ -90,6 +90,25 @@ def render_png(pdf: bytes, scale: float = 1.5) -> bytes:
     return buf.getvalue()
 
 
+def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templates, say) -> bytes:
+    """PDF bytes; the one-page layout is tightened step by step until it fits one page."""
+    from casegen.render import PageOverflow
+
+    if layout != "onepager":
+        return render_pdf(html, case_dir, study.case.date)
+    for tight in (0, 1, 2):
+        page_html = html if tight == 0 else render_html(study, layout=layout, theme=theme, templates=templates,
+                                                        tight=tight)
+        try:
+            return render_pdf(page_html, case_dir, study.case.date, max_pages=1)
+        except PageOverflow as over:
+            say(f"one-pager came out at {over.pages} pages; tightening (level {tight + 1})")
+    raise CasegenError(
+        "the one-page layout does not fit on one page even when tightened",
+        hint="shorten summary:, the trade-off texts or the title in case.yaml, or use the full layout",
+    )
+
+
 def build(
     case_path: str | Path,
     outdir: str | Path | None = None,
@@ -141,7 +160,7 @@ def build(
     if "pdf" in formats or png:
         say("rendering PDF")
         t = time.perf_counter()
-        pdf_bytes = render_pdf(html, case_dir, case.date)
+        pdf_bytes = _pdf_for_layout(html, study, case_dir, layout or case.report.layout, theme, templates, say)
         timings["pdf"] = time.perf_counter() - t
         if "pdf" in formats:
             outputs.append((out / "report.pdf", pdf_bytes))

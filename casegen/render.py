@@ -733,6 +733,7 @@ def report_context(study: Study) -> dict[str, Any]:
         "theme": case.report.theme,
         "layout": case.report.layout,
         "compact_latency": [],
+        "tight": 0,
         "page_size": case.report.page_size,
         "slos": case.slos,
         "slo_view": _slos(study),
@@ -762,7 +763,7 @@ def _compact_latency(study: Study) -> list[dict[str, Any]]:
 
 
 def render_html(study: Study, *, layout: str | None = None, theme: str | None = None,
-                templates: str | Path | None = None) -> str:
+                templates: str | Path | None = None, tight: int = 0) -> str:
     """The report as one self-contained HTML string (deterministic).
 
     ``layout`` (full | onepager), ``theme`` (modern | classic) and ``templates`` (a folder of
@@ -786,7 +787,7 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
     css = (templates_dir() / "style.css").read_text(encoding="utf-8")
     if theme != "modern":
         css += "\n" + (templates_dir() / "themes" / f"{theme}.css").read_text(encoding="utf-8")
-    ctx.update(css=Markup(css), theme=theme, layout=layout, compact_latency=_compact_latency(study))
+    ctx.update(css=Markup(css), theme=theme, layout=layout, compact_latency=_compact_latency(study), tight=tight)
     env = _env(user_dir)
     try:
         return env.get_template(LAYOUTS[layout]).render(**ctx)
@@ -827,6 +828,14 @@ def _fetcher_class():
     return CaseOnlyFetcher
 
 
+class PageOverflow(Exception):
+    """The PDF came out longer than allowed (one-page layout)."""
+
+    def __init__(self, pages: int):
+        self.pages = pages
+        super().__init__(f"{pages} pages")
+
+
 def _bundled_fonts_css() -> tuple[str, Path]:
     """@font-face rules for the DejaVu fonts matplotlib ships, so the PDF looks the same on every
     machine (charts use the same family). Returns (css, font folder)."""
@@ -859,7 +868,7 @@ svg text { font-family: 'casegen-sans', sans-serif !important; }
     return rules, d
 
 
-def render_pdf(html: str, case_dir: Path, date: dt.date) -> bytes:
+def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | None = None) -> bytes:
     """PDF bytes from the report HTML. Deterministic for a given case date."""
     try:
         import weasyprint
@@ -883,7 +892,10 @@ def render_pdf(html: str, case_dir: Path, date: dt.date) -> bytes:
         font_config = FontConfiguration()
         extra = weasyprint.CSS(string=fonts_css, font_config=font_config, url_fetcher=fetcher)
         doc = weasyprint.HTML(string=html, base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
-        return doc.write_pdf(stylesheets=[extra], font_config=font_config)
+        rendered = doc.render(stylesheets=[extra], font_config=font_config)
+        if max_pages is not None and len(rendered.pages) > max_pages:
+            raise PageOverflow(len(rendered.pages))
+        return rendered.write_pdf()
     finally:
         if old is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

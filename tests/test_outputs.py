@@ -155,3 +155,16 @@ def test_portfolio_bad_inputs(tmp_path):
         find_cases([tmp_path / "a", tmp_path / "b"])
     r = CliRunner().invoke(main, ["portfolio", str(tmp_path / "empty"), "-o", str(tmp_path / "o")])
     assert r.exit_code == 1 and "no case found" in r.output
+
+
+def test_onepager_tightens_long_texts_to_one_page(example_case, tmp_path):
+    f = example_case / "case.yaml"
+    long = " ".join(["Decode is memory-bandwidth bound for small batches and long answers."] * 16)
+    text = f.read_text().replace("    helps_when: >-\n", f"    helps_when: \"{long}\"\n    x_helps_when: >-\n", 1)
+    text = text.replace("    x_helps_when: >-\n      Decode is memory-bandwidth bound (small-to-medium batches, long answers), and when memory\n"
+                        "      freed by smaller weights lets the KV cache hold more concurrent sequences.\n", "")
+    f.write_text(text)
+    messages = []
+    build(example_case, tmp_path, formats=("pdf",), layout="onepager", progress=messages.append)
+    assert pdf_pages((tmp_path / "report.pdf").read_bytes()) == 1
+    assert any("tightening" in m for m in messages), messages
