@@ -162,7 +162,6 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics) -> Wo
 def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool, shown_percentiles=(50, 90, 95, 99)) -> list[Threat]:
     """Warnings about a single run that make its numbers less trustworthy."""
     T: list[Threat] = []
-    label = side
     if m.source == "summary":
         T.append(Threat("summary-only", "minor", "Summary-only run",
                         "the file carries only the tool's summary statistics: no intervals, attainment or verdicts",

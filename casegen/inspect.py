@@ -13,7 +13,7 @@ from typing import Any
 
 from casegen.errors import CasegenError
 from casegen.metrics import compute_run_metrics
-from casegen.runs import FORMATS, detect_format, load_runs, parse_selector, select_run
+from casegen.runs import FORMATS, load_runs, parse_selector, select_run
 from casegen.runs.model import Run
 
 _DESCRIPTIONS = {f.name: f.description for f in FORMATS}
@@ -128,4 +128,4 @@ def format_text(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["inspect_path", "format_text", "describe_run", "detect_format"]
+__all__ = ["inspect_path", "format_text", "describe_run"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from casegen.render import _compact_latency, fmt_ms, fmt_usd, report_context
+from casegen.render import fmt_usd, report_context
 from casegen.study import Study
 
 
@@ -137,4 +137,4 @@ def render_markdown(study: Study) -> tuple[str, dict[str, str]]:
     return "\n".join(md), files
 
 
-__all__ = ["render_markdown", "fmt_ms", "_compact_latency"]
+__all__ = ["render_markdown"]

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import numpy as np
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -155,7 +154,6 @@ METRIC_NOTES = {
 
 def _headline(study: Study) -> list[dict[str, Any]]:
     cards = []
-    b, o = study.metrics["baseline"], study.metrics["optimized"]
 
     def latency_card(metric: str, stat: str, title: str | None = None) -> dict | None:
         d = study.deltas.get(metric, {}).get(stat)
@@ -242,7 +240,6 @@ def _results_rows(study: Study) -> list[dict[str, Any]]:
     rows = []
     b, o = study.metrics["baseline"], study.metrics["optimized"]
     ib, io = study.intervals.get("baseline"), study.intervals.get("optimized")
-    level = f"{study.case.analysis.confidence:.0%}"
     for m in TABLE_METRICS:
         if m not in b.latency_ms and m not in o.latency_ms:
             continue
@@ -441,7 +438,7 @@ def _tradeoffs(study: Study) -> list[dict[str, Any]]:
             unit = qq.unit or ""
             change = qq.optimized - qq.baseline
             q = {"metric": qq.metric, "base": f"{qq.baseline:g}{unit}", "opt": f"{qq.optimized:g}{unit}",
-                 "loss": (f"{change:+.4g}{unit}".replace("-", "−") if change else f"no change"),
+                 "loss": (f"{change:+.4g}{unit}".replace("-", "−") if change else "no change"),
                  "tolerance": f"{qq.tolerance:g}{unit}", "within": loss <= qq.tolerance + 1e-12,
                  "improved": loss < 0}
         out.append({"t": t, "quality": q})
@@ -750,7 +747,6 @@ def report_context(study: Study) -> dict[str, Any]:
 
 def _compact_latency(study: Study) -> list[dict[str, Any]]:
     rows = []
-    b, o = study.metrics["baseline"], study.metrics["optimized"]
     for m in ("ttft", "tpot", "e2e"):
         for stat in ("p50", "p99"):
             d = study.deltas.get(m, {}).get(stat)

@@ -9,12 +9,12 @@ Public API::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from casegen.errors import CasegenError
 from casegen.runs import table, vllm
+from casegen.runs.jsonio import first_json
 from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Format, Run, RunMeta, sha256_file
 from casegen.runs.select import describe_runs, parse_selector, select_run
 
@@ -26,26 +26,8 @@ __all__ = [
 MAX_BYTES = 512 * 1024 * 1024
 
 
-def first_json(text: str) -> Any:
-    """The whole text as JSON, else its first non-empty line as JSON, else None."""
-    stripped = text.strip()
-    try:
-        return json.loads(stripped)
-    except json.JSONDecodeError:
-        for line in stripped.splitlines():
-            if line.strip():
-                try:
-                    return json.loads(line)
-                except json.JSONDecodeError:
-                    return None
-    return None
-
-
-_first_json = first_json
-
-
 def _sniff_vllm(path: Path, text: str) -> bool:
-    return vllm.looks_like(_first_json(text))
+    return vllm.looks_like(first_json(text))
 
 
 def _sniff_casegen_jsonl(path: Path, text: str) -> bool:
@@ -122,7 +104,7 @@ def detect_format(path: str | Path, text: str | None = None) -> str:
         if fmt.sniff is not None and fmt.sniff(path, text):
             return fmt.name
     tried = "\n".join(f"  - {f.name}: {f.description}" for f in FORMATS if f.sniff is not None)
-    kind = "JSON from an unknown tool" if _first_json(text) is not None else "neither JSON nor a CSV casegen can read"
+    kind = "JSON from an unknown tool" if first_json(text) is not None else "neither JSON nor a CSV casegen can read"
     raise CasegenError(
         f"cannot tell which benchmark tool wrote this file ({kind}). Formats tried:\n{tried}",
         file=path,
@@ -166,8 +148,6 @@ def load_runs(
             if duration_s is not None:
                 for run in runs:
                     run.meta.duration_s = duration_s
-    except CasegenError:
-        raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
         raise CasegenError(
             f"could not be read as {fmt.name}: {type(err).__name__}: {err}", file=path,
@@ -200,8 +180,6 @@ def _load_dir(path: Path, name: str) -> list[Run]:
                            expected="a path to a file")
     try:
         runs = fmt.read_dir(path)
-    except CasegenError:
-        raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
         raise CasegenError(f"could not be read as {fmt.name}: {type(err).__name__}: {err}", file=path,
                            expected=fmt.description) from None

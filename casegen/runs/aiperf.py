@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs.jsonio import first_line_json, parse_json, parse_json_lines
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
 TOOL = "aiperf"
@@ -394,11 +395,7 @@ def read_summary_obj(obj: Any, path: Path, sha256: str, fmt: str = FMT_JSON, ind
 
 
 def read_json(path: Path, text: str, sha256: str) -> list[Run]:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CasegenError(f"not valid JSON ({err.msg})", file=path, where=f"line {err.lineno}",
-                           expected="a complete profile_export_aiperf.json") from None
+    obj = parse_json(text, path, "a complete profile_export_aiperf.json")
     return [read_summary_obj(obj, path, sha256)]
 
 
@@ -438,15 +435,8 @@ def _metric_count(metrics: dict, name: str, path: Path, where: str) -> float | N
 
 def parse_jsonl(text: str, path: Path) -> list[tuple[int, dict]]:
     rows = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CasegenError(f"line is not valid JSON ({err.msg} at column {err.colno})", file=path,
-                               where=f"line {lineno}",
-                               expected="one AIPerf record per line: {\"metadata\", \"metrics\", \"error\"}") from None
+    expected = "one AIPerf record per line: {\"metadata\", \"metrics\", \"error\"}"
+    for lineno, obj in parse_json_lines(text, path, expected):
         if not looks_like_record(obj):
             raise CasegenError("line is not an AIPerf per-request record", file=path, where=f"line {lineno}",
                                expected="an object with 'metadata', 'metrics' (object) and 'error'")
@@ -739,21 +729,11 @@ def read_csv(path: Path, text: str, sha256: str) -> list[Run]:
 
 # --------------------------------------------------------------------------- sniffing
 
-def _first_line_obj(text: str) -> Any:
-    for line in text.splitlines():
-        if line.strip():
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                return None
-    return None
-
-
 def sniff_jsonl(path: Path, text: str) -> bool:
     head = text.lstrip()[:4000]
     if not head.startswith("{") or '"metrics"' not in head or '"metadata"' not in head:
         return False
-    return looks_like_record(_first_line_obj(text))
+    return looks_like_record(first_line_json(text))
 
 
 def sniff_json(path: Path, text: str) -> bool:

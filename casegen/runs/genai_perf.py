@@ -36,6 +36,7 @@ from casegen.runs.aiperf import (
     to_num,
     unit_factor_s,
 )
+from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
 TOOL = "genai-perf"
@@ -236,11 +237,7 @@ def read_summary_obj(obj: Any, path: Path, sha256: str, index: int = 0) -> Run:
 
 
 def _load_json(path: Path, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CasegenError(f"not valid JSON ({err.msg})", file=path, where=f"line {err.lineno}",
-                           expected="a complete GenAI-Perf JSON file") from None
+    return parse_json(text, path, "a complete GenAI-Perf JSON file")
 
 
 def read_json(path: Path, text: str, sha256: str) -> list[Run]:
@@ -602,11 +599,7 @@ def _read_point(d: Path, index: int) -> Run:
     sp = summaries[0] if summaries else None
     so = None
     if sp is not None:
-        try:
-            so = json.loads(read_text(sp))
-        except json.JSONDecodeError as err:
-            raise CasegenError(f"not valid JSON ({err.msg})", file=sp, where=f"line {err.lineno}",
-                               expected="a complete *_genai_perf.json") from None
+        so = parse_json(read_text(sp), sp, "a complete *_genai_perf.json")
     raw = _raw_for(d, sp, so if isinstance(so, dict) else None)
     if raw is not None:
         text = read_text(raw)

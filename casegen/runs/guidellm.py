@@ -22,7 +22,6 @@ warm-up and before cool-down) are kept.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
 
 FORMAT = "guidellm"
@@ -72,11 +72,7 @@ def _parse(path: Path, text: str) -> Any:
             where = f"line {mark.line + 1}" if mark is not None else None
             raise CasegenError(f"is not valid YAML ({getattr(err, 'problem', None) or err})",
                                file=path, where=where, expected=EXPECTED) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CasegenError(f"is not valid JSON ({err.msg})", file=path,
-                           where=f"line {err.lineno}, column {err.colno}", expected=EXPECTED) from None
+    return parse_json(text, path, EXPECTED)
 
 
 def sniff(path: Path, text: str) -> bool:

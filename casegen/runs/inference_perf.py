@@ -18,13 +18,13 @@ lifecycle files.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
 from typing import Any
 
 from casegen.errors import CasegenError
+from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, sha256_file
 
 FORMAT = "inference-perf"
@@ -144,11 +144,7 @@ def _read(path: Path) -> str:
 
 
 def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | None) -> Run:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CasegenError(f"is not valid JSON ({err.msg})", file=path,
-                           where=f"line {err.lineno}, column {err.colno}", expected=EXPECTED) from None
+    doc = parse_json(text, path, EXPECTED)
     if not isinstance(doc, dict):
         raise CasegenError(f"top level is {_kind(doc)}", file=path, where="top level", expected=EXPECTED)
     for key in ("load_summary", "successes", "failures"):

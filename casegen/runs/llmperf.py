@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
 FORMAT = "llmperf"
@@ -73,13 +74,7 @@ SUMMARY_DEFINITIONS = [
 
 
 def _parse_json(path: Path, text: str, expected: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CasegenError(
-            f"not valid JSON ({err.msg}); the file may be truncated",
-            file=path, where=f"line {err.lineno}, column {err.colno}", expected=expected,
-        ) from None
+    return parse_json(text, path, expected)
 
 
 def _num(value: Any, path: Path, where: str, key: str) -> float | None:

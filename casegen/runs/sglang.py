@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs.jsonio import parse_json_lines
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
 
 FORMAT = "sglang"
@@ -85,25 +86,7 @@ def _sniff(path: Path, text: str) -> bool:
 
 def parse_lines(path: Path, text: str) -> list[tuple[int, Any]]:
     """(line number, object) for every non-blank line; a whole-file object is accepted too."""
-    objs: list[tuple[int, Any]] = []
-    lines = text.splitlines()
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            objs.append((lineno, json.loads(line)))
-        except json.JSONDecodeError as err:
-            if not objs:  # maybe one pretty-printed object
-                try:
-                    return [(1, json.loads(text))]
-                except json.JSONDecodeError:
-                    pass
-            raise CasegenError(
-                f"line is not valid JSON ({err.msg} at column {err.colno})"
-                + ("; the file may be truncated" if lineno == len(lines) else ""),
-                file=path, where=f"line {lineno}", expected=EXPECTED,
-            ) from None
-    return objs
+    return parse_json_lines(text, path, EXPECTED, whole_file_ok=True)
 
 
 def _num(obj: dict, key: str, path: Path, where: str) -> float | None:

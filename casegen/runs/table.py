@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs.jsonio import parse_json_lines
 from casegen.runs.model import Run, RunMeta, check_requests, make_requests_frame
 
 TIME_FIELDS = ("start", "ttft", "e2e", "chunk_gaps")
@@ -241,14 +241,7 @@ def read_jsonl(path: Path, text: str, sha256: str, *, columns=None, units=None, 
     """Read casegen's JSON Lines per-request format (one JSON object per line)."""
     rows = []
     keys: list[str] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CasegenError(f"line is not valid JSON ({err.msg})", file=path,
-                               where=f"line {lineno}", expected="one JSON object per line") from None
+    for lineno, obj in parse_json_lines(text, path, "one JSON object per line"):
         if not isinstance(obj, dict):
             raise CasegenError(f"line holds a JSON {type(obj).__name__}", file=path,
                                where=f"line {lineno}", expected="a JSON object per request")

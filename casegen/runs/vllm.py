@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs.jsonio import parse_json_lines
 from casegen.runs.model import Run, RunMeta, check_requests, make_requests_frame
 
 FORMAT = "vllm"
@@ -62,25 +63,10 @@ def parse_objects(text: str, path: Path) -> list[tuple[int, Any]]:
     Returns (line number, object) pairs. vLLM's ``--append-result`` writes a
     newline and then the next object, so a file may also start with a blank line.
     """
-    stripped = text.strip()
     try:
-        return [(1, json.loads(stripped))]
-    except json.JSONDecodeError as whole_err:
-        objs = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                objs.append((lineno, json.loads(line)))
-            except json.JSONDecodeError as err:
-                if len(objs) == 0 and lineno == len(text.splitlines()):
-                    raise whole_err from None
-                raise CasegenError(
-                    f"line is not valid JSON ({err.msg} at column {err.colno})",
-                    file=path, where=f"line {lineno}",
-                    expected="one JSON object per line (vLLM --append-result)",
-                ) from None
-        return objs
+        return [(1, json.loads(text))]
+    except json.JSONDecodeError:
+        return parse_json_lines(text, path, "one JSON object per line (vLLM --append-result)")
 
 
 def _num(obj: dict, key: str, path: Path, where: str) -> float | None:

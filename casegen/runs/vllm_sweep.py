@@ -26,6 +26,7 @@ from typing import Any
 
 from casegen.errors import CasegenError
 from casegen.runs import vllm
+from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, sha256_file
 
 FORMAT = "vllm-sweep"
@@ -135,14 +136,7 @@ def sniff_dir(path: Path) -> bool:
 def _load_json(path: Path) -> Any:
     from casegen.runs import read_text
 
-    text = read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CasegenError(
-            f"not valid JSON ({err.msg}); the file may be truncated", file=path,
-            where=f"line {err.lineno}, column {err.colno}", expected="a vLLM bench serve result (JSON)",
-        ) from None
+    return parse_json(read_text(path), path, "a vLLM bench serve result (JSON)")
 
 
 def _check(obj: Any, path: Path, where: str) -> dict:
@@ -262,14 +256,7 @@ def _sniff(path: Path, text: str) -> bool:
 
 
 def read(path: Path, text: str, sha256: str) -> list[Run]:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CasegenError(
-            f"not valid JSON ({err.msg}); the file may be truncated", file=path,
-            where=f"line {err.lineno}, column {err.colno}",
-            expected="a JSON list of vLLM results (vllm bench sweep serve summary.json)",
-        ) from None
+    obj = parse_json(text, path, "a JSON list of vLLM results (vllm bench sweep serve summary.json)")
     return _runs_from_summary(path, obj, None, 0)
 
 

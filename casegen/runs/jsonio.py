@@ -1,0 +1,72 @@
+"""Parsing JSON and JSON Lines input files with casegen's clear errors.
+
+Every importer reads its files through these functions, so a malformed file always gets the
+same kind of message: which file, which line (and column), what went wrong, whether the file
+looks truncated, and what the format expects.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from casegen.errors import CasegenError
+
+
+def _looks_truncated(doc: str, err: json.JSONDecodeError) -> bool:
+    """The parser ran off the end of the text: the file was probably cut short."""
+    return err.pos >= len(doc.rstrip())
+
+
+def parse_json(text: str, path: str | Path, expected: str) -> Any:
+    """The whole text as one JSON document; CasegenError naming line and column otherwise."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        hint = "; the file may be truncated" if _looks_truncated(text, err) else ""
+        raise CasegenError(f"not valid JSON ({err.msg}){hint}", file=path,
+                           where=f"line {err.lineno}, column {err.colno}", expected=expected) from None
+
+
+def parse_json_lines(text: str, path: str | Path, expected: str, *, whole_file_ok: bool = False) -> list[tuple[int, Any]]:
+    """(line number, value) for every non-blank line of a JSON Lines text.
+
+    ``whole_file_ok``: a text whose first line is not JSON on its own may still be one
+    (pretty-printed) JSON document, returned as line 1.
+    """
+    objs: list[tuple[int, Any]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            objs.append((lineno, json.loads(line)))
+        except json.JSONDecodeError as err:
+            if whole_file_ok and not objs:
+                try:
+                    return [(1, json.loads(text))]
+                except json.JSONDecodeError:
+                    pass
+            hint = "; the file may be truncated" if _looks_truncated(line, err) else ""
+            raise CasegenError(f"line is not valid JSON ({err.msg} at column {err.colno}){hint}", file=path,
+                               where=f"line {lineno}", expected=expected) from None
+    return objs
+
+
+def first_line_json(text: str) -> Any:
+    """The first non-blank line parsed as JSON, or None (cheap, for format sniffing)."""
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                return None
+    return None
+
+
+def first_json(text: str) -> Any:
+    """The whole text as JSON, else its first non-blank line as JSON, else None."""
+    try:
+        return json.loads(text.strip())
+    except json.JSONDecodeError:
+        return first_line_json(text)
