@@ -93,6 +93,33 @@ def describe(values: Any, method: str = "linear") -> Dist | None:
     )
 
 
+def request_latencies_ms(df) -> dict[str, np.ndarray]:
+    """TTFT, E2E, decode time and TPOT (ms) for every row of a per-request frame, aligned with it.
+
+    The one place these per-request definitions are computed; NaN where a value is undefined
+    (failed request, no TTFT, TPOT with fewer than 2 output tokens).
+    """
+    ttft = df["ttft_s"].to_numpy(dtype=float) * 1e3
+    e2e = df["e2e_s"].to_numpy(dtype=float) * 1e3
+    out = df["output_tokens"].to_numpy(dtype=float)
+    decode = e2e - ttft  # NaN where TTFT is unknown
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpot = np.where(out >= 2, decode / (out - 1), np.nan)
+    return {"ttft": ttft, "e2e": e2e, "decode": decode, "tpot": tpot}
+
+
+def chunk_gaps_ms(df) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled chunk gaps (ms) of the rows of ``df`` and, for each gap, the index of its request."""
+    gaps, ids = [], []
+    for i, g in enumerate(df["chunk_gaps_s"]):
+        if g is not None and len(g):
+            gaps.append(np.asarray(g, dtype=float) * 1e3)
+            ids.append(np.full(len(g), i))
+    if not gaps:
+        return np.array([], dtype=float), np.array([], dtype=int)
+    return np.concatenate(gaps), np.concatenate(ids)
+
+
 def per_request_values(run: Run) -> dict[str, np.ndarray]:
     """Per-request latency arrays (ms) of the successful requests of ``run``.
 
@@ -102,21 +129,9 @@ def per_request_values(run: Run) -> dict[str, np.ndarray]:
     df = run.requests
     assert df is not None, "summary-only run has no per-request values"
     ok = df[df["success"]]
-    ttft = ok["ttft_s"].to_numpy(dtype=float) * 1e3
-    e2e = ok["e2e_s"].to_numpy(dtype=float) * 1e3
-    out = ok["output_tokens"].to_numpy(dtype=float)
-    decode = e2e - ttft  # NaN where TTFT is unknown
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tpot = np.where(out >= 2, decode / (out - 1), np.nan)
-    gaps = [g for g in ok["chunk_gaps_s"] if g is not None and len(g)]
-    itl = np.concatenate(gaps) * 1e3 if gaps else np.array([], dtype=float)
-    return {
-        "ttft": ttft[np.isfinite(ttft)],
-        "e2e": e2e[np.isfinite(e2e)],
-        "decode": decode[np.isfinite(decode)],
-        "tpot": tpot[np.isfinite(tpot)],
-        "itl": itl,
-    }
+    values = {k: v[np.isfinite(v)] for k, v in request_latencies_ms(ok).items()}
+    values["itl"] = chunk_gaps_ms(ok)[0]
+    return values
 
 
 @dataclass

@@ -23,6 +23,7 @@ import numpy as np
 
 from casegen import stats
 from casegen.case import SLO, Analysis
+from casegen.metrics import percentile, request_latencies_ms
 from casegen.runs.model import Run
 
 
@@ -53,25 +54,15 @@ class SLOSummary:
 
 
 def _per_request(run: Run, metric: str, p: float) -> np.ndarray:
-    """Per-request value (ms) used to judge one SLO; NaN where undefined."""
+    """Per-request value (ms) used to judge one SLO, aligned with the rows; NaN where undefined."""
     df = run.requests
     assert df is not None
-    ttft = df["ttft_s"].to_numpy(dtype=float) * 1e3
-    e2e = df["e2e_s"].to_numpy(dtype=float) * 1e3
-    if metric == "ttft":
-        return ttft
-    if metric == "e2e":
-        return e2e
-    if metric == "tpot":
-        out = df["output_tokens"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(out >= 2, (e2e - ttft) / (out - 1), np.nan)
     if metric == "itl":
         vals = []
         for g in df["chunk_gaps_s"]:
             vals.append(float(np.percentile(np.asarray(g) * 1e3, p * 100)) if g is not None and len(g) else np.nan)
         return np.asarray(vals, dtype=float)
-    raise ValueError(metric)
+    return request_latencies_ms(df)[metric]
 
 
 def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: float | None,
@@ -87,8 +78,6 @@ def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: flo
     meets_all = ok.copy()
     results = []
     notes = []
-    from casegen.metrics import percentile
-
     for slo in slos:
         p = slo.percentile / 100.0
         v = _per_request(run, slo.metric, p)

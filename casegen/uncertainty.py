@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from casegen import stats
+from casegen.metrics import chunk_gaps_ms, per_request_values
 from casegen.runs.model import Run
 
 STATS = ("mean", "p50", "p90", "p95", "p99")
@@ -23,28 +24,18 @@ METRICS = ("ttft", "tpot", "itl", "e2e", "decode")
 
 
 def metric_samples(run: Run) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """metric → (values in ms, cluster id per value or None). Successful requests only."""
+    """metric → (values in ms, cluster id per value or None). Successful requests only.
+
+    Request-level metrics are their own clusters; a chunk gap's cluster is its request.
+    """
+    values = per_request_values(run)
+    out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {m: (values[m], None) for m in ("ttft", "e2e", "decode", "tpot")}
     df = run.requests
     assert df is not None
-    ok = df[df["success"]].reset_index(drop=True)
-    ttft = ok["ttft_s"].to_numpy(dtype=float) * 1e3
-    e2e = ok["e2e_s"].to_numpy(dtype=float) * 1e3
-    out_tok = ok["output_tokens"].to_numpy(dtype=float)
-    decode = e2e - ttft
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tpot = np.where(out_tok >= 2, decode / (out_tok - 1), np.nan)
-    res: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
-    for name, arr in (("ttft", ttft), ("e2e", e2e), ("decode", decode), ("tpot", tpot)):
-        res[name] = (arr[np.isfinite(arr)], None)
-    gaps, ids = [], []
-    cluster = 0
-    for g in ok["chunk_gaps_s"]:
-        if g is not None and len(g):
-            gaps.append(np.asarray(g, dtype=float) * 1e3)
-            ids.append(np.full(len(g), cluster))
-            cluster += 1
-    res["itl"] = (np.concatenate(gaps), np.concatenate(ids)) if gaps else (np.array([]), None)
-    return res
+    gaps, ids = chunk_gaps_ms(df[df["success"]])
+    # renumber clusters 0..C−1 over the requests that have gaps
+    out["itl"] = (gaps, np.unique(ids, return_inverse=True)[1]) if gaps.size else (gaps, None)
+    return out
 
 
 @dataclass
