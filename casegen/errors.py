@@ -50,6 +50,9 @@ class CasegenError(Exception):
         self.hint = hint
         super().__init__(self.format())
 
+    def __str__(self) -> str:  # follows file/where/hint set after construction
+        return self.format()
+
     def format(self) -> str:
         parts = []
         if self.file:

@@ -122,10 +122,9 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
                 say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
     ok = sorted((o for o in outcomes if o.ok), key=lambda o: (o.card["date"], o.slug), reverse=True)
     failed = [o for o in outcomes if not o.ok]
-    from casegen.render import _env, templates_dir
+    from casegen.render import _env, templates_dir, theme_css
 
-    css = (templates_dir() / "style.css").read_text(encoding="utf-8")
-    css += "\n" + (templates_dir() / "portfolio" / "portfolio.css").read_text(encoding="utf-8")
+    css = theme_css() + "\n" + (templates_dir() / "portfolio" / "portfolio.css").read_text(encoding="utf-8")
     latest = max((dt.date.fromisoformat(o.card["date"]) for o in ok), default=dt.date(2000, 1, 1))
     authors = sorted({o.card["author"] for o in ok})
     ctx = {"title": title, "author": author or ", ".join(authors), "cases": [o.card for o in ok],

@@ -696,7 +696,18 @@ def _spread_view(study: Study) -> list[dict[str, Any]]:
     return out
 
 
-def report_context(study: Study) -> dict[str, Any]:
+def theme_css(theme: str = "modern") -> str:
+    """The stylesheet of a theme: the base style.css plus the theme's overrides."""
+    if theme not in THEMES:
+        raise CasegenError(f"unknown theme '{theme}'", expected="one of: " + ", ".join(THEMES))
+    css = (templates_dir() / "style.css").read_text(encoding="utf-8")
+    if theme != "modern":
+        css += "\n" + (templates_dir() / "themes" / f"{theme}.css").read_text(encoding="utf-8")
+    return css
+
+
+def report_context(study: Study, *, theme: str | None = None, layout: str | None = None, tight: int = 0) -> dict[str, Any]:
+    """Every variable the templates receive (documented in docs/templates.md)."""
     case = study.case
     parity = []
     for s in SIDES:
@@ -725,12 +736,12 @@ def report_context(study: Study) -> dict[str, Any]:
         "parity_flagged": [p for p in parity if p["flagged"]],
         "percentile_method": case.analysis.percentile_method,
         "summary_only": [study.label(s) for s in SIDES if study.runs[s].summary_only],
-        "css": Markup((templates_dir() / "style.css").read_text(encoding="utf-8")),
+        "css": Markup(theme_css(theme or case.report.theme)),
         "keywords": list(case.tags) + [case.system.model, "LLM inference", "casegen"],
-        "theme": case.report.theme,
-        "layout": case.report.layout,
-        "compact_latency": [],
-        "tight": 0,
+        "theme": theme or case.report.theme,
+        "layout": layout or case.report.layout,
+        "compact_latency": _compact_latency(study),
+        "tight": tight,
         "page_size": case.report.page_size,
         "slos": case.slos,
         "slo_view": _slos(study),
@@ -770,8 +781,6 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
     theme = theme or settings.theme
     if layout not in LAYOUTS:
         raise CasegenError(f"unknown layout '{layout}'", expected="one of: " + ", ".join(LAYOUTS))
-    if theme not in THEMES:
-        raise CasegenError(f"unknown theme '{theme}'", expected="one of: " + ", ".join(THEMES))
     user_dir = None
     if templates is None and settings.templates:
         templates = study.case_dir / settings.templates
@@ -779,11 +788,7 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
         user_dir = Path(templates)
         if not user_dir.is_dir():
             raise CasegenError("template folder not found", file=user_dir, expected="a folder of .j2 templates")
-    ctx = report_context(study)
-    css = (templates_dir() / "style.css").read_text(encoding="utf-8")
-    if theme != "modern":
-        css += "\n" + (templates_dir() / "themes" / f"{theme}.css").read_text(encoding="utf-8")
-    ctx.update(css=Markup(css), theme=theme, layout=layout, compact_latency=_compact_latency(study), tight=tight)
+    ctx = report_context(study, theme=theme, layout=layout, tight=tight)
     env = _env(user_dir)
     try:
         return env.get_template(LAYOUTS[layout]).render(**ctx)

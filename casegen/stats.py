@@ -7,6 +7,7 @@ tests check them against SciPy.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -96,6 +97,7 @@ def quantile_ci(values: np.ndarray, p: float, confidence: float = 0.95) -> Inter
     return Interval(float(x[ranks[0]]), float(x[ranks[1]]))
 
 
+@functools.lru_cache(maxsize=64)
 def min_n_for_quantile_ci(p: float, confidence: float = 0.95) -> int:
     """Smallest n for which a two-sided distribution-free CI of the p-quantile exists."""
     n = 1

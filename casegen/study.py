@@ -27,7 +27,8 @@ from casegen.metrics import (
     throughput_deltas,
 )
 from casegen import checks, slo, uncertainty
-from casegen.runs import Run, load_run
+from casegen.runs import Run, load_run, load_runs
+from casegen.runs.select import filter_runs
 from casegen.window import pool, trim
 
 SIDES = ("baseline", "optimized")
@@ -63,75 +64,63 @@ class Study:
         return spec.label or self.runs[side].meta.label or side.capitalize()
 
 
-def _load_one(case: Case, case_dir: Path, side: str, path_text: str, where: str) -> Run:
+def _load_side_files(case: Case, case_dir: Path, side: str) -> list[tuple[Run | list[Run], str]]:
+    """Every run file of one side, read as listed: (runs of that file, its case.yaml location).
+
+    A single-run side picks its run with ``select``; a sweep side keeps every run of the file.
+    """
     spec = getattr(case.runs, side)
-    path = Path(path_text)
-    if not path.is_absolute():
-        path = case_dir / path
-    try:
-        return load_run(path, spec.format, spec.select, columns=spec.columns, units=spec.units,
-                        duration_s=spec.duration_s)
-    except CasegenError as err:
-        if err.file is None:
-            err.file = str(path)
-        if err.hint is None:
-            err.hint = f"from {where}"
-        err.args = (err.format(),)
-        raise
+    listed = isinstance(spec.path, list)
+    paths = spec.path if listed else [spec.path]
+    if not paths:
+        raise CasegenError("no run file listed", where=case.where("runs", side, "path"),
+                           expected="a path or a list of paths")
+    out = []
+    for i, p in enumerate(paths):
+        where = case.where("runs", side, "path", i) if listed else case.where("runs", side, "path")
+        path = Path(p) if Path(p).is_absolute() else case_dir / p
+        options = dict(columns=spec.columns, units=spec.units, duration_s=spec.duration_s)
+        try:
+            runs = (load_runs(path, spec.format, **options) if spec.sweep
+                    else load_run(path, spec.format, spec.select, **options))
+        except CasegenError as err:
+            err.file = err.file or str(path)
+            err.hint = err.hint or f"from {where}"
+            raise
+        out.append((runs, where))
+    return out
+
+
+def _trimmed(case: Case, run: Run, *, sweep: bool = False) -> Run:
+    """``run`` without warm-up/cool-down; summary-only sweep points are kept as they are."""
+    a = case.analysis
+    if (a.warmup is None and a.cooldown is None) or (sweep and run.summary_only):
+        return run
+    return trim(run, a.warmup, a.cooldown, where=case.where("analysis", "warmup" if a.warmup else "cooldown"))
 
 
 def read_side(case: Case, case_dir: Path, side: str) -> Run:
     """Read one side: load each file, trim warm-up/cool-down, pool repetitions."""
-    spec = getattr(case.runs, side)
-    paths = spec.path if isinstance(spec.path, list) else [spec.path]
-    if not paths:
-        raise CasegenError("no run file listed", where=case.where("runs", side, "path"),
-                           expected="a path or a list of paths")
-    runs = []
-    for i, p in enumerate(paths):
-        where = case.where("runs", side, "path", i) if isinstance(spec.path, list) else case.where("runs", side, "path")
-        run = _load_one(case, case_dir, side, p, where)
-        a = case.analysis
-        if a.warmup is not None or a.cooldown is not None:
-            run = trim(run, a.warmup, a.cooldown, where=case.where("analysis", "warmup" if a.warmup else "cooldown"))
-        runs.append(run)
+    runs = [_trimmed(case, run) for run, _where in _load_side_files(case, case_dir, side)]
     return pool(runs, where=case.where("runs", side, "path"))
 
 
 def _read_sweep(case: Case, case_dir: Path, side: str):
     """All runs of a sweep side (every run in its files that matches its selector) → Sweep."""
-    from casegen.runs import load_runs
-    from casegen.runs.select import _matches, parse_selector
     from casegen.sweep import build_sweep
 
     spec = getattr(case.runs, side)
-    paths = spec.path if isinstance(spec.path, list) else [spec.path]
-    runs: list[Run] = []
-    for p in paths:
-        path = Path(p) if Path(p).is_absolute() else case_dir / p
-        try:
-            runs += load_runs(path, spec.format, columns=spec.columns, units=spec.units, duration_s=spec.duration_s)
-        except CasegenError as err:
-            err.hint = err.hint or f"from {case.where('runs', side, 'path')}"
-            err.args = (err.format(),)
-            raise
-    wanted = parse_selector(spec.select)
-    if wanted:
-        runs = [r for r in runs if all(k in r.meta.selector_values() and _matches(r.meta.selector_values()[k], v)
-                                       for k, v in wanted.items())]
-        if not runs:
-            raise CasegenError("the selector matches no run of the sweep", where=case.where("runs", side, "select"),
-                               expected="a selector that keeps the sweep's load points (see `casegen inspect`)")
-    a = case.analysis
-    if a.warmup is not None or a.cooldown is not None:
-        runs = [trim(r, a.warmup, a.cooldown, where=case.where("analysis", "warmup" if a.warmup else "cooldown"))
-                if not r.summary_only else r for r in runs]
+    runs = [r for file_runs, _where in _load_side_files(case, case_dir, side) for r in file_runs]
+    runs = filter_runs(runs, spec.select)
+    if not runs:
+        raise CasegenError("the selector matches no run of the sweep", where=case.where("runs", side, "select"),
+                           expected="a selector that keeps the sweep's load points (see `casegen inspect`)")
+    runs = [_trimmed(case, r, sweep=True) for r in runs]
     try:
-        return build_sweep(runs, spec.load, label=spec.label or side, method=a.percentile_method)
+        return build_sweep(runs, spec.load, label=spec.label or side, method=case.analysis.percentile_method)
     except CasegenError as err:
         err.where = err.where or case.where("runs", side)
         err.hint = err.hint or f"runs.{side} is a sweep (sweep: true)"
-        err.args = (err.format(),)
         raise
 
 
@@ -162,23 +151,17 @@ def _sweep_study(case: Case, case_dir: Path) -> tuple[dict[str, Run], dict, Any,
 
 
 def _spread(parts: list[Run], method: str) -> list[dict]:
+    """Each repetition's headline statistics, with their range and coefficient of variation."""
+    per_part = [compute_run_metrics(r, method) for r in parts]
+    series = [(metric, stat, [m.latency_ms[metric].get(stat) if metric in m.latency_ms else None for m in per_part])
+              for metric, stat in SPREAD_STATS]
+    series.append(("throughput", "requests_per_s", [m.throughput.get("requests_per_s") for m in per_part]))
     rows = []
-    for stat_metric, stat in SPREAD_STATS:
-        vals = []
-        for r in parts:
-            m = compute_run_metrics(r, method)
-            d = m.latency_ms.get(stat_metric)
-            vals.append(d.get(stat) if d else None)
-        vals_ok = [v for v in vals if v is not None]
-        if len(vals_ok) >= 2:
-            arr = np.asarray(vals_ok)
-            rows.append({"metric": stat_metric, "stat": stat, "values": vals, "min": float(arr.min()),
-                         "max": float(arr.max()), "cv_pct": float(arr.std(ddof=1) / arr.mean() * 100) if arr.mean() else None})
-    tps = [compute_run_metrics(r, method).throughput.get("requests_per_s") for r in parts]
-    if all(t is not None for t in tps) and len(tps) >= 2:
-        arr = np.asarray(tps)
-        rows.append({"metric": "throughput", "stat": "requests_per_s", "values": tps, "min": float(arr.min()),
-                     "max": float(arr.max()), "cv_pct": float(arr.std(ddof=1) / arr.mean() * 100)})
+    for metric, stat, vals in series:
+        ok = np.asarray([v for v in vals if v is not None], dtype=float)
+        if ok.size >= 2 and (metric != "throughput" or ok.size == len(vals)):
+            rows.append({"metric": metric, "stat": stat, "values": vals, "min": float(ok.min()), "max": float(ok.max()),
+                         "cv_pct": float(ok.std(ddof=1) / ok.mean() * 100) if ok.mean() else None})
     return rows
 
 

@@ -80,6 +80,13 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def filter_runs(runs: list[Run], selector: Any) -> list[Run]:
+    """Every run whose selector values match all of ``selector``'s keys (all runs if it is empty)."""
+    wanted = parse_selector(selector)
+    return [r for r in runs
+            if all(k in (vals := r.meta.selector_values()) and _matches(vals[k], v) for k, v in wanted.items())]
+
+
 def select_run(runs: list[Run], selector: Any, *, source: str) -> Run:
     """Return the single run that ``selector`` picks; clear error otherwise."""
     wanted = parse_selector(selector)
@@ -90,11 +97,7 @@ def select_run(runs: list[Run], selector: Any, *, source: str) -> Run:
             f"holds {len(runs)} runs; say which one with a selector\n" + describe_runs(runs),
             file=source, expected="select: <index> or key=value pairs, e.g. select: rate=10",
         )
-    matching = []
-    for run in runs:
-        values = run.meta.selector_values()
-        if all(k in values and _matches(values[k], v) for k, v in wanted.items()):
-            matching.append(run)
+    matching = filter_runs(runs, wanted)
     text = ",".join(f"{k}={_fmt(v)}" for k, v in wanted.items())
     if not matching:
         raise CasegenError(
