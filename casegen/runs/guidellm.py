@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
-from casegen.runs.jsonio import parse_json
+from casegen.runs.jsonio import kind_of as _kind, parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
 
 FORMAT = "guidellm"
@@ -112,16 +112,6 @@ class _Ctx:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(f"is {_kind(value)}", where, "a number")
         return float(value)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "missing or null"
-    if isinstance(value, bool):
-        return f"the boolean {value}"
-    if isinstance(value, (dict, list)):
-        return f"a {'list' if isinstance(value, list) else 'object'}"
-    return f"{type(value).__name__} {value!r}"[:80]
 
 
 # --------------------------------------------------------------------------- reading

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from casegen.errors import CasegenError
-from casegen.runs.jsonio import parse_json
+from casegen.runs.jsonio import kind_of as _kind, parse_json
 from casegen.runs.model import Format, Run, RunMeta, sha256_file
 
 FORMAT = "inference-perf"
@@ -49,16 +49,6 @@ DEFINITIONS = [
     "casegen's definition; the run duration is derived as successes / requests_per_sec.",
     "inference-perf percentiles use NumPy's linear interpolation, the same method as casegen's default.",
 ]
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "missing or null"
-    if isinstance(value, bool):
-        return f"the boolean {value}"
-    if isinstance(value, (dict, list)):
-        return "a list" if isinstance(value, list) else "an object"
-    return f"{type(value).__name__} {value!r}"[:80]
 
 
 def _fail(path: Path, what: str, where: str, expected: str) -> CasegenError:

@@ -53,6 +53,17 @@ def parse_json_lines(text: str, path: str | Path, expected: str, *, whole_file_o
     return objs
 
 
+def kind_of(value: Any) -> str:
+    """A short description of a parsed JSON value for error messages ("a list", "str 'abc'")."""
+    if value is None:
+        return "missing or null"
+    if isinstance(value, bool):
+        return f"the boolean {value}"
+    if isinstance(value, (dict, list)):
+        return "a list" if isinstance(value, list) else "an object"
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
 def first_line_json(text: str) -> Any:
     """The first non-blank line parsed as JSON, or None (cheap, for format sniffing)."""
     for line in text.splitlines():

@@ -19,6 +19,7 @@ import numpy as np
 
 from casegen.errors import CasegenError
 from casegen.runs.jsonio import parse_json_lines
+from casegen.runs.vllm import stat_of
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
 
 FORMAT = "sglang"
@@ -26,8 +27,6 @@ EXPECTED = "one SGLang bench_serving result object per line (JSON Lines)"
 
 #: SGLang metric infix → casegen metric.
 _METRICS = {"ttft": "ttft", "tpot": "tpot", "itl": "itl", "e2e_latency": "e2e"}
-_STAT_PREFIX = {"mean": "mean", "median": "p50", "std": "std"}
-
 DEFINITIONS = [
     "SGLang's 'ttft' (send → first chunk with non-empty text) is TTFT here.",
     "SGLang's 'tpot' = (E2E − TTFT) / (output tokens − 1), the same definition as casegen's TPOT.",
@@ -41,22 +40,6 @@ DEFINITIONS = [
     "run duration here.",
     "A request_rate of Infinity means every request was sent at once (rate=inf).",
 ]
-
-
-def _stat_of(key: str, metric: str) -> str | None:
-    suffix = f"_{metric}_ms"
-    if not key.endswith(suffix):
-        return None
-    head = key[: -len(suffix)]
-    if head in _STAT_PREFIX:
-        return _STAT_PREFIX[head]
-    if head.startswith("p"):
-        try:
-            float(head[1:])
-        except ValueError:
-            return None
-        return head
-    return None
 
 
 def looks_like(obj: Any) -> bool:
@@ -243,7 +226,7 @@ def run_from_object(obj: dict, path: Path, sha256: str, index: int, lineno: int)
         for infix, ckey in _METRICS.items():
             stats = {}
             for key, value in obj.items():
-                stat = _stat_of(key, infix)
+                stat = stat_of(key, infix)
                 if stat is None or value is None:
                     continue
                 v = _num(obj, key, path, where)

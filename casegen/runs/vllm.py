@@ -138,7 +138,7 @@ def run_from_object(obj: dict, path: Path, sha256: str, index: int, lineno: int,
         for vkey, ckey in _METRICS.items():
             stats: dict[str, float] = {}
             for stat_key, value in obj.items():
-                stat = _stat_of(stat_key, vkey)
+                stat = stat_of(stat_key, vkey)
                 if stat is None or not isinstance(value, (int, float)) or isinstance(value, bool):
                     continue
                 stats[stat] = float(value)
@@ -181,11 +181,14 @@ def run_from_object(obj: dict, path: Path, sha256: str, index: int, lineno: int,
 
 
 def _is_stat_key(key: str) -> bool:
-    return any(_stat_of(key, m) is not None for m in _METRICS)
+    return any(stat_of(key, m) is not None for m in _METRICS)
 
 
-def _stat_of(key: str, metric: str) -> str | None:
-    """'median_ttft_ms' → 'p50', 'p99_ttft_ms' → 'p99', 'p99.9_ttft_ms' → 'p99.9'."""
+def stat_of(key: str, metric: str) -> str | None:
+    """'median_ttft_ms' → 'p50', 'p99_ttft_ms' → 'p99', 'p99.9_ttft_ms' → 'p99.9'.
+
+    The '{stat}_{metric}_ms' key convention vLLM and SGLang's bench_serving share.
+    """
     suffix = f"_{metric}_ms"
     if not key.endswith(suffix):
         return None
