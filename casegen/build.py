@@ -72,6 +72,21 @@ def _make_outdir(outdir: Path) -> None:
 FORMATS = ("html", "pdf", "json", "md")
 
 
+def _template_dir(case, case_dir: Path, templates: str | Path | None, trusted: bool) -> str | Path | None:
+    """The template folder to use: ``--templates``, else the case's own only when trusted."""
+    if templates is not None or not case.report.templates:
+        return templates
+    if not trusted:
+        raise CasegenError(
+            "case.yaml names its own templates (report.templates); casegen does not use templates "
+            "chosen by a case unless told to", where=case.where("report", "templates"),
+            expected="no report.templates, or the --trust-case-templates flag",
+            hint="if you wrote or reviewed those templates, build with --trust-case-templates "
+                 f"(or --templates {case_dir / case.report.templates})",
+        )
+    return case_dir / case.report.templates
+
+
 def render_png(pdf: bytes, scale: float = 1.5) -> bytes:
     """PNG of page 1 of a PDF (for social cards), with pypdfium2 (the ``png`` extra)."""
     try:
@@ -119,12 +134,15 @@ def build(
     theme: str | None = None,
     templates: str | Path | None = None,
     png: bool = False,
+    trust_case_templates: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build the outputs of the case at ``case_path`` (a folder or its case.yaml).
 
     ``formats`` ⊆ {html, pdf, json, md}; default html, json and (unless ``pdf=False``) pdf.
-    ``png`` also writes ``report.png``, page 1 of the PDF.
+    ``png`` also writes ``report.png``, page 1 of the PDF. ``templates`` (the command line's
+    ``--templates``) wins over ``report.templates`` in case.yaml, which is used only with
+    ``trust_case_templates`` — a case someone sent must not choose the code that renders it.
     """
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -135,6 +153,7 @@ def build(
     if unknown:
         raise CasegenError(f"unknown output format '{unknown[0]}'", expected="html, pdf, json or md")
     case, case_dir = load_case(case_path)
+    templates = _template_dir(case, case_dir, templates, trust_case_templates)
     out = Path(outdir) if outdir is not None else case_dir / "build"
     _check_outdir(out)  # fail early, before the expensive work
     say(f"reading runs of {case_dir}")

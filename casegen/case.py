@@ -266,7 +266,9 @@ class ReportSettings(_Strict):
     templates: str | None = Field(
         None,
         description="Folder (relative to the case) with your own Jinja2 templates; a file there replaces the "
-        "built-in one of the same name, and can extend it with {% extends \"default:report.html.j2\" %}.",
+        "built-in one of the same name, and can extend it with {% extends \"default:report.html.j2\" %}. "
+        "Used only when the build is run with --trust-case-templates (otherwise the build stops and says so); "
+        "templates always render in a sandbox.",
     )
 
 

@@ -93,14 +93,18 @@ def validate(case: Path) -> None:
               help="full report, or one page (default: report.layout in case.yaml).")
 @click.option("--theme", default=None, help="modern or classic (default: report.theme in case.yaml).")
 @click.option("--templates", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of your own templates overriding the built-in ones.")
+              help="Folder of your own templates overriding the built-in ones (rendered in a sandbox).")
+@click.option("--trust-case-templates", is_flag=True,
+              help="Use the templates folder named by report.templates in case.yaml (off by default: "
+                   "a case someone sent must not choose the templates that render it).")
 @click.option("--png", is_flag=True, help="Also write report.png, page 1 of the PDF (needs pypdfium2).")
 @click.option("--strict", is_flag=True,
               help="Exit with status 1 when the report lists any threat to validity (for CI).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or notes on stderr.")
 @_user_errors
 def build(case: Path, outdir: Path | None, no_pdf: bool, formats: str | None, layout: str | None,
-          theme: str | None, templates: Path | None, png: bool, strict: bool, quiet: bool) -> None:
+          theme: str | None, templates: Path | None, trust_case_templates: bool, png: bool, strict: bool,
+          quiet: bool) -> None:
     """Build report.html, report.pdf and summary.json for CASE."""
     from casegen.build import build as build_case
 
@@ -109,7 +113,7 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: str | None, la
         fmt = ("html", "json")
     progress = None if quiet else (lambda msg: click.echo(f"… {msg}", err=True))
     result = build_case(case, outdir, formats=fmt, layout=layout, theme=theme, templates=templates, png=png,
-                        progress=progress)
+                        trust_case_templates=trust_case_templates, progress=progress)
     if not quiet:
         for note in result.study.notes:
             click.secho(f"note: {note}", fg="yellow", err=True)

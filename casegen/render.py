@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from casegen import __version__, charts
 from casegen.errors import CasegenError
+from casegen.sandbox import SecurityError, make_environment, security_error
 from casegen.metrics import METRIC_LABELS, per_request_values
 from casegen.study import SIDES, Study
 
@@ -106,7 +107,7 @@ def lower_first(text: str) -> str:
 
 
 def _env(user_templates: Path | None = None) -> jinja2.Environment:
-    """Jinja2 environment: the user's folder first, then the packaged templates.
+    """Sandboxed Jinja2 environment (casegen.sandbox): the user's folder first, then the packaged templates.
 
     ``default:NAME`` always names the packaged template, so a user file can extend the
     built-in one of the same name (Datasette-style).
@@ -116,8 +117,8 @@ def _env(user_templates: Path | None = None) -> jinja2.Environment:
     if user_templates is not None:
         loaders.append(jinja2.FileSystemLoader(str(user_templates)))
     loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+    env = make_environment(
+        jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(["html", "j2", "html.j2"], default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -773,8 +774,9 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
                 templates: str | Path | None = None, tight: int = 0) -> str:
     """The report as one self-contained HTML string (deterministic).
 
-    ``layout`` (full | onepager), ``theme`` (modern | classic) and ``templates`` (a folder of
-    template overrides) default to the case's ``report:`` settings.
+    ``layout`` (full | onepager) and ``theme`` (modern | classic) default to the case's ``report:``
+    settings; ``templates`` is a folder of template overrides (never taken from case.yaml here:
+    :func:`casegen.build.build` decides whether a case's own templates are trusted).
     """
     settings = study.case.report
     layout = layout or settings.layout
@@ -782,8 +784,6 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
     if layout not in LAYOUTS:
         raise CasegenError(f"unknown layout '{layout}'", expected="one of: " + ", ".join(LAYOUTS))
     user_dir = None
-    if templates is None and settings.templates:
-        templates = study.case_dir / settings.templates
     if templates is not None:
         user_dir = Path(templates)
         if not user_dir.is_dir():
@@ -802,6 +802,11 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
     except jinja2.TemplateNotFound as err:
         raise CasegenError(f"template not found: {err.name}", file=str(user_dir) if user_dir else None,
                            expected="a built-in template name, or default:NAME") from None
+    except (SecurityError, OverflowError) as err:
+        raise security_error(err, str(user_dir) if user_dir else None) from None
+    except RecursionError:
+        raise CasegenError("template recursion is too deep", file=str(user_dir) if user_dir else None,
+                           expected="templates that include or call themselves a bounded number of times") from None
 
 
 # ------------------------------------------------------------------ PDF

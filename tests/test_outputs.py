@@ -70,10 +70,15 @@ def test_user_template_overrides_a_block(example_case):
     write(tpl / "sections" / "notes.html.j2", "<section id='notes'><p>MY NOTES PARTIAL</p></section>")
     case_file = example_case / "case.yaml"
     case_file.write_text(case_file.read_text() + "\nreport:\n  templates: my-templates\n")
-    case, d = load_case(example_case)
-    html = render_html(analyze(case, d))
+    # a case's own templates are used only when the person building trusts the case
+    r = CliRunner().invoke(main, ["build", str(example_case), "--no-pdf", "-o", str(example_case / "o1")])
+    assert r.exit_code == 1 and "--trust-case-templates" in r.output and "report.templates" in r.output
+    build(example_case, example_case / "o2", formats=("html",), trust_case_templates=True)
+    html = (example_case / "o2" / "report.html").read_text()
     assert "<title>Custom: FP8 weights" in html
     assert "MY NOTES PARTIAL" in html and 'id="results"' in html
+    case, d = load_case(example_case)
+    assert render_html(analyze(case, d), templates=tpl) == html
 
 
 def test_user_template_syntax_error_names_file_and_line(example_case):
