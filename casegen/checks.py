@@ -219,3 +219,24 @@ def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool, shown_p
                         "a single run cannot show run-to-run variation (thermal state, placement, noisy neighbours)",
                         "repeat each side (≥ 3 runs) and list them under runs.<side>.path", side))
     return T
+
+
+def dependence_threats(side: str, intervals: Any) -> list[Threat]:
+    """A threat when neighbouring requests (in send order) are alike: intervals then rest on far
+    fewer effectively independent requests than were sent."""
+    from casegen.dependence import THREAT_LAG1
+    from casegen.metrics import METRIC_LABELS
+
+    worst = None
+    for metric, dep in intervals.dependence.items():
+        if dep.dependent and dep.lag1 > THREAT_LAG1 and (worst is None or dep.lag1 > worst[1].lag1):
+            worst = (metric, dep)
+    if worst is None:
+        return []
+    metric, dep = worst
+    return [Threat("autocorrelated", "minor", "Neighbouring requests are alike",
+                   f"{METRIC_LABELS.get(metric, metric)} of consecutive requests is correlated (lag-1 "
+                   f"autocorrelation {dep.lag1:.2f} in send order): queues and batches make neighbours alike, so "
+                   f"the {dep.n:,} requests carry about as much information as {dep.n_eff:,.0f} independent ones. "
+                   "casegen widens intervals accordingly (block bootstrap) and withholds those it cannot support",
+                   "run longer (more requests) at a steady load, or repeat the run", side)]

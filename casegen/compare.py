@@ -12,7 +12,7 @@ from typing import Any
 from casegen.case import Analysis
 from casegen.metrics import METRIC_LABELS, compute_run_metrics, latency_deltas, throughput_deltas
 from casegen.runs import load_run
-from casegen.uncertainty import delta_intervals, run_intervals
+from casegen.uncertainty import HEADLINE_PRIMARY, delta_intervals, run_intervals
 
 STATS = ("mean", "p50", "p90", "p99")
 
@@ -26,9 +26,10 @@ def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b
     deltas = latency_deltas(ma, mb)
     cis: dict = {}
     if not ra.summary_only and not rb.summary_only:
-        ia = run_intervals(ra, analysis.confidence, analysis.bootstrap_resamples, analysis.seed, 0)
-        ib = run_intervals(rb, analysis.confidence, analysis.bootstrap_resamples, analysis.seed, 1)
-        cis = delta_intervals(ia, ib, analysis.confidence)
+        method = analysis.percentile_method
+        ia = run_intervals(ra, analysis.confidence, analysis.bootstrap_resamples, analysis.seed, 0, method)
+        ib = run_intervals(rb, analysis.confidence, analysis.bootstrap_resamples, analysis.seed, 1, method)
+        cis = delta_intervals(ia, ib, analysis.confidence, list(HEADLINE_PRIMARY))
     rows = []
     for m in ("ttft", "tpot", "itl", "e2e"):
         for stat in STATS:
@@ -36,11 +37,12 @@ def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b
             if d is None:
                 continue
             ci = cis.get(m, {}).get(stat)
-            verdict = d.verdict if ci is None or ci.significant else "no significant change"
+            verdict = (d.verdict if ci is None or ci.significant
+                       else "too few samples" if not ci.supported else "no significant change")
             rows.append({"metric": m, "label": METRIC_LABELS[m], "stat": stat, "a": d.base, "b": d.opt,
                          "abs": d.abs, "pct": d.pct,
                          "ci_pct": [ci.pct_low, ci.pct_high] if ci and ci.pct_low is not None else None,
-                         "verdict": verdict, "unit": "ms"})
+                         "verdict": verdict, "unit": "ms", "family": ci.family if ci else None})
     for key, d in throughput_deltas(ma, mb).items():
         rows.append({"metric": "throughput", "label": key.replace("_", " "), "stat": "", "a": d.base, "b": d.opt,
                      "abs": d.abs, "pct": d.pct, "ci_pct": None, "verdict": d.verdict, "unit": ""})

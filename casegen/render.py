@@ -230,6 +230,8 @@ def _delta_verdict(study: Study, metric: str, stat: str) -> tuple[str, str]:
         return "na", ""
     if ci is None:
         return d.verdict, ""
+    if not ci.supported:  # too few (effective) requests: point value only, marked †
+        return "na", ""
     text = (f"{fmt_pct(ci.pct_low)} to {fmt_pct(ci.pct_high)}" if ci.pct_low is not None
             else f"{fmt_ms_signed(ci.abs_low)} to {fmt_ms_signed(ci.abs_high)}")
     if not ci.significant:
@@ -254,8 +256,8 @@ def _results_rows(study: Study) -> list[dict[str, Any]]:
             verdict, ci_text = _delta_verdict(study, m, stat)
             cib = ib.intervals.get(m, {}).get(stat) if ib else None
             cio = io.intervals.get(m, {}).get(stat) if io else None
-            no_ci = stat != "mean" and ((ib is not None and m in ib.intervals and cib is None)
-                                         or (io is not None and m in io.intervals and cio is None))
+            no_ci = ((ib is not None and m in ib.intervals and cib is None)
+                     or (io is not None and m in io.intervals and cio is None))
             group.append({"stat": stat, "base": fmt_ms(bv), "opt": fmt_ms(ov),
                           "base_ci": _ci_text(cib), "opt_ci": _ci_text(cio), "no_ci": no_ci,
                           "abs": fmt_ms_signed(d.abs) if d else "—", "pct": fmt_pct(d.pct) if d else "—",

@@ -108,80 +108,115 @@ def min_n_for_quantile_ci(p: float, confidence: float = 0.95) -> int:
     return n
 
 
-# --------------------------------------------------------------------------- bootstrap
+# ------------------------------------------------------------------ fast bootstrap draws
+#
+# No resamples × n matrix anywhere: a percentile's bootstrap distribution is drawn as a Beta
+# variate over ranks and mapped through the sorted sample (O(n log n) once, O(B) after); a mean's
+# (or a ratio of sums', e.g. the pooled inter-chunk mean) as sums of resampled blocks read off
+# prefix sums (O(n) once, O(B · k) after, k ≤ MAX_BLOCKS). Accuracy: docs/statistics.md.
 
-_STAT_NAMES = ("mean", "p50", "p90", "p95", "p99")
-_STAT_P = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
+#: at most this many blocks per bootstrap resample of a mean; longer series get longer blocks
+MAX_BLOCKS = 2000
 
 
-def bootstrap_stats(
-    values: np.ndarray,
-    clusters: np.ndarray | None,
-    resamples: int,
-    rng: np.random.Generator,
-    chunk: int = 100,
-) -> dict[str, np.ndarray]:
-    """Bootstrap distribution of mean, p50, p90, p95, p99 (linear percentiles).
+def quantile_at(sorted_values: np.ndarray, q: np.ndarray | float, method: str = "linear") -> np.ndarray:
+    """Quantile(s) q in [0, 1] of an already sorted sample, by casegen's percentile method."""
+    x = sorted_values
+    n = x.size
+    q = np.asarray(q, dtype=float)
+    if method == "mlperf":
+        return x[np.minimum(np.floor(n * q).astype(np.int64), n - 1)]
+    h = np.clip(q, 0.0, 1.0) * (n - 1)
+    lo = np.floor(h).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    return x[lo] + (h - lo) * (x[hi] - x[lo])
 
-    Each resample draws *clusters* with replacement (requests; for pooled per-chunk gaps a
-    cluster is the request the gap belongs to, so within-request correlation is kept) and
-    evaluates the statistics on the pooled values exactly as ``np.percentile`` would on the
-    expanded sample. ``clusters`` gives the cluster id (0..C−1) of each value; None means
-    every value is its own cluster. Returns arrays of length ``resamples``.
+
+def quantile_draws(sorted_values: np.ndarray, p: float, n_eff: float, resamples: int,
+                   rng: np.random.Generator, method: str = "linear") -> np.ndarray:
+    """Bootstrap distribution of the p-quantile with ``n_eff`` effective observations.
+
+    U ~ Beta(p·(n_eff+1), (1−p)·(n_eff+1)) is the distribution of the p-th sample fraction of
+    n_eff independent uniforms (the k-th order statistic of n uniforms is Beta(k, n−k+1)); the
+    draw is the sample's quantile at U. With n_eff = n this is the i.i.d. bootstrap of the
+    order statistic up to one rank; a smaller n_eff widens it as dependence requires.
     """
-    v = np.asarray(values, dtype=float)
-    if clusters is None:
-        clusters = np.arange(v.size)
-    order = np.argsort(v, kind="stable")
-    v = v[order]
-    cl = np.asarray(clusters)[order]
-    n_clusters = int(cl.max()) + 1 if cl.size else 0
-    out = {k: np.empty(resamples) for k in _STAT_NAMES}
-    done = 0
-    while done < resamples:
-        b = min(chunk, resamples - done)
-        counts = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=b)  # b × C
-        w = counts[:, cl]  # b × G, weight of each sorted value
-        total = w.sum(axis=1)
+    m = max(float(n_eff), 1.0) + 1.0
+    u = rng.beta(max(p * m, 1e-9), max((1.0 - p) * m, 1e-9), size=resamples)
+    return quantile_at(sorted_values, u, method)
+
+
+def block_ratio_draws(num: np.ndarray, den: np.ndarray, block: int, resamples: int,
+                      rng: np.random.Generator, chunk: int = 256) -> np.ndarray:
+    """Circular block bootstrap of Σnum / Σden over units in send order.
+
+    Units are requests (den = 1 for a request-level mean; for the pooled inter-chunk mean num is
+    a request's gap sum and den its gap count, so gaps stay with their request). Blocks of
+    ``block`` consecutive units wrap around the end; block sums come from prefix sums. When
+    n / block > MAX_BLOCKS the block is lengthened so a resample has ≤ MAX_BLOCKS blocks.
+    """
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    n = num.size
+    b = int(max(1, block, math.ceil(n / MAX_BLOCKS)))
+    b = min(b, n)
+    k = math.ceil(n / b)
+    ext = np.arange(n + b) % n
+    cn = np.concatenate([[0.0], np.cumsum(num[ext])])
+    cd = np.concatenate([[0.0], np.cumsum(den[ext])])
+    bn = cn[b:b + n] - cn[:n]  # sum of the block starting at unit i
+    bd = cd[b:b + n] - cd[:n]
+    out = np.empty(resamples)
+    for s in range(0, resamples, chunk):
+        r = min(chunk, resamples - s)
+        starts = rng.integers(0, n, size=(r, k))
         with np.errstate(invalid="ignore", divide="ignore"):
-            out["mean"][done:done + b] = (w @ v) / total
-        cw = np.cumsum(w, axis=1, out=w)  # in place
-        # Rows of cw are non-decreasing; offsetting row r by r·BIG makes the flattened array
-        # sorted, so one searchsorted answers "how many cw ≤ k" for every row at once.
-        big = int(total.max()) + 1
-        offs = np.arange(b, dtype=np.int64)[:, None] * big
-        cw += offs
-        flat = cw.reshape(-1)
-        total = total.astype(float)
-        base = np.arange(b) * cw.shape[1]
-        last = v.size - 1
-        for name, p in _STAT_P.items():
-            h = (total - 1) * p
-            lo = np.floor(h)
-            frac = h - lo
-            # value at 0-based position k of the expanded sample = v[#(cw ≤ k)]
-            i_lo = np.searchsorted(flat, lo.astype(np.int64) + offs[:, 0], side="right") - base
-            i_hi = np.searchsorted(flat, np.minimum(lo + 1, total - 1).astype(np.int64) + offs[:, 0], side="right") - base
-            i_lo = np.minimum(i_lo, last)
-            i_hi = np.minimum(i_hi, last)
-            out[name][done:done + b] = v[i_lo] + frac * (v[i_hi] - v[i_lo])
-        done += b
+            out[s:s + r] = bn[starts].sum(axis=1) / bd[starts].sum(axis=1)
     return out
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (same order as given; family-wise error control)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
 
 
 @dataclass(frozen=True)
 class DeltaCI:
-    """Bootstrap CI of optimized − baseline for one statistic."""
+    """Bootstrap CI of optimized − baseline for one statistic.
+
+    ``supported``: both sides have enough (effective) data for this statistic; when False the
+    bounds are NaN / None, ``significant`` is False and the report shows the point value with †.
+    ``family``: "primary" (the confirmatory comparisons, see ``uncertainty.primary_family``) or
+    "exploratory". ``significant``: for primary statistics, after Holm's correction over the
+    primary family (``p_adjusted`` < 1 − confidence); for exploratory ones the interval excludes
+    zero, uncorrected — always shown with the word "exploratory".
+    """
 
     abs_low: float
     abs_high: float
     pct_low: float | None
     pct_high: float | None
-    significant: bool  # the interval excludes zero
+    significant: bool
+    supported: bool = True
+    family: str = "exploratory"
+    p_value: float | None = None
+    p_adjusted: float | None = None
+
+
+def unsupported_delta(family: str = "exploratory") -> DeltaCI:
+    return DeltaCI(math.nan, math.nan, None, None, False, False, family, None, None)
 
 
 def delta_ci(base_boot: np.ndarray, opt_boot: np.ndarray, confidence: float = 0.95) -> DeltaCI | None:
-    """Percentile-bootstrap CI of the difference and of the relative difference (in %)."""
+    """Percentile-bootstrap CI of the difference and of the relative difference (in %), with the
+    two-sided bootstrap p-value 2·min(P*(Δ ≤ 0), P*(Δ ≥ 0)) (add-one corrected)."""
     ok = np.isfinite(base_boot) & np.isfinite(opt_boot)
     if ok.sum() < 10:
         return None
@@ -195,7 +230,9 @@ def delta_ci(base_boot: np.ndarray, opt_boot: np.ndarray, confidence: float = 0.
     plo = phi = None
     if rel.size >= 10:
         plo, phi = (float(x) for x in np.percentile(rel, [a, 100 - a]))
-    return DeltaCI(float(lo), float(hi), plo, phi, bool(lo > 0 or hi < 0))
+    nb = d.size
+    p = min(1.0, 2.0 * min((np.sum(d <= 0) + 1) / (nb + 1), (np.sum(d >= 0) + 1) / (nb + 1)))
+    return DeltaCI(float(lo), float(hi), plo, phi, bool(lo > 0 or hi < 0), True, "exploratory", float(p), None)
 
 
 # ------------------------------------------------------------------------ early stopping

@@ -235,10 +235,12 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
     cost = compare_costs(cost_case, metrics["baseline"], metrics["optimized"]) if cost_case else None
 
     intervals = {}
+    family = uncertainty.primary_family(case)
     for i, side in enumerate(SIDES):
         if not runs[side].summary_only:
-            intervals[side] = uncertainty.run_intervals(runs[side], a.confidence, a.bootstrap_resamples, a.seed, i)
-    delta_cis = (uncertainty.delta_intervals(intervals["baseline"], intervals["optimized"], a.confidence)
+            intervals[side] = uncertainty.run_intervals(runs[side], a.confidence, a.bootstrap_resamples, a.seed, i,
+                                                        method, tuple(stat for _m, stat in family))
+    delta_cis = (uncertainty.delta_intervals(intervals["baseline"], intervals["optimized"], a.confidence, family)
                  if len(intervals) == 2 else {})
     slos = {side: slo.evaluate_slos(runs[side], list(case.slos), a, metrics[side].throughput.get("duration_s"), method)
             for side in SIDES} if case.slos else {}
@@ -247,6 +249,8 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
     trimmed = a.warmup is not None
     for side in SIDES:
         threats += checks.realism_checks(side, runs[side], metrics[side], trimmed=trimmed)
+        if side in intervals:
+            threats += checks.dependence_threats(side, intervals[side])
     spread = {side: _spread(runs[side].parts, method) for side in SIDES if len(runs[side].parts) > 1}
     deltas = latency_deltas(metrics["baseline"], metrics["optimized"])
     revenue = None
@@ -392,6 +396,13 @@ def summary_dict(study: Study) -> dict[str, Any]:
                 "method": iv.method,
                 "latency_ms": {m: {st: (list(ci) if ci else None) for st, ci in row.items()}
                                for m, row in iv.intervals.items()},
+                "supported": iv.supported,
+                "unsupported_reason": iv.reasons,
+                "n_eff": iv.n_eff,
+                "dependence": {m: {"lag_autocorrelation": {str(k): v for k, v in dep.lags.items()},
+                                   "block_length": dep.block_length, "variance_factor": dep.lrv_factor,
+                                   "n": dep.n, "n_eff": dep.n_eff}
+                               for m, dep in iv.dependence.items()},
             }
             for side, iv in study.intervals.items()
         },
@@ -428,9 +439,19 @@ def summary_dict(study: Study) -> dict[str, Any]:
         for stat, ci in row.items():
             d = out["deltas"]["latency_ms"].get(m, {}).get(stat)
             if d is not None:
-                d["ci_abs"] = [ci.abs_low, ci.abs_high]
-                d["ci_pct"] = [ci.pct_low, ci.pct_high] if ci.pct_low is not None else None
+                d["ci_abs"] = [ci.abs_low, ci.abs_high] if ci.supported else None
+                d["ci_pct"] = [ci.pct_low, ci.pct_high] if ci.supported and ci.pct_low is not None else None
                 d["significant"] = ci.significant
+                d["supported"] = ci.supported
+                d["family"] = ci.family
+                d["p_value"] = ci.p_value
+                d["p_adjusted"] = ci.p_adjusted
+    out["multiplicity"] = {
+        "primary_family": [{"metric": m, "stat": s} for m, s in uncertainty.primary_family(study.case)],
+        "correction": "holm",
+        "alpha": 1 - study.case.analysis.confidence,
+        "any_primary_significant": uncertainty.any_primary_significant(study.delta_cis),
+    }
     if study.cost is not None:
         c = study.cost
         out["cost"] = {

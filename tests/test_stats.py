@@ -76,43 +76,79 @@ def test_ks_statistic_and_pvalue_match_scipy():
     assert d == 0 and p == 1
 
 
-def test_bootstrap_resample_equals_numpy_on_the_expanded_sample():
-    rng = np.random.default_rng(1)
-    v = rng.lognormal(0, 1, 37)
-    out = stats.bootstrap_stats(v, None, 100, np.random.default_rng(5))
-    counts = np.random.default_rng(5).multinomial(37, np.full(37, 1 / 37), size=100)
-    for i in range(20):
-        expanded = np.repeat(v, counts[i])
-        assert out["mean"][i] == pytest.approx(expanded.mean())
-        for name, q in (("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99)):
-            assert out[name][i] == pytest.approx(np.percentile(expanded, q))
+def test_block_ratio_draws_with_block_1_is_the_iid_bootstrap_of_the_mean():
+    """Block length 1 and n ≤ MAX_BLOCKS: each draw is the mean of n requests drawn with replacement."""
+    v = np.random.default_rng(1).lognormal(0, 1, 37)
+    out = stats.block_ratio_draws(v, np.ones(37), 1, 50, np.random.default_rng(5))
+    idx = np.random.default_rng(5).integers(0, 37, size=(50, 37))
+    assert np.allclose(out, v[idx].mean(axis=1))
 
 
-def test_cluster_bootstrap_keeps_clusters_together():
-    # two clusters with constant values: every resample's mean is a mix of whole clusters
-    v = np.array([1.0, 1.0, 1.0, 5.0, 5.0, 5.0])
-    cl = np.array([0, 0, 0, 1, 1, 1])
-    out = stats.bootstrap_stats(v, cl, 200, np.random.default_rng(0))
-    assert set(np.round(out["mean"], 9)) <= {1.0, 3.0, 5.0}
+def test_block_ratio_draws_keep_requests_and_blocks_together():
+    # pooled gaps: two requests with 3 gaps of 1 ms and 3 of 5 ms; a resample mixes whole requests
+    out = stats.block_ratio_draws(np.array([3.0, 15.0]), np.array([3.0, 3.0]), 1, 200, np.random.default_rng(0))
+    assert set(np.round(out, 9)) <= {1.0, 3.0, 5.0}
+    # circular blocks of 2 over [0, 10, 0, 10]: every block holds one of each, so every draw is 5
+    out = stats.block_ratio_draws(np.array([0.0, 10, 0, 10]), np.ones(4), 2, 100, np.random.default_rng(0))
+    assert np.allclose(out, 5.0)
+
+
+def test_block_count_is_capped():
+    """A million requests cost MAX_BLOCKS block sums per draw, not a million."""
+    n = 1_000_000
+    v = np.random.default_rng(0).normal(10, 1, n)
+    out = stats.block_ratio_draws(v, np.ones(n), 1, 400, np.random.default_rng(0))
+    # standard error of the mean 1/√n: the spread of the draws matches it within sampling error
+    assert np.std(out) == pytest.approx(1 / np.sqrt(n), rel=0.15)
+
+
+def test_quantile_draws_follow_the_order_statistic_distribution():
+    """With n_eff = n the draw is x at a Beta(p(n+1), (1−p)(n+1)) fraction: its spread matches the
+    i.i.d. bootstrap of the p-quantile (computed the slow way here)."""
+    rng = np.random.default_rng(2)
+    x = np.sort(rng.lognormal(0, 0.5, 400))
+    fast = stats.quantile_draws(x, 0.9, 400, 4000, np.random.default_rng(3))
+    idx = np.random.default_rng(4).integers(0, 400, size=(4000, 400))
+    slow = np.percentile(x[idx], 90, axis=1)
+    assert np.percentile(fast, [2.5, 50, 97.5]) == pytest.approx(np.percentile(slow, [2.5, 50, 97.5]), rel=0.01)
+    # half the effective sample: wider by about √2
+    half = stats.quantile_draws(x, 0.9, 200, 4000, np.random.default_rng(3))
+    assert np.std(half) / np.std(fast) == pytest.approx(np.sqrt(2), rel=0.15)
+
+
+def test_quantile_at_matches_casegen_percentiles():
+    from casegen.metrics import percentile
+
+    x = np.sort(np.random.default_rng(0).normal(size=101))
+    for p in (0.5, 0.9, 0.99):
+        assert stats.quantile_at(x, p) == pytest.approx(percentile(x, p * 100, "linear"))
+        assert stats.quantile_at(x, p, "mlperf") == percentile(x, p * 100, "mlperf")
 
 
 def test_bootstrap_is_deterministic():
     v = np.random.default_rng(0).normal(size=200)
-    a = stats.bootstrap_stats(v, None, 500, np.random.default_rng(42))
-    b = stats.bootstrap_stats(v, None, 500, np.random.default_rng(42))
-    assert all(np.array_equal(a[k], b[k]) for k in a)
+    a = stats.block_ratio_draws(v, np.ones(200), 3, 500, np.random.default_rng(42))
+    b = stats.block_ratio_draws(v, np.ones(200), 3, 500, np.random.default_rng(42))
+    assert np.array_equal(a, b)
 
 
-def test_delta_ci_significance():
-    rng = np.random.default_rng(0)
-    base = rng.normal(100, 5, 400)
-    same = stats.bootstrap_stats(base, None, 1000, np.random.default_rng(1))
-    same2 = stats.bootstrap_stats(base, None, 1000, np.random.default_rng(2))
-    d = stats.delta_ci(same["p50"], same2["p50"])
-    assert not d.significant and d.pct_low < 0 < d.pct_high
-    faster = stats.bootstrap_stats(base * 0.8, None, 1000, np.random.default_rng(3))
-    d = stats.delta_ci(same["mean"], faster["mean"])
-    assert d.significant and d.pct_high < -15 and d.pct_low > -25
+def test_delta_ci_significance_and_p_value():
+    x = np.sort(np.random.default_rng(0).normal(100, 5, 400))
+    same = stats.quantile_draws(x, 0.5, 400, 1000, np.random.default_rng(1))
+    same2 = stats.quantile_draws(x, 0.5, 400, 1000, np.random.default_rng(2))
+    d = stats.delta_ci(same, same2)
+    assert not d.significant and d.pct_low < 0 < d.pct_high and d.p_value > 0.05
+    faster = stats.quantile_draws(x * 0.8, 0.5, 400, 1000, np.random.default_rng(3))
+    d = stats.delta_ci(same, faster)
+    assert d.significant and -25 < d.pct_low < d.pct_high < -15
+    assert d.p_value == pytest.approx(2 / 1001)  # no draw on the other side of 0: add-one floor
+
+
+def test_holm_by_hand():
+    # sorted p: 0.01 (×3 = 0.03), 0.02 (×2 = 0.04), 0.04 (×1 = 0.04, monotone)
+    assert stats.holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    assert stats.holm([0.5, 0.001]) == pytest.approx([0.5, 0.002])
+    assert stats.holm([0.9, 0.3]) == pytest.approx([0.9, 0.6])  # 0.3 × 2 = 0.6; 0.9 × 1 = 0.9
 
 
 def test_slo_verdicts():

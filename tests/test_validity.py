@@ -60,15 +60,22 @@ def test_example_report_shows_intervals_verdicts_and_threats(example_case):
     assert "Threats to validity" in html and "Run shorter than 60 s" in html
     assert "95% CI" in html
     s = summary_dict(study)
-    assert s["deltas"]["latency_ms"]["tpot"]["p50"]["significant"] is True
-    lo, hi = s["deltas"]["latency_ms"]["tpot"]["p50"]["ci_pct"]
-    assert lo < s["deltas"]["latency_ms"]["tpot"]["p50"]["pct"] < hi < 0
+    # TTFT is not autocorrelated in send order: its median change is a primary, Holm-corrected finding
+    ttft = s["deltas"]["latency_ms"]["ttft"]["p50"]
+    assert ttft["significant"] is True and ttft["family"] == "primary" and ttft["supported"] is True
+    lo, hi = ttft["ci_pct"]
+    assert lo < ttft["pct"] < hi < 0 and ttft["p_adjusted"] < 0.05
+    # TPOT of neighbouring requests is alike (lag-1 0.89): about 4 effective requests, so no interval (†)
+    tpot = s["deltas"]["latency_ms"]["tpot"]["p50"]
+    assert tpot["supported"] is False and tpot["significant"] is False and tpot["ci_pct"] is None
+    assert s["intervals"]["baseline"]["dependence"]["tpot"]["lag_autocorrelation"]["1"] > 0.85
+    assert s["multiplicity"]["primary_family"][0] == {"metric": "ttft", "stat": "p99"}
     assert s["intervals"]["baseline"]["latency_ms"]["ttft"]["p99"] is None  # n = 100 < 368
     assert s["intervals"]["baseline"]["latency_ms"]["ttft"]["p50"] is not None
     obj = s["slo_results"]["baseline"]["objectives"][0]
     assert obj["verdict"] == "inconclusive" and obj["requests_needed_to_pass"] == 459
     keys = {t["key"] for t in s["threats"]}
-    assert {"too-few-requests", "short-run", "no-warmup", "one-repetition", "fixed-outputs"} <= keys
+    assert {"too-few-requests", "short-run", "no-warmup", "one-repetition", "fixed-outputs", "autocorrelated"} <= keys
 
 
 def _csv_from_vllm(path, out, cap=None):
