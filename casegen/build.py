@@ -18,7 +18,9 @@ from typing import Callable
 from casegen.case import load_case
 from casegen.errors import CasegenError
 from casegen.render import render_html, render_pdf
-from casegen.study import Study, analyze, summary_dict
+from casegen.report_model import Report
+from casegen.report_build import build_report, summary_json
+from casegen.study import Study, analyze
 
 
 @dataclass
@@ -28,6 +30,7 @@ class BuildResult:
     study: Study
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    report: Report | None = None
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -105,7 +108,7 @@ def render_png(pdf: bytes, scale: float = 1.5) -> bytes:
     return buf.getvalue()
 
 
-def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templates, say) -> bytes:
+def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templates, say, report=None) -> bytes:
     """PDF bytes; the one-page layout is tightened step by step until it fits one page."""
     from casegen.render import PageOverflow
 
@@ -113,6 +116,7 @@ def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templa
         return render_pdf(html, case_dir, study.case.date)
     for tight in (0, 1, 2):
         page_html = html if tight == 0 else render_html(study, layout=layout, theme=theme, templates=templates,
+                                                        report=report,
                                                         tight=tight)
         try:
             return render_pdf(page_html, case_dir, study.case.date, max_pages=1)
@@ -161,25 +165,27 @@ def build(
     study = analyze(case, case_dir)
     timings["read+compute"] = time.perf_counter() - t
     t = time.perf_counter()
+    report = build_report(study)
     say("rendering HTML")
-    html = render_html(study, layout=layout, theme=theme, templates=templates)
+    html = render_html(study, layout=layout, theme=theme, templates=templates, report=report)
     timings["html"] = time.perf_counter() - t
     outputs: list[tuple[Path, bytes]] = []
     if "html" in formats:
         outputs.append((out / "report.html", html.encode("utf-8")))
     if "json" in formats:
-        summary = json.dumps(summary_dict(study), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        summary = json.dumps(summary_json(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         outputs.append((out / "summary.json", summary.encode("utf-8")))
     if "md" in formats:
         from casegen.markdown_export import render_markdown
 
-        text, files = render_markdown(study)
+        text, files = render_markdown(study, report=report)
         outputs.append((out / "report.md", text.encode("utf-8")))
         outputs += [(out / name, svg.encode("utf-8")) for name, svg in sorted(files.items())]
     if "pdf" in formats or png:
         say("rendering PDF")
         t = time.perf_counter()
-        pdf_bytes = _pdf_for_layout(html, study, case_dir, layout or case.report.layout, theme, templates, say)
+        pdf_bytes = _pdf_for_layout(html, study, case_dir, layout or case.report.layout, theme, templates, say,
+                                    report)
         timings["pdf"] = time.perf_counter() - t
         if "pdf" in formats:
             outputs.append((out / "report.pdf", pdf_bytes))
@@ -193,4 +199,4 @@ def build(
     except OSError as err:
         raise CasegenError(f"cannot write the report ({err.strerror})", file=getattr(err, "filename", None) or out,
                            expected="a writable output folder") from None
-    return BuildResult(out, [p for p, _ in outputs], study, time.perf_counter() - t0, timings)
+    return BuildResult(out, [p for p, _ in outputs], study, time.perf_counter() - t0, timings, report)

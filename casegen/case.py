@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from casegen import registry
 from casegen.errors import CasegenError, Problem, ValidationFailed
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -48,7 +49,7 @@ class Workload(_Strict):
 class SLO(_Strict):
     """A latency objective: `percentile` of `metric` must be ≤ `threshold_ms`."""
 
-    metric: Literal["ttft", "tpot", "itl", "e2e"] = Field(description="Latency metric (casegen names).")
+    metric: Literal[registry.SLO_METRICS] = Field(description="Latency metric (casegen names).")  # type: ignore[valid-type]
     percentile: float = Field(
         99, gt=0, lt=100, description="Percentile the objective is stated at, e.g. 95 or 99 (also 'p99')."
     )

@@ -79,6 +79,10 @@ def validate(case: Path) -> None:
         )
     for note in study.notes:
         click.secho(f"note: {note}", fg="yellow")
+    from casegen.report_build import author_actions
+
+    for action in author_actions(study):
+        click.secho(f"to fix: {action}", fg="yellow")
     click.echo(f"{case_dir / 'case.yaml' if Path(case).is_dir() else case}: valid")
 
 
@@ -129,6 +133,8 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: str | None, la
                 seen.append(t.title)
         if not quiet:
             click.secho(f"{len(seen)} threat(s) to validity: " + "; ".join(seen), fg="yellow", err=True)
+            for action in (result.report.author_actions if result.report else []):
+                click.echo(f"  to fix: {action}", err=True)
         if strict:
             click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
             click.echo("--strict: the report lists threats to validity (see its 'Threats to validity' section)", err=True)

@@ -28,8 +28,8 @@ def _table(head: list[str], rows: list[list[Any]], align: list[str] | None = Non
     return out
 
 
-def render_markdown(study: Study) -> tuple[str, dict[str, str]]:
-    ctx = report_context(study)
+def render_markdown(study: Study, report=None) -> tuple[str, dict[str, str]]:
+    ctx = report_context(study, report=report)
     case = ctx["case"]
     lb, lo = ctx["labels"]["baseline"], ctx["labels"]["optimized"]
     files: dict[str, str] = {}
@@ -37,9 +37,9 @@ def render_markdown(study: Study) -> tuple[str, dict[str, str]]:
                      f"*{_esc(case.author)} · {case.date.isoformat()} · {_esc(case.system.model)} on "
                      f"{_esc(case.system.hardware)} · {_esc(case.system.serving_stack)}*", "",
                      _esc(case.summary), ""]
-    md += _table(["", *[_esc(c["title"]) for c in ctx["headline"]]],
-                 [["**Change**", *[f"**{c['value']}**" for c in ctx["headline"]]],
-                  ["", *[_esc(c["detail"]) for c in ctx["headline"]]]])
+    md += _table(["", *[_esc(c.title) for c in ctx["headline"]]],
+                 [["**Change**", *[f"**{c.value}**" for c in ctx["headline"]]],
+                  ["", *[_esc(c.detail) for c in ctx["headline"]]]])
     md.append("")
     wl = ctx["workload"]
     if wl and wl["major"]:
@@ -121,8 +121,7 @@ def render_markdown(study: Study) -> tuple[str, dict[str, str]]:
     md += ["## Threats to validity", ""]
     if ctx["threats"]:
         for t in ctx["threats"]:
-            md.append(f"- **{_esc(t['title'])}** ({t['severity']}): " + " ".join(_esc(r) + "." for r in t["reasons"])
-                      + f" *Fix:* {_esc(t['fix'])}.")
+            md.append(f"- **{_esc(t.title)}** ({t.severity}): " + " ".join(_esc(r) + "." for r in t.reasons))
     else:
         md.append("None found.")
     md.append("")

@@ -24,18 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from casegen import registry
 from casegen.runs.model import Run
 
 PERCENTILES: dict[str, float] = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
 DIST_STATS: tuple[str, ...] = ("n", "mean", "std", "min", "p50", "p90", "p95", "p99", "max")
 DELTA_STATS: tuple[str, ...] = ("mean", "p50", "p90", "p95", "p99")
-METRIC_LABELS: dict[str, str] = {
-    "ttft": "TTFT",
-    "tpot": "TPOT",
-    "itl": "Inter-chunk latency",
-    "e2e": "End-to-end latency",
-    "decode": "Decode time",
-}
+METRIC_LABELS: dict[str, str] = registry.METRIC_LABELS
 PARITY_TOLERANCE_PCT = 1.0
 
 

@@ -68,7 +68,7 @@ class CaseOutcome:
 
 def _build_one(case_dir: str, outdir: str, pdf: bool) -> CaseOutcome:
     """Worker: build one case; never raises for user errors."""
-    from casegen.render import _headline
+    from casegen.report_build import build_report
 
     slug = slug_of(Path(case_dir))
     try:
@@ -83,7 +83,7 @@ def _build_one(case_dir: str, outdir: str, pdf: bool) -> CaseOutcome:
         "title": case.title, "summary": case.summary, "date": case.date.isoformat(),
         "date_text": case.date.strftime("%B %-d, %Y"), "author": case.author, "tags": list(case.tags),
         "model": case.system.model, "hardware": case.system.hardware,
-        "headline": _headline(study), "html": f"{slug}/report.html",
+        "headline": [c.model_dump() for c in build_report(study).page1.cards], "html": f"{slug}/report.html",
         "pdf": f"{slug}/report.pdf" if pdf else None, "threats": len({t.key for t in study.threats}),
     }
     return CaseOutcome(slug, case_dir, True, None, card, m.group(1) if m else "")

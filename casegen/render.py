@@ -21,7 +21,12 @@ from markupsafe import Markup
 from casegen import __version__, charts
 from casegen.errors import CasegenError
 from casegen.sandbox import SecurityError, make_environment, security_error
+from casegen.formatting import fmt_ms, fmt_ms_signed, fmt_num, fmt_pct, fmt_share, fmt_usd
 from casegen.metrics import METRIC_LABELS, per_request_values
+from casegen.registry import METRIC_NOTES, PERCENTILE_STATS, TABLE_METRICS, TABLE_STATS
+from casegen.findings import rate_bound
+from casegen.report_build import build_report
+from casegen.report_model import Report
 from casegen.study import SIDES, Study
 
 
@@ -35,58 +40,6 @@ def templates_dir() -> Path:
 
 
 # ------------------------------------------------------------------ formatting filters
-
-
-def fmt_ms(v: float | None) -> str:
-    """Milliseconds for humans: 0.85 ms, 12.3 ms, 845 ms, 2.41 s."""
-    if v is None or not math.isfinite(v):
-        return "—"
-    a = abs(v)
-    if a >= 10_000:
-        return f"{v / 1000:,.1f} s"
-    if a >= 1000:
-        return f"{v / 1000:,.2f} s"
-    if a >= 100:
-        return f"{v:,.0f} ms"
-    if a >= 10:
-        return f"{v:,.1f} ms"
-    return f"{v:,.2f} ms"
-
-
-def fmt_ms_signed(v: float | None) -> str:
-    """A change in milliseconds with an explicit sign: +1.20 ms, −583 ms."""
-    if v is None or not math.isfinite(v):
-        return "—"
-    return ("+" if v > 0 else "−" if v < 0 else "±") + fmt_ms(abs(v))
-
-
-def fmt_pct(v: float | None, signed: bool = True, digits: int = 1) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    s = f"{v:+,.{digits}f}%" if signed else f"{v:,.{digits}f}%"
-    return s.replace("-", "−")
-
-
-def fmt_usd(v: float | None, digits: int | None = None) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    if digits is None:
-        a = abs(v)
-        digits = 0 if a >= 1000 else 2 if a >= 1 else 4 if a >= 0.01 else 6
-    s = f"${abs(v):,.{digits}f}"
-    return ("−" + s) if v < 0 else s
-
-
-def fmt_num(v: float | None, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 100):
-        return f"{int(v):,}"
-    return f"{v:,.{digits}f}"
-
-
-def fmt_share(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.1f}%"
 
 
 def markdown(text: str) -> Markup:
@@ -142,80 +95,7 @@ TOOL_NAMES = {
     "sglang": "SGLang bench_serving",
     "inference-perf": "inference-perf",
 }
-LADDER_STATS = ("p50", "p90", "p95", "p99")
-TABLE_METRICS = ("ttft", "tpot", "itl", "e2e")
-TABLE_STATS = ("mean", "p50", "p90", "p95", "p99")
-METRIC_NOTES = {
-    "ttft": "send → first streamed token",
-    "tpot": "decode time ÷ (output tokens − 1), per request",
-    "itl": "gap between streamed chunks, pooled (per chunk)",
-    "e2e": "send → last token",
-}
-
-
-def _headline(study: Study) -> list[dict[str, Any]]:
-    cards = []
-
-    def latency_card(metric: str, stat: str, title: str | None = None) -> dict | None:
-        d = study.deltas.get(metric, {}).get(stat)
-        if d is None:
-            return None
-        label = f"{METRIC_LABELS[metric]} {stat}" if stat != "mean" else f"mean {METRIC_LABELS[metric]}"
-        verdict, ci_text = _delta_verdict(study, metric, stat)
-        detail = f"{fmt_ms(d.base)} → {fmt_ms(d.opt)}"
-        if verdict == "ns":
-            detail += f"; not significant ({ci_text})"
-        elif ci_text:
-            detail += f"; 95% CI {ci_text}"
-        return {
-            "title": title or label,
-            "value": fmt_pct(d.pct, digits=0) if d.pct is not None else fmt_ms(d.abs),
-            "detail": detail,
-            "verdict": "same" if verdict == "ns" else verdict,
-        }
-
-    slo = study.case.slos[0] if study.case.slos else None
-    first = None
-    if slo is not None:
-        stat = f"p{slo.percentile:g}"
-        if stat in LADDER_STATS or stat == "p50":
-            first = latency_card(slo.metric, stat)
-    first = first or latency_card("ttft", "p99") or latency_card("e2e", "p99")
-    if first:
-        cards.append(first)
-    second = latency_card("tpot", "p50") or latency_card("e2e", "p50")
-    cb, co = study.capacities.get("baseline"), study.capacities.get("optimized")
-    if cb is not None and co is not None and cb.value_rps and co.value_rps:
-        ratio = co.value_rps / cb.value_rps
-        second = {"title": "capacity at SLO (req/s per replica)", "value": f"{ratio:.2f}×",
-                  "detail": f"{cb.text()} → {co.text()}",
-                  "verdict": "better" if ratio > 1.005 else "worse" if ratio < 0.995 else "same"}
-    if second and (not first or second["title"] != first["title"]):
-        cards.append(second)
-    if study.cost is not None:
-        c = study.cost
-        bo, oo = c.baseline.usd_per_million_output_tokens, c.optimized.usd_per_million_output_tokens
-        if bo and oo:
-            pct = (oo - bo) / bo * 100
-            cards.append({
-                "title": "cost per 1M output tokens",
-                "value": fmt_pct(pct, digits=0),
-                "detail": f"{fmt_usd(bo)} → {fmt_usd(oo)}; {fmt_usd(c.savings_usd_per_month, 0)}/month",
-                "verdict": "better" if pct < -0.5 else "worse" if pct > 0.5 else "same",
-            })
-        else:
-            cards.append({
-                "title": "monthly cost",
-                "value": fmt_usd(c.savings_usd_per_month, 0),
-                "detail": f"saved per month ({fmt_usd(c.baseline.usd_per_month, 0)} → {fmt_usd(c.optimized.usd_per_month, 0)})",
-                "verdict": "better" if c.savings_usd_per_month > 0 else "worse",
-            })
-    else:
-        d = study.throughput_deltas.get("output_tokens_per_s") or study.throughput_deltas.get("requests_per_s")
-        if d is not None:
-            cards.append({"title": "output throughput", "value": fmt_pct(d.pct, digits=0),
-                          "detail": f"{fmt_num(d.base, 0)} → {fmt_num(d.opt, 0)} tokens/s", "verdict": d.verdict})
-    return cards[:3]
+LADDER_STATS = PERCENTILE_STATS
 
 
 def _ci_text(ci: tuple[float, float] | None) -> str:
@@ -270,22 +150,10 @@ def _results_rows(study: Study) -> list[dict[str, Any]]:
     return rows
 
 
-def _rate_bound(study: Study) -> bool:
-    """Both runs are open-loop at the same finite rate and kept up with it: throughput is the offered rate."""
-    rb, ro = study.runs["baseline"].meta.request_rate, study.runs["optimized"].meta.request_rate
-    if rb is None or ro is None or not math.isfinite(rb) or not math.isclose(rb, ro, rel_tol=0.01):
-        return False
-    if study.runs["baseline"].meta.max_concurrency is not None or study.runs["optimized"].meta.max_concurrency is not None:
-        return False
-    xb = study.metrics["baseline"].throughput.get("requests_per_s")
-    xo = study.metrics["optimized"].throughput.get("requests_per_s")
-    return bool(xb and xo and xb >= 0.9 * rb and xo >= 0.9 * ro)
-
-
 def _throughput_rows(study: Study) -> list[dict[str, Any]]:
     b, o = study.metrics["baseline"], study.metrics["optimized"]
     rows = []
-    bound = _rate_bound(study)
+    bound = rate_bound(study)
     for key, label, unit in (("requests_per_s", "Requests", "req/s"),
                              ("output_tokens_per_s", "Output tokens", "tok/s"),
                              ("total_tokens_per_s", "Input + output tokens", "tok/s")):
@@ -488,74 +356,6 @@ def _charts(study: Study) -> dict[str, Any]:
 STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive"}
 
 
-def _business_summary(study: Study) -> str:
-    """One paragraph for an engineering manager, generated from the figures."""
-    lb, lo = study.label("baseline"), study.label("optimized")
-    parts: list[str] = []
-    changes = []
-    for metric, stat, name in (("tpot", "p50", "median time per output token"), ("ttft", "p99", "p99 time to first token"),
-                               ("e2e", "p50", "median end-to-end latency")):
-        d = study.deltas.get(metric, {}).get(stat)
-        if d is None or d.pct is None:
-            continue
-        verdict, _ = _delta_verdict(study, metric, stat)
-        if verdict == "ns":
-            changes.append(f"left {name} unchanged within measurement noise")
-        else:
-            word = "cut" if d.pct < 0 else "raised"
-            changes.append(f"{word} {name} by {abs(d.pct):.0f}% ({fmt_ms(d.base)} → {fmt_ms(d.opt)})")
-        if len(changes) == 2:
-            break
-    load = study.runs["baseline"].meta.describe_load()
-    same_load = not any(t.key == "load-differs" for t in study.threats)
-    if changes:
-        where = f", at the same load ({load})." if same_load and load != "load not recorded" else "."
-        if study.sweeps:
-            where = f" at the load both sweeps measured ({load})."
-        parts.append(f"Moving from {lb} to {lo} " + " and ".join(changes) + where)
-    tp = study.throughput_deltas.get("requests_per_s")
-    c = study.cost
-    if c is not None and study.case.cost is not None:
-        vol = study.case.cost.requests_per_month
-        cb, co = study.capacities.get("baseline"), study.capacities.get("optimized")
-        if cb is not None and co is not None and cb.value_rps and co.value_rps:
-            from casegen.sweep import slo_text
-
-            slo_phrase = " and ".join(slo_text(x) for x in study.case.slos)
-            parts.append(f"Under {slo_phrase}, one replica carries {co.value_rps / cb.value_rps:.2f}× the requests "
-                         f"({cb.text()} → {co.text()}), so serving {vol:,.0f} requests a month costs "
-                         f"{fmt_usd(c.optimized.usd_per_month, 0)} instead of {fmt_usd(c.baseline.usd_per_month, 0)}.")
-        elif tp is not None and tp.pct is not None and c.baseline.kind == "self_hosted":
-            parts.append(f"One replica completes {abs(tp.pct):.0f}% {'more' if tp.pct > 0 else 'fewer'} requests per second, "
-                         f"so serving {vol:,.0f} requests a month costs {fmt_usd(c.optimized.usd_per_month, 0)} instead of "
-                         f"{fmt_usd(c.baseline.usd_per_month, 0)}.")
-        else:
-            parts.append(f"Serving {vol:,.0f} requests a month costs {fmt_usd(c.optimized.usd_per_month, 0)} instead of "
-                         f"{fmt_usd(c.baseline.usd_per_month, 0)}.")
-        if c.payback_months is None:
-            parts.append("There is no payback: the change does not save money at this volume.")
-        elif c.one_time_cost_usd > 0:
-            parts.append(f"The {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back in {c.payback_months:.1f} months"
-                         + (f" (ROI {c.roi_pct:.0f}% over {c.horizon_months} months)." if c.roi_pct is not None else "."))
-        else:
-            parts.append(f"It saves {fmt_usd(c.savings_usd_per_month, 0)} a month from day one.")
-    traded = []
-    for t in study.case.tradeoffs:
-        if t.quality is not None:
-            q = t.quality
-            loss = (q.baseline - q.optimized) if q.higher_is_better else (q.optimized - q.baseline)
-            ok = "within" if loss <= q.tolerance + 1e-12 else "outside"
-            traded.append(f"{t.technique} ({q.metric} {q.baseline:g} → {q.optimized:g}, {ok} the agreed tolerance)")
-        else:
-            traded.append(f"{t.technique} (quality impact not measured here)")
-    if traded:
-        parts.append("What was traded: " + "; ".join(traded) + ".")
-    major = [t for t in study.threats if t.severity == "major"]
-    if major:
-        parts.append("Caveat: " + major[0].title.lower() + " — see Threats to validity.")
-    return " ".join(parts)
-
-
 def _slos(study: Study) -> dict[str, Any] | None:
     if not study.case.slos:
         return None
@@ -664,20 +464,6 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
             "attainment": study.case.capacity.attainment}
 
 
-def _threats(study: Study) -> list[dict[str, Any]]:
-    """Threats grouped by key, so a problem of both sides is listed once."""
-    grouped: dict[str, dict[str, Any]] = {}
-    for t in study.threats:
-        g = grouped.setdefault(t.key, {"key": t.key, "severity": t.severity, "title": t.title, "fix": t.fix,
-                                       "reasons": [], "sides": []})
-        who = study.label(t.side) if t.side else None
-        g["reasons"].append(f"{who}: {t.reason}" if who else t.reason)
-        if who:
-            g["sides"].append(who)
-    order = {"major": 0, "minor": 1}
-    return sorted(grouped.values(), key=lambda g: order[g["severity"]])
-
-
 def _workload(study: Study) -> dict[str, Any] | None:
     wc = study.workload
     if wc is None:
@@ -709,9 +495,11 @@ def theme_css(theme: str = "modern") -> str:
     return css
 
 
-def report_context(study: Study, *, theme: str | None = None, layout: str | None = None, tight: int = 0) -> dict[str, Any]:
+def report_context(study: Study, *, theme: str | None = None, layout: str | None = None, tight: int = 0,
+                   report: Report | None = None) -> dict[str, Any]:
     """Every variable the templates receive (documented in docs/templates.md)."""
     case = study.case
+    report = report or build_report(study)
     parity = []
     for s in SIDES:
         for p in study.metrics[s].parity:
@@ -721,8 +509,11 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "case": case,
         "version": __version__,
         "labels": {s: study.label(s) for s in SIDES},
-        "headline": _headline(study),
-        "business_summary": _business_summary(study),
+        "report": report,
+        "headline": report.page1.cards,
+        "regressions": report.page1.regressions,
+        "business_summary": report.page1.in_short,
+        "cost_basis": report.page1.cost_basis,
         "method": _method_rows(study),
         "results": _results_rows(study),
         "throughput": _throughput_rows(study),
@@ -749,8 +540,8 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "slos": case.slos,
         "slo_view": _slos(study),
         "sweep": _sweep_view(study),
-        "rate_bound": _rate_bound(study),
-        "threats": _threats(study),
+        "rate_bound": rate_bound(study),
+        "threats": report.threats,
         "workload": _workload(study),
         "spread": _spread_view(study),
         "confidence": f"{case.analysis.confidence:.0%}",
@@ -773,7 +564,7 @@ def _compact_latency(study: Study) -> list[dict[str, Any]]:
 
 
 def render_html(study: Study, *, layout: str | None = None, theme: str | None = None,
-                templates: str | Path | None = None, tight: int = 0) -> str:
+                templates: str | Path | None = None, tight: int = 0, report: Report | None = None) -> str:
     """The report as one self-contained HTML string (deterministic).
 
     ``layout`` (full | onepager) and ``theme`` (modern | classic) default to the case's ``report:``
@@ -790,7 +581,7 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
         user_dir = Path(templates)
         if not user_dir.is_dir():
             raise CasegenError("template folder not found", file=user_dir, expected="a folder of .j2 templates")
-    ctx = report_context(study, theme=theme, layout=layout, tight=tight)
+    ctx = report_context(study, theme=theme, layout=layout, tight=tight, report=report)
     env = _env(user_dir)
     try:
         return env.get_template(LAYOUTS[layout]).render(**ctx)

@@ -1,0 +1,183 @@
+"""Number formatting for every output: one formatter per unit, used by the HTML, PDF, Markdown,
+summary texts, the CLI and charts' labels.
+
+Rules (one place, so "12.3 ms" is written the same everywhere):
+
+* a missing or non-finite value is "—";
+* negative numbers use the minus sign "−" (U+2212), not a hyphen;
+* a *change* carries an explicit sign (``+`` / ``−`` / ``±`` for zero);
+* thousands are separated with commas.
+
+``fmt(value, unit)`` dispatches on a unit name from :mod:`casegen.registry` (``ms``, ``req/s``,
+``tok/s``, ``usd``, ``pct``, ``share``, ``ratio``, ``tokens``, ``count``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+MINUS = "−"
+
+
+def _missing(v: float | None) -> bool:
+    return v is None or (isinstance(v, float) and not math.isfinite(v))
+
+
+def _minus(s: str) -> str:
+    return s.replace("-", MINUS)
+
+
+def fmt_ms(v: float | None) -> str:
+    """Milliseconds for humans: 0.85 ms, 12.3 ms, 845 ms, 2.41 s, 12.4 s."""
+    if _missing(v):
+        return "—"
+    assert v is not None
+    a = abs(v)
+    if a >= 10_000:
+        s = f"{v / 1000:,.1f} s"
+    elif a >= 1000:
+        s = f"{v / 1000:,.2f} s"
+    elif a >= 100:
+        s = f"{v:,.0f} ms"
+    elif a >= 10:
+        s = f"{v:,.1f} ms"
+    else:
+        s = f"{v:,.2f} ms"
+    return _minus(s)
+
+
+def _sign(v: float) -> str:
+    return "+" if v > 0 else MINUS if v < 0 else "±"
+
+
+def fmt_ms_signed(v: float | None) -> str:
+    """A change in milliseconds with an explicit sign: +1.20 ms, −583 ms."""
+    if _missing(v):
+        return "—"
+    assert v is not None
+    return _sign(v) + fmt_ms(abs(v))
+
+
+def fmt_pct(v: float | None, signed: bool = True, digits: int = 1) -> str:
+    """A percentage: +12.3% (a change) or 12.3% (``signed=False``)."""
+    if _missing(v):
+        return "—"
+    s = f"{v:+,.{digits}f}%" if signed else f"{v:,.{digits}f}%"
+    return _minus(s)
+
+
+def fmt_usd(v: float | None, digits: int | None = None) -> str:
+    """US dollars, digits by magnitude unless given: $13,096, $4.21, $0.0123, −$120."""
+    if _missing(v):
+        return "—"
+    assert v is not None
+    if digits is None:
+        a = abs(v)
+        digits = 0 if a >= 1000 else 2 if a >= 1 else 4 if a >= 0.01 else 6
+    s = f"${abs(v):,.{digits}f}"
+    return (MINUS + s) if v < 0 and round(abs(v), digits) != 0 else s
+
+
+def fmt_num(v: float | None, digits: int = 2) -> str:
+    """A plain number; integers (and whole values ≥ 100) without decimals."""
+    if _missing(v):
+        return "—"
+    assert v is not None
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 100):
+        return _minus(f"{int(v):,}")
+    return _minus(f"{v:,.{digits}f}")
+
+
+def fmt_num_signed(v: float | None, digits: int = 2) -> str:
+    if _missing(v):
+        return "—"
+    assert v is not None
+    return _sign(v) + fmt_num(abs(v), digits)
+
+
+def fmt_share(v: float | None) -> str:
+    """A fraction 0–1 as a percentage without sign: 0.853 → 85.3%."""
+    return "—" if _missing(v) else f"{v * 100:.1f}%"  # type: ignore[operator]
+
+
+def fmt_rate(v: float | None, unit: str = "req/s") -> str:
+    """A throughput: 2.31 req/s, 41.2 req/s, 1,204 tok/s (3 significant figures below 100)."""
+    if _missing(v):
+        return "—"
+    assert v is not None
+    a = abs(v)
+    s = f"{v:,.0f}" if a >= 100 else f"{v:,.1f}" if a >= 10 else f"{v:,.2f}"
+    return _minus(s) + f" {unit}"
+
+
+def fmt_rps(v: float | None) -> str:
+    return fmt_rate(v, "req/s")
+
+
+def fmt_tps(v: float | None) -> str:
+    return fmt_rate(v, "tok/s")
+
+
+def fmt_ratio(v: float | None) -> str:
+    """A ratio of two positive quantities: 1.83×."""
+    return "—" if _missing(v) else f"{v:,.2f}×"
+
+
+def fmt_tokens(v: float | None) -> str:
+    return "—" if _missing(v) else f"{v:,.0f} tokens"
+
+
+def fmt_count(v: float | None) -> str:
+    return "—" if _missing(v) else f"{int(v):,}"  # type: ignore[arg-type]
+
+
+FORMATTERS: dict[str, Callable[[float | None], str]] = {
+    "ms": fmt_ms,
+    "req/s": fmt_rps,
+    "tok/s": fmt_tps,
+    "usd": fmt_usd,
+    "pct": fmt_pct,
+    "share": fmt_share,
+    "ratio": fmt_ratio,
+    "tokens": fmt_tokens,
+    "count": fmt_count,
+}
+
+
+def fmt(v: float | None, unit: str) -> str:
+    """Format ``v`` in ``unit`` (a key of :data:`FORMATTERS`)."""
+    try:
+        return FORMATTERS[unit](v)
+    except KeyError:
+        raise ValueError(f"no formatter for unit {unit!r}") from None
+
+
+def fmt_change(v: float | None, unit: str) -> str:
+    """A signed change in ``unit``: +3.1 ms, −0.42 req/s, +$120."""
+    if _missing(v):
+        return "—"
+    assert v is not None
+    if unit == "pct":
+        return fmt_pct(v)
+    return _sign(v) + fmt(abs(v), unit)
+
+
+def fmt_bound(kind: str, value: float | None, unit: str = "req/s", upper: float | None = None) -> str:
+    """A quantity known only as a bound, as a bound: "≥ 92 req/s", "< 0.45 req/s",
+    "between 91 and 101 req/s", or the value itself when it is a point (``point``/``interpolated``)."""
+    if _missing(value):
+        return "unknown"
+    if kind == "at_least":
+        return f"≥ {fmt(value, unit)}"
+    if kind == "at_most":
+        return f"≤ {fmt(value, unit)}"
+    if kind == "below":
+        return f"< {fmt(value, unit)}"
+    if kind == "between":
+        assert upper is not None
+        return f"between {fmt(value, unit).rsplit(' ', 1)[0]} and {fmt(upper, unit)}"
+    return fmt(value, unit)
+
+
+__all__ = [name for name in dir() if name.startswith("fmt")] + ["FORMATTERS", "MINUS"]

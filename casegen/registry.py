@@ -1,0 +1,106 @@
+"""The one registry of metrics and statistics casegen reports.
+
+Every list of metrics (SLO schema, result tables, compare, inspect, charts, summary.json) reads it
+from here: key, label, unit, direction, written definition (the long form is in
+``docs/metrics.md``), and whether an SLO may name it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal["lower", "higher"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str  # as in a table heading: "TTFT"
+    short: str  # as in a compact row: "E2E"
+    unit: str  # a key of formatting.FORMATTERS
+    direction: Direction  # which way is better
+    definition: str  # one line, reader language
+    slo: bool = False  # an SLO may name it
+    table: bool = False  # shown in the latency results table
+    per: str = "requests"  # what n counts
+
+
+LATENCY: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric("ttft", "TTFT", "TTFT", "ms", "lower", "send → first streamed token", slo=True, table=True),
+        Metric("tpot", "TPOT", "TPOT", "ms", "lower", "decode time ÷ (output tokens − 1), per request",
+               slo=True, table=True),
+        Metric("itl", "Inter-chunk latency", "ITL", "ms", "lower",
+               "gap between streamed chunks, pooled (per chunk)", slo=True, table=True, per="chunks"),
+        Metric("e2e", "End-to-end latency", "E2E", "ms", "lower", "send → last token", slo=True, table=True),
+        Metric("decode", "Decode time", "decode", "ms", "lower", "end-to-end latency − TTFT"),
+    )
+}
+
+THROUGHPUT: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric("requests_per_s", "Requests", "req/s", "req/s", "higher", "completed requests ÷ run duration"),
+        Metric("output_tokens_per_s", "Output tokens", "output tok/s", "tok/s", "higher",
+               "output tokens of completed requests ÷ run duration"),
+        Metric("total_tokens_per_s", "Input + output tokens", "total tok/s", "tok/s", "higher",
+               "input + output tokens of completed requests ÷ run duration"),
+    )
+}
+
+METRICS: dict[str, Metric] = {**LATENCY, **THROUGHPUT}
+
+
+@dataclass(frozen=True)
+class Statistic:
+    key: str
+    label: str
+    quantile: float | None  # None for the mean
+
+
+STATISTICS: dict[str, Statistic] = {
+    s.key: s
+    for s in (
+        Statistic("mean", "mean", None),
+        Statistic("p50", "p50 (median)", 0.50),
+        Statistic("p90", "p90", 0.90),
+        Statistic("p95", "p95", 0.95),
+        Statistic("p99", "p99", 0.99),
+    )
+}
+
+#: the statistics of a latency table, in order
+TABLE_STATS: tuple[str, ...] = tuple(STATISTICS)
+#: percentiles only (charts, ladders)
+PERCENTILE_STATS: tuple[str, ...] = tuple(k for k, s in STATISTICS.items() if s.quantile is not None)
+TABLE_METRICS: tuple[str, ...] = tuple(k for k, m in LATENCY.items() if m.table)
+SLO_METRICS: tuple[str, ...] = tuple(k for k, m in LATENCY.items() if m.slo)
+LATENCY_METRICS: tuple[str, ...] = tuple(LATENCY)
+THROUGHPUT_METRICS: tuple[str, ...] = tuple(THROUGHPUT)
+
+
+def label(metric: str) -> str:
+    m = METRICS.get(metric)
+    return m.label if m else metric
+
+
+def stat_key(percentile: float) -> str:
+    """'p95' for 95, 'p99.9' for 99.9."""
+    return f"p{percentile:g}"
+
+
+def stat_label(metric: str, stat: str, short: bool = False) -> str:
+    """'TTFT p99', 'mean TPOT', 'E2E p50' (short)."""
+    m = METRICS.get(metric)
+    name = (m.short if short else m.label) if m else metric
+    return f"mean {name}" if stat == "mean" else f"{name} {stat}"
+
+
+def lower_is_better(metric: str) -> bool:
+    return METRICS[metric].direction == "lower"
+
+
+METRIC_LABELS: dict[str, str] = {k: m.label for k, m in LATENCY.items()}
+METRIC_NOTES: dict[str, str] = {k: m.definition for k, m in LATENCY.items()}

@@ -1,0 +1,70 @@
+"""Build the typed :class:`~casegen.report_model.Report` from a Study (once per build).
+
+Data flows one way: Study (computed figures) → findings → page-1 selection → Report → renderers.
+"""
+
+from __future__ import annotations
+
+from casegen import __version__
+from casegen.findings import findings, select_page1
+from casegen.report_model import Labels, Report, ThreatItem
+from casegen.study import SIDES, Study, _clean, summary_dict
+
+
+def threat_items(study: Study) -> list[ThreatItem]:
+    """Threats grouped by key (a problem of both sides is listed once), major first, reader language."""
+    grouped: dict[str, ThreatItem] = {}
+    for t in study.threats:
+        g = grouped.setdefault(t.key, ThreatItem(key=t.key, severity=t.severity,  # type: ignore[arg-type]
+                                                 title=t.title, reasons=[], sides=[]))
+        who = study.label(t.side) if t.side else None
+        reason = f"{who}: {t.reason}" if who else t.reason
+        if reason not in g.reasons:
+            g.reasons.append(reason)
+        if who and who not in g.sides:
+            g.sides.append(who)
+    order = {"major": 0, "minor": 1}
+    return sorted(grouped.values(), key=lambda g: order[g.severity])
+
+
+def author_actions(study: Study) -> list[str]:
+    """What the case author can do about each threat (CLI output of build/validate, never the report)."""
+    out: list[str] = []
+    for t in study.threats:
+        if t.fix:
+            line = f"{t.title}: {t.fix}"
+            if line not in out:
+                out.append(line)
+    return out
+
+
+def build_report(study: Study) -> Report:
+    fs = findings(study)
+    page1 = select_page1(study, fs)
+    figures = summary_dict(study)
+    return Report(
+        casegen_version=__version__,
+        title=study.case.title,
+        date=study.case.date.isoformat(),
+        labels=Labels(**{s: study.label(s) for s in SIDES}),
+        confidence=study.case.analysis.confidence,
+        findings=fs,
+        page1=page1,
+        threats=threat_items(study),
+        author_actions=author_actions(study),
+        runs=figures["runs"],
+        deltas=figures["deltas"],
+        slos=figures["slos"],
+        notes=figures["notes"],
+        definitions=figures["definitions"],
+        intervals=figures["intervals"],
+        slo_results=figures["slo_results"],
+        workload=figures["workload"],
+        sweep=figures["sweep"],
+        cost=figures["cost"],
+    )
+
+
+def summary_json(report: Report) -> dict:
+    """The content of summary.json: the Report's dump, JSON-safe and rounded like every figure."""
+    return _clean(report.dump())

@@ -1,0 +1,154 @@
+"""Page-1 rules (docs/findings.md) on constructed studies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from casegen.case import load_case
+from casegen.findings import capacity_range, ratio_range, _ratio_text
+from casegen.formatting import fmt_bound
+from casegen.report_build import build_report
+from casegen.study import analyze
+
+
+def _csv(path: Path, n: int, ttft_ms: float, tpot_ms: float, seed: int, tpot_sd: float = 0.05) -> None:
+    rng = np.random.default_rng(seed)
+    ttft = rng.lognormal(np.log(ttft_ms), 0.25, n)
+    tpot = rng.lognormal(np.log(tpot_ms), tpot_sd, n)
+    out_tok = 100
+    e2e = ttft + tpot * (out_tok - 1)
+    lines = ["start_s,ttft_ms,e2e_ms,input_tokens,output_tokens"]
+    lines += [f"{i * 0.1:.3f},{a:.4f},{b:.4f},500,{out_tok}" for i, (a, b) in enumerate(zip(ttft, e2e))]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _case(tmp_path: Path, *, n: int = 400, base=(100.0, 20.0), opt=(80.0, 26.0), slos: str = "", cost: bool = False,
+          same: bool = False) -> Path:
+    d = tmp_path / "case"
+    (d / "runs").mkdir(parents=True)
+    _csv(d / "runs" / "base.csv", n, *base, seed=1)
+    if same:
+        (d / "runs" / "opt.csv").write_text((d / "runs" / "base.csv").read_text())
+    else:
+        _csv(d / "runs" / "opt.csv", n, *opt, seed=2)
+    text = f"""
+title: "Constructed"
+author: "test"
+date: 2026-01-02
+summary: "constructed study"
+system: {{model: "m", hardware: "h", serving_stack: "s"}}
+workload: {{description: "synthetic"}}
+{slos}
+runs:
+  baseline: {{path: runs/base.csv, label: "Before"}}
+  optimized: {{path: runs/opt.csv, label: "After"}}
+analysis: {{bootstrap_resamples: 300}}
+"""
+    if cost:
+        text += """
+cost:
+  baseline: {self_hosted: {gpu: "G", gpu_hourly_usd: 2.0, gpus_per_replica: 1, utilization: 0.6}}
+  optimized: {self_hosted: {gpu: "G", gpu_hourly_usd: 2.0, gpus_per_replica: 1, utilization: 0.6}}
+  requests_per_month: 1000000
+"""
+    (d / "case.yaml").write_text(text)
+    return d
+
+
+def _report(d: Path):
+    case, cd = load_case(d)
+    study = analyze(case, cd)
+    return study, build_report(study)
+
+
+def test_hidden_regression_is_on_page1(tmp_path):
+    """TTFT (the SLO-named statistic) improves; TPOT gets significantly worse and its SLO fails."""
+    d = _case(tmp_path, slos="slos:\n  - {metric: ttft, percentile: 95, threshold_ms: 400}\n"
+                             "  - {metric: tpot, percentile: 95, threshold_ms: 24}")
+    study, r = _report(d)
+    cards = {c.finding: c for c in r.page1.cards}
+    assert "latency:ttft:p95" in cards and cards["latency:ttft:p95"].verdict == "better"
+    tpot = next(c for c in r.page1.cards + r.page1.regressions if "latency:tpot:p95" in c.finding.split(","))
+    assert tpot.verdict == "worse"
+    slo = [c for c in r.page1.regressions if c.finding == "slo:1"]
+    assert slo and slo[0].verdict == "worse" and slo[0].regression
+    # every regression finding is selected for page 1
+    for f in r.findings:
+        if f.regression:
+            assert f.key in r.page1.selected
+    assert "Worse:" in r.page1.in_short and "unchanged" not in r.page1.in_short
+
+
+def test_dagger_statistic_never_on_page1_with_ci(tmp_path):
+    """n = 100: p99 has no valid interval; page 1 shows the most extreme supported percentile."""
+    d = _case(tmp_path, n=100, slos="slos:\n  - {metric: ttft, percentile: 99, threshold_ms: 400}")
+    study, r = _report(d)
+    p99 = next(f for f in r.findings if f.key == "latency:ttft:p99")
+    assert not p99.evidence.supported and p99.strength == "point_only" and p99.evidence.ci_pct is None
+    assert "†" in p99.value and "CI" not in p99.detail
+    first = r.page1.cards[0]
+    assert first.finding in ("latency:ttft:p95", "latency:ttft:p90")
+    by = {f.key: f for f in r.findings}
+    for key in r.page1.selected:
+        f = by.get(key)
+        if f is not None and "CI" in f.detail:
+            assert f.evidence.supported
+
+
+def test_no_significant_change_and_zero_saving(tmp_path):
+    d = _case(tmp_path, cost=True, same=True)
+    study, r = _report(d)
+    texts = " ".join(c.value + " " + c.detail for c in r.page1.cards) + r.page1.in_short
+    assert "no significant change" in texts
+    cost = next(c for c in r.page1.cards if c.finding == "cost")
+    assert cost.value == "no saving"
+    assert "instead of" not in r.page1.in_short and "−$0" not in texts and "$0/month" not in texts
+
+
+def test_bounded_capacity_ratios_are_bounds():
+    def cap(bound, v, above=None):
+        return SimpleNamespace(bound=bound, value_rps=v, above=SimpleNamespace(achieved_rps=above) if above else None)
+
+    base, opt = capacity_range(cap("below_min", 0.45)), capacity_range(cap("at_least", 0.72))
+    assert fmt_bound("at_least", 0.72) == "≥ 0.72 req/s" and fmt_bound("below", 0.45) == "< 0.45 req/s"
+    kind, lo, hi = ratio_range(base, opt)
+    assert kind == "at_least" and lo == pytest.approx(0.72 / 0.45)
+    assert _ratio_text(kind, lo, hi) == "≥ 1.60×"
+    # baseline at least 0.72, optimized below 0.45: at most 0.625×
+    kind, lo, hi = ratio_range(capacity_range(cap("at_least", 0.72)), capacity_range(cap("below_min", 0.45)))
+    assert kind == "at_most" and _ratio_text(kind, lo, hi) == "≤ 0.62×"
+    # bracketed optimized (between 91 and 101), interpolated baseline 50
+    kind, lo, hi = ratio_range(capacity_range(cap("interpolated", 50.0)), capacity_range(cap("bracketed", 91.0, 101.0)))
+    assert kind == "between" and _ratio_text(kind, lo, hi) == "1.82–2.02×"
+    assert fmt_bound("between", 91.0, "req/s", 101.0) == "between 91.0 and 101 req/s"
+    # two points: a point ratio
+    kind, lo, hi = ratio_range(capacity_range(cap("interpolated", 50.0)), capacity_range(cap("interpolated", 75.0)))
+    assert kind == "point" and _ratio_text(kind, lo, hi) == "1.50×"
+
+
+def test_sweep_leads_with_capacity():
+    root = Path(__file__).resolve().parent.parent
+    case, d = load_case(root / "cases" / "inference-perf-llama3-8b-quantization-sweep")
+    r = build_report(analyze(case, d))
+    assert r.page1.cards[0].finding == "capacity"
+    # no latency card without an interval at the sweep's single shared point
+    by = {f.key: f for f in r.findings}
+    assert all(by[c.finding].strength != "point_only" or by[c.finding].kind != "latency" for c in r.page1.cards)
+    assert "at capacity under the SLOs" in next(c.detail for c in r.page1.cards if c.finding == "cost")
+
+
+def test_summary_schema_and_reference_are_current():
+    from casegen.report_model import json_schema, reference
+
+    root = Path(__file__).resolve().parent.parent
+    assert (root / "schema" / "summary.schema.json").read_text() == json_schema(), \
+        "schema/summary.schema.json is stale: run `python -m casegen.report_model`"
+    assert (root / "docs" / "summary-json.md").read_text() == reference(), \
+        "docs/summary-json.md is stale: run `python -m casegen.report_model`"
+    schema = json.loads(json_schema())
+    assert {"findings", "page1", "threats"} <= set(schema["properties"])
