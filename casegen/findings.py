@@ -64,14 +64,10 @@ def operating_point(study: Study) -> str:
 
 
 def primary_statistics(study: Study) -> set[tuple[str, str]]:
-    """(metric, stat) of the confirmatory family: the statistics the SLOs name."""
-    try:  # provided by casegen.stats once dependence-aware intervals land
-        from casegen.stats import primary_family  # type: ignore[attr-defined]
-    except ImportError:
-        primary_family = None
-    if primary_family is not None:
-        return {tuple(x) for x in primary_family(study.case)}  # type: ignore[misc]
-    return {(s.metric, registry.stat_key(s.percentile)) for s in study.case.slos}
+    """(metric, stat) of the confirmatory family (uncertainty.primary_family: the SLO-named statistics)."""
+    from casegen.uncertainty import primary_family
+
+    return {(m, st) for m, st in primary_family(study.case)}
 
 
 def _ci(study: Study, metric: str, stat: str) -> Any:
@@ -81,18 +77,20 @@ def _ci(study: Study, metric: str, stat: str) -> Any:
 def supported(study: Study, metric: str, stat: str) -> bool:
     """The change of this statistic has a valid interval (else it is a † point value)."""
     ci = _ci(study, metric, stat)
-    if ci is None:
-        return False
-    explicit = getattr(ci, "supported", None)
-    if explicit is not None:
-        return bool(explicit)
-    if stat == "mean":
-        return True
+    return bool(ci is not None and ci.supported)
+
+
+def unsupported_reason(study: Study, metric: str, stat: str) -> str:
+    """Why a statistic has no interval, in reader language."""
+    if _ci(study, metric, stat) is None:
+        return "no interval (summary-only data)"
     for side in SIDES:
         iv = study.intervals.get(side)
-        if iv is None or metric not in iv.intervals or iv.intervals[metric].get(stat) is None:
-            return False
-    return True
+        reason = iv.reasons.get(metric, {}).get(stat) if iv is not None else None
+        if reason:
+            return f"{study.label(side)}: {reason}"
+    need = min_n(study, stat)
+    return f"no valid interval: {stat} needs ≥ {need:,} requests per side" if need else "no valid interval"
 
 
 def min_n(study: Study, stat: str) -> int | None:
@@ -118,8 +116,7 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
         return None
     ci = _ci(study, metric, stat)
     ok = supported(study, metric, stat)
-    family = getattr(ci, "family", None) if ci is not None else None
-    family = family or ("primary" if (metric, stat) in primary else "exploratory")
+    family = ci.family if ci is not None else ("primary" if (metric, stat) in primary else "exploratory")
     significant = bool(ok and ci is not None and ci.significant)
     conf = study.case.analysis.confidence
     ev = Evidence(
@@ -129,7 +126,7 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
         confidence=conf if ok else None,
         n_baseline=_n(study, "baseline", metric), n_optimized=_n(study, "optimized", metric),
         significant=(bool(ci.significant) if ok and ci is not None else None), supported=ok, family=family,
-        p_value=getattr(ci, "p_value", None), p_adjusted=getattr(ci, "p_adjusted", None),
+        p_value=ci.p_value if ci is not None else None, p_adjusted=ci.p_adjusted if ci is not None else None,
         operating_point=operating_point(study),
     )
     title = registry.stat_label(metric, stat)
@@ -142,12 +139,11 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
         ci_text = f"{conf:.0%} CI {fmt_ms(ev.ci_abs[0])} to {fmt_ms(ev.ci_abs[1])}"
     if not ok:
         strength = "point_only"
-        need = min_n(study, stat)
-        why = (f"no valid interval: {stat} needs ≥ {need:,} requests per side" if need and ci is not None
-               else "no interval (summary-only data)")
+        why = unsupported_reason(study, metric, stat)
         value, verdict = change + "†", "na"
-        detail = f"{values}; † point value only, {why}"
-        claim = f"{title}: {values} ({change}), a point value only ({why})."
+        detail = f"{values}; † point value only: " + ("summary-only data, no interval" if ci is None
+                                                        else "too few independent requests for an interval")
+        claim = f"{title}: {values} ({change}), a point value only — {why}."
     elif significant:
         strength = "significant" if family == "primary" else "exploratory"
         value, verdict = change, d.verdict

@@ -62,6 +62,7 @@ def build_report(study: Study) -> Report:
         workload=figures["workload"],
         sweep=figures["sweep"],
         cost=figures["cost"],
+        multiplicity=figures["multiplicity"],
     )
 
 

@@ -147,6 +147,8 @@ class Report(_Model):
     workload: dict[str, Any] = Field(description="rows[], ks, comparisons_still_valid[]")
     sweep: dict[str, Any] | None = Field(description="null unless both sides are load sweeps")
     cost: dict[str, Any] | None = Field(description="null without cost assumptions")
+    multiplicity: dict[str, Any] = Field(description="primary_family[].{metric, stat}, correction, alpha, "
+                                                     "any_primary_significant")
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")
@@ -226,7 +228,9 @@ runs.<side>                                      side = baseline | optimized
   parity[].{metric, stat, ours, tool, diff_pct, flagged}    flagged = |diff| > 1 %
   warnings[]
 deltas.latency_ms.<metric>.<stat>.{abs, pct, verdict}       stat = mean | p50 | p90 | p95 | p99
-  .{ci_abs, ci_pct, significant}                 bootstrap interval of the change (per-request runs)
+  .{ci_abs, ci_pct, significant, supported, family, p_value, p_adjusted}
+                                                 interval of the change (per-request runs); ci null when
+                                                 unsupported (†); family = primary | exploratory
 deltas.throughput.<key>.{abs, pct, verdict}                 verdict = better | worse | same
 slos[].{metric, percentile, threshold_ms}
 intervals.<side>.{confidence, method.<metric>, latency_ms.<metric>.<stat>: [low, high] | null}

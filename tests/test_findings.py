@@ -90,7 +90,7 @@ def test_dagger_statistic_never_on_page1_with_ci(tmp_path):
     study, r = _report(d)
     p99 = next(f for f in r.findings if f.key == "latency:ttft:p99")
     assert not p99.evidence.supported and p99.strength == "point_only" and p99.evidence.ci_pct is None
-    assert "†" in p99.value and "CI" not in p99.detail
+    assert "†" in p99.value and "CI" not in p99.detail and "point value only" in p99.detail
     first = r.page1.cards[0]
     assert first.finding in ("latency:ttft:p95", "latency:ttft:p90")
     by = {f.key: f for f in r.findings}
