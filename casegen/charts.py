@@ -7,17 +7,19 @@ date metadata.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import re
 from collections.abc import Sequence
+from html import unescape as html_unescape
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 BASE_COLOR = "#94a3b8"
 OPT_COLOR = "#1d4ed8"
@@ -26,6 +28,7 @@ WORSE = "#b91c1c"
 INK = "#1f2937"
 MUTED = "#6b7280"
 GRID = "#e5e7eb"
+PREFILL_TEXT = "#92400e"  # darker than the prefill bar, for text contrast on white
 
 _RC = {
     "svg.hashsalt": "casegen",
@@ -45,12 +48,45 @@ _RC = {
     "xtick.color": MUTED,
     "ytick.color": MUTED,
     "legend.frameon": False,
-    "legend.fontsize": 8.5,
+    "legend.fontsize": 9,
     "figure.dpi": 72,
 }
 
 
-def _to_svg(fig) -> str:
+#: Chart colours per report theme (the theme's CSS sets the page; this sets the charts). The
+#: modern palette is what the chart functions draw with; :func:`apply_theme` swaps it for another.
+PALETTES: dict[str, dict[str, str]] = {
+    "modern": {"base": BASE_COLOR, "opt": OPT_COLOR, "better": BETTER, "worse": WORSE, "ink": INK,
+               "muted": MUTED, "prefill": "#f59e0b", "decode": "#1e3a8a", "prefill_text": PREFILL_TEXT},
+    "classic": {"base": "#9ca3af", "opt": "#111827", "better": "#14532d", "worse": "#7f1d1d", "ink": "#111827",
+                "muted": "#4b5563", "prefill": "#b45309", "decode": "#374151", "prefill_text": "#78350f"},
+}
+#: Font family of chart text per theme (the PDF maps these to the bundled DejaVu files).
+CHART_FONTS = {"modern": "DejaVu Sans", "classic": "DejaVu Serif"}
+
+
+def apply_theme(html: str, theme: str) -> str:
+    """Recolour every inline chart of ``html`` from the modern palette to ``theme``'s, and set its font."""
+    if theme == "modern" or theme not in PALETTES:
+        return html
+    swap = {PALETTES["modern"][k].lower(): v for k, v in PALETTES[theme].items()}
+    pattern = re.compile("|".join(re.escape(c) for c in swap), re.IGNORECASE)
+    font = CHART_FONTS[theme]
+
+    def one(m: re.Match) -> str:
+        svg = pattern.sub(lambda c: swap[c.group(0).lower()], m.group(0))
+        return svg.replace("'DejaVu Sans'", f"'{font}'").replace('"DejaVu Sans"', f'"{font}"')
+
+    return re.sub(r"<svg\b.*?</svg>", one, html, flags=re.DOTALL)
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> str:
+    """The figure as an inline ``<svg>`` with an accessible name (``<title>``) and a text
+    alternative stating the chart's point (``<desc>``), both referenced by ``aria-labelledby``."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     plt.close(fig)
@@ -58,127 +94,257 @@ def _to_svg(fig) -> str:
     svg = svg[svg.index("<svg"):]  # drop XML prolog and doctype for inline use
     # give the chart a responsive size: keep viewBox, drop fixed width/height
     svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="chart" preserveAspectRatio="xMidYMid meet"', svg, count=1)
-    return svg
+    uid = "chart-" + hashlib.sha256(f"{variant}\n{title}\n{desc}".encode()).hexdigest()[:10]
+    head_end = svg.index(">") + 1
+    return (svg[:head_end - 1] + f' role="img" aria-labelledby="{uid}-t {uid}-d">'
+            + f'<title id="{uid}-t">{_xml_text(title)}</title><desc id="{uid}-d">{_xml_text(desc)}</desc>'
+            + svg[head_end:])
+
+
+def responsive(wide: str, narrow: str) -> str:
+    """Two variants of one chart: ``wide`` for screens and print, ``narrow`` (stacked panels, larger
+    type) for phones; CSS shows one of them (``.desk-only`` / ``.phone-only``)."""
+    return (f'<div class="chart-variants"><div class="desk-only">{wide}</div>'
+            f'<div class="phone-only">{narrow}</div></div>')
+
+
+def svg_file(chart: str) -> str:
+    """The first (wide) ``<svg>`` of a chart, for writing as a standalone .svg file."""
+    m = re.search(r"<svg\b.*?</svg>", str(chart), flags=re.DOTALL)
+    return m.group(0) if m else str(chart)
+
+
+def alt_text(chart: str) -> str:
+    """The chart's accessible name and text alternative, as one plain sentence (Markdown alt text)."""
+    t = re.search(r"<title[^>]*>(.*?)</title>", str(chart), flags=re.DOTALL)
+    d = re.search(r"<desc[^>]*>(.*?)</desc>", str(chart), flags=re.DOTALL)
+    parts = [html_unescape(x.group(1)).strip() for x in (t, d) if x]
+    return ": ".join(p for p in parts if p)
+
+
+class _UnitFormatter(Formatter):
+    """One unit for every tick of an axis: all in ms, or all in s once a tick reaches 1 s, with the
+    same number of decimals on every tick ("0.8 s, 1.6 s", never "800 ms, 1.6 s")."""
+
+    def __init__(self) -> None:
+        self.scale, self.unit, self.digits = 1.0, "ms", 0
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        lo, hi = self.axis.get_view_interval() if self.axis is not None else (min(locs), max(locs))
+        shown = [v for v in locs if min(lo, hi) - 1e-9 <= v <= max(lo, hi) + 1e-9] or list(locs)
+        top = max((abs(v) for v in shown), default=0.0)
+        self.scale, self.unit = (1000.0, "s") if top >= 1000 else (1.0, "ms")
+        values = [v / self.scale for v in shown]
+        self.digits = next((d for d in range(4) if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v))
+                                                        for v in values)), 3)
+
+    def __call__(self, x: float, pos=None) -> str:
+        v = x / self.scale
+        return f"{v:,.{self.digits}f}\u00a0{self.unit}" if v else "0"
+
+
+def _ms_axis(axis, log: bool = False) -> None:
+    """Millisecond values on ``axis`` labelled in one unit; log axes get 1-2-5 ticks."""
+    if log:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_formatter(NullFormatter())
+    axis.set_major_formatter(_UnitFormatter())
 
 
 def _ms(x: float, _pos=None) -> str:
     if x >= 1000:
-        return f"{x / 1000:g} s"
-    return f"{x:g} ms"
+        return f"{x / 1000:g}\u00a0s"
+    return f"{x:g}\u00a0ms"
 
 
 def _label_ms(v: float) -> str:
     if v >= 1000:
-        return f"{v / 1000:.2f} s"
-    return f"{v:.1f} ms" if v < 100 else f"{v:.0f} ms"
+        return f"{v / 1000:.2f}\u00a0s"
+    return f"{v:.1f}\u00a0ms" if v < 100 else f"{v:.0f}\u00a0ms"
+
+
+def _pct_text(pct: float) -> str:
+    return f"{pct:+.0f}\u00a0%".replace("-", "\u2212")
 
 
 def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, opt_label: str,
               percentiles: Sequence[float] = (50, 99)) -> str:
     """Empirical CDFs of one latency metric (ms), baseline vs optimized."""
+    base = np.sort(np.asarray(base, dtype=float))
+    opt = np.sort(np.asarray(opt, dtype=float))
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(4.6, 2.9))
-        for values, label, color, ls in ((base, base_label, BASE_COLOR, "--"), (opt, opt_label, OPT_COLOR, "-")):
-            x = np.sort(np.asarray(values, dtype=float))
+        fig, ax = plt.subplots(figsize=(3.7, 2.6))
+        for x, label, color, ls in ((base, base_label, BASE_COLOR, "--"), (opt, opt_label, OPT_COLOR, "-")):
             if x.size == 0:
                 continue
             y = np.arange(1, x.size + 1) / x.size
-            ax.step(x, y * 100, where="post", color=color, lw=2, label=f"{label} (n={x.size})", linestyle=ls)
-        for p in percentiles:
+            ax.step(x, y * 100, where="post", color=color, lw=2, label=f"{label} (n\u00a0=\u00a0{x.size:,})", linestyle=ls)
+        for p in percentiles:  # reference lines, labelled outside the plot so no label sits on a curve
             ax.axhline(p, color=GRID, lw=1, zorder=0)
-            ax.text(1.0, p, f"p{p:g}", transform=ax.get_yaxis_transform(), ha="right", va="bottom",
-                    color=MUTED, fontsize=7.5)
+            ax.text(1.01, p, f"p{p:g}", transform=ax.get_yaxis_transform(), ha="left", va="center",
+                    color=MUTED, fontsize=9, clip_on=False)
         ax.set_ylim(0, 101)
         ax.set_ylabel("requests at or below (%)")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-        ax.xaxis.set_major_formatter(FuncFormatter(_ms))
+        _ms_axis(ax.xaxis)
         ax.set_title(title)
-        ax.legend(loc="best")
-        return _to_svg(fig)
+        ax.legend(loc="lower right")
+        parts = []
+        for p in percentiles:
+            if base.size and opt.size:
+                b, o = float(np.percentile(base, p)), float(np.percentile(opt, p))
+                parts.append(f"p{p:g} {_label_ms(b)} \u2192 {_label_ms(o)}" + (f" ({_pct_text((o - b) / b * 100)})" if b else ""))
+        desc = (f"Cumulative distribution of {title[:1].lower() + title[1:]} per request, {base_label} (dashed) and "
+                f"{opt_label} (solid); a curve further left is faster. " + "; ".join(parts) + ".")
+        return _to_svg(fig, f"{title}: cumulative distribution, {base_label} vs {opt_label}", desc)
+
+
+def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: bool):
+    n = len(rows)
+    if stacked:
+        fig, axes = plt.subplots(n, 1, figsize=(4.2, 1.75 * n + 0.55), squeeze=False)
+        panels = axes[:, 0]
+    else:
+        fig, axes = plt.subplots(1, n, figsize=(2.45 * n + 0.3, 2.75), squeeze=False)
+        panels = axes[0]
+    for ax, row in zip(panels, rows):
+        stats = row["stats"]
+        y = np.arange(len(stats))
+        h = 0.38
+        b = np.array(row["base"], dtype=float)
+        o = np.array(row["opt"], dtype=float)
+        ax.barh(y - h / 2, b, height=h, color=BASE_COLOR, label=base_label)  # axis is inverted:
+        ax.barh(y + h / 2, o, height=h, color=OPT_COLOR, label=opt_label)   # baseline on top
+        xmax = np.nanmax(np.concatenate([b, o])) if len(b) else 1
+        for yi, bv, ov in zip(y, b, o):
+            if math.isfinite(bv) and math.isfinite(ov) and bv > 0:
+                pct = (ov - bv) / bv * 100
+                color = BETTER if pct < -0.5 else WORSE if pct > 0.5 else MUTED
+                ax.text(max(bv, ov) + xmax * 0.03, yi, _pct_text(pct), va="center", fontsize=9,
+                        color=color, fontweight="bold")
+        ax.set_yticks(y, stats)
+        ax.invert_yaxis()
+        ax.set_xlim(0, xmax * 1.32)
+        ax.grid(axis="y", visible=False)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if stacked else 3, min_n_ticks=2))
+        _ms_axis(ax.xaxis)
+        ax.tick_params(axis="x", labelsize=9)
+        ax.set_title(row["label"])
+    handles, labels = panels[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.45 / (1.75 * n + 0.55) if stacked else 0.09, 1, 1))
+    return fig
 
 
 def ladder_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
-    """Percentile ladder: one panel per metric, p50/p90/p95/p99 bars with Δ% labels.
+    """Percentile ladder: one panel per metric, p50/p90/p95/p99 bars with Δ% labels; side by side on
+    wide screens and in print, stacked on phones (see :func:`responsive`).
 
     ``rows``: ``[{"label": "TTFT", "stats": ["p50", ...], "base": [...ms], "opt": [...ms]}]``.
     """
+    title = f"Latency percentiles, {base_label} vs {opt_label}"
+    parts = []
+    for row in rows:
+        items = []
+        for st, bv, ov in zip(row["stats"], row["base"], row["opt"]):
+            if bv and ov is not None and math.isfinite(bv) and math.isfinite(ov):
+                items.append(f"{st} {_label_ms(bv)} \u2192 {_label_ms(ov)} ({_pct_text((ov - bv) / bv * 100)})")
+        parts.append(f"{row['label']}: " + ", ".join(items))
+    desc = "; ".join(parts) + "."
     with plt.rc_context(_RC):
-        n = len(rows)
-        fig, axes = plt.subplots(1, n, figsize=(2.45 * n + 0.3, 2.75), squeeze=False)
-        for ax, row in zip(axes[0], rows):
-            stats = row["stats"]
-            y = np.arange(len(stats))
-            h = 0.38
-            b = np.array(row["base"], dtype=float)
-            o = np.array(row["opt"], dtype=float)
-            ax.barh(y - h / 2, b, height=h, color=BASE_COLOR, label=base_label)  # axis is inverted:
-            ax.barh(y + h / 2, o, height=h, color=OPT_COLOR, label=opt_label)   # baseline on top
-            xmax = np.nanmax(np.concatenate([b, o])) if len(b) else 1
-            for yi, bv, ov in zip(y, b, o):
-                if math.isfinite(bv) and math.isfinite(ov) and bv > 0:
-                    pct = (ov - bv) / bv * 100
-                    color = BETTER if pct < -0.5 else WORSE if pct > 0.5 else MUTED
-                    ax.text(max(bv, ov) + xmax * 0.03, yi, f"{pct:+.0f}%".replace("-", "\u2212"), va="center", fontsize=8,
-                            color=color, fontweight="bold")
-            ax.set_yticks(y, stats)
-            ax.invert_yaxis()
-            ax.set_xlim(0, xmax * 1.32)
-            ax.grid(axis="y", visible=False)
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=3, min_n_ticks=2))
-            ax.xaxis.set_major_formatter(FuncFormatter(_ms))
-            ax.tick_params(axis="x", labelsize=7.5)
-            ax.set_title(row["label"])
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.06))
-        fig.tight_layout(rect=(0, 0.06, 1, 1))
-        return _to_svg(fig)
+        wide = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=False), title, desc)
+        narrow = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=True), title, desc, "narrow")
+    return responsive(wide, narrow)
+
+
+def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
+    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(sides)) if narrow else (8.0, 1.0 + 0.5 * len(sides)))
+    labels = [s[0] for s in sides]
+    ttft = np.array([s[1] for s in sides])
+    dec = np.array([s[2] for s in sides])
+    y = np.arange(len(sides))
+    prefill, decode = PALETTES["modern"]["prefill"], PALETTES["modern"]["decode"]
+    ax.barh(y, ttft, color=prefill, height=0.5, label="before first token (queue + prefill)")
+    ax.barh(y, dec, left=ttft, color=decode, height=0.5, label="decode (first \u2192 last token)")
+    total = ttft + dec
+    for yi, t, d in zip(y, ttft, dec):
+        share = t / (t + d) * 100 if t + d > 0 else 0
+        ax.text(t + d + total.max() * 0.015, yi, _label_ms(t + d), va="center", fontsize=9, color=INK,
+                fontweight="bold")
+        # the share before the first token is often a sliver: name it above the bar, with a tick to its end
+        ax.annotate(f"{_label_ms(t)} before the first token ({share:.1f}\u00a0%)", xy=(t, yi - 0.25),
+                    xytext=(0, yi - 0.33), textcoords="data", fontsize=9, color=PREFILL_TEXT,
+                    fontweight="bold", va="bottom", ha="left",
+                    arrowprops={"arrowstyle": "-", "color": prefill, "lw": 1, "shrinkA": 0, "shrinkB": 0})
+    ax.set_yticks(y, labels)
+    ax.set_ylim(len(sides) - 0.5, -0.85)
+    ax.set_xlim(0, total.max() * (1.3 if narrow else 1.15))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6))
+    ax.grid(axis="y", visible=False)
+    _ms_axis(ax.xaxis)
+    ax.set_title("Mean end-to-end time per request")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if narrow else -0.22), ncol=1 if narrow else 2)
+    return fig
 
 
 def split_chart(sides: list[tuple[str, float, float]]) -> str:
     """Where the time goes: stacked bars of mean TTFT and mean decode time (ms) per side."""
+    parts = []
+    for label, t, d in sides:
+        share = t / (t + d) * 100 if t + d > 0 else 0
+        parts.append(f"{label}: {_label_ms(t + d)} end to end, of which {_label_ms(t)} ({share:.1f}\u00a0%) before "
+                     f"the first token and {_label_ms(d)} decoding")
+    title = "Mean end-to-end time per request, split at the first token"
+    desc = "; ".join(parts) + "."
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(8.0, 0.85 + 0.36 * len(sides)))
-        labels = [s[0] for s in sides]
-        ttft = np.array([s[1] for s in sides])
-        dec = np.array([s[2] for s in sides])
-        y = np.arange(len(sides))
-        ax.barh(y, ttft, color="#f59e0b", height=0.55, label="before first token (queue + prefill)")
-        ax.barh(y, dec, left=ttft, color="#1e3a8a", height=0.55, label="decode (first → last token)")
-        total = ttft + dec
-        for yi, t, d in zip(y, ttft, dec):
-            share = t / (t + d) * 100 if t + d > 0 else 0
-            ax.text(t + d + total.max() * 0.01, yi, f"{_label_ms(t + d)}  ({share:.1f}% before first token)",
-                    va="center", fontsize=8, color=INK)
-        ax.set_yticks(y, labels)
-        ax.invert_yaxis()
-        ax.set_xlim(0, total.max() * 1.5)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-        ax.grid(axis="y", visible=False)
-        ax.xaxis.set_major_formatter(FuncFormatter(_ms))
-        ax.set_title("Mean end-to-end time per request")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2)
-        return _to_svg(fig)
+        wide = _to_svg(_split_figure(sides, narrow=False), title, desc)
+        narrow = _to_svg(_split_figure(sides, narrow=True), title, desc, "narrow")
+    return responsive(wide, narrow)
+
+
+def _usd_axis(v: float, _p=None) -> str:
+    a = abs(v)
+    text = f"${a / 1e6:,.1f}M" if a >= 1e6 else f"${a / 1e3:,.0f}k" if a >= 1e4 else f"${a:,.0f}"
+    return ("\u2212" + text) if v < 0 else text
+
+
+def _payback_figure(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None,
+                    narrow: bool):
+    fig, ax = plt.subplots(figsize=(4.4, 3.0) if narrow else (8.0, 2.8))
+    months = np.arange(0, horizon + 1)
+    cum = savings_per_month * months
+    ax.plot(months, cum, color=OPT_COLOR, lw=2.2, label="cumulative savings")
+    ax.axhline(one_time, color=WORSE, lw=1.4, ls="--", label=f"one-time cost ${one_time:,.0f}")
+    ax.fill_between(months, cum, one_time, where=cum >= one_time, color=BETTER, alpha=0.10, interpolate=True)
+    if payback_months is not None and payback_months <= horizon:
+        ax.plot([payback_months], [one_time], "o", color=BETTER, ms=6, zorder=5)
+        ax.annotate(f"break-even at {payback_months:.1f} months", (payback_months, one_time),
+                    xytext=(8, -16), textcoords="offset points", color=BETTER, fontsize=9, fontweight="bold")
+    ax.set_xlim(0, horizon)
+    lo = min(0.0, float(cum.min()))
+    hi = max(float(cum.max()), one_time) * 1.12 or 1.0
+    ax.set_ylim(lo, hi)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6))
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
+    ax.set_xlabel("months after rollout")
+    ax.set_title("Cumulative savings vs one-time cost")
+    ax.legend(loc="upper left")
+    return fig
 
 
 def payback_chart(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None) -> str:
     """Cumulative savings over the horizon against the one-time cost, with break-even."""
+    title = "Cumulative savings vs one-time cost"
+    total = savings_per_month * horizon
+    if payback_months is not None and payback_months <= horizon:
+        point = f"break-even after {payback_months:.1f} months"
+    else:
+        point = f"no break-even within {horizon} months"
+    desc = (f"Savings of ${savings_per_month:,.0f} a month add up to ${total:,.0f} over {horizon} months against a "
+            f"one-time cost of ${one_time:,.0f}: {point}.")
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(8.0, 2.8))
-        months = np.arange(0, horizon + 1)
-        cum = savings_per_month * months
-        ax.plot(months, cum, color=OPT_COLOR, lw=2.2, label="cumulative savings")
-        ax.axhline(one_time, color=WORSE, lw=1.4, ls="--", label=f"one-time cost ${one_time:,.0f}")
-        ax.fill_between(months, cum, one_time, where=cum >= one_time, color=BETTER, alpha=0.10, interpolate=True)
-        if payback_months is not None and payback_months <= horizon:
-            ax.plot([payback_months], [one_time], "o", color=BETTER, ms=6, zorder=5)
-            ax.annotate(f"break-even at {payback_months:.1f} months", (payback_months, one_time),
-                        xytext=(8, -16), textcoords="offset points", color=BETTER, fontsize=8.5, fontweight="bold")
-        ax.set_xlim(0, horizon)
-        lo = min(0.0, float(cum.min()))
-        hi = max(float(cum.max()), one_time) * 1.12 or 1.0
-        ax.set_ylim(lo, hi)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"${v:,.0f}"))
-        ax.set_xlabel("months after rollout")
-        ax.set_title("Cumulative savings vs one-time cost")
-        ax.legend(loc="upper left")
-        return _to_svg(fig)
+        wide = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, False), title, desc)
+        narrow = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, True), title, desc,
+                         "narrow")
+    return responsive(wide, narrow)

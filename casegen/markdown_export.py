@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from casegen.charts import alt_text, svg_file
 from casegen.render import fmt_usd, report_context
 from casegen.study import Study
+
+
+def _alt(chart: Any, fallback: str) -> str:
+    """A chart's text alternative (its title and the point it makes), escaped for an image's alt text."""
+    text = alt_text(chart) or fallback
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]").replace("\n", " ")
 
 
 def _esc(text: Any) -> str:
@@ -56,8 +63,8 @@ def render_markdown(study: Study, report=None) -> tuple[str, dict[str, str]]:
     for name, key, alt in (("ladder.svg", "ladder", "Latency percentiles"), ("ttft-cdf.svg", "ttft_cdf", "TTFT CDF"),
                            ("e2e-cdf.svg", "e2e_cdf", "End-to-end latency CDF")):
         if charts.get(key):
-            files[f"charts/{name}"] = str(charts[key])
-            md += [f"![{alt}](charts/{name})", ""]
+            files[f"charts/{name}"] = svg_file(charts[key])
+            md += [f"![{_alt(charts[key], alt)}](charts/{name})", ""]
     rows = []
     for g in ctx["results"]:
         for r in g["rows"]:
@@ -84,8 +91,8 @@ def render_markdown(study: Study, report=None) -> tuple[str, dict[str, str]]:
     td = ctx["teardown"]
     md += ["## Where the time goes", ""]
     if td["chart"]:
-        files["charts/split.svg"] = str(td["chart"])
-        md += ["![Where the time goes](charts/split.svg)", ""]
+        files["charts/split.svg"] = svg_file(td["chart"])
+        md += [f"![{_alt(td['chart'], 'Where the time goes')}](charts/split.svg)", ""]
     md += [_esc(s) for s in td["sentences"]] + [""]
     cost = ctx["cost"]
     md += ["## Cost and payback", ""]
@@ -98,8 +105,8 @@ def render_markdown(study: Study, report=None) -> tuple[str, dict[str, str]]:
         md += [f"Savings {fmt_usd(cost['savings'], 0)}/month · one-time cost {fmt_usd(cost['one_time'], 0)} · "
                f"payback {payback}", ""]
         if cost["chart"]:
-            files["charts/payback.svg"] = str(cost["chart"])
-            md += ["![Cumulative savings](charts/payback.svg)", ""]
+            files["charts/payback.svg"] = svg_file(cost["chart"])
+            md += [f"![{_alt(cost['chart'], 'Cumulative savings')}](charts/payback.svg)", ""]
         for side in ("baseline", "optimized"):
             md.append(f"- {_esc(ctx['labels'][side])}: " + "; ".join(_esc(a) for a in cost["assumptions"][side]))
         md.append("")

@@ -584,7 +584,7 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
     ctx = report_context(study, theme=theme, layout=layout, tight=tight, report=report)
     env = _env(user_dir)
     try:
-        return env.get_template(LAYOUTS[layout]).render(**ctx)
+        return charts.apply_theme(env.get_template(LAYOUTS[layout]).render(**ctx), theme)
     except jinja2.TemplateSyntaxError as err:
         raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
                            where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None
@@ -627,6 +627,10 @@ def _fetcher_class():
     return CaseOnlyFetcher
 
 
+#: WeasyPrint PDF variant: PDF/UA-1 (tagged, with the language of the HTML's ``lang``) for screen readers.
+PDF_VARIANT = "pdf/ua-1"
+
+
 class PageOverflow(Exception):
     """The PDF came out longer than allowed (one-page layout)."""
 
@@ -658,6 +662,7 @@ body.theme-classic, .theme-classic .report, .theme-classic h1, .theme-classic h2
 .theme-classic table, .theme-classic th, .theme-classic td { font-family: 'casegen-serif', serif !important; }
 code, .hash { font-family: 'casegen-mono', monospace !important; }
 svg text { font-family: 'casegen-sans', sans-serif !important; }
+.theme-classic svg text { font-family: 'casegen-serif', serif !important; }
 @page {
   @top-left { font-family: 'casegen-sans', sans-serif !important; }
   @top-right { font-family: 'casegen-sans', sans-serif !important; }
@@ -691,10 +696,11 @@ def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | Non
         font_config = FontConfiguration()
         extra = weasyprint.CSS(string=fonts_css, font_config=font_config, url_fetcher=fetcher)
         doc = weasyprint.HTML(string=html, base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
-        rendered = doc.render(stylesheets=[extra], font_config=font_config)
+        # PDF/UA-1: a tagged PDF (structure tree, reading order, alt texts) carrying the document language
+        rendered = doc.render(stylesheets=[extra], font_config=font_config, pdf_variant=PDF_VARIANT)
         if max_pages is not None and len(rendered.pages) > max_pages:
             raise PageOverflow(len(rendered.pages))
-        return rendered.write_pdf()
+        return rendered.write_pdf(pdf_variant=PDF_VARIANT)
     finally:
         if old is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from casegen.build import build
 from casegen.case import load_case
+from casegen.charts import OPT_COLOR, PALETTES
 from casegen.cli import main
 from casegen.errors import CasegenError
 from casegen.portfolio import build_portfolio, find_cases
@@ -58,7 +59,13 @@ def test_themes_change_look_not_content(example_case):
     classic = render_html(study, theme="classic")
     assert "theme-classic" in classic and "DejaVu Serif" in classic and "DejaVu Serif" not in modern
     strip = lambda h: re.sub(r"<style>.*?</style>", "", h, flags=re.S).replace("theme-classic", "theme-modern")
-    assert strip(modern) == strip(classic)
+    # charts read the theme: same shapes and text, the theme's colours and font
+    palette = lambda h: re.sub(r"#[0-9a-f]{6}\b|'DejaVu Serif'|'DejaVu Sans'", "", h)
+    assert palette(strip(modern)) == palette(strip(classic))
+    svg_classic = "".join(re.findall(r"<svg\b.*?</svg>", classic, flags=re.S))
+    svg_modern = "".join(re.findall(r"<svg\b.*?</svg>", modern, flags=re.S))
+    assert OPT_COLOR in svg_modern and OPT_COLOR not in svg_classic
+    assert PALETTES["classic"]["opt"] in svg_classic and "'DejaVu Serif'" in svg_classic
     with pytest.raises(CasegenError, match="unknown theme"):
         render_html(study, theme="neon")
 
@@ -103,8 +110,12 @@ def test_markdown_export(example_case, tmp_path):
     assert r.exit_code == 0, r.output
     md = (tmp_path / "report.md").read_text()
     assert md.startswith("# FP8 weights")
-    assert "| Metric | Stat |" in md and "![Latency percentiles](charts/ladder.svg)" in md
-    assert (tmp_path / "charts" / "ladder.svg").read_text().startswith("<svg")
+    assert "| Metric | Stat |" in md
+    # real alt texts: the chart's name and the point it makes, with the figures
+    alt = re.search(r"!\[([^\]]*)\]\(charts/ladder.svg\)", md).group(1)
+    assert alt.startswith("Latency percentiles, BF16 vs FP8: TTFT: p50 ") and "→" in alt and "%" in alt
+    svg = (tmp_path / "charts" / "ladder.svg").read_text()
+    assert svg.startswith("<svg") and svg.count("<svg") == 1 and "<title" in svg
     assert not (tmp_path / "report.html").exists()
 
 

@@ -1,0 +1,100 @@
+"""The report, the one-pager and the portfolio index in a real Chromium, at desktop and phone width.
+
+Asserts what a reader notices first: nothing scrolls sideways (no horizontal overflow of the page,
+no table or box that scrolls on its own, no visible element past the right edge), the page makes
+no network request, and every chart a reader can see has an accessible name and a text
+alternative. Runs Debian's ``chromium`` through Playwright (``executable_path``, no browser
+download); skipped, with the reason, where either is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from casegen.build import build
+from casegen.portfolio import build_portfolio
+from conftest import EXAMPLE, ROOT
+
+CHROMIUM = os.environ.get("CASEGEN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+WIDTHS = (1280, 390)
+SWEEP = ROOT / "cases" / "inference-perf-llama3-8b-quantization-sweep"
+
+# Page-side checks, run in the browser. An element clipped by an ancestor (e.g. a visually hidden
+# table header) does not count as overflow; display:none variants do not count as charts.
+LAYOUT_JS = """() => {
+  const W = document.documentElement.clientWidth;
+  const clipped = el => { for (let a = el.parentElement; a; a = a.parentElement) {
+      const s = getComputedStyle(a); if (s.overflowX !== 'visible' || s.clip !== 'auto') return true; } return false; };
+  const past = [], scrollers = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > W + 1 && !clipped(el)) past.push(el.tagName + ' ' + (el.textContent || '').trim().slice(0, 60));
+    const s = getComputedStyle(el);
+    if (['auto', 'scroll'].includes(s.overflowX) && el.scrollWidth > el.clientWidth + 1) scrollers.push(el.tagName + '.' + el.className);
+  }
+  const charts = [];
+  for (const svg of document.querySelectorAll('svg')) {
+    if (svg.getClientRects().length === 0) continue;  // not rendered at this width
+    const ids = (svg.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean);
+    const texts = ids.map(id => (document.getElementById(id) || {}).textContent || '');
+    charts.push({role: svg.getAttribute('role'), name: texts[0] || svg.getAttribute('aria-label') || '',
+                 desc: texts[1] || ''});
+  }
+  return {pageWidth: document.documentElement.scrollWidth, viewport: W, past: past.slice(0, 10), scrollers, charts};
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install 'casegen[test]')")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium; or set CASEGEN_CHROMIUM)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("browser")
+    build(EXAMPLE, out / "full", formats=("html",))
+    build(EXAMPLE, out / "one", formats=("html",), layout="onepager")
+    build(SWEEP, out / "sweep", formats=("html",))
+    res = build_portfolio([EXAMPLE, SWEEP], out / "portfolio", jobs=1, pdf=False)
+    assert not res.failed
+    return {"report": out / "full" / "report.html", "one-pager": out / "one" / "report.html",
+            "sweep report": out / "sweep" / "report.html", "portfolio index": out / "portfolio" / "index.html"}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", ["report", "one-pager", "sweep report", "portfolio index"])
+def test_page_in_chromium(browser, pages, name, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    url = pages[name].resolve().as_uri()
+    requests: list[str] = []
+
+    def route(r):
+        requests.append(r.request.url)
+        if r.request.url == url or r.request.url.startswith("data:"):
+            r.continue_()
+        else:
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(url)
+    page.wait_for_load_state("load")
+    got = page.evaluate(LAYOUT_JS)
+    page.close()
+    assert [u for u in requests if u != url and not u.startswith("data:")] == [], f"{name} fetched something"
+    assert got["pageWidth"] <= got["viewport"], f"{name} at {width} px scrolls sideways"
+    assert got["scrollers"] == [], f"{name} at {width} px has boxes that scroll sideways: {got['scrollers']}"
+    assert got["past"] == [], f"{name} at {width} px has elements past the right edge: {got['past']}"
+    if name != "portfolio index":
+        assert got["charts"], f"no chart visible in the {name}"
+    for chart in got["charts"]:
+        assert chart["role"] == "img" and len(chart["name"]) > 10 and len(chart["desc"]) > 20, chart
