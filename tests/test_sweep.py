@@ -19,6 +19,7 @@ from casegen.sweep import (
     pair_points,
     point_slo,
 )
+from casegen.charts import alt_text
 from casegen.sweep_charts import latency_throughput_chart
 from tests.conftest import FIXTURES, VLLM
 
@@ -347,8 +348,10 @@ def test_chart_is_deterministic(llmd):
                 capacities=(capacity_at_slo(base, slos), capacity_at_slo(opt, slos)))
     a = latency_throughput_chart(base, opt, "ttft", **args)
     b = latency_throughput_chart(base, opt, "ttft", **args)
-    assert a == b and a.startswith("<svg")
-    assert "no-features p99" in a and "kvcache capacity 22.6 req/s" in a and "SLO 200 ms" in a
+    assert a == b and a.count("<svg") == 2  # wide and phone variants
+    assert "no-features p99" in a and "SLO 200\u00a0ms" in a and "capacity at SLO" in a
+    # the capacity is marked on the curve and named in the text alternative
+    assert "22.6\u00a0req/s" in a and "capacity at SLO no-features" in alt_text(a) and "kvcache 22." in alt_text(a)
     plain = latency_throughput_chart(base, opt, "tpot")  # p95 not printed by vLLM: named under the chart
     assert "not in the data: TPOT p95" in plain
 
