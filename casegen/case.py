@@ -224,8 +224,9 @@ class Trim(_Strict):
 class CapacitySettings(_Strict):
     """How load sweeps are judged."""
 
-    attainment: Annotated[float, Field(gt=0, le=1)] = Field(
-        0.90, description="Share of requests that must meet every SLO for a load point to pass (DistServe: 0.90)."
+    attainment: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None, description="Share of requests that must meet every SLO for a load point to pass (e.g. DistServe's "
+        "0.90). Default: each SLO's own percentile (p99 → 99 %), judged by MLPerf early stopping."
     )
     compare_at: float | str | None = Field(
         None, description="Nominal load (rate or concurrency) of the point the detailed tables compare; "

@@ -173,10 +173,15 @@ def compute_run_metrics(run: Run, method: str = "linear") -> RunMetrics:
 
     duration, duration_source = run_duration(run)
     tp: dict[str, Any] = {"duration_s": duration, "duration_source": duration_source}
+    # after warm-up trimming without timestamps, throughput stays the whole run's (casegen.window)
+    whole = run.meta.extra.get("throughput_counts")
+    n_tp = whole["succeeded"] if whole else succeeded
+    out_tp = whole["output_tokens"] if whole else (float(np.nansum(out)) if np.isfinite(out).any() else None)
+    inp_tp = whole["input_tokens"] if whole else (float(np.nansum(inp)) if np.isfinite(inp).any() else None)
     if duration and duration > 0:
-        tp["requests_per_s"] = succeeded / duration
-        tp["output_tokens_per_s"] = float(np.nansum(out)) / duration if np.isfinite(out).any() else None
-        tp["input_tokens_per_s"] = float(np.nansum(inp)) / duration if np.isfinite(inp).any() else None
+        tp["requests_per_s"] = n_tp / duration
+        tp["output_tokens_per_s"] = out_tp / duration if out_tp is not None else None
+        tp["input_tokens_per_s"] = inp_tp / duration if inp_tp is not None else None
         if tp["output_tokens_per_s"] is not None and tp["input_tokens_per_s"] is not None:
             tp["total_tokens_per_s"] = tp["output_tokens_per_s"] + tp["input_tokens_per_s"]
         else:

@@ -104,5 +104,9 @@ def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: flo
         meets_all &= meets
     good = int(meets_all.sum()) if slos else None
     joint = good / issued if slos and issued else None
-    goodput = good / duration_s if slos and duration_s else None
+    # goodput = share meeting every SLO × requests issued per second; after trimming without send
+    # timestamps the rate is the whole run's (casegen.window.throughput_counts)
+    whole = run.meta.extra.get("throughput_counts")
+    issued_for_rate = whole["issued"] if whole else issued
+    goodput = joint * issued_for_rate / duration_s if slos and duration_s and joint is not None else None
     return SLOSummary(results, joint, good, goodput, one_token, analysis.tpot_one_token, notes=notes)

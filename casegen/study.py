@@ -165,6 +165,28 @@ def _spread(parts: list[Run], method: str) -> list[dict]:
     return rows
 
 
+def _at_capacity(m: RunMetrics, cap: Any) -> RunMetrics:
+    """``m`` with its throughput replaced by the capacity at SLO (req/s and output tokens/s from the
+    sweep; input tokens/s scaled with the request rate)."""
+    import copy
+
+    out = copy.copy(m)
+    tp = dict(m.throughput)
+    x_req = tp.get("requests_per_s")
+    scale = cap.value_rps / x_req if x_req else None
+    tp["requests_per_s"] = cap.value_rps
+    if cap.output_tokens_per_s is not None:
+        tp["output_tokens_per_s"] = cap.output_tokens_per_s
+    elif scale is not None and tp.get("output_tokens_per_s") is not None:
+        tp["output_tokens_per_s"] = tp["output_tokens_per_s"] * scale
+    if scale is not None and tp.get("input_tokens_per_s") is not None:
+        tp["input_tokens_per_s"] = tp["input_tokens_per_s"] * scale
+    if tp.get("output_tokens_per_s") is not None and tp.get("input_tokens_per_s") is not None:
+        tp["total_tokens_per_s"] = tp["output_tokens_per_s"] + tp["input_tokens_per_s"]
+    out.throughput = tp
+    return out
+
+
 def analyze(case: Case, case_dir: str | Path) -> Study:
     """Read both runs and compute metrics, intervals, SLO verdicts, checks, deltas and cost."""
     case_dir = Path(case_dir)
@@ -211,6 +233,7 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
     capacities: dict = {}
     knees: dict = {}
     cost_case = case.cost
+    priced_at_capacity: set[str] = set()
     if sweeps:
         from casegen.sweep import capacity_at_slo, knee
 
@@ -228,11 +251,21 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
                         and cap is not None and cap.value_rps):
                     sh = pricing.self_hosted.model_copy(update={"capacity_requests_per_s": cap.value_rps})
                     updates[side] = pricing.model_copy(update={"self_hosted": sh})
+                    priced_at_capacity.add(side)
+                    consequence = {"at_least": "; the capacity is a lower bound, so the cost is an upper bound",
+                                   "bracketed": "; the capacity's lower end is used, so the cost is an upper bound",
+                                   "below_min": "; the lowest tested load already misses the SLOs, so the capacity "
+                                                "is an upper bound and the cost a lower bound"}.get(cap.bound, "")
                     notes.append(f"{side.capitalize()}: cost uses the capacity at SLO from the sweep "
-                                 f"({cap.text()}), not the throughput of one load point")
+                                 f"({cap.text()}), not the throughput of one load point{consequence}")
             if updates:
                 cost_case = cost_case.model_copy(update=updates)
-    cost = compare_costs(cost_case, metrics["baseline"], metrics["optimized"]) if cost_case else None
+    cost_metrics = dict(metrics)
+    for side in priced_at_capacity:
+        # token rates are the capacity's (interpolated between the sweep points), not the comparison
+        # point's tokens per request scaled to it
+        cost_metrics[side] = _at_capacity(metrics[side], capacities[side])
+    cost = compare_costs(cost_case, cost_metrics["baseline"], cost_metrics["optimized"]) if cost_case else None
 
     intervals = {}
     family = uncertainty.primary_family(case)

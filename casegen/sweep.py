@@ -8,8 +8,8 @@ Public API::
 
     sweep = build_sweep(runs, load="auto", label="kvcache")   # -> Sweep
     pairing = pair_points(base_sweep, opt_sweep)               # -> SweepPairing
-    verdict = point_slo(point, slos, attainment=0.90)          # -> PointSLO
-    cap = capacity_at_slo(sweep, slos, attainment=0.90)        # -> Capacity
+    verdict = point_slo(point, slos)                           # -> PointSLO (SLO percentiles)
+    cap = capacity_at_slo(sweep, slos, attainment=0.90)        # -> Capacity (joint attainment ≥ 0.90)
     k = knee(sweep, metric="ttft", stat="p50", factor=1.5)     # -> Knee
     money = capacity_cost(cap.value_rps, cap.output_tokens_per_s, gpu_hourly_usd=2.0,
                           gpus_per_replica=1, utilization=0.6,
@@ -17,11 +17,14 @@ Public API::
 
 Two ways a point "meets" the SLOs (``point_slo``):
 
-* **per-request point** (the run has a request table): ``casegen.slo.evaluate_slos`` gives the
-  *joint attainment* = requests meeting every SLO threshold / requests issued (failed requests
-  never meet). The point passes when joint attainment ≥ ``attainment`` (default 0.90, DistServe).
-  With ``attainment=None`` the SLOs' own percentiles are used instead: every SLO's percentile,
-  recomputed from the requests, must be ≤ its threshold (MLPerf style, per metric).
+* **per-request point** (the run has a request table), default (``attainment=None``): every SLO
+  "pP of M ≤ T" is judged at its own percentile by ``casegen.slo.evaluate_slos``: MLPerf early
+  stopping on (issued requests, requests over T) at ``analysis.slo_confidence``. The point
+  **passes** when every verdict passes, **fails** when a verdict fails or a recomputed pP is over T,
+  and is **inconclusive** when every recomputed pP is within T but too few requests were sent to
+  certify it (counted as passing by the capacity walk, which lists such points in its notes).
+  With ``attainment`` = α (e.g. DistServe's 0.90) instead: *joint attainment* = requests meeting
+  every SLO threshold / requests issued (failed requests never meet) must be ≥ α.
 * **summary-only point** (only the tool's printed statistics): for every SLO "pP of M ≤ T ms" the
   tool's printed pP of M must be ≤ T. If pP was not printed, a printed higher percentile (or max)
   that is within T proves a pass and a printed lower percentile above T proves a fail; otherwise
@@ -48,8 +51,9 @@ LoadKind = Literal["rate", "concurrency"]
 PAIR_TOLERANCE = 0.01
 #: A rate point is flagged when achieved req/s differs from the offered rate by more than this.
 OFFERED_GAP = 0.10
-#: Default attainment level α (DistServe: > 90 % of requests within the SLOs).
-DEFAULT_ATTAINMENT = 0.90
+#: Default attainment level α: None = each SLO's own percentile decides (p99 → 99 % of requests,
+#: judged by MLPerf early stopping); a number (e.g. DistServe's 0.90) = joint attainment ≥ α.
+DEFAULT_ATTAINMENT: float | None = None
 #: Default knee factor: the knee is the first point whose latency exceeds this × the lowest-load latency.
 DEFAULT_KNEE_FACTOR = 1.5
 
@@ -372,7 +376,9 @@ class PointSLO:
     """Verdict of all SLOs at one sweep point."""
 
     mode: Literal["per-request", "summary"]
-    status: Literal["pass", "fail", "unknown"]
+    #: inconclusive: every SLO's measured percentile is within its threshold, but too few requests to
+    #: certify it (MLPerf early stopping); counts as passing for the capacity walk, which says so
+    status: Literal["pass", "fail", "inconclusive", "unknown"]
     checks: list[SLOCheck]
     joint_attainment: float | None  # per-request points only
     attainment_target: float | None  # α used (per-request points with attainment set)
@@ -440,7 +446,7 @@ def point_slo(point: SweepPoint, slos: Sequence[SLO], attainment: float | None =
     """Judge every SLO at one point (see the module docstring for the two modes).
 
     Per-request point: pass when joint attainment ≥ ``attainment``; with ``attainment=None``,
-    when every SLO's recomputed percentile is within its threshold. Summary-only point: pass when
+    each SLO's early-stopping verdict at its own percentile (pass / fail / inconclusive). Summary-only point: pass when
     every printed percentile is within its threshold; ``unknown`` (with ``missing`` naming the
     percentile) when a needed percentile was not printed. Never raises for missing data.
     """
@@ -475,7 +481,18 @@ def point_slo(point: SweepPoint, slos: Sequence[SLO], attainment: float | None =
     if missing:
         status = "unknown"
     elif attainment is None:
-        status = "pass" if all(c.meets for c in checks) else "fail"
+        # each SLO at its own percentile: the early-stopping verdict decides; a measured percentile
+        # over the threshold fails; measured within but not yet certified is inconclusive
+        verdicts = [res.verdict.status if res.verdict else "inconclusive" for res in summary.results]
+        for c, res in zip(checks, summary.results):
+            if res.verdict is not None and res.verdict.status != "pass":
+                c.note = "; ".join(x for x in (c.note, f"early stopping: {res.verdict.status} ({res.verdict.reason})") if x)
+        if "fail" in verdicts or any(c.meets is False for c in checks):
+            status = "fail"
+        elif all(v == "pass" for v in verdicts):
+            status = "pass"
+        else:
+            status = "inconclusive"
     else:
         status = "pass" if joint is not None and joint >= attainment - 1e-12 else "fail"
     return PointSLO("per-request", status, checks, joint, attainment, missing, list(summary.notes))
@@ -496,13 +513,16 @@ class Capacity:
     * ``bracketed`` — between ``below`` and ``above`` but not interpolable (a needed value is
       missing, the failure comes from failed requests, or throughput fell at the failing point);
       ``value_rps`` is the last passing point's throughput, a lower bound;
+    * ``plateau`` — the first failing (higher) load achieved no more throughput than the last
+      passing one (closed-loop sweeps past saturation): capacity = ``value_rps``, tested from both
+      sides, not a lower bound;
     * ``at_least`` — every judged point passes: capacity ≥ ``value_rps`` (the highest passing
       point). Also used when the walk stops at a point that cannot be judged (see ``notes``);
     * ``below_min`` — the lowest load already fails: capacity < ``value_rps``;
     * ``unknown`` — the lowest load cannot be judged (``value_rps`` is None; see ``missing``).
     """
 
-    bound: Literal["interpolated", "bracketed", "at_least", "below_min", "unknown"]
+    bound: Literal["interpolated", "bracketed", "plateau", "at_least", "below_min", "unknown"]
     value_rps: float | None
     output_tokens_per_s: float | None
     below: SweepPoint | None
@@ -524,6 +544,7 @@ class Capacity:
             "bracketed": (f"between {v} and {_fmt(self.above.achieved_rps)} req/s"
                           if self.above and self.above.achieved_rps and self.above.achieved_rps > self.value_rps
                           else f"≥ {v}"),
+            "plateau": f"{v} (higher loads fail)",
             "at_least": f"≥ {v}",
             "below_min": f"< {v}",
         }.get(self.bound, v)
@@ -555,7 +576,12 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
     verdicts = [point_slo(p, slos, attainment, analysis) for p in sweep.points]
     pts = sweep.points
     notes: list[str] = []
-    first = next((i for i, v in enumerate(verdicts) if v.status != "pass"), None)
+    first = next((i for i, v in enumerate(verdicts) if v.status not in ("pass", "inconclusive")), None)
+    uncertified = [pts[i].label for i in range(first if first is not None else len(pts))
+                   if verdicts[i].status == "inconclusive"]
+    if uncertified:
+        notes.append("within the SLOs but not certified (too few requests for early stopping to pass): "
+                     + ", ".join(uncertified))
 
     def cap(bound, value, out, below, above, limiting=(), missing=()):
         return Capacity(bound, value, out, below, above, slos, attainment, verdicts, list(limiting),
@@ -567,7 +593,7 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
                      f"({top.label})")
         return cap("at_least", top.achieved_rps, top.achieved_out_tps, top, None)
 
-    later_pass = [pts[j].label for j in range(first + 1, len(pts)) if verdicts[j].status == "pass"]
+    later_pass = [pts[j].label for j in range(first + 1, len(pts)) if verdicts[j].status in ("pass", "inconclusive")]
     if later_pass and verdicts[first].status == "fail":
         notes.append(f"pass/fail is not monotonic: {pts[first].label} fails but " + ", ".join(later_pass)
                      + " passes again; the first failure is used (noisy measurement, or a setup change between points?)")
@@ -607,8 +633,13 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
 
     t: float | None = None
     if x_f <= x_p:
+        # typical of a closed-loop (concurrency) sweep past saturation: more load, no more throughput,
+        # only more latency. A higher load was tested and failed, so this is not a lower bound: the
+        # highest throughput that meets the SLOs is the passing point's.
         notes.append(f"throughput did not rise from {passed.label} to {fail.label} "
-                     f"({_fmt(x_p)} → {_fmt(x_f)} req/s): not interpolated")
+                     f"({_fmt(x_p)} → {_fmt(x_f)} req/s) and the higher load fails: the capacity is the "
+                     f"passing point's throughput")
+        return cap("plateau", x_p, passed.achieved_out_tps, passed, fail, limiting)
     elif (pv.mode == v.mode == "per-request" and attainment is not None
           and pv.joint_attainment is not None and v.joint_attainment is not None
           and pv.joint_attainment > v.joint_attainment):

@@ -2,7 +2,9 @@
 
 Trimming drops requests sent in the first/last part of a run. By seconds it needs send
 timestamps; by fraction it uses timestamps when present and the request order otherwise
-(vLLM writes requests in dispatch order). Pooling concatenates the per-request tables of
+(vLLM writes requests in dispatch order). With timestamps, throughput is the kept requests over the
+kept window; without, the latency statistics use the kept requests but throughput stays the whole
+run's (``throughput_counts``), and the run says so. Pooling concatenates the per-request tables of
 repetitions of one configuration; their durations add up for throughput.
 """
 
@@ -77,11 +79,32 @@ def trim(run: Run, warmup: Any, cooldown: Any, *, where: str) -> Run:
     out.warnings = list(run.warnings) + [f"trimmed {int((~keep).sum())} of {n} requests ({'; '.join(notes)})"]
     if window is not None:
         out.meta.duration_s = window
-    elif run.meta.duration_s:
-        out.warnings.append("throughput still uses the whole run's duration (no timestamps to re-measure it)")
+    else:
+        # no send times: the kept requests' window cannot be measured, so throughput stays the whole
+        # run's (all its requests over its duration) — dividing fewer requests by the whole duration
+        # would understate it
+        out.meta.extra = dict(run.meta.extra, throughput_counts=throughput_counts(run))
+        out.warnings.append("throughput is the whole run's (no send timestamps to measure the kept window); "
+                            "latency statistics use the kept requests only")
     out.tool_summary = {k: v for k, v in run.tool_summary.items() if k in ("requests",)}  # no longer comparable
     out.trimmed = int((~keep).sum())
     return out
+
+
+def throughput_counts(run: Run) -> dict[str, float]:
+    """Successful requests and their input/output tokens that throughput divides by the duration:
+    the run's own, or — after trimming without timestamps — those of the whole untrimmed run."""
+    counts = run.meta.extra.get("throughput_counts")
+    if counts is not None:
+        return dict(counts)
+    df = run.requests
+    assert df is not None
+    ok = df[df["success"]]
+    out = ok["output_tokens"].to_numpy(dtype=float)
+    inp = ok["input_tokens"].to_numpy(dtype=float)
+    return {"issued": float(len(df)), "succeeded": float(len(ok)),
+            "output_tokens": float(np.nansum(out)) if np.isfinite(out).any() else None,
+            "input_tokens": float(np.nansum(inp)) if np.isfinite(inp).any() else None}
 
 
 def pool(runs: list[Run], *, where: str) -> Run:
@@ -120,7 +143,12 @@ def pool(runs: list[Run], *, where: str) -> Run:
     out.meta = copy.copy(first.meta)
     out.requests = pd.concat(frames, ignore_index=True)
     out.meta.duration_s = sum(durations) if all(d for d in durations) else None
-    out.meta.extra = dict(first.meta.extra, repetitions=len(runs))
+    out.meta.extra = {k: v for k, v in first.meta.extra.items() if k != "throughput_counts"}
+    out.meta.extra["repetitions"] = len(runs)
+    if any("throughput_counts" in r.meta.extra for r in runs):
+        parts = [throughput_counts(r) for r in runs]
+        out.meta.extra["throughput_counts"] = {
+            k: (sum(p[k] for p in parts) if all(p[k] is not None for p in parts) else None) for k in parts[0]}
     out.tool_summary = {}
     out.warnings = [w for r in runs for w in r.warnings]
     out.parts = list(runs)

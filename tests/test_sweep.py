@@ -159,10 +159,58 @@ def test_capacity_per_request_joint_attainment():
 def test_capacity_per_request_percentile_mode():
     sweep = per_request_sweep()
     cap = capacity_at_slo(sweep, [TTFT200], attainment=None)
+    # 20 requests cannot certify a p99 (early stopping needs 459): within the SLO but inconclusive
+    assert [v.status for v in cap.verdicts] == ["inconclusive", "fail"]
+    assert any("not certified" in n and "rate 2 req/s" in n for n in cap.notes)
     # p99 of 100 ms at 2 req/s; p99 of 500 ms at 4 req/s: t = (200-100)/(500-100) = 0.25 → 2.5 req/s
     assert cap.verdicts[0].checks[0].value_ms == pytest.approx(100.0)
     assert cap.verdicts[1].checks[0].value_ms == pytest.approx(500.0)
     assert cap.value_rps == pytest.approx(2.5)
+
+
+def _sweep_of(points, kind="rate"):
+    """points: (load, achieved req/s, TTFT values in s); 1,000 requests per point unless given."""
+    runs = []
+    for i, (load, rps, ttft) in enumerate(points):
+        run = request_run(load if kind == "rate" else None, ttft, duration_s=len(ttft) / rps, index=i)
+        if kind == "concurrency":
+            run.meta.max_concurrency = load
+        runs.append(run)
+    return build_sweep(runs, load=kind)
+
+
+def test_capacity_follows_the_slo_percentile_not_a_p90_attainment():
+    """Issue 10: a 'TTFT p99 ≤ 500 ms' objective must not be judged as a p90 one. At 20 req/s 95 % of
+    1,000 requests take 100 ms and 5 % take 2.6 s: joint attainment 0.95 ≥ 0.90 passes the DistServe
+    rule, but the p99 is 2,600 ms, so the SLO fails (50 violations of 1,000: early stopping fails)."""
+    slo = SLO(metric="ttft", percentile=99, threshold_ms=500)
+    fast = [0.1] * 1000
+    tail = [0.1] * 950 + [2.6] * 50
+    sweep = _sweep_of([(10, 9.9, fast), (20, 19.5, tail), (40, 36.9, tail)])
+    p90_style = capacity_at_slo(sweep, [slo], attainment=0.90)
+    assert p90_style.bound == "at_least" and p90_style.text() == "≥ 36.90 req/s"
+    cap = capacity_at_slo(sweep, [slo])
+    assert [v.status for v in cap.verdicts] == ["pass", "fail", "fail"]  # 0 violations of 1,000 ≥ 459 passes
+    # p99 100 ms at 9.9 req/s, 2,600 ms at 19.5: t = (500 − 100)/(2600 − 100) = 0.16 → 9.9 + 0.16 · 9.6
+    assert cap.bound == "interpolated" and cap.value_rps == pytest.approx(9.9 + 0.16 * 9.6)
+    # lowest load already over the p99: capacity below it
+    low = capacity_at_slo(_sweep_of([(10, 9.9, tail), (20, 19.5, tail)]), [slo])
+    assert low.bound == "below_min" and low.text() == "< 9.90 req/s"
+
+
+def test_concurrency_sweep_past_saturation_is_not_reported_as_a_lower_bound():
+    """Closed loop: concurrency 8 passes at 0.72 req/s; 16 and 32 fail at 0.70 and 0.71 req/s (no
+    more throughput, only latency). Higher loads were tested and failed: capacity 0.72, not ≥ 0.72."""
+    slo = SLO(metric="ttft", percentile=99, threshold_ms=500)
+    sweep = _sweep_of([(4, 0.5, [0.1] * 500), (8, 0.72, [0.2] * 500), (16, 0.70, [0.9] * 500),
+                       (32, 0.71, [1.5] * 500)], kind="concurrency")
+    cap = capacity_at_slo(sweep, [slo])
+    assert [v.status for v in cap.verdicts] == ["pass", "pass", "fail", "fail"]
+    assert cap.bound == "plateau" and cap.value_rps == pytest.approx(0.72)
+    assert cap.text() == "0.72 req/s (higher loads fail)"
+    # every point passing really is a lower bound
+    assert capacity_at_slo(_sweep_of([(4, 0.5, [0.1] * 500), (8, 0.72, [0.2] * 500)], kind="concurrency"),
+                           [slo]).text() == "≥ 0.72 req/s"
 
 
 # ---------------------------------------------------------------- pairing, knee
@@ -368,9 +416,10 @@ def test_per_request_metric_not_measured_is_unknown():
     assert cap.missing == ["TTFT (not measured in this run)"]
 
 
-def test_throughput_falling_at_failing_point_is_bracketed():
+def test_throughput_falling_at_failing_point_is_a_plateau_not_a_lower_bound():
     cap = capacity_at_slo(three_points(p99s=(100, 150, 300), rps=(1.0, 2.0, 1.8)), [TTFT200])
-    assert cap.bound == "bracketed" and cap.value_rps == 2.0
+    assert cap.bound == "plateau" and cap.value_rps == 2.0
+    assert cap.text() == "2.00 req/s (higher loads fail)" and "≥" not in cap.text()
     assert any("did not rise" in n for n in cap.notes)
 
 

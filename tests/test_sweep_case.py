@@ -35,6 +35,12 @@ def test_sweep_case_capacity_and_cost(sweep_case):
     assert study.cost.baseline.usd_per_request == pytest.approx(2.5 / (3600 * cb.value_rps * 0.6))
     assert study.cost.optimized.usd_per_request == pytest.approx(2.5 / (3600 * co.value_rps * 0.6))
     assert study.cost.payback_months == pytest.approx(12000 / study.cost.savings_usd_per_month)
+    # per 1M output tokens at the capacity's own (interpolated) output rate, not the comparison point's
+    # tokens per request scaled to the capacity (issue 10 item 7)
+    for side, cap in (("baseline", cb), ("optimized", co)):
+        assert cap.output_tokens_per_s is not None
+        assert getattr(study.cost, side).usd_per_million_output_tokens == pytest.approx(
+            2.5 * 1e6 / (3600 * cap.output_tokens_per_s * 0.6))
     # replicas for 600 req/s at 80 % of capacity
     assert study.cost.baseline.replicas_for_peak == 9   # ceil(600 / (92.40 · 0.8)) = ceil(8.12)
     assert study.cost.optimized.replicas_for_peak == 5  # ceil(600 / (168.8 · 0.8)) = ceil(4.44)
