@@ -390,7 +390,8 @@ def _sweep_summary(study: Study) -> dict[str, Any]:
                 "bound": cap.bound, "requests_per_s": cap.value_rps, "output_tokens_per_s": cap.output_tokens_per_s,
                 "text": cap.text(), "limiting": cap.limiting, "missing": cap.missing, "notes": cap.notes,
                 "attainment": cap.attainment},
-            "knees": {m: (k.point.load if k is not None else None) for m, k in study.knees.get(side, {}).items()},
+            "knees": {m: (k.point.load if k is not None and k.point is not None else None)
+                      for m, k in study.knees.get(side, {}).items()},
         }
     b, o = study.capacities.get("baseline"), study.capacities.get("optimized")
     out["capacity_ratio"] = (o.value_rps / b.value_rps if b is not None and o is not None and b.value_rps

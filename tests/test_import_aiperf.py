@@ -13,7 +13,7 @@ import pytest
 from casegen.errors import CasegenError
 from casegen.metrics import compute_run_metrics
 from casegen.runs import detect_format, load_run, load_runs
-from casegen.runs.aiperf import scrub, scrub_text
+from casegen.runs.fields import scrub, scrub_text
 from conftest import FIXTURES, write
 
 AIPERF = FIXTURES / "aiperf"

@@ -191,7 +191,7 @@ def test_wrong_types_and_missing_keys(tmp_path):
     p = write(tmp_path / "a.jsonl", json.dumps({**obj, "median_ttft_ms": "fast"}))
     with pytest.raises(CasegenError) as exc:
         load_runs(p, format="sglang")
-    assert exc.value.where == "line 1, key 'median_ttft_ms'"
+    assert exc.value.where == "line 1, key median_ttft_ms"
     p = write(tmp_path / "b.jsonl", json.dumps(obj) + "\n" + json.dumps({k: v for k, v in obj.items() if k != "completed"}))
     with pytest.raises(CasegenError, match="no key 'completed'") as exc:
         load_runs(p, format="sglang")

@@ -98,7 +98,7 @@ def test_failed_rows_in_detailed_file(tmp_path):
     (lambda d: d["itls"].pop(), "has 99 entries"),
     (lambda d: d["ttfts"].__setitem__(0, "x"), "not a number"),
     (lambda d: d["ttfts"].__setitem__(0, -0.5), "negative TTFT"),
-    (lambda d: d.update(duration="soon"), "'duration' is 'soon'"),
+    (lambda d: d.update(duration="soon"), "key duration: is str 'soon'"),
 ])
 def test_bad_vllm_input(tmp_path, mutate, message):
     raw = json.loads(FP16.read_text())

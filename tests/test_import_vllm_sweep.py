@@ -141,7 +141,7 @@ def test_wrong_type_in_run_file(tmp_path):
     obj = json.loads((dst / "run=0.json").read_text())
     obj["duration"] = "long"
     (dst / "run=0.json").write_text(json.dumps(obj))
-    with pytest.raises(CasegenError, match="'duration'"):
+    with pytest.raises(CasegenError, match="key duration: is str 'long'"):
         load_runs(dst)
 
 

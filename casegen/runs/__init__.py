@@ -14,7 +14,7 @@ from typing import Any
 
 from casegen.errors import CasegenError
 from casegen.runs import table, vllm
-from casegen.runs.jsonio import first_json
+from casegen.runs.fields import MAX_BYTES, first_json, read_text
 from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Format, Run, RunMeta, sha256_file
 from casegen.runs.select import describe_runs, parse_selector, select_run
 
@@ -23,7 +23,6 @@ __all__ = [
     "detect_format", "load_run", "load_runs", "parse_selector", "select_run",
 ]
 
-MAX_BYTES = 512 * 1024 * 1024
 
 
 def _sniff_vllm(path: Path, text: str) -> bool:
@@ -79,25 +78,10 @@ def format_names() -> list[str]:
     return [f.name for f in FORMATS]
 
 
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise CasegenError("run file not found", file=path, expected="an existing file (paths in case.yaml are relative to the case folder)")
-    if path.stat().st_size > MAX_BYTES:
-        raise CasegenError("file is larger than 512 MiB", file=path)
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise CasegenError(
-            f"file is not UTF-8 text (byte {err.start}): neither JSON nor CSV",
-            file=path, expected="a JSON, JSON Lines or CSV file",
-        ) from None
-
-
 def detect_format(path: str | Path, text: str | None = None) -> str:
     """Name of the format of ``path``; a clear error listing the formats tried otherwise."""
     path = Path(path)
-    text = _read_text(path) if text is None else text
+    text = read_text(path) if text is None else text
     if not text.strip():
         raise CasegenError("file is empty", file=path, expected="a benchmark result file")
     for fmt in FORMATS:
@@ -124,7 +108,7 @@ def load_runs(
     path = Path(path)
     if path.is_dir():
         return _load_dir(path, _ALIASES.get(format, format))
-    text = _read_text(path)
+    text = read_text(path)
     name = _ALIASES.get(format, format)
     if name == "auto":
         if columns and path.suffix.lower() in (".csv", ".tsv"):
@@ -192,8 +176,3 @@ def load_run(path: str | Path, format: str = "auto", select: Any = None, **optio
     """Read ``path`` and return the single run ``select`` picks."""
     runs = load_runs(path, format, **options)
     return select_run(runs, select, source=str(path))
-
-
-def read_text(path: str | Path) -> str:
-    """Read a run file as UTF-8 text with casegen's clear errors (missing, binary, too big)."""
-    return _read_text(Path(path))

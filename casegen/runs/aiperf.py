@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
-from casegen.runs.jsonio import first_line_json, parse_json, parse_json_lines
+from casegen.runs.fields import dig as _dig, first_line_json, is_scalar as _scalar, point_dir_params as parse_sweep_dir_name
+from casegen.runs.fields import read_text, scrub, scrub_text, unit_factor_s
+from casegen.runs.jsonio import parse_json, parse_json_lines
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
 TOOL = "aiperf"
@@ -55,9 +57,6 @@ LATENCY_MAP = {
 STAT_MAP = {"avg": "mean", "p50": "p50", "p90": "p90", "p95": "p95", "p99": "p99",
             "std": "std", "min": "min", "max": "max"}
 
-_TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "sec": 1.0,
-               "secs": 1.0, "second": 1.0, "seconds": 1.0}
-
 AIPERF_DEFINITIONS = [
     "AIPerf's 'time_to_first_token' (0.1.x tag 'ttft') is TTFT here.",
     "AIPerf's 'inter_token_latency' ((request latency − TTFT)/(output tokens − 1) per request) is TPOT here.",
@@ -73,97 +72,13 @@ AIPERF_WARNINGS = [
 
 # --------------------------------------------------------------------------- helpers
 
-def unit_factor_s(unit: Any, file: Path, where: str) -> float:
-    """Factor converting a value in ``unit`` into seconds."""
-    u = str(unit).strip().lower() if unit is not None else ""
-    if u in _TIME_UNITS:
-        return _TIME_UNITS[u]
-    raise CasegenError(f"unknown time unit {unit!r}", file=file, where=where,
-                       expected="one of ns, us, ms, s, sec")
-
-
 def to_num(value: Any, file: Path, where: str, *, allow_none: bool = True) -> float | None:
+    """A statistic: a JSON number (NaN and infinities are kept for the caller to judge)."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CasegenError(f"value is {value!r}", file=file, where=where, expected="a number")
     return float(value)
-
-
-_SECRET_KEY_PARTS = ("api_key", "apikey", "secret", "password", "passwd", "credential", "authorization",
-                     "bearer", "access_key", "private_key", "cookie")
-_SECRET_KEY_NAMES = {"token", "auth", "auth_token", "access_token", "hf_token", "api_token", "bearer_token",
-                     "refresh_token", "session_token", "id_token", "x_api_key"}
-_SECRET_TEXT = [
-    # --api-key "x", --api-key=x, --api_key x, --token x, --hf-token x, --password x
-    (re.compile(r"(--?(?:api[-_]?key|[\w-]*token|[\w-]*secret[\w-]*|password)(?:\s+|=))(\"[^\"]*\"|'[^']*'|\S+)",
-                re.IGNORECASE), r"\1***"),
-    # Authorization: Bearer x / Bearer x
-    (re.compile(r"(bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1***"),
-    (re.compile(r"((?:authorization|x-api-key|api-key)\s*[:=]\s*)(?!Bearer)[^\s\"',]+", re.IGNORECASE), r"\1***"),
-    # well-known key shapes
-    (re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|hf_[A-Za-z0-9]{8,}|nvapi-[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{16,}|"
-                r"AKIA[0-9A-Z]{16}|xox[abpr]-[A-Za-z0-9-]{8,})\b"), "***"),
-]
-
-
-def _is_secret_key(key: str) -> bool:
-    k = key.lower().replace("-", "_")
-    return k in _SECRET_KEY_NAMES or any(part in k for part in _SECRET_KEY_PARTS)
-
-
-def scrub_text(text: str) -> str:
-    for pattern, repl in _SECRET_TEXT:
-        text = pattern.sub(repl, text)
-    return text
-
-
-def scrub(obj: Any) -> Any:
-    """A copy of ``obj`` with secret-looking keys' values and secret-looking text replaced by ``***``."""
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            if isinstance(k, str) and _is_secret_key(k) and v not in (None, "", [], {}):
-                out[k] = "***"
-            else:
-                out[k] = scrub(v)
-        return out
-    if isinstance(obj, list):
-        return [scrub(v) for v in obj]
-    if isinstance(obj, str):
-        return scrub_text(obj)
-    return obj
-
-
-def _number_of(text: str) -> int | float | str:
-    try:
-        f = float(text)
-    except ValueError:
-        return text
-    return int(f) if f.is_integer() and "." not in text else f
-
-
-def parse_sweep_dir_name(name: str) -> dict[str, Any]:
-    """``concurrency_16`` → {concurrency: 16}; ``concurrency_10__isl_512``; ``request_rate_5.0``."""
-    out: dict[str, Any] = {}
-    for part in name.split("__"):
-        m = re.fullmatch(r"([A-Za-z][A-Za-z_]*?)_(-?\d+(?:\.\d+)?)", part)
-        if not m:
-            return {}
-        out[m.group(1)] = _number_of(m.group(2))
-    return out
-
-
-def _dig(obj: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(k)
-    return obj
-
-
-def _scalar(v: Any) -> bool:
-    return isinstance(v, (str, int, float)) and not isinstance(v, bool)
 
 
 # --------------------------------------------------------------------------- summary JSON
@@ -780,8 +695,6 @@ def sniff_dir(path: Path) -> bool:
 
 
 def _read_point(d: Path, index: int) -> Run:
-    from casegen.runs import read_text
-
     jsonl = d / "profile_export.jsonl"
     if jsonl.is_file():
         run = read_jsonl(jsonl, read_text(jsonl), sha256_file(jsonl), index=index)[0]

@@ -28,14 +28,8 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
-from casegen.runs.aiperf import (
-    _scalar,
-    looks_like_summary as looks_like_aiperf_summary,
-    parse_two_table_csv,
-    scrub,
-    to_num,
-    unit_factor_s,
-)
+from casegen.runs.aiperf import looks_like_summary as looks_like_aiperf_summary, parse_two_table_csv, to_num
+from casegen.runs.fields import is_scalar as _scalar, read_text, scrub, unit_factor_s
 from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
@@ -593,8 +587,6 @@ def _raw_for(d: Path, summary_path: Path | None, summary_obj: dict | None) -> Pa
 
 
 def _read_point(d: Path, index: int) -> Run:
-    from casegen.runs import read_text
-
     summaries = _summary_files(d)
     sp = summaries[0] if summaries else None
     so = None

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from casegen.errors import CasegenError
+from casegen.runs.fields import read_text
 from casegen.runs.jsonio import kind_of as _kind, parse_json
 from casegen.runs.model import Format, Run, RunMeta, sha256_file
 
@@ -128,8 +129,6 @@ def read_dir(path: Path) -> list[Run]:
 
 
 def _read(path: Path) -> str:
-    from casegen.runs import read_text
-
     return read_text(path)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs.fields import read_text
 from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
@@ -299,8 +300,6 @@ def _tokenizer_warning(model: str | None) -> str:
 
 def _build(individual: Path | None, summary_path: Path | None, index: int = 0,
            label: str | None = None, summary_hint: bool = True) -> Run:
-    from casegen.runs import read_text
-
     source = individual or summary_path
     assert source is not None
     warnings: list[str] = []

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs.fields import number
 from casegen.runs.jsonio import parse_json_lines
 from casegen.runs.vllm import stat_of
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
@@ -73,15 +74,7 @@ def parse_lines(path: Path, text: str) -> list[tuple[int, Any]]:
 
 
 def _num(obj: dict, key: str, path: Path, where: str) -> float | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip().lower() in ("inf", "infinity"):
-        return math.inf
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CasegenError(f"key '{key}' is {value!r}", file=path, where=f"{where}, key '{key}'",
-                           expected="a number")
-    return float(value)
+    return number(obj.get(key), path, where=where, key=key, allow_inf=True)
 
 
 def _server(obj: dict) -> tuple[str | None, str | None, str | None, bool]:

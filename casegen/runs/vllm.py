@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs.fields import number
 from casegen.runs.jsonio import parse_json_lines
 from casegen.runs.model import Run, RunMeta, check_requests, make_requests_frame
 
@@ -70,19 +71,7 @@ def parse_objects(text: str, path: Path) -> list[tuple[int, Any]]:
 
 
 def _num(obj: dict, key: str, path: Path, where: str) -> float | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip().lower() in ("inf", "infinity"):
-        return math.inf
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise CasegenError(
-                f"key '{key}' is {value!r}", file=path, where=where, expected="a number"
-            ) from None
-    return float(value)
+    return number(obj.get(key), path, where=where, key=key, allow_inf=True)
 
 
 def _array(obj: dict, key: str, n: int | None, path: Path, where: str) -> list | None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from casegen.errors import CasegenError
 from casegen.runs import vllm
+from casegen.runs.fields import read_text
 from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, sha256_file
 
@@ -134,8 +135,6 @@ def sniff_dir(path: Path) -> bool:
 
 
 def _load_json(path: Path) -> Any:
-    from casegen.runs import read_text
-
     return parse_json(read_text(path), path, "a vLLM bench serve result (JSON)")
 
 

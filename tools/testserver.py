@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""A small OpenAI-compatible streaming server for making benchmark fixtures (not part of casegen).
+
+Standard library only (asyncio). Serves on 127.0.0.1:
+
+* ``GET  /health``, ``GET /v1/models``
+* ``POST /v1/completions`` and ``POST /v1/chat/completions``, streaming (SSE, one token per
+  chunk, ``stream_options.include_usage`` → a final usage chunk, ``data: [DONE]``) or not.
+
+Tokens are whitespace-separated words: a prompt of N words is N prompt tokens and every
+generated token is one word, so a client tokenising with a whitespace word-level tokenizer
+(``tools/make_tokenizer.py``) counts exactly what the server reports.
+
+Timing model (seconds, all configurable; ``--profile`` picks a preset):
+
+* TTFT = (base + prompt_tokens × prefill_per_token) × slow
+* each further token = decode_per_token × slow
+* slow = 1 + slowdown × (requests in flight − 1), so latency grows with concurrency
+* every delay is multiplied by a log-normal jitter (``--jitter`` sigma, seeded ``--seed``)
+
+The server stops by itself after ``--max-seconds`` (default 600) so a forgotten process
+never lingers. It is a test double: nothing here measures a real model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import signal
+import time
+from dataclasses import dataclass
+
+PROFILES = {
+    # slower prefill and decode, strong contention: the "before" configuration
+    "baseline": dict(base_ms=30.0, prefill_ms_per_token=0.08, decode_ms_per_token=12.0, slowdown=0.06),
+    # faster kernels, less contention: the "after" configuration
+    "optimized": dict(base_ms=20.0, prefill_ms_per_token=0.05, decode_ms_per_token=8.0, slowdown=0.03),
+}
+WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
+         "quebec romeo sierra tango uniform victor whiskey xray yankee zulu").split()
+
+
+@dataclass
+class Config:
+    model: str
+    base_ms: float
+    prefill_ms_per_token: float
+    decode_ms_per_token: float
+    slowdown: float
+    jitter: float
+    default_max_tokens: int
+    seed: int
+
+
+class Server:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.inflight = 0
+        self.rng = random.Random(cfg.seed)
+        self.served = 0
+
+    # ---------------------------------------------------------------- timing
+    def _noise(self) -> float:
+        return self.rng.lognormvariate(0.0, self.cfg.jitter) if self.cfg.jitter > 0 else 1.0
+
+    def _slow(self) -> float:
+        return 1.0 + self.cfg.slowdown * max(0, self.inflight - 1)
+
+    def ttft_s(self, prompt_tokens: int) -> float:
+        c = self.cfg
+        return (c.base_ms + prompt_tokens * c.prefill_ms_per_token) * self._slow() * self._noise() / 1e3
+
+    def itl_s(self) -> float:
+        return self.cfg.decode_ms_per_token * self._slow() * self._noise() / 1e3
+
+    # ---------------------------------------------------------------- HTTP
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                try:
+                    method, target, _ = line.decode("latin-1").split(" ", 2)
+                except ValueError:
+                    break
+                headers: dict[str, str] = {}
+                while True:
+                    h = await reader.readline()
+                    if h in (b"\r\n", b"\n", b""):
+                        break
+                    k, _, v = h.decode("latin-1").partition(":")
+                    headers[k.strip().lower()] = v.strip()
+                body = b""
+                if "content-length" in headers:
+                    body = await reader.readexactly(int(headers["content-length"]))
+                elif headers.get("transfer-encoding", "").lower() == "chunked":
+                    body = await self._read_chunked(reader)
+                path = target.split("?", 1)[0]
+                keep = headers.get("connection", "").lower() != "close"
+                await self.route(method, path, body, writer)
+                await writer.drain()
+                if not keep:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - the peer is gone; nothing to report
+                pass
+
+    @staticmethod
+    async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+        out = b""
+        while True:
+            size = int((await reader.readline()).strip().split(b";")[0], 16)
+            if size == 0:
+                await reader.readline()
+                return out
+            out += await reader.readexactly(size)
+            await reader.readline()
+
+    @staticmethod
+    def _send(writer: asyncio.StreamWriter, status: str, payload: bytes, ctype: str = "application/json") -> None:
+        writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n"
+                     f"Connection: keep-alive\r\n\r\n".encode() + payload)
+
+    async def route(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> None:
+        if method == "GET" and path in ("/health", "/v1/health", "/ping"):
+            self._send(writer, "200 OK", b"{}")
+        elif method == "GET" and path == "/v1/models":
+            self._send(writer, "200 OK", json.dumps({"object": "list", "data": [
+                {"id": self.cfg.model, "object": "model", "created": 0, "owned_by": "testserver",
+                 "max_model_len": 32768}]}).encode())
+        elif method == "GET" and path == "/metrics":
+            self._send(writer, "200 OK", b"# test server: no metrics\n", "text/plain; version=0.0.4")
+        elif method == "POST" and path in ("/v1/completions", "/v1/chat/completions"):
+            try:
+                req = json.loads(body or b"{}")
+            except json.JSONDecodeError:
+                self._send(writer, "400 Bad Request", b'{"error": {"message": "invalid JSON"}}')
+                return
+            await self.generate(req, chat=path.endswith("chat/completions"), writer=writer)
+        else:
+            self._send(writer, "404 Not Found", b'{"error": {"message": "not found"}}')
+
+    # ---------------------------------------------------------------- generation
+    @staticmethod
+    def _prompt_tokens(req: dict, chat: bool) -> int:
+        if chat:
+            n = 0
+            for m in req.get("messages") or []:
+                content = m.get("content", "")
+                if isinstance(content, list):
+                    content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+                n += len(str(content).split())
+            return n
+        prompt = req.get("prompt", "")
+        if isinstance(prompt, list):
+            if prompt and isinstance(prompt[0], int):
+                return len(prompt)
+            prompt = " ".join(map(str, prompt))
+        return len(str(prompt).split())
+
+    async def generate(self, req: dict, chat: bool, writer: asyncio.StreamWriter) -> None:
+        self.inflight += 1
+        self.served += 1
+        rid = f"cmpl-{self.served}"
+        try:
+            n_in = self._prompt_tokens(req, chat)
+            n_out = int(req.get("max_completion_tokens") or req.get("max_tokens") or self.cfg.default_max_tokens)
+            n_out = max(1, n_out)
+            created = int(time.time())
+            obj = "chat.completion.chunk" if chat else "text_completion"
+            words = [WORDS[(self.served + i) % len(WORDS)] for i in range(n_out)]
+            usage = {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out}
+            if not req.get("stream"):
+                await asyncio.sleep(self.ttft_s(n_in) + sum(self.itl_s() for _ in range(n_out - 1)))
+                text = " ".join(words)
+                choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
+                          if chat else {"index": 0, "text": text, "finish_reason": "length"})
+                self._send(writer, "200 OK", json.dumps({
+                    "id": rid, "object": "chat.completion" if chat else "text_completion", "created": created,
+                    "model": self.cfg.model, "choices": [choice], "usage": usage}).encode())
+                return
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                         b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n")
+
+            def event(payload: dict | str) -> None:
+                data = payload if isinstance(payload, str) else json.dumps(payload)
+                chunk = f"data: {data}\n\n".encode()
+                writer.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+
+            if chat:
+                event({"id": rid, "object": obj, "created": created, "model": self.cfg.model,
+                       "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                    "finish_reason": None}]})
+            await writer.drain()
+            await asyncio.sleep(self.ttft_s(n_in))
+            for i, word in enumerate(words):
+                if i:
+                    await asyncio.sleep(self.itl_s())
+                text = word if i == 0 else " " + word
+                last = i == n_out - 1
+                choice = ({"index": 0, "delta": {"content": text}, "finish_reason": "length" if last else None}
+                          if chat else {"index": 0, "text": text, "finish_reason": "length" if last else None})
+                event({"id": rid, "object": obj, "created": created, "model": self.cfg.model, "choices": [choice]})
+                await writer.drain()
+            if (req.get("stream_options") or {}).get("include_usage"):
+                event({"id": rid, "object": obj, "created": created, "model": self.cfg.model, "choices": [],
+                       "usage": usage})
+            event("[DONE]")
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        finally:
+            self.inflight -= 1
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    preset = PROFILES[args.profile]
+    cfg = Config(
+        model=args.model,
+        base_ms=args.base_ms if args.base_ms is not None else preset["base_ms"],
+        prefill_ms_per_token=(args.prefill_ms_per_token if args.prefill_ms_per_token is not None
+                              else preset["prefill_ms_per_token"]),
+        decode_ms_per_token=(args.decode_ms_per_token if args.decode_ms_per_token is not None
+                             else preset["decode_ms_per_token"]),
+        slowdown=args.slowdown if args.slowdown is not None else preset["slowdown"],
+        jitter=args.jitter, default_max_tokens=args.default_max_tokens, seed=args.seed,
+    )
+    server = Server(cfg)
+    srv = await asyncio.start_server(server.handle, args.host, args.port, limit=1 << 22)
+    print(json.dumps({"listening": f"{args.host}:{args.port}", **cfg.__dict__}), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=args.max_seconds)
+    except asyncio.TimeoutError:
+        pass
+    srv.close()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--model", default="test-model")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="baseline")
+    p.add_argument("--base-ms", type=float)
+    p.add_argument("--prefill-ms-per-token", type=float)
+    p.add_argument("--decode-ms-per-token", type=float)
+    p.add_argument("--slowdown", type=float, help="relative slowdown per extra request in flight")
+    p.add_argument("--jitter", type=float, default=0.15, help="log-normal sigma of every delay")
+    p.add_argument("--default-max-tokens", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-seconds", type=float, default=600.0)
+    args = p.parse_args()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        p.error("the test server only listens on the loopback address")
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
