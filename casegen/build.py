@@ -128,6 +128,16 @@ def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templa
     )
 
 
+def validate_case(case_path: str | Path):
+    """Everything ``build`` computes, without rendering: read the case and its runs, run the whole
+    analysis and assemble summary.json (which visits every computed figure, sweeps included), so
+    "valid" means ``build`` gets past the analysis. Returns ``(study, case_dir)``."""
+    case, case_dir = load_case(case_path)
+    study = analyze(case, case_dir)
+    json.dumps(summary_dict(study), sort_keys=True, ensure_ascii=False)
+    return study, case_dir
+
+
 def build(
     case_path: str | Path,
     outdir: str | Path | None = None,

@@ -237,8 +237,9 @@ class CapacitySettings(_Strict):
 class Analysis(_Strict):
     """How statistics are computed."""
 
-    percentile_method: Literal["linear", "mlperf"] = Field(
-        "linear", description="linear: NumPy default (what vLLM/AIPerf use); mlperf: sorted(x)[floor(n·p)]."
+    percentile_method: Literal["linear", "mlperf", "nearest"] = Field(
+        "linear", description="linear: NumPy default (what vLLM/AIPerf use); mlperf: sorted(x)[floor(n·p)]; "
+        "nearest: NumPy method='nearest' (what GuideLLM prints)."
     )
     confidence: Annotated[float, Field(ge=0.5, lt=1)] = Field(
         0.95, description="Confidence level of percentile and delta intervals."

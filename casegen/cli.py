@@ -64,12 +64,10 @@ def new(directory: Path, force: bool) -> None:
 @click.argument("case", type=click.Path(path_type=Path))
 @_user_errors
 def validate(case: Path) -> None:
-    """Check CASE (a folder or its case.yaml) and read its runs, without rendering."""
-    from casegen.case import load_case
-    from casegen.study import analyze
+    """Check CASE (a folder or its case.yaml): read its runs and run the whole analysis, without rendering."""
+    from casegen.build import validate_case
 
-    c, case_dir = load_case(case)
-    study = analyze(c, case_dir)
+    study, case_dir = validate_case(case)
     for side in ("baseline", "optimized"):
         run, m = study.runs[side], study.metrics[side]
         kind = "per-request" if m.source == "per-request" else "summary only"

@@ -60,12 +60,16 @@ def percentile(values: np.ndarray, p: float, method: str = "linear") -> float:
 
     ``linear``: NumPy's default (Hyndman–Fan type 7), what vLLM, GenAI-Perf,
     AIPerf and LLMPerf use. ``mlperf``: MLPerf LoadGen's ``sorted(x)[floor(n·p)]``.
+    ``nearest``: NumPy's ``method='nearest'`` (the sorted value at index ``round((n−1)·p)``, ties to
+    even), what GuideLLM prints.
     """
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         return math.nan
     if method == "linear":
         return float(np.percentile(x, p))
+    if method == "nearest":
+        return float(np.percentile(x, p, method="nearest"))
     if method == "mlperf":
         s = np.sort(x)
         return float(s[min(int(math.floor(x.size * p / 100.0)), x.size - 1)])
@@ -139,6 +143,9 @@ class ParityRow:
     tool: float
     diff_pct: float
     flagged: bool
+    #: Why the figures differ (percentile method, E2E end point, token counting …); None when they
+    #: agree, "unexplained" when no known cause accounts for the difference.
+    cause: str | None = None
 
 
 @dataclass
@@ -296,9 +303,11 @@ def _from_summary(run: Run) -> RunMetrics:
 
 
 def parity_rows(metrics: RunMetrics, run: Run) -> list[ParityRow]:
-    """Compare recomputed figures with the tool's own summary (flag > 1 % apart)."""
+    """Compare recomputed figures with the tool's own summary (flag > 1 % apart) and name the cause
+    of each flagged difference (see :func:`parity_cause`)."""
     rows: list[ParityRow] = []
     summary = run.tool_summary
+    values: dict[str, np.ndarray] | None = None
     for m, dist in metrics.latency_ms.items():
         for stat, tool_value in sorted(summary.get(m, {}).items()):
             if not hasattr(dist, stat):
@@ -306,12 +315,43 @@ def parity_rows(metrics: RunMetrics, run: Run) -> list[ParityRow]:
             ours = dist.get(stat)
             if ours is None or tool_value is None:
                 continue
-            rows.append(_parity_row(m, stat, ours, tool_value))
+            row = _parity_row(m, stat, ours, tool_value)
+            if row.flagged:
+                if values is None and not run.summary_only:
+                    values = per_request_values(run)
+                row.cause = parity_cause(run, m, stat, tool_value, metrics.percentile_method,
+                                         None if values is None else values.get(m))
+            rows.append(row)
     for key, tool_value in sorted(summary.get("throughput", {}).items()):
         ours = metrics.throughput.get(key)
         if ours is not None and tool_value is not None:
-            rows.append(_parity_row("throughput", key, ours, tool_value))
+            row = _parity_row("throughput", key, ours, tool_value)
+            if row.flagged:
+                row.cause = run.parity_causes.get("throughput", "unexplained")
+            rows.append(row)
     return rows
+
+
+_PERCENTILE_STATS = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
+
+
+def parity_cause(run: Run, metric: str, stat: str, tool_value: float, method: str,
+                 values: np.ndarray | None) -> str:
+    """Why casegen's ``stat`` of ``metric`` differs from the tool's.
+
+    A percentile recomputed with the tool's own percentile method that then matches (within the
+    tolerance) is a *percentile method* difference; otherwise the importer's known cause for the
+    metric (E2E end point, token counting …); otherwise "unexplained".
+    """
+    tool_method = run.tool_percentile_method
+    if (stat in _PERCENTILE_STATS and tool_method and tool_method != method and values is not None
+            and values.size):
+        again = percentile(values, _PERCENTILE_STATS[stat], tool_method)
+        if tool_value and abs(again - tool_value) / abs(tool_value) * 100.0 <= PARITY_TOLERANCE_PCT:
+            return (f"percentile method: the tool prints {tool_method} percentiles, casegen uses {method} "
+                    f"(with {tool_method}: {again:.4g}); set analysis.percentile_method: {tool_method} "
+                    "to reproduce the tool")
+    return run.parity_causes.get(metric, "unexplained")
 
 
 def _parity_row(metric: str, stat: str, ours: float, tool: float) -> ParityRow:

@@ -504,7 +504,8 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
     for s in SIDES:
         for p in study.metrics[s].parity:
             parity.append({"side": study.label(s), "metric": METRIC_LABELS.get(p.metric, p.metric), "stat": p.stat,
-                           "ours": p.ours, "tool": p.tool, "diff": fmt_pct(p.diff_pct, digits=2), "flagged": p.flagged})
+                           "ours": p.ours, "tool": p.tool, "diff": fmt_pct(p.diff_pct, digits=2), "flagged": p.flagged,
+                           "cause": p.cause})
     return {
         "case": case,
         "version": __version__,

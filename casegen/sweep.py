@@ -467,7 +467,7 @@ def point_slo(point: SweepPoint, slos: Sequence[SLO], attainment: float | None =
 
     analysis = analysis or Analysis()
     summary = evaluate_slos(point.run, slos, analysis, point.metrics.throughput.get("duration_s"),
-                            point.metrics.percentile_method if point.metrics.percentile_method in ("linear", "mlperf")
+                            point.metrics.percentile_method if point.metrics.percentile_method in ("linear", "mlperf", "nearest")
                             else "linear")
     checks, missing = [], []
     for slo, res in zip(slos, summary.results):

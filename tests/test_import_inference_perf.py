@@ -16,7 +16,7 @@ from conftest import FIXTURES
 IP = FIXTURES / "inference-perf"
 BASE = IP / "kubecon-na-2025-vllm"
 QUANT = IP / "kubecon-na-2025-vllm-quantization"
-FILES = sorted(IP.rglob("*_lifecycle_metrics.json"))
+FILES = sorted(p for p in IP.rglob("*_lifecycle_metrics.json") if not p.name.startswith("per_request"))
 
 BASE_RATES = [1.0, 31.4, 61.79, 92.19, 122.59, 152.98, 183.38]
 QUANT_RATES = [1.0, 43.31, 85.62, 127.93, 170.24, 212.55, 254.86]

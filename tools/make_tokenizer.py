@@ -42,7 +42,6 @@ def build(out: Path) -> None:
         "tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]", "eos_token": "[EOS]",
         "model_max_length": 1_000_000, "clean_up_tokenization_spaces": False}, indent=1))
     (out / "special_tokens_map.json").write_text(json.dumps({"unk_token": "[UNK]", "eos_token": "[EOS]"}))
-    (out / "config.json").write_text(json.dumps({"model_type": "gpt2", "vocab_size": len(vocab)}))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Any
 
 from casegen.errors import CasegenError
 from casegen.runs import table, vllm
-from casegen.runs.fields import MAX_BYTES, first_json, read_text
+from casegen.runs.fields import DATA_ERRORS, MAX_BYTES, first_json, read_text
 from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Format, Run, RunMeta, sha256_file
 from casegen.runs.select import describe_runs, parse_selector, select_run
 
@@ -132,7 +132,7 @@ def load_runs(
             if duration_s is not None:
                 for run in runs:
                     run.meta.duration_s = duration_s
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+    except DATA_ERRORS as err:  # parse errors of the user's data; casegen's own bugs keep their traceback
         raise CasegenError(
             f"could not be read as {fmt.name}: {type(err).__name__}: {err}", file=path,
             expected=fmt.description,
@@ -142,10 +142,56 @@ def load_runs(
     return runs
 
 
+#: Format-name endings that name a file kind, not a tool ("aiperf-jsonl" → tool "aiperf").
+_KIND_SUFFIXES = ("-aggregate-csv", "-per-request", "-aggregate", "-jsonl", "-json", "-csv", "-raw", "-dir", "-sweep")
+_LOOSE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".yaml", ".yml")
+_MAX_LOOSE_FILES = 200
+
+
+def tool_of_format(name: str) -> str:
+    """The tool a format belongs to: 'aiperf-jsonl' → 'aiperf', 'vllm-sweep' → 'vllm'."""
+    for suffix in _KIND_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _loose_files(path: Path) -> dict[Path, str]:
+    """Files directly in ``path`` whose format casegen recognises, with that format."""
+    found: dict[Path, str] = {}
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _LOOSE_SUFFIXES)
+    for f in files[:_MAX_LOOSE_FILES]:
+        try:
+            found[f] = detect_format(f)
+        except CasegenError:
+            continue  # not a benchmark output (a config file, a note): not a candidate
+    return found
+
+
+def _candidates_text(layouts: list[Format], loose: dict[Path, str]) -> str:
+    lines = [f"  - the folder as {f.name} ({f.description})" for f in layouts]
+    lines += [f"  - {p.name}: {name}" for p, name in loose.items()]
+    return "\n".join(lines)
+
+
 def detect_dir_format(path: Path) -> str:
-    for fmt in FORMATS:
-        if fmt.sniff_dir is not None and fmt.sniff_dir(path):
-            return fmt.name
+    """The one folder layout of ``path``; an error listing the candidates when it holds outputs of
+    several tools, or none."""
+    layouts = [f for f in FORMATS if f.sniff_dir is not None and f.sniff_dir(path)]
+    tools = {tool_of_format(f.name) for f in layouts}
+    loose = _loose_files(path)
+    foreign = {p: n for p, n in loose.items() if tool_of_format(n) not in tools}
+    if len(tools) > 1 or (layouts and foreign):
+        raise CasegenError(
+            "this folder holds outputs of several tools; casegen will not guess which one you mean. Found:\n"
+            + _candidates_text(layouts, loose),
+            file=path, hint="point case.yaml at one file or one tool's output folder, or set format: to one of "
+                            + ", ".join(sorted({f.name for f in layouts} | set(foreign.values()))),
+        )
+    if layouts:
+        return layouts[0].name
+    if loose:
+        return "files"
     tried = "\n".join(f"  - {f.name}: {f.description}" for f in FORMATS if f.sniff_dir is not None)
     raise CasegenError(
         "no benchmark output casegen recognises in this folder. Folder layouts tried:\n" + (tried or "  (none)"),
@@ -153,18 +199,47 @@ def detect_dir_format(path: Path) -> str:
     )
 
 
+def _load_files(path: Path) -> list[Run]:
+    """A folder of loose run files of one format (e.g. several SGLang JSONL files): every run of
+    every file, in file-name order; several formats are an error listing them."""
+    loose = _loose_files(path)
+    formats = sorted(set(loose.values()))
+    if len(formats) > 1:
+        raise CasegenError(
+            "this folder holds run files of several formats; casegen will not guess which you mean. Found:\n"
+            + _candidates_text([], loose),
+            file=path, hint="point case.yaml at one file, or keep one tool's files per folder",
+        )
+    runs: list[Run] = []
+    for f in loose:
+        for run in load_runs(f):
+            run.meta.extra.setdefault("file", f.name)
+            if run.meta.label is None:
+                run.meta.label = f.stem if len(runs) == 0 and run.meta.index == 0 else f"{f.stem}#{run.meta.index}"
+            run.meta.index = len(runs)
+            runs.append(run)
+    return runs
+
+
 def _load_dir(path: Path, name: str) -> list[Run]:
     if name == "auto":
         name = detect_dir_format(path)
+        if name == "files":
+            return _load_files(path)
     fmt = _BY_NAME.get(name)
     if fmt is None:
         raise CasegenError(f"unknown format '{name}'", expected="auto or one of: " + ", ".join(format_names()))
     if fmt.read_dir is None:
-        raise CasegenError(f"is a folder, but format {fmt.name} reads single files", file=path,
-                           expected="a path to a file")
+        picked = [p for p, n in _loose_files(path).items() if n == fmt.name]
+        if len(picked) == 1:
+            return load_runs(picked[0], fmt.name)
+        raise CasegenError(f"is a folder, but format {fmt.name} reads single files"
+                           + (f" and {len(picked)} files here are {fmt.name}: "
+                              + ", ".join(p.name for p in picked) if picked else ""),
+                           file=path, expected="a path to a file")
     try:
         runs = fmt.read_dir(path)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+    except DATA_ERRORS as err:  # parse errors of the user's data; casegen's own bugs keep their traceback
         raise CasegenError(f"could not be read as {fmt.name}: {type(err).__name__}: {err}", file=path,
                            expected=fmt.description) from None
     if not runs:

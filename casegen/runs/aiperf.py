@@ -33,7 +33,7 @@ import numpy as np
 
 from casegen.errors import CasegenError
 from casegen.runs.fields import dig as _dig, first_line_json, is_scalar as _scalar, point_dir_params as parse_sweep_dir_name
-from casegen.runs.fields import read_text, scrub, scrub_text, unit_factor_s
+from casegen.runs.fields import is_scalar, number, point_dirs, read_text, scrub, scrub_text, unit_factor_s
 from casegen.runs.jsonio import parse_json, parse_json_lines
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
@@ -64,6 +64,11 @@ AIPERF_DEFINITIONS = [
     "AIPerf's 'request_latency' is the end-to-end latency here.",
     "AIPerf's 'output_sequence_length' (output plus reasoning tokens) is the output token count here.",
 ]
+#: Known reasons casegen's figures from the records differ from AIPerf's summary, by metric.
+AIPERF_PARITY_CAUSES = {
+    "throughput": "duration window: AIPerf divides by its own benchmark window, casegen by first request sent "
+                  "→ last response",
+}
 AIPERF_WARNINGS = [
     "token counts come from AIPerf re-tokenising the response text on the client (not from server usage)",
     "for reasoning models the output length and output throughput include reasoning tokens",
@@ -134,7 +139,9 @@ def summary_from_table(table: dict[str, dict], layout: str, path: Path, *, strea
         if stats:
             summary[ckey] = stats
     tp = {}
-    for name, ckey in (("request_throughput", "requests_per_s"), ("output_token_throughput", "output_tokens_per_s")):
+    for name, ckey in (("request_throughput", "requests_per_s"), ("output_token_throughput", "output_tokens_per_s"),
+                       ("input_token_throughput", "input_tokens_per_s"),
+                       ("total_token_throughput", "total_tokens_per_s")):
         v = _avg(table, name, path, prefix)
         if v is not None:
             tp[ckey] = v
@@ -317,8 +324,9 @@ def read_json(path: Path, text: str, sha256: str) -> list[Run]:
 # --------------------------------------------------------------------------- per-request JSONL
 
 def looks_like_record(obj: Any) -> bool:
-    return (isinstance(obj, dict) and isinstance(obj.get("metrics"), dict) and "metadata" in obj
-            and "error" in obj)
+    """An AIPerf per-request record; 0.13 leaves out ``error`` when the request succeeded."""
+    return (isinstance(obj, dict) and isinstance(obj.get("metrics"), dict) and isinstance(obj.get("metadata"), dict)
+            and ("error" in obj or "request_start_ns" in obj["metadata"] or "benchmark_phase" in obj["metadata"]))
 
 
 def _metric_s(metrics: dict, name: str, path: Path, where: str) -> float | None:
@@ -505,6 +513,13 @@ def read_jsonl(path: Path, text: str, sha256: str, *, attach_summary: bool = Tru
             "figures are unknown (no parity check)"]
     if meta.num_prompts is None:
         meta.num_prompts = int(len(df))
+    causes = dict(AIPERF_PARITY_CAUSES)
+    window = _phase_window_s(sobj) if sib is not None else None
+    if window is not None and meta.duration_s:
+        causes["throughput"] = (
+            f"duration window: AIPerf divides by its profiling phase (start_time → end_time, {window:.3f} s; "
+            "under a request-rate schedule it includes the wait before the first request), casegen by first "
+            f"request sent → last response ({meta.duration_s:.3f} s)")
     if meta.streaming is False:
         df["ttft_s"] = np.nan
     n_fail = int((~df["success"]).sum())
@@ -513,7 +528,20 @@ def read_jsonl(path: Path, text: str, sha256: str, *, attach_summary: bool = Tru
         warnings.append(f"{n_fail} of {len(df)} requests failed or were cancelled ("
                         + ", ".join(f"{c} × {k}" for k, c in kinds.items()) + "); counted as failures")
     return [Run(meta=meta, requests=df, tool_summary=summary, warnings=warnings,
-                definitions=list(AIPERF_DEFINITIONS))]
+                definitions=list(AIPERF_DEFINITIONS), tool_percentile_method="linear", parity_causes=causes)]
+
+
+def _phase_window_s(obj: Any) -> float | None:
+    """Seconds between the summary's ISO ``start_time`` and ``end_time`` (AIPerf ≥ 0.13), or None."""
+    from datetime import datetime
+
+    if not isinstance(obj, dict) or not isinstance(obj.get("start_time"), str) or not isinstance(obj.get("end_time"), str):
+        return None
+    try:
+        span = (datetime.fromisoformat(obj["end_time"]) - datetime.fromisoformat(obj["start_time"])).total_seconds()
+    except ValueError:
+        return None
+    return span if span > 0 else None
 
 
 # --------------------------------------------------------------------------- CSV
@@ -564,6 +592,11 @@ def parse_two_table_csv(text: str, path: Path) -> tuple[dict[str, tuple[str | No
             continue
         if row[0].strip() == "Metric":
             header = [c.strip().lower() for c in row]
+            continue
+        if header == ["(other table)"]:
+            continue
+        if header is None and "Metric" in (c.strip() for c in row[1:]):
+            header = ["(other table)"]  # e.g. AIPerf 0.13's GPU telemetry table: not read
             continue
         if header is None:
             raise CasegenError("row outside a table", file=path, where=f"line {lineno}",
@@ -677,19 +710,17 @@ def _has_aiperf_files(d: Path) -> bool:
 
 
 def _point_dirs(d: Path) -> list[Path]:
-    subs = [s for s in d.iterdir() if s.is_dir() and s.name not in _SKIP_DIRS and _has_aiperf_files(s)]
+    return [s for s, _ in point_dirs(d, _has_aiperf_files, skip=_SKIP_DIRS)]
 
-    def key(s: Path):
-        vals = parse_sweep_dir_name(s.name)
-        nums = tuple(v for v in vals.values() if isinstance(v, (int, float)))
-        return (0 if vals else 1, tuple(vals.keys()), nums, s.name)
 
-    return sorted(subs, key=key)
+def _repeat_dirs(d: Path) -> list[Path]:
+    runs = d / "profile_runs"
+    return sorted(s for s in runs.iterdir() if s.is_dir() and _has_aiperf_files(s)) if runs.is_dir() else []
 
 
 def sniff_dir(path: Path) -> bool:
     try:
-        return _has_aiperf_files(path) or bool(_point_dirs(path))
+        return _has_aiperf_files(path) or bool(_point_dirs(path)) or bool(_repeat_dirs(path))
     except OSError:
         return False
 
@@ -715,8 +746,24 @@ def read_dir(path: Path) -> list[Run]:
         for k, v in point.items():
             run.meta.extra.setdefault(k, v)
         return [run]
+    points = _point_dirs(path)
+    others = [d for d in points if not parse_sweep_dir_name(d.name)]
+    repeats = _repeat_dirs(path)
+    if repeats and not points:
+        listing = "\n".join(f"  - {d.relative_to(path)}" for d in repeats)
+        agg = " or aggregate/ (AIPerf's means over the runs, summary only)" if (path / "aggregate").is_dir() else ""
+        raise CasegenError(
+            f"this AIPerf folder holds {len(repeats)} repeated runs of one configuration:\n{listing}",
+            file=path, hint=f"point case.yaml at one of them{agg}, or list them all as repetitions of the side "
+                            "(runs: [...] in case.yaml pools them)")
+    if others:
+        listing = "\n".join(f"  - {d.name}" for d in points)
+        raise CasegenError(
+            f"this folder holds {len(points)} AIPerf runs and {len(others)} of their folder names are not load "
+            f"points ({{param}}_{{value}}, as an AIPerf sweep writes them), so they are not one sweep:\n{listing}",
+            file=path, hint="point case.yaml at one of these folders, or at a sweep folder")
     runs = []
-    for index, d in enumerate(_point_dirs(path)):
+    for index, d in enumerate(points):
         run = _read_point(d, index)
         run.meta.index = index
         run.meta.label = run.meta.label or d.name
@@ -734,7 +781,153 @@ def read_dir(path: Path) -> list[Run]:
     return runs
 
 
+# --------------------------------------------------------------------------- aggregates (repeats, sweeps)
+
+FMT_AGGREGATE = "aiperf-aggregate"
+_AGG_STATS = ("avg", "p50", "p90", "p95", "p99", "std", "min", "max")
+
+
+def looks_like_aggregate(obj: Any) -> bool:
+    """``profile_export_aiperf_aggregate.json`` (confidence over repeated runs) or
+    ``profile_export_aiperf_sweep.json`` (one entry per sweep combination)."""
+    if not isinstance(obj, dict):
+        return False
+    if obj.get("aggregation_type") == "sweep" and isinstance(obj.get("per_combination_metrics"), list):
+        return True
+    md = obj.get("metadata")
+    return isinstance(md, dict) and md.get("aggregation_type") == "confidence" and isinstance(obj.get("metrics"), dict)
+
+
+def _agg_entry(entry: Any, path: Path, where: str) -> tuple[str | None, float | None]:
+    if not isinstance(entry, dict):
+        raise CasegenError(f"is {type(entry).__name__}", file=path, where=where, expected="{mean, std, …, unit}")
+    v = number(entry.get("mean"), path, where=where, key="mean")
+    unit = entry.get("unit")
+    return (str(unit) if unit is not None else None), v
+
+
+def _aggregate_run(metrics: dict, path: Path, sha256: str, index: int, load: dict[str, Any], *,
+                   flat_stats: bool, trials: int | None, label: str) -> Run:
+    """One summary-only run from aggregate statistics: the mean over trials of each statistic."""
+    table: dict[str, dict] = {}
+    for key, entry in metrics.items():
+        if flat_stats:  # confidence layout: 'time_to_first_token_p50': {mean, …}
+            name, _, stat = str(key).rpartition("_")
+            if stat not in _AGG_STATS or not name:
+                continue
+        else:  # sweep layout: 'time_to_first_token': {mean (of the trials' avg), …}
+            name, stat = str(key), "avg"
+        unit, v = _agg_entry(entry, path, f"key metrics.{key}")
+        if v is None:
+            continue
+        row = table.setdefault(_ALIASES.get(name, name), {})
+        row[stat] = v
+        if unit is not None:
+            row["unit"] = unit
+    streaming = "time_to_first_token" in table or None
+    summary, duration = summary_from_table(table, "flat", path, streaming=streaming)
+    meta = RunMeta(tool=TOOL, format=FMT_AGGREGATE, source=str(path), sha256=sha256, index=index, label=label,
+                   duration_s=duration, streaming=streaming)
+    for k, v in load.items():
+        short = str(k).rsplit(".", 1)[-1]
+        if is_scalar(v):
+            meta.extra[short] = v
+        if short == "concurrency" and isinstance(v, (int, float)):
+            meta.max_concurrency = int(v)
+        elif short in ("request_rate", "rate") and isinstance(v, (int, float)):
+            meta.request_rate = float(v)
+    if trials is not None:
+        meta.extra["trials"] = trials
+    what = ("means over the repeated runs of each statistic" if flat_stats
+            else "means over the trials of each metric's average (no percentiles)")
+    warnings = [f"summary only: AIPerf aggregate file ({what}); read the per-run profile_export.jsonl files for "
+                "per-request data"]
+    return Run(meta=meta, requests=None, tool_summary=summary, warnings=warnings,
+               definitions=list(AIPERF_DEFINITIONS))
+
+
+def read_aggregate(path: Path, text: str, sha256: str) -> list[Run]:
+    obj = parse_json(text, path, "an AIPerf aggregate JSON")
+    if not looks_like_aggregate(obj):
+        raise CasegenError("not an AIPerf aggregate file", file=path,
+                           expected="profile_export_aiperf_aggregate.json or profile_export_aiperf_sweep.json")
+    if obj.get("aggregation_type") == "sweep":
+        runs = []
+        trials = obj.get("metadata", {}).get("num_trials_per_value") if isinstance(obj.get("metadata"), dict) else None
+        for i, combo in enumerate(obj["per_combination_metrics"]):
+            where = f"key per_combination_metrics[{i}]"
+            if not isinstance(combo, dict) or not isinstance(combo.get("metrics"), dict):
+                raise CasegenError("is not an object with 'metrics'", file=path, where=where,
+                                   expected="{parameters, metrics}")
+            params = combo.get("parameters") if isinstance(combo.get("parameters"), dict) else {}
+            label = ", ".join(f"{k}={v}" for k, v in params.items()) or f"combination {i + 1}"
+            runs.append(_aggregate_run(combo["metrics"], path, sha256, i, params, flat_stats=False,
+                                       trials=trials if isinstance(trials, int) else None, label=label))
+        return runs
+    md = obj["metadata"]
+    load = md.get("variation_values") if isinstance(md.get("variation_values"), dict) else {}
+    n = md.get("num_successful_runs")
+    return [_aggregate_run(obj["metrics"], path, sha256, 0, load, flat_stats=True,
+                           trials=n if isinstance(n, int) else None,
+                           label=str(md.get("variation_label") or path.parent.name))]
+
+
+def sniff_aggregate(path: Path, text: str) -> bool:
+    head = text.lstrip()[:3000]
+    if not head.startswith("{") or "aggregation_type" not in head:
+        return False
+    try:
+        return looks_like_aggregate(json.loads(text))
+    except json.JSONDecodeError:
+        return False
+
+
+def _aggregate_files(d: Path) -> list[Path]:
+    return sorted(d.glob("*_aiperf_aggregate.json")) + sorted(d.glob("*_aiperf_sweep.json"))
+
+
+def sniff_aggregate_dir(path: Path) -> bool:
+    try:
+        return bool(_aggregate_files(path)) or (
+            path.name == "aggregate" and any(s.is_dir() and _aggregate_files(s) for s in path.iterdir()))
+    except OSError:
+        return False
+
+
+def read_aggregate_dir(path: Path) -> list[Run]:
+    files = _aggregate_files(path)
+    if not files:
+        files = [f for s, _ in point_dirs(path, lambda s: bool(_aggregate_files(s))) for f in _aggregate_files(s)[:1]]
+    runs: list[Run] = []
+    for f in files:
+        for run in read_aggregate(f, read_text(f), sha256_file(f)):
+            run.meta.index = len(runs)
+            runs.append(run)
+    return runs
+
+
+def sniff_aggregate_csv(path: Path, text: str) -> bool:
+    return path.name.endswith(("_aiperf_aggregate.csv", "_aiperf_sweep.csv"))
+
+
+def read_aggregate_csv(path: Path, text: str, sha256: str) -> list[Run]:
+    """The aggregate CSVs hold the same figures as the JSON written beside them: read that."""
+    twin = path.with_suffix(".json")
+    if not twin.is_file():
+        raise CasegenError("AIPerf aggregate CSV without its JSON twin", file=path,
+                           expected=f"{twin.name} in the same folder (casegen reads the aggregate JSON, which "
+                                    "holds the same figures with units)")
+    return read_aggregate(twin, read_text(twin), sha256_file(twin))
+
+
 FORMATS = [
+    Format(name="aiperf-aggregate-csv", description="AIPerf aggregate CSV (read through the JSON beside it)",
+           sniff=sniff_aggregate_csv, read=read_aggregate_csv, priority=20),
+    Format(name=FMT_AGGREGATE,
+           description="AIPerf aggregate statistics (aggregate/…/profile_export_aiperf_aggregate.json, "
+                       "sweep_aggregate/profile_export_aiperf_sweep.json), summary only",
+           sniff=sniff_aggregate, read=read_aggregate, sniff_dir=sniff_aggregate_dir, read_dir=read_aggregate_dir,
+           priority=21),
     Format(name=FMT_JSONL, description="AIPerf per-request records (profile_export.jsonl)",
            sniff=sniff_jsonl, read=read_jsonl, sniff_dir=sniff_dir, read_dir=read_dir, priority=22),
     Format(name=FMT_JSON, description="AIPerf summary (profile_export_aiperf.json, 0.1.x 'records' or flat layout)",

@@ -18,6 +18,7 @@ Every importer module reads through these helpers so the rules do not drift betw
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 from pathlib import Path
@@ -27,12 +28,17 @@ from casegen.errors import CasegenError
 from casegen.runs.jsonio import first_json, first_line_json, kind_of
 
 __all__ = [
-    "MAX_BYTES", "count", "dig", "first_json", "first_line_json", "is_scalar", "kind_of", "number",
+    "DATA_ERRORS", "MAX_BYTES", "count", "dig", "first_json", "first_line_json", "is_scalar", "kind_of", "number",
     "point_dir_params", "point_dirs", "read_text", "scrub", "scrub_text", "seconds", "unit_factor_s",
     "where_text",
 ]
 
 MAX_BYTES = 512 * 1024 * 1024
+
+#: Exceptions that mean "the user's file is malformed" when a standard parser raises them while an
+#: importer reads it; casegen turns only these into a user error. Anything else (KeyError,
+#: TypeError, …) is a bug in casegen and keeps its traceback.
+DATA_ERRORS: tuple[type[BaseException], ...] = (csv.Error, UnicodeError)
 
 _INF_WORDS = ("inf", "+inf", "infinity", "+infinity")
 

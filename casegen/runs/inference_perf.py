@@ -11,9 +11,16 @@ inference-perf writes a report folder (``reports-YYYYMMDD-HHMMSS/``) with
 * A **single file** gives one summary-only run: a stage file, or the summary file
   (``stage=all``, with a warning that it pools every stage).
 
-The lifecycle reports hold statistics only (seconds); ``per_request_lifecycle_metrics.json``
-is not read (no verified sample), and Prometheus files are rejected with a pointer to the
-lifecycle files.
+* ``per_request_lifecycle_metrics.json`` (``report.request_lifecycle.per_request: true``) gives
+  every request's start/end and token times: with it a folder's stages become **per-request**
+  runs. The file has no stage field, so requests are assigned to stages in send order by each
+  stage's sent count (``load_summary.count``); a count that does not add up is an error. Read alone,
+  the file is one run over all stages (with a warning), or is split by the stage files beside it.
+* Load kind from the tool's own fields: a stage of a ``concurrent`` load has
+  ``load_summary.concurrency`` (0.7; older reports: ``load.type`` and ``stages`` of the folder's
+  ``config.yaml``) and its ``requested_rate`` is a placeholder, not an offered rate.
+
+Prometheus files are rejected with a pointer to the lifecycle files.
 """
 
 from __future__ import annotations
@@ -24,15 +31,21 @@ from pathlib import Path
 from typing import Any
 
 from casegen.errors import CasegenError
-from casegen.runs.fields import read_text
+import numpy as np
+
+from casegen.runs.fields import count as _field_count, number, read_text
 from casegen.runs.jsonio import kind_of as _kind, parse_json
-from casegen.runs.model import Format, Run, RunMeta, sha256_file
+from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
 FORMAT = "inference-perf"
+FORMAT_PER_REQUEST = "inference-perf-per-request"
 EXPECTED = ("an inference-perf lifecycle report {'load_summary': {...}, 'successes': {'count', 'latency', "
             "'throughput', ...}, 'failures': {...}}")
 _STAGE_RE = re.compile(r"^stage_(\d+)_lifecycle_metrics\.json$")
 SUMMARY_NAME = "summary_lifecycle_metrics.json"
+PER_REQUEST_NAME = "per_request_lifecycle_metrics.json"
+PER_REQUEST_EXPECTED = ("inference-perf per-request report: a list of {'start_time', 'end_time', 'info': "
+                        "{'response_metrics': {'output_token_times', 'chunk_times', 'output_tokens'}}, 'error'}")
 
 #: inference-perf latency key (seconds) → casegen metric (ms)
 _LATENCY = {"time_to_first_token": "ttft", "time_per_output_token": "tpot", "request_latency": "e2e"}
@@ -49,7 +62,17 @@ DEFINITIONS = [
     "successful requests / tokens divided by first request start → last response end of the report, "
     "casegen's definition; the run duration is derived as successes / requests_per_sec.",
     "inference-perf percentiles use NumPy's linear interpolation, the same method as casegen's default.",
+    "From per_request_lifecycle_metrics.json: TTFT = first output token time − start_time; E2E = end_time − "
+    "start_time; output tokens = the client's count (response_metrics.output_tokens); chunk gaps from chunk_times.",
 ]
+
+#: Known differences between casegen's figures from the per-request file and inference-perf's summary.
+PARITY_CAUSES = {
+    "tpot": "E2E end point: inference-perf's TPOT ends at the last token's arrival, casegen's at the end of the "
+            "response (end_time, after the final usage chunk and [DONE])",
+    "itl": "token vs chunk level: inference-perf gives every token of a chunk the chunk's time; casegen's "
+           "ITL is the gap between chunks",
+}
 
 
 def _fail(path: Path, what: str, where: str, expected: str) -> CasegenError:
@@ -82,6 +105,11 @@ def _count(path: Path, value: Any, where: str) -> int:
 
 # --------------------------------------------------------------------------- detection
 
+def sniff_per_request(path: Path, text: str) -> bool:
+    head = text.lstrip()[:2000]
+    return head[:1] == "[" and '"start_time"' in head and '"end_time"' in head and '"info"' in text[:20000]
+
+
 def sniff(path: Path, text: str) -> bool:
     head = text[:4096]
     return (text.lstrip()[:1] == "{" and '"load_summary"' in head and '"successes"' in text
@@ -93,7 +121,7 @@ def sniff_dir(path: Path) -> bool:
         names = {p.name for p in path.iterdir() if p.is_file()}
     except OSError:
         return False
-    return any(_STAGE_RE.match(n) for n in names) or SUMMARY_NAME in names
+    return any(_STAGE_RE.match(n) for n in names) or SUMMARY_NAME in names or PER_REQUEST_NAME in names
 
 
 # --------------------------------------------------------------------------- reading
@@ -102,37 +130,176 @@ def read(path: Path, text: str, sha256: str) -> list[Run]:
     path = Path(path)
     m = _STAGE_RE.match(path.name)
     stage: int | str | None = int(m.group(1)) if m else ("all" if path.name == SUMMARY_NAME else None)
-    return [_run(path, text, sha256, index=0, stage=stage)]
+    return [_run(path, text, sha256, index=0, stage=stage, config=_config(path.parent))]
 
 
 def read_dir(path: Path) -> list[Run]:
     path = Path(path)
-    stages = sorted(
+    stages = _stage_files(path)
+    runs: list[Run] = []
+    config = _config(path)
+    if stages:
+        for index, (n, p) in enumerate(stages):
+            runs.append(_run(p, _read(p), sha256_file(p), index=index, stage=n, config=config))
+    elif (path / SUMMARY_NAME).is_file():
+        p = path / SUMMARY_NAME
+        runs.append(_run(p, _read(p), sha256_file(p), index=0, stage="all", config=config))
+    elif not (path / PER_REQUEST_NAME).is_file():
+        raise CasegenError("no inference-perf lifecycle reports in this folder", file=path,
+                           expected="stage_N_lifecycle_metrics.json, summary_lifecycle_metrics.json or "
+                                    "per_request_lifecycle_metrics.json")
+    per_request = path / PER_REQUEST_NAME
+    if per_request.is_file():
+        text = _read(per_request)
+        if runs and stages:
+            _attach_requests(per_request, text, runs)
+        else:
+            return read_per_request(per_request, text, sha256_file(per_request))
+    return runs
+
+
+def _stage_files(path: Path) -> list[tuple[int, Path]]:
+    return sorted(
         ((int(m.group(1)), p) for p in path.iterdir() if p.is_file() and (m := _STAGE_RE.match(p.name))),
         key=lambda t: t[0],
     )
-    runs: list[Run] = []
-    if stages:
-        for index, (n, p) in enumerate(stages):
-            runs.append(_run(p, _read(p), sha256_file(p), index=index, stage=n))
-    elif (path / SUMMARY_NAME).is_file():
-        p = path / SUMMARY_NAME
-        runs.append(_run(p, _read(p), sha256_file(p), index=0, stage="all"))
-    else:
-        raise CasegenError("no inference-perf lifecycle reports in this folder", file=path,
-                           expected="stage_N_lifecycle_metrics.json or summary_lifecycle_metrics.json")
-    if (path / "per_request_lifecycle_metrics.json").is_file():
-        for run in runs:
-            run.warnings.append("per_request_lifecycle_metrics.json is present but not read; the runs are "
-                                "built from the stage summaries")
-    return runs
+
+
+def _config(folder: Path) -> dict | None:
+    """The run's config.yaml (inference-perf writes it beside the reports), or None."""
+    p = folder / "config.yaml"
+    if not p.is_file():
+        return None
+    import yaml
+
+    try:
+        obj = yaml.safe_load(read_text(p))
+    except yaml.YAMLError:
+        return None  # not needed to read the reports; load facts then come from the reports alone
+    return obj if isinstance(obj, dict) else None
+
+
+def _config_stage(config: dict | None, stage: int | str | None) -> tuple[str | None, dict | None]:
+    """(load type, this stage's config) from config.yaml."""
+    load = config.get("load") if isinstance(config, dict) else None
+    if not isinstance(load, dict):
+        return None, None
+    kind = load.get("type")
+    stages = load.get("stages")
+    st = stages[stage] if isinstance(stage, int) and isinstance(stages, list) and 0 <= stage < len(stages) else None
+    return (str(kind) if kind is not None else None), (st if isinstance(st, dict) else None)
+
+
+def _records(path: Path, text: str) -> list[dict]:
+    doc = parse_json(text, path, PER_REQUEST_EXPECTED)
+    if not isinstance(doc, list):
+        raise CasegenError(f"top level is {_kind(doc)}", file=path, where="top level", expected=PER_REQUEST_EXPECTED)
+    for i, rec in enumerate(doc):
+        if not isinstance(rec, dict):
+            raise CasegenError(f"is {_kind(rec)}", file=path, where=f"record {i + 1}", expected="an object")
+    return doc
+
+
+def _requests(path: Path, records: list[tuple[int, dict]]):
+    """Per-request frame from (record number, record) pairs."""
+    start, e2e, ttft, inp, out, ok, err, gaps = [], [], [], [], [], [], [], []
+    for i, rec in records:
+        w = f"record {i + 1}"
+        t0 = number(rec.get("start_time"), path, where=w, key="start_time", optional=False, expected="a time in s")
+        t1 = number(rec.get("end_time"), path, where=w, key="end_time", optional=False, expected="a time in s")
+        info = rec.get("info") if isinstance(rec.get("info"), dict) else {}
+        rm = info.get("response_metrics") if isinstance(info.get("response_metrics"), dict) else {}
+        times = rm.get("output_token_times") or rm.get("chunk_times")
+        chunks = rm.get("chunk_times") or rm.get("output_token_times")
+        error = rec.get("error")
+        failed = error is not None
+        first = None
+        if isinstance(times, list) and times:
+            first = number(times[0], path, where=w, key="info.response_metrics.output_token_times[0]")
+        chunk_s = None
+        if isinstance(chunks, list) and len(chunks) >= 2:
+            arr = np.asarray([number(c, path, where=w, key="info.response_metrics.chunk_times", optional=False)
+                              for c in chunks], dtype=float)
+            chunk_s = np.diff(arr)
+        n_in = info.get("input_tokens")
+        if n_in is None and isinstance(info.get("request_metrics"), dict):
+            n_in = (info["request_metrics"].get("text") or {}).get("input_tokens") \
+                if isinstance(info["request_metrics"].get("text"), dict) else None
+        start.append(t0)
+        e2e.append(np.nan if failed else t1 - t0)  # type: ignore[operator]
+        ttft.append(np.nan if failed or first is None else first - t0)  # type: ignore[operator]
+        inp.append(number(n_in, path, where=w, key="info.input_tokens", min_value=0))
+        out.append(number(rm.get("output_tokens"), path, where=w, key="info.response_metrics.output_tokens",
+                          min_value=0))
+        ok.append(not failed)
+        if failed:
+            text = error.get("error_msg") or error.get("error_type") if isinstance(error, dict) else error
+            err.append(str(text or "error")[:300])
+        else:
+            err.append("")
+        gaps.append(chunk_s)
+    df = make_requests_frame(ttft_s=ttft, e2e_s=e2e, input_tokens=inp, output_tokens=out, success=ok, error=err,
+                             start_s=start, chunk_gaps_s=gaps)
+    check_requests(df, path, where=lambda j: f"record {records[j][0] + 1}")
+    return df
+
+
+def _attach_requests(path: Path, text: str, runs: list[Run]) -> None:
+    """Split the per-request file over the stage runs in send order, by each stage's sent count."""
+    records = _records(path, text)
+    order = sorted(range(len(records)), key=lambda i: number(records[i].get("start_time"), path,
+                                                                where=f"record {i + 1}", key="start_time",
+                                                                optional=False) or 0.0)
+    counts = [r.meta.num_prompts for r in runs]
+    if any(c is None for c in counts) or sum(counts) != len(records):  # type: ignore[arg-type]
+        raise CasegenError(
+            f"holds {len(records)} requests but the stage reports beside it sent "
+            f"{' + '.join(str(c) for c in counts)} = {sum(c or 0 for c in counts)}",
+            file=path, expected="the per-request report of the same run as the stage_N_lifecycle_metrics.json files",
+            hint="keep each inference-perf report folder as it was written, or point casegen at one stage file",
+        )
+    sha = sha256_file(path)
+    pos = 0
+    for run in runs:
+        n = int(run.meta.num_prompts or 0)
+        part = [(i, records[i]) for i in order[pos:pos + n]]
+        pos += n
+        run.requests = _requests(path, part)
+        run.meta.extra["per_request_file"] = path.name
+        run.meta.extra["per_request_sha256"] = sha
+        run.warnings = [w for w in run.warnings if not w.startswith("summary only")]
+        run.warnings.append("per-request data from per_request_lifecycle_metrics.json, assigned to this stage in "
+                            "send order by the stage's sent count (the file has no stage field)")
+        run.parity_causes = dict(PARITY_CAUSES)
+        run.tool_percentile_method = "linear"
 
 
 def _read(path: Path) -> str:
     return read_text(path)
 
 
-def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | None) -> Run:
+def read_per_request(path: Path, text: str, sha256: str) -> list[Run]:
+    """``per_request_lifecycle_metrics.json`` alone: split by the stage files beside it, else one run."""
+    path = Path(path)
+    stages = _stage_files(path.parent)
+    config = _config(path.parent)
+    if stages:
+        runs = [_run(p, _read(p), sha256_file(p), index=i, stage=n, config=config) for i, (n, p) in enumerate(stages)]
+        _attach_requests(path, text, runs)
+        return runs
+    records = _records(path, text)
+    df = _requests(path, list(enumerate(records)))
+    meta = RunMeta(tool="inference-perf", format=FORMAT_PER_REQUEST, source=str(path), sha256=sha256,
+                   num_prompts=len(records), label="all requests", streaming=bool(df["ttft_s"].notna().any()),
+                   extra={"stage": "all"})
+    warnings = ["no stage reports beside this per-request file: its requests may come from several load stages "
+                "pooled together, which is not one load point"]
+    return [Run(meta=meta, requests=df, warnings=warnings, definitions=list(DEFINITIONS),
+                parity_causes=dict(PARITY_CAUSES), tool_percentile_method="linear")]
+
+
+def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | None,
+         config: dict | None = None) -> Run:
     doc = parse_json(text, path, EXPECTED)
     if not isinstance(doc, dict):
         raise CasegenError(f"top level is {_kind(doc)}", file=path, where="top level", expected=EXPECTED)
@@ -198,6 +365,13 @@ def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | N
     summary["requests"] = {"total": float(n_ok + n_fail), "succeeded": float(n_ok), "failed": float(n_fail)}
 
     requested = _num(path, load.get("requested_rate"), "load_summary.requested_rate")
+    concurrency = _num(path, load.get("concurrency"), "load_summary.concurrency")
+    load_type, stage_cfg = _config_stage(config, stage)
+    if concurrency is None and load_type == "concurrent" and stage_cfg is not None:
+        concurrency = _num(path, stage_cfg.get("concurrency_level"), "load.stages.concurrency_level (config.yaml)")
+    if concurrency is not None and (concurrency < 1 or concurrency != int(concurrency)):
+        raise _fail(path, f"is {concurrency!r}", "load_summary.concurrency", "a whole number ≥ 1")
+    is_concurrency = concurrency is not None or load_type == "concurrent"
     achieved = _num(path, load.get("achieved_rate"), "load_summary.achieved_rate")
     send = _num(path, load.get("send_duration"), "load_summary.send_duration")
     sent = load.get("count")
@@ -220,7 +394,8 @@ def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | N
         label = path.stem
     meta = RunMeta(
         tool="inference-perf", format=FORMAT, source=str(path), sha256=sha256,
-        request_rate=requested, num_prompts=num_prompts, duration_s=duration,
+        request_rate=None if is_concurrency else requested,
+        max_concurrency=int(concurrency) if concurrency is not None else None, num_prompts=num_prompts, duration_s=duration,
         streaming=("ttft" in summary) if n_ok else None, label=label, index=index, extra=extra,
     )
     warnings = ["summary only: inference-perf lifecycle reports hold statistics, not per-request data; "
@@ -228,7 +403,14 @@ def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | N
     if stage == "all":
         warnings.append("this is the all-stages summary: it pools requests sent at every stage's rate, so it "
                         "is not one load point; compare stage files instead")
-    if requested is not None and achieved is not None and requested > 0 and achieved < 0.95 * requested:
+    if is_concurrency:
+        extra["load_type"] = "concurrent"
+        if requested is not None:
+            extra["placeholder_rate"] = requested  # num_requests / duration inference-perf sets for scheduling
+    elif load_type:
+        extra["load_type"] = load_type
+    if (not is_concurrency and requested is not None and achieved is not None and requested > 0
+            and achieved < 0.95 * requested):
         warnings.append(f"the load generator fell behind: achieved {achieved:.3g} req/s of the "
                         f"{requested:.3g} req/s requested")
     if n_ok == 0:
@@ -240,6 +422,9 @@ def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | N
 
 
 FORMATS = [
+    Format(name=FORMAT_PER_REQUEST,
+           description="kubernetes-sigs inference-perf per-request report (per_request_lifecycle_metrics.json)",
+           sniff=sniff_per_request, read=read_per_request, priority=34),
     Format(name=FORMAT,
            description="kubernetes-sigs inference-perf lifecycle report (stage_N_/summary_lifecycle_metrics.json "
                        "or its report folder)",

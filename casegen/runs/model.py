@@ -124,6 +124,12 @@ class Run:
     parts: list["Run"] = field(default_factory=list)
     #: Requests removed by warm-up/cool-down trimming.
     trimmed: int = 0
+    #: How the tool computed the percentiles it printed ("linear", "nearest", "mlperf"), when known;
+    #: the parity check recomputes with it to tell a method difference from a data difference.
+    tool_percentile_method: str | None = None
+    #: Known reasons casegen's figure differs from the tool's, by metric key ("ttft", "tpot", "e2e",
+    #: "itl", "throughput"), e.g. "E2E end point: ...". Shown next to flagged parity rows.
+    parity_causes: dict[str, str] = field(default_factory=dict)
 
     @property
     def summary_only(self) -> bool:
