@@ -134,7 +134,7 @@ def validate_case(case_path: str | Path):
     "valid" means ``build`` gets past the analysis. Returns ``(study, case_dir)``."""
     case, case_dir = load_case(case_path)
     study = analyze(case, case_dir)
-    json.dumps(summary_dict(study), sort_keys=True, ensure_ascii=False)
+    json.dumps(summary_json(build_report(study)), sort_keys=True, ensure_ascii=False)
     return study, case_dir
 
 
