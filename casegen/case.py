@@ -252,6 +252,15 @@ class Analysis(_Strict):
     tpot_one_token: Literal["pass", "fail"] = Field(
         "pass", description="How a 1-token response (no TPOT) counts against a TPOT SLO."
     )
+    itl_semantics: Literal["pooled", "per_request"] = Field(
+        "pooled", description="How an inter-chunk latency SLO 'pP ≤ T' is judged: pooled = the P-th percentile of all "
+        "chunk gaps (the figure in the latency table; attainment = share of gaps within T); per_request = each "
+        "request's own P-th percentile gap must be within T (attainment = share of requests)."
+    )
+    workload_margin: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.05, description="Equivalence margin of 'same workload': input and output token means must be shown "
+        "within ± this fraction of each other (TOST at 5 %); otherwise the report says 'not shown to be the same'."
+    )
     warmup: Trim | None = Field(None, description="Leave out requests sent during warm-up.")
     cooldown: Trim | None = Field(None, description="Leave out requests sent during cool-down.")
 

@@ -19,6 +19,7 @@ from casegen.runs.model import Run
 
 KS_P = 0.01  # two-sample KS p-value below which token distributions "differ"
 LENGTH_TOL = 0.05  # relative difference of medians that matters
+EQUIVALENCE_MARGIN = 0.05  # default TOST margin for "same token lengths" (analysis.workload_margin)
 
 
 @dataclass(frozen=True)
@@ -39,20 +40,84 @@ class WorkloadRow:
     differs: bool
     detail: str = ""
     informational: bool = False  # a difference that does not invalidate the comparison by itself
+    #: equivalence test (TOST) of the row's mean: True = same within the margin, False = not shown to
+    #: be the same (the report must not say "same"), None = no such test for this row
+    equivalent: bool | None = None
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """TOST of two means: relative difference (opt − base)/base with its 90 % interval (two one-sided
+    5 % tests ⇔ the 90 % interval inside ±margin)."""
+
+    diff: float
+    low: float
+    high: float
+    margin: float
+    n_eff: tuple[float, float]
+    se: float
+
+    @property
+    def equivalent(self) -> bool:
+        return -self.margin < self.low and self.high < self.margin
+
+    @property
+    def different(self) -> bool:
+        """The means differ (two-sided 5 %: the 95 % interval d ± 1.96·se excludes 0) by more than the
+        margin (point estimate)."""
+        z95 = 1.959963984540054
+        return abs(self.diff) > self.margin and abs(self.diff) > z95 * self.se
+
+    def text(self) -> str:
+        rng = f"{self.low:+.1%} to {self.high:+.1%}".replace("-", "\u2212")
+        if self.equivalent:
+            return f"same within ±{self.margin:.0%} (TOST, 90% interval of the mean difference {rng})"
+        return f"not shown to be the same within ±{self.margin:.0%} (90% interval of the mean difference {rng})"
+
+
+def mean_equivalence(base: np.ndarray, opt: np.ndarray, margin: float) -> Equivalence | None:
+    """TOST for "the means differ by less than ``margin`` (relative)" on values in send order.
+
+    Delta method: Var(d) ≈ (Var(m_o) + r²·Var(m_b)) / m_b² with r = m_o/m_b, Var(m) = f·s²/n where f is
+    the long-run variance factor in send order (``casegen.dependence``; 1 for independent requests).
+    """
+    from casegen.dependence import dependence
+
+    if base.size < 2 or opt.size < 2:
+        return None
+    mb, mo = float(base.mean()), float(opt.mean())
+    if mb <= 0:
+        return None
+
+    def var_mean(x: np.ndarray) -> tuple[float, float]:
+        dep = dependence(x)
+        f = dep.lrv_factor if dep.dependent else 1.0
+        return f * float(np.var(x, ddof=1)) / x.size, x.size / f
+
+    vb, nb = var_mean(base)
+    vo, no = var_mean(opt)
+    r = mo / mb
+    se = math.sqrt(vo + r * r * vb) / mb
+    d = r - 1
+    z = 1.6448536269514722  # one-sided 5 %
+    return Equivalence(d, d - z * se, d + z * se, margin, (nb, no), se)
 
 
 @dataclass
 class WorkloadComparison:
     rows: list[WorkloadRow] = field(default_factory=list)
     ks: dict[str, dict[str, float]] = field(default_factory=dict)  # input/output → {d, p}
+    equivalence: dict[str, Equivalence] = field(default_factory=dict)  # input/output → TOST of the means
     threats: list[Threat] = field(default_factory=list)
     still_valid: list[str] = field(default_factory=list)
 
 
-def _tokens(run: Run, col: str) -> np.ndarray:
+def _tokens(run: Run, col: str, ordered: bool = False) -> np.ndarray:
     if run.requests is None:
         return np.array([])
     df = run.requests[run.requests["success"]]
+    if ordered and "start_s" in df and df["start_s"].notna().all():
+        df = df.sort_values("start_s", kind="stable")
     x = df[col].to_numpy(dtype=float)
     return x[np.isfinite(x)]
 
@@ -65,12 +130,14 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics) -> WorkloadComparison:
+def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
+                      margin: float = EQUIVALENCE_MARGIN) -> WorkloadComparison:
     wc = WorkloadComparison()
     T = wc.threats
 
-    def row(label: str, b: Any, o: Any, differs: bool, detail: str = "", informational: bool = False) -> None:
-        wc.rows.append(WorkloadRow(label, _fmt(b), _fmt(o), differs, detail, informational))
+    def row(label: str, b: Any, o: Any, differs: bool, detail: str = "", informational: bool = False,
+            equivalent: bool | None = None) -> None:
+        wc.rows.append(WorkloadRow(label, _fmt(b), _fmt(o), differs, detail, informational, equivalent))
 
     nb, no = mb.requests.get("total"), mo.requests.get("total")
     differs = bool(nb and no and abs(nb - no) / max(nb, no) > 0.1)
@@ -87,10 +154,23 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics) -> Wo
             wc.ks[kind] = {"d": d, "p": p}
             med_b, med_o = float(np.median(xb)), float(np.median(xo))
             rel = abs(med_o - med_b) / med_b if med_b else 0.0
-            differs = p < KS_P and (d > 0.1 or rel > LENGTH_TOL)
+            eq = mean_equivalence(_tokens(base, col, ordered=True), _tokens(opt, col, ordered=True), margin)
+            # different: the KS test rejects with a material difference, or the mean differs by more
+            # than the margin with 95 % confidence (more power than KS against a plain shift)
+            differs = (p < KS_P and (d > 0.1 or rel > LENGTH_TOL)) or bool(eq is not None and eq.different)
+            if eq is not None:
+                wc.equivalence[kind] = eq
             row(f"{kind.capitalize()} tokens (p50 / p90)",
                 f"{med_b:,.0f} / {np.percentile(xb, 90):,.0f}", f"{med_o:,.0f} / {np.percentile(xo, 90):,.0f}",
-                differs, f"KS D = {d:.3f}, p = {p:.3g}")
+                differs, f"KS D = {d:.3f}, p = {p:.3g}" + (f"; {eq.text()}" if eq is not None else ""),
+                equivalent=None if eq is None else eq.equivalent)
+            if not differs and eq is not None and not eq.equivalent:
+                T.append(Threat(f"{kind}-not-shown-same", "minor",
+                                f"Same {kind} lengths not shown",
+                                f"no test finds the {kind} lengths different, but the data cannot show them equal within "
+                                f"±{margin:.0%} either ({eq.text()}): absence of evidence is not evidence of the same "
+                                "workload", "replay the same prompts and output settings on both sides, or run more "
+                                "requests"))
             if differs and kind == "input":
                 T.append(Threat("input-differs", "major", "The two sides served different prompts",
                                 f"input lengths differ (median {med_b:,.0f} vs {med_o:,.0f} tokens, KS D = {d:.2f}); "

@@ -11,8 +11,11 @@ violates it; failed requests always violate. Per metric:
 
 Joint attainment = requests meeting every SLO / issued; goodput = those requests / duration.
 TPOT is undefined for a 1-token response: ``analysis.tpot_one_token`` (default ``pass``,
-vLLM's rule) decides how it counts. For inter-chunk latency a request meets the SLO when its own
-p-th percentile of chunk gaps is within the threshold.
+vLLM's rule) decides how it counts. Inter-chunk latency follows ``analysis.itl_semantics``:
+``pooled`` (default) judges the P-th percentile of all chunk gaps — the figure in the latency table —
+with gaps as units (attainment = gaps within T / gaps, a failed request is one violation);
+``per_request`` judges each request by its own P-th percentile gap. Either way goodput counts a
+request as meeting an ITL SLO when its own P-th percentile gap is within the threshold.
 """
 
 from __future__ import annotations
@@ -65,6 +68,23 @@ def _per_request(run: Run, metric: str, p: float) -> np.ndarray:
     return request_latencies_ms(df)[metric]
 
 
+def _pooled_itl(df, ok: np.ndarray, slo: SLO, p: float, analysis: Analysis, method: str) -> SLOResult:
+    """An inter-chunk latency SLO judged over the pooled gaps (``itl_semantics: pooled``): every gap of a
+    successful request is a unit, a failed request counts as one violating unit."""
+    from casegen.metrics import chunk_gaps_ms
+
+    gaps = chunk_gaps_ms(df[ok])[0]
+    failed = int((~ok).sum())
+    units = int(gaps.size) + failed
+    violations = int(np.sum(gaps > slo.threshold_ms)) + failed
+    observed = percentile(gaps, slo.percentile, method) if gaps.size else None
+    verdict = stats.slo_verdict(units, violations, p, analysis.slo_confidence)
+    note = (f"pooled: judged over {gaps.size:,} chunk gaps" + (f" and {failed} failed requests" if failed else "")
+            + "; gaps of one request are alike, so the verdict's confidence is optimistic")
+    return SLOResult(slo.metric, slo.percentile, slo.threshold_ms, units, violations,
+                     (units - violations) / units if units else 0.0, observed, verdict, note)
+
+
 def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: float | None,
                   method: str = "linear") -> SLOSummary:
     if run.requests is None:
@@ -83,6 +103,10 @@ def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: flo
         v = _per_request(run, slo.metric, p)
         meets = ok & np.isfinite(v) & (v <= slo.threshold_ms)
         note = ""
+        if slo.metric == "itl" and analysis.itl_semantics == "pooled" and np.isfinite(v[ok]).any():
+            results.append(_pooled_itl(df, ok, slo, p, analysis, method))
+            meets_all &= meets  # goodput counts requests: one meets it when its own pP gap is within T
+            continue
         if slo.metric == "tpot":
             undefined = ok & ~np.isfinite(v)
             if analysis.tpot_one_token == "pass":

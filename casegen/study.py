@@ -277,7 +277,8 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
                  if len(intervals) == 2 else {})
     slos = {side: slo.evaluate_slos(runs[side], list(case.slos), a, metrics[side].throughput.get("duration_s"), method)
             for side in SIDES} if case.slos else {}
-    workload = checks.compare_workloads(runs["baseline"], runs["optimized"], metrics["baseline"], metrics["optimized"])
+    workload = checks.compare_workloads(runs["baseline"], runs["optimized"], metrics["baseline"], metrics["optimized"],
+                                        a.workload_margin)
     threats = list(workload.threats)
     trimmed = a.warmup is not None
     for side in SIDES:
@@ -464,6 +465,9 @@ def summary_dict(study: Study) -> dict[str, Any]:
         "workload": {
             "rows": [asdict(r) for r in study.workload.rows] if study.workload else [],
             "ks": study.workload.ks if study.workload else {},
+            "equivalence": {k: {"mean_diff": e.diff, "ci90": [e.low, e.high], "margin": e.margin,
+                                "equivalent": e.equivalent}
+                            for k, e in study.workload.equivalence.items()} if study.workload else {},
             "comparisons_still_valid": study.workload.still_valid if study.workload else [],
         },
         "threats": [asdict(t) for t in study.threats],
