@@ -17,6 +17,7 @@ from typing import Callable
 
 from casegen.case import load_case
 from casegen.errors import CasegenError
+from casegen.outputs import OUTPUT_FORMATS, PNG_EXTRA_HINT
 from casegen.render import render_html, render_pdf
 from casegen.report_model import Report
 from casegen.report_build import build_report, summary_json
@@ -72,7 +73,7 @@ def _make_outdir(outdir: Path) -> None:
                            expected="a writable folder (choose another with -o)") from None
 
 
-FORMATS = ("html", "pdf", "json", "md")
+FORMATS = OUTPUT_FORMATS
 
 
 def _template_dir(case, case_dir: Path, templates: str | Path | None, trusted: bool) -> str | Path | None:
@@ -95,7 +96,7 @@ def render_png(pdf: bytes, scale: float = 1.5) -> bytes:
     try:
         import pypdfium2 as pdfium
     except ImportError:
-        raise CasegenError("--png needs the pypdfium2 package", hint="pip install 'casegen[png]'") from None
+        raise CasegenError("--png needs the pypdfium2 package", hint=PNG_EXTRA_HINT) from None
     import io
 
     doc = pdfium.PdfDocument(pdf)
@@ -165,7 +166,7 @@ def build(
         formats = ("html", "json") + (("pdf",) if pdf else ())
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise CasegenError(f"unknown output format '{unknown[0]}'", expected="html, pdf, json or md")
+        raise CasegenError(f"unknown output format '{unknown[0]}'", expected="one of: " + ", ".join(OUTPUT_FORMATS))
     case, case_dir = load_case(case_path)
     templates = _template_dir(case, case_dir, templates, trust_case_templates)
     out = Path(outdir) if outdir is not None else case_dir / "build"
@@ -176,9 +177,13 @@ def build(
     timings["read+compute"] = time.perf_counter() - t
     t = time.perf_counter()
     report = build_report(study)
-    say("rendering HTML")
-    html = render_html(study, layout=layout, theme=theme, templates=templates, report=report)
-    timings["html"] = time.perf_counter() - t
+    timings["report"] = time.perf_counter() - t
+    html = ""
+    if "html" in formats or "pdf" in formats or png:  # Markdown and JSON do not need the HTML
+        t = time.perf_counter()
+        say("rendering HTML")
+        html = render_html(study, layout=layout, theme=theme, templates=templates, report=report)
+        timings["html"] = time.perf_counter() - t
     outputs: list[tuple[Path, bytes]] = []
     if "html" in formats:
         outputs.append((out / "report.html", html.encode("utf-8")))

@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import json
 import math
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -65,6 +66,15 @@ class SLO(_Strict):
 
 Units = Literal["s", "ms", "us", "ns"]
 
+FORMAT_NAMES_DOC = "see docs/formats.md or `casegen inspect FILE`"
+
+
+def format_choices() -> list[str]:
+    """Every value ``format:`` accepts, from the importer registry (``auto`` first)."""
+    from casegen.runs import accepted_format_names
+
+    return accepted_format_names()
+
 
 class RunSpec(_Strict):
     """Where one side's benchmark run lives and how to read it."""
@@ -72,7 +82,9 @@ class RunSpec(_Strict):
     path: str | list[str] = Field(
         description="Run file or folder, relative to the case folder; a list pools repetitions of one configuration."
     )
-    format: str = Field("auto", description="auto, vllm, casegen-csv or casegen-jsonl.")
+    format: str = Field(
+        "auto", description="auto (detect from the file), or a format name: " + FORMAT_NAMES_DOC + "."
+    )
     label: str | None = Field(None, description="Name shown in the report, e.g. 'FP16 baseline'.")
     select: int | str | dict[str, Union[int, float, str]] | None = Field(
         None,
@@ -87,6 +99,16 @@ class RunSpec(_Strict):
     duration_s: PositiveFloat | None = Field(
         None, description="Run duration in seconds, when the file has no timestamps."
     )
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, v: str) -> str:
+        names = format_choices()
+        if v not in names:
+            close = difflib.get_close_matches(v, names, n=1)
+            raise ValueError(f"unknown format '{v}'; expected " + (f"did you mean '{close[0]}'? " if close else "")
+                             + "one of: " + ", ".join(names))
+        return v
+
     sweep: bool = Field(
         False,
         description="This side is a load sweep: every run in path (matching select) is one load point.",
@@ -306,6 +328,11 @@ class Case(_Strict):
     _lines: dict = PrivateAttr(default_factory=dict)
     _file: str = PrivateAttr(default="case.yaml")
 
+    @property
+    def file(self) -> str:
+        """The case.yaml this case was read from."""
+        return self._file
+
     def where(self, *path: str | int) -> str:
         """'case.yaml line N, key a.b.c' for a key path (nearest line known)."""
         dotted = ".".join(str(p) for p in path)
@@ -322,6 +349,7 @@ def json_schema() -> str:
     schema = Case.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "casegen case.yaml"
+    schema["$defs"]["RunSpec"]["properties"]["format"]["enum"] = format_choices()
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -370,22 +398,67 @@ def load_yaml_with_lines(text: str, file: str | Path) -> tuple[Any, dict[tuple, 
     return data, lines, problems
 
 
-_ALL_FIELDS = sorted(
-    {name for model in (Case, System, Workload, SLO, RunSpec, Runs, SelfHostedPricing, ApiPricing,
-                        SidePricing, Cost, Quality, TradeOff, Analysis, ReportSettings)
-     for name in model.model_fields}
-)
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation (through Optional, list and Annotated), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
 
 
-def _problem_from_error(err: dict, lines: dict[tuple, int]) -> Problem:
-    loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("function-", "literal["))))
+def keys_at(loc: tuple) -> list[str]:
+    """The keys valid in the mapping at ``loc`` (a key path such as ('runs', 'baseline'))."""
+    model: type[BaseModel] | None = Case
+    for part in loc:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue  # an item of a list: same model
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return []
+        model = _model_of(info.annotation)
+    return list(model.model_fields) if model is not None else []
+
+
+_TYPE_MISMATCH = {"dict_type", "list_type", "model_type", "model_attributes_type", "string_type", "int_type",
+                  "float_type", "bool_type", "int_parsing", "float_parsing", "bool_parsing"}
+
+
+def _drop_union_noise(errors: list[dict]) -> list[dict]:
+    """Of several errors for one key (one per member of a union), keep the informative ones.
+
+    ``units: sec`` fails both ``Literal['s', 'ms', ...]`` and ``dict``; "not a valid dictionary"
+    says nothing useful when the other member names the allowed values.
+    """
+    by_loc: dict[tuple, list[dict]] = {}
+    for e in errors:
+        by_loc.setdefault(_clean_loc(e["loc"]), []).append(e)
+    kept = []
+    for e in errors:
+        group = by_loc[_clean_loc(e["loc"])]
+        if e["type"] in _TYPE_MISMATCH and any(o["type"] not in _TYPE_MISMATCH for o in group):
+            continue
+        kept.append(e)
+    return kept
+
+
+def _clean_loc(raw: tuple) -> tuple:
+    loc = tuple(x for x in raw if not (isinstance(x, str) and x.startswith(("function-", "literal["))))
     # pydantic adds union member names (e.g. 'int', 'str', 'dict[str,...]') to loc; drop them
     clean: list = []
     for part in loc:
         if isinstance(part, str) and ("[" in part or part in ("int", "str", "float", "bool", "dict", "list")) and clean:
             continue
         clean.append(part)
-    loc = tuple(clean)
+    return tuple(clean)
+
+
+def _problem_from_error(err: dict, lines: dict[tuple, int]) -> Problem:
+    loc = _clean_loc(err["loc"])
     dotted = ".".join(str(p) for p in loc) or "(top level)"
     line = None
     probe = loc
@@ -399,8 +472,15 @@ def _problem_from_error(err: dict, lines: dict[tuple, int]) -> Problem:
     msg = err["msg"]
     if etype == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
-        close = difflib.get_close_matches(key, _ALL_FIELDS, n=1)
-        return Problem(where, f"unknown key '{key}'", f"did you mean '{close[0]}'?" if close else "a key from docs/case-yaml.md")
+        valid = keys_at(loc[:-1])
+        close = difflib.get_close_matches(key, valid, n=1)
+        if close:
+            expected = f"did you mean '{close[0]}'?"
+        elif valid:
+            expected = "one of: " + ", ".join(valid)
+        else:
+            expected = "a key from docs/case-yaml.md"
+        return Problem(where, f"unknown key '{key}'", expected)
     if etype == "missing":
         parent = loc[:-1]
         pline = lines.get(parent) if parent else None
@@ -409,8 +489,11 @@ def _problem_from_error(err: dict, lines: dict[tuple, int]) -> Problem:
         return Problem(pwhere, f"required key '{loc[-1]}' is missing", f"{loc[-1]}: <value> (see docs/case-yaml.md)")
     given = err.get("input")
     shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
+    if etype.startswith(("date_", "datetime_")):
+        return Problem(where, f"{shown} is not a date", "a date written YYYY-MM-DD, e.g. 2026-01-15")
     if msg.startswith("Value error, "):
-        return Problem(where, msg[len("Value error, "):])
+        what, _, expected = msg[len("Value error, "):].partition("; expected ")
+        return Problem(where, what, expected or None)
     if msg.startswith("Input should be "):
         return Problem(where, f"{shown} is not valid", msg[len("Input should be "):])
     return Problem(where, f"{shown}: {msg}")
@@ -427,7 +510,7 @@ def parse_case(text: str, file: str | Path = "case.yaml") -> Case:
     try:
         case = Case.model_validate(data)
     except ValidationError as err:
-        problems += [_problem_from_error(e, lines) for e in err.errors(include_url=False)]
+        problems += [_problem_from_error(e, lines) for e in _drop_union_noise(err.errors(include_url=False))]
         case = None
     if problems:
         problems.sort(key=lambda p: int(p.where.split(",")[0].split()[1]) if p.where.startswith("line ") else 0)

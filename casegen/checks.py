@@ -324,3 +324,102 @@ def dependence_threats(side: str, intervals: Any) -> list[Threat]:
                    f"the {dep.n:,} requests carry about as much information as {dep.n_eff:,.0f} independent ones. "
                    "casegen widens intervals accordingly (block bootstrap) and withholds those it cannot support",
                    "run longer (more requests) at a steady load, or repeat the run", side)]
+
+
+# --------------------------------------------------------------------------- plausibility
+
+MIN_PLAUSIBLE_MS = 1.0  # a TTFT, TPOT or end-to-end median below this is almost surely a unit slip
+PLAUSIBILITY_KEYS = ("zero-latency", "implausible-units", "e2e-below-ttft", "scaffold-text")
+_UNIT_METRICS = (("ttft", "TTFT"), ("tpot", "TPOT"), ("e2e", "end-to-end latency"))
+
+
+def plausibility_checks(side: str, run: Run, m: RunMetrics) -> list[Threat]:
+    """Numbers no real serving run produces: zero latencies counted as successes, unit slips.
+
+    These are warnings (threats, so ``build --strict`` fails on them): a file can be right and odd,
+    but far more often it is a failure recorded without error text, or seconds under an ``_ms`` column.
+    """
+    T: list[Threat] = []
+    df = run.requests
+    medians: dict[str, float] = {}  # p50 (or mean, for summaries without percentiles) in ms
+    if df is not None:
+        ok = df[df["success"]]
+        ttft = ok["ttft_s"].to_numpy(float)
+        e2e = ok["e2e_s"].to_numpy(float)
+        zero = (e2e <= 0) | (np.isfinite(ttft) & (ttft <= 0))
+        if zero.any():
+            T.append(Threat("zero-latency", "major", "Successful requests with zero latency",
+                            f"{int(zero.sum()):,} of {len(ok):,} successful requests have a TTFT or end-to-end "
+                            "latency of 0 s: no real request completes in no time, so these are probably failures "
+                            "recorded without an error text", "mark them as failed (success/error column) or fix "
+                            "the benchmark's output", side))
+    stat_of: dict[str, str] = {}
+    for metric, _label in _UNIT_METRICS:
+        d = m.latency_ms.get(metric)
+        stat = "p50" if d is not None and d.get("p50") is not None else "mean"
+        v = d.get(stat) if d is not None else None
+        if v is not None and math.isfinite(v):
+            medians[metric], stat_of[metric] = v, stat
+    zero_flagged = any(t.key == "zero-latency" for t in T)
+    low = [(f"{label} {stat_of[metric]}", medians[metric]) for metric, label in _UNIT_METRICS
+           if metric in medians and medians[metric] < MIN_PLAUSIBLE_MS and not (zero_flagged and medians[metric] <= 0)]
+    if low:
+        shown = ", ".join(f"{label} {v:.3g} ms" for label, v in low)
+        T.append(Threat("implausible-units", "major", "Latencies too small to be real",
+                        f"{shown}: below {MIN_PLAUSIBLE_MS:g} ms, which no LLM server reaches; seconds were probably "
+                        "read as milliseconds", "check the units: name time columns with their unit (ttft_s, "
+                        "e2e_ms) or set units: in case.yaml (docs/run-format.md)", side))
+    if df is None and "ttft" in medians and "e2e" in medians and medians["e2e"] < medians["ttft"]:
+        T.append(Threat("e2e-below-ttft", "major", "End-to-end latency below TTFT",
+                        f"the tool's summary gives E2E p50 {medians['e2e']:.4g} ms < TTFT p50 {medians['ttft']:.4g} ms; "
+                        "a request cannot finish before its first token", "check the units of the summary fields", side))
+    return T
+
+
+_SCAFFOLD_TEXT_KEYS = (("title",), ("author",), ("summary",), ("notes",), ("workload", "description"),
+                       ("cost", "price_source"), ("cost", "one_time_cost_note"))
+
+
+def scaffold_leftovers(case: Any) -> list[Threat]:
+    """Text of the ``casegen new`` example still in case.yaml (a reader would take it for yours)."""
+    from casegen.scaffold import scaffold_case
+
+    example = scaffold_case()
+
+    def value(obj: Any, path: tuple[str, ...]) -> Any:
+        for key in path:
+            obj = getattr(obj, key, None) if obj is not None else None
+        return obj
+
+    left = [".".join(p) for p in _SCAFFOLD_TEXT_KEYS
+            if value(case, p) is not None and value(case, p) == value(example, p)]
+    if "summary" not in left and "EXAMPLE DATA" in (case.summary or ""):
+        left.append("summary")
+    if left and case.date == example.date:
+        left.insert(0, "date")
+    if not left:
+        return []
+    return [Threat("scaffold-text", "major", "Example text from `casegen new` left in case.yaml",
+                   f"{', '.join(left)} still hold{'s' if len(left) == 1 else ''} the scaffold's example text",
+                   "replace it with your own (or delete optional keys)", None)]
+
+
+def slo_metric_problems(case: Any, metrics: dict[str, RunMetrics], labels: dict[str, str]) -> list[Any]:
+    """An SLO on a metric a side does not measure: one :class:`Problem` per SLO and side."""
+    from casegen.errors import Problem
+    from casegen.metrics import METRIC_LABELS
+
+    problems = []
+    for i, objective in enumerate(case.slos):
+        for side, m in metrics.items():
+            if objective.metric not in m.latency_ms:
+                name = METRIC_LABELS.get(objective.metric, objective.metric)
+                name = name if name[:2].isupper() else name[:1].lower() + name[1:]  # 'TTFT', 'inter-chunk latency'
+                measured = [k for k in ("ttft", "tpot", "itl", "e2e") if all(k in mm.latency_ms for mm in metrics.values())]
+                problems.append(Problem(
+                    case.where("slos", i, "metric"),
+                    f"SLO {objective.metric} p{objective.percentile:g} ≤ {objective.threshold_ms:g} ms: the {labels[side]} "
+                    f"run ({side}) does not measure {name}",
+                    "an SLO on a metric both runs measure: " + (", ".join(measured) or "none"),
+                ))
+    return problems

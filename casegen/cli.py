@@ -1,5 +1,9 @@
 """The ``casegen`` command line: thin Click commands over library functions.
 
+Conventions: results (paths written, tables, JSON) go to standard output; progress, notes,
+warnings and errors to standard error; ``-q`` leaves only errors. Choices (``--theme``,
+``--layout``, ``--format``) are checked while the command line is parsed (exit status 2).
+
 Exit status: 0 success, 1 a user error (clear message, no traceback),
 2 a usage error (Click's own). Anything else is a bug and shows its traceback.
 """
@@ -8,11 +12,18 @@ from __future__ import annotations
 
 import functools
 import sys
+import typing
 from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import click
 
 from casegen import __version__
+from casegen.case import ReportSettings
+from casegen.outputs import DEFAULT_OUTPUTS, OUTPUT_FORMATS
+
+THEMES = typing.get_args(ReportSettings.model_fields["theme"].annotation)
+LAYOUTS = typing.get_args(ReportSettings.model_fields["layout"].annotation)
 
 
 def _user_errors(fn):
@@ -32,6 +43,94 @@ def _user_errors(fn):
     return wrapper
 
 
+class UserPath(click.Path):
+    """A path whose leading ``~`` is expanded (also when the shell did not, e.g. in ``-o=~/out``)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str):
+            value = str(Path(value).expanduser())
+        return super().convert(value, param, ctx)
+
+
+class CommaChoice(click.ParamType):
+    """A comma-separated list of choices, e.g. ``html,json`` (checked at parse time)."""
+
+    name = "list"
+
+    def __init__(self, choices: Sequence[str]) -> None:
+        self.choices = tuple(choices)
+
+    def get_metavar(self, param: Any, *args: Any, **kwargs: Any) -> str:
+        return "[" + "|".join(self.choices) + "],..."
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        items = tuple(v.strip() for v in str(value).split(",") if v.strip())
+        bad = [v for v in items if v not in self.choices]
+        if bad or not items:
+            self.fail(f"{bad[0] if bad else repr(value)} is not one of {', '.join(self.choices)} "
+                      "(give a comma-separated list, e.g. html,json)", param, ctx)
+        return items
+
+
+class LazyChoice(click.ParamType):
+    """One value from a registry that is loaded only when the option is used (keeps ``--help`` fast)."""
+
+    name = "choice"
+
+    def __init__(self, choices: Callable[[], list[str]], metavar: str) -> None:
+        self.choices, self.metavar = choices, metavar
+
+    def get_metavar(self, param: Any, *args: Any, **kwargs: Any) -> str:
+        return self.metavar
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        names = self.choices()
+        if value not in names:
+            self.fail(f"{value!r} is not a known format; one of: {', '.join(names)}", param, ctx)
+        return value
+
+
+def _format_names() -> list[str]:
+    from casegen.runs import accepted_format_names
+
+    return accepted_format_names()
+
+
+def _say(quiet: bool) -> Callable[[str], None] | None:
+    """Progress lines on stderr, or nothing under -q."""
+    return None if quiet else (lambda msg: click.echo(f"… {msg}", err=True))
+
+
+def _diagnostics(notes: list[str], threats: list, actions: list[str], quiet: bool) -> None:
+    """Notes, threats to validity and what the author can do about them, on stderr (nothing under -q)."""
+    from casegen.console import threat_lines
+
+    if quiet:
+        return
+    for note in notes:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+    for line in threat_lines(threats):
+        click.secho(line, fg="yellow", err=True)
+    for action in actions:
+        click.echo(f"  to fix: {action}", err=True)
+
+
+def _fail_strict(threats: list) -> None:
+    """``--strict``: an error naming the threats, and a non-zero exit."""
+    if not threats:
+        return
+    titles = list(dict.fromkeys(t.title for t in threats))
+    click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
+    click.echo(f"--strict: {len(titles)} threat(s) to validity: " + "; ".join(titles)
+               + " (see the report's 'Threats to validity' section)", err=True)
+    sys.exit(1)
+
+
+QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="casegen")
 def main() -> None:
@@ -42,109 +141,126 @@ def main() -> None:
     Quick start:
       casegen new my-case            # scaffold a case that builds as-is
       casegen build my-case          # → my-case/build/report.{html,pdf}, summary.json
+
+    Results go to standard output, progress and warnings to standard error.
+    Exit status: 0 success, 1 a problem with the input (or --strict threats),
+    2 a usage error.
     """
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Overwrite an existing case.yaml.")
+@click.argument("directory", type=UserPath(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing case.yaml (and the example runs).")
+@QUIET
 @_user_errors
-def new(directory: Path, force: bool) -> None:
-    """Create a case folder with a commented case.yaml and example runs."""
+def new(directory: Path, force: bool, quiet: bool) -> None:
+    """Create a case folder with a commented case.yaml and example runs.
+
+    \b
+    Example:
+      casegen new my-case && casegen build my-case
+    """
     from casegen.scaffold import new_case
 
     files = new_case(directory, force=force)
+    if quiet:
+        return
     click.echo(f"Created {directory}/ with:")
     for f in files:
         click.echo(f"  {f.relative_to(directory)}")
     click.echo(f"Next: edit {directory}/case.yaml, then run: casegen build {directory}")
 
 
-@main.command()
-@click.argument("case", type=click.Path(path_type=Path))
+@main.command(short_help="Check a case and read its runs, without rendering.")
+@click.argument("case", type=UserPath(path_type=Path))
+@click.option("--strict", is_flag=True, help="Fail when the runs raise any threat to validity (for CI).")
+@QUIET
 @_user_errors
-def validate(case: Path) -> None:
-    """Check CASE (a folder or its case.yaml): read its runs and run the whole analysis, without rendering."""
-    from casegen.build import validate_case
+def validate(case: Path, strict: bool, quiet: bool) -> None:
+    """Check CASE (a folder or its case.yaml): read its runs and run the whole analysis, without rendering.
 
-    study, case_dir = validate_case(case)
-    for side in ("baseline", "optimized"):
-        run, m = study.runs[side], study.metrics[side]
-        kind = "per-request" if m.source == "per-request" else "summary only"
-        click.echo(
-            f"{side:9}  {Path(run.meta.source).name}  [{run.meta.format}, {kind}]  "
-            f"{m.requests.get('succeeded')} ok / {m.requests.get('failed')} failed"
-        )
-    for note in study.notes:
-        click.secho(f"note: {note}", fg="yellow")
+    Prints each side's run and request counts; notes and warnings go to stderr.
+
+    \b
+    Example:
+      casegen validate cases/h100-llama31-8b-fp8
+    """
+    from casegen.build import validate_case
+    from casegen.console import validate_lines
+
+    study, _case_dir = validate_case(case)
     from casegen.report_build import author_actions
 
-    for action in author_actions(study):
-        click.secho(f"to fix: {action}", fg="yellow")
-    click.echo(f"{case_dir / 'case.yaml' if Path(case).is_dir() else case}: valid")
+    _diagnostics(study.notes, study.threats, author_actions(study), quiet)
+    if not quiet:
+        for line in validate_lines(study):
+            click.echo(line)
+        click.echo(f"{study.case.file}: valid")
+    if strict:
+        _fail_strict(study.threats)
 
 
 @main.command()
-@click.argument("case", type=click.Path(path_type=Path))
-@click.option("-o", "--outdir", type=click.Path(path_type=Path), default=None,
+@click.argument("case", type=UserPath(path_type=Path))
+@click.option("-o", "--outdir", type=UserPath(path_type=Path), default=None,
               help="Output folder (default: CASE/build).")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF (faster; HTML and summary.json only).")
-@click.option("--format", "formats", default=None,
-              help="Comma-separated outputs among html, pdf, json, md (default: html,pdf,json).")
-@click.option("--layout", type=click.Choice(["full", "onepager"]), default=None,
+@click.option("--format", "formats", type=CommaChoice(OUTPUT_FORMATS), default=None,
+              help=f"Comma-separated outputs (default: {','.join(DEFAULT_OUTPUTS)}).")
+@click.option("--layout", type=click.Choice(LAYOUTS), default=None,
               help="full report, or one page (default: report.layout in case.yaml).")
-@click.option("--theme", default=None, help="modern or classic (default: report.theme in case.yaml).")
-@click.option("--templates", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--theme", type=click.Choice(THEMES), default=None,
+              help="Look of the report (default: report.theme in case.yaml).")
+@click.option("--templates", type=UserPath(file_okay=False, path_type=Path), default=None,
               help="Folder of your own templates overriding the built-in ones (rendered in a sandbox).")
 @click.option("--trust-case-templates", is_flag=True,
               help="Use the templates folder named by report.templates in case.yaml (off by default: "
                    "a case someone sent must not choose the templates that render it).")
 @click.option("--png", is_flag=True, help="Also write report.png, page 1 of the PDF (needs pypdfium2).")
 @click.option("--strict", is_flag=True,
-              help="Exit with status 1 when the report lists any threat to validity (for CI).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or notes on stderr.")
+              help="Exit with an error when the report lists any threat to validity (for CI).")
+@QUIET
 @_user_errors
-def build(case: Path, outdir: Path | None, no_pdf: bool, formats: str | None, layout: str | None,
+def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...] | None, layout: str | None,
           theme: str | None, templates: Path | None, trust_case_templates: bool, png: bool, strict: bool,
           quiet: bool) -> None:
-    """Build report.html, report.pdf and summary.json for CASE."""
+    """Build report.html, report.pdf and summary.json for CASE.
+
+    CASE is a case folder or its case.yaml. Prints the files written; progress,
+    notes and threats to validity go to stderr.
+
+    \b
+    Example:
+      casegen build cases/h100-llama31-8b-fp8 -o out --format html,json --strict
+    """
     from casegen.build import build as build_case
 
-    fmt = tuple(f.strip() for f in formats.split(",") if f.strip()) if formats else None
-    if fmt is None and no_pdf:
-        fmt = ("html", "json")
-    progress = None if quiet else (lambda msg: click.echo(f"… {msg}", err=True))
-    result = build_case(case, outdir, formats=fmt, layout=layout, theme=theme, templates=templates, png=png,
-                        trust_case_templates=trust_case_templates, progress=progress)
+    if formats is None and no_pdf:
+        formats = tuple(f for f in DEFAULT_OUTPUTS if f != "pdf")
+    result = build_case(case, outdir, formats=formats, layout=layout, theme=theme, templates=templates, png=png,
+                        trust_case_templates=trust_case_templates, progress=_say(quiet))
+    _diagnostics(result.study.notes, result.study.threats, result.report.author_actions if result.report else [],
+                 quiet)
     if not quiet:
-        for note in result.study.notes:
-            click.secho(f"note: {note}", fg="yellow", err=True)
-    for f in result.files:
-        if f.suffix != ".svg":
-            click.echo(f"wrote {f}")
-    click.echo(f"built in {result.seconds:.2f} s")
-    threats = result.study.threats
-    if threats:
-        seen = []
-        for t in threats:
-            if t.title not in seen:
-                seen.append(t.title)
-        if not quiet:
-            click.secho(f"{len(seen)} threat(s) to validity: " + "; ".join(seen), fg="yellow", err=True)
-            for action in (result.report.author_actions if result.report else []):
-                click.echo(f"  to fix: {action}", err=True)
-        if strict:
-            click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
-            click.echo("--strict: the report lists threats to validity (see its 'Threats to validity' section)", err=True)
-            sys.exit(1)
+        for f in result.files:
+            if f.suffix != ".svg":
+                click.echo(f"wrote {f}")
+        click.echo(f"built in {result.seconds:.2f} s", err=True)
+    if strict:
+        _fail_strict(result.study.threats)
 
 
 @main.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=UserPath(dir_okay=False, path_type=Path), default=None,
               help="Write to a file instead of standard output.")
 @_user_errors
 def schema(output: Path | None) -> None:
-    """Print the JSON Schema of case.yaml (for editor autocomplete)."""
+    """Print the JSON Schema of case.yaml (for editor autocomplete).
+
+    \b
+    Example:
+      casegen schema -o my-case/case.schema.json
+    """
     from casegen.case import json_schema
 
     text = json_schema()
@@ -156,13 +272,22 @@ def schema(output: Path | None) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", default="auto", show_default=True, help="Input format (auto-detected by default).")
+@click.argument("paths", nargs=-1, required=True, type=UserPath(path_type=Path))
+@click.option("--format", "fmt", type=LazyChoice(_format_names, "[auto|NAME]"), default="auto", show_default=True,
+              help="Input format; names as in case.yaml's format: (docs/formats.md).")
 @click.option("--select", default=None, help="Show only the run this selector picks, e.g. 'rate=10' or '2'.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_user_errors
 def inspect(paths: tuple[Path, ...], fmt: str, select: str | None, as_json: bool) -> None:
-    """Show what casegen reads from benchmark output files or folders."""
+    """Show what casegen reads from benchmark output files or folders.
+
+    Format, runs and the selector values that pick them, per-request or
+    summary only, request counts, headline metrics, names, warnings.
+
+    \b
+    Example:
+      casegen inspect results/vllm-rate10.json --select rate=10
+    """
     import json
 
     from casegen.inspect import format_text, inspect_path
@@ -174,47 +299,65 @@ def inspect(paths: tuple[Path, ...], fmt: str, select: str | None, as_json: bool
         click.echo("\n\n".join(format_text(i) for i in infos))
 
 
-@main.command()
-@click.argument("a", type=click.Path(path_type=Path))
-@click.argument("b", type=click.Path(path_type=Path))
+@main.command(short_help="Quick table of the deltas between two run files.")
+@click.argument("a", type=UserPath(path_type=Path))
+@click.argument("b", type=UserPath(path_type=Path))
 @click.option("--select-a", default=None, help="Selector for a file of A with several runs.")
 @click.option("--select-b", default=None, help="Selector for a file of B with several runs.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_user_errors
 def compare(a: Path, b: Path, select_a: str | None, select_b: str | None, as_json: bool) -> None:
-    """Quick table of the deltas from run A (before) to run B (after); no case.yaml needed."""
+    """Quick table of the deltas from run A (before) to run B (after); no case.yaml needed.
+
+    Shows requests sent, succeeded and failed on each side and warns (stderr)
+    when the failures differ: latency only describes the requests that succeeded.
+
+    \b
+    Example:
+      casegen compare baseline.json optimized.json
+    """
     import json
 
     from casegen.compare import compare_runs, format_table
 
     result = compare_runs(a, b, select_a=select_a, select_b=select_b)
+    for w in result["warnings"]:
+        click.secho(f"warning: {w}", fg="yellow", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(format_table(result, color=sys.stdout.isatty()))
 
 
-@main.command()
-@click.argument("dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@main.command(short_help="Build many cases, an index.html and one portfolio.pdf.")
+@click.argument("dirs", nargs=-1, required=True, type=UserPath(path_type=Path))
+@click.option("-o", "--outdir", type=UserPath(path_type=Path), required=True, help="Output folder.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 32), default=2, show_default=True, help="Cases built in parallel.")
 @click.option("--title", default="Inference optimization case studies", show_default=True, help="Portfolio title.")
 @click.option("--author", default=None, help="Name on the cover (default: the cases' authors).")
-@click.option("--no-pdf", is_flag=True, help="Skip the PDFs.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--no-pdf", is_flag=True, help="Skip the PDFs (the cases' and portfolio.pdf).")
+@QUIET
 @_user_errors
 def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, author: str | None, no_pdf: bool,
               quiet: bool) -> None:
-    """Build every case in DIRS, an index.html and a combined portfolio.pdf."""
+    """Build every case in DIRS, an index.html and a combined portfolio.pdf.
+
+    A DIR is a case folder or a folder of cases. Each case goes to OUTDIR/<name>/;
+    a broken case is reported and the others are still built (exit status 1).
+
+    \b
+    Example:
+      casegen portfolio cases -o site -j 2
+    """
     from casegen.portfolio import build_portfolio
 
-    progress = None if quiet else (lambda msg: click.echo(f"… {msg}", err=True))
     result = build_portfolio(list(dirs), outdir, jobs=jobs, pdf=not no_pdf, title=title, author=author,
-                             progress=progress)
-    for f in result.files:
-        click.echo(f"wrote {f}")
-    ok = [o for o in result.outcomes if o.ok]
-    click.echo(f"{len(ok)} of {len(result.outcomes)} case(s) built")
+                             progress=_say(quiet))
+    if not quiet:
+        for f in result.files:
+            click.echo(f"wrote {f}")
+        ok = [o for o in result.outcomes if o.ok]
+        click.echo(f"{len(ok)} of {len(result.outcomes)} case(s) built", err=True)
     for o in result.failed:
         click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
         click.echo(f"case '{o.slug}' was not built:\n{o.error}", err=True)

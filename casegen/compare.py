@@ -10,11 +10,28 @@ from pathlib import Path
 from typing import Any
 
 from casegen.case import Analysis
+from casegen.console import request_counts
 from casegen.metrics import METRIC_LABELS, compute_run_metrics, latency_deltas, throughput_deltas
 from casegen.runs import load_run
 from casegen.uncertainty import HEADLINE_PRIMARY, delta_intervals, run_intervals
 
 STATS = ("mean", "p50", "p90", "p99")
+FAILURE_GAP = 0.01  # error rates further apart than this (1 percentage point) get a warning
+
+
+def failure_warnings(ra: dict[str, Any], rb: dict[str, Any]) -> list[str]:
+    """A warning when the sides failed differently: latency only describes the requests that succeeded."""
+    fa, fb, ta, tb = ra.get("failed"), rb.get("failed"), ra.get("total"), rb.get("total")
+    if fa is None or fb is None or not ta or not tb:
+        if (fa or 0) + (fb or 0) and (fa is None or fb is None):
+            return ["one side does not report failed requests, so failures cannot be compared"]
+        return []
+    rate_a, rate_b = fa / ta, fb / tb
+    if abs(rate_a - rate_b) <= FAILURE_GAP:
+        return []
+    worse = "A" if rate_a > rate_b else "B"
+    return [f"failures differ: A failed {fa:,} of {ta:,} requests ({rate_a:.1%}), B {fb:,} of {tb:,} ({rate_b:.1%}); "
+            f"latency covers only successful requests, so {worse} may look faster than it is"]
 
 
 def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b: Any = None,
@@ -52,6 +69,7 @@ def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b
         "b": {"path": str(b), "format": rb.meta.format, "data": "summary" if rb.summary_only else "per-request",
               "requests": mb.requests},
         "confidence": analysis.confidence,
+        "warnings": failure_warnings(ma.requests, mb.requests),
         "rows": rows,
     }
 
@@ -67,7 +85,7 @@ def _num(v: float | None, unit: str) -> str:
 def format_table(result: dict[str, Any], color: bool = False) -> str:
     import click
 
-    head = ("metric", "stat", "A", "B", "Δ", "Δ %", f"{result['confidence']:.0%} CI of Δ %", "")
+    head = ("metric", "stat", "A", "B", "Δ", "Δ %", f"{result['confidence']:.0%} CI of Δ %", "verdict")
     body = []
     for r in result["rows"]:
         pct = f"{r['pct']:+.1f}%" if r["pct"] is not None else "—"
@@ -81,9 +99,9 @@ def format_table(result: dict[str, Any], color: bool = False) -> str:
     def line(cells):
         return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
-    out = [f"A: {result['a']['path']} ({result['a']['format']}, {result['a']['data']})",
-           f"B: {result['b']['path']} ({result['b']['format']}, {result['b']['data']})", "",
-           line(head), line(["-" * w for w in widths])]
+    out = [f"{k}: {result[k.lower()]['path']} ({result[k.lower()]['format']}, {result[k.lower()]['data']}); "
+           f"requests: {request_counts(result[k.lower()]['requests'])}" for k in ("A", "B")]
+    out += ["", line(head), line(["-" * w for w in widths])]
     for cells in body:
         text = line(cells)
         if color:

@@ -34,6 +34,10 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
 ]
 
 
+# fields whose allowed values come from a registry rather than a Literal in the model
+DYNAMIC_CHOICES = {(c.RunSpec, "format"): c.format_choices}
+
+
 def _type_name(t: Any) -> str:
     origin = typing.get_origin(t)
     args = typing.get_args(t)
@@ -79,7 +83,8 @@ def case_yaml_reference() -> str:
             lines += [" ".join(model.__doc__.split()), ""]
         lines += ["| key | type | required | default | description |", "|---|---|---|---|---|"]
         for name, info in model.model_fields.items():
-            t = _type_name(info.annotation)
+            choices = DYNAMIC_CHOICES.get((model, name))
+            t = " \\| ".join(f"`{v}`" for v in choices()) if choices else _type_name(info.annotation)
             cons = _constraints(info)
             if cons:
                 t += f" ({cons})"

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from casegen.console import request_counts
 from casegen.errors import CasegenError
 from casegen.metrics import compute_run_metrics
 from casegen.runs import FORMATS, load_runs, parse_selector, select_run
@@ -98,7 +99,7 @@ def format_text(info: dict[str, Any]) -> str:
         lines.append(f"  [{sel}]")
         version = f" {r['tool_version']}" if r["tool_version"] else ""
         lines.append(f"    {r['data']}; {r['tool']}{version}; model {r['model'] or '—'}; {r['load']}")
-        lines.append(f"    requests: {req.get('total')} sent, {req.get('succeeded')} succeeded, {req.get('failed')} failed")
+        lines.append(f"    requests: {request_counts(req)}")
         lat = r["latency"]
         lines.append(
             "    TTFT p50 {} p99 {} | TPOT p50 {} | inter-chunk p99 {} | E2E p50 {}".format(

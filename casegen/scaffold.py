@@ -6,11 +6,12 @@ casegen's own CSV format; replace them with your benchmark output files.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
-from casegen.case import json_schema
+from casegen.case import Case, json_schema, parse_case
 from casegen.errors import CasegenError
 from casegen.render import templates_dir
 
@@ -43,6 +44,16 @@ def _example_run(seed: int, n: int, ttft_ms: float, tpot_ms: float, fail: int, c
     return "\n".join(lines) + "\n"
 
 
+def _template_text() -> str:
+    return (templates_dir() / "new" / "case.yaml").read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def scaffold_case() -> Case:
+    """The example case ``casegen new`` writes (to spot its text left in a user's case)."""
+    return parse_case(_template_text(), "casegen new: case.yaml")
+
+
 def new_case(directory: str | Path, *, force: bool = False) -> list[Path]:
     """Create a case folder; refuses to overwrite an existing case.yaml unless ``force``."""
     d = Path(directory)
@@ -54,7 +65,7 @@ def new_case(directory: str | Path, *, force: bool = False) -> list[Path]:
     except OSError as err:
         raise CasegenError(f"cannot create the folder ({err.strerror})", file=d) from None
     files = {
-        target: (templates_dir() / "new" / "case.yaml").read_text(encoding="utf-8"),
+        target: _template_text(),
         d / "case.schema.json": json_schema(),
         d / "runs" / "baseline.csv": _example_run(1, 600, 180.0, 24.0, 3),
         d / "runs" / "optimized.csv": _example_run(2, 600, 120.0, 17.0, 2),

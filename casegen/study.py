@@ -16,7 +16,7 @@ from typing import Any
 from casegen import __version__
 from casegen.case import Case
 from casegen.cost import CostComparison, compare_costs
-from casegen.errors import CasegenError
+from casegen.errors import CasegenError, ValidationFailed
 from casegen.metrics import (
     DIST_STATS,
     METRIC_LABELS,
@@ -60,8 +60,12 @@ class Study:
     compare_load: float | None = None  # nominal load of the point the detailed tables compare
 
     def label(self, side: str) -> str:
-        spec = getattr(self.case.runs, side)
-        return spec.label or self.runs[side].meta.label or side.capitalize()
+        return side_label(self.case, self.runs[side], side)
+
+
+def side_label(case: Case, run: Run, side: str) -> str:
+    """The name a side goes by in the report: its label in case.yaml, the run's own, or 'Baseline'/'Optimized'."""
+    return getattr(case.runs, side).label or run.meta.label or side.capitalize()
 
 
 def _load_side_files(case: Case, case_dir: Path, side: str) -> list[tuple[Run | list[Run], str]]:
@@ -78,7 +82,8 @@ def _load_side_files(case: Case, case_dir: Path, side: str) -> list[tuple[Run | 
     out = []
     for i, p in enumerate(paths):
         where = case.where("runs", side, "path", i) if listed else case.where("runs", side, "path")
-        path = Path(p) if Path(p).is_absolute() else case_dir / p
+        path = Path(p).expanduser()  # '~/runs/x.json' means the home folder, as in a shell
+        path = path if path.is_absolute() else case_dir / path
         options = dict(columns=spec.columns, units=spec.units, duration_s=spec.duration_s)
         try:
             runs = (load_runs(path, spec.format, **options) if spec.sweep
@@ -220,16 +225,20 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
             )
         metrics[side] = m
         for w in run.warnings:
-            notes.append(f"{side.capitalize()}: {w}")
+            notes.append(f"{side_label(case, run, side)}: {w}")
         for d in run.definitions:
             if d not in definitions:
                 definitions.append(d)
         for row in m.parity:
             if row.flagged:
                 notes.append(
-                    f"{side.capitalize()}: casegen's {METRIC_LABELS.get(row.metric, row.metric)} {row.stat} "
+                    f"{side_label(case, run, side)}: casegen's {METRIC_LABELS.get(row.metric, row.metric)} {row.stat} "
                     f"({row.ours:,.3f}) differs from the tool's own figure ({row.tool:,.3f}) by {row.diff_pct:+.2f}%"
                 )
+    labels = {side: side_label(case, runs[side], side) for side in SIDES}
+    slo_problems = checks.slo_metric_problems(case, metrics, labels)
+    if slo_problems:
+        raise ValidationFailed(case.file, slo_problems)
     capacities: dict = {}
     knees: dict = {}
     cost_case = case.cost
@@ -256,7 +265,7 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
                                    "bracketed": "; the capacity's lower end is used, so the cost is an upper bound",
                                    "below_min": "; the lowest tested load already misses the SLOs, so the capacity "
                                                 "is an upper bound and the cost a lower bound"}.get(cap.bound, "")
-                    notes.append(f"{side.capitalize()}: cost uses the capacity at SLO from the sweep "
+                    notes.append(f"{side_label(case, runs[side], side)}: cost uses the capacity at SLO from the sweep "
                                  f"({cap.text()}), not the throughput of one load point{consequence}")
             if updates:
                 cost_case = cost_case.model_copy(update=updates)
@@ -285,6 +294,8 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
         threats += checks.realism_checks(side, runs[side], metrics[side], trimmed=trimmed)
         if side in intervals:
             threats += checks.dependence_threats(side, intervals[side])
+        threats += checks.plausibility_checks(side, runs[side], metrics[side])
+    threats += checks.scaffold_leftovers(case)
     spread = {side: _spread(runs[side].parts, method) for side in SIDES if len(runs[side].parts) > 1}
     deltas = latency_deltas(metrics["baseline"], metrics["optimized"])
     revenue = None

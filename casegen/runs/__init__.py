@@ -19,7 +19,7 @@ from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Format, Run, Ru
 from casegen.runs.select import describe_runs, parse_selector, select_run
 
 __all__ = [
-    "FORMATS", "LATENCY_METRICS", "REQUEST_COLUMNS", "Run", "RunMeta", "describe_runs",
+    "FORMATS", "LATENCY_METRICS", "accepted_format_names", "REQUEST_COLUMNS", "Run", "RunMeta", "describe_runs",
     "detect_format", "load_run", "load_runs", "parse_selector", "select_run",
 ]
 
@@ -76,6 +76,11 @@ _ALIASES = {"csv": "casegen-csv", "jsonl": "casegen-jsonl", "vllm-json": "vllm",
 
 def format_names() -> list[str]:
     return [f.name for f in FORMATS]
+
+
+def accepted_format_names() -> list[str]:
+    """Every value ``format:`` accepts: ``auto``, each registered format, then the short aliases."""
+    return ["auto"] + format_names() + sorted(a for a in _ALIASES if a != "auto")
 
 
 def detect_format(path: str | Path, text: str | None = None) -> str:
