@@ -148,7 +148,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@main.command(short_help="Create a case folder with a case.yaml and example runs.")
 @click.argument("directory", type=UserPath(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing case.yaml (and the example runs).")
 @QUIET
