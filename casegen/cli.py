@@ -103,7 +103,7 @@ def _say(quiet: bool) -> Callable[[str], None] | None:
     return None if quiet else (lambda msg: click.echo(f"… {msg}", err=True))
 
 
-def _diagnostics(notes: list[str], threats: list, actions: list[str], quiet: bool) -> None:
+def _diagnostics(notes: list[str], threats: list, quiet: bool) -> None:
     """Notes, threats to validity and what the author can do about them, on stderr (nothing under -q)."""
     from casegen.console import threat_lines
 
@@ -113,8 +113,6 @@ def _diagnostics(notes: list[str], threats: list, actions: list[str], quiet: boo
         click.secho(f"note: {note}", fg="yellow", err=True)
     for line in threat_lines(threats):
         click.secho(line, fg="yellow", err=True)
-    for action in actions:
-        click.echo(f"  to fix: {action}", err=True)
 
 
 def _fail_strict(threats: list) -> None:
@@ -189,9 +187,7 @@ def validate(case: Path, strict: bool, quiet: bool) -> None:
     from casegen.console import validate_lines
 
     study, _case_dir = validate_case(case)
-    from casegen.report_build import author_actions
-
-    _diagnostics(study.notes, study.threats, author_actions(study), quiet)
+    _diagnostics(study.notes, study.threats, quiet)
     if not quiet:
         for line in validate_lines(study):
             click.echo(line)
@@ -239,8 +235,7 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...
         formats = tuple(f for f in DEFAULT_OUTPUTS if f != "pdf")
     result = build_case(case, outdir, formats=formats, layout=layout, theme=theme, templates=templates, png=png,
                         trust_case_templates=trust_case_templates, progress=_say(quiet))
-    _diagnostics(result.study.notes, result.study.threats, result.report.author_actions if result.report else [],
-                 quiet)
+    _diagnostics(result.study.notes, result.study.threats, quiet)
     if not quiet:
         for f in result.files:
             if f.suffix != ".svg":

@@ -31,7 +31,8 @@ def validate_lines(study: Any) -> list[str]:
 
 
 def threat_lines(threats: list[Any]) -> list[str]:
-    """One line per threat to validity: its title, the sides it concerns, and the reason when it is major."""
+    """Each threat to validity once: its title, the sides it concerns and the reason when it is major,
+    then (indented) what the case author can do about it."""
     grouped: dict[str, list[Any]] = {}
     for t in threats:
         grouped.setdefault(t.key, []).append(t)
@@ -42,4 +43,6 @@ def threat_lines(threats: list[Any]) -> list[str]:
         where = f" ({', '.join(dict.fromkeys(sides))})" if sides else ""
         reason = f": {first.reason}" if first.severity == "major" else ""
         out.append(f"warning: {first.title}{where}{reason}")
+        if first.fix:
+            out.append(f"  to fix: {first.fix}")
     return out
