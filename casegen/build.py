@@ -131,7 +131,7 @@ def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templa
 
 def validate_case(case_path: str | Path):
     """Everything ``build`` computes, without rendering: read the case and its runs, run the whole
-    analysis and assemble summary.json (which visits every computed figure, sweeps included), so
+    analysis, the findings and summary.json (which visit every computed figure, sweeps included), so
     "valid" means ``build`` gets past the analysis. Returns ``(study, case_dir)``."""
     case, case_dir = load_case(case_path)
     study = analyze(case, case_dir)

@@ -316,7 +316,7 @@ def parity_rows(metrics: RunMetrics, run: Run) -> list[ParityRow]:
             if ours is None or tool_value is None:
                 continue
             row = _parity_row(m, stat, ours, tool_value)
-            if row.flagged:
+            if abs(row.diff_pct) > PARITY_EXPLAIN_PCT:
                 if values is None and not run.summary_only:
                     values = per_request_values(run)
                 row.cause = parity_cause(run, m, stat, tool_value, metrics.percentile_method,
@@ -326,11 +326,14 @@ def parity_rows(metrics: RunMetrics, run: Run) -> list[ParityRow]:
         ours = metrics.throughput.get(key)
         if ours is not None and tool_value is not None:
             row = _parity_row("throughput", key, ours, tool_value)
-            if row.flagged:
+            if abs(row.diff_pct) > PARITY_EXPLAIN_PCT:
                 row.cause = run.parity_causes.get("throughput", "unexplained")
             rows.append(row)
     return rows
 
+
+#: Differences above this (%) get a cause, even when they are within the flagging tolerance.
+PARITY_EXPLAIN_PCT = 0.5
 
 _PERCENTILE_STATS = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
 

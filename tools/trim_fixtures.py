@@ -27,12 +27,22 @@ def skipped(rel: Path, drops: list[str]) -> bool:
         fnmatch.fnmatch(str(rel), pat) for pat in drops)
 
 
+def blank(obj, keys: set[str]):
+    if isinstance(obj, dict):
+        return {k: ("" if k in keys and isinstance(v, str) else blank(v, keys)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [blank(v, keys) for v in obj]
+    return obj
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("raw", type=Path)
     ap.add_argument("tool")
     ap.add_argument("version")
     ap.add_argument("--drop", action="append", default=[])
+    ap.add_argument("--blank-key", action="append", default=[],
+                    help="in JSON files, replace the string value of this key by '' (prompt/response texts)")
     ap.add_argument("--dest", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "fixtures")
     args = ap.parse_args()
     src = args.raw / args.tool
@@ -46,8 +56,8 @@ def main() -> None:
             continue
         out = dst / rel
         out.parent.mkdir(parents=True, exist_ok=True)
-        if f.suffix == ".json" and f.stat().st_size > 40_000:
-            obj = json.loads(f.read_text(encoding="utf-8"))
+        if f.suffix == ".json" and (f.stat().st_size > 40_000 or args.blank_key):
+            obj = blank(json.loads(f.read_text(encoding="utf-8")), set(args.blank_key))
             out.write_text(json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
             compacted.append(str(rel))
         else:
@@ -72,6 +82,7 @@ Commands (paths under the raw output folder; sub-folders here keep the names of 
 {tool_cmds}
 
 Left out: logs, console dumps, inputs.json (the generated prompts){', ' + ', '.join(args.drop) if args.drop else ''}.
+Texts blanked (string values replaced by ""): {', '.join(args.blank_key) if args.blank_key else 'none'}.
 JSON re-serialised without indentation (same content): {', '.join(compacted) if compacted else 'none'}.
 Regenerate: bash tools/make_fixtures.sh {args.tool} && python tools/trim_fixtures.py $RAW {args.tool} {args.version}
 """, encoding="utf-8")

@@ -148,7 +148,7 @@ def load_runs(
 
 
 #: Format-name endings that name a file kind, not a tool ("aiperf-jsonl" → tool "aiperf").
-_KIND_SUFFIXES = ("-aggregate-csv", "-per-request", "-aggregate", "-jsonl", "-json", "-csv", "-raw", "-dir", "-sweep")
+_KIND_SUFFIXES = ("-aggregate-csv", "-html", "-per-request", "-aggregate", "-jsonl", "-json", "-csv", "-raw", "-dir", "-sweep")
 _LOOSE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".yaml", ".yml")
 _MAX_LOOSE_FILES = 200
 

@@ -59,6 +59,14 @@ DEFINITIONS = [
 ]
 
 
+#: Known differences between casegen's figures from GuideLLM's requests and GuideLLM's own statistics.
+PARITY_CAUSES = {
+    "e2e": "E2E end point: GuideLLM's request_latency ends when the HTTP response closes (request_end, after the "
+           "usage chunk and [DONE]); casegen's end-to-end latency ends at the last token",
+    "tpot": "TPOT weighting: GuideLLM weights each request's TPOT by its output tokens − 1; casegen counts each "
+            "request once",
+}
+
 # --------------------------------------------------------------------------- parsing
 
 def _parse(path: Path, text: str) -> Any:
@@ -194,9 +202,9 @@ def _run(c: _Ctx, bench: Any, i: int, sha256: str, version: Any, top_args: dict)
     elif stype == "throughput":
         request_rate = math.inf
         concurrency = max_conc
-    else:  # constant, poisson, async
+    else:  # constant, poisson, async: a rate load; max_concurrency is only a cap (default 10240 in 0.8)
         request_rate = rate
-        concurrency = max_conc
+        concurrency = None
     label = stype
     if stype == "concurrent" and concurrency is not None:
         label = f"concurrent-{concurrency:g}"
@@ -211,6 +219,8 @@ def _run(c: _Ctx, bench: Any, i: int, sha256: str, version: Any, top_args: dict)
         date = datetime.fromtimestamp(start, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     extra: dict[str, Any] = {"strategy": stype, "guidellm_schema": schema}
+    if request_rate is not None and max_conc is not None and math.isfinite(max_conc) and stype != "throughput":
+        extra["max_concurrency_cap"] = int(max_conc)
     if isinstance(profile.get("type_"), str):
         extra["profile"] = profile["type_"]
     if isinstance(run_index, int) and not isinstance(run_index, bool):
@@ -250,7 +260,8 @@ def _run(c: _Ctx, bench: Any, i: int, sha256: str, version: Any, top_args: dict)
         warnings.append("GuideLLM 0.2–0.3 report: the file does not record the GuideLLM version")
 
     requests, trimmed, reason = _requests(c, b, w, (n_ok, n_err, n_inc), start, end)
-    run = Run(meta=meta, requests=requests, tool_summary=summary, warnings=warnings, definitions=definitions)
+    run = Run(meta=meta, requests=requests, tool_summary=summary, warnings=warnings, definitions=definitions,
+              tool_percentile_method="nearest", parity_causes=dict(PARITY_CAUSES))
     run.trimmed = trimmed
     if requests is None:
         warnings.append(f"summary only: {reason}; percentiles other than those GuideLLM printed are unavailable")
@@ -420,7 +431,168 @@ def _nan(v: float | None) -> float:
     return math.nan if v is None else v
 
 
+# --------------------------------------------------------------------------- benchmarks.csv (0.8)
+
+_CSV_PCTS = ("p001", "p01", "p05", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "p999")
+#: (group, name) of the CSV's latency columns → (casegen metric, factor to ms)
+_CSV_LATENCY = {
+    ("Time to First Token", "Successful ms"): ("ttft", 1.0),
+    ("Inter Token Latency", "Successful ms"): ("tpot", 1.0),
+    ("Request Latency", "Successful Sec"): ("e2e", 1000.0),
+}
+_CSV_EXPECTED = "GuideLLM benchmarks.csv: three header rows (group, name, statistic), then one row per benchmark"
+
+
+def sniff_csv(path: Path, text: str) -> bool:
+    return text.lstrip()[:200].startswith("Run Info,Run Info") and "Time to First Token" in text[:20000]
+
+
+def read_csv(path: Path, text: str, sha256: str) -> list[Run]:
+    """GuideLLM 0.8 ``benchmarks.csv``: one summary-only run per benchmark row (the CSV has no requests)."""
+    import csv
+    import io
+    import json
+
+    from casegen.runs.fields import count, number
+
+    rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) < 4:
+        raise CasegenError("has no benchmark rows", file=path, expected=_CSV_EXPECTED)
+    group, name, stat = rows[0], rows[1], rows[2]
+    if not (len(group) == len(name) == len(stat)):
+        raise CasegenError("header rows differ in length", file=path, where="lines 1–3", expected=_CSV_EXPECTED)
+    col = {(g.strip(), n.strip(), st.strip()): j for j, (g, n, st) in enumerate(zip(group, name, stat))}
+    runs: list[Run] = []
+    for i, row in enumerate(rows[3:]):
+        line = i + 4
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(group):
+            raise CasegenError(f"row has {len(row)} cells, the header has {len(group)}", file=path,
+                               where=f"line {line}", expected=_CSV_EXPECTED)
+
+        def cell(g: str, n: str, st: str = "") -> str | None:
+            j = col.get((g, n, st))
+            return row[j] if j is not None else None
+
+        summary: dict[str, dict[str, float]] = {}
+        for (g, n), (metric, factor) in _CSV_LATENCY.items():
+            stats: dict[str, float] = {}
+            for st, key in (("Mean", "mean"), ("Median", "p50"), ("Std Dev", "std")):
+                v = number(cell(g, n, st), path, line=line, key=f"{g} / {n} / {st}")
+                if v is not None:
+                    stats[key] = v * factor
+            raw = cell(g, n, "Percentiles")
+            if raw:
+                try:
+                    values = json.loads(raw)
+                except json.JSONDecodeError:
+                    values = None
+                if not isinstance(values, list) or len(values) != len(_CSV_PCTS):
+                    raise CasegenError(f"percentiles cell is {raw[:40]!r}", file=path, where=f"line {line}, {g}",
+                                       expected=f"a list of {len(_CSV_PCTS)} numbers ({', '.join(_CSV_PCTS)})")
+                for key, v in zip(_CSV_PCTS, values):
+                    if key in ("p90", "p95", "p99"):
+                        num = number(v, path, line=line, key=f"{g} / Percentiles / {key}")
+                        if num is not None:
+                            stats[key] = num * factor
+            if stats:
+                summary[metric] = stats
+        n_ok = count(cell("Request Counts", "Successful"), path, line=line, key="Request Counts / Successful")
+        n_inc = count(cell("Request Counts", "Incomplete") or 0, path, line=line, key="Request Counts / Incomplete")
+        n_err = count(cell("Request Counts", "Errored") or 0, path, line=line, key="Request Counts / Errored")
+        assert n_ok is not None and n_inc is not None and n_err is not None
+        summary["requests"] = {"total": float(n_ok + n_inc + n_err), "succeeded": float(n_ok),
+                               "failed": float(n_inc + n_err)}
+        duration = number(cell("Timings", "Duration", "Sec"), path, line=line, key="Timings / Duration", min_value=0)
+        strategy = (cell("Benchmark", "Strategy") or "").strip()
+        kind, _, value = strategy.partition("@")
+        load = number(value, path, line=line, key="Benchmark / Strategy", expected="kind@number") if value else None
+        rate = conc = None
+        if kind == "concurrent":
+            conc = int(load) if load is not None else None
+        elif kind == "synchronous":
+            conc = 1
+        elif kind == "throughput":
+            rate = math.inf
+        elif load is not None:
+            rate = load
+        tok_out = number(cell("Token Metrics", "Successful Output Tokens", "Mean"), path, line=line,
+                         key="Token Metrics / Successful Output Tokens / Mean")
+        tok_in = number(cell("Token Metrics", "Successful Input Tokens", "Mean"), path, line=line,
+                        key="Token Metrics / Successful Input Tokens / Mean")
+        if tok_out is not None or tok_in is not None:
+            summary["tokens"] = {k: v * n_ok for k, v in (("output_total", tok_out), ("input_total", tok_in))
+                                 if v is not None}
+        if duration:
+            summary["throughput"] = {"requests_per_s": n_ok / duration}
+            if tok_out is not None:
+                summary["throughput"]["output_tokens_per_s"] = tok_out * n_ok / duration
+        meta = RunMeta(tool="guidellm", format=FORMAT_CSV, source=str(path), sha256=sha256, label=strategy or None,
+                       request_rate=rate, max_concurrency=conc, num_prompts=n_ok + n_inc + n_err,
+                       duration_s=duration, streaming="ttft" in summary, index=len(runs),
+                       extra={"strategy": kind} if kind else {})
+        warnings = ["summary only: GuideLLM's CSV holds statistics; benchmarks.json from the same run has every "
+                    "request (read that for intervals and SLO verdicts)",
+                    "throughput is successful requests / benchmark duration (GuideLLM's own per-second figures in "
+                    "the CSV are distributions over time, not used)"]
+        runs.append(Run(meta=meta, requests=None, tool_summary=summary, warnings=warnings,
+                        definitions=list(DEFINITIONS)))
+    if not runs:
+        raise CasegenError("has no benchmark rows", file=path, expected=_CSV_EXPECTED)
+    return runs
+
+
+def sniff_html(path: Path, text: str) -> bool:
+    return path.suffix.lower() in (".html", ".htm") and "guidellm" in text[:200000].lower()
+
+
+def read_html(path: Path, text: str, sha256: str) -> list[Run]:
+    """GuideLLM's HTML report embeds its data for the browser; casegen reads the JSON of the same run."""
+    for twin in (path.with_suffix(".json"), path.with_suffix(".yaml"), path.parent / "benchmarks.json"):
+        if twin.is_file():
+            from casegen.runs.fields import read_text
+
+            from casegen.runs.model import sha256_file
+
+            return read(twin, read_text(twin), sha256_file(twin))
+    raise CasegenError("this is GuideLLM's HTML report, which casegen does not read", file=path,
+                       expected="benchmarks.json (or .yaml / .csv) from the same run: GuideLLM writes it with "
+                                "--output kind=json")
+
+
+_DIR_FILES = ("benchmarks.json", "benchmarks.yaml", "benchmarks.csv")
+
+
+def sniff_dir(path: Path) -> bool:
+    return any((path / n).is_file() for n in _DIR_FILES)
+
+
+def read_dir(path: Path) -> list[Run]:
+    """A GuideLLM output folder (json + csv + html of one run): the JSON (every request), else YAML, else CSV."""
+    from casegen.runs.fields import read_text
+    from casegen.runs.model import sha256_file
+
+    for n in _DIR_FILES:
+        p = path / n
+        if p.is_file():
+            reader = read_csv if n.endswith(".csv") else read
+            runs = reader(p, read_text(p), sha256_file(p))
+            others = [m for m in _DIR_FILES if m != n and (path / m).is_file()]
+            for run in runs:
+                if others:
+                    run.meta.extra["also_in_folder"] = ", ".join(others)
+            return runs
+    raise CasegenError("no GuideLLM report in this folder", file=path, expected=" or ".join(_DIR_FILES))
+
+
+FORMAT_CSV = "guidellm-csv"
+
 FORMATS = [
+    Format(name=FORMAT_CSV, description="GuideLLM benchmarks.csv (0.8), summary only", sniff=sniff_csv,
+           read=read_csv, priority=33),
+    Format(name="guidellm-html", description="GuideLLM benchmarks.html (read through the JSON of the same run)",
+           sniff=sniff_html, read=read_html, priority=95),
     Format(name=FORMAT, description="GuideLLM benchmarks.json / benchmarks.yaml report (0.2+)",
-           sniff=sniff, read=read, priority=25),
+           sniff=sniff, read=read, sniff_dir=sniff_dir, read_dir=read_dir, priority=25),
 ]

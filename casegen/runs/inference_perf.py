@@ -62,14 +62,14 @@ DEFINITIONS = [
     "successful requests / tokens divided by first request start → last response end of the report, "
     "casegen's definition; the run duration is derived as successes / requests_per_sec.",
     "inference-perf percentiles use NumPy's linear interpolation, the same method as casegen's default.",
-    "From per_request_lifecycle_metrics.json: TTFT = first output token time − start_time; E2E = end_time − "
-    "start_time; output tokens = the client's count (response_metrics.output_tokens); chunk gaps from chunk_times.",
+    "From per_request_lifecycle_metrics.json: TTFT = first output token time − start_time; E2E = last output "
+    "token time − start_time (end_time − start_time without token times); output tokens = the client's count (response_metrics.output_tokens); chunk gaps from chunk_times.",
 ]
 
 #: Known differences between casegen's figures from the per-request file and inference-perf's summary.
 PARITY_CAUSES = {
-    "tpot": "E2E end point: inference-perf's TPOT ends at the last token's arrival, casegen's at the end of the "
-            "response (end_time, after the final usage chunk and [DONE])",
+    "e2e": "E2E end point: inference-perf's request_latency ends at end_time (when the response closes, after the "
+           "final usage chunk and [DONE]); casegen's end-to-end latency ends at the last token",
     "itl": "token vs chunk level: inference-perf gives every token of a chunk the chunk's time; casegen's "
            "ITL is the gap between chunks",
 }
@@ -213,9 +213,10 @@ def _requests(path: Path, records: list[tuple[int, dict]]):
         chunks = rm.get("chunk_times") or rm.get("output_token_times")
         error = rec.get("error")
         failed = error is not None
-        first = None
+        first = last = None
         if isinstance(times, list) and times:
             first = number(times[0], path, where=w, key="info.response_metrics.output_token_times[0]")
+            last = number(times[-1], path, where=w, key="info.response_metrics.output_token_times[-1]")
         chunk_s = None
         if isinstance(chunks, list) and len(chunks) >= 2:
             arr = np.asarray([number(c, path, where=w, key="info.response_metrics.chunk_times", optional=False)
@@ -226,7 +227,7 @@ def _requests(path: Path, records: list[tuple[int, dict]]):
             n_in = (info["request_metrics"].get("text") or {}).get("input_tokens") \
                 if isinstance(info["request_metrics"].get("text"), dict) else None
         start.append(t0)
-        e2e.append(np.nan if failed else t1 - t0)  # type: ignore[operator]
+        e2e.append(np.nan if failed else (last if last is not None else t1) - t0)  # type: ignore[operator]
         ttft.append(np.nan if failed or first is None else first - t0)  # type: ignore[operator]
         inp.append(number(n_in, path, where=w, key="info.input_tokens", min_value=0))
         out.append(number(rm.get("output_tokens"), path, where=w, key="info.response_metrics.output_tokens",
