@@ -146,20 +146,21 @@ def metric_series(run: Run) -> dict[str, MetricSeries]:
     for m, v in request_latencies_ms(ok).items():
         v = v[np.isfinite(v)]
         out[m] = MetricSeries(v, v, np.ones(v.size))
-    gaps, counts = [], []
-    for g in ok["chunk_gaps_s"] if "chunk_gaps_s" in ok else []:
-        if g is not None and len(g):
-            a = np.asarray(g, dtype=float) * 1e3
-            a = a[np.isfinite(a)]
-            if a.size:
-                gaps.append(a)
-                counts.append(a.size)
-    if gaps:
-        values = np.concatenate(gaps)
-        cnt = np.asarray(counts, dtype=float)
+    col = ok["chunk_gaps_s"].tolist() if "chunk_gaps_s" in ok else []
+    nz = [g for g in col if g is not None and len(g)]
+    if nz:
+        counts = np.fromiter((len(g) for g in nz), dtype=np.int64, count=len(nz))
+        values = np.concatenate(nz).astype(float) * 1e3
+        finite = np.isfinite(values)
+        if not finite.all():
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            counts = np.add.reduceat(finite.astype(np.int64), starts)
+            values = values[finite]
+            counts = counts[counts > 0]
+    if nz and values.size:
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         sums = np.add.reduceat(values, offsets)
-        out["itl"] = MetricSeries(values, sums, cnt, offsets)
+        out["itl"] = MetricSeries(values, sums, counts.astype(float), offsets)
     else:
         out["itl"] = MetricSeries(np.array([]), np.array([]), np.array([]))
     return out
@@ -202,7 +203,10 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
     unit_means = num / den
     dep = dependence(unit_means)
     n_units_eff = dep.n_eff
-    sorted_values = np.sort(series.values)
+    # request-level: sort once (order-statistic intervals need it); pooled gaps (possibly tens of
+    # millions): partial sorts around each percentile only
+    sorted_values = series.values if series.pooled else np.sort(series.values)
+    presorted = not series.pooled
     total = float(den.sum())
     out: dict[str, StatResult] = {}
     for stat in stat_names:
@@ -222,7 +226,7 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
             lo, hi = np.percentile(draws, [a, 100 - a])
             out[stat] = StatResult(theta, draws, (float(lo), float(hi)) if ok else None, ok, n_eff, why)
             continue
-        q = float(stats.quantile_at(sorted_values, p, method))
+        q = float((stats.quantile_at if presorted else stats.quantile_select)(sorted_values, p, method))
         if not series.pooled and not dep.dependent:
             n_eff = float(units)
             ci = stats.quantile_ci(sorted_values, p, confidence)
@@ -240,7 +244,7 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
             if not series.pooled:
                 n_eff = min(n_eff, float(units))
             interval = None
-        draws = stats.quantile_draws(sorted_values, p, n_eff, resamples, rng, method)
+        draws = stats.quantile_draws(sorted_values, p, n_eff, resamples, rng, method, presorted)
         ok, why = support_rule(metric, stat, n_eff, n_units_eff, dep.dependent, units)
         if ok and interval is None:
             lo, hi = np.percentile(draws, [a, 100 - a])

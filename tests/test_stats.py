@@ -123,6 +123,15 @@ def test_quantile_at_matches_casegen_percentiles():
     for p in (0.5, 0.9, 0.99):
         assert stats.quantile_at(x, p) == pytest.approx(percentile(x, p * 100, "linear"))
         assert stats.quantile_at(x, p, "mlperf") == percentile(x, p * 100, "mlperf")
+    z = np.random.default_rng(7).lognormal(size=1001)  # unsorted: partial sort gives the same values
+    u = np.random.default_rng(8).beta(50, 5, size=300)
+    for method in ("linear", "mlperf", "nearest"):
+        assert np.array_equal(stats.quantile_select(z, u, method), stats.quantile_at(np.sort(z), u, method))
+        assert stats.quantile_select(z, 0.5, method) == stats.quantile_at(np.sort(z), 0.5, method)
+    for n in (4, 5, 100):  # ties to even at half ranks, like NumPy
+        y = np.sort(np.random.default_rng(n).normal(size=n))
+        for p in (0.5, 0.9, 0.99, 0.125):
+            assert stats.quantile_at(y, p, "nearest") == percentile(y, p * 100, "nearest")
 
 
 def test_bootstrap_is_deterministic():

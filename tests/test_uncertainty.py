@@ -140,3 +140,15 @@ def test_fast_intervals_are_fast_enough_for_a_million_requests():
     res, _ = series_stats(_series(x), uncertainty.STATS, 0.95, 1000, np.random.default_rng(0))
     assert all(r.draws.size == 1000 for r in res.values())
     assert res["p99"].supported and res["mean"].supported
+
+
+def test_pooled_gap_series_keeps_gaps_with_their_request_and_drops_non_finite_gaps():
+    from casegen.runs.model import Run, RunMeta, make_requests_frame
+
+    gaps = [[0.01, float("nan"), 0.02], [float("nan")], None, [0.03, 0.04], []]
+    df = make_requests_frame(ttft_s=[0.1] * 5, e2e_s=[0.2] * 5, input_tokens=[1] * 5, output_tokens=[3] * 5,
+                             chunk_gaps_s=gaps)
+    s = uncertainty.metric_series(Run(meta=types.SimpleNamespace(), requests=df))["itl"]
+    assert s.values.tolist() == pytest.approx([10, 20, 30, 40])
+    assert s.num.tolist() == pytest.approx([30, 70]) and s.den.tolist() == [2, 2] and s.offsets.tolist() == [0, 2]
+    assert s.counts_below(25).tolist() == [2, 0]
