@@ -267,7 +267,7 @@ def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool, shown_p
         outs = _tokens(run, "output_tokens")
         if outs.size > 1 and np.ptp(outs) == 0:
             T.append(Threat("fixed-outputs", "minor", "Fixed-length outputs",
-                            f"every response has exactly {outs[0]:,.0f} tokens (max_tokens with ignore_eos?): fine for "
+                            f"every response has exactly {outs[0]:,.0f} tokens (a fixed output length): fine for "
                             "per-token comparisons, but end-to-end latency hides output-length effects of the change",
                             "let the model stop naturally if the optimization can change output length", side))
         df = run.requests

@@ -24,7 +24,9 @@ from casegen.sandbox import SecurityError, make_environment, security_error
 from casegen.formatting import fmt_ms, fmt_ms_signed, fmt_num, fmt_pct, fmt_share, fmt_usd
 from casegen.metrics import METRIC_LABELS, per_request_values
 from casegen.registry import METRIC_NOTES, PERCENTILE_STATS, TABLE_METRICS, TABLE_STATS
-from casegen.findings import rate_bound
+from casegen.findings import capacity_finding, rate_bound
+from casegen.mdtext import MdSafe, md_escape, md_finalize
+from casegen.sections import section_context, section_names
 from casegen.report_build import build_report
 from casegen.report_model import Report
 from casegen.study import SIDES, Study
@@ -59,8 +61,10 @@ def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
-def _env(user_templates: Path | None = None) -> jinja2.Environment:
-    """Sandboxed Jinja2 environment (casegen.sandbox): the user's folder first, then the packaged templates.
+def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Environment:
+    """The one function that creates a template environment (sandboxed, casegen.sandbox): the user's
+    folder first, then the packaged templates. ``kind="md"`` is the Markdown flavour: no HTML
+    autoescape, every printed value escaped for Markdown and inline HTML instead (casegen.mdtext).
 
     ``default:NAME`` always names the packaged template, so a user file can extend the
     built-in one of the same name (Datasette-style).
@@ -70,9 +74,11 @@ def _env(user_templates: Path | None = None) -> jinja2.Environment:
     if user_templates is not None:
         loaders.append(jinja2.FileSystemLoader(str(user_templates)))
     loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
+    markdown_out = kind == "md"
     env = make_environment(
         jinja2.ChoiceLoader(loaders),
-        autoescape=jinja2.select_autoescape(["html", "j2", "html.j2"], default=True),
+        autoescape=False if markdown_out else jinja2.select_autoescape(["html", "j2", "html.j2"], default=True),
+        finalize=md_finalize if markdown_out else None,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -80,6 +86,9 @@ def _env(user_templates: Path | None = None) -> jinja2.Environment:
     )
     env.filters.update(ms=fmt_ms, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
                        lower_first=lower_first)
+    if markdown_out:
+        env.filters.update(md=md_escape, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),
+                           chart_alt=lambda chart, fallback="": charts.alt_text(chart) or fallback)
     return env
 
 
@@ -457,7 +466,10 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
             if n and n not in notes:
                 notes.append(f"{sw.label}: {n}")
     kind = "request rate (req/s)" if b.load_kind == "rate" else "concurrency"
-    return {"cap_rows": cap_rows, "ratio": ratio, "slo_phrase": slo_phrase, "charts": charts_out, "rows": rows,
+    capf = capacity_finding(study)
+    return {"cap_rows": cap_rows, "ratio": ratio, "slo_phrase": slo_phrase,
+            "ratio_text": capf.value if capf is not None and capf.evidence.ratio_bound != "unknown" else None,
+            "ratio_verdict": capf.verdict if capf is not None else "na", "charts": charts_out, "rows": rows,
             "notes": notes, "kind": kind, "n_points": (len(b.points), len(o.points)),
             "compare_at": ("unbounded" if study.compare_load is not None and not math.isfinite(study.compare_load)
                            else f"{study.compare_load:g}"),
@@ -511,6 +523,8 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "version": __version__,
         "labels": {s: study.label(s) for s in SIDES},
         "report": report,
+        "sections": section_names(),
+        **section_context(study, report),
         "headline": report.page1.cards,
         "regressions": report.page1.regressions,
         "business_summary": report.page1.in_short,

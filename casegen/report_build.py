@@ -12,17 +12,25 @@ from casegen.study import SIDES, Study, _clean, summary_dict
 
 
 def threat_items(study: Study) -> list[ThreatItem]:
-    """Threats grouped by key (a problem of both sides is listed once), major first, reader language."""
+    """Threats grouped by key (a problem of both sides is listed once, an identical reason once),
+    major first, in reader language."""
     grouped: dict[str, ThreatItem] = {}
+    reasons: dict[str, dict[str, list[str]]] = {}  # key → reason → sides that have it
     for t in study.threats:
         g = grouped.setdefault(t.key, ThreatItem(key=t.key, severity=t.severity,  # type: ignore[arg-type]
                                                  title=t.title, reasons=[], sides=[]))
         who = study.label(t.side) if t.side else None
-        reason = f"{who}: {t.reason}" if who else t.reason
-        if reason not in g.reasons:
-            g.reasons.append(reason)
         if who and who not in g.sides:
             g.sides.append(who)
+        names = reasons.setdefault(t.key, {}).setdefault(t.reason, [])
+        if who and who not in names:
+            names.append(who)
+    for key, g in grouped.items():
+        for reason, names in reasons[key].items():
+            if not names or len(names) == len(g.sides) == 2:
+                g.reasons.append(reason[:1].upper() + reason[1:])
+            else:
+                g.reasons.append(f"{', '.join(names)}: {reason}")
     order = {"major": 0, "minor": 1}
     return sorted(grouped.values(), key=lambda g: order[g.severity])
 

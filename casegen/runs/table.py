@@ -198,7 +198,7 @@ def _build(rows: list[tuple[str, dict]], cols: dict[str, tuple[str, float]], pat
     if "output_tokens" not in cols:
         warnings.append("no output_tokens column: TPOT and token throughput unavailable")
     if duration_s is None and "start" not in cols:
-        warnings.append("no start column and no duration_s in case.yaml: throughput unavailable")
+        warnings.append("the file has no send times and no run duration was given, so throughput is unavailable")
     meta = RunMeta(
         tool="casegen",
         format=fmt,
