@@ -138,12 +138,13 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
     elif ev.ci_abs:
         ci_text = f"{conf:.0%} CI {fmt_ms(ev.ci_abs[0])} to {fmt_ms(ev.ci_abs[1])}"
     if not ok:
+        ev.note = unsupported_reason(study, metric, stat)
         strength = "point_only"
-        why = unsupported_reason(study, metric, stat)
         value, verdict = change + "†", "na"
         detail = f"{values}; † point value only: " + ("summary-only data, no interval" if ci is None
                                                         else "too few independent requests for an interval")
-        claim = f"{title}: {values} ({change}), a point value only — {why}."
+        claim = (f"{title}: {values} ({change}), a point value without an interval ("
+                 + ("summary-only data" if ci is None else "too few independent requests") + ").")
     elif significant:
         strength = "significant" if family == "primary" else "exploratory"
         value, verdict = change, d.verdict
@@ -203,7 +204,7 @@ def capacity_range(cap: Any) -> tuple[BoundKind, float | None, float | None]:
         return "unknown", None, None
     v = cap.value_rps
     kind = cap.bound
-    if kind == "interpolated":
+    if kind in ("interpolated", "plateau"):  # plateau: tested from both sides, a point
         return "point", v, v
     if kind == "bracketed":
         above = cap.above.achieved_rps if cap.above is not None else None
@@ -512,7 +513,10 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card]) -> st
     cost = next((f for f in chosen if f.kind == "cost"), None)
     c = study.cost
     if cost is not None and c is not None:
-        parts.append(_sentence(cost.claim))
+        claim = cost.claim
+        if not study.sweeps:  # the operating point was stated at the start of the paragraph
+            claim = claim.replace(cost_operating_point(study), "at the throughput measured at that load")
+        parts.append(_sentence(claim))
         if abs(c.savings_usd_per_month) < ZERO_SAVING_USD or c.savings_usd_per_month < 0:
             parts.append("There is no payback.")
         elif c.one_time_cost_usd > 0 and c.payback_months is not None:

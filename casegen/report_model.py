@@ -61,6 +61,7 @@ class Evidence(_Model):
         None, description="primary: SLO-named statistic, corrected for multiplicity; exploratory: everything else")
     p_value: float | None = Field(None, description="p-value of the change, when the statistics provide one")
     p_adjusted: float | None = Field(None, description="multiplicity-adjusted p-value (primary family)")
+    note: str = Field("", description="Why the figure has no interval, when it has none")
     operating_point: str = Field("", description="Where the figure holds: 'fixed concurrency 16', "
                                                  "'offered rate 2 req/s', 'capacity at SLO' …")
 
