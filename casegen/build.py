@@ -182,7 +182,8 @@ def build(
     if "html" in formats or "pdf" in formats or png:  # Markdown and JSON do not need the HTML
         t = time.perf_counter()
         say("rendering HTML")
-        html = render_html(study, layout=layout, theme=theme, templates=templates, report=report)
+        html = render_html(study, layout=layout, theme=theme, templates=templates, report=report,
+                           outputs=tuple(formats))
         timings["html"] = time.perf_counter() - t
     outputs: list[tuple[Path, bytes]] = []
     if "html" in formats:

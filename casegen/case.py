@@ -287,6 +287,29 @@ class Analysis(_Strict):
     cooldown: Trim | None = Field(None, description="Leave out requests sent during cool-down.")
 
 
+class ReproduceSide(_Strict):
+    """What someone needs to rerun one side. A value left out is taken from the run's file where the
+    tool records it: the engine (SGLang bench_serving; vLLM bench with backend `vllm`), engine flags
+    (vLLM sweep folder names), the GPU (the `gpu` field of vLLM results), the benchmark command
+    (AIPerf's `cli_command`); anything else shows as "not recorded"."""
+
+    engine: str | None = Field(None, description="Serving engine, e.g. 'vLLM'.")
+    engine_version: str | None = Field(None, description="Engine version or image tag, e.g. '0.8.2'.")
+    flags: str | None = Field(None, description="Engine flags as passed, e.g. '--quantization fp8 --max-num-seqs 64'.")
+    hardware: str | None = Field(None, description="GPU variant, count and memory, e.g. '1× H100 SXM5 80 GB HBM3'.")
+    driver: str | None = Field(None, description="GPU driver version, e.g. '550.54.15'.")
+    cuda: str | None = Field(None, description="CUDA version, e.g. '12.4'.")
+    command: str | None = Field(None, description="The exact benchmark command that produced the run's file.")
+
+
+class Reproduce(ReproduceSide):
+    """How to rerun the comparison: values at this level apply to both sides; `baseline:` and
+    `optimized:` override them per side."""
+
+    baseline: ReproduceSide = Field(default_factory=ReproduceSide, description="Values for the baseline only.")
+    optimized: ReproduceSide = Field(default_factory=ReproduceSide, description="Values for the optimized side only.")
+
+
 class ReportSettings(_Strict):
     """Report layout."""
 
@@ -324,6 +347,8 @@ class Case(_Strict):
     capacity: CapacitySettings = Field(default_factory=CapacitySettings, description="Load-sweep settings.")
     analysis: Analysis = Field(default_factory=Analysis, description="How statistics are computed.")
     report: ReportSettings = Field(default_factory=ReportSettings, description="Report layout settings.")
+    reproduce: Reproduce = Field(default_factory=Reproduce,
+                                 description="Engine, flags, hardware, driver/CUDA and benchmark command per side.")
 
     _lines: dict = PrivateAttr(default_factory=dict)
     _file: str = PrivateAttr(default="case.yaml")

@@ -31,6 +31,8 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("analysis", c.Analysis),
     ("analysis.warmup / analysis.cooldown", c.Trim),
     ("report", c.ReportSettings),
+    ("reproduce", c.Reproduce),
+    ("reproduce.baseline / reproduce.optimized", c.ReproduceSide),
 ]
 
 

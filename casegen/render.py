@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from casegen import __version__, charts
 from casegen.errors import CasegenError
+from casegen.reproduce import reproduce_view
 from casegen.sandbox import SecurityError, make_environment, security_error
 from casegen.formatting import fmt_ms, fmt_ms_signed, fmt_num, fmt_pct, fmt_share, fmt_usd
 from casegen.metrics import METRIC_LABELS, per_request_values
@@ -326,16 +327,19 @@ def _tradeoffs(study: Study) -> list[dict[str, Any]]:
 
 
 def _inputs(study: Study) -> list[dict[str, Any]]:
-    rows = []
-    for s in SIDES:
-        meta = study.runs[s].meta
-        try:
-            shown = str(Path(meta.source).resolve().relative_to(study.case_dir.resolve()))
-        except ValueError:
-            shown = Path(meta.source).name
-        rows.append({"side": study.label(s), "file": shown, "sha256": meta.sha256, "format": meta.format,
-                     "index": meta.index})
-    return rows
+    from casegen.reproduce import input_files
+
+    return input_files(study)
+
+
+#: Files written beside report.html that the page links to, by output format (label, file name).
+OUTPUT_LINKS = {"pdf": ("PDF", "report.pdf"), "json": ("summary.json (every figure)", "summary.json"),
+                "md": ("Markdown", "report.md")}
+
+
+def output_links(outputs: tuple[str, ...]) -> list[dict[str, str]]:
+    """Links to the other outputs of the same build (``outputs``: the formats written)."""
+    return [{"label": OUTPUT_LINKS[f][0], "href": OUTPUT_LINKS[f][1]} for f in OUTPUT_LINKS if f in outputs]
 
 
 def _charts(study: Study) -> dict[str, Any]:
@@ -508,7 +512,7 @@ def theme_css(theme: str = "modern") -> str:
 
 
 def report_context(study: Study, *, theme: str | None = None, layout: str | None = None, tight: int = 0,
-                   report: Report | None = None) -> dict[str, Any]:
+                   report: Report | None = None, outputs: tuple[str, ...] = ()) -> dict[str, Any]:
     """Every variable the templates receive (documented in docs/templates.md)."""
     case = study.case
     report = report or build_report(study)
@@ -536,6 +540,8 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "cost": _cost(study),
         "tradeoffs": _tradeoffs(study),
         "inputs": _inputs(study),
+        "reproduce": reproduce_view(study),
+        "links": output_links(outputs),
         "charts": _charts(study),
         "notes_data": study.notes,
         "definitions": study.definitions,
@@ -579,7 +585,8 @@ def _compact_latency(study: Study) -> list[dict[str, Any]]:
 
 
 def render_html(study: Study, *, layout: str | None = None, theme: str | None = None,
-                templates: str | Path | None = None, tight: int = 0, report: Report | None = None) -> str:
+                templates: str | Path | None = None, tight: int = 0, report: Report | None = None,
+                outputs: tuple[str, ...] = ()) -> str:
     """The report as one self-contained HTML string (deterministic).
 
     ``layout`` (full | onepager) and ``theme`` (modern | classic) default to the case's ``report:``
@@ -596,7 +603,7 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
         user_dir = Path(templates)
         if not user_dir.is_dir():
             raise CasegenError("template folder not found", file=user_dir, expected="a folder of .j2 templates")
-    ctx = report_context(study, theme=theme, layout=layout, tight=tight, report=report)
+    ctx = report_context(study, theme=theme, layout=layout, tight=tight, report=report, outputs=outputs)
     env = _env(user_dir)
     try:
         return charts.apply_theme(env.get_template(LAYOUTS[layout]).render(**ctx), theme)
