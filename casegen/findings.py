@@ -14,6 +14,7 @@ from casegen import registry
 from casegen.formatting import (
     fmt_bound,
     fmt_ms,
+    fmt_ms_limit,
     fmt_num,
     fmt_pct,
     fmt_ratio,
@@ -179,7 +180,7 @@ def slo_findings(study: Study) -> list[Finding]:
         drop = rb.attainment - ro.attainment
         worse = (rank_o < rank_b and rank_o >= 0) or drop >= ATTAINMENT_DROP
         better = not worse and ((rank_o > rank_b and rank_b >= 0) or -drop >= ATTAINMENT_DROP)
-        title = f"SLO {registry.stat_label(s.metric, registry.stat_key(s.percentile))} ≤ {fmt_ms(s.threshold_ms)}"
+        title = f"SLO {registry.stat_label(s.metric, registry.stat_key(s.percentile))} ≤ {fmt_ms_limit(s.threshold_ms)}"
         verdicts = f"verdict {vb} → {vo}" if vb != vo else f"verdict {vo} on both sides"
         att = f"{fmt_share(rb.attainment)} → {fmt_share(ro.attainment)} of requests within it"
         ev = Evidence(metric="slo_attainment", stat=registry.stat_key(s.percentile), unit="share",

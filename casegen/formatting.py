@@ -5,8 +5,17 @@ Rules (one place, so "12.3 ms" is written the same everywhere):
 
 * a missing or non-finite value is "—";
 * negative numbers use the minus sign "−" (U+2212), not a hyphen;
-* a *change* carries an explicit sign (``+`` / ``−`` / ``±`` for zero);
-* thousands are separated with commas.
+* a *change* carries an explicit sign (``+`` / ``−``); a change that rounds to zero at the shown
+  precision is written without a sign ("0.0%", never "+0.00%" next to "−0.00%");
+* thousands are separated with commas;
+* money by magnitude: whole dollars from $1,000, cents from $1, three significant digits below $1
+  ($0.229, $0.000254, $0.00000712 — never a rounded-away "$0.000007");
+* throughputs and other measured quantities have three significant digits (92.4 req/s, 169 req/s,
+  6,040 tok/s) and no trailing zeros added by a fixed number of decimals;
+* a limit someone set (an SLO threshold) is written as it was set: "20 ms", "1.5 s";
+* run dates read as dates: "2025-03-25 23:01:32", not "20250325-230132".
+
+The full list, with examples, is docs/number-formats.md.
 
 ``fmt(value, unit)`` dispatches on a unit name from :mod:`casegen.registry` (``ms``, ``req/s``,
 ``tok/s``, ``usd``, ``pct``, ``share``, ``ratio``, ``tokens``, ``count``).
@@ -63,6 +72,8 @@ def fmt_pct(v: float | None, signed: bool = True, digits: int = 1) -> str:
     """A percentage: +12.3% (a change) or 12.3% (``signed=False``)."""
     if _missing(v):
         return "—"
+    if round(v, digits) == 0:
+        return f"{0:.{digits}f}%"
     s = f"{v:+,.{digits}f}%" if signed else f"{v:,.{digits}f}%"
     return _minus(s)
 
@@ -74,7 +85,8 @@ def fmt_usd(v: float | None, digits: int | None = None) -> str:
     assert v is not None
     if digits is None:
         a = abs(v)
-        digits = 0 if a >= 1000 else 2 if a >= 1 else 4 if a >= 0.01 else 6
+        # whole dollars from $1,000, cents from $1, three significant digits below $1
+        digits = 0 if a >= 1000 else 2 if a >= 1 else (2 - math.floor(math.log10(a)) if a > 0 else 2)
     s = f"${abs(v):,.{digits}f}"
     return (MINUS + s) if v < 0 and round(abs(v), digits) != 0 else s
 
@@ -109,6 +121,50 @@ def fmt_rate(v: float | None, unit: str = "req/s") -> str:
     a = abs(v)
     s = f"{v:,.0f}" if a >= 100 else f"{v:,.1f}" if a >= 10 else f"{v:,.2f}"
     return _minus(s) + f" {unit}"
+
+
+def fmt_sig3(v: float | None) -> str:
+    """A measured quantity with three significant digits and thousands separators, no unit:
+    0.123, 5.45, 92.4, 927, 6,040."""
+    if _missing(v):
+        return "—"
+    assert v is not None
+    a = abs(v)
+    if a >= 100 or a == 0:
+        s = f"{v:,.0f}"
+    else:
+        s = f"{v:,.{2 - math.floor(math.log10(a))}f}"
+    return _minus(s)
+
+
+def fmt_sig3_signed(v: float | None) -> str:
+    """A change of a measured quantity: +1.54, −261, 0 when it rounds to zero."""
+    if _missing(v):
+        return "—"
+    assert v is not None
+    text = fmt_sig3(abs(v))
+    return text if float(text.replace(",", "")) == 0 else _sign(v) + text
+
+
+def fmt_ms_limit(v: float | None) -> str:
+    """A limit someone set, written as set: 20 ms, 200 ms, 1.5 s (no added decimals)."""
+    if _missing(v):
+        return "—"
+    assert v is not None
+    return _minus(f"{v / 1000:,g} s" if abs(v) >= 1000 else f"{v:,g} ms")
+
+
+def fmt_run_date(text: str | None) -> str:
+    """A tool's run date or run id as a date: '20250325-230132' → '2025-03-25 23:01:32'."""
+    if not text:
+        return "—"
+    import re
+
+    m = re.fullmatch(r"(\d{4})(\d{2})(\d{2})[-_T ]?(\d{2})(\d{2})(\d{2})?", text.strip())
+    if not m:
+        return text
+    y, mo, d, h, mi, sec = m.groups()
+    return f"{y}-{mo}-{d} {h}:{mi}" + (f":{sec}" if sec else "")
 
 
 def fmt_rps(v: float | None) -> str:

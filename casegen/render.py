@@ -22,7 +22,8 @@ from casegen import __version__, charts
 from casegen.errors import CasegenError
 from casegen.reproduce import reproduce_view
 from casegen.sandbox import SecurityError, make_environment, security_error
-from casegen.formatting import fmt_ms, fmt_ms_signed, fmt_num, fmt_pct, fmt_share, fmt_usd
+from casegen.formatting import (fmt_ms, fmt_ms_limit, fmt_ms_signed, fmt_num, fmt_pct, fmt_run_date, fmt_share,
+                                fmt_sig3, fmt_sig3_signed, fmt_usd)
 from casegen.metrics import METRIC_LABELS, per_request_values
 from casegen.registry import METRIC_NOTES, PERCENTILE_STATS, TABLE_METRICS, TABLE_STATS
 from casegen.findings import capacity_finding, rate_bound
@@ -85,7 +86,7 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(ms=fmt_ms, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
+    env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
                        lower_first=lower_first)
     if markdown_out:
         env.filters.update(md=md_escape, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),
@@ -168,9 +169,9 @@ def _throughput_rows(study: Study) -> list[dict[str, Any]]:
                              ("output_tokens_per_s", "Output tokens", "tok/s"),
                              ("total_tokens_per_s", "Input + output tokens", "tok/s")):
         d = study.throughput_deltas.get(key)
-        rows.append({"label": label, "unit": unit, "base": fmt_num(b.throughput.get(key), 2),
-                     "opt": fmt_num(o.throughput.get(key), 2),
-                     "abs": (("+" if d.abs >= 0 else "−") + fmt_num(abs(d.abs), 2)) if d else "—",
+        rows.append({"label": label, "unit": unit, "base": fmt_sig3(b.throughput.get(key)),
+                     "opt": fmt_sig3(o.throughput.get(key)),
+                     "abs": fmt_sig3_signed(d.abs) if d else "—",
                      "pct": fmt_pct(d.pct) if d else "—",
                      "verdict": ("na" if bound else d.verdict) if d else "na"})
     er_b, er_o = b.requests.get("error_rate"), o.requests.get("error_rate")
@@ -202,7 +203,7 @@ def _method_rows(study: Study) -> list[dict[str, Any]]:
          + (f" {R[s].meta.tool_version}" if R[s].meta.tool_version else "") + f" — format {R[s].meta.format}")
     both("Model", lambda s: R[s].meta.model or "—")
     both("Backend", lambda s: R[s].meta.backend or "—")
-    both("Run date", lambda s: R[s].meta.date or "—")
+    both("Run date", lambda s: fmt_run_date(R[s].meta.date))
     both("Offered load", lambda s: R[s].meta.describe_load())
     both("Requests", lambda s: f"{fmt_num(M[s].requests.get('total'))} sent, {fmt_num(M[s].requests.get('succeeded'))} succeeded, {fmt_num(M[s].requests.get('failed'))} failed")
     both("Duration", lambda s: f"{M[s].throughput.get('duration_s'):,.1f} s" if M[s].throughput.get("duration_s") else "—")
@@ -393,12 +394,12 @@ def _slos(study: Study) -> dict[str, Any] | None:
                 detail += f"; {r.note}"
             cells.append({"status": status, "observed": fmt_ms(r.observed_ms), "attainment": fmt_share(r.attainment),
                           "detail": detail})
-        rows.append({"label": f"{METRIC_LABELS[s.metric]} p{s.percentile:g} ≤ {fmt_ms(s.threshold_ms)}", "cells": cells})
+        rows.append({"label": f"{METRIC_LABELS[s.metric]} p{s.percentile:g} ≤ {fmt_ms_limit(s.threshold_ms)}", "cells": cells})
     joint = []
     for side in SIDES:
         summ = study.slos[side]
         joint.append({"attainment": fmt_share(summ.joint_attainment) if summ.available else "—",
-                      "goodput": fmt_num(summ.goodput_rps, 2) if summ.available and summ.goodput_rps is not None else "—",
+                      "goodput": fmt_sig3(summ.goodput_rps) if summ.available and summ.goodput_rps is not None else "—",
                       "one_token": summ.one_token_responses})
     a = study.case.analysis
     return {"rows": rows, "joint": joint, "confidence": f"{a.slo_confidence:.0%}", "tpot_rule": a.tpot_one_token}
@@ -457,7 +458,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
                 cells.append({"rps": "not measured", "status": "na"})
             else:
                 p = sw.points[idx]
-                cells.append({"rps": fmt_num(p.achieved_rps, 2) if p.achieved_rps is not None else "—",
+                cells.append({"rps": fmt_sig3(p.achieved_rps) if p.achieved_rps is not None else "—",
                               "status": st.get(idx, "na")})
         label = "unbounded" if not math.isfinite(load) else f"{load:g}"
         rows.append({"load": label, "cells": cells,
@@ -493,7 +494,7 @@ def _spread_view(study: Study) -> list[dict[str, Any]]:
     for side, rows in study.spread.items():
         for r in rows:
             is_tp = r["metric"] == "throughput"
-            f = (lambda v: fmt_num(v, 2)) if is_tp else fmt_ms
+            f = fmt_sig3 if is_tp else fmt_ms
             out.append({"side": study.label(side),
                         "label": "requests/s" if is_tp else f"{METRIC_LABELS[r['metric']]} {r['stat']}",
                         "values": ", ".join(f(v) for v in r["values"]), "range": f"{f(r['min'])} – {f(r['max'])}",
