@@ -61,9 +61,7 @@ _SHORT = {"ttft": "TTFT", "tpot": "TPOT", "itl": "ITL", "e2e": "E2E", "decode": 
 
 
 def _fmt(x: float) -> str:
-    from casegen.formatting import fmt_sig3  # three significant digits, as every throughput
-
-    return fmt_sig3(x)
+    return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.1f}"
 
 
 def _pkey(percentile: float) -> str:
