@@ -21,14 +21,22 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from casegen import registry
 from casegen.errors import CasegenError, Problem, ValidationFailed
+from casegen.safe_io import MAX_CASE_BYTES, read_text_capped
 
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+#: largest number any field of a case accepts: far beyond any real price, volume or latency, and
+#: small enough that products of such numbers stay finite in cost arithmetic and charts
+MAX_VALUE = 1e12
+#: default length limit of a text field (longer fields say so in their Field)
+MAX_TEXT_CHARS = 2_000
+
+PositiveFloat = Annotated[float, Field(gt=0, le=MAX_VALUE, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+Score = Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE, allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT_CHARS)
 
 
 class System(_Strict):
@@ -37,13 +45,14 @@ class System(_Strict):
     model: str = Field(description="Model served, e.g. 'Llama-3.1-8B-Instruct'.")
     hardware: str = Field(description="Accelerators per replica, e.g. '1× H100 SXM 80 GB'.")
     serving_stack: str = Field(description="Engine and version, e.g. 'vLLM 0.8.2, OpenAI-compatible server'.")
-    notes: str | None = Field(None, description="Anything else a reader needs (parallelism, flags).")
+    notes: str | None = Field(None, max_length=8_000,
+                              description="Anything else a reader needs (parallelism, flags).")
 
 
 class Workload(_Strict):
     """The traffic the runs represent."""
 
-    description: str = Field(description="What the requests are and why they are realistic.")
+    description: str = Field(max_length=8_000, description="What the requests are and why they are realistic.")
     dataset: str | None = Field(None, description="Dataset or trace name.")
 
 
@@ -174,7 +183,7 @@ class Revenue(_Strict):
     monthly_revenue_usd: PositiveFloat = Field(description="Revenue that depends on this endpoint, USD per month.")
     change_pct_per_100ms: float = Field(
         description="Revenue change in % per 100 ms of latency removed (e.g. 1.0 for '100 ms faster = +1 %').",
-        allow_inf_nan=False,
+        allow_inf_nan=False, ge=-1000, le=1000,
     )
     metric: Literal["ttft", "e2e"] = Field("ttft", description="Latency the users feel: ttft (streaming) or e2e.")
     stat: Literal["mean", "p50", "p90", "p95", "p99"] = Field("p50", description="Statistic of that latency.")
@@ -212,8 +221,8 @@ class Quality(_Strict):
     """Quality impact of a technique, measured against a tolerance."""
 
     metric: str = Field(description="Evaluation metric, e.g. 'MMLU 5-shot accuracy'.")
-    baseline: float = Field(description="Score of the baseline.")
-    optimized: float = Field(description="Score after the optimization.")
+    baseline: Score = Field(description="Score of the baseline.")
+    optimized: Score = Field(description="Score after the optimization.")
     tolerance: NonNegFloat = Field(description="Largest acceptable loss, in the metric's units.")
     higher_is_better: bool = Field(True, description="Direction of the metric.")
     unit: str | None = Field(None, description="Unit shown after values, e.g. '%' or 'pts'.")
@@ -250,7 +259,7 @@ class CapacitySettings(_Strict):
         None, description="Share of requests that must meet every SLO for a load point to pass (e.g. DistServe's "
         "0.90). Default: each SLO's own percentile (p99 → 99 %), judged by MLPerf early stopping."
     )
-    compare_at: float | str | None = Field(
+    compare_at: Score | str | None = Field(
         None, description="Nominal load (rate or concurrency) of the point the detailed tables compare; "
         "default: the highest finite load both sweeps measured.",
     )
@@ -267,7 +276,7 @@ class Analysis(_Strict):
         0.95, description="Confidence level of percentile and delta intervals."
     )
     bootstrap_resamples: int = Field(1000, ge=200, le=100_000, description="Bootstrap resamples for delta intervals.")
-    seed: int = Field(0, description="Seed of the bootstrap (same seed, same report).")
+    seed: int = Field(0, ge=0, lt=2**63, description="Seed of the bootstrap (same seed, same report).")
     slo_confidence: Annotated[float, Field(ge=0.5, lt=1)] = Field(
         0.99, description="Confidence of SLO verdicts (MLPerf early stopping uses 0.99)."
     )
@@ -332,18 +341,18 @@ class ReportSettings(_Strict):
 class Case(_Strict):
     """A before-and-after case study."""
 
-    title: str = Field(description="One-line title of the study.")
-    author: str = Field(description="Shown on the cover and in the PDF metadata.")
+    title: str = Field(max_length=300, description="One-line title of the study.")
+    author: str = Field(max_length=300, description="Shown on the cover and in the PDF metadata.")
     date: dt.date = Field(description="Date of the study (YYYY-MM-DD); also dates the PDF.")
-    summary: str = Field(description="Two or three sentences: what was optimized and what it bought.")
-    tags: list[str] = Field(default_factory=list, description="Keywords, shown in the portfolio and the PDF metadata.")
+    summary: str = Field(max_length=8_000, description="Two or three sentences: what was optimized and what it bought.")
+    tags: list[str] = Field(default_factory=list, max_length=50, description="Keywords, shown in the portfolio and the PDF metadata.")
     system: System = Field(description="Model, hardware and serving stack.")
     workload: Workload = Field(description="The traffic the runs represent.")
-    slos: list[SLO] = Field(default_factory=list, description="Latency objectives (the first one drives the headline).")
+    slos: list[SLO] = Field(default_factory=list, max_length=20, description="Latency objectives (the first one drives the headline).")
     runs: Runs = Field(description="The baseline and optimized benchmark runs.")
     cost: Cost | None = Field(None, description="Cost assumptions; leave out to skip the cost section.")
-    tradeoffs: list[TradeOff] = Field(default_factory=list, description="One entry per technique applied.")
-    notes: str = Field("", description="Markdown. Raw HTML is shown as text.")
+    tradeoffs: list[TradeOff] = Field(default_factory=list, max_length=50, description="One entry per technique applied.")
+    notes: str = Field("", max_length=100_000, description="Markdown. Raw HTML is shown as text.")
     capacity: CapacitySettings = Field(default_factory=CapacitySettings, description="Load-sweep settings.")
     analysis: Analysis = Field(default_factory=Analysis, description="How statistics are computed.")
     report: ReportSettings = Field(default_factory=ReportSettings, description="Report layout settings.")
@@ -381,38 +390,125 @@ def json_schema() -> str:
 # --------------------------------------------------------------------------- loading
 
 
+#: values a case.yaml may hold once its aliases are expanded (a case has a few hundred)
+MAX_YAML_VALUES = 20_000
+#: nesting depth of mappings and lists in case.yaml (a case needs about 6)
+MAX_YAML_DEPTH = 32
+
+
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader (no Python objects) that is used to compose nodes with marks."""
+    """SafeLoader (no Python objects) that is used to compose nodes with marks.
+
+    Scalars that YAML 1.1 would read surprisingly or that cannot be constructed (``1:30:00`` as
+    5400, ``2026-02-30``, ``!!int abc``) become errors with their line instead of values or
+    tracebacks.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError, TypeError) as err:
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {str(node.value)[:60]!r} as {tag} ({err})", node.start_mark) from None
+
+    def _refuse_sexagesimal(self, node: yaml.ScalarNode) -> None:
+        value = str(self.construct_scalar(node))
+        if ":" in value:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{value[:60]!r} is a base-60 number in YAML 1.1 (1:30:00 would be read as 5400); "
+                "write the plain number, or quote it if it is text", node.start_mark)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        self._refuse_sexagesimal(node)
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        self._refuse_sexagesimal(node)
+        return super().construct_yaml_float(node)
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _LineLoader.construct_yaml_int)
+_LineLoader.add_constructor("tag:yaml.org,2002:float", _LineLoader.construct_yaml_float)
+
+
+def _check_yaml_size(root: yaml.Node, file: str | Path) -> None:
+    """Refuse alias bombs (billion laughs), self-referencing aliases and deep nesting before constructing."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def refuse(node: yaml.Node, what: str, expected: str) -> CasegenError:
+        return CasegenError(what, file=file, where=f"line {node.start_mark.line + 1}", expected=expected)
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if depth > MAX_YAML_DEPTH:
+            raise refuse(node, f"YAML is nested more than {MAX_YAML_DEPTH} levels deep",
+                         "a case.yaml like the one `casegen new` writes")
+        if key in open_nodes:
+            raise refuse(node, "a YAML alias refers to a value that contains it", "aliases to finished values only")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, depth + 1) for item in node.value)
+        open_nodes.discard(key)
+        if total > MAX_YAML_VALUES:
+            raise refuse(node, f"YAML expands to more than {MAX_YAML_VALUES:,} values (aliases repeated inside "
+                         "aliases?)", "a case.yaml of a reasonable size; aliases (*name) used sparingly")
+        sizes[key] = total
+        return total
+
+    size(root, 0)
 
 
 def load_yaml_with_lines(text: str, file: str | Path) -> tuple[Any, dict[tuple, int], list[Problem]]:
     """Parse YAML safely; return (data, {path: line}, problems such as duplicate keys)."""
-    loader = _LineLoader(text)
+    loader = None
     try:
+        loader = _LineLoader(text)
         node = loader.get_single_node()
+        if node is not None:
+            _check_yaml_size(node, file)
         data = loader.construct_document(node) if node is not None else None
+    except yaml.reader.ReaderError as err:
+        line = text[: err.position].count("\n") + 1
+        raise CasegenError(f"holds the control character U+{err.character:04X}, which YAML does not allow",
+                           file=file, where=f"line {line}", expected="printable text") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         problem = getattr(err, "problem", None) or str(err)
         raise CasegenError(f"not valid YAML: {problem}", file=file, where=where) from None
+    except RecursionError:
+        raise CasegenError("YAML is nested too deeply to read", file=file,
+                           expected="a case.yaml like the one `casegen new` writes") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[tuple, int] = {}
     problems: list[Problem] = []
+    visited: set[int] = set()
 
     def walk(n: Any, path: tuple) -> None:
         lines.setdefault(path, n.start_mark.line + 1)
+        if id(n) in visited:  # an alias: its lines were recorded where it was defined
+            return
+        visited.add(id(n))
         if isinstance(n, yaml.MappingNode):
             seen: set = set()
             for key_node, value_node in n.value:
                 key = key_node.value
-                if key in seen:
-                    problems.append(Problem(f"line {key_node.start_mark.line + 1}", f"key '{key}' appears twice",
+                if isinstance(key, str) and key in seen:
+                    problems.append(Problem(f"line {key_node.start_mark.line + 1}", f"key '{key[:60]}' appears twice",
                                             "each key once"))
-                seen.add(key)
-                lines[path + (key,)] = key_node.start_mark.line + 1
-                walk(value_node, path + (key,))
+                if isinstance(key, str):
+                    seen.add(key)
+                    lines[path + (key,)] = key_node.start_mark.line + 1
+                walk(value_node, path + (key if isinstance(key, str) else "?",))
         elif isinstance(n, yaml.SequenceNode):
             for i, item in enumerate(n.value):
                 lines[path + (i,)] = item.start_mark.line + 1
@@ -513,7 +609,7 @@ def _problem_from_error(err: dict, lines: dict[tuple, int]) -> Problem:
         pwhere = f"line {pline}, {pdotted}" if pline and parent else pdotted
         return Problem(pwhere, f"required key '{loc[-1]}' is missing", f"{loc[-1]}: <value> (see docs/case-yaml.md)")
     given = err.get("input")
-    shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
+    shown = _short_repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
     if etype.startswith(("date_", "datetime_")):
         return Problem(where, f"{shown} is not a date", "a date written YYYY-MM-DD, e.g. 2026-01-15")
     if msg.startswith("Value error, "):
@@ -522,6 +618,11 @@ def _problem_from_error(err: dict, lines: dict[tuple, int]) -> Problem:
     if msg.startswith("Input should be "):
         return Problem(where, f"{shown} is not valid", msg[len("Input should be "):])
     return Problem(where, f"{shown}: {msg}")
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def parse_case(text: str, file: str | Path = "case.yaml") -> Case:
@@ -555,13 +656,10 @@ def load_case(case_path: str | Path) -> tuple[Case, Path]:
     path = Path(case_path)
     if path.is_dir():
         path = path / "case.yaml"
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise CasegenError("case file not found", file=path,
                            expected="a folder with a case.yaml, or a path to one (create one with `casegen new DIR`)")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise CasegenError("not UTF-8 text", file=path, expected="a YAML file") from None
+    text = read_text_capped(path, MAX_CASE_BYTES, what="case file", expected="a YAML file (UTF-8)")
     return parse_case(text, path), path.parent
 
 

@@ -8,14 +8,14 @@ Public API::
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from casegen.errors import CasegenError
 from casegen.runs import table, vllm
-from casegen.runs.fields import DATA_ERRORS, MAX_BYTES, first_json, read_text
+from casegen.runs.fields import DATA_ERRORS, MAX_BYTES, first_json, first_line_json, read_text
 from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Format, Run, RunMeta, sha256_file
+from casegen.runs.plausibility import check_run
 from casegen.runs.select import describe_runs, parse_selector, select_run
 
 __all__ = [
@@ -30,11 +30,7 @@ def _sniff_vllm(path: Path, text: str) -> bool:
 
 
 def _sniff_casegen_jsonl(path: Path, text: str) -> bool:
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    try:
-        obj = json.loads(first)
-    except json.JSONDecodeError:
-        return False
+    obj = first_line_json(text)
     return isinstance(obj, dict) and table.looks_like_header(list(obj))
 
 
@@ -83,6 +79,15 @@ def accepted_format_names() -> list[str]:
     return ["auto"] + format_names() + sorted(a for a in _ALIASES if a != "auto")
 
 
+def _sniffs(fmt: Format, path: Path, text: str) -> bool:
+    """``fmt.sniff`` on untrusted text: a sniffer that cannot even parse the text (a JSON value over
+    Python's limits, nesting deeper than the parser's recursion limit) does not recognise it."""
+    try:
+        return bool(fmt.sniff(path, text))  # type: ignore[misc]
+    except (ValueError, RecursionError):
+        return False
+
+
 def detect_format(path: str | Path, text: str | None = None) -> str:
     """Name of the format of ``path``; a clear error listing the formats tried otherwise."""
     path = Path(path)
@@ -90,7 +95,7 @@ def detect_format(path: str | Path, text: str | None = None) -> str:
     if not text.strip():
         raise CasegenError("file is empty", file=path, expected="a benchmark result file")
     for fmt in FORMATS:
-        if fmt.sniff is not None and fmt.sniff(path, text):
+        if fmt.sniff is not None and _sniffs(fmt, path, text):
             return fmt.name
     tried = "\n".join(f"  - {f.name}: {f.description}" for f in FORMATS if f.sniff is not None)
     kind = "JSON from an unknown tool" if first_json(text) is not None else "neither JSON nor a CSV casegen can read"
@@ -142,8 +147,12 @@ def load_runs(
             f"could not be read as {fmt.name}: {type(err).__name__}: {err}", file=path,
             expected=fmt.description,
         ) from None
+    except RecursionError:
+        raise CasegenError(f"is nested too deeply to read as {fmt.name}", file=path, expected=fmt.description) from None
     if not runs:
         raise CasegenError("holds no runs", file=path, expected=fmt.description)
+    for run in runs:
+        check_run(run)
     return runs
 
 
@@ -247,8 +256,12 @@ def _load_dir(path: Path, name: str) -> list[Run]:
     except DATA_ERRORS as err:  # parse errors of the user's data; casegen's own bugs keep their traceback
         raise CasegenError(f"could not be read as {fmt.name}: {type(err).__name__}: {err}", file=path,
                            expected=fmt.description) from None
+    except RecursionError:
+        raise CasegenError(f"is nested too deeply to read as {fmt.name}", file=path, expected=fmt.description) from None
     if not runs:
         raise CasegenError("holds no runs", file=path, expected=fmt.description)
+    for run in runs:
+        check_run(run)
     return runs
 
 

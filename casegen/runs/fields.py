@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from casegen.errors import CasegenError
 from casegen.runs.jsonio import first_json, first_line_json, kind_of
+from casegen.safe_io import read_bytes_capped
 
 __all__ = [
     "DATA_ERRORS", "MAX_BYTES", "count", "dig", "first_json", "first_line_json", "is_scalar", "kind_of", "number",
@@ -136,14 +137,13 @@ def is_scalar(v: Any) -> bool:
 # --------------------------------------------------------------------------- files
 
 def read_text(path: str | Path) -> str:
-    """A run file as UTF-8 text; clear errors for a missing, binary or oversized file."""
+    """A run file as UTF-8 text; clear errors for a missing, binary, oversized or special file."""
     path = Path(path)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise CasegenError("run file not found", file=path,
                            expected="an existing file (paths in case.yaml are relative to the case folder)")
-    if path.stat().st_size > MAX_BYTES:
-        raise CasegenError("file is larger than 512 MiB", file=path)
-    raw = path.read_bytes()
+    # regular files only (no FIFO, device or socket), within the size budget, before reading
+    raw = read_bytes_capped(path, what="run file")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:

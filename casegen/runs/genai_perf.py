@@ -460,8 +460,8 @@ def _sibling_summary(path: Path) -> tuple[Path, dict] | None:
     for c in cands:
         if c.is_file() and c != path:
             try:
-                obj = json.loads(c.read_text(encoding="utf-8-sig"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                obj = json.loads(read_text(c))  # regular files only, within the size budget
+            except (CasegenError, ValueError, RecursionError):
                 continue
             if looks_like_summary(obj):
                 return c, obj

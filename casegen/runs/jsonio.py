@@ -19,10 +19,24 @@ def _looks_truncated(doc: str, err: json.JSONDecodeError) -> bool:
     return err.pos >= len(doc.rstrip())
 
 
+def _loads(text: str, path: str | Path, expected: str, where: str | None = None) -> Any:
+    """``json.loads`` that turns the non-syntax failures (nesting too deep for the parser, an integer
+    over Python's 4,300-digit limit) into CasegenError; JSONDecodeError passes through."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise CasegenError("JSON is nested too deeply to read", file=path, where=where, expected=expected) from None
+    except ValueError as err:  # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
+        raise CasegenError(f"JSON holds a value casegen cannot read ({str(err)[:120]})", file=path, where=where,
+                           expected=expected) from None
+
+
 def parse_json(text: str, path: str | Path, expected: str) -> Any:
     """The whole text as one JSON document; CasegenError naming line and column otherwise."""
     try:
-        return json.loads(text)
+        return _loads(text, path, expected)
     except json.JSONDecodeError as err:
         hint = "; the file may be truncated" if _looks_truncated(text, err) else ""
         raise CasegenError(f"not valid JSON ({err.msg}){hint}", file=path,
@@ -40,11 +54,11 @@ def parse_json_lines(text: str, path: str | Path, expected: str, *, whole_file_o
         if not line.strip():
             continue
         try:
-            objs.append((lineno, json.loads(line)))
+            objs.append((lineno, _loads(line, path, expected, where=f"line {lineno}")))
         except json.JSONDecodeError as err:
             if whole_file_ok and not objs:
                 try:
-                    return [(1, json.loads(text))]
+                    return [(1, _loads(text, path, expected))]
                 except json.JSONDecodeError:
                     pass
             hint = "; the file may be truncated" if _looks_truncated(line, err) else ""
@@ -70,7 +84,7 @@ def first_line_json(text: str) -> Any:
         if line.strip():
             try:
                 return json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, or JSON no reader can take: not sniffed
                 return None
     return None
 
@@ -79,5 +93,5 @@ def first_json(text: str) -> Any:
     """The whole text as JSON, else its first non-blank line as JSON, else None."""
     try:
         return json.loads(text.strip())
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return first_line_json(text)

@@ -405,11 +405,11 @@ def _peek(p: Path, kind: str) -> bool:
     try:
         if p.stat().st_size > 64 * 1024 * 1024:
             return False
-        if kind == "individual":
-            head = p.read_bytes()[:20000].decode("utf-8", "replace")
+        if kind == "individual":  # read_text: regular files only (a FIFO here would block forever)
+            head = read_text(p)[:20000]
             return head.lstrip().startswith("[") and '"end_to_end_latency_s"' in head and '"ttft_s"' in head
-        return looks_like_summary(json.loads(p.read_text(encoding="utf-8-sig")))
-    except (OSError, ValueError):
+        return looks_like_summary(json.loads(read_text(p)))
+    except (OSError, CasegenError, ValueError, RecursionError):
         return False
 
 

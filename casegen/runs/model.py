@@ -228,7 +228,7 @@ def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> Non
         if bad.size:
             i = int(bad[0])
             raise CasegenError(
-                f"negative {label} ({values[i]!r} s) in a successful request"
+                f"negative {label} ({float(values[i]):g} s) in a successful request"
                 + (f"; {bad.size} rows affected" if bad.size > 1 else ""),
                 file=file, where=where(i), expected="a latency ≥ 0",
             )
@@ -237,7 +237,7 @@ def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> Non
     if bad.size:
         i = int(bad[0])
         raise CasegenError(
-            f"end-to-end latency is missing or not a finite number ({e2e[i]!r}) in a successful request"
+            f"end-to-end latency is missing or not a finite number ({float(e2e[i])!r}) in a successful request"
             + (f"; {bad.size} rows affected" if bad.size > 1 else ""),
             file=file, where=where(i), expected="a finite latency; mark failed requests with success=false",
         )

@@ -115,11 +115,15 @@ def _to_float(value: Any, field: str, path: Path, where: str) -> float:
     if isinstance(value, bool):
         raise CasegenError(f"{field} is {value!r}", file=path, where=where, expected="a number")
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         raise CasegenError(
-            f"{field} is {value!r}", file=path, where=where, expected="a number"
+            f"{field} is {str(value)[:60]!r}", file=path, where=where, expected="a number"
         ) from None
+    if not math.isfinite(number):
+        raise CasegenError(f"{field} is {str(value)[:60]!r}, not a finite number", file=path, where=where,
+                           expected="a finite number (leave the field empty when it was not measured)")
+    return number
 
 
 def _to_bool(value: Any, path: Path, where: str) -> bool:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from casegen.errors import CasegenError
+from casegen.safe_io import read_text_capped
 from casegen.runs import vllm
 from casegen.runs.fields import read_text
 from casegen.runs.jsonio import parse_json
@@ -196,8 +197,8 @@ def _runs_of(folder: Path, sweep: str | None, start: int) -> list[Run]:
             runs.append(_finish(run, folder, sweep, n))
         if summary.is_file():
             try:
-                listed = json.loads(summary.read_text(encoding="utf-8-sig"))
-            except (OSError, ValueError):
+                listed = json.loads(read_text_capped(summary))
+            except (CasegenError, ValueError, RecursionError):
                 listed = None
             if isinstance(listed, list) and len(listed) != len(files):
                 for run in runs:

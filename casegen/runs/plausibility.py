@@ -1,0 +1,124 @@
+"""Plausibility of what an importer read: one place, applied to every run of every format.
+
+:func:`casegen.runs.load_runs` calls :func:`check_run` on each run an importer returns, so a
+summary-only file (vLLM, SGLang, ...) with a negative p99 TTFT, percentiles out of order, an
+infinite token count or a NaN throughput is refused with a clear error naming the file and the
+figure — instead of becoming a report headline. Per-request tables get the same per-request
+checks (:func:`casegen.runs.model.check_requests`) plus infinite token counts and chunk gaps.
+
+Missing figures are fine (a tool may not measure TTFT); NaN figures in a tool summary are
+treated as missing and flagged in the run's warnings, because several tools write NaN for "not
+measured"; negative and infinite figures and impossible orders are errors.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from casegen.errors import CasegenError
+from casegen.runs.model import LATENCY_METRICS, check_requests
+
+#: percentile keys in increasing order; a summary's values must not decrease along it
+_ORDER = ("min", "p50", "p90", "p95", "p99", "max")
+#: summary groups whose figures are latencies (ms), rates or counts: never negative
+_CHECKED_GROUPS = frozenset(LATENCY_METRICS) | {"throughput", "requests", "tokens"}
+#: slack for tools that round their printed figures (e.g. to 2 decimals of a millisecond)
+_REL_TOL = 1e-6
+_ABS_TOL = 0.011
+
+
+def _where(run_label: str, group: str, key: str) -> str:
+    return f"{run_label}, {group}.{key}"
+
+
+def _le(a: float, b: float) -> bool:
+    return a <= b + max(_ABS_TOL, _REL_TOL * abs(b))
+
+
+def check_summary(summary: dict[str, Any], file: str | Path, run_label: str = "run") -> list[str]:
+    """Refuse impossible figures in a tool summary; drop NaN ones. Returns warnings for the run.
+
+    ``summary`` is :attr:`casegen.runs.model.Run.tool_summary` (modified in place: NaN figures
+    are removed so no later step reports them).
+    """
+    warnings: list[str] = []
+    for group, stats in list(summary.items()):
+        if group not in _CHECKED_GROUPS or not isinstance(stats, dict):
+            continue
+        for key, value in list(stats.items()):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if math.isnan(value):
+                del stats[key]
+                warnings.append(f"the tool summary's {group}.{key} is NaN (not a number); left out")
+                continue
+            if math.isinf(value):
+                raise CasegenError(f"the tool summary's {group}.{key} is infinite", file=file,
+                                   where=_where(run_label, group, key), expected="a finite number")
+            if value < 0:
+                raise CasegenError(f"the tool summary's {group}.{key} is negative ({value:g})", file=file,
+                                   where=_where(run_label, group, key), expected="a value ≥ 0")
+        present = [(k, float(stats[k])) for k in _ORDER if isinstance(stats.get(k), (int, float))]
+        for (k1, v1), (k2, v2) in zip(present, present[1:]):
+            if not _le(v1, v2):
+                raise CasegenError(
+                    f"the tool summary's {group} has {k2} ({v2:g}) below {k1} ({v1:g})", file=file,
+                    where=_where(run_label, group, k2),
+                    expected=f"percentiles in order: {' ≤ '.join(_ORDER)}")
+        lo, hi, mean = stats.get("min"), stats.get("max"), stats.get("mean")
+        if isinstance(mean, (int, float)) and isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
+            if not (_le(lo, mean) and _le(mean, hi)):
+                raise CasegenError(
+                    f"the tool summary's {group} mean ({mean:g}) is outside its min–max range ({lo:g}–{hi:g})",
+                    file=file, where=_where(run_label, group, "mean"), expected="min ≤ mean ≤ max")
+    req = summary.get("requests")
+    if isinstance(req, dict):
+        total, ok, failed = req.get("total"), req.get("succeeded"), req.get("failed")
+        if all(isinstance(v, (int, float)) for v in (total, ok)) and ok > total + 0.5:
+            raise CasegenError(f"the tool summary counts {ok:g} successful requests out of {total:g}", file=file,
+                               where=_where(run_label, "requests", "succeeded"),
+                               expected="succeeded ≤ total")
+        if all(isinstance(v, (int, float)) for v in (total, ok, failed)) and ok + failed > total + 0.5:
+            raise CasegenError(f"the tool summary counts {ok:g} succeeded + {failed:g} failed requests, more than "
+                               f"the {total:g} in total", file=file, where=_where(run_label, "requests", "total"),
+                               expected="succeeded + failed ≤ total")
+    return warnings
+
+
+def check_request_values(df: Any, file: str | Path) -> None:
+    """Infinite token counts and non-finite or negative chunk gaps in a per-request table."""
+    for column in ("input_tokens", "output_tokens"):
+        values = df[column].to_numpy(dtype=float)
+        bad = np.flatnonzero(np.isinf(values))
+        if bad.size:
+            i = int(bad[0])
+            raise CasegenError(f"{column.replace('_', ' ')} is infinite" +
+                               (f"; {bad.size} rows affected" if bad.size > 1 else ""),
+                               file=file, where=f"request {i + 1}", expected="a finite token count ≥ 0")
+    ok = df["success"].to_numpy()
+    ttft = df["ttft_s"].to_numpy(dtype=float)
+    bad = np.flatnonzero(ok & np.isinf(ttft))
+    if bad.size:
+        i = int(bad[0])
+        raise CasegenError("TTFT is infinite in a successful request", file=file, where=f"request {i + 1}",
+                           expected="a finite TTFT, or none for non-streaming runs")
+    for i, gaps in enumerate(df["chunk_gaps_s"]):
+        if gaps is None:
+            continue
+        arr = np.asarray(gaps, dtype=float)
+        if arr.size and not (np.isfinite(arr).all() and (arr >= 0).all()):
+            raise CasegenError("a gap between streamed chunks is negative or not a finite number", file=file,
+                               where=f"request {i + 1}", expected="finite chunk gaps ≥ 0")
+
+
+def check_run(run: Any) -> None:
+    """All plausibility checks for one imported run (raises CasegenError; adds warnings)."""
+    label = run.meta.label or f"run {run.meta.index + 1} of the file"
+    if run.requests is not None:
+        check_requests(run.requests, run.meta.source)
+        check_request_values(run.requests, run.meta.source)
+    run.warnings.extend(check_summary(run.tool_summary, run.meta.source, label))
