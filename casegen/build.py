@@ -1,8 +1,9 @@
 """``casegen build``: case folder → report.html, report.pdf, summary.json.
 
 Everything is computed and rendered in memory first; only then are the files
-written, each atomically (temporary file in the same folder + rename), so a
-failed build never leaves a half-written report and never touches an earlier one.
+written, as one set (casegen.output_set: a new sibling folder swapped with the old
+one, under a lock), so a failed or killed build never leaves a half-written report
+or a mix of two builds, and never touches an earlier one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable
 
 from casegen.case import load_case
 from casegen.errors import CasegenError
+from casegen.output_set import check_output_folder, write_output_set
 from casegen.outputs import OUTPUT_FORMATS, PNG_EXTRA_HINT
 from casegen.render import render_html, render_pdf
 from casegen.report_model import Report
@@ -171,6 +173,7 @@ def build(
     templates = _template_dir(case, case_dir, templates, trust_case_templates)
     out = Path(outdir) if outdir is not None else case_dir / "build"
     _check_outdir(out)  # fail early, before the expensive work
+    check_output_folder(out, case_dir)
     say(f"reading runs of {case_dir}")
     t = time.perf_counter()
     study = analyze(case, case_dir)
@@ -207,12 +210,6 @@ def build(
             outputs.append((out / "report.pdf", pdf_bytes))
         if png:
             outputs.append((out / "report.png", render_png(pdf_bytes)))
-    _make_outdir(out)
-    try:
-        for path, data in outputs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, data)
-    except OSError as err:
-        raise CasegenError(f"cannot write the report ({err.strerror})", file=getattr(err, "filename", None) or out,
-                           expected="a writable output folder") from None
+    write_output_set(out, [(str(path.relative_to(out)), data) for path, data in outputs], case_dir=case_dir,
+                     write_one=write_atomic)
     return BuildResult(out, [p for p, _ in outputs], study, time.perf_counter() - t0, timings, report)

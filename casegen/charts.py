@@ -50,6 +50,9 @@ _RC = {
     "legend.frameon": False,
     "legend.fontsize": 9,
     "figure.dpi": 72,
+    # labels come from case.yaml and run files: a '$' is a dollar sign, never TeX mathtext
+    # ("$x^2$" would be typeset, an odd '$' would raise). sweep_charts.py uses the same settings.
+    "text.parse_math": False,
 }
 
 

@@ -4,14 +4,18 @@ Conventions: results (paths written, tables, JSON) go to standard output; progre
 warnings and errors to standard error; ``-q`` leaves only errors. Choices (``--theme``,
 ``--layout``, ``--format``) are checked while the command line is parsed (exit status 2).
 
-Exit status: 0 success, 1 a user error (clear message, no traceback),
-2 a usage error (Click's own). Anything else is a bug and shows its traceback.
+Exit status (casegen.errors.EXIT_*): 0 success; 1 bad input (a clear message, no traceback);
+2 a usage error (Click's own); 3 ``--strict`` and the runs raise threats to validity;
+70 an internal error — a bug in casegen: a short request to report it, and the traceback only
+with ``casegen --debug`` (or ``CASEGEN_DEBUG=1``).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import traceback
 import typing
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -20,6 +24,7 @@ import click
 
 from casegen import __version__
 from casegen.case import ReportSettings
+from casegen.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_THREATS, CasegenError
 from casegen.outputs import DEFAULT_OUTPUTS, OUTPUT_FORMATS
 
 THEMES = typing.get_args(ReportSettings.model_fields["theme"].annotation)
@@ -31,16 +36,50 @@ def _user_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from casegen.errors import CasegenError
-
         try:
             return fn(*args, **kwargs)
         except CasegenError as err:
-            click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
-            click.echo(err.format(), err=True)
-            sys.exit(1)
+            _input_error(err)
 
     return wrapper
+
+
+def _input_error(err: CasegenError) -> None:
+    click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
+    click.echo(err.format(), err=True)
+    sys.exit(EXIT_INPUT)
+
+
+def _debug_requested(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().params.get("debug")) or os.environ.get("CASEGEN_DEBUG", "") not in ("", "0")
+
+
+class _Casegen(click.Group):
+    """Every command's failures end in an exit status from casegen.errors, never a bare traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CasegenError as err:
+            _input_error(err)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
+                KeyboardInterrupt, SystemExit):
+            raise
+        except MemoryError:
+            click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
+            click.echo("casegen ran out of memory on this input\n  hint: CASEGEN_MAX_INPUT_MB lowers the size of "
+                       "the run files casegen accepts; split or trim very large runs", err=True)
+            sys.exit(EXIT_INPUT)
+        except Exception as err:  # a bug in casegen, not in the input: say so, with a distinct status
+            debug = _debug_requested(ctx)
+            if debug:
+                traceback.print_exc()
+            click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
+            click.echo(f"casegen hit an internal error — please report it ({type(err).__name__}: {str(err)[:200]})",
+                       err=True)
+            click.echo(f"  casegen {__version__}; " + ("attach the traceback above" if debug else
+                       "run again with `casegen --debug ...` to see the traceback and attach it"), err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 class UserPath(click.Path):
@@ -123,15 +162,17 @@ def _fail_strict(threats: list) -> None:
     click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
     click.echo(f"--strict: {len(titles)} threat(s) to validity: " + "; ".join(titles)
                + " (see the report's 'Threats to validity' section)", err=True)
-    sys.exit(1)
+    sys.exit(EXIT_THREATS)
 
 
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Casegen, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="casegen")
-def main() -> None:
+@click.option("--debug", is_flag=True, envvar="CASEGEN_DEBUG",
+              help="Show the traceback of an internal error (a bug in casegen; exit status 70).")
+def main(debug: bool) -> None:
     """Turn a baseline and an optimized benchmark run into a case study:
     measured latency and cost, as HTML, PDF and JSON.
 
@@ -141,8 +182,8 @@ def main() -> None:
       casegen build my-case          # → my-case/build/report.{html,pdf}, summary.json
 
     Results go to standard output, progress and warnings to standard error.
-    Exit status: 0 success, 1 a problem with the input (or --strict threats),
-    2 a usage error.
+    Exit status: 0 success, 1 a problem with the input, 2 a usage error,
+    3 --strict threats, 70 an internal error (a bug: see --debug).
     """
 
 
@@ -171,7 +212,7 @@ def new(directory: Path, force: bool, quiet: bool) -> None:
 
 @main.command(short_help="Check a case and read its runs, without rendering.")
 @click.argument("case", type=UserPath(path_type=Path))
-@click.option("--strict", is_flag=True, help="Fail when the runs raise any threat to validity (for CI).")
+@click.option("--strict", is_flag=True, help="Exit with status 3 when the runs raise any threat to validity (for CI).")
 @QUIET
 @_user_errors
 def validate(case: Path, strict: bool, quiet: bool) -> None:
@@ -214,7 +255,7 @@ def validate(case: Path, strict: bool, quiet: bool) -> None:
                    "a case someone sent must not choose the templates that render it).")
 @click.option("--png", is_flag=True, help="Also write report.png, page 1 of the PDF (needs pypdfium2).")
 @click.option("--strict", is_flag=True,
-              help="Exit with an error when the report lists any threat to validity (for CI).")
+              help="Exit with status 3 when the report lists any threat to validity (for CI).")
 @QUIET
 @_user_errors
 def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...] | None, layout: str | None,

@@ -4,7 +4,8 @@ Two kinds of failure exist in casegen:
 
 * :class:`CasegenError` (and its subclasses): the *input* is wrong. The CLI prints
   the message without a traceback and exits with status 1.
-* Anything else is a bug in casegen and keeps its traceback.
+* Anything else is a bug in casegen: the CLI asks for a report and exits with status 70
+  (the traceback is shown with ``casegen --debug``).
 
 Every user error says *which file*, *where* in it (line or key), *what* was wrong
 and *what was expected*.
@@ -14,6 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+#: exit statuses of the ``casegen`` command (documented in README.md and docs/cli.md)
+EXIT_OK = 0
+EXIT_INPUT = 1  # bad input: a CasegenError, printed without a traceback
+EXIT_USAGE = 2  # wrong command-line usage (Click's own status)
+EXIT_THREATS = 3  # build --strict and the report lists threats to validity
+EXIT_INTERNAL = 70  # a bug in casegen (EX_SOFTWARE from sysexits.h)
 
 
 @dataclass(frozen=True)

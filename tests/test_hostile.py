@@ -133,7 +133,7 @@ RUN_PAYLOADS = {  # fixture in hostile/runs/ used as the optimized run -> text t
     "deep_nesting.json": "cannot tell which benchmark tool",
     "deep_nesting.jsonl": "cannot tell which benchmark tool",
     "huge_int.json": "cannot tell which benchmark tool",
-    "not_utf8.csv": "not UTF-8",
+    "not_utf8.csv": "not UTF-8 text (byte 7): neither JSON nor CSV",
     "empty.csv": "file is empty",
 }
 
@@ -266,3 +266,207 @@ def test_run_file_over_the_budget_is_refused_before_reading(tmp_path, monkeypatc
     case = _case_dir(tmp_path, (HOSTILE / "case" / "base.yaml").read_text())
     assert_clean_user_error(cli(["validate", case]), "baseline.csv", "more than the 1 KiB casegen reads",
                             "CASEGEN_MAX_INPUT_MB")
+
+
+# ------------------------------------------------------------------ charts: '$' is a dollar sign
+
+
+def test_dollar_signs_in_labels_render_literally():
+    import numpy as np
+
+    from casegen.charts import cdf_chart
+
+    rng = np.random.default_rng(0)
+    svg = cdf_chart("TTFT $x^2$", rng.gamma(2, 50, 200), rng.gamma(2, 40, 200), "Before $5/h", "$\\alpha$ after")
+    for text in ("TTFT $x^2$", "Before $5/h", "$\\alpha$ after"):
+        assert text in svg, text
+
+
+def test_dollar_label_builds(tmp_path):
+    base = (HOSTILE / "case" / "base.yaml").read_text()
+    case = _case_dir(tmp_path, base.replace('label: "Before"', 'label: "$x^2$ at $5/h"').replace(
+        'label: "After"', 'label: "odd $ sign"'))
+    code, out, unexpected = run_isolated(cli, ["build", case, "--format", "html", "-o", tmp_path / "o", "-q"])
+    assert unexpected is None and code == 0, out
+    html = (tmp_path / "o" / "report.html").read_text()
+    assert "$x^2$ at $5/h" in html and "odd $ sign" in html
+
+
+# ------------------------------------------------------------------ exit statuses
+
+
+def test_exit_statuses(tmp_path, monkeypatch):
+    import casegen.study
+
+    case = _case_dir(tmp_path, (HOSTILE / "case" / "base.yaml").read_text())
+    assert cli(["validate", case])[0] == 0
+    assert cli(["validate", tmp_path / "missing"])[0] == 1
+    assert cli(["build"])[0] == 2 and cli(["build", case, "--bogus"])[0] == 2
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("a bug planted by the test")
+
+    monkeypatch.setattr(casegen.study, "analyze", bug)
+    code, out, unexpected = cli(["validate", case])
+    assert unexpected is None and code == 70
+    assert "internal error — please report" in out and "--debug" in out and "Traceback" not in out
+    code, out, unexpected = cli(["--debug", "validate", case])
+    assert code == 70 and "Traceback" in out and "ZeroDivisionError: a bug planted by the test" in out
+
+
+def test_exit_status_of_the_real_command(tmp_path):
+    """The installed entry point (a real process) exits 1 on bad input, without a traceback."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "case"
+    bad.mkdir()
+    shutil.copy(HOSTILE / "case" / "billion_laughs.yaml", bad / "case.yaml")
+    r = subprocess.run([sys.executable, "-m", "casegen", "validate", str(bad)], capture_output=True, text=True,
+                       timeout=120, cwd=Path(__file__).parent.parent)
+    assert r.returncode == 1 and "YAML expands" in r.stderr and "Traceback" not in r.stderr
+
+
+# ------------------------------------------------------------------ the output set
+
+
+def _set(tag: str) -> list[tuple[str, bytes]]:
+    return [(name, f"{tag}:{name}".encode()) for name in ("report.html", "summary.json", "report.pdf",
+                                                          "charts/a.svg")]
+
+
+def _tags(out: Path) -> set[str]:
+    return {p.read_text().split(":")[0] for p in out.rglob("*") if p.is_file()}
+
+
+def test_symlinked_build_folder_leaving_the_case_is_refused(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "summary.json").write_text("precious")
+    case = _case_dir(tmp_path, (HOSTILE / "case" / "base.yaml").read_text())
+    (case / "build").symlink_to(elsewhere)
+    code, out, unexpected = run_isolated(cli, ["build", case, "--format", "html,json", "-q"])
+    assert unexpected is None and code == 1 and "symbolic link" in out and "outside the case" in out
+    assert (elsewhere / "summary.json").read_text() == "precious" and len(list(elsewhere.iterdir())) == 1
+
+
+def test_symlinked_build_folder_inside_the_case_is_followed(tmp_path):
+    from casegen.output_set import write_output_set
+
+    case = tmp_path / "case"
+    (case / "real").mkdir(parents=True)
+    (case / "build").symlink_to(case / "real")
+    write_output_set(case / "build", _set("a"), case_dir=case)
+    assert (case / "build").is_symlink() and _tags(case / "real") == {"a"}
+
+
+def test_failed_write_leaves_the_previous_set_and_no_temporaries(tmp_path, monkeypatch):
+    import casegen.output_set as output_set
+
+    out = tmp_path / "build"
+    output_set.write_output_set(out, _set("old"))
+    real = output_set._write_tree
+
+    def dies_half_way(root, files):
+        real(root, files[:1])
+        raise OSError(28, "No space left on device", str(root / files[1][0]))
+
+    monkeypatch.setattr(output_set, "_write_tree", dies_half_way)
+    with pytest.raises(CasegenError, match="No space left"):
+        output_set.write_output_set(out, _set("new"))
+    assert _tags(out) == {"old"} and len(list(out.rglob("*.svg"))) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".build.casegen-lock", "build"]
+
+
+def test_temporaries_of_a_killed_build_are_cleaned(tmp_path):
+    from casegen.output_set import write_output_set
+
+    out = tmp_path / "build"
+    write_output_set(out, _set("v1"))
+    (out / ".report.html.x1y2.tmp").write_text("half")          # killed inside write_atomic
+    (tmp_path / ".build.casegen-new-abc").mkdir()                 # killed while writing the new set
+    write_output_set(out, _set("v2"))
+    assert _tags(out) == {"v2"} and not list(out.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".build.casegen-new-*"))
+    # killed between the two renames of the fallback swap: the old set is put back first
+    os_rename = __import__("os").rename
+    os_rename(out, tmp_path / ".build.casegen-old-xyz")
+    write_output_set(out, _set("v3"))
+    assert _tags(out) == {"v3"} and not list(tmp_path.glob(".build.casegen-old-*"))
+
+
+def test_folder_with_foreign_files_is_updated_in_place(tmp_path):
+    from casegen.build import write_atomic
+    from casegen.output_set import write_output_set
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    write_output_set(out, _set("a"), write_one=write_atomic)
+    assert (out / "notes.txt").read_text() == "keep me" and (out / "report.html").read_text() == "a:report.html"
+
+
+def _snapshot_tags(out: Path) -> set[str]:
+    """Tags of one folder *inode*: what a reader that opened the folder once sees (no path lookups)."""
+    import os
+
+    dfd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        tags = set()
+        for name in ("report.html", "summary.json", "report.pdf", "charts/a.svg"):
+            fd = os.open(name, os.O_RDONLY, dir_fd=dfd)
+            with os.fdopen(fd) as fh:
+                tags.add(fh.read().split(":")[0])
+        return tags
+    finally:
+        os.close(dfd)
+
+
+def _writer(out: str, tag: str, rounds: int) -> int:
+    from casegen.output_set import write_output_set
+
+    for i in range(rounds):
+        write_output_set(Path(out), _set(f"{tag}{i}"))
+    return rounds
+
+
+def test_concurrent_builds_never_mix(tmp_path):
+    import threading
+    import time
+
+    from casegen.output_set import _locked, write_output_set
+
+    out = tmp_path / "build"
+    write_output_set(out, _set("first"))
+    held = threading.Event()
+
+    def hold():
+        with _locked(out.resolve()):
+            held.set()
+            time.sleep(1.0)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(5)
+    t0 = time.monotonic()
+    write_output_set(out, _set("second"))
+    assert time.monotonic() - t0 > 0.8  # waited for the lock
+    t.join()
+    # two processes rewriting one folder many times: every observed set is whole
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_writer, args=(str(out), tag, 25)) for tag in ("A", "B")]
+    for p in procs:
+        p.start()
+    seen = []
+    while any(p.is_alive() for p in procs):
+        try:
+            seen.append(_snapshot_tags(out))
+        except FileNotFoundError:  # the folder read was swapped out and deleted mid-read
+            continue
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert len(_tags(out)) == 1
+    assert all(len(s) <= 1 for s in seen if s), [s for s in seen if len(s) > 1][:3]

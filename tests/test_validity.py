@@ -191,5 +191,5 @@ def test_bad_slos_point_at_the_line(example_case, slo, message):
 
 def test_strict_build_fails_on_threats(example_case):
     r = CliRunner().invoke(main, ["build", str(example_case), "--no-pdf", "--strict"])
-    assert r.exit_code == 1 and "--strict" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 3 and "--strict" in r.output and "Traceback" not in r.output
     assert (example_case / "build" / "report.html").exists()

@@ -1,0 +1,164 @@
+"""Writing a build's outputs as one set: all new files or all old ones, never a mix.
+
+A build renders everything in memory, then :func:`write_output_set`:
+
+1. refuses an output folder inside the case that is a symbolic link leading out of it (a case
+   someone sent must not make the build overwrite files elsewhere);
+2. takes an exclusive lock (``.<folder>.casegen-lock`` beside the folder), so two builds into
+   one folder run one after the other instead of interleaving their files;
+3. removes temporaries a killed build left behind (``.<folder>.casegen-new-*`` /
+   ``-old-*`` folders beside it, ``.<name>.*.tmp`` files inside it);
+4. writes every file into a new sibling folder ``.<folder>.casegen-new-*`` and swaps it with
+   the output folder — atomically with Linux's ``renameat2(RENAME_EXCHANGE)``, else with two
+   renames (a kill between them leaves the old set beside the folder, restored by the next build).
+
+An existing output folder that holds files casegen did not write (``-o`` pointing at a folder of
+your own) is never swapped away: casegen then replaces its own files there one by one, each
+atomically, still under the lock.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from casegen.errors import CasegenError
+
+#: names casegen writes into an output folder (a folder holding only these is casegen's own)
+OWN_NAMES = frozenset({"report.html", "report.pdf", "summary.json", "report.md", "report.png", "charts"})
+_STALE_FILE = re.compile(r"^\..+\.tmp$")  # left by a killed write_atomic
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _within(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def check_output_folder(out: Path, case_dir: Path | None) -> Path:
+    """The folder to write to (symlinks resolved); CasegenError if a link inside the case leads out."""
+    absolute = Path(os.path.abspath(out))
+    resolved = absolute.resolve()
+    if case_dir is not None:
+        case_abs = Path(os.path.abspath(case_dir))
+        if _within(absolute, case_abs) and not _within(resolved, case_abs.resolve()):
+            raise CasegenError(
+                f"the output folder leads outside the case folder through a symbolic link (to {resolved})",
+                file=out, expected="an output folder inside the case, or one you choose with -o",
+                hint="a case folder someone sent can hold such a link to make the build overwrite files "
+                     "elsewhere; remove the link, or pass -o with a folder of your choice",
+            )
+    if resolved.exists() and not resolved.is_dir():
+        raise CasegenError("output path is not a folder", file=out, expected="a folder path (choose another with -o)")
+    return resolved
+
+
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    lock_path = out.parent / f".{out.name}.casegen-lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another build writes this folder
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _clean_stale(out: Path) -> None:
+    """Temporaries of killed builds (safe: we hold the folder's lock)."""
+    parent = out.parent
+    old_sets = sorted(parent.glob(f".{glob_escape(out.name)}.casegen-old-*"))
+    if not out.exists() and old_sets:  # killed between the two renames of the fallback swap
+        os.rename(old_sets[-1], out)
+        old_sets = old_sets[:-1]
+    for stale in old_sets + sorted(parent.glob(f".{glob_escape(out.name)}.casegen-new-*")):
+        shutil.rmtree(stale, ignore_errors=True)
+    if out.is_dir():
+        for entry in out.iterdir():
+            if _STALE_FILE.match(entry.name) and entry.is_file():
+                entry.unlink(missing_ok=True)
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _owned(out: Path) -> bool:
+    return all(entry.name in OWN_NAMES for entry in out.iterdir())
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _write_tree(root: Path, files: list[tuple[str, bytes]]) -> None:
+    for rel, data in files:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.chmod(path, 0o644)
+
+
+def write_output_set(out: str | Path, files: list[tuple[str, bytes]], *, case_dir: Path | None = None,
+                     write_one=None) -> Path:
+    """Write ``files`` (path relative to ``out``, bytes) as one set; returns the folder written.
+
+    ``write_one(path, data)`` writes one file atomically (used only for a folder holding files
+    casegen did not write).
+    """
+    target = check_output_folder(Path(out), case_dir)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(target):
+            _clean_stale(target)
+            if target.is_dir() and not _owned(target):
+                for rel, data in files:
+                    (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                    write_one(target / rel, data)
+                return target
+            new = Path(tempfile.mkdtemp(prefix=f".{target.name}.casegen-new-", dir=target.parent))
+            try:
+                os.chmod(new, 0o755)
+                _write_tree(new, files)
+                if not target.exists():
+                    os.rename(new, target)
+                elif _exchange(new, target):
+                    shutil.rmtree(new)  # holds the previous set now
+                else:
+                    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.casegen-old-", dir=target.parent))
+                    os.rmdir(old)
+                    os.rename(target, old)
+                    os.rename(new, target)
+                    shutil.rmtree(old)
+            finally:
+                if new.exists():
+                    shutil.rmtree(new, ignore_errors=True)
+    except OSError as err:
+        raise CasegenError(f"cannot write the report ({err.strerror or err})",
+                           file=getattr(err, "filename", None) or out, expected="a writable output folder") from None
+    return target
