@@ -33,7 +33,8 @@ def _one_per_kind(paths):
 
 
 FILES = _one_per_kind(sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".csv", ".yaml")
-                             and p.stat().st_size < 400_000))
+                             and p.stat().st_size < 400_000
+                             and "hostile" not in p.relative_to(FIXTURES).parts))  # real tool outputs only
 
 
 def mutate(text: str, kind: int, a: float, b: float) -> str:

@@ -26,6 +26,10 @@ from casegen.runs.model import LATENCY_METRICS, check_requests
 _ORDER = ("min", "p50", "p90", "p95", "p99", "max")
 #: summary groups whose figures are latencies (ms), rates or counts: never negative
 _CHECKED_GROUPS = frozenset(LATENCY_METRICS) | {"throughput", "requests", "tokens"}
+#: no request takes longer than this (100 days) or produces more tokens: larger values are unit
+#: or encoding errors, and would overflow statistics (std of 1e300 is inf)
+MAX_LATENCY_S = 1e7
+MAX_TOKENS = 1e12
 #: slack for tools that round their printed figures (e.g. to 2 decimals of a millisecond)
 _REL_TOL = 1e-6
 _ABS_TOL = 0.011
@@ -33,6 +37,10 @@ _ABS_TOL = 0.011
 
 def _where(run_label: str, group: str, key: str) -> str:
     return f"{run_label}, {group}.{key}"
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _le(a: float, b: float) -> bool:
@@ -62,6 +70,11 @@ def check_summary(summary: dict[str, Any], file: str | Path, run_label: str = "r
             if value < 0:
                 raise CasegenError(f"the tool summary's {group}.{key} is negative ({value:g})", file=file,
                                    where=_where(run_label, group, key), expected="a value ≥ 0")
+            limit = MAX_LATENCY_S * 1000 if group in LATENCY_METRICS and key != "n" else MAX_TOKENS
+            if value > limit:
+                raise CasegenError(f"the tool summary's {group}.{key} is {value:g}, beyond any real run", file=file,
+                                   where=_where(run_label, group, key),
+                                   expected=f"at most {limit:g}" + (" ms" if group in LATENCY_METRICS else ""))
         present = [(k, float(stats[k])) for k in _ORDER if isinstance(stats.get(k), (int, float))]
         for (k1, v1), (k2, v2) in zip(present, present[1:]):
             if not _le(v1, v2):
@@ -77,12 +90,12 @@ def check_summary(summary: dict[str, Any], file: str | Path, run_label: str = "r
                     file=file, where=_where(run_label, group, "mean"), expected="min ≤ mean ≤ max")
     req = summary.get("requests")
     if isinstance(req, dict):
-        total, ok, failed = req.get("total"), req.get("succeeded"), req.get("failed")
-        if all(isinstance(v, (int, float)) for v in (total, ok)) and ok > total + 0.5:
+        total, ok, failed = (_number(req.get(k)) for k in ("total", "succeeded", "failed"))
+        if total is not None and ok is not None and ok > total + 0.5:
             raise CasegenError(f"the tool summary counts {ok:g} successful requests out of {total:g}", file=file,
                                where=_where(run_label, "requests", "succeeded"),
                                expected="succeeded ≤ total")
-        if all(isinstance(v, (int, float)) for v in (total, ok, failed)) and ok + failed > total + 0.5:
+        if total is not None and ok is not None and failed is not None and ok + failed > total + 0.5:
             raise CasegenError(f"the tool summary counts {ok:g} succeeded + {failed:g} failed requests, more than "
                                f"the {total:g} in total", file=file, where=_where(run_label, "requests", "total"),
                                expected="succeeded + failed ≤ total")
@@ -90,15 +103,23 @@ def check_summary(summary: dict[str, Any], file: str | Path, run_label: str = "r
 
 
 def check_request_values(df: Any, file: str | Path) -> None:
-    """Infinite token counts and non-finite or negative chunk gaps in a per-request table."""
+    """Infinite or absurd token counts and latencies, and bad chunk gaps, in a per-request table."""
     for column in ("input_tokens", "output_tokens"):
         values = df[column].to_numpy(dtype=float)
-        bad = np.flatnonzero(np.isinf(values))
+        bad = np.flatnonzero(np.isinf(values) | (values > MAX_TOKENS))
         if bad.size:
             i = int(bad[0])
-            raise CasegenError(f"{column.replace('_', ' ')} is infinite" +
+            raise CasegenError(f"{column.replace('_', ' ')} is {values[i]:g}" +
                                (f"; {bad.size} rows affected" if bad.size > 1 else ""),
-                               file=file, where=f"request {i + 1}", expected="a finite token count ≥ 0")
+                               file=file, where=f"request {i + 1}",
+                               expected=f"a finite token count between 0 and {MAX_TOKENS:g}")
+    for column, label in (("ttft_s", "TTFT"), ("e2e_s", "end-to-end latency")):
+        values = df[column].to_numpy(dtype=float)
+        bad = np.flatnonzero(np.isfinite(values) & (values > MAX_LATENCY_S))
+        if bad.size:
+            i = int(bad[0])
+            raise CasegenError(f"{label} is {values[i]:g} s, more than {MAX_LATENCY_S:g} s (check the units)",
+                               file=file, where=f"request {i + 1}", expected="a latency in the run's unit")
     ok = df["success"].to_numpy()
     ttft = df["ttft_s"].to_numpy(dtype=float)
     bad = np.flatnonzero(ok & np.isinf(ttft))
