@@ -106,7 +106,7 @@ def mutate_once(data: bytes, rng: random.Random) -> bytes:
         depth = rng.choice([50, 2000, 100_000])
         return data[:i] + b"[" * depth + b"]" * depth + data[i:]
     if kind == 12 and lines:  # a long line
-        return "".join(lines[:j] + ["x" * rng.choice([10_000, 1_000_000]) + "\n"] + lines[j:]).encode(
+        return "".join(lines[:j] + ["x" * rng.choice([10_000, 200_000]) + "\n"] + lines[j:]).encode(
             "utf-8", "surrogateescape")
     if kind == 13 and nums:  # scale a number
         m = rng.choice(nums)
