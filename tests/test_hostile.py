@@ -302,7 +302,7 @@ def test_dollar_label_builds(tmp_path):
 
 
 def test_exit_statuses(tmp_path, monkeypatch):
-    import casegen.study
+    import casegen.runs
 
     case = _case_dir(tmp_path, (HOSTILE / "case" / "base.yaml").read_text())
     assert cli(["validate", case])[0] == 0
@@ -312,7 +312,7 @@ def test_exit_statuses(tmp_path, monkeypatch):
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a bug planted by the test")
 
-    monkeypatch.setattr(casegen.study, "analyze", bug)
+    monkeypatch.setattr(casegen.runs, "select_run", bug)  # every command that reads a run goes through it
     code, out, unexpected = cli(["validate", case])
     assert unexpected is None and code == 70
     assert "internal error — please report" in out and "--debug" in out and "Traceback" not in out
