@@ -60,6 +60,16 @@ def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b
                          "abs": d.abs, "pct": d.pct,
                          "ci_pct": [ci.pct_low, ci.pct_high] if ci and ci.pct_low is not None else None,
                          "verdict": verdict, "unit": "ms", "family": ci.family if ci else None})
+    from casegen.findings import compare_page1, delta_finding, throughput_delta_finding
+    from casegen.registry import TABLE_METRICS
+
+    found = [delta_finding(m, st, d, cis.get(m, {}).get(st), set(HEADLINE_PRIMARY), analysis.confidence)
+             for m in TABLE_METRICS for st, d in deltas.get(m, {}).items()]
+    tds = throughput_deltas(ma, mb)
+    key = "output_tokens_per_s" if tds.get("output_tokens_per_s") else "requests_per_s"
+    if tds.get(key):
+        found.append(throughput_delta_finding(key, tds[key], ""))
+    headline, regressions = compare_page1(found)
     for key, d in throughput_deltas(ma, mb).items():
         rows.append({"metric": "throughput", "label": key.replace("_", " "), "stat": "", "a": d.base, "b": d.opt,
                      "abs": d.abs, "pct": d.pct, "ci_pct": None, "verdict": d.verdict, "unit": ""})
@@ -70,6 +80,8 @@ def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b
               "requests": mb.requests},
         "confidence": analysis.confidence,
         "warnings": failure_warnings(ma.requests, mb.requests),
+        "headline": [c.model_dump() for c in headline],
+        "regressions": [c.model_dump() for c in regressions],
         "rows": rows,
     }
 
@@ -101,6 +113,13 @@ def format_table(result: dict[str, Any], color: bool = False) -> str:
 
     out = [f"{k}: {result[k.lower()]['path']} ({result[k.lower()]['format']}, {result[k.lower()]['data']}); "
            f"requests: {request_counts(result[k.lower()]['requests'])}" for k in ("A", "B")]
+    lead = [("Headline", c) for c in result.get("headline", [])] + [("Worse", c) for c in result.get("regressions", [])]
+    if lead:
+        out.append("")
+    for word, c in lead:
+        text = f"{word}: {c['title']} {c['value']} ({c['detail']})"
+        fg = "green" if c["verdict"] == "better" else "red" if c["verdict"] == "worse" else None
+        out.append(click.style(text, fg=fg) if color and fg else text)
     out += ["", line(head), line(["-" * w for w in widths])]
     for cells in body:
         text = line(cells)

@@ -116,19 +116,28 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
     if d is None:
         return None
     ci = _ci(study, metric, stat)
-    ok = supported(study, metric, stat)
+    f = delta_finding(metric, stat, d, ci, primary, study.case.analysis.confidence, operating_point(study),
+                      _n(study, "baseline", metric), _n(study, "optimized", metric))
+    if not f.evidence.supported:
+        f.evidence.note = unsupported_reason(study, metric, stat)
+    return f
+
+
+def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[str, str]], conf: float,
+                  op: str = "", n_base: int | None = None, n_opt: int | None = None) -> Finding:
+    """The finding for one latency statistic's change ``d`` (metrics.Delta) with its interval ``ci``
+    (stats.DeltaCI or None): the same wording in the report and in ``casegen compare``."""
+    ok = bool(ci is not None and ci.supported)
     family = ci.family if ci is not None else ("primary" if (metric, stat) in primary else "exploratory")
-    significant = bool(ok and ci is not None and ci.significant)
-    conf = study.case.analysis.confidence
+    significant = bool(ok and ci.significant)
     ev = Evidence(
         metric=metric, stat=stat, unit="ms", baseline=d.base, optimized=d.opt, change_abs=d.abs, change_pct=d.pct,
-        ci_abs=[ci.abs_low, ci.abs_high] if ok and ci is not None else None,
-        ci_pct=[ci.pct_low, ci.pct_high] if ok and ci is not None and ci.pct_low is not None else None,
-        confidence=conf if ok else None,
-        n_baseline=_n(study, "baseline", metric), n_optimized=_n(study, "optimized", metric),
-        significant=(bool(ci.significant) if ok and ci is not None else None), supported=ok, family=family,
+        ci_abs=[ci.abs_low, ci.abs_high] if ok else None,
+        ci_pct=[ci.pct_low, ci.pct_high] if ok and ci.pct_low is not None else None,
+        confidence=conf if ok else None, n_baseline=n_base, n_optimized=n_opt,
+        significant=(bool(ci.significant) if ok else None), supported=ok, family=family,
         p_value=ci.p_value if ci is not None else None, p_adjusted=ci.p_adjusted if ci is not None else None,
-        operating_point=operating_point(study),
+        operating_point=op,
     )
     title = registry.stat_label(metric, stat)
     values = f"{fmt_ms(d.base)} → {fmt_ms(d.opt)}"
@@ -139,7 +148,6 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
     elif ev.ci_abs:
         ci_text = f"{conf:.0%} CI {fmt_ms(ev.ci_abs[0])} to {fmt_ms(ev.ci_abs[1])}"
     if not ok:
-        ev.note = unsupported_reason(study, metric, stat)
         strength = "point_only"
         value, verdict = change + "†", "na"
         detail = f"{values}; † point value only: " + ("summary-only data, no interval" if ci is None
@@ -230,6 +238,8 @@ def ratio_range(base: tuple[BoundKind, float | None, float | None],
     high = (oh / bl) if (oh is not None and bl and bl > 0) else None
     if kb == "point" and ko == "point":
         return "point", low, low
+    if high is None and low <= 0:
+        return "unknown", None, None  # both lower bounds (or an unbounded ratio): not comparable
     if high is None:
         return "at_least", low, None
     if low <= 0:
@@ -277,7 +287,13 @@ def capacity_finding(study: Study) -> Finding | None:
                   ratio=low if kind == "point" else None, ratio_low=low, ratio_high=high, ratio_bound=kind,
                   operating_point="capacity at SLO")
     if kind == "unknown":
-        claim = f"Capacity under {slo_phrase} could not be compared ({values})."
+        both_pass = rb[0] == "at_least" and ro[0] == "at_least"
+        why = ("both sides met the objectives at every load they measured, so neither sweep reached its limit"
+               if both_pass else "at least one capacity is unknown")
+        claim = f"Capacity under {slo_phrase} cannot be compared ({values}): {why}."
+        return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
+                       value="not reached" if both_pass else "unknown", detail=f"{values}; {why}", verdict="na",
+                       strength="bound", evidence=ev)
     else:
         claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values})."
     return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
@@ -318,10 +334,23 @@ def throughput_finding(study: Study) -> Finding | None:
                        claim=f"Both runs kept up with the offered rate ({op}), so throughput ({values}) shows the load "
                              "sent, not what a replica can carry.",
                        verdict="na", strength="point_only", evidence=ev)
+    return throughput_delta_finding(key, d, op)
+
+
+def throughput_delta_finding(key: str, d: Any, op: str) -> Finding:
+    """A throughput change measured at ``op`` (no interval: one run per side)."""
+    unit = registry.METRICS[key].unit
+    digits = 0 if unit == "tok/s" else 2
+    values = f"{fmt_num(d.base, digits)} → {fmt_num(d.opt, digits)} {unit}"
     change = fmt_pct(d.pct, digits=0)
-    return Finding(key=f"throughput:{key}", kind="throughput", title="output throughput", value=change,
-                   detail=f"{values} at {op}", verdict=d.verdict,  # type: ignore[arg-type]
-                   claim=f"Output throughput changed {change} ({values}) at {op}.", strength="point_only", evidence=ev)
+    where = f" at {op}" if op else ""
+    ev = Evidence(metric=key, unit=unit, baseline=d.base, optimized=d.opt, change_abs=d.abs, change_pct=d.pct,
+                  supported=False, operating_point=op)
+    title = "output throughput" if key == "output_tokens_per_s" else "request throughput"
+    return Finding(key=f"throughput:{key}", kind="throughput", title=title, value=change,
+                   detail=f"{values}{where}", verdict=d.verdict,  # type: ignore[arg-type]
+                   claim=f"{title[:1].upper() + title[1:]} changed {change} ({values}){where}.",
+                   strength="point_only", evidence=ev)
 
 
 def cost_operating_point(study: Study) -> str:
@@ -433,6 +462,22 @@ def headline_latency(study: Study, fs: dict[str, Finding], metric: str, stat: st
         return f
     # summary-only: nothing has an interval; show the named statistic as a point value (marked †)
     return fs.get(f"latency:{metric}:{stat}") if stat else None
+
+
+def compare_page1(fs: list[Finding]) -> tuple[list[Card], list[Card]]:
+    """What ``casegen compare`` leads with: rule 2 without SLOs (TTFT at the most extreme supported
+    percentile ≤ p99, TPOT at ≤ p50), then throughput; and every regression (rule 4)."""
+    by = _by_key(fs)
+    chosen: list[Finding] = []
+    for metric, stat in (("ttft", "p99"), ("tpot", "p50")) if "latency:ttft:p99" in by else (("e2e", "p99"),):
+        f = headline_latency(None, by, metric, stat)  # type: ignore[arg-type]
+        if f is not None:
+            chosen.append(f)
+    thr = next((f for f in fs if f.kind == "throughput" and f.verdict != "na"), None)
+    if thr is not None:
+        chosen.append(thr)
+    shown = {f.key for f in chosen}
+    return [_card(f) for f in chosen], _group_regressions([f for f in fs if f.regression and f.key not in shown])
 
 
 def _card(f: Finding) -> Card:

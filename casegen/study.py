@@ -65,7 +65,10 @@ class Study:
 
 def side_label(case: Case, run: Run, side: str) -> str:
     """The name a side goes by in the report: its label in case.yaml, the run's own, or 'Baseline'/'Optimized'."""
-    return getattr(case.runs, side).label or run.meta.label or side.capitalize()
+    spec = getattr(case.runs, side)
+    if spec.sweep:  # a sweep's runs are named after their load point, not after the side
+        return spec.label or side.capitalize()
+    return spec.label or run.meta.label or side.capitalize()
 
 
 def _load_side_files(case: Case, case_dir: Path, side: str) -> list[tuple[Run | list[Run], str]]:

@@ -126,6 +126,9 @@ def test_bounded_capacity_ratios_are_bounds():
     kind, lo, hi = ratio_range(capacity_range(cap("interpolated", 50.0)), capacity_range(cap("bracketed", 91.0, 101.0)))
     assert kind == "between" and _ratio_text(kind, lo, hi) == "1.82–2.02×"
     assert fmt_bound("between", 91.0, "req/s", 101.0) == "between 91.0 and 101 req/s"
+    # two lower bounds: not comparable
+    kind, lo, hi = ratio_range(capacity_range(cap("at_least", 8.58)), capacity_range(cap("at_least", 10.2)))
+    assert kind == "unknown"
     # two points: a point ratio
     kind, lo, hi = ratio_range(capacity_range(cap("interpolated", 50.0)), capacity_range(cap("interpolated", 75.0)))
     assert kind == "point" and _ratio_text(kind, lo, hi) == "1.50×"
@@ -152,3 +155,17 @@ def test_summary_schema_and_reference_are_current():
         "docs/summary-json.md is stale: run `python -m casegen.report_model`"
     schema = json.loads(json_schema())
     assert {"findings", "page1", "threats"} <= set(schema["properties"])
+
+
+def test_compare_leads_with_the_same_rules(tmp_path):
+    """`casegen compare` shows TTFT/TPOT/throughput first and every regression (TPOT rose 30 %)."""
+    from casegen.compare import compare_runs, format_table
+
+    d = _case(tmp_path)
+    r = compare_runs(d / "runs" / "base.csv", d / "runs" / "opt.csv")
+    lead = r["headline"] + r["regressions"]
+    assert r["headline"][0]["finding"].startswith("latency:ttft:")
+    worse = [c for c in lead if c["verdict"] == "worse"]
+    assert worse and any("tpot" in c["finding"] for c in worse)
+    text = format_table(r)
+    assert "Headline: TTFT" in text and ("Worse: TPOT" in text or "Headline: TPOT" in text)
