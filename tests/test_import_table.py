@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from casegen.errors import CasegenError
@@ -94,3 +95,89 @@ def test_unknown_and_binary_files(tmp_path):
     e = write(tmp_path / "empty.csv", "")
     with pytest.raises(CasegenError, match="empty"):
         load_run(e)
+
+
+# ---- the vectorised CSV reader gives the same run, or the same error, as the row-by-row one
+
+def _read_both(tmp_path, body):
+    """(fast, exact): each a requests frame, an error text, or "fallback" (fast path declined)."""
+    from casegen.runs import table
+
+    path = write(tmp_path / "r.csv", body)
+    header = [h.strip() for h in body.split("\n")[0].split(",")]
+    cols = table.resolve_columns(header, None, None, path)
+    out = []
+    for fast in (True, False):
+        try:
+            if fast:
+                got = table._fast_csv_columns(body, header, cols)
+                if got is None:
+                    out.append("fallback")
+                    continue
+                run = table._build(*got, cols, path, "casegen-csv", "sha", None)
+            else:
+                run = table._build_rows(table._csv_rows(body, header, path), cols, path, "casegen-csv", "sha", None)
+            out.append(run.requests)
+        except CasegenError as err:
+            out.append(str(err))
+    return out
+
+
+def _same_frames(a, b) -> bool:
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    for c in a.columns:
+        if c == "chunk_gaps_s":
+            for x, y in zip(a[c], b[c]):
+                if (x is None) != (y is None) or (x is not None and not np.array_equal(x, y)):
+                    return False
+        elif not a[c].equals(b[c]):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("body, fast_path", [
+    ("start_s,ttft_ms,e2e_ms,output_tokens,chunk_gaps_ms\n0,10,50,3,20 20\n0.5,12,60,4,16;16; 16\n\n1,,70,2,\n", True),
+    ("ttft_ms,e2e_ms,success,error\n10,20,true,\n10,20,no,\n10,,FALSE,boom\n10,20,,oops\n", True),
+    ("ttft_ms,e2e_ms,success\n10,20,1\n10,20,0\n", True),
+    ("ttft_ms , e2e_ms\n 10 , 20 \n", True),
+    ("ttft_ms,e2e_ms\r\n10,20\r\n\r\n11,21\r\n", True),
+    ("e2e_ms,request_id\n20,abc\n", True),
+    ("ttft_ms,e2e_ms,chunk_gaps_ms\n10,20,  \n", True),
+    ("ttft_ms,e2e_ms\n10,-5\n", True),                 # errors raised on the frame name the same line
+    ("ttft_ms,e2e_ms\n10,20\n\n50,20\n", True),
+    ("ttft_ms,e2e_ms\n10,inf\n", True),
+    ("ttft_ms,e2e_ms,output_tokens\n10,20,-1\n", True),
+    ("ttft_ms,e2e_ms\n10,abc\n", False),               # anything unusual goes to the row reader
+    ("ttft_ms,e2e_ms\n10,nan\n", False),
+    ("ttft_ms,e2e_ms,chunk_gaps_ms\n10,20,1 -2\n", False),
+    ("ttft_ms,e2e_ms,chunk_gaps_ms\n10,20,1 x\n", False),
+    ("ttft_ms,e2e_ms\n10,20\n,\n11,21\n", False),
+    ("ttft_ms,e2e_ms\n10,20\n11\n", False),
+    ('ttft_ms,e2e_ms,error\n10,20,"a, b"\n', False),
+    ("ttft_ms,e2e_ms,success\n10,20,maybe\n", False),
+    ("ttft_ms,e2e_ms\n", False),
+])
+def test_vectorised_csv_reader_matches_row_reader(tmp_path, body, fast_path):
+    fast, exact = _read_both(tmp_path, body)
+    if not fast_path:
+        assert isinstance(fast, str) and fast == "fallback"
+    elif isinstance(exact, str):
+        assert fast == exact
+    else:
+        assert not isinstance(fast, str) and _same_frames(fast, exact)
+
+
+def test_vectorised_csv_reader_matches_on_random_files(tmp_path):
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        lines = ["start_s,ttft_ms,e2e_ms,input_tokens,output_tokens,chunk_gaps_us,error"]
+        for _ in range(int(rng.integers(1, 40))):
+            ttft = float(rng.lognormal(3, 1))
+            gaps = [float(g) for g in rng.lognormal(8, 1, int(rng.integers(0, 6)))]
+            e2e = ttft + sum(gaps) / 1000 + float(rng.random())
+            err = "" if rng.random() > 0.1 else "timeout"
+            lines.append(f"{float(rng.random() * 100)!r},{ttft!r},{e2e!r},{int(rng.integers(1, 900))},"
+                         f"{len(gaps) + 1},{' '.join(map(repr, gaps))},{err}")
+        fast, exact = _read_both(tmp_path, "\n".join(lines) + "\n")
+        assert not isinstance(fast, str) and not isinstance(exact, str) and _same_frames(fast, exact)

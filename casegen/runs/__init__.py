@@ -14,6 +14,7 @@ from typing import Any
 from casegen.errors import CasegenError
 from casegen.runs import table, vllm
 from casegen.runs.fields import DATA_ERRORS, MAX_BYTES, first_json, first_line_json, read_text
+from casegen.runs.jsonio import first_line
 from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Format, Run, RunMeta, sha256_file
 from casegen.runs.plausibility import check_run
 from casegen.runs.select import describe_runs, parse_selector, select_run
@@ -35,7 +36,7 @@ def _sniff_casegen_jsonl(path: Path, text: str) -> bool:
 
 
 def _sniff_casegen_csv(path: Path, text: str) -> bool:
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    first = first_line(text)
     if first.lstrip().startswith(("{", "[")):
         return False
     return table.looks_like_header([h.strip().strip('"') for h in first.split(",")])

@@ -8,6 +8,7 @@ looks truncated, and what the format expects.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -78,20 +79,39 @@ def kind_of(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"[:80]
 
 
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text`` (as ``str.splitlines`` splits), without splitting the rest."""
+    pos, n = 0, len(text)
+    while pos < n:
+        end = text.find("\n", pos)
+        end = n if end < 0 else end + 1
+        for line in text[pos:end].splitlines():
+            if line.strip():
+                return line
+        pos = end
+    return ""
+
+
 def first_line_json(text: str) -> Any:
     """The first non-blank line parsed as JSON, or None (cheap, for format sniffing)."""
-    for line in text.splitlines():
-        if line.strip():
-            try:
-                return json.loads(line)
-            except (ValueError, RecursionError):  # not JSON, or JSON no reader can take: not sniffed
-                return None
-    return None
+    line = first_line(text)
+    if not line:
+        return None
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):  # not JSON, or JSON no reader can take: not sniffed
+        return None
+
+
+_LEADING_SPACE = re.compile(r"\s*")
 
 
 def first_json(text: str) -> Any:
     """The whole text as JSON, else its first non-blank line as JSON, else None."""
-    try:
-        return json.loads(text.strip())
-    except (ValueError, RecursionError):
-        return first_line_json(text)
+    start = _LEADING_SPACE.match(text).end()
+    if text[start:start + 1] in ("{", "["):  # other documents are scalars: the first line is the same value
+        try:
+            return json.loads(text.strip())
+        except (ValueError, RecursionError):
+            pass
+    return first_line_json(text)

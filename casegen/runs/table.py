@@ -27,11 +27,12 @@ import csv
 import io
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs import fastcsv
 from casegen.runs.jsonio import parse_json_lines
 from casegen.runs.model import Run, RunMeta, check_requests, make_requests_frame
 
@@ -160,11 +161,12 @@ def _gaps(value: Any, factor: float, path: Path, where: str) -> np.ndarray | Non
     return arr
 
 
-def _build(rows: list[tuple[str, dict]], cols: dict[str, tuple[str, float]], path: Path, fmt: str,
-           sha256: str, duration_s: float | None) -> Run:
-    if not rows:
-        raise CasegenError("the file has no request rows", file=path,
-                           expected="one row per request")
+def _exact_columns(rows: list[tuple[str, dict]], cols: dict[str, tuple[str, float]], path: Path) -> dict[str, Any]:
+    """Field → column values from parsed rows, one value at a time (the reference semantics).
+
+    Used for JSON Lines and for CSV files the vectorised reader hands back (quoted fields,
+    blank rows, values that are not plain numbers): every message names the row's line.
+    """
     data: dict[str, list] = {f: [] for f in FIELDS}
     for where, row in rows:
         for field in ("start", "ttft", "e2e", "input_tokens", "output_tokens"):
@@ -184,7 +186,15 @@ def _build(rows: list[tuple[str, dict]], cols: dict[str, tuple[str, float]], pat
         if "chunk_gaps" in cols:
             source, factor = cols["chunk_gaps"]
             data["chunk_gaps"].append(_gaps(row.get(source), factor, path, where))
-    wheres = [w for w, _ in rows]
+    return data
+
+
+def _build(data: dict[str, Any], n: int, where: Callable[[int], str], cols: dict[str, tuple[str, float]],
+           path: Path, fmt: str, sha256: str, duration_s: float | None) -> Run:
+    """The run from per-field columns (``data``), checked; ``where(i)`` locates row i for errors."""
+    if n == 0:
+        raise CasegenError("the file has no request rows", file=path,
+                           expected="one row per request")
     df = make_requests_frame(
         ttft_s=data["ttft"] if "ttft" in cols else None,
         e2e_s=data["e2e"],
@@ -195,7 +205,7 @@ def _build(rows: list[tuple[str, dict]], cols: dict[str, tuple[str, float]], pat
         start_s=data["start"] if "start" in cols else None,
         chunk_gaps_s=data["chunk_gaps"] if "chunk_gaps" in cols else None,
     )
-    check_requests(df, path, lambda i: wheres[i])
+    check_requests(df, path, where)
     warnings = []
     if "ttft" not in cols:
         warnings.append("no TTFT column: treated as a non-streaming run (TTFT and TPOT unavailable)")
@@ -208,22 +218,78 @@ def _build(rows: list[tuple[str, dict]], cols: dict[str, tuple[str, float]], pat
         format=fmt,
         source=str(path),
         sha256=sha256,
-        num_prompts=len(rows),
+        num_prompts=n,
         duration_s=duration_s,
         streaming="ttft" in cols,
     )
     return Run(meta=meta, requests=df, tool_summary={}, warnings=warnings)
 
 
-def read_csv(path: Path, text: str, sha256: str, *, columns=None, units=None, duration_s=None) -> list[Run]:
-    """Read casegen's CSV per-request format (header row + one row per request)."""
+def _build_rows(rows: list[tuple[str, dict]], cols: dict[str, tuple[str, float]], path: Path, fmt: str,
+                sha256: str, duration_s: float | None) -> Run:
+    wheres = [w for w, _ in rows]
+    data = _exact_columns(rows, cols, path)
+    return _build(data, len(rows), lambda i: wheres[i], cols, path, fmt, sha256, duration_s)
+
+
+def _fast_csv_columns(text: str, header: list[str], cols: dict[str, tuple[str, float]]
+                      ) -> tuple[dict[str, Any], int, Callable[[int], str]] | None:
+    """Field → column values of a well-formed CSV, vectorised; None hands the file to the
+    row-by-row reader (which then names the offending line)."""
+    raw = text.encode("utf-8")
+    lines = fastcsv.data_lines(raw, len(header))
+    if lines is None:
+        return None
+    n = int(lines.size)
+    index = {name: i for i, name in enumerate(header)}
+    if len(index) != len(header):  # duplicate column names: the row reader keeps the last one
+        return None
+    text_fields = ("success", "error", "chunk_gaps")
+    keep = sorted({index[source] for source, _ in cols.values()})
+    text_columns = [index[cols[f][0]] for f in text_fields if f in cols]
+    table = fastcsv.read_table(raw, keep, text_columns, n)
+    del raw
+    if table is None or bool(table.isna().all(axis=1).any()):  # a row of empty fields: the row reader skips it
+        return None
+    data: dict[str, Any] = {}
+    for field in ("start", "ttft", "e2e", "input_tokens", "output_tokens"):
+        if field in cols:
+            source, factor = cols[field]
+            values = fastcsv.numbers(table[index[source]])
+            if values is None:
+                return None
+            data[field] = values * factor
+    error = np.full(n, "", dtype=object)
+    if "error" in cols:
+        error = table[index[cols["error"][0]]].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+    data["error"] = error
+    success = error == ""
+    if "success" in cols:
+        flag = table[index[cols["success"][0]]].fillna("").astype(str).str.strip().str.lower()
+        given = flag != ""
+        truthy, falsy = flag.isin(_TRUE), flag.isin(_FALSE)
+        if bool((given & ~truthy & ~falsy).any()):
+            return None
+        success = np.where(given.to_numpy(), truthy.to_numpy(), success)
+    data["success"] = success.astype(bool)
+    if "chunk_gaps" in cols:
+        source, factor = cols["chunk_gaps"]
+        parsed = fastcsv.number_lists(table[index[source]])
+        if parsed is None:
+            return None
+        flat, counts = parsed
+        flat = flat * factor
+        if not bool(np.all(np.isfinite(flat) & (flat >= 0))):
+            return None
+        parts = np.split(flat, np.cumsum(counts)[:-1])
+        data["chunk_gaps"] = [g if g.size else None for g in parts]
+    return data, n, lambda i: f"line {int(lines[i])}"
+
+
+def _csv_rows(text: str, header: list[str], path: Path) -> list[tuple[str, dict]]:
+    """Every non-blank row of a CSV text as (location, {column: stripped value})."""
     reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise CasegenError("the file is empty", file=path, expected="a CSV header row") from None
-    header = [h.strip() for h in header]
-    cols = resolve_columns(header, columns, units, path)
+    next(reader)
     rows = []
     try:
         for lineno, values in enumerate(reader, start=2):
@@ -238,7 +304,31 @@ def read_csv(path: Path, text: str, sha256: str, *, columns=None, units=None, du
     except csv.Error as err:
         raise CasegenError(f"CSV is malformed: {err}", file=path,
                            where=f"line {reader.line_num}") from None
-    return [_build(rows, cols, path, "casegen-csv", sha256, duration_s)]
+    return rows
+
+
+def read_csv(path: Path, text: str, sha256: str, *, columns=None, units=None, duration_s=None) -> list[Run]:
+    """Read casegen's CSV per-request format (header row + one row per request).
+
+    Well-formed files (no quoted fields, no blank or short rows, plain numbers) take the
+    vectorised path (:mod:`casegen.runs.fastcsv`); anything else, and every error message,
+    comes from the row-by-row reader, so both give the same run and the same errors.
+    """
+    reader = csv.reader(io.StringIO(text[: text.find("\n") + 1] if "\n" in text else text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CasegenError("the file is empty", file=path, expected="a CSV header row") from None
+    except csv.Error as err:
+        raise CasegenError(f"CSV is malformed: {err}", file=path, where="line 1") from None
+    header = [h.strip() for h in header]
+    cols = resolve_columns(header, columns, units, path)
+    fast = _fast_csv_columns(text, header, cols)
+    if fast is not None:
+        data, n, where = fast
+        return [_build(data, n, where, cols, path, "casegen-csv", sha256, duration_s)]
+    rows = _csv_rows(text, header, path)
+    return [_build_rows(rows, cols, path, "casegen-csv", sha256, duration_s)]
 
 
 def read_jsonl(path: Path, text: str, sha256: str, *, columns=None, units=None, duration_s=None) -> list[Run]:
@@ -257,4 +347,4 @@ def read_jsonl(path: Path, text: str, sha256: str, *, columns=None, units=None, 
         raise CasegenError("the file has no request lines", file=path,
                            expected="one JSON object per request")
     cols = resolve_columns(keys, columns, units, path)
-    return [_build(rows, cols, path, "casegen-jsonl", sha256, duration_s)]
+    return [_build_rows(rows, cols, path, "casegen-jsonl", sha256, duration_s)]
