@@ -1,0 +1,164 @@
+"""How casegen's cost grows with the number of requests (targets live here, not in unit tests).
+
+Runs, each as a separate process measured with ``os.wait4`` (wall time, user + system CPU time,
+peak resident memory of that process alone):
+
+1. the hand-written notebook pipeline (``notebook_baseline.py``) on the example's two runs;
+2. ``casegen build`` (HTML + PDF + JSON) of the example case — and its CPU ratio to step 1;
+3. ``casegen build`` of synthetic cases (``synth.py``) with 10k, 100k and 1M requests per side
+   without chunk gaps and 10k and 100k with ~150 chunk gaps per request.
+
+and prints a Markdown table plus the growth exponent between sizes (CPU ∝ n^k: k = 1 is linear).
+CPU time is the figure to compare on a shared machine; wall time includes waiting for a core.
+The load average before and after is printed so contention is visible.
+
+Targets (2-core machine): example ≤ 1.5× the notebook's CPU; 2 × 1M requests ≤ 30 s and
+≤ 3 GiB; 2 × 100k requests with ~150 chunk gaps ≤ 30 s; linear (or n log n) growth.
+
+Usage: python benchmarks/bench_scale.py [--workdir DIR] [--sizes 10000,100000,1000000]
+                                        [--gap-sizes 10000,100000] [--repeat 1] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synth import make_case  # noqa: E402
+
+EXAMPLE = ROOT / "cases" / "h100-llama31-8b-fp8"
+
+
+@dataclass
+class Measure:
+    label: str
+    n: int | None  # requests per side
+    wall_s: float
+    cpu_s: float
+    peak_mib: float
+    html_kib: float | None = None
+    ok: bool = True
+
+
+def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, int]:
+    """(wall s, user+sys CPU s, peak RSS MiB, exit status) of one child process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        print(f"  ! {' '.join(cmd[:4])} … exited {proc.returncode}:\n{err[-2000:]}", file=sys.stderr)
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
+
+
+def casegen_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def measure_build(label: str, case: Path, n: int | None, repeat: int) -> Measure:
+    best: Measure | None = None
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as out:
+            wall, cpu, peak, rc = run_measured([sys.executable, "-m", "casegen", "build", str(case), "-o", out, "-q"],
+                                               casegen_env())
+            html = Path(out) / "report.html"
+            m = Measure(label, n, wall, cpu, peak, html.stat().st_size / 1024 if html.exists() else None, rc == 0)
+        if best is None or m.cpu_s < best.cpu_s:
+            best = m
+    assert best is not None
+    return best
+
+
+def measure_notebook(repeat: int) -> Measure:
+    best: Measure | None = None
+    runs = EXAMPLE / "runs"
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as out:
+            wall, cpu, peak, rc = run_measured([sys.executable, str(Path(__file__).parent / "notebook_baseline.py"),
+                                                str(runs / "fp16-baseline.json"), str(runs / "fp8-optimized.json"), out])
+            html = Path(out) / "report.html"
+            m = Measure("notebook pipeline (example)", 100, wall, cpu, peak,
+                        html.stat().st_size / 1024 if html.exists() else None, rc == 0)
+        if best is None or m.cpu_s < best.cpu_s:
+            best = m
+    assert best is not None
+    return best
+
+
+def table(rows: list[Measure], notebook: Measure) -> str:
+    out = ["| run | requests per side | wall s | CPU s | CPU ÷ notebook | peak MiB | HTML KiB |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for m in rows:
+        ratio = m.cpu_s / notebook.cpu_s if notebook.cpu_s else math.nan
+        out.append(f"| {m.label}{'' if m.ok else ' (FAILED)'} | {m.n:,} | {m.wall_s:.1f} | {m.cpu_s:.1f} | "
+                   f"{ratio:.2f}× | {m.peak_mib:,.0f} | {m.html_kib:,.0f} |" if m.html_kib is not None else
+                   f"| {m.label} | {m.n:,} | {m.wall_s:.1f} | {m.cpu_s:.1f} | {ratio:.2f}× | {m.peak_mib:,.0f} | — |")
+    return "\n".join(out)
+
+
+def growth(rows: list[Measure]) -> list[str]:
+    """Exponent k in CPU ∝ n^k between consecutive sizes of one series (k = 1: linear)."""
+    lines = []
+    for a, b in zip(rows, rows[1:]):
+        if a.n and b.n and b.n > a.n and a.cpu_s > 0 and b.cpu_s > 0:
+            k = math.log(b.cpu_s / a.cpu_s) / math.log(b.n / a.n)
+            lines.append(f"{a.label} → {b.label}: CPU ×{b.cpu_s / a.cpu_s:.1f} for ×{b.n // a.n} requests "
+                         f"(exponent {k:.2f}); {b.cpu_s / (2 * b.n) * 1e6:.1f} µs CPU per request at {b.n:,}")
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "casegen-bench",
+                    help="where synthetic cases are written (kept and reused between runs)")
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--gap-sizes", default="10000,100000")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the lowest CPU time is kept")
+    ap.add_argument("--quick", action="store_true", help="only the example and the notebook baseline")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s] if not args.quick else []
+    gap_sizes = [int(s) for s in args.gap_sizes.split(",") if s] if not args.quick else []
+
+    cores = os.cpu_count()
+    print(f"machine: {cores} cores; load average before {os.getloadavg()[0]:.1f}")
+    for n in sizes:
+        make_case(args.workdir, n, gaps=False)
+    for n in gap_sizes:
+        make_case(args.workdir, n, gaps=True)
+
+    notebook = measure_notebook(args.repeat)
+    example = measure_build("casegen build (example)", EXAMPLE, 100, args.repeat)
+    plain = [measure_build(f"casegen build, {n:,} requests", args.workdir / f"synthetic-{n}", n, args.repeat)
+             for n in sizes]
+    gaps = [measure_build(f"casegen build, {n:,} requests + chunk gaps", args.workdir / f"synthetic-{n}-gaps", n,
+                          args.repeat) for n in gap_sizes]
+    print(f"load average after {os.getloadavg()[0]:.1f}\n")
+    print(table([notebook, example] + plain + gaps, notebook))
+    print()
+    print(f"example CPU ÷ notebook CPU: {example.cpu_s / notebook.cpu_s:.2f}× (target ≤ 1.5×)")
+    for m in plain + gaps:
+        if m.n == 1_000_000 and "gaps" not in m.label:
+            print(f"2 × 1M requests: {m.wall_s:.1f} s wall, {m.cpu_s:.1f} s CPU, {m.peak_mib:,.0f} MiB "
+                  f"(target ≤ 30 s, ≤ 3072 MiB)")
+        if m.n == 100_000 and "gaps" in m.label:
+            print(f"2 × 100k requests with chunk gaps: {m.wall_s:.1f} s wall, {m.cpu_s:.1f} s CPU (target ≤ 30 s)")
+    for line in growth(plain) + growth(gaps):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
