@@ -94,8 +94,9 @@ def describe(values: Any, method: str = "linear") -> Dist | None:
 
 def percentiles(x: np.ndarray, method: str = "linear") -> dict[str, float]:
     """p50/p90/p95/p99 of finite ``x`` in one pass over the data (same values as :func:`percentile`)."""
-    if method == "linear":
-        return {k: float(v) for k, v in zip(PERCENTILES, np.percentile(x, list(PERCENTILES.values())))}
+    if method in ("linear", "nearest"):
+        values = np.percentile(x, list(PERCENTILES.values()), method=method)
+        return {k: float(v) for k, v in zip(PERCENTILES, values)}
     if method == "mlperf":
         s = np.sort(x)
         return {k: float(s[min(int(math.floor(x.size * p / 100.0)), x.size - 1)]) for k, p in PERCENTILES.items()}
