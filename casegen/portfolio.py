@@ -1,7 +1,9 @@
 """``casegen portfolio DIR... -o OUT``: build many cases, an index page and one combined PDF.
 
 Each case is built in its own process (``jobs`` at a time) into ``OUT/<slug>/``; a broken
-case is reported and does not stop the others. ``OUT/index.html`` has a card per case and
+case is reported and does not stop the others. With several processes the work runs in two
+waves so no core idles: first every case's analysis, HTML and JSON; then the case PDFs in the
+pool while this process renders the combined PDF (one WeasyPrint document, the longest task). ``OUT/index.html`` has a card per case and
 ``OUT/portfolio.pdf`` a cover, a table of contents with page numbers and every case as a
 chapter (PDF bookmarks come from the headings).
 """
@@ -64,15 +66,22 @@ class CaseOutcome:
     error: str | None = None
     card: dict[str, Any] = field(default_factory=dict)
     body: str = ""  # the report's <main> content, for the combined PDF
+    pdf_job: tuple[str, str, str] | None = None  # (case folder, out folder, date): its PDF is still to render
 
 
-def _build_one(case_dir: str, outdir: str, pdf: bool) -> CaseOutcome:
-    """Worker: build one case; never raises for user errors."""
+def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False) -> CaseOutcome:
+    """Worker: build one case; never raises for user errors.
+
+    ``defer_pdf``: write HTML and JSON only and leave the PDF (of a full-layout report, which is
+    rendered from that HTML alone) to :func:`_case_pdf`, so the PDFs can run beside the book.
+    """
+    from casegen.case import load_case
     from casegen.report_build import build_report
 
     slug = slug_of(Path(case_dir))
     try:
-        result = build(case_dir, outdir, formats=("html", "json") + (("pdf",) if pdf else ()))
+        later = pdf and defer_pdf and load_case(case_dir)[0].report.layout != "onepager"
+        result = build(case_dir, outdir, formats=("html", "json") + (("pdf",) if pdf and not later else ()))
     except CasegenError as err:
         return CaseOutcome(slug, case_dir, False, err.format())
     study = result.study
@@ -86,7 +95,20 @@ def _build_one(case_dir: str, outdir: str, pdf: bool) -> CaseOutcome:
         "headline": [c.model_dump() for c in build_report(study).page1.cards], "html": f"{slug}/report.html",
         "pdf": f"{slug}/report.pdf" if pdf else None, "threats": len({t.key for t in study.threats}),
     }
-    return CaseOutcome(slug, case_dir, True, None, card, m.group(1) if m else "")
+    job = (str(study.case_dir), outdir, case.date.isoformat()) if later else None
+    return CaseOutcome(slug, case_dir, True, None, card, m.group(1) if m else "", job)
+
+
+def _case_pdf(case_dir: str, outdir: str, date: str) -> str | None:
+    """Worker: report.pdf from the report.html :func:`_build_one` wrote; the error text or None."""
+    from casegen.render import render_pdf
+
+    try:
+        html = (Path(outdir) / "report.html").read_text(encoding="utf-8")
+        write_atomic(Path(outdir) / "report.pdf", render_pdf(html, Path(case_dir), dt.date.fromisoformat(date)))
+    except CasegenError as err:
+        return err.format()
+    return None
 
 
 @dataclass
@@ -114,32 +136,55 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
         for c in cases:
             outcomes.append(_build_one(str(c), str(out / slug_of(c)), pdf))
             say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_build_one, str(c), str(out / slug_of(c)), pdf) for c in cases]
-            for f in futures:
-                outcomes.append(f.result())
-                say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
+        book = _book(outcomes, out, pdf, say, title, author)
+        return PortfolioResult(out, outcomes, _index(outcomes, out, title, author) + book)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # 1. analysis + HTML + JSON of every case in parallel; 2. the case PDFs in the pool while
+        # this process renders the book (the longest single task), so every core stays busy
+        futures = [pool.submit(_build_one, str(c), str(out / slug_of(c)), pdf, True) for c in cases]
+        for f in futures:
+            outcomes.append(f.result())
+            say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
+        pdfs = {o.slug: pool.submit(_case_pdf, *o.pdf_job) for o in outcomes if o.ok and o.pdf_job}
+        book = _book(outcomes, out, pdf, say, title, author)
+        for o in outcomes:
+            if o.slug in pdfs and (error := pdfs[o.slug].result()) is not None:
+                o.ok, o.error = False, error
+                say(f"{o.slug}: PDF FAILED")  # (its chapter is in the book already; the index lists it as failed)
+    return PortfolioResult(out, outcomes, _index(outcomes, out, title, author) + book)
+
+
+def _context(outcomes: list[CaseOutcome], title: str, author: str | None) -> dict[str, Any]:
+    from casegen.render import templates_dir, theme_css
+
     ok = sorted((o for o in outcomes if o.ok), key=lambda o: (o.card["date"], o.slug), reverse=True)
     failed = [o for o in outcomes if not o.ok]
-    from casegen.render import _env, templates_dir, theme_css
-
     css = theme_css() + "\n" + (templates_dir() / "portfolio" / "portfolio.css").read_text(encoding="utf-8")
     latest = max((dt.date.fromisoformat(o.card["date"]) for o in ok), default=dt.date(2000, 1, 1))
     authors = sorted({o.card["author"] for o in ok})
-    ctx = {"title": title, "author": author or ", ".join(authors), "cases": [o.card for o in ok],
-           "failed": failed, "css": Markup(css), "version": __version__, "date": latest,
-           "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(o.body)} for o in ok]}
-    env = _env()
-    files = []
-    index = env.get_template("portfolio/index.html.j2").render(**ctx)
-    write_atomic(out / "index.html", index.encode("utf-8"))
-    files.append(out / "index.html")
-    if pdf and ok:
-        from casegen.render import render_pdf
+    return {"title": title, "author": author or ", ".join(authors), "cases": [o.card for o in ok],
+            "failed": failed, "css": Markup(css), "version": __version__, "date": latest,
+            "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(o.body)} for o in ok]}
 
-        say("rendering portfolio.pdf")
-        book = env.get_template("portfolio/book.html.j2").render(**ctx)
-        write_atomic(out / "portfolio.pdf", render_pdf(book, out, latest))
-        files.append(out / "portfolio.pdf")
+
+def _index(outcomes: list[CaseOutcome], out: Path, title: str, author: str | None) -> list[Path]:
+    from casegen.render import _env
+
+    index = _env().get_template("portfolio/index.html.j2").render(**_context(outcomes, title, author))
+    write_atomic(out / "index.html", index.encode("utf-8"))
+    return [out / "index.html"]
+
+
+def _book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str], None], title: str,
+          author: str | None) -> list[Path]:
+    """portfolio.pdf of the cases built so far (none without PDFs or without a built case)."""
+    ctx = _context(outcomes, title, author)
+    if not pdf or not ctx["cases"]:
+        return []
+    from casegen.render import _env, render_pdf
+
+    say("rendering portfolio.pdf")
+    book = _env().get_template("portfolio/book.html.j2").render(**ctx)
+    write_atomic(out / "portfolio.pdf", render_pdf(book, out, ctx["date"]))
+    return [out / "portfolio.pdf"]
     return PortfolioResult(out, outcomes, files)
