@@ -126,3 +126,16 @@ def test_per_request_values_exclude_failures(tmp_path):
     csv = write(tmp_path / "r.csv", "ttft_ms,e2e_ms,success\n10,20,true\n5,7,false\n")
     v = per_request_values(load_run(csv))
     assert list(v["ttft"]) == [10.0] and list(v["e2e"]) == [20.0]
+
+
+def test_one_pass_percentiles_equal_single_percentiles():
+    import numpy as np
+
+    from casegen.metrics import percentile, percentiles
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 100, 1001):
+        x = rng.lognormal(0, 2, n)
+        for method in ("linear", "nearest", "mlperf"):
+            got = percentiles(x, method)
+            assert got == {k: percentile(x, p, method) for k, p in zip(got, (50, 90, 95, 99))}
