@@ -32,6 +32,7 @@ from casegen.sections import section_context, section_names
 from casegen.report_build import build_report
 from casegen.report_model import Report
 from casegen.study import SIDES, Study
+from casegen.weasyprint_import import import_weasyprint
 
 
 def templates_dir() -> Path:
@@ -698,7 +699,7 @@ svg text { font-family: 'casegen-sans', sans-serif !important; }
 def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | None = None) -> bytes:
     """PDF bytes from the report HTML. Deterministic for a given case date."""
     try:
-        import weasyprint
+        weasyprint = import_weasyprint()
     except OSError as err:  # Pango missing
         raise CasegenError(
             f"WeasyPrint cannot load its system libraries ({err})",
