@@ -146,10 +146,11 @@ def _same_frames(a, b) -> bool:
     ("ttft_ms,e2e_ms,chunk_gaps_ms\n10,20,  \n", True),
     ("ttft_ms,e2e_ms\n10,-5\n", True),                 # errors raised on the frame name the same line
     ("ttft_ms,e2e_ms\n10,20\n\n50,20\n", True),
-    ("ttft_ms,e2e_ms\n10,inf\n", True),
     ("ttft_ms,e2e_ms,output_tokens\n10,20,-1\n", True),
     ("ttft_ms,e2e_ms\n10,abc\n", False),               # anything unusual goes to the row reader
     ("ttft_ms,e2e_ms\n10,nan\n", False),
+    ("ttft_ms,e2e_ms\n10,inf\n", False),
+    ("ttft_ms,e2e_ms\n10,1e400\n", False),
     ("ttft_ms,e2e_ms,chunk_gaps_ms\n10,20,1 -2\n", False),
     ("ttft_ms,e2e_ms,chunk_gaps_ms\n10,20,1 x\n", False),
     ("ttft_ms,e2e_ms\n10,20\n,\n11,21\n", False),

@@ -57,9 +57,11 @@ def read_table(raw: bytes, keep: list[int], text_columns: list[int], n_rows: int
 
 
 def numbers(series: pd.Series) -> np.ndarray | None:
-    """A column pandas parsed as numbers (empty → NaN) as float64; None if it is anything else."""
+    """A column pandas parsed as finite numbers (empty → NaN) as float64; None if it is anything
+    else (text, "nan", "inf": the row reader names the cell)."""
     if series.dtype.kind in "fiu":
-        return series.to_numpy(dtype=float)
+        values = series.to_numpy(dtype=float)
+        return None if bool(np.isinf(values).any()) else values
     if series.dtype == object and series.isna().all():
         return np.full(len(series), np.nan)
     return None
