@@ -128,17 +128,37 @@ class RunSpec(_Strict):
 
 
 class Runs(_Strict):
-    """The two sides of the comparison."""
+    """The two sides of the comparison, and optionally the steps between them."""
 
     baseline: RunSpec = Field(description="The run before the optimization.")
+    steps: list[RunSpec] = Field(
+        default_factory=list,
+        description="Ordered intermediate variants between baseline and optimized (a ladder, e.g. '+ FP8', "
+        "'+ prefix caching'), each with the same keys as a side; the report shows what each step bought.",
+    )
     optimized: RunSpec = Field(description="The run after the optimization.")
+
+    @model_validator(mode="after")
+    def _steps_like_sides(self) -> "Runs":
+        if any(s.sweep != self.baseline.sweep for s in self.steps):
+            raise ValueError("every step must be a sweep (sweep: true) exactly when the baseline is")
+        return self
 
 
 class SelfHostedPricing(_Strict):
     """GPUs you rent or own, paid by the hour."""
 
-    gpu: str | None = Field(None, description="GPU name shown in the report, e.g. 'H100 SXM 80 GB'.")
-    gpu_hourly_usd: PositiveFloat = Field(description="USD per GPU-hour (on-demand, reserved or amortised).")
+    gpu: str | None = Field(
+        None, description="GPU shown in the report, e.g. 'H100 SXM 80 GB'; with provider and no gpu_hourly_usd, "
+        "the name looked up in casegen's dated GPU price table (e.g. 'H100-SXM-80GB', see docs/cost.md).",
+    )
+    provider: str | None = Field(
+        None, description="Cloud of the GPU price table (aws, azure, gcp, lambda, nebius, runpod-secure, "
+        "runpod-community), used when gpu_hourly_usd is not given.",
+    )
+    gpu_hourly_usd: PositiveFloat | None = Field(
+        None, description="USD per GPU-hour (on-demand, reserved or amortised). Always wins over the price table.",
+    )
     gpus_per_replica: int = Field(1, ge=1, description="GPUs one serving replica occupies.")
     utilization: Fraction = Field(
         0.6, description="Average load relative to the measured throughput (0–1]; idle capacity is paid for."
@@ -153,12 +173,19 @@ class SelfHostedPricing(_Strict):
 class ApiPricing(_Strict):
     """A hosted API billed per token."""
 
-    provider: str | None = Field(None, description="Provider and model, shown in the report.")
-    input_usd_per_1m: NonNegFloat = Field(description="USD per 1M uncached input tokens.")
+    provider: str | None = Field(
+        None, description="Provider, shown in the report; with model, the provider id in the API price catalogue "
+        "(e.g. openai, anthropic, google, together, groq; see docs/cost.md).",
+    )
+    model: str | None = Field(
+        None, description="Model id priced from casegen's dated API price catalogue (genai-prices snapshot), e.g. "
+        "'gpt-4o-mini'. Prices given here win over the catalogue.",
+    )
+    input_usd_per_1m: NonNegFloat | None = Field(None, description="USD per 1M uncached input tokens.")
     cached_input_usd_per_1m: NonNegFloat | None = Field(
         None, description="USD per 1M cached input tokens (default: the input price)."
     )
-    output_usd_per_1m: NonNegFloat = Field(description="USD per 1M output tokens.")
+    output_usd_per_1m: NonNegFloat | None = Field(None, description="USD per 1M output tokens.")
     cached_input_share: Annotated[float, Field(ge=0, le=1)] = Field(
         0.0, description="Share of input tokens served from the provider's prompt cache (0–1)."
     )
@@ -175,6 +202,14 @@ class SidePricing(_Strict):
         if (self.self_hosted is None) == (self.api is None):
             raise ValueError("give exactly one of 'self_hosted' or 'api'")
         return self
+
+
+class StepPricing(SidePricing):
+    """How one ladder step is paid for, and what reaching it cost once."""
+
+    one_time_cost_usd: NonNegFloat = Field(
+        0.0, description="One-time cost of this step (part of cost.one_time_cost_usd; the rest goes to the last step).",
+    )
 
 
 class Revenue(_Strict):
@@ -209,6 +244,14 @@ class Cost(_Strict):
     horizon_months: int = Field(12, ge=1, le=120, description="Horizon for ROI.")
     price_source: str | None = Field(None, description="Where the prices come from and their date.")
     revenue: Revenue | None = Field(None, description="Optional revenue effect of the latency change (off by default).")
+    steps: list[StepPricing] | None = Field(
+        None, description="With runs.steps: one pricing per step, in order (default: the baseline's pricing, "
+        "when baseline and optimized are priced alike).",
+    )
+    compare_api: ApiPricing | None = Field(
+        None, description="A hosted API model to compare the self-hosted optimized deployment with: the monthly "
+        "volume above which self-hosting is cheaper (e.g. {provider: openai, model: gpt-4o-mini}).",
+    )
 
     @model_validator(mode="after")
     def _fleet_needs_peak(self) -> "Cost":
@@ -217,15 +260,43 @@ class Cost(_Strict):
         return self
 
 
-class Quality(_Strict):
-    """Quality impact of a technique, measured against a tolerance."""
+class LmEvalResults(_Strict):
+    """lm-evaluation-harness result files of both sides (``results_*.json``, or folders holding one)."""
 
-    metric: str = Field(description="Evaluation metric, e.g. 'MMLU 5-shot accuracy'.")
-    baseline: Score = Field(description="Score of the baseline.")
-    optimized: Score = Field(description="Score after the optimization.")
-    tolerance: NonNegFloat = Field(description="Largest acceptable loss, in the metric's units.")
-    higher_is_better: bool = Field(True, description="Direction of the metric.")
+    baseline: str = Field(description="Result file (or folder) of the baseline, relative to the case folder.")
+    optimized: str = Field(description="Result file (or folder) of the optimized side.")
+    tasks: list[str] | None = Field(None, description="Tasks (or groups) to compare; default: every task in both files.")
+    metrics: list[str] | None = Field(
+        None, description="Metrics to compare, e.g. [acc] or ['exact_match,strict-match']; default: all."
+    )
+
+
+class Quality(_Strict):
+    """Quality impact of a technique against a tolerance: typed-in scores, or lm-eval result files."""
+
+    metric: str | None = Field(None, description="Evaluation metric, e.g. 'MMLU 5-shot accuracy'.")
+    baseline: Score | None = Field(None, description="Score of the baseline (typed in).")
+    optimized: Score | None = Field(None, description="Score after the optimization (typed in).")
+    lm_eval: LmEvalResults | None = Field(
+        None, description="lm-evaluation-harness result files: per task and metric, the delta with its interval "
+        "from the harness's stderr and a verdict against the tolerance (instead of typed-in scores).",
+    )
+    tolerance: NonNegFloat = Field(
+        description="Largest acceptable loss, in the metric's units (lm-eval accuracies are 0–1: 0.01 = 1 point)."
+    )
+    higher_is_better: bool | None = Field(
+        None, description="Direction of the metric (default: higher is better; lm-eval: the file's own direction)."
+    )
     unit: str | None = Field(None, description="Unit shown after values, e.g. '%' or 'pts'.")
+
+    @model_validator(mode="after")
+    def _scores_or_files(self) -> "Quality":
+        typed = [self.metric is not None, self.baseline is not None, self.optimized is not None]
+        if self.lm_eval is None and not all(typed):
+            raise ValueError("give metric, baseline and optimized, or lm_eval result files")
+        if self.lm_eval is not None and (self.baseline is not None or self.optimized is not None):
+            raise ValueError("give typed-in scores (baseline, optimized) or lm_eval result files, not both")
+        return self
 
 
 class TradeOff(_Strict):
@@ -236,6 +307,10 @@ class TradeOff(_Strict):
     helps_when: str = Field(description="Conditions under which it pays off.")
     hurts_when: str = Field(description="Conditions under which it costs (latency, quality, ops).")
     quality: Quality | None = Field(None, description="Measured quality impact against a tolerance.")
+    step: str | None = Field(
+        None, description="With runs.steps: the label of the step (or of the optimized side) this technique "
+        "brought in; the ladder shows the trade-off next to that step.",
+    )
     risk: str | None = Field(None, description="Operational risk and how it is contained.")
 
 

@@ -84,6 +84,9 @@ def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str) ->
         x_req = p.capacity_requests_per_s
         x_out = x_out * scale if x_out else x_out
         x_tot = x_tot * scale if x_tot else x_tot
+    if p.gpu_hourly_usd is None:  # prices by name are filled in by casegen.prices.resolve_cost first
+        raise CasegenError(f"no GPU price for the {side} side", where=f"cost.{side}.self_hosted.gpu_hourly_usd",
+                           expected="gpu_hourly_usd, or gpu and provider from casegen's GPU price table")
     hour = p.gpus_per_replica * p.gpu_hourly_usd
     effective = 3600.0 * p.utilization
     per_request = hour / (effective * x_req)
@@ -117,6 +120,9 @@ def api_cost(p: ApiPricing, m: RunMetrics, c: Cost, side: str) -> SideCost:
             f"the {side} run has no token counts, so its API cost cannot be computed",
             where=f"cost.{side}.api", expected="a run with input and output token counts",
         )
+    if p.input_usd_per_1m is None or p.output_usd_per_1m is None:  # filled in by casegen.prices.resolve_cost
+        raise CasegenError(f"no API price for the {side} side", where=f"cost.{side}.api",
+                           expected="input_usd_per_1m and output_usd_per_1m, or model (and provider) from the catalogue")
     cached_price = p.cached_input_usd_per_1m if p.cached_input_usd_per_1m is not None else p.input_usd_per_1m
     i, o, share = tin.mean, tout.mean, p.cached_input_share
     per_request = (i * (1 - share) * p.input_usd_per_1m + i * share * cached_price + o * p.output_usd_per_1m) / 1e6

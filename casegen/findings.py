@@ -568,10 +568,15 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card]) -> st
         elif c.one_time_cost_usd > 0 and c.payback_months is not None:
             parts.append(f"The {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back in {c.payback_months:.1f} months.")
     traded = []
-    for t in study.case.tradeoffs:
+    for i, t in enumerate(study.case.tradeoffs):
         if t.quality is not None:
             q = t.quality
-            loss = (q.baseline - q.optimized) if q.higher_is_better else (q.optimized - q.baseline)
+            if i in study.quality:
+                from casegen.quality import one_line
+
+                traded.append(f"{t.technique} ({one_line(study.quality[i])})")
+                continue
+            loss = (q.baseline - q.optimized) if q.higher_is_better is not False else (q.optimized - q.baseline)
             ok = "within" if loss <= q.tolerance + 1e-12 else "outside"
             traded.append(f"{t.technique} ({q.metric} {q.baseline:g} → {q.optimized:g}, {ok} the agreed tolerance)")
         else:

@@ -31,6 +31,7 @@ from casegen.mdtext import MdSafe, md_escape, md_finalize
 from casegen.sections import section_context, section_names
 from casegen.report_build import build_report
 from casegen.report_model import Report
+from casegen.quality import one_line as quality_one_line
 from casegen.study import SIDES, Study
 from casegen.weasyprint_import import import_weasyprint
 
@@ -307,6 +308,7 @@ def _cost(study: Study) -> dict[str, Any] | None:
         "price_source": cs.price_source,
         "basis": cs.monthly_basis,
         "revenue": study.revenue,
+        "break_even": study.break_even,
         "headroom": cs.headroom,
     }
 
@@ -315,12 +317,17 @@ def _tradeoffs(study: Study) -> list[dict[str, Any]]:
     out = []
     for t in study.case.tradeoffs:
         q = None
-        if t.quality is not None:
+        i = len(out)
+        if i in study.quality:
+            qc = study.quality[i]
+            q = {"lm_eval": qc, "metric": quality_one_line(qc), "within": qc.verdict == "within",
+                 "verdict": qc.verdict, "rows": qc.rows}
+        elif t.quality is not None:
             qq = t.quality
-            loss = (qq.baseline - qq.optimized) if qq.higher_is_better else (qq.optimized - qq.baseline)
+            loss = (qq.baseline - qq.optimized) if qq.higher_is_better is not False else (qq.optimized - qq.baseline)
             unit = qq.unit or ""
             change = qq.optimized - qq.baseline
-            q = {"metric": qq.metric, "base": f"{qq.baseline:g}{unit}", "opt": f"{qq.optimized:g}{unit}",
+            q = {"lm_eval": None, "metric": qq.metric, "base": f"{qq.baseline:g}{unit}", "opt": f"{qq.optimized:g}{unit}",
                  "loss": (f"{change:+.4g}{unit}".replace("-", "−") if change else "no change"),
                  "tolerance": f"{qq.tolerance:g}{unit}", "within": loss <= qq.tolerance + 1e-12,
                  "improved": loss < 0}

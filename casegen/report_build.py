@@ -71,6 +71,8 @@ def build_report(study: Study) -> Report:
         sweep=figures["sweep"],
         cost=figures["cost"],
         multiplicity=figures["multiplicity"],
+        quality=figures["quality"],
+        ladder=figures["ladder"],
     )
 
 

@@ -147,9 +147,17 @@ class Report(_Model):
     slo_results: dict[str, Any] = Field(description="slo_results.<side>: attainment, goodput, objectives[] with verdicts")
     workload: dict[str, Any] = Field(description="rows[], ks, comparisons_still_valid[]")
     sweep: dict[str, Any] | None = Field(description="null unless both sides are load sweeps")
-    cost: dict[str, Any] | None = Field(description="null without cost assumptions")
+    cost: dict[str, Any] | None = Field(description="null without cost assumptions; self_host_vs_api: the break-even "
+                                                    "volume against cost.compare_api (docs/cost.md)")
     multiplicity: dict[str, Any] = Field(description="primary_family[].{metric, stat}, correction, alpha, "
                                                      "any_primary_significant")
+    quality: list[dict[str, Any] | None] = Field(
+        default_factory=list, description="quality[] per trade-off: null, or {technique, source: typed | lm-eval, "
+        "verdict, …}; lm-eval: tolerance, confidence, files, rows[].{task, metric, baseline, optimized, delta, ci, "
+        "n_baseline, n_optimized, verdict, reason} (docs/quality.md)")
+    ladder: dict[str, Any] | None = Field(
+        None, description="null unless runs.steps: rungs[], steps[] (per-step deltas with intervals, SLO changes, "
+        "capacity ratio, saving, payback, findings[] by the rules of docs/findings.md), findings[] (docs/ladder.md)")
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")

@@ -33,6 +33,7 @@ SECTIONS: list[Section] = [
     Section("results"),
     Section("slos"),
     Section("sweep"),
+    Section("ladder", lambda study, report: __import__("casegen.ladder_view", fromlist=["ladder_view"]).ladder_view(study)),
     Section("teardown"),
     Section("cost"),
     Section("tradeoffs"),

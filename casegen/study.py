@@ -58,6 +58,9 @@ class Study:
     capacities: dict[str, Any] = field(default_factory=dict)  # side → sweep.Capacity
     knees: dict[str, Any] = field(default_factory=dict)  # side → {metric: Knee | None}
     compare_load: float | None = None  # nominal load of the point the detailed tables compare
+    break_even: Any = None  # prices.BreakEven when cost.compare_api is given
+    ladder: Any = None  # ladder.Ladder when runs.steps is given
+    quality: dict[int, Any] = field(default_factory=dict)  # trade-off index → quality.QualityComparison (lm-eval)
 
     def label(self, side: str) -> str:
         return side_label(self.case, self.runs[side], side)
@@ -71,20 +74,34 @@ def side_label(case: Case, run: Run, side: str) -> str:
     return spec.label or run.meta.label or side.capitalize()
 
 
+def run_spec(case: Case, side: str):
+    """The RunSpec of 'baseline', 'optimized' or a ladder step 'steps.<i>'."""
+    if side.startswith("steps."):
+        return case.runs.steps[int(side.split(".", 1)[1])]
+    return getattr(case.runs, side)
+
+
+def spec_path(side: str) -> tuple:
+    """Key path of a side under runs: ('baseline',) or ('steps', 0)."""
+    if side.startswith("steps."):
+        return ("steps", int(side.split(".", 1)[1]))
+    return (side,)
+
+
 def _load_side_files(case: Case, case_dir: Path, side: str) -> list[tuple[Run | list[Run], str]]:
     """Every run file of one side, read as listed: (runs of that file, its case.yaml location).
 
     A single-run side picks its run with ``select``; a sweep side keeps every run of the file.
     """
-    spec = getattr(case.runs, side)
+    spec = run_spec(case, side)
     listed = isinstance(spec.path, list)
     paths = spec.path if listed else [spec.path]
     if not paths:
-        raise CasegenError("no run file listed", where=case.where("runs", side, "path"),
+        raise CasegenError("no run file listed", where=case.where("runs", *spec_path(side), "path"),
                            expected="a path or a list of paths")
     out = []
     for i, p in enumerate(paths):
-        where = case.where("runs", side, "path", i) if listed else case.where("runs", side, "path")
+        where = case.where("runs", *spec_path(side), "path", i) if listed else case.where("runs", *spec_path(side), "path")
         path = Path(p).expanduser()  # '~/runs/x.json' means the home folder, as in a shell
         path = path if path.is_absolute() else case_dir / path
         options = dict(columns=spec.columns, units=spec.units, duration_s=spec.duration_s)
@@ -110,24 +127,24 @@ def _trimmed(case: Case, run: Run, *, sweep: bool = False) -> Run:
 def read_side(case: Case, case_dir: Path, side: str) -> Run:
     """Read one side: load each file, trim warm-up/cool-down, pool repetitions."""
     runs = [_trimmed(case, run) for run, _where in _load_side_files(case, case_dir, side)]
-    return pool(runs, where=case.where("runs", side, "path"))
+    return pool(runs, where=case.where("runs", *spec_path(side), "path"))
 
 
 def _read_sweep(case: Case, case_dir: Path, side: str):
     """All runs of a sweep side (every run in its files that matches its selector) → Sweep."""
     from casegen.sweep import build_sweep
 
-    spec = getattr(case.runs, side)
+    spec = run_spec(case, side)
     runs = [r for file_runs, _where in _load_side_files(case, case_dir, side) for r in file_runs]
     runs = filter_runs(runs, spec.select)
     if not runs:
-        raise CasegenError("the selector matches no run of the sweep", where=case.where("runs", side, "select"),
+        raise CasegenError("the selector matches no run of the sweep", where=case.where("runs", *spec_path(side), "select"),
                            expected="a selector that keeps the sweep's load points (see `casegen inspect`)")
     runs = [_trimmed(case, r, sweep=True) for r in runs]
     try:
         return build_sweep(runs, spec.load, label=spec.label or side, method=case.analysis.percentile_method)
     except CasegenError as err:
-        err.where = err.where or case.where("runs", side)
+        err.where = err.where or case.where("runs", *spec_path(side))
         err.hint = err.hint or f"runs.{side} is a sweep (sweep: true)"
         raise
 
@@ -193,6 +210,215 @@ def _at_capacity(m: RunMetrics, cap: Any) -> RunMetrics:
         tp["total_tokens_per_s"] = tp["output_tokens_per_s"] + tp["input_tokens_per_s"]
     out.throughput = tp
     return out
+
+
+def _priced_cost(case: Case, cost_case, metrics: dict[str, RunMetrics]):
+    """Prices by name filled in (catalogue notes added to the assumptions), cost comparison, break-even vs API."""
+    from casegen import prices
+    from casegen.cost import api_cost
+
+    mean_in = {s: (m.tokens["input"].mean if m.tokens.get("input") else None) for s, m in metrics.items()}
+    try:
+        resolved = prices.resolve_cost(cost_case, mean_in)
+    except CasegenError as err:
+        if err.where and err.where.startswith("cost."):
+            err.where = case.where(*err.where.split("."))
+        raise
+    cost = compare_costs(resolved.cost, metrics["baseline"], metrics["optimized"])
+    for side in SIDES:
+        getattr(cost, side).assumptions.extend(resolved.notes.get(side, []))
+    be = None
+    api = resolved.cost.compare_api
+    if api is not None:
+        opt = cost.optimized
+        if opt.kind != "self_hosted" or not opt.usd_per_replica_hour or not opt.throughput_requests_per_s:
+            raise CasegenError("cost.compare_api compares a self-hosted optimized side with an API, but the optimized "
+                               "side is not self-hosted", where=case.where("cost", "compare_api"),
+                               expected="cost.optimized.self_hosted, or no compare_api")
+        a = api_cost(api, metrics["optimized"], resolved.cost, "optimized")
+        util = resolved.cost.optimized.self_hosted.utilization
+        be = prices.break_even(a.usd_per_request, opt.usd_per_replica_hour * prices.HOURS_PER_MONTH,
+                               opt.throughput_requests_per_s * util * 3600 * prices.HOURS_PER_MONTH,
+                               resolved.cost.requests_per_month, api.provider or api.model or "the API")
+        be.notes = a.assumptions + resolved.notes.get("compare_api", [])
+    return cost, be
+
+
+def _quality(case: Case, case_dir: Path) -> dict[int, Any]:
+    """lm-eval comparisons of the trade-offs that name result files (index of the trade-off → comparison)."""
+    from casegen import quality
+
+    out = {}
+    for i, t in enumerate(case.tradeoffs):
+        q = t.quality
+        if q is None or q.lm_eval is None:
+            continue
+        files = {}
+        for side in SIDES:
+            p = Path(getattr(q.lm_eval, side))
+            try:
+                files[side] = quality.read_lm_eval(p if p.is_absolute() else case_dir / p)
+            except CasegenError as err:
+                err.hint = err.hint or f"from {case.where('tradeoffs', i, 'quality', 'lm_eval', side)}"
+                raise
+        try:
+            out[i] = quality.compare(files["baseline"], files["optimized"], q.tolerance, case.analysis.confidence,
+                                     tasks=q.lm_eval.tasks, metrics=q.lm_eval.metrics,
+                                     higher_is_better=q.higher_is_better,
+                                     where=f"tradeoffs.{i}.quality.lm_eval")
+        except CasegenError as err:
+            if err.where and err.where.startswith("tradeoffs."):
+                err.where = case.where(*[int(x) if x.isdigit() else x for x in err.where.split(".")])
+            raise
+    return out
+
+
+def _rung_pricing(case: Case, cost_case, key: str, i: int | None):
+    """Pricing of one rung: the side's own, cost.steps[i] for a step, or the shared pricing."""
+    if key in SIDES:
+        return getattr(cost_case, key)
+    steps = cost_case.steps
+    if steps is not None:
+        if len(steps) != len(case.runs.steps):
+            raise CasegenError(f"cost.steps lists {len(steps)} pricing(s) but runs.steps has {len(case.runs.steps)} step(s)",
+                               where=case.where("cost", "steps"), expected="one pricing per step, in order")
+        return steps[i]
+    if cost_case.baseline == cost_case.optimized:
+        return cost_case.baseline
+    raise CasegenError("baseline and optimized are priced differently, so the steps' prices are unknown",
+                       where=case.where("cost"), expected="cost.steps: one pricing per step (self_hosted or api)")
+
+
+def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str, RunMetrics],
+            intervals: dict, sweeps: dict, capacities: dict):
+    """Every rung of runs.steps read and compared with the previous one (casegen.ladder)."""
+    from casegen import ladder as lad
+    from casegen import prices
+    from casegen.cost import side_cost
+
+    a = case.analysis
+    method = a.percentile_method
+    keys = ["baseline"] + [f"steps.{i}" for i in range(len(case.runs.steps))] + ["optimized"]
+    labels = []
+    for k in keys:
+        spec = run_spec(case, k)
+        default = k.capitalize() if k in SIDES else f"Step {int(k.split('.')[1]) + 1}"
+        labels.append(spec.label or default)
+    dup = {x for x in labels if labels.count(x) > 1}
+    if dup:
+        raise CasegenError(f"two rungs of the ladder share the label '{sorted(dup)[0]}'", where=case.where("runs"),
+                           expected="a distinct label for the baseline, every step and the optimized side")
+    rungs: list = []
+    compare_load = None
+    notes: list[str] = []
+    if case.runs.baseline.sweep:
+        from casegen.sweep import capacity_at_slo
+
+        sw = {k: (sweeps[k] if k in sweeps else _read_sweep(case, case_dir, k)) for k in keys}
+        shared = [p.load for p in sw["baseline"].points
+                  if all(any(math.isclose(p.load, q.load, rel_tol=0.01) or p.load == q.load for q in sw[k].points)
+                         for k in keys)]
+        if not shared:
+            raise CasegenError("the ladder's sweeps share no load point, so their statistics cannot be compared step "
+                               "by step", where=case.where("runs", "steps"),
+                               expected="sweeps that all measured at least one common rate or concurrency")
+        want = case.capacity.compare_at
+        finite = [x for x in shared if math.isfinite(x)]
+        if want is None:
+            compare_load = (finite or shared)[-1]
+        else:
+            compare_load = math.inf if str(want).lower() in ("inf", "infinity", "unbounded") else float(want)
+            if not any(x == compare_load or math.isclose(x, compare_load, rel_tol=0.01) for x in shared):
+                raise CasegenError(f"not every rung of the ladder measured load {want}",
+                                   where=case.where("capacity", "compare_at"),
+                                   expected="one of: " + ", ".join(f"{x:g}" for x in shared))
+        for idx, k in enumerate(keys):
+            point = next(p for p in sw[k].points
+                         if p.load == compare_load or math.isclose(p.load, compare_load, rel_tol=0.01))
+            cap = capacities.get(k) if k in capacities else (
+                capacity_at_slo(sw[k], list(case.slos), case.capacity.attainment, a) if case.slos else None)
+            iv = (uncertainty.run_intervals(point.run, a.confidence, a.bootstrap_resamples, a.seed, idx)
+                  if not point.run.summary_only else None)
+            rungs.append(lad.Rung(k, labels[idx], point.run, point.metrics, iv, None, sw[k], cap))
+        notes.append("Statistics per step at the load every rung measured: " + (
+            "unbounded request rate" if math.isinf(compare_load) else
+            f"{compare_load:g}" + (" req/s" if sw["baseline"].load_kind == "rate" else " concurrent requests")))
+    else:
+        for idx, k in enumerate(keys):
+            run = runs[k] if k in runs else read_side(case, case_dir, k)
+            m = metrics[k] if k in metrics else compute_run_metrics(run, method)
+            iv = intervals.get(k) if k in SIDES else (
+                uncertainty.run_intervals(run, a.confidence, a.bootstrap_resamples, a.seed, idx)
+                if not run.summary_only else None)
+            rungs.append(lad.Rung(k, labels[idx], run, m, iv))
+    for r in rungs:
+        r.slos = lad.ladder_slos(r.run, case, r.metrics.throughput.get("duration_s"), method)
+    if case.cost is not None:
+        c = case.cost
+        steps_one_time = 0.0
+        for idx, r in enumerate(rungs):
+            step_i = int(r.key.split(".")[1]) if r.key.startswith("steps.") else None
+            pricing = _rung_pricing(case, c, r.key, step_i)
+            where = "cost." + (r.key if r.key in SIDES else f"steps.{step_i}")
+            mean_in = r.metrics.tokens["input"].mean if r.metrics.tokens.get("input") else None
+            pricing, _notes = prices.resolve_side(pricing, mean_in, where)
+            cost_metrics = r.metrics
+            if (pricing.self_hosted is not None and pricing.self_hosted.capacity_requests_per_s is None
+                    and r.capacity is not None and r.capacity.value_rps):
+                pricing = pricing.model_copy(update={"self_hosted": pricing.self_hosted.model_copy(
+                    update={"capacity_requests_per_s": r.capacity.value_rps})})
+                cost_metrics = _at_capacity(r.metrics, r.capacity)  # as for the two sides
+            r.cost = side_cost(pricing, cost_metrics, c, r.key)
+            if step_i is not None and c.steps is not None:
+                r.one_time_cost_usd = c.steps[step_i].one_time_cost_usd
+                steps_one_time += r.one_time_cost_usd
+        if steps_one_time > c.one_time_cost_usd + 1e-9:
+            raise CasegenError(f"the steps' one-time costs add up to ${steps_one_time:,.0f}, more than "
+                               f"cost.one_time_cost_usd (${c.one_time_cost_usd:,.0f})",
+                               where=case.where("cost", "steps"), expected="step costs that are part of the total")
+        rungs[-1].one_time_cost_usd = c.one_time_cost_usd - steps_one_time
+    family = uncertainty.primary_family(case)
+    steps = [lad.step_effect(i, rungs[i - 1], rungs[i], a.confidence, family) for i in range(1, len(rungs))]
+    lad.assign_tradeoffs(steps, list(case.tradeoffs), case.where)
+    return lad.Ladder(rungs, steps, compare_load, notes)
+
+
+def step_study(study: Study, i: int) -> Study:
+    """Step ``i`` (1-based) of the ladder seen as a two-sided study (previous rung → this rung), so that
+    every rule of casegen.findings applies to it unchanged."""
+    import dataclasses
+
+    from casegen.cost import CostComparison
+    from casegen.metrics import latency_deltas, throughput_deltas
+
+    lad = study.ladder
+    prev, cur = lad.rungs[i - 1], lad.rungs[i]
+    step = lad.steps[i - 1]
+    specs = {"baseline": run_spec(study.case, prev.key).model_copy(update={"label": prev.label}),
+             "optimized": run_spec(study.case, cur.key).model_copy(update={"label": cur.label})}
+    runs_model = study.case.runs.model_copy(update={**specs, "steps": []})
+    case = study.case.model_copy(update={"runs": runs_model})
+    case._lines, case._file = study.case._lines, study.case._file
+    cost = None
+    if prev.cost is not None and cur.cost is not None and study.case.cost is not None:
+        saving = prev.cost.usd_per_month - cur.cost.usd_per_month
+        one = cur.one_time_cost_usd
+        horizon = study.case.cost.horizon_months
+        net = saving * horizon - one
+        cost = CostComparison(prev.cost, cur.cost, saving,
+                              saving / prev.cost.usd_per_month * 100 if prev.cost.usd_per_month > 0 else None,
+                              one, step.payback_months, net / one * 100 if one > 0 else None, horizon, net, "")
+    return dataclasses.replace(
+        study, case=case, runs={"baseline": prev.run, "optimized": cur.run},
+        metrics={"baseline": prev.metrics, "optimized": cur.metrics},
+        deltas=latency_deltas(prev.metrics, cur.metrics),
+        throughput_deltas=throughput_deltas(prev.metrics, cur.metrics), delta_cis=step.latency_ci,
+        intervals={k: r.intervals for k, r in (("baseline", prev), ("optimized", cur)) if r.intervals is not None},
+        slos={k: r.slos for k, r in (("baseline", prev), ("optimized", cur)) if r.slos is not None},
+        capacities={k: r.capacity for k, r in (("baseline", prev), ("optimized", cur)) if r.capacity is not None},
+        sweeps={k: r.sweep for k, r in (("baseline", prev), ("optimized", cur)) if r.sweep is not None},
+        compare_load=lad.compare_load if lad.compare_load is not None else study.compare_load,
+        cost=cost, ladder=None, quality={}, revenue=None, break_even=None)
 
 
 def analyze(case: Case, case_dir: str | Path) -> Study:
@@ -277,7 +503,10 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
         # token rates are the capacity's (interpolated between the sweep points), not the comparison
         # point's tokens per request scaled to it
         cost_metrics[side] = _at_capacity(metrics[side], capacities[side])
-    cost = compare_costs(cost_case, cost_metrics["baseline"], cost_metrics["optimized"]) if cost_case else None
+    cost = None
+    break_even = None
+    if cost_case is not None:
+        cost, break_even = _priced_cost(case, cost_case, cost_metrics)
 
     intervals = {}
     family = uncertainty.primary_family(case)
@@ -311,13 +540,17 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
             raise CasegenError(f"the revenue assumption uses {r.metric} {r.stat}, which one of the runs does not report",
                                where=case.where("cost", "revenue", "metric"), expected="a metric both runs measure")
         revenue = revenue_effect(r, d.abs)
-    return Study(
+    ladder = _ladder(case, case_dir, runs, metrics, intervals, sweeps, capacities) if case.runs.steps else None
+    study = Study(
+        ladder=ladder,
         sweeps=sweeps,
         pairing=pairing,
         capacities=capacities,
         knees=knees,
         compare_load=compare_load,
         revenue=revenue,
+        break_even=break_even,
+        quality=_quality(case, case_dir),
         case=case,
         case_dir=case_dir,
         runs=runs,
@@ -334,6 +567,12 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
         spread=spread,
         definitions=definitions,
     )
+    if ladder is not None:
+        from casegen.findings import findings as _findings
+
+        for i, st in enumerate(ladder.steps, start=1):
+            st.findings = _findings(step_study(study, i))
+    return study
 
 
 def _clean(x: Any) -> Any:
@@ -418,6 +657,63 @@ def _sweep_summary(study: Study) -> dict[str, Any]:
     return out
 
 
+def _quality_summary(study: Study, i: int) -> dict[str, Any] | None:
+    """One trade-off's quality: lm-eval rows, or the typed-in scores; None when not given."""
+    from casegen import quality
+
+    t = study.case.tradeoffs[i]
+    if i in study.quality:
+        return {"technique": t.technique, "source": "lm-eval", **quality.summary_dict(study.quality[i])}
+    q = t.quality
+    if q is None:
+        return None
+    hib = q.higher_is_better is not False
+    loss = (q.baseline - q.optimized) if hib else (q.optimized - q.baseline)
+    return {"technique": t.technique, "source": "typed", "metric": q.metric, "baseline": q.baseline,
+            "optimized": q.optimized, "tolerance": q.tolerance, "higher_is_better": hib,
+            "verdict": "within" if loss <= q.tolerance + 1e-12 else "outside"}
+
+
+def _ladder_summary(study: Study) -> dict[str, Any]:
+    lad = study.ladder
+    rungs = []
+    for r in lad.rungs:
+        cap = r.capacity
+        rungs.append({
+            "key": r.key, "label": r.label, "data": "summary" if r.run.summary_only else "per-request",
+            "latency_ms": {k: {s: v.get(s) for s in ("mean", "p50", "p90", "p95", "p99")}
+                           for k, v in r.metrics.latency_ms.items()},
+            "throughput": {k: r.metrics.throughput.get(k) for k in ("requests_per_s", "output_tokens_per_s")},
+            "slo_status": [{"metric": x.metric, "percentile": x.percentile,
+                            "verdict": x.verdict.status if x.verdict else None} for x in r.slos.results]
+            if r.slos is not None and r.slos.available else None,
+            "capacity": None if cap is None else {"requests_per_s": cap.value_rps, "bound": cap.bound, "text": cap.text()},
+            "cost": None if r.cost is None else {"usd_per_month": r.cost.usd_per_month,
+                                                 "usd_per_request": r.cost.usd_per_request},
+            "one_time_cost_usd": r.one_time_cost_usd,
+        })
+    steps = []
+    for s in lad.steps:
+        lat = {}
+        for m, row in s.latency.items():
+            lat[m] = {}
+            for stat, d in row.items():
+                ci = s.latency_ci.get(m, {}).get(stat)
+                lat[m][stat] = {"abs": d.abs, "pct": d.pct, "verdict": d.verdict,
+                                "ci_abs": [ci.abs_low, ci.abs_high] if ci else None,
+                                "ci_pct": [ci.pct_low, ci.pct_high] if ci and ci.pct_low is not None else None,
+                                "significant": ci.significant if ci else None}
+        steps.append({"index": s.index, "from": s.frm, "to": s.to, "latency_ms": lat,
+                      "throughput": {k: {"abs": d.abs, "pct": d.pct} for k, d in s.throughput.items()},
+                      "slo_changes": s.slo_changes, "capacity_ratio": s.capacity_ratio,
+                      "saving_usd_per_month": s.saving_usd_per_month, "one_time_cost_usd": s.one_time_cost_usd,
+                      "payback_months": s.payback_months, "worse": s.worse, "better": s.better,
+                      "findings": [f.model_dump(mode="json") for f in s.findings],
+                      "tradeoffs": [t.technique for t in s.tradeoffs]})
+    return {"compare_at_load": lad.compare_load, "rungs": rungs, "steps": steps, "findings": lad.findings,
+            "notes": lad.notes}
+
+
 def summary_dict(study: Study) -> dict[str, Any]:
     """Every computed figure, machine-readable (see docs/summary-json.md)."""
     out: dict[str, Any] = {
@@ -486,6 +782,8 @@ def summary_dict(study: Study) -> dict[str, Any]:
         },
         "threats": [asdict(t) for t in study.threats],
         "sweep": _sweep_summary(study) if study.sweeps else None,
+        "quality": [_quality_summary(study, i) for i in range(len(study.case.tradeoffs))],
+        "ladder": _ladder_summary(study) if study.ladder is not None else None,
     }
     for m, row in study.delta_cis.items():
         for stat, ci in row.items():
@@ -522,6 +820,7 @@ def summary_dict(study: Study) -> dict[str, Any]:
             "net_usd_over_horizon": c.net_usd_over_horizon,
             "verdict": c.verdict,
             "revenue_effect": asdict(study.revenue) if study.revenue is not None else None,
+            "self_host_vs_api": asdict(study.break_even) if study.break_even is not None else None,
         }
     else:
         out["cost"] = None

@@ -229,7 +229,7 @@ def test_did_you_mean_only_among_keys_of_that_level(my_case):
     err = _validate_text(my_case, lambda t: t.replace("runs:\n  baseline:", "runs:\n  candidate: {path: x}\n  baseline:")
                          .replace('    label: "Optimized"', '    label: "Optimized"\n    titel: x')
                          .replace("  hardware:", "  hardwre:"))
-    assert "unknown key 'candidate'" in err and "one of: baseline, optimized" in err and "'date'" not in err
+    assert "unknown key 'candidate'" in err and "one of: baseline, steps, optimized" in err and "'date'" not in err
     assert "unknown key 'titel'" in err and "'title'" not in err and "one of: path, format, label" in err
     assert "did you mean 'hardware'?" in err
 
