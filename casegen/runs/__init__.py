@@ -13,7 +13,7 @@ from typing import Any
 
 from casegen.errors import CasegenError
 from casegen.runs import table, vllm
-from casegen.runs.fields import DATA_ERRORS, MAX_BYTES, first_json, first_line_json, read_text
+from casegen.runs.fields import DATA_ERRORS, first_json, first_line_json, read_text
 from casegen.runs.jsonio import first_line
 from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Format, Run, RunMeta, sha256_file
 from casegen.runs.plausibility import check_run

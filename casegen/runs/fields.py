@@ -175,18 +175,19 @@ def point_dir_params(name: str) -> dict[str, Any]:
     return out
 
 
-def point_dirs(folder: Path, is_point: Callable[[Path], bool], skip: set[str] | frozenset[str] = frozenset()
-               ) -> list[tuple[Path, dict[str, Any]]]:
-    """Sub-folders of ``folder`` that ``is_point`` accepts, with their parsed ``{param}_{value}`` name,
-    in load order (named points by parameter and value, then the others by name)."""
+def point_dirs(folder: Path, is_point: Callable[[Path], bool], skip: set[str] | frozenset[str] = frozenset(),
+               params: Callable[[str], dict[str, Any]] = point_dir_params) -> list[tuple[Path, dict[str, Any]]]:
+    """Sub-folders of ``folder`` that ``is_point`` accepts, with the load parameters ``params`` reads
+    from their names (default ``{param}_{value}``), in load order: named points by parameter and
+    value, then the others by name."""
     subs = [s for s in folder.iterdir() if s.is_dir() and s.name not in skip and is_point(s)]
 
     def key(s: Path) -> tuple:
-        vals = point_dir_params(s.name)
+        vals = params(s.name)
         nums = tuple(float(v) for v in vals.values() if isinstance(v, (int, float)))
         return (0 if vals else 1, tuple(vals.keys()), nums, s.name)
 
-    return [(s, point_dir_params(s.name)) for s in sorted(subs, key=key)]
+    return [(s, params(s.name)) for s in sorted(subs, key=key)]
 
 
 # --------------------------------------------------------------------------- secrets

@@ -29,7 +29,7 @@ import numpy as np
 
 from casegen.errors import CasegenError
 from casegen.runs.aiperf import looks_like_summary as looks_like_aiperf_summary, parse_two_table_csv, to_num
-from casegen.runs.fields import is_scalar as _scalar, read_text, scrub, unit_factor_s
+from casegen.runs.fields import is_scalar as _scalar, point_dirs, read_text, scrub, unit_factor_s
 from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
@@ -610,9 +610,10 @@ def _read_point(d: Path, index: int) -> Run:
     return run
 
 
-def _point_key(d: Path):
-    m = re.search(r"(concurrency|request_rate)[_-]?(\d+(?:\.\d+)?)$", d.name)
-    return (0 if m else 1, m.group(1) if m else "", float(m.group(2)) if m else 0.0, d.name)
+def _point_params(name: str) -> dict[str, Any]:
+    """GenAI-Perf names artifact folders '<model>-<service>-<endpoint>-concurrency16' / '…-request_rate5.0'."""
+    m = re.search(r"(concurrency|request_rate)[_-]?(\d+(?:\.\d+)?)$", name)
+    return {m.group(1): float(m.group(2))} if m else {}
 
 
 def sniff_dir(path: Path) -> bool:
@@ -625,7 +626,7 @@ def sniff_dir(path: Path) -> bool:
 def read_dir(path: Path) -> list[Run]:
     if _has_files(path):
         return [_read_point(path, 0)]
-    subs = sorted((s for s in path.iterdir() if s.is_dir() and _has_files(s)), key=_point_key)
+    subs = [d for d, _ in point_dirs(path, _has_files, params=_point_params)]
     runs = []
     for index, d in enumerate(subs):
         run = _read_point(d, index)

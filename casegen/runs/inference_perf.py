@@ -25,7 +25,6 @@ Prometheus files are rejected with a pointer to the lifecycle files.
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 from casegen.errors import CasegenError
 import numpy as np
 
-from casegen.runs.fields import count as _field_count, number, read_text
+from casegen.runs.fields import number, read_text
 from casegen.runs.jsonio import kind_of as _kind, parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
@@ -88,11 +87,7 @@ def _obj(path: Path, value: Any, where: str, optional: bool = False) -> dict | N
 
 
 def _num(path: Path, value: Any, where: str, optional: bool = True) -> float | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _fail(path, f"is {_kind(value)}", where, "a finite number")
-    return float(value)
+    return number(value, path, key=where, optional=optional, expected="a finite number")
 
 
 def _count(path: Path, value: Any, where: str) -> int:

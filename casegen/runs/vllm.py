@@ -16,7 +16,6 @@ carries a per-request ``latencies`` array, which then wins.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
