@@ -290,3 +290,13 @@ def test_folder_of_sglang_files_reads_every_run(tmp_path):
     assert len(runs) == sum(len(load_runs(f)) for f in src)
     assert [r.meta.index for r in runs] == list(range(len(runs)))
     assert {r.meta.extra["file"] for r in runs} == {f.name for f in src}
+
+
+def test_aiperf_duration_window_cause_is_exact():
+    """AIPerf 0.13's request_throughput is request_count / (end_time − start_time) for every run here."""
+    from datetime import datetime
+
+    for path in sorted(AIPERF.rglob("profile_export_aiperf.json")):
+        s = json.loads(path.read_text())
+        window = (datetime.fromisoformat(s["end_time"]) - datetime.fromisoformat(s["start_time"])).total_seconds()
+        assert s["request_count"]["avg"] / window == pytest.approx(s["request_throughput"]["avg"], rel=1e-6)
