@@ -46,7 +46,7 @@ def _load_phrase(rate: float | None, concurrency: int | None) -> str:
         return f"fixed concurrency {concurrency}"
     if rate is not None:  # infinite rate, no concurrency cap
         return "all requests sent at once"
-    return "load not recorded"
+    return "a load that was not recorded"
 
 
 def operating_point(study: Study) -> str:
@@ -538,7 +538,10 @@ def _group_regressions(regs: list[Finding]) -> list[Card]:
     for metric, items in groups.items():
         parts = [f"{f.evidence.stat} {f.value}" + (" (exploratory)" if f.strength == "exploratory" else "")
                  for f in items]
-        detail = "; ".join(f"{f.evidence.stat}: {f.detail}" for f in items)
+        top = items[-1]  # the most extreme statistic that got worse (registry order: mean, p50 … p99)
+        detail = f"{top.evidence.stat}: {top.detail}"
+        if len(items) > 1:
+            detail += "; the interval of every statistic listed excludes 0"
         out.insert(0, Card(finding=",".join(f.key for f in items), title=f"{registry.label(metric)} rose",
                            value=", ".join(parts), detail=detail, verdict="worse", regression=True))
     return out
