@@ -13,8 +13,9 @@ def command_help(path: list[str]) -> str:
 
     from casegen.cli import main
 
-    result = CliRunner().invoke(main, [*path, "--help"], prog_name="casegen", env={"COLUMNS": "80"},
-                                terminal_width=80)
+    # Click wraps help at min(terminal columns, 80) - 2 = 78 on any terminal 80 or more wide
+    # (CliRunner alone would force 80)
+    result = CliRunner().invoke(main, [*path, "--help"], prog_name="casegen", terminal_width=78)
     if result.exit_code != 0:
         raise RuntimeError(f"casegen {' '.join(path)} --help failed: {result.output}")
     return result.stdout

@@ -116,3 +116,15 @@ def test_ci_workflow_parses_and_its_commands_exist():
             args = [re.sub(r'"?\$\(?[^ ]*', "cases/x", w) for w in words[2:]]
             ctx = main.commands[words[1]].make_context(words[1], args, resilient_parsing=False)
             assert ctx is not None
+
+
+def test_generated_help_is_what_a_terminal_shows():
+    """docs/cli.md and the README show the help exactly as a real terminal (80+ columns) prints it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", "from casegen.cli import main; main(prog_name='casegen')", "build",
+                          "--help"], capture_output=True, text=True, env=env, check=True).stdout
+    assert out == command_help(["build"])
