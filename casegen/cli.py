@@ -154,13 +154,13 @@ def _diagnostics(notes: list[str], threats: list, quiet: bool) -> None:
         click.secho(line, fg="yellow", err=True)
 
 
-def _fail_strict(threats: list) -> None:
-    """``--strict``: an error naming the threats, and a non-zero exit."""
+def _fail_strict(threats: list, case_file: str) -> None:
+    """``--strict``: an error naming the case and its threats, and a non-zero exit."""
     if not threats:
         return
     titles = list(dict.fromkeys(t.title for t in threats))
     click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
-    click.echo(f"--strict: {len(titles)} threat(s) to validity: " + "; ".join(titles)
+    click.echo(f"{case_file}: --strict: {len(titles)} threat(s) to validity: " + "; ".join(titles)
                + " (see the report's 'Threats to validity' section)", err=True)
     sys.exit(EXIT_THREATS)
 
@@ -234,7 +234,7 @@ def validate(case: Path, strict: bool, quiet: bool) -> None:
             click.echo(line)
         click.echo(f"{study.case.file}: valid")
     if strict:
-        _fail_strict(study.threats)
+        _fail_strict(study.threats, study.case.file)
 
 
 @main.command()
@@ -283,7 +283,7 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...
                 click.echo(f"wrote {f}")
         click.echo(f"built in {result.seconds:.2f} s", err=True)
     if strict:
-        _fail_strict(result.study.threats)
+        _fail_strict(result.study.threats, result.study.case.file)
 
 
 @main.command()

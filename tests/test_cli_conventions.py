@@ -92,7 +92,7 @@ def test_zero_latency_successes_warn_and_fail_strict(tmp_path, my_case):
     assert "Successful requests with zero latency (optimized)" in r.stderr
     assert "86 of 300 successful requests" in r.stderr
     r = run("build", my_case, "-o", tmp_path / "o", "--format", "json", "--strict")
-    assert r.exit_code != 0 and "--strict" in r.stderr and "zero latency" in r.stderr
+    assert r.exit_code != 0 and f"{my_case / 'case.yaml'}: --strict" in r.stderr and "zero latency" in r.stderr
     assert "Traceback" not in r.output
 
 
