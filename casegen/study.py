@@ -463,6 +463,7 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
                 notes.append(
                     f"{side_label(case, run, side)}: casegen's {METRIC_LABELS.get(row.metric, row.metric)} {row.stat} "
                     f"({row.ours:,.3f}) differs from the tool's own figure ({row.tool:,.3f}) by {row.diff_pct:+.2f}%"
+                    + (f" — cause: {row.cause}" if row.cause and row.cause != "unexplained" else " — cause not known")
                 )
     labels = {side: side_label(case, runs[side], side) for side in SIDES}
     slo_problems = checks.slo_metric_problems(case, metrics, labels)

@@ -81,3 +81,26 @@ def test_sweep_case_from_per_request_outputs_builds(tmp_path, tool):
 @pytest.mark.parametrize("tool", sorted(SWEEPS))
 def test_sweep_case_from_per_request_outputs_builds_pdf(tmp_path, tool):
     _build(tmp_path, tool, ("html", "json", "pdf"))
+
+
+def test_parity_notes_name_their_cause(tmp_path):
+    """GuideLLM prints nearest-rank percentiles: with the default linear method the flagged parity notes say
+    so; with percentile_method: nearest no TTFT/TPOT figure is flagged."""
+    src = FIXTURES / "guidellm" / "0.8.1"
+    case = tmp_path / "case"
+    (case / "runs").mkdir(parents=True)
+    shutil.copy(src / "baseline-concurrent" / "benchmarks.json", case / "runs" / "baseline.json")
+    shutil.copy(src / "optimized-concurrent" / "benchmarks.json", case / "runs" / "optimized.json")
+    text = CASE.format(tool="guidellm", version="0.8.1", load="concurrency")
+    text = text.replace("{path: runs/baseline, label: \"Baseline\", sweep: true, load: concurrency}",
+                        "{path: runs/baseline.json, label: \"Baseline\", select: \"concurrency=4\"}")
+    text = text.replace("{path: runs/optimized, label: \"Optimized\", sweep: true, load: concurrency}",
+                        "{path: runs/optimized.json, label: \"Optimized\", select: \"concurrency=4\"}")
+    (case / "case.yaml").write_text(text, encoding="utf-8")
+    study, _ = validate_case(case)
+    parity_notes = [n for n in study.notes if "differs from the tool's own figure" in n]
+    assert parity_notes and all("cause: " in n for n in parity_notes)
+    assert any("percentile method" in n for n in parity_notes)
+    (case / "case.yaml").write_text(text + "analysis: {percentile_method: nearest}\n", encoding="utf-8")
+    study, _ = validate_case(case)
+    assert not [n for n in study.notes if "differs from the tool's own figure" in n and ("TTFT" in n or "TPOT" in n)]
