@@ -42,6 +42,12 @@ def test_quick_coverage_strongly_autocorrelated_requests():
     assert r["coverage"]["mean"][0] is None  # n_eff ≈ 50 < 200: the mean is withheld
 
 
+def test_quick_coverage_pooled_chunk_gaps():
+    r = coverage.simulate_itl(300, 50, 0.0, 40, resamples=400)
+    _check(r | {"aa_primary": 0.0}, 0.85, 1.0)
+    assert r["coverage"]["p95"][1] == 1.0 and r["coverage"]["p99"][0] is None  # p99: 300 < 368 requests
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SC))
 @pytest.mark.parametrize("n", [25, 100, 1000])
