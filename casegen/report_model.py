@@ -260,7 +260,8 @@ sweep                                            null unless both sides are load
   sides.<side>.{load_kind, knees.<metric>}
   sides.<side>.points[].{load, load_kind, achieved_requests_per_s, achieved_output_tokens_per_s, data,
                          latency_ms.<ttft|tpot|e2e>.<p50|p90|p95|p99>, slo_status}
-  sides.<side>.capacity.{bound, requests_per_s, output_tokens_per_s, text, limiting, missing, notes, attainment}
+  sides.<side>.capacity.{bound, requests_per_s, interval_requests_per_s, output_tokens_per_s, text, limiting,
+                         missing, notes, attainment}
   capacity_ratio, unpaired.<side>[], notes[]
 """
 

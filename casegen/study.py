@@ -474,11 +474,15 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
     cost_case = case.cost
     priced_at_capacity: set[str] = set()
     if sweeps:
-        from casegen.sweep import capacity_at_slo, knee
+        from casegen.sweep import capacity_at_slo, capacity_interval, knee
 
         for side in SIDES:
             if case.slos:
-                capacities[side] = capacity_at_slo(sweeps[side], list(case.slos), case.capacity.attainment, a)
+                cap = capacity_at_slo(sweeps[side], list(case.slos), case.capacity.attainment, a)
+                cap.interval_rps, why = capacity_interval(cap, a.confidence, a.bootstrap_resamples, a.seed, method)
+                if cap.interval_rps is None and cap.bound == "interpolated" and why:
+                    cap.notes.append(f"no interval for the capacity: {why}")
+                capacities[side] = cap
             knees[side] = {m: knee(sweeps[side], m, "p50") for m in ("ttft", "tpot", "e2e")}
         if cost_case is not None and capacities:
             # cost at SLO: a self-hosted side is priced at its capacity, unless case.yaml states one
@@ -643,6 +647,7 @@ def _sweep_summary(study: Study) -> dict[str, Any]:
             "points": pts,
             "capacity": None if cap is None else {
                 "bound": cap.bound, "requests_per_s": cap.value_rps, "output_tokens_per_s": cap.output_tokens_per_s,
+                "interval_requests_per_s": list(cap.interval_rps) if cap.interval_rps else None,
                 "text": cap.text(), "limiting": cap.limiting, "missing": cap.missing, "notes": cap.notes,
                 "attainment": cap.attainment},
             "knees": {m: (k.point.load if k is not None and k.point is not None else None)

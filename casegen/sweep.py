@@ -533,6 +533,13 @@ class Capacity:
     limiting: list[str] = field(default_factory=list)  # SLOs that fail at ``above``
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: bootstrap interval of an interpolated capacity (req/s), see :func:`capacity_interval`
+    interval_rps: tuple[float, float] | None = None
+    points: list[SweepPoint] = field(default_factory=list)  # the sweep's points, same order as verdicts
+
+    def verdicts_index(self, point: SweepPoint) -> int:
+        """Position of ``point`` in the sweep (and in ``verdicts``)."""
+        return next(i for i, p in enumerate(self.points) if p is point)
 
     def text(self) -> str:
         """One phrase for a report, e.g. '22.13 req/s (interpolated)' or '≥ 41.2 req/s'."""
@@ -585,7 +592,7 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
 
     def cap(bound, value, out, below, above, limiting=(), missing=()):
         return Capacity(bound, value, out, below, above, slos, attainment, verdicts, list(limiting),
-                        list(missing), notes)
+                        list(missing), notes, points=list(pts))
 
     if first is None:
         top = pts[-1]
@@ -664,6 +671,68 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
     t = min(max(t, 0.0), 1.0)
     return cap("interpolated", _lerp(x_p, x_f, t), _lerp(passed.achieved_out_tps, fail.achieved_out_tps, t),
                passed, fail, limiting)
+
+
+def capacity_interval(cap: Capacity, confidence: float = 0.95, resamples: int = 1000, seed: int = 0,
+                      method: str = "linear") -> tuple[tuple[float, float] | None, str]:
+    """Bootstrap interval of an **interpolated** capacity from the requests of its two bracketing
+    per-request points: (interval or None, reason when None).
+
+    Each bracketing point's statistic is redrawn from its own bootstrap distribution
+    (``uncertainty.series_stats``: send-order dependence kept, effective n) — the SLO percentile of
+    each SLO that fails at the upper point, or (with ``attainment`` α) the joint attainment as
+    Beta(good, issued − good) — and the crossing is recomputed: x* = x_P + t·(x_F − x_P) with t
+    clipped to [0, 1] (the interval never leaves the two tested loads). The points' throughputs are
+    taken as measured. None when the bound is not interpolated, a point is summary-only, or a
+    percentile is unsupported (too few effective requests) at either point.
+    """
+    import numpy as np
+
+    from casegen import uncertainty
+
+    P, F = cap.below, cap.above
+    if cap.bound != "interpolated" or P is None or F is None:
+        return None, "only an interpolated capacity gets an interval"
+    if P.summary_only or F.summary_only:
+        return None, "a bracketing point is summary-only"
+    x_p, x_f = P.achieved_rps, F.achieved_rps
+    rng = np.random.default_rng([seed, 77])
+    a = (1 - confidence) / 2 * 100
+    i_p, i_f = cap.verdicts_index(P), cap.verdicts_index(F)
+    if cap.attainment is not None:
+        draws = []
+        for i, pt in ((i_p, P), (i_f, F)):
+            n = len(pt.run.requests)
+            good = cap.verdicts[i].joint_attainment * n
+            draws.append(rng.beta(max(good, 0.5), max(n - good, 0.5), size=resamples))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = (draws[0] - cap.attainment) / (draws[0] - draws[1])
+        t = np.where(draws[0] <= draws[1], np.where(draws[0] >= cap.attainment, 1.0, 0.0), t)
+    else:
+        ts = []
+        for slo, cf in zip(cap.slos, cap.verdicts[i_f].checks):
+            if cf.meets is not False:
+                continue
+            stat = uncertainty.pkey(slo.percentile)
+            vals = []
+            for pt in (P, F):
+                series = uncertainty.metric_series(pt.run).get(slo.metric)
+                if series is None or series.num.size < 2:
+                    return None, f"{slo_text(slo)}: no per-request values at {pt.label}"
+                res, _ = uncertainty.series_stats(series, (stat,), confidence, resamples, rng, method, slo.metric)
+                if not res[stat].supported:
+                    return None, f"{slo_text(slo)} at {pt.label}: {res[stat].reason}"
+                vals.append(res[stat].draws)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                t_s = (slo.threshold_ms - vals[0]) / (vals[1] - vals[0])
+            t_s = np.where(vals[1] <= vals[0], np.where(vals[0] <= slo.threshold_ms, 1.0, 0.0), t_s)
+            ts.append(t_s)
+        if not ts:
+            return None, "no SLO fails at the upper point"
+        t = np.min(ts, axis=0)
+    x = x_p + np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0) * (x_f - x_p)
+    lo, hi = np.percentile(x, [a, 100 - a])
+    return (float(lo), float(hi)), ""
 
 
 # --------------------------------------------------------------------------------------------

@@ -442,3 +442,30 @@ def test_inference_perf_stages_if_available():
     pairing = pair_points(fp16, quant)  # only the 1 req/s stage is common to both
     assert [p.load for p in pairing.pairs] == [1.0]
     assert len(pairing.unpaired_base) == 6 and len(pairing.unpaired_opt) == 6
+
+
+def test_capacity_interval_from_the_bracketing_points_requests():
+    """Interpolated capacity gets a bootstrap interval from its two bracketing points' requests."""
+    from casegen.sweep import capacity_interval
+
+    slo = SLO(metric="ttft", percentile=90, threshold_ms=500)
+    rng = np.random.default_rng(0)
+    # p90 ≈ 0.1·e^{0.4·1.28} s ≈ 167 ms at 9.9 req/s; ≈ 1.0 s at 19.5 req/s: t ≈ 0.4
+    low = list(0.1 * np.exp(0.4 * rng.standard_normal(1000)))
+    high = list(0.6 * np.exp(0.4 * rng.standard_normal(1000)))
+    cap = capacity_at_slo(_sweep_of([(10, 9.9, low), (20, 19.5, high)]), [slo])
+    assert cap.bound == "interpolated"
+    (lo, hi), why = capacity_interval(cap, 0.95, 1000, 0)
+    assert why == "" and 9.9 <= lo < cap.value_rps < hi <= 19.5
+    # constant latencies at both points: no sampling noise, the interval collapses on the estimate
+    flat = capacity_at_slo(_sweep_of([(10, 9.9, [0.1] * 400), (20, 19.5, [0.9] * 400)]), [slo])
+    (lo, hi), _ = capacity_interval(flat, 0.95, 1000, 0)
+    assert lo == pytest.approx(flat.value_rps) and hi == pytest.approx(flat.value_rps)
+    assert flat.value_rps == pytest.approx(9.9 + 0.5 * 9.6)  # t = (500 − 100)/(900 − 100)
+    # a p99 SLO with 100 requests per point has no trustworthy interval
+    p99 = SLO(metric="ttft", percentile=99, threshold_ms=500)
+    few = capacity_at_slo(_sweep_of([(10, 9.9, [0.1] * 100), (20, 19.5, [0.9] * 100)]), [p99])
+    assert few.bound == "interpolated"
+    assert capacity_interval(few)[0] is None and "needs ≥ 368" in capacity_interval(few)[1]
+    # not interpolated: no interval
+    assert capacity_interval(capacity_at_slo(_sweep_of([(10, 9.9, low), (20, 19.5, low)]), [slo]))[0] is None
