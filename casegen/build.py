@@ -21,8 +21,8 @@ from casegen.errors import CasegenError
 from casegen.output_set import check_output_folder, write_output_set
 from casegen.outputs import OUTPUT_FORMATS, PNG_EXTRA_HINT
 from casegen.render import render_html, render_pdf
-from casegen.report_model import Report
 from casegen.report_build import build_report, summary_json
+from casegen.report_model import Report
 from casegen.study import Study, analyze
 
 

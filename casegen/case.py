@@ -624,7 +624,7 @@ _TYPE_MISMATCH = {"dict_type", "list_type", "model_type", "model_attributes_type
                   "float_type", "bool_type", "int_parsing", "float_parsing", "bool_parsing"}
 
 
-def _drop_union_noise(errors: list[dict]) -> list[dict]:
+def _drop_union_noise(errors: list[Any]) -> list[Any]:
     """Of several errors for one key (one per member of a union), keep the informative ones.
 
     ``units: sec`` fails both ``Literal['s', 'ms', ...]`` and ``dict``; "not a valid dictionary"

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 from html import unescape as html_unescape
+from typing import Any
 
 import matplotlib
 
@@ -30,7 +31,7 @@ MUTED = "#6b7280"
 GRID = "#e5e7eb"
 PREFILL_TEXT = "#92400e"  # darker than the prefill bar, for text contrast on white
 
-_RC = {
+_RC: dict[Any, Any] = {  # matplotlib types rc keys as a Literal of every rc name
     "svg.hashsalt": "casegen",
     "svg.fonttype": "none",
     "font.family": "DejaVu Sans",
@@ -304,7 +305,7 @@ def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
     total = ttft + dec
     for yi, t, d in zip(y, ttft, dec):
         share = t / (t + d) * 100 if t + d > 0 else 0
-        ax.text(t + d + total.max() * 0.015, yi, _label_ms(t + d), va="center", fontsize=9, color=INK,
+        ax.text(t + d + total.max() * 0.015, float(yi), _label_ms(t + d), va="center", fontsize=9, color=INK,
                 fontweight="bold")
         # the share before the first token is often a sliver: name it above the bar, with a tick to its end
         ax.annotate(f"{_label_ms(t)} before the first token ({share:.1f}\u00a0%)", xy=(t, yi - 0.25),

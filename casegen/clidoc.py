@@ -6,7 +6,6 @@ Run ``python -m casegen.clidoc > docs/cli.md``; a test fails when the file is st
 from __future__ import annotations
 
 
-
 def command_help(path: list[str]) -> str:
     """``casegen <path> --help`` exactly as an 80-column (or wider) terminal shows it."""
     from click.testing import CliRunner

@@ -6,7 +6,7 @@ Run ``python -m casegen.docgen > docs/case-yaml.md``; a test fails when the file
 from __future__ import annotations
 
 import typing
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -37,7 +37,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
 
 
 # fields whose allowed values come from a registry rather than a Literal in the model
-DYNAMIC_CHOICES = {(c.RunSpec, "format"): c.format_choices}
+DYNAMIC_CHOICES: dict[tuple[type[BaseModel], str], Callable[[], list[str]]] = {(c.RunSpec, "format"): c.format_choices}
 
 
 def _type_name(t: Any) -> str:

@@ -95,7 +95,7 @@ def describe(values: Any, method: str = "linear") -> Dist | None:
 def percentiles(x: np.ndarray, method: str = "linear") -> dict[str, float]:
     """p50/p90/p95/p99 of finite ``x`` in one pass over the data (same values as :func:`percentile`)."""
     if method in ("linear", "nearest"):
-        values = np.percentile(x, list(PERCENTILES.values()), method=method)
+        values = np.percentile(x, list(PERCENTILES.values()), method=method)  # type: ignore[call-overload]  # method is a checked str
         return {k: float(v) for k, v in zip(PERCENTILES, values)}
     if method == "mlperf":
         s = np.sort(x)
@@ -272,7 +272,7 @@ def _from_summary(run: Run) -> RunMetrics:
         "failed": int(failed) if failed is not None else None,
         "error_rate": (failed / total) if failed is not None and total else None,
     }
-    tp = dict(s.get("throughput", {}))
+    tp: dict[str, Any] = dict(s.get("throughput", {}))
     tp.setdefault("requests_per_s", None)
     tp.setdefault("output_tokens_per_s", None)
     tp.setdefault("total_tokens_per_s", None)
@@ -284,15 +284,15 @@ def _from_summary(run: Run) -> RunMetrics:
     tp["duration_source"] = "tool" if run.meta.duration_s else None
     tok = s.get("tokens", {})
     n_ok = requests["succeeded"] or 0
-    tokens = {
+    tokens: dict[str, Any] = {
         "input": Dist(n=None, mean=tok["input_total"] / n_ok) if "input_total" in tok and n_ok else None,
         "output": Dist(n=None, mean=tok["output_total"] / n_ok) if "output_total" in tok and n_ok else None,
         "input_total": tok.get("input_total"),
         "output_total": tok.get("output_total"),
     }
-    split = {"prefill_share": None, "decode_share": None, "mean_ttft_ms": None,
+    split: dict[str, Any] = {"prefill_share": None, "decode_share": None, "mean_ttft_ms": None,
              "mean_decode_ms": None, "estimated": False}
-    ttft_mean = latency.get("ttft").mean if "ttft" in latency else None
+    ttft_mean = latency["ttft"].mean if "ttft" in latency else None
     if ttft_mean is not None:
         decode = None
         estimated = False

@@ -51,7 +51,7 @@ def find_cases(dirs: list[str | Path]) -> list[Path]:
             raise CasegenError(f"two cases have the same name '{s}': {slugs[s]} and {c}",
                                expected="case folders with distinct names (the name becomes the URL slug)")
         slugs[s] = c
-    unique = []
+    unique: list[Path] = []
     for c in found:
         if all(c.resolve() != u.resolve() for u in unique):
             unique.append(c)
@@ -187,4 +187,3 @@ def _book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str]
     book = _env().get_template("portfolio/book.html.j2").render(**ctx)
     write_atomic(out / "portfolio.pdf", render_pdf(book, out, ctx["date"]))
     return [out / "portfolio.pdf"]
-    return PortfolioResult(out, outcomes, files)

@@ -20,15 +20,22 @@ from markupsafe import Markup
 
 from casegen import __version__, charts
 from casegen.errors import CasegenError
-from casegen.reproduce import reproduce_view
-from casegen.sandbox import SecurityError, make_environment, security_error
-from casegen.formatting import (fmt_ms, fmt_ms_limit, fmt_ms_signed, fmt_num, fmt_pct, fmt_run_date, fmt_share,
-                                fmt_sig3, fmt_sig3_signed, fmt_usd)
+from casegen.findings import capacity_finding, rate_bound
+from casegen.formatting import (
+    fmt_ms,
+    fmt_ms_limit,
+    fmt_ms_signed,
+    fmt_num,
+    fmt_pct,
+    fmt_run_date,
+    fmt_share,
+    fmt_sig3,
+    fmt_sig3_signed,
+    fmt_usd,
+)
+from casegen.mdtext import MdSafe, md_escape, md_finalize
 from casegen.metrics import METRIC_LABELS, per_request_values
 from casegen.registry import METRIC_NOTES, PERCENTILE_STATS, TABLE_METRICS, TABLE_STATS
-from casegen.findings import capacity_finding, rate_bound
-from casegen.mdtext import MdSafe, md_escape, md_finalize
-from casegen.sections import section_context, section_names
 from casegen.report_build import build_report
 from casegen.report_model import Report
 from casegen.quality import one_line as quality_one_line
@@ -52,7 +59,7 @@ def markdown(text: str) -> Markup:
     """CommonMark with raw HTML shown as text and images disabled (no remote fetches)."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.disable("image")
-    md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "mailto:", "#"))
+    md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "mailto:", "#"))  # type: ignore[method-assign]  # markdown-it documents this override
     return Markup(md.render(text or ""))
 
 
@@ -435,7 +442,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
         ratio = co.value_rps / cb.value_rps
     slo_phrase = " and ".join(slo_text(x) for x in study.case.slos)
     # one chart per SLO metric (or TTFT and TPOT without SLOs), percentiles the tools printed
-    metrics = []
+    metrics: list[tuple[str, float | None]] = []
     for x in study.case.slos:
         if x.metric not in [m for m, _ in metrics]:
             metrics.append((x.metric, x.threshold_ms))
@@ -459,7 +466,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
     loads = sorted({p.load for p in b.points} | {p.load for p in o.points})
     for load in loads:
         cells = []
-        for sw, st in ((b, status_b), (o, status_o)):
+        for sw, statuses in ((b, status_b), (o, status_o)):
             idx = next((i for i, p in enumerate(sw.points) if p.load == load or
                         (math.isfinite(load) and math.isfinite(p.load) and math.isclose(p.load, load, rel_tol=0.01))), None)
             if idx is None:
@@ -467,7 +474,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
             else:
                 p = sw.points[idx]
                 cells.append({"rps": fmt_sig3(p.achieved_rps) if p.achieved_rps is not None else "—",
-                              "status": st.get(idx, "na")})
+                              "status": statuses.get(idx, "na")})
         label = "unbounded" if not math.isfinite(load) else f"{load:g}"
         rows.append({"load": label, "cells": cells,
                      "compared": study.compare_load is not None and load == study.compare_load})

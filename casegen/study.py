@@ -7,13 +7,13 @@ content of ``summary.json`` (documented in ``docs/summary-json.md``).
 from __future__ import annotations
 
 import math
-
-import numpy as np
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from casegen import __version__
+import numpy as np
+
+from casegen import __version__, checks, slo, uncertainty
 from casegen.case import Case
 from casegen.cost import CostComparison, compare_costs
 from casegen.errors import CasegenError, ValidationFailed
@@ -26,7 +26,6 @@ from casegen.metrics import (
     latency_deltas,
     throughput_deltas,
 )
-from casegen import checks, slo, uncertainty
 from casegen.runs import Run, load_run, load_runs
 from casegen.runs.select import filter_runs
 from casegen.window import pool, trim
@@ -539,10 +538,10 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
     if case.cost is not None and case.cost.revenue is not None:
         from casegen.cost import revenue_effect
 
-        r = case.cost.revenue
-        d = deltas.get(r.metric, {}).get(r.stat)
-        if d is None:
-            raise CasegenError(f"the revenue assumption uses {r.metric} {r.stat}, which one of the runs does not report",
+        rev = case.cost.revenue
+        delta = deltas.get(rev.metric, {}).get(rev.stat)
+        if delta is None:
+            raise CasegenError(f"the revenue assumption uses {rev.metric} {rev.stat}, which one of the runs does not report",
                                where=case.where("cost", "revenue", "metric"), expected="a metric both runs measure")
         revenue = revenue_effect(r, d.abs)
     ladder = _ladder(case, case_dir, runs, metrics, intervals, sweeps, capacities) if case.runs.steps else None

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 from casegen.case import SLO, Analysis
 from casegen.errors import CasegenError
@@ -76,6 +76,10 @@ def slo_text(slo: SLO) -> str:
 
 # --------------------------------------------------------------------------------------------
 # points and sweeps
+
+
+#: verdict of one load point against the SLOs
+SLOStatus = Literal["pass", "fail", "inconclusive", "unknown"]
 
 
 @dataclass
@@ -378,7 +382,7 @@ class PointSLO:
     mode: Literal["per-request", "summary"]
     #: inconclusive: every SLO's measured percentile is within its threshold, but too few requests to
     #: certify it (MLPerf early stopping); counts as passing for the capacity walk, which says so
-    status: Literal["pass", "fail", "inconclusive", "unknown"]
+    status: SLOStatus
     checks: list[SLOCheck]
     joint_attainment: float | None  # per-request points only
     attainment_target: float | None  # α used (per-request points with attainment set)
@@ -459,7 +463,7 @@ def point_slo(point: SweepPoint, slos: Sequence[SLO], attainment: float | None =
         checks = [_summary_check(point, s) for s in slos]
         missing = [f"{slo_text(c.slo).split(' ≤')[0]} (the tool printed: {_printed_names(point, c.slo.metric)})"
                    for c in checks if c.meets is None]
-        status = "fail" if any(c.meets is False for c in checks) else "unknown" if missing else "pass"
+        status: SLOStatus = "fail" if any(c.meets is False for c in checks) else "unknown" if missing else "pass"
         notes = sorted({c.note for c in checks if c.note})
         return PointSLO("summary", status, checks, None, None, missing, notes)
 
@@ -652,7 +656,7 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
           and pv.joint_attainment > v.joint_attainment):
         t = (pv.joint_attainment - attainment) / (pv.joint_attainment - v.joint_attainment)
     else:
-        ts = []
+        ts: list[Any] = []
         for cp, cf in zip(pv.checks, v.checks):
             if cf.meets is not False:
                 continue

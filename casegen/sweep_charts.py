@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from casegen.charts import _RC, BASE_COLOR, INK, MUTED, OPT_COLOR, WORSE, _label_ms, _ms_axis, _to_svg, responsive
+from casegen.charts import _RC, BASE_COLOR, MUTED, OPT_COLOR, WORSE, _label_ms, _ms_axis, _to_svg, responsive
 from casegen.metrics import METRIC_LABELS
 from casegen.sweep import Capacity, Knee, Sweep
 
@@ -83,7 +83,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             absent.append(stat)
     extra: list[Line2D] = []
     knee_factor = None
-    for (sweep, color), kn in zip(sides, knees):
+    for (_sweep, color), kn in zip(sides, knees):
         if kn is None or kn.point is None or kn.point.achieved_rps is None or kn.metric != metric:
             continue
         y = kn.point.latency(metric, kn.stat)

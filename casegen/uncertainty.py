@@ -260,7 +260,7 @@ def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_i
     """Intervals for every metric/statistic of a per-request run (deterministic for a seed)."""
     out = RunIntervals()
     names = STATS + tuple(s for s in extra_stats if s not in STATS)
-    for k, (metric, series) in enumerate(sorted(metric_series(run).items(), key=lambda kv: METRICS.index(kv[0]))):
+    for metric, series in sorted(metric_series(run).items(), key=lambda kv: METRICS.index(kv[0])):
         out.n[metric] = int(series.values.size)
         if series.num.size < 2:
             continue

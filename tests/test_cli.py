@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from casegen import __version__

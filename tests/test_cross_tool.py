@@ -6,8 +6,8 @@ import shutil
 
 from click.testing import CliRunner
 
-from casegen.cli import main
 from casegen.case import load_case
+from casegen.cli import main
 from casegen.render import render_html
 from casegen.study import analyze, summary_dict
 from conftest import FIXTURES, write

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from casegen.case import load_case
-from casegen.findings import capacity_range, ratio_range, _ratio_text
+from casegen.findings import _ratio_text, capacity_range, ratio_range
 from casegen.formatting import fmt_bound
 from casegen.report_build import build_report
 from casegen.study import analyze

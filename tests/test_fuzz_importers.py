@@ -20,6 +20,7 @@ from casegen.metrics import compute_run_metrics
 from casegen.runs import load_runs
 from conftest import FIXTURES
 
+
 def _one_per_kind(paths):
     """One file per (tool folder, file name): the fixtures of a release repeat each kind at several
     loads, and mutating one of them covers the importer's path for that kind."""

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from casegen.metrics import compute_run_metrics, delta, describe, percentile, per_request_values
+from casegen.metrics import compute_run_metrics, delta, describe, per_request_values, percentile
 from casegen.runs import load_run
 from conftest import VLLM, write
 

@@ -18,7 +18,6 @@ from casegen.render import render_html, report_context
 from casegen.study import analyze
 from conftest import EXAMPLE, ROOT, write
 
-
 pdfium = pytest.importorskip("pypdfium2")
 
 
@@ -58,9 +57,13 @@ def test_themes_change_look_not_content(example_case):
     modern = render_html(study, theme="modern")
     classic = render_html(study, theme="classic")
     assert "theme-classic" in classic and "DejaVu Serif" in classic and "DejaVu Serif" not in modern
-    strip = lambda h: re.sub(r"<style>.*?</style>", "", h, flags=re.S).replace("theme-classic", "theme-modern")
+    def strip(h: str) -> str:
+        return re.sub(r"<style>.*?</style>", "", h, flags=re.S).replace("theme-classic", "theme-modern")
+
     # charts read the theme: same shapes and text, the theme's colours and font
-    palette = lambda h: re.sub(r"#[0-9a-f]{6}\b|'DejaVu Serif'|'DejaVu Sans'", "", h)
+    def palette(h: str) -> str:
+        return re.sub(r"#[0-9a-f]{6}\b|'DejaVu Serif'|'DejaVu Sans'", "", h)
+
     assert palette(strip(modern)) == palette(strip(classic))
     svg_classic = "".join(re.findall(r"<svg\b.*?</svg>", classic, flags=re.S))
     svg_modern = "".join(re.findall(r"<svg\b.*?</svg>", modern, flags=re.S))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from casegen.case import SLO
+from casegen.charts import alt_text
 from casegen.errors import CasegenError
 from casegen.runs import load_runs
 from casegen.runs.model import Run, RunMeta, make_requests_frame
@@ -19,7 +20,6 @@ from casegen.sweep import (
     pair_points,
     point_slo,
 )
-from casegen.charts import alt_text
 from casegen.sweep_charts import latency_throughput_chart
 from tests.conftest import FIXTURES, VLLM
 

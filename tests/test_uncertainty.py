@@ -143,7 +143,7 @@ def test_fast_intervals_are_fast_enough_for_a_million_requests():
 
 
 def test_pooled_gap_series_keeps_gaps_with_their_request_and_drops_non_finite_gaps():
-    from casegen.runs.model import Run, RunMeta, make_requests_frame
+    from casegen.runs.model import Run, make_requests_frame
 
     gaps = [[0.01, float("nan"), 0.02], [float("nan")], None, [0.03, 0.04], []]
     df = make_requests_frame(ttft_s=[0.1] * 5, e2e_s=[0.2] * 5, input_tokens=[1] * 5, output_tokens=[3] * 5,

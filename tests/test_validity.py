@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from casegen.case import Analysis, SLO, load_case, parse_case
+from casegen.case import SLO, Analysis, load_case, parse_case
 from casegen.cli import main
 from casegen.errors import CasegenError, ValidationFailed
 from casegen.render import render_html
@@ -184,7 +183,7 @@ def test_bad_slos_point_at_the_line(example_case, slo, message):
     text = text.replace("- {metric: ttft, percentile: 99, threshold_ms: 200}", f"- {slo}")
     with pytest.raises(ValidationFailed) as exc:
         parse_case(text, "case.yaml")
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if slo in l)
+    line = next(i for i, text_line in enumerate(text.splitlines(), 1) if slo in text_line)
     out = exc.value.format()
     assert message in out and f"line {line}" in out
 

@@ -32,8 +32,19 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
-from casegen.runs.fields import dig as _dig, first_line_json, is_scalar as _scalar, point_dir_params as parse_sweep_dir_name
-from casegen.runs.fields import is_scalar, number, point_dirs, read_text, scrub, scrub_text, unit_factor_s
+from casegen.runs.fields import dig as _dig
+from casegen.runs.fields import (
+    first_line_json,
+    is_scalar,
+    number,
+    point_dirs,
+    read_text,
+    scrub,
+    scrub_text,
+    unit_factor_s,
+)
+from casegen.runs.fields import is_scalar as _scalar
+from casegen.runs.fields import point_dir_params as parse_sweep_dir_name
 from casegen.runs.jsonio import parse_json, parse_json_lines
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 

@@ -251,7 +251,7 @@ def _events(body: str) -> list[Any]:
     if not body:
         return []
     if body.startswith(("data:", "event:", ":")):
-        out = []
+        out: list[Any] = []
         for line in body.splitlines():
             line = line.strip()
             if line.startswith("event:") and "error" in line.lower():
@@ -346,7 +346,7 @@ def run_from_experiment(exp: dict, ei: int, obj: dict, path: Path, sha256: str,
         if isinstance(payload, str) and re.search(r'"stream"\s*:\s*true', payload):
             streamed_payload = True
         bodies = []
-        for k, o in enumerate(outs):
+        for o in outs:
             body = o.get("response") if isinstance(o, dict) else o
             bodies.append(body if isinstance(body, str) else "")
         if outs and len(outs) != len(ts):

@@ -25,12 +25,13 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from casegen.errors import CasegenError
-from casegen.runs.jsonio import kind_of as _kind, parse_json
+from casegen.runs.jsonio import kind_of as _kind
+from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
 
 FORMAT = "guidellm"
@@ -100,12 +101,22 @@ class _Ctx:
     def fail(self, what: str, where: str, expected: str) -> CasegenError:
         return CasegenError(what, file=self.path, where=f"key {where}", expected=expected)
 
+    @overload
+    def obj(self, value: Any, where: str, optional: Literal[False] = False) -> dict: ...
+    @overload
+    def obj(self, value: Any, where: str, optional: bool) -> dict | None: ...
+
     def obj(self, value: Any, where: str, optional: bool = False) -> dict | None:
         if value is None and optional:
             return None
         if not isinstance(value, dict):
             raise self.fail(f"is {_kind(value)}", where, "an object")
         return value
+
+    @overload
+    def lst(self, value: Any, where: str, optional: Literal[False] = False) -> list: ...
+    @overload
+    def lst(self, value: Any, where: str, optional: bool) -> list | None: ...
 
     def lst(self, value: Any, where: str, optional: bool = False) -> list | None:
         if value is None and optional:
@@ -473,7 +484,7 @@ def read_csv(path: Path, text: str, sha256: str) -> list[Run]:
 
         def cell(g: str, n: str, st: str = "") -> str | None:
             j = col.get((g, n, st))
-            return row[j] if j is not None else None
+            return row[j] if j is not None else None  # noqa: B023 (called only within this iteration)
 
         summary: dict[str, dict[str, float]] = {}
         for (g, n), (metric, factor) in _CSV_LATENCY.items():
@@ -552,7 +563,6 @@ def read_html(path: Path, text: str, sha256: str) -> list[Run]:
     for twin in (path.with_suffix(".json"), path.with_suffix(".yaml"), path.parent / "benchmarks.json"):
         if twin.is_file():
             from casegen.runs.fields import read_text
-
             from casegen.runs.model import sha256_file
 
             return read(twin, read_text(twin), sha256_file(twin))

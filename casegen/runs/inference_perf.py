@@ -29,7 +29,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from casegen.errors import CasegenError
 import numpy as np
 
 from casegen.runs.fields import number, read_text

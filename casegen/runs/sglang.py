@@ -20,8 +20,8 @@ import numpy as np
 from casegen.errors import CasegenError
 from casegen.runs.fields import number
 from casegen.runs.jsonio import parse_json_lines
-from casegen.runs.vllm import stat_of
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
+from casegen.runs.vllm import stat_of
 
 FORMAT = "sglang"
 EXPECTED = "one SGLang bench_serving result object per line (JSON Lines)"

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from casegen.errors import CasegenError
-from casegen.safe_io import read_text_capped
 from casegen.runs import vllm
 from casegen.runs.fields import read_text
 from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, sha256_file
+from casegen.safe_io import read_text_capped
 
 FORMAT = "vllm-sweep"
 _RUN_FILE = re.compile(r"^run=(\d+)\.json$")
@@ -117,10 +117,10 @@ def _combinations(path: Path) -> list[tuple[str | None, Path]]:
     if _is_combination(path):
         return [(None, path)]
     subdirs = sorted((p for p in path.iterdir() if p.is_dir()), key=lambda p: _natural(p.name))
-    direct = [(None, p) for p in subdirs if _is_combination(p)]
+    direct: list[tuple[str | None, Path]] = [(None, p) for p in subdirs if _is_combination(p)]
     if direct:
         return direct
-    nested = []
+    nested: list[tuple[str | None, Path]] = []
     for sweep in subdirs:
         for p in sorted((q for q in sweep.iterdir() if q.is_dir()), key=lambda q: _natural(q.name)):
             if _is_combination(p):
