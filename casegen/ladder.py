@@ -126,11 +126,11 @@ def step_effect(i: int, prev: Rung, cur: Rung, confidence: float,
                 break
     changes = []
     before, after = _slo_status(prev.slos), _slo_status(cur.slos)
-    for key in after:
-        b, a = before.get(key), after.get(key)
-        changes.append({"metric": key[0], "percentile": key[1], "before": b, "after": a})
+    for slo_key in after:
+        b, a = before.get(slo_key), after.get(slo_key)
+        changes.append({"metric": slo_key[0], "percentile": slo_key[1], "before": b, "after": a})
         if b == "pass" and a == "fail":
-            worse.append(f"{key[0].upper()} p{key[1]:g} SLO passed before this step and fails after it")
+            worse.append(f"{slo_key[0].upper()} p{slo_key[1]:g} SLO passed before this step and fails after it")
     ratio = None
     if prev.capacity is not None and cur.capacity is not None and prev.capacity.value_rps and cur.capacity.value_rps:
         ratio = cur.capacity.value_rps / prev.capacity.value_rps

@@ -69,8 +69,8 @@ def ladder_view(study) -> dict[str, Any] | None:
     rows = []
     for s in lad.steps:
         def cell(m: str, st: str) -> dict[str, Any]:
-            d = s.latency.get(m, {}).get(st)
-            ci = s.latency_ci.get(m, {}).get(st)
+            d = s.latency.get(m, {}).get(st)  # noqa: B023 (cell is called within this iteration)
+            ci = s.latency_ci.get(m, {}).get(st)  # noqa: B023
             if d is None:
                 return {"text": "—", "ci": "", "cls": ""}
             cls = ""

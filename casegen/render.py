@@ -35,10 +35,13 @@ from casegen.formatting import (
 )
 from casegen.mdtext import MdSafe, md_escape, md_finalize
 from casegen.metrics import METRIC_LABELS, per_request_values
+from casegen.quality import one_line as quality_one_line
 from casegen.registry import METRIC_NOTES, PERCENTILE_STATS, TABLE_METRICS, TABLE_STATS
 from casegen.report_build import build_report
 from casegen.report_model import Report
-from casegen.quality import one_line as quality_one_line
+from casegen.reproduce import reproduce_view
+from casegen.sandbox import SecurityError, make_environment, security_error
+from casegen.sections import section_context, section_names
 from casegen.study import SIDES, Study
 from casegen.weasyprint_import import import_weasyprint
 
@@ -321,7 +324,7 @@ def _cost(study: Study) -> dict[str, Any] | None:
 
 
 def _tradeoffs(study: Study) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for t in study.case.tradeoffs:
         q = None
         i = len(out)

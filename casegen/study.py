@@ -125,7 +125,7 @@ def _trimmed(case: Case, run: Run, *, sweep: bool = False) -> Run:
 
 def read_side(case: Case, case_dir: Path, side: str) -> Run:
     """Read one side: load each file, trim warm-up/cool-down, pool repetitions."""
-    runs = [_trimmed(case, run) for run, _where in _load_side_files(case, case_dir, side)]
+    runs = [_trimmed(case, run) for run, _where in _load_side_files(case, case_dir, side)]  # type: ignore[arg-type]  # single-run side: one Run per file
     return pool(runs, where=case.where("runs", *spec_path(side), "path"))
 
 
@@ -134,7 +134,7 @@ def _read_sweep(case: Case, case_dir: Path, side: str):
     from casegen.sweep import build_sweep
 
     spec = run_spec(case, side)
-    runs = [r for file_runs, _where in _load_side_files(case, case_dir, side) for r in file_runs]
+    runs = [r for file_runs, _where in _load_side_files(case, case_dir, side) for r in file_runs]  # type: ignore[union-attr]  # sweep side: a list per file
     runs = filter_runs(runs, spec.select)
     if not runs:
         raise CasegenError("the selector matches no run of the sweep", where=case.where("runs", *spec_path(side), "select"),
@@ -355,7 +355,7 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
     if case.cost is not None:
         c = case.cost
         steps_one_time = 0.0
-        for idx, r in enumerate(rungs):
+        for r in rungs:
             step_i = int(r.key.split(".")[1]) if r.key.startswith("steps.") else None
             pricing = _rung_pricing(case, c, r.key, step_i)
             where = "cost." + (r.key if r.key in SIDES else f"steps.{step_i}")
@@ -543,7 +543,7 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
         if delta is None:
             raise CasegenError(f"the revenue assumption uses {rev.metric} {rev.stat}, which one of the runs does not report",
                                where=case.where("cost", "revenue", "metric"), expected="a metric both runs measure")
-        revenue = revenue_effect(r, d.abs)
+        revenue = revenue_effect(rev, delta.abs)
     ladder = _ladder(case, case_dir, runs, metrics, intervals, sweeps, capacities) if case.runs.steps else None
     study = Study(
         ladder=ladder,
@@ -699,7 +699,7 @@ def _ladder_summary(study: Study) -> dict[str, Any]:
         })
     steps = []
     for s in lad.steps:
-        lat = {}
+        lat: dict[str, Any] = {}
         for m, row in s.latency.items():
             lat[m] = {}
             for stat, d in row.items():

@@ -4,7 +4,6 @@ per-request runs, the llm-d example case, trade-offs per step and clear errors."
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 

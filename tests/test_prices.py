@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import shutil
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
