@@ -264,12 +264,12 @@ def _events(body: str) -> list[Any]:
                 continue
             try:
                 out.append(json.loads(data))
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, or JSON past Python's digit/nesting limits
                 out.append(None)
         return out
     try:
         return [json.loads(body)]
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return [None]
 
 

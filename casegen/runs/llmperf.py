@@ -270,7 +270,10 @@ def _summary(obj: Any, path: Path) -> tuple[dict, dict, list[str]]:
     if ts is not None:
         t = _num(ts, path, "key 'timestamp'", "timestamp")
         if t is not None and math.isfinite(t):
-            date = datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            try:
+                date = datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            except (ValueError, OverflowError, OSError):  # a timestamp outside the calendar: no date
+                date = None
     conc = num("num_concurrent_requests")
     meta = {
         "model": obj.get("model") if isinstance(obj.get("model"), str) else None,
