@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
-from casegen.runs.aiperf import looks_like_summary as looks_like_aiperf_summary, parse_two_table_csv, to_num
-from casegen.runs.fields import is_scalar as _scalar, point_dirs, read_text, scrub, unit_factor_s
+from casegen.runs.aiperf import looks_like_summary as looks_like_aiperf_summary
+from casegen.runs.aiperf import parse_two_table_csv, to_num
+from casegen.runs.fields import is_scalar as _scalar
+from casegen.runs.fields import point_dirs, read_text, scrub, unit_factor_s
 from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 

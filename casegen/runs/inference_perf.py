@@ -31,8 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from casegen.errors import CasegenError
 from casegen.runs.fields import number, read_text
-from casegen.runs.jsonio import kind_of as _kind, parse_json
+from casegen.runs.jsonio import kind_of as _kind
+from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
 FORMAT = "inference-perf"
