@@ -404,6 +404,10 @@ class ReportSettings(_Strict):
     layout: Literal["full", "onepager"] = Field(
         "full", description="full report, or a one-page summary (headline, chart, latency and cost, trade-offs)."
     )
+    url: str | None = Field(
+        None, pattern=r"^https?://\S+$",
+        description="Where the full report is published (https://…); the one-pager links to it as 'Full report'.",
+    )
     templates: str | None = Field(
         None,
         description="Folder (relative to the case) with your own Jinja2 templates; a file there replaces the "

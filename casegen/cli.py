@@ -371,11 +371,13 @@ def compare(a: Path, b: Path, select_a: str | None, select_b: str | None, as_jso
 @click.option("-j", "--jobs", type=click.IntRange(1, 32), default=2, show_default=True, help="Cases built in parallel.")
 @click.option("--title", default="Inference optimization case studies", show_default=True, help="Portfolio title.")
 @click.option("--author", default=None, help="Name on the cover (default: the cases' authors).")
+@click.option("--link", "links", multiple=True, metavar="URL",
+              help="A link for the cover and the index (https://…, mailto:…); repeatable.")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDFs (the cases' and portfolio.pdf).")
 @QUIET
 @_user_errors
-def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, author: str | None, no_pdf: bool,
-              quiet: bool) -> None:
+def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, author: str | None,
+              links: tuple[str, ...], no_pdf: bool, quiet: bool) -> None:
     """Build every case in DIRS, an index.html and a combined portfolio.pdf.
 
     A DIR is a case folder or a folder of cases. Each case goes to OUTDIR/<name>/;
@@ -387,8 +389,12 @@ def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, autho
     """
     from casegen.portfolio import build_portfolio
 
+    bad = [u for u in links if not u.startswith(("https://", "http://", "mailto:"))]
+    if bad:
+        raise click.BadParameter(f"{bad[0]!r} is not a link (expected https://…, http://… or mailto:…)",
+                                 param_hint="--link")
     result = build_portfolio(list(dirs), outdir, jobs=jobs, pdf=not no_pdf, title=title, author=author,
-                             progress=_say(quiet))
+                             links=list(links), progress=_say(quiet))
     if not quiet:
         for f in result.files:
             click.echo(f"wrote {f}")

@@ -69,6 +69,35 @@ class CaseOutcome:
     pdf_job: tuple[str, str, str] | None = None  # (case folder, out folder, date): its PDF is still to render
 
 
+def _side_value(value: float | None, bound: str, upper: float | None, unit: str) -> str:
+    from casegen.formatting import fmt, fmt_bound
+
+    if value is None:
+        return "—"
+    kind = {"point": "point", "interpolated": "point", "at_least": "at_least", "below": "below",
+            "at_most": "at_most", "between": "between"}.get(bound, "point")
+    try:
+        return fmt_bound(kind, value, unit, upper) if kind != "point" else fmt(value, unit)
+    except (ValueError, AssertionError):  # a unit without a formatter: the plain number
+        return f"{value:g}"
+
+
+def _headline_cards(report) -> list[dict[str, Any]]:
+    """Page-1 cards of a case with the before → after values of their findings."""
+    by_key = {f.key: f for f in report.findings}
+    cards = []
+    for c in report.page1.cards:
+        card = c.model_dump()
+        f = by_key.get(c.finding)
+        ev = f.evidence if f is not None else None
+        card["before_after"] = None
+        if ev is not None and (ev.baseline is not None or ev.optimized is not None):
+            card["before_after"] = (f"{_side_value(ev.baseline, ev.baseline_bound, ev.baseline_upper, ev.unit)} → "
+                                    f"{_side_value(ev.optimized, ev.optimized_bound, ev.optimized_upper, ev.unit)}")
+        cards.append(card)
+    return cards
+
+
 def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False) -> CaseOutcome:
     """Worker: build one case; never raises for user errors.
 
@@ -92,7 +121,7 @@ def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False) -
         "title": case.title, "summary": case.summary, "date": case.date.isoformat(),
         "date_text": case.date.strftime("%B %-d, %Y"), "author": case.author, "tags": list(case.tags),
         "model": case.system.model, "hardware": case.system.hardware,
-        "headline": [c.model_dump() for c in build_report(study).page1.cards], "html": f"{slug}/report.html",
+        "headline": _headline_cards(build_report(study)), "html": f"{slug}/report.html",
         "pdf": f"{slug}/report.pdf" if pdf else None, "threats": len({t.key for t in study.threats}),
     }
     job = (str(study.case_dir), outdir, case.date.isoformat()) if later else None
@@ -124,6 +153,7 @@ class PortfolioResult:
 
 def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2, pdf: bool = True,
                     title: str = "Inference optimization case studies", author: str | None = None,
+                    links: list[str] | None = None,
                     progress: Callable[[str], None] | None = None) -> PortfolioResult:
     say = progress or (lambda _m: None)
     cases = find_cases(dirs)

@@ -361,6 +361,20 @@ def output_links(outputs: tuple[str, ...]) -> list[dict[str, str]]:
     return [{"label": OUTPUT_LINKS[f][0], "href": OUTPUT_LINKS[f][1]} for f in OUTPUT_LINKS if f in outputs]
 
 
+def _workload_line(study: Study) -> str:
+    """One line for the one-pager: dataset, offered load, requests and token lengths of the compared runs."""
+    meta, m = study.runs["baseline"].meta, study.metrics["baseline"]
+    parts = [study.case.workload.dataset] if study.case.workload.dataset else []
+    parts.append(meta.describe_load())
+    total = m.requests.get("total")
+    if total:
+        parts.append(f"{fmt_num(total)} requests per side")
+    tin, tout = m.tokens.get("input"), m.tokens.get("output")
+    if tin is not None and tout is not None and tin.mean is not None and tout.mean is not None:
+        parts.append(f"mean {fmt_num(tin.mean, 0)} input / {fmt_num(tout.mean, 0)} output tokens")
+    return "; ".join(parts)
+
+
 def _charts(study: Study) -> dict[str, Any]:
     out: dict[str, Any] = {"ttft_cdf": None, "e2e_cdf": None, "ladder": None}
     lb, lo = study.label("baseline"), study.label("optimized")
@@ -561,6 +575,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "inputs": _inputs(study),
         "reproduce": reproduce_view(study),
         "links": output_links(outputs),
+        "workload_line": _workload_line(study),
         "charts": _charts(study),
         "notes_data": study.notes,
         "definitions": study.definitions,

@@ -1,0 +1,51 @@
+"""Portfolio cover (author, links, a table of the cases with their headline findings and page
+numbers), index cards with before → after values, and the one-pager's workload line and link."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from casegen.build import build
+from casegen.cli import main
+from casegen.portfolio import build_portfolio
+from conftest import EXAMPLE
+
+
+def test_portfolio_cover_and_cards(tmp_path):
+    pdfium = pytest.importorskip("pypdfium2")
+    res = build_portfolio([EXAMPLE], tmp_path, jobs=1, author="Jane Doe",
+                          links=["https://example.com/jane", "javascript:alert(1)"])
+    assert not res.failed
+    index = (tmp_path / "index.html").read_text()
+    assert 'href="https://example.com/jane"' in index and "javascript:" not in index
+    # every headline card shows its before → after values, formatted like the report
+    details = re.findall(r'<div class="kpi-detail">([^<]*)</div>', index)
+    assert len(details) >= 2 and all("→" in d for d in details)
+    assert "$1.49 → $1.16" in details
+    doc = pdfium.PdfDocument((tmp_path / "portfolio.pdf").read_bytes())
+    cover = doc[0].get_textpage().get_text_range()
+    assert "Jane Doe" in cover and "https://example.com/jane" in cover and "javascript" not in cover
+    assert "FP8 weights on one H100" in cover and "→" in cover and "$1.49" in cover
+    # contents and cover share the first page; the case starts on page 2, and the cover says so
+    assert re.search(r"\n2\s*$", cover.strip()[-40:]) or cover.rstrip().endswith("2")
+    assert "FP8 weights on one H100" in doc[1].get_textpage().get_text_range()
+
+
+def test_portfolio_rejects_a_link_that_is_not_one(tmp_path):
+    r = CliRunner().invoke(main, ["portfolio", str(EXAMPLE), "-o", str(tmp_path / "p"), "--link", "javascript:x"])
+    assert r.exit_code != 0 and "is not a link" in r.output
+
+
+def test_onepager_workload_line_and_full_report_link(example_case, tmp_path):
+    text = (example_case / "case.yaml").read_text()
+    text = text.replace("\nreport:\n", "\nreport:\n  url: https://example.com/fp8-full\n") if "\nreport:\n" in text \
+        else text + "\nreport:\n  url: https://example.com/fp8-full\n"
+    (example_case / "case.yaml").write_text(text)
+    build(example_case, tmp_path, formats=("html",), layout="onepager")
+    html = (tmp_path / "report.html").read_text()
+    assert '<a class="full-report" href="https://example.com/fp8-full">Full report</a>' in html
+    line = re.search(r"<strong>Workload:</strong> ([^<]*)</p>", html).group(1)
+    assert "rate 10 req/s, max concurrency 16" in line and "100 requests per side" in line
