@@ -117,7 +117,7 @@ def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templa
 
     if layout != "onepager":
         return render_pdf(html, case_dir, study.case.date)
-    for tight in (0, 1, 2):
+    for tight in (0, 1, 2, 3):
         page_html = html if tight == 0 else render_html(study, layout=layout, theme=theme, templates=templates,
                                                         report=report,
                                                         tight=tight)
