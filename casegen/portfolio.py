@@ -156,6 +156,7 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
                     links: list[str] | None = None,
                     progress: Callable[[str], None] | None = None) -> PortfolioResult:
     say = progress or (lambda _m: None)
+    links = [u for u in (links or []) if u.startswith(("https://", "http://", "mailto:"))]
     cases = find_cases(dirs)
     out = Path(outdir)
     _check_outdir(out)
@@ -166,8 +167,8 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
         for c in cases:
             outcomes.append(_build_one(str(c), str(out / slug_of(c)), pdf))
             say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
-        book = _book(outcomes, out, pdf, say, title, author)
-        return PortfolioResult(out, outcomes, _index(outcomes, out, title, author) + book)
+        book = _book(outcomes, out, pdf, say, title, author, links)
+        return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         # 1. analysis + HTML + JSON of every case in parallel; 2. the case PDFs in the pool while
         # this process renders the book (the longest single task), so every core stays busy
@@ -176,15 +177,15 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
             outcomes.append(f.result())
             say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
         pdfs = {o.slug: pool.submit(_case_pdf, *o.pdf_job) for o in outcomes if o.ok and o.pdf_job}
-        book = _book(outcomes, out, pdf, say, title, author)
+        book = _book(outcomes, out, pdf, say, title, author, links)
         for o in outcomes:
             if o.slug in pdfs and (error := pdfs[o.slug].result()) is not None:
                 o.ok, o.error = False, error
                 say(f"{o.slug}: PDF FAILED")  # (its chapter is in the book already; the index lists it as failed)
-    return PortfolioResult(out, outcomes, _index(outcomes, out, title, author) + book)
+    return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book)
 
 
-def _context(outcomes: list[CaseOutcome], title: str, author: str | None) -> dict[str, Any]:
+def _context(outcomes: list[CaseOutcome], title: str, author: str | None, links: list[str]) -> dict[str, Any]:
     from casegen.render import templates_dir, theme_css
 
     ok = sorted((o for o in outcomes if o.ok), key=lambda o: (o.card["date"], o.slug), reverse=True)
@@ -192,23 +193,23 @@ def _context(outcomes: list[CaseOutcome], title: str, author: str | None) -> dic
     css = theme_css() + "\n" + (templates_dir() / "portfolio" / "portfolio.css").read_text(encoding="utf-8")
     latest = max((dt.date.fromisoformat(o.card["date"]) for o in ok), default=dt.date(2000, 1, 1))
     authors = sorted({o.card["author"] for o in ok})
-    return {"title": title, "author": author or ", ".join(authors), "cases": [o.card for o in ok],
+    return {"title": title, "author": author or ", ".join(authors), "cases": [o.card for o in ok], "links": links,
             "failed": failed, "css": Markup(css), "version": __version__, "date": latest,
             "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(o.body)} for o in ok]}
 
 
-def _index(outcomes: list[CaseOutcome], out: Path, title: str, author: str | None) -> list[Path]:
+def _index(outcomes: list[CaseOutcome], out: Path, title: str, author: str | None, links: list[str]) -> list[Path]:
     from casegen.render import _env
 
-    index = _env().get_template("portfolio/index.html.j2").render(**_context(outcomes, title, author))
+    index = _env().get_template("portfolio/index.html.j2").render(**_context(outcomes, title, author, links))
     write_atomic(out / "index.html", index.encode("utf-8"))
     return [out / "index.html"]
 
 
 def _book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str], None], title: str,
-          author: str | None) -> list[Path]:
+          author: str | None, links: list[str]) -> list[Path]:
     """portfolio.pdf of the cases built so far (none without PDFs or without a built case)."""
-    ctx = _context(outcomes, title, author)
+    ctx = _context(outcomes, title, author, links)
     if not pdf or not ctx["cases"]:
         return []
     from casegen.render import _env, render_pdf
