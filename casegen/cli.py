@@ -335,15 +335,21 @@ def inspect(paths: tuple[Path, ...], fmt: str, select: str | None, as_json: bool
         click.echo("\n\n".join(format_text(i) for i in infos))
 
 
-@main.command(short_help="Quick table of the deltas between two run files.")
+@main.command(short_help="Quick table of the deltas between two (or more) run files.")
 @click.argument("a", type=UserPath(path_type=Path))
 @click.argument("b", type=UserPath(path_type=Path))
+@click.argument("more", nargs=-1, type=UserPath(path_type=Path))
 @click.option("--select-a", default=None, help="Selector for a file of A with several runs.")
 @click.option("--select-b", default=None, help="Selector for a file of B with several runs.")
+@click.option("--select-more", multiple=True, help="Selectors for the third and later runs, in order (repeat the option).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_user_errors
-def compare(a: Path, b: Path, select_a: str | None, select_b: str | None, as_json: bool) -> None:
+def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, select_b: str | None,
+            select_more: tuple[str, ...], as_json: bool) -> None:
     """Quick table of the deltas from run A (before) to run B (after); no case.yaml needed.
+
+    With more runs (A B C …) each run is compared with the one before it (A→B, B→C, …), like the
+    steps of a ladder (runs.steps in case.yaml).
 
     Shows requests sent, succeeded and failed on each side and warns (stderr)
     when the failures differ: latency only describes the requests that succeeded.
@@ -351,18 +357,26 @@ def compare(a: Path, b: Path, select_a: str | None, select_b: str | None, as_jso
     \b
     Example:
       casegen compare baseline.json optimized.json
+      casegen compare bf16.json fp8.json fp8-prefix.json
     """
     import json
 
-    from casegen.compare import compare_runs, format_table
+    from casegen.compare import compare_chain, compare_runs, format_chain, format_table
 
-    result = compare_runs(a, b, select_a=select_a, select_b=select_b)
-    for w in result["warnings"]:
-        click.secho(f"warning: {w}", fg="yellow", err=True)
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-    else:
-        click.echo(format_table(result, color=sys.stdout.isatty()))
+    if len(select_more) > len(more):
+        raise click.UsageError(f"{len(select_more)} --select-more for {len(more)} run(s) after B")
+    if not more:
+        result = compare_runs(a, b, select_a=select_a, select_b=select_b)
+        for w in result["warnings"]:
+            click.secho(f"warning: {w}", fg="yellow", err=True)
+        click.echo(json.dumps(result, indent=2) if as_json else format_table(result, color=sys.stdout.isatty()))
+        return
+    selects = [select_a, select_b, *select_more, *[None] * (len(more) - len(select_more))]
+    chain = compare_chain([a, b, *more], selects=selects)
+    for i, step in enumerate(chain["steps"], start=1):
+        for w in step["warnings"]:
+            click.secho(f"warning: step {i}: {w}", fg="yellow", err=True)
+    click.echo(json.dumps(chain, indent=2) if as_json else format_chain(chain, color=sys.stdout.isatty()))
 
 
 @main.command(short_help="Build many cases, an index.html and one portfolio.pdf.")

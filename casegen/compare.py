@@ -1,4 +1,4 @@
-"""``casegen compare A B``: the deltas between two run files, no case.yaml needed.
+"""``casegen compare A B [C …]``: the deltas between run files, no case.yaml needed.
 
 ``compare_runs(a, b)`` returns a plain dict (the ``--json`` output); ``format_table`` renders
 it for a terminal (colour only when the output is a TTY).
@@ -11,6 +11,7 @@ from typing import Any
 
 from casegen.case import Analysis
 from casegen.console import request_counts
+from casegen.errors import CasegenError
 from casegen.metrics import METRIC_LABELS, compute_run_metrics, latency_deltas, throughput_deltas
 from casegen.runs import load_run
 from casegen.uncertainty import HEADLINE_PRIMARY, delta_intervals, run_intervals
@@ -131,3 +132,26 @@ def format_table(result: dict[str, Any], color: bool = False) -> str:
     out.append("")
     out.append("Latency: lower is better. A change whose interval includes 0 is 'no significant change'.")
     return "\n".join(out)
+
+
+def compare_chain(paths: list[str | Path], *, selects: list[Any] | None = None, format: str = "auto",
+                  analysis: Analysis | None = None) -> dict[str, Any]:
+    """``casegen compare A B C …``: each run against the one before it (A→B, B→C, …), as a ladder.
+
+    ``selects`` holds one selector per path (None where the file has one run). Two paths give the
+    same result as :func:`compare_runs`, wrapped as a one-step chain."""
+    if len(paths) < 2:
+        raise CasegenError("compare needs at least two runs", expected="casegen compare A B [C …]")
+    selects = list(selects or [None] * len(paths))
+    steps = [compare_runs(paths[i], paths[i + 1], select_a=selects[i], select_b=selects[i + 1], format=format,
+                          analysis=analysis) for i in range(len(paths) - 1)]
+    return {"runs": [str(p) for p in paths], "confidence": steps[0]["confidence"], "steps": steps}
+
+
+def format_chain(result: dict[str, Any], color: bool = False) -> str:
+    """One table per step, headed 'Step i: A → B'."""
+    out = []
+    for i, step in enumerate(result["steps"], start=1):
+        out.append(f"Step {i}: {step['a']['path']} → {step['b']['path']}")
+        out.append(format_table(step, color=color))
+    return "\n\n".join(out)

@@ -158,3 +158,27 @@ def test_ladder_errors(tmp_path):
     with pytest.raises(CasegenError) as e:
         load_case(case_dir)
     assert "sweep" in str(e.value)
+
+
+def test_compare_more_than_two_runs():
+    """`casegen compare A B C`: each run against the one before; B→A undoes A→B exactly."""
+    from click.testing import CliRunner
+
+    from casegen.cli import main
+
+    v = Path(__file__).parent / "fixtures" / "vllm"
+    a, b = str(v / "h100-llama31-8b-fp16-c16-detailed.json"), str(v / "h100-llama31-8b-fp8-c16-detailed.json")
+    r = CliRunner().invoke(main, ["compare", a, b, a, "--json"])
+    assert r.exit_code == 0, r.output
+    chain = json.loads(r.output)
+    assert chain["runs"] == [a, b, a] and len(chain["steps"]) == 2
+    s1 = {(x["metric"], x["stat"]): x for x in chain["steps"][0]["rows"]}
+    s2 = {(x["metric"], x["stat"]): x for x in chain["steps"][1]["rows"]}
+    assert s2[("ttft", "p50")]["abs"] == pytest.approx(-s1[("ttft", "p50")]["abs"])
+    assert s1[("ttft", "p50")]["verdict"] == "better" and s2[("ttft", "p50")]["verdict"] == "worse"
+    text = CliRunner().invoke(main, ["compare", a, b, a]).output
+    assert "Step 1:" in text and "Step 2:" in text
+    # two runs keep the two-run output
+    assert "steps" not in json.loads(CliRunner().invoke(main, ["compare", a, b, "--json"]).output)
+    bad = CliRunner().invoke(main, ["compare", a, b, "--select-more", "rate=1"])
+    assert bad.exit_code == 2 and "--select-more" in bad.output
