@@ -243,22 +243,14 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
     return wc
 
 
-def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool, shown_percentiles=(50, 90, 95, 99)) -> list[Threat]:
+def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool) -> list[Threat]:
     """Warnings about a single run that make its numbers less trustworthy."""
     T: list[Threat] = []
     if m.source == "summary":
         T.append(Threat("summary-only", "minor", "Summary-only run",
                         "the file carries only the tool's summary statistics: no intervals, attainment or verdicts",
                         "save per-request data (e.g. vLLM --save-detailed)", side))
-    n_ok = m.requests.get("succeeded") or 0
     if m.source == "per-request":
-        top = max(shown_percentiles) / 100
-        need = stats.min_n_for_quantile_ci(top)
-        if n_ok < need:
-            T.append(Threat("too-few-requests", "minor", f"Too few requests for p{max(shown_percentiles)}",
-                            f"{n_ok} successful requests; a two-sided 95% interval for p{max(shown_percentiles)} needs "
-                            f"≥ {need}, so the tail figures are point estimates only",
-                            f"run ≥ {need} requests (≥ 662 to certify a p99 SLO with one violation)", side))
         ins = _tokens(run, "input_tokens")
         if ins.size > 1 and np.ptp(ins) == 0:
             T.append(Threat("fixed-prompts", "minor", "Fixed-length synthetic prompts",
@@ -303,6 +295,29 @@ def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool, shown_p
                         "a single run cannot show run-to-run variation (thermal state, placement, noisy neighbours)",
                         "repeat each side (≥ 3 runs) and list them under runs.<side>.path", side))
     return T
+
+
+def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[Threat]:
+    """"Too few requests for p99" exactly when the report withholds a p99 interval (†): the reasons
+    and numbers come from the interval rule itself (``uncertainty.support_rule`` /
+    ``effective_n_needed``), so the threat, the † notes and docs/statistics.md state one rule."""
+    from casegen.metrics import METRIC_LABELS
+    from casegen.uncertainty import effective_n_needed
+
+    short = [(metric, intervals.reasons.get(metric, {}).get(stat, ""))
+             for metric, row in intervals.supported.items() if row.get(stat) is False]
+    if not short:
+        return []
+    by_reason: dict[str, list[str]] = {}
+    for metric, why in short:
+        by_reason.setdefault(why, []).append(METRIC_LABELS.get(metric, metric))
+    reasons = "; ".join(f"{', '.join(labels)}: {why}" for why, labels in by_reason.items())
+    need, need_dep = effective_n_needed(stat), effective_n_needed(stat, dependent=True)
+    return [Threat("too-few-requests", "minor", f"Too few requests for {stat}",
+                   f"no {stat} interval (†, point value only) — {reasons}",
+                   f"run more requests at a steady load: {stat} needs ≥ {need:,} effective samples "
+                   f"(≥ {need_dep:,} when neighbouring requests are alike, and then each request counts for less)",
+                   side)]
 
 
 def dependence_threats(side: str, intervals: Any) -> list[Threat]:

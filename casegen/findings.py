@@ -90,17 +90,9 @@ def unsupported_reason(study: Study, metric: str, stat: str) -> str:
         reason = iv.reasons.get(metric, {}).get(stat) if iv is not None else None
         if reason:
             return f"{study.label(side)}: {reason}"
-    need = min_n(study, stat)
-    return f"no valid interval: {stat} needs ≥ {need:,} requests per side" if need else "no valid interval"
+    from casegen.uncertainty import effective_n_needed
 
-
-def min_n(study: Study, stat: str) -> int | None:
-    q = registry.STATISTICS[stat].quantile
-    if q is None:
-        return None
-    from casegen.stats import min_n_for_quantile_ci
-
-    return min_n_for_quantile_ci(q, study.case.analysis.confidence)
+    return f"no valid interval: {stat} needs ≥ {effective_n_needed(stat):,} effective samples per side"
 
 
 def _n(study: Study, side: str, metric: str) -> int | None:

@@ -69,6 +69,20 @@ def primary_family(case) -> list[tuple[str, str]]:
     return out
 
 
+def effective_n_needed(stat: str, dependent: bool = False, confidence: float = 0.95) -> int:
+    """How many effective samples an interval of ``stat`` needs (the one source of these numbers:
+    the † rule, the "Too few requests" threat and docs/statistics.md all use it).
+
+    mean: MEAN_MIN_N_EFF; percentile p: N(p), the smallest n with a two-sided distribution-free
+    interval (95 %: p50 6, p90 36, p95 72, p99 368); for a dependent series max(DEP_MIN_N_EFF, 2·N(p)).
+    """
+    p = stat_p(stat)
+    if p is None:
+        return MEAN_MIN_N_EFF
+    need = stats.min_n_for_quantile_ci(p, confidence)
+    return max(DEP_MIN_N_EFF, 2 * need) if dependent else need
+
+
 def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, dependent: bool = False,
                  n_units: int = MIN_REQUESTS) -> tuple[bool, str]:
     """Is an interval for this statistic trustworthy? (supported, reason if not).
@@ -85,14 +99,11 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
     if n_units < MIN_REQUESTS:
         return False, (f"{n_units} requests: below {MIN_REQUESTS}, autocorrelation between neighbouring requests "
                        "cannot be checked, so no interval is trustworthy")
-    p = stat_p(stat)
-    if p is None:
-        if n_units_eff < MEAN_MIN_N_EFF:
-            return False, f"a mean needs ≥ {MEAN_MIN_N_EFF} effective requests, this run has {n_units_eff:,.0f}"
+    need = effective_n_needed(stat, dependent)
+    if stat_p(stat) is None:
+        if n_units_eff < need:
+            return False, f"a mean needs ≥ {need} effective requests, this run has {n_units_eff:,.0f}"
         return True, ""
-    need = stats.min_n_for_quantile_ci(p)
-    if dependent:
-        need = max(DEP_MIN_N_EFF, 2 * need)
     basis = n_units_eff if metric == "itl" else n_eff
     if basis < need:
         what = "effective requests" if metric == "itl" else "effective samples"
