@@ -544,24 +544,36 @@ def _sentence(text: str) -> str:
     return text if text.endswith(".") else text + "."
 
 
+def _clause(text: str) -> str:
+    """A claim as a clause of a longer sentence: no final period, a lower-case start unless it
+    starts with an acronym or a figure ('TTFT p99 …', '$1.49 …')."""
+    text = text.strip().rstrip(".")
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return text
+
+
 def in_short(study: Study, chosen: list[Finding], regressions: list[Card]) -> str:
-    """The 'In short' paragraph: page-1 findings in order, then regressions, cost basis, trade-offs, caveat."""
+    """The 'In short' paragraph, at most three sentences of facts: the page-1 findings (and
+    regressions) in one, cost and payback in one, trade-offs and the major caveat in one."""
     lb, lo = study.label("baseline"), study.label("optimized")
-    parts = [f"Moving from {lb} to {lo}:" if study.sweeps else f"Moving from {lb} to {lo}, measured at {operating_point(study)}:"]
-    parts += [_sentence(f.claim) for f in chosen if f.kind != "cost"]
+    lead = f"Moving from {lb} to {lo}:" if study.sweeps else f"Moving from {lb} to {lo}, measured at {operating_point(study)}:"
+    facts = [_clause(f.claim) for f in chosen if f.kind != "cost"]
     if regressions:
-        parts.append("Worse: " + "; ".join(f"{r.title} ({r.value})" for r in regressions) + ".")
+        facts.append("worse: " + ", ".join(f"{r.title} ({r.value})" for r in regressions))
+    parts = [lead + " " + "; ".join(facts) + "." if facts else ""]
     cost = next((f for f in chosen if f.kind == "cost"), None)
     c = study.cost
     if cost is not None and c is not None:
         claim = cost.claim
         if not study.sweeps:  # the operating point was stated at the start of the paragraph
             claim = claim.replace(cost_operating_point(study), "at the throughput measured at that load")
-        parts.append(_sentence(claim))
+        claim = claim.strip().rstrip(".")
         if abs(c.savings_usd_per_month) < ZERO_SAVING_USD or c.savings_usd_per_month < 0:
-            parts.append("There is no payback.")
+            claim += "; there is no payback"
         elif c.one_time_cost_usd > 0 and c.payback_months is not None:
-            parts.append(f"The {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back in {c.payback_months:.1f} months.")
+            claim += f"; the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back in {c.payback_months:.1f} months"
+        parts.append(claim + ".")
     traded = []
     for i, t in enumerate(study.case.tradeoffs):
         if t.quality is not None:
@@ -575,13 +587,15 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card]) -> st
             ok = "within" if loss <= q.tolerance + 1e-12 else "outside"
             traded.append(f"{t.technique} ({q.metric} {q.baseline:g} → {q.optimized:g}, {ok} the agreed tolerance)")
         else:
-            traded.append(f"{t.technique} (quality impact not measured here)")
-    if traded:
-        parts.append("What was traded: " + "; ".join(traded) + ".")
+            traded.append(f"{t.technique}, quality impact not measured here")
+    last = ["traded: " + "; ".join(traded)] if traded else []
     major = [t for t in study.threats if t.severity == "major"]
     if major:
-        parts.append("Caveat: " + major[0].title[:1].lower() + major[0].title[1:] + " — see Threats to validity.")
-    return " ".join(parts)
+        last.append("caveat: " + major[0].title[:1].lower() + major[0].title[1:] + " (see Threats to validity)")
+    if last:
+        text = "; ".join(last)
+        parts.append(text[:1].upper() + text[1:] + ".")
+    return " ".join(p for p in parts if p)
 
 
 __all__ = ["findings", "select_page1", "operating_point", "supported", "rate_bound", "capacity_range",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -81,7 +82,25 @@ def test_hidden_regression_is_on_page1(tmp_path):
     for f in r.findings:
         if f.regression:
             assert f.key in r.page1.selected
-    assert "Worse:" in r.page1.in_short and "unchanged" not in r.page1.in_short
+    assert "; worse: " in r.page1.in_short and "unchanged" not in r.page1.in_short
+
+
+def _sentences(text: str) -> list[str]:
+    return [x for x in re.split(r"(?<=\.)\s+(?=[A-Z$])", text.strip()) if x]
+
+
+def test_in_short_is_at_most_three_sentences_of_page1_facts(tmp_path):
+    """'In short' restates page 1 (every card's values, regressions, cost and payback) in ≤ 3 sentences."""
+    d = _case(tmp_path, cost=True, slos="slos:\n  - {metric: ttft, percentile: 95, threshold_ms: 400}\n"
+                                         "  - {metric: tpot, percentile: 95, threshold_ms: 24}")
+    study, r = _report(d)
+    text = r.page1.in_short
+    assert r.page1.regressions and len(_sentences(text)) <= 3, text
+    for c in r.page1.cards + r.page1.regressions:
+        if c.finding.startswith("latency:"):
+            f = next(f for f in r.findings if f.key == c.finding.split(",")[0])
+            assert f"{f.evidence.baseline:.1f} ms → {f.evidence.optimized:.1f} ms" in text or c.title in text
+    assert "Cost per 1M output tokens" in text and text.endswith(".") and ".." not in text
 
 
 def test_dagger_statistic_never_on_page1_with_ci(tmp_path):
