@@ -315,8 +315,8 @@ def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[T
     need, need_dep = effective_n_needed(stat), effective_n_needed(stat, dependent=True)
     return [Threat("too-few-requests", "minor", f"Too few requests for {stat}",
                    f"no {stat} interval (†, point value only) — {reasons}",
-                   f"run more requests at a steady load: {stat} needs ≥ {need:,} effective samples "
-                   f"(≥ {need_dep:,} when neighbouring requests are alike, and then each request counts for less)",
+                   f"run more requests at a steady load: {stat} needs ≥ {need:,} effective samples, "
+                   f"≥ {need_dep:,} when neighbouring requests are alike",
                    side)]
 
 

@@ -43,6 +43,7 @@ from casegen.reproduce import reproduce_view
 from casegen.sandbox import SecurityError, make_environment, security_error
 from casegen.sections import section_context, section_names
 from casegen.study import SIDES, Study
+from casegen.sweep import offered_notes
 from casegen.weasyprint_import import import_weasyprint
 
 
@@ -495,13 +496,10 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
         label = "unbounded" if not math.isfinite(load) else f"{load:g}"
         rows.append({"load": label, "cells": cells,
                      "compared": study.compare_load is not None and load == study.compare_load})
-    notes = list(study.pairing.notes) if study.pairing is not None else []
+    # the pairing's notes already hold the offered-rate notes (sweep.offered_notes): not again here
+    notes = list(study.pairing.notes) if study.pairing is not None else offered_notes(b, o)
     for sw in (b, o):
         notes += [n for n in sw.notes if n not in notes]
-        for p in sw.points:
-            n = p.offered_note()
-            if n and n not in notes:
-                notes.append(f"{sw.label}: {n}")
     kind = "request rate (req/s)" if b.load_kind == "rate" else "concurrency"
     capf = capacity_finding(study)
     return {"cap_rows": cap_rows, "ratio": ratio, "slo_phrase": slo_phrase,

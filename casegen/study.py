@@ -527,9 +527,10 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
     threats = list(workload.threats)
     trimmed = a.warmup is not None
     for side in SIDES:
-        threats += checks.realism_checks(side, runs[side], metrics[side], trimmed=trimmed)
         if side in intervals:
             threats += checks.small_sample_threats(side, intervals[side])
+        threats += checks.realism_checks(side, runs[side], metrics[side], trimmed=trimmed)
+        if side in intervals:
             threats += checks.dependence_threats(side, intervals[side])
         threats += checks.plausibility_checks(side, runs[side], metrics[side])
     threats += checks.scaffold_leftovers(case)

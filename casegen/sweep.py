@@ -169,9 +169,19 @@ class SweepPoint:
             e2e = self.mean_e2e_ms()
             if e2e is not None:
                 text += f" (a request takes {e2e / 1000:,.1f} s on average)"
-        text += ("; the gap is the drain tail after the last send plus any queueing — over-saturated if latency "
-                 "also climbs at this point")
         return text
+
+
+#: said once after the per-point notes of :func:`offered_notes` (it is the same for every point)
+OFFERED_GAP_EXPLAINED = ("Where achieved req/s falls short of the offered rate, the gap is the drain tail after the "
+                         "last send plus any queueing: a point is over-saturated if its latency also climbs.")
+
+
+def offered_notes(*sweeps: "Sweep") -> list[str]:
+    """One note per point whose achieved req/s is > 10 % from the offered rate, then one line on
+    how to read them (not repeated per point)."""
+    out = [f"{sw.label}, {note}" for sw in sweeps for p in sw.points if (note := p.offered_note())]
+    return out + [OFFERED_GAP_EXPLAINED] if out else []
 
 
 @dataclass
@@ -350,11 +360,7 @@ def pair_points(base: Sweep, opt: Sweep, tolerance: float = PAIR_TOLERANCE) -> S
         notes.append(f"{base.label}: no matching load in {opt.label} for " + ", ".join(p.label for p in unpaired_base))
     if unpaired_opt:
         notes.append(f"{opt.label}: no matching load in {base.label} for " + ", ".join(p.label for p in unpaired_opt))
-    for sweep in (base, opt):
-        for p in sweep.points:
-            note = p.offered_note()
-            if note:
-                notes.append(f"{sweep.label}, {note}")
+    notes += offered_notes(base, opt)
     return SweepPairing(pairs, unpaired_base, unpaired_opt, notes)
 
 

@@ -156,8 +156,16 @@ def test_bounded_capacity_ratios_are_bounds():
 def test_sweep_leads_with_capacity():
     root = Path(__file__).resolve().parent.parent
     case, d = load_case(root / "cases" / "inference-perf-llama3-8b-quantization-sweep")
-    r = build_report(analyze(case, d))
+    study = analyze(case, d)
+    r = build_report(study)
     assert r.page1.cards[0].finding == "capacity"
+    # "Notes on the sweep": each point's offered-rate note once, the way to read them once
+    from casegen.render import _sweep_view
+
+    notes = _sweep_view(study)["notes"]
+    rates = [n.split(":")[0].replace(",", "") for n in notes if "from the offered rate" in n]
+    assert len(rates) == len(set(rates)) == 5, notes
+    assert sum("drain tail" in n for n in notes) == 1
     # no latency card without an interval at the sweep's single shared point
     by = {f.key: f for f in r.findings}
     assert all(by[c.finding].strength != "point_only" or by[c.finding].kind != "latency" for c in r.page1.cards)

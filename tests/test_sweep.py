@@ -237,6 +237,8 @@ def test_pairing_flags_achieved_far_from_offered():
     flagged = [n for n in pairing.notes if "from the offered rate" in n]
     assert len(flagged) == 2  # rate 8 on both sides; rate 2 (−2.5 %) is not flagged
     assert "−55%" in flagged[0] and "takes 100.0 s and the run took 222.0 s" in flagged[0]
+    # how to read the gap is said once, not once per point
+    assert sum("drain tail" in n for n in pairing.notes) == 1 and "drain tail" in pairing.notes[-1]
 
 
 def test_pairing_rejects_different_axes():
