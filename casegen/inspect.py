@@ -45,7 +45,7 @@ def describe_run(run: Run) -> dict[str, Any]:
         "throughput": {"requests_per_s": m.throughput.get("requests_per_s"),
                        "output_tokens_per_s": m.throughput.get("output_tokens_per_s"),
                        "duration_s": m.throughput.get("duration_s")},
-        "parity_flagged": [f"{p.metric} {p.stat}: casegen {p.ours:.4g}, tool {p.tool:.4g} ({p.diff_pct:+.2f}%)"
+        "parity_flagged": [f"{p.metric} {p.stat}: casegen {p.ours:.4g}, tool {p.tool:.4g} ({p.diff_pct:+.2f}%) — {p.cause}"
                            for p in m.parity if p.flagged],
         "parity_checked": len(m.parity),
         "definitions": list(run.definitions),
