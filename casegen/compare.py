@@ -57,6 +57,8 @@ def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b
             ci = cis.get(m, {}).get(stat)
             verdict = (d.verdict if ci is None or ci.significant
                        else "too few samples" if not ci.supported else "no significant change")
+            if ci is not None and ci.significant and ci.family == "exploratory" and d.verdict in ("better", "worse"):
+                verdict = f"{d.verdict} (exploratory)"  # outside the Holm-corrected primary family
             rows.append({"metric": m, "label": METRIC_LABELS[m], "stat": stat, "a": d.base, "b": d.opt,
                          "abs": d.abs, "pct": d.pct,
                          "ci_pct": [ci.pct_low, ci.pct_high] if ci and ci.pct_low is not None else None,
@@ -126,11 +128,12 @@ def format_table(result: dict[str, Any], color: bool = False) -> str:
         text = line(cells)
         if color:
             v = cells[-1]
-            fg = "green" if v == "better" else "red" if v == "worse" else None
+            fg = "green" if v.startswith("better") else "red" if v.startswith("worse") else None
             text = click.style(text, fg=fg) if fg else text
         out.append(text)
     out.append("")
-    out.append("Latency: lower is better. A change whose interval includes 0 is 'no significant change'.")
+    out.append("Latency: lower is better. A change whose interval includes 0 is 'no significant change'. The medians are\n"
+               "the primary statistics, tested together (Holm); '(exploratory)' marks a change outside that family.")
     return "\n".join(out)
 
 

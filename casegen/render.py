@@ -160,12 +160,16 @@ def _results_rows(study: Study) -> list[dict[str, Any]]:
             verdict, ci_text = _delta_verdict(study, m, stat)
             cib = ib.intervals.get(m, {}).get(stat) if ib else None
             cio = io.intervals.get(m, {}).get(stat) if io else None
+            dci = study.delta_cis.get(m, {}).get(stat)
             no_ci = ((ib is not None and m in ib.intervals and cib is None)
-                     or (io is not None and m in io.intervals and cio is None))
+                     or (io is not None and m in io.intervals and cio is None)
+                     or (dci is not None and not dci.supported))
+            # a change outside the primary (confirmatory) family is never "significant" unlabelled
+            exploratory = verdict in ("better", "worse") and getattr(dci, "family", "primary") == "exploratory"
             group.append({"stat": stat, "base": fmt_ms(bv), "opt": fmt_ms(ov),
                           "base_ci": _ci_text(cib), "opt_ci": _ci_text(cio), "no_ci": no_ci,
                           "abs": fmt_ms_signed(d.abs) if d else "—", "pct": fmt_pct(d.pct) if d else "—",
-                          "ci": ci_text, "verdict": verdict})
+                          "ci": ci_text, "verdict": verdict, "exploratory": exploratory})
         nb = b.latency_ms[m].n if m in b.latency_ms else None
         no = o.latency_ms[m].n if m in o.latency_ms else None
         unit = "chunks" if m == "itl" else "requests"

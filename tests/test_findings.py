@@ -196,3 +196,41 @@ def test_compare_leads_with_the_same_rules(tmp_path):
     assert worse and any("tpot" in c["finding"] for c in worse)
     text = format_table(r)
     assert "Headline: TTFT" in text and ("Worse: TPOT" in text or "Headline: TPOT" in text)
+
+
+def test_results_table_labels_exploratory_changes_and_marks_unsupported_deltas(tmp_path):
+    """A significant change outside the primary family is labelled exploratory in HTML and Markdown;
+    every row whose change has no valid interval carries †."""
+    from casegen.build import build
+
+    case = _case(tmp_path, n=400, base=(100.0, 20.0), opt=(80.0, 26.0))
+    res = build(case, tmp_path / "out", formats=("html", "md"))
+    study = res.study
+    from casegen.render import TABLE_METRICS, TABLE_STATS
+
+    shown = [ci for m, row in study.delta_cis.items() if m in TABLE_METRICS
+             for s, ci in row.items() if s in TABLE_STATS]
+    explor = [ci for ci in shown if ci.supported and ci.significant and ci.family == "exploratory"]
+    assert explor, "TTFT p90 −20 % at n = 400 is a significant exploratory change"
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert html.count("exploratory: ") >= len(explor)
+    assert "exploratory: " in (tmp_path / "out" / "report.md").read_text()
+    unsupported = sum(1 for ci in shown if not ci.supported)
+    table = html[html.index('class="grid results fixed latency"'):]
+    table = table[:table.index("</table>")]
+    assert table.count(">†</sup>") >= unsupported
+
+
+def test_compare_labels_exploratory_changes(tmp_path):
+    from click.testing import CliRunner
+
+    from casegen.cli import main
+
+    case = _case(tmp_path, n=400, base=(100.0, 20.0), opt=(80.0, 26.0))
+    r = CliRunner().invoke(main, ["compare", str(case / "runs" / "base.csv"), str(case / "runs" / "opt.csv"),
+                                  "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["rows"]
+    explor = [x for x in rows if x.get("family") == "exploratory" and x["verdict"].endswith("(exploratory)")]
+    assert explor, "p90/p95 changes at n = 400 are significant but exploratory"
+    assert not [x for x in rows if x.get("family") == "exploratory" and x["verdict"] in ("better", "worse")]
