@@ -476,3 +476,30 @@ def test_concurrent_builds_never_mix(tmp_path):
         assert p.exitcode == 0
     assert len(_tags(out)) == 1
     assert all(len(s) <= 1 for s in seen if s), [s for s in seen if len(s) > 1][:3]
+
+
+# ------------------------------------------------------------------ findings of benchmarks/fuzz.py, kept
+
+
+def test_fuzz_findings_stay_fixed(tmp_path):
+    """GenAI-Perf timestamps past int64 and LLMPerf timestamps past the calendar (found by the fuzz job)."""
+    import json
+
+    from casegen.runs import load_runs
+
+    src = FIXTURES / "genai-perf" / "adaptive-nonstreaming-concurrency1"
+    shutil.copytree(src, tmp_path / "g")
+    raw = tmp_path / "g" / "simple_medium_response_c1.json"
+    obj = json.loads(raw.read_text())
+    obj["experiments"][0]["requests"][0]["timestamp"] = 2**64
+    raw.write_text(json.dumps(obj))
+    with pytest.raises(CasegenError, match="timestamp is"):
+        load_runs(raw)
+    summaries = sorted((FIXTURES / "llmperf").rglob("*_summary.json"))
+    shutil.copytree(summaries[0].parent, tmp_path / "l")
+    summary = tmp_path / "l" / summaries[0].name
+    obj = json.loads(summary.read_text())
+    obj["timestamp"] = 1e15  # year 31 million
+    summary.write_text(json.dumps(obj))
+    for run in load_runs(summary):
+        assert run.meta.date is None

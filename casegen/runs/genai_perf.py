@@ -304,8 +304,10 @@ def _usage(events: list[Any]) -> tuple[float | None, float | None]:
 
 
 def _ns(v: Any, path: Path, where: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise CasegenError(f"timestamp is {v!r}", file=path, where=where, expected="an integer nanosecond timestamp")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v < 2**63:
+        shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:40] + "…"
+        raise CasegenError(f"timestamp is {shown}", file=path, where=where,
+                           expected="an integer nanosecond timestamp (0 ≤ t < 2^63)")
     return int(v)
 
 
