@@ -559,6 +559,8 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card]) -> st
     lb, lo = study.label("baseline"), study.label("optimized")
     lead = f"Moving from {lb} to {lo}:" if study.sweeps else f"Moving from {lb} to {lo}, measured at {operating_point(study)}:"
     facts = [_clause(f.claim) for f in chosen if f.kind != "cost"]
+    if not study.sweeps:  # the operating point was stated in the lead: not again in each clause
+        facts = [x.replace(f" at {operating_point(study)}", "") for x in facts]
     if regressions:
         facts.append("worse: " + ", ".join(f"{r.title} ({r.value})" for r in regressions))
     parts = [lead + " " + "; ".join(facts) + "." if facts else ""]
