@@ -122,7 +122,7 @@ def meta_from_facts(facts: dict, path: Path, sha256: str, fmt: str, index: int =
     conc = _num_or_none(facts.get("concurrency"))
     rate = _num_or_none(facts.get("request_rate"))
     extra: dict[str, Any] = {}
-    if conc is not None:
+    if conc is not None and math.isfinite(conc):
         extra["concurrency"] = int(conc)
     for k in ("endpoint_type", "service_kind", "isl_target", "osl_target"):
         if _scalar(facts.get(k)):
@@ -133,7 +133,7 @@ def meta_from_facts(facts: dict, path: Path, sha256: str, fmt: str, index: int =
         tool=TOOL, format=fmt, source=str(path), sha256=sha256,
         model=facts.get("model"), tokenizer=str(facts["tokenizer"]) if _scalar(facts.get("tokenizer")) else None,
         backend=str(facts["endpoint_type"]) if _scalar(facts.get("endpoint_type")) else None,
-        request_rate=rate, max_concurrency=int(conc) if conc is not None else None,
+        request_rate=rate, max_concurrency=int(conc) if conc is not None and math.isfinite(conc) else None,
         streaming=facts["streaming"] if isinstance(facts.get("streaming"), bool) else None,
         index=index, extra=extra,
     )
@@ -223,7 +223,7 @@ def read_summary_obj(obj: Any, path: Path, sha256: str, index: int = 0) -> Run:
     summary, duration, w = summary_from_obj(obj, path, meta.streaming)
     warnings += w
     meta.duration_s = duration
-    if "requests" in summary:
+    if "requests" in summary and math.isfinite(summary["requests"]["total"]):  # inf: refused by plausibility
         meta.num_prompts = int(summary["requests"]["total"])
     if isinstance(obj.get("telemetry_stats"), dict):
         meta.extra["gpu_telemetry"] = "yes"
@@ -407,7 +407,7 @@ def run_from_experiment(exp: dict, ei: int, obj: dict, path: Path, sha256: str,
         facts["request_rate"] = value
     meta = meta_from_facts(facts, path, sha256, FMT_RAW, ei)
     meta.streaming = bool(streaming)
-    if mode == "concurrency" and _num_or_none(value) is not None:
+    if mode == "concurrency" and _num_or_none(value) is not None and math.isfinite(value):
         meta.max_concurrency = int(value)
         meta.extra["concurrency"] = int(value)
     elif mode == "request_rate" and _num_or_none(value) is not None:
