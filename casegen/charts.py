@@ -112,6 +112,16 @@ def responsive(wide: str, narrow: str) -> str:
             f'<div class="phone-only">{narrow}</div></div>')
 
 
+_PHONE_VARIANT = re.compile(r'<div class="phone-only"><svg\b.*?</svg></div>', re.DOTALL)
+
+
+def without_phone_variants(html: str) -> str:
+    """``html`` without the phone variant of each :func:`responsive` chart: print hides it
+    (``.phone-only`` is ``display: none`` outside the phone media query), so dropping it before
+    WeasyPrint leaves the PDF unchanged while sparing the style cascade half the SVG elements."""
+    return _PHONE_VARIANT.sub("", html)
+
+
 def svg_file(chart: str) -> str:
     """The first (wide) ``<svg>`` of a chart, for writing as a standalone .svg file."""
     m = re.search(r"<svg\b.*?</svg>", str(chart), flags=re.DOTALL)
