@@ -88,13 +88,10 @@ AIPERF_WARNINGS = [
 
 # --------------------------------------------------------------------------- helpers
 
-def to_num(value: Any, file: Path, where: str, *, allow_none: bool = True) -> float | None:
-    """A statistic: a JSON number (NaN and infinities are kept for the caller to judge)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CasegenError(f"value is {value!r}", file=file, where=where, expected="a number")
-    return float(value)
+def to_num(value: Any, file: Path, where: str, *, allow_none: bool = True,
+           min_value: float | None = None) -> float | None:
+    """A statistic under the one number policy of :func:`casegen.runs.fields.number` (finite)."""
+    return number(value, file, where=where, optional=allow_none, min_value=min_value)
 
 
 # --------------------------------------------------------------------------- summary JSON
@@ -120,11 +117,8 @@ def _latency_stats(name: str, stats: dict, path: Path, where: str) -> dict[str, 
     factor = unit_factor_s(stats.get("unit"), path, f"{where}.unit") * 1e3  # → ms
     out = {}
     for src, dst in STAT_MAP.items():
-        v = to_num(stats.get(src), path, f"{where}.{src}")
+        v = to_num(stats.get(src), path, f"{where}.{src}", min_value=0)  # finite, ≥ 0
         if v is not None:
-            if not math.isfinite(v):
-                raise CasegenError(f"statistic {src} is {v!r}", file=path, where=f"{where}.{src}",
-                                   expected="a finite number")
             out[dst] = v * factor
     return out
 

@@ -80,7 +80,11 @@ def number(value: Any, file: str | Path, *, key: str | None = None, line: int | 
         raise CasegenError("is missing", file=file, where=place, expected=expected)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CasegenError(f"is {kind_of(value)}", file=file, where=place, expected=expected)
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:  # an integer beyond the float range (JSON allows any length)
+        raise CasegenError(f"is an integer of {len(str(value))} digits", file=file, where=place,
+                           expected=f"{expected} (finite)") from None
     if math.isinf(out) and not (allow_inf and out > 0):
         raise CasegenError(f"is {out!r}", file=file, where=place, expected=f"{expected} (finite)")
     if min_value is not None and out < min_value:

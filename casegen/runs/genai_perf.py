@@ -172,11 +172,8 @@ def summary_from_obj(obj: dict, path: Path, streaming: bool | None) -> tuple[dic
         factor = unit_factor_s(m.get("unit", "ms"), path, f"key {name}.unit") * 1e3
         stats = {}
         for src, dst in STAT_MAP.items():
-            v = to_num(m.get(src), path, f"key {name}.{src}")
+            v = to_num(m.get(src), path, f"key {name}.{src}", min_value=0)  # finite, ≥ 0
             if v is not None:
-                if not math.isfinite(v):
-                    raise CasegenError(f"statistic {src} is {v!r}", file=path, where=f"key {name}.{src}",
-                                       expected="a finite number")
                 stats[dst] = v * factor
         if stats:
             summary[ckey] = stats

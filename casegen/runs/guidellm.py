@@ -30,6 +30,7 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from casegen.errors import CasegenError
+from casegen.runs.fields import number
 from casegen.runs.jsonio import kind_of as _kind
 from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
@@ -125,12 +126,10 @@ class _Ctx:
             raise self.fail(f"is {_kind(value)}", where, "a list")
         return value
 
-    def num(self, value: Any, where: str, optional: bool = True) -> float | None:
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"is {_kind(value)}", where, "a number")
-        return float(value)
+    def num(self, value: Any, where: str, optional: bool = True, allow_inf: bool = False,
+            min_value: float | None = None) -> float | None:
+        """The one number policy of :func:`casegen.runs.fields.number` at key ``where``."""
+        return number(value, self.path, key=where, optional=optional, allow_inf=allow_inf, min_value=min_value)
 
 
 # --------------------------------------------------------------------------- reading
@@ -201,9 +200,9 @@ def _run(c: _Ctx, bench: Any, i: int, sha256: str, version: Any, top_args: dict)
     stype = strategy.get("type_")
     if not isinstance(stype, str):
         raise c.fail(f"is {_kind(stype)}", f"{strat_where}.type_", "a strategy name such as 'synchronous'")
-    rate = c.num(strategy.get("rate"), f"{strat_where}.rate")
-    streams = c.num(strategy.get("streams"), f"{strat_where}.streams")
-    max_conc = c.num(strategy.get("max_concurrency"), f"{strat_where}.max_concurrency")
+    rate = c.num(strategy.get("rate"), f"{strat_where}.rate", allow_inf=True)
+    streams = c.num(strategy.get("streams"), f"{strat_where}.streams", allow_inf=True)
+    max_conc = c.num(strategy.get("max_concurrency"), f"{strat_where}.max_concurrency", allow_inf=True)
     request_rate: float | None = None
     concurrency: float | None = None
     if stype == "synchronous":
@@ -314,15 +313,15 @@ def _dist(c: _Ctx, value: Any, where: str, factor: float) -> dict[str, float] | 
     pct = c.obj(d.get("percentiles"), f"{where}.percentiles", optional=True) or {}
     out: dict[str, float] = {}
     for src, key in (("mean", "mean"), ("std_dev", "std"), ("min", "min"), ("max", "max")):
-        v = c.num(d.get(src), f"{where}.{src}")
+        v = c.num(d.get(src), f"{where}.{src}", min_value=0)
         if v is not None:
             out[key] = v * factor
     p50 = pct.get("p50", d.get("median"))
-    v = c.num(p50, f"{where}.percentiles.p50" if "p50" in pct else f"{where}.median")
+    v = c.num(p50, f"{where}.percentiles.p50" if "p50" in pct else f"{where}.median", min_value=0)
     if v is not None:
         out["p50"] = v * factor
     for key in ("p90", "p95", "p99"):
-        v = c.num(pct.get(key), f"{where}.percentiles.{key}")
+        v = c.num(pct.get(key), f"{where}.percentiles.{key}", min_value=0)
         if v is not None:
             out[key] = v * factor
     for key, v in out.items():

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError
-from casegen.runs.fields import read_text
+from casegen.runs.fields import number, read_text
 from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
 
@@ -78,20 +78,10 @@ def _parse_json(path: Path, text: str, expected: str) -> Any:
     return parse_json(text, path, expected)
 
 
-def _num(value: Any, path: Path, where: str, key: str) -> float | None:
-    """A number that LLMPerf may have written as a string ("550"); None if missing/null."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise CasegenError(f"key '{key}' is {value!r}", file=path, where=where, expected="a number")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
-    raise CasegenError(f"key '{key}' is {value!r}", file=path, where=where, expected="a number")
+def _num(value: Any, path: Path, where: str, min_value: float | None = None) -> float | None:
+    """A number LLMPerf may have written as a string ("550"); None if missing/null/NaN
+    (the one number policy of :func:`casegen.runs.fields.number`)."""
+    return number(value, path, where=where, min_value=min_value)
 
 
 def looks_like_summary(obj: Any) -> bool:
@@ -169,7 +159,7 @@ def _requests(obj: Any, path: Path):
                                        where=f"{where}, key '{key}'", expected="a latency in seconds")
         for key, arr in (("ttft_s", ttft), ("end_to_end_latency_s", e2e),
                          ("number_input_tokens", inp), ("number_output_tokens", out)):
-            value = _num(rec.get(key), path, f"{where}, key '{key}'", key)
+            value = _num(rec.get(key), path, f"{where}, key '{key}'")
             if value is not None:
                 arr[i] = value
     df = make_requests_frame(ttft_s=ttft, e2e_s=e2e, input_tokens=inp, output_tokens=out,
@@ -191,9 +181,8 @@ def _summary(obj: Any, path: Path) -> tuple[dict, dict, list[str]]:
         raise CasegenError("no 'results_ttft_s_*' or 'results_end_to_end_latency_s_*' keys", file=path,
                            where="top level", expected=expected)
 
-    def num(key: str) -> float | None:
-        v = _num(obj.get(key), path, f"key '{key}'", key)
-        return v if v is None or math.isfinite(v) else None
+    def num(key: str, min_value: float | None = None) -> float | None:
+        return _num(obj.get(key), path, f"key '{key}'", min_value)
 
     warnings: list[str] = []
     completed = num("results_num_completed_requests")
@@ -203,7 +192,7 @@ def _summary(obj: Any, path: Path) -> tuple[dict, dict, list[str]]:
     for lkey, ckey in _LATENCY.items():
         stats = {}
         for skey, cstat in _STATS.items():
-            v = num(f"results_{lkey}_{skey}")
+            v = num(f"results_{lkey}_{skey}", min_value=0)
             if v is not None:
                 stats[cstat] = v * 1e3
         sd = num(f"results_{lkey}_stddev")
@@ -268,7 +257,7 @@ def _summary(obj: Any, path: Path) -> tuple[dict, dict, list[str]]:
     date = None
     ts = obj.get("timestamp")
     if ts is not None:
-        t = _num(ts, path, "key 'timestamp'", "timestamp")
+        t = _num(ts, path, "key 'timestamp'")
         if t is not None and math.isfinite(t):
             try:
                 date = datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
