@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -568,17 +567,12 @@ def split_metric_name(name: str) -> tuple[str, str | None]:
 
 
 def csv_number(cell: str, path: Path, where: str) -> float | None:
+    """A CSV cell: thousands separators and N/A allowed, then the one number policy of
+    :func:`casegen.runs.fields.number` (finite; empty and NaN are missing)."""
     s = cell.strip().replace(",", "")
-    if s == "" or s.upper() in ("N/A", "NA", "NAN", "NONE", "NULL"):
+    if s.upper() in ("N/A", "NA", "NONE", "NULL"):
         return None
-    try:
-        v = float(s)
-    except ValueError:
-        raise CasegenError(f"cell {cell!r} is not a number", file=path, where=where,
-                           expected="a number (thousands separators allowed) or N/A") from None
-    if not math.isfinite(v):
-        raise CasegenError(f"cell {cell!r} is not finite", file=path, where=where, expected="a finite number")
-    return v
+    return number(s, path, where=where, expected="a number (thousands separators allowed) or N/A")
 
 
 def parse_two_table_csv(text: str, path: Path) -> tuple[dict[str, tuple[str | None, dict[str, float | None]]],
