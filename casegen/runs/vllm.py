@@ -16,6 +16,7 @@ carries a per-request ``latencies`` array, which then wins.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +111,9 @@ def run_from_object(obj: dict, path: Path, sha256: str, index: int, lineno: int,
         date=obj.get("date"),
         label=obj.get("label"),
         request_rate=_num(obj, "request_rate", path, where),
-        max_concurrency=int(obj["max_concurrency"]) if isinstance(obj.get("max_concurrency"), (int, float)) else None,
-        num_prompts=int(num_prompts) if num_prompts is not None else None,
+        max_concurrency=int(obj["max_concurrency"])
+        if isinstance(obj.get("max_concurrency"), (int, float)) and math.isfinite(obj["max_concurrency"]) else None,
+        num_prompts=int(num_prompts) if num_prompts is not None and math.isfinite(num_prompts) else None,
         duration_s=_num(obj, "duration", path, where),
         streaming=True,
         index=index,
