@@ -419,3 +419,7 @@ def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, autho
         click.echo(f"case '{o.slug}' was not built:\n{o.error}", err=True)
     if result.failed:
         sys.exit(1)
+
+
+if __name__ == "__main__":  # `python -m casegen.cli …` runs the CLI too (exit 0 with no output was a trap)
+    main()
