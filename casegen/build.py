@@ -197,7 +197,7 @@ def build(
     if "md" in formats:
         from casegen.markdown_export import render_markdown
 
-        text, files = render_markdown(study, report=report)
+        text, files = render_markdown(study, report=report, outputs=tuple(formats))
         outputs.append((out / "report.md", text.encode("utf-8")))
         outputs += [(out / name, svg.encode("utf-8")) for name, svg in sorted(files.items())]
     if "pdf" in formats or png:

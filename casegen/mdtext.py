@@ -48,6 +48,16 @@ def md_code(value: Any) -> MdSafe:
     return MdSafe(md_escape(value))
 
 
+def md_fence(value: Any) -> MdSafe:
+    """A fenced code block for a user string kept verbatim (a benchmark command): the fence is one
+    backtick longer than any backtick run in the text, so the text cannot close it; CommonMark shows
+    a code block's content literally (no HTML, no links)."""
+    text = "" if value is None else str(value).replace("\r\n", "\n").replace("\r", "\n")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return MdSafe(f"{fence}\n{text}\n{fence}")
+
+
 def md_finalize(value: Any) -> Any:
     """Jinja ``finalize`` for Markdown templates: escape every printed value unless MdSafe."""
     if isinstance(value, MdSafe):

@@ -33,7 +33,7 @@ from casegen.formatting import (
     fmt_sig3_signed,
     fmt_usd,
 )
-from casegen.mdtext import MdSafe, md_escape, md_finalize
+from casegen.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.metrics import METRIC_LABELS, per_request_values
 from casegen.quality import one_line as quality_one_line
 from casegen.registry import METRIC_NOTES, PERCENTILE_STATS, TABLE_METRICS, TABLE_STATS
@@ -102,7 +102,7 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
     env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
                        lower_first=lower_first)
     if markdown_out:
-        env.filters.update(md=md_escape, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),
+        env.filters.update(md=md_escape, md_fence=md_fence, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),
                            chart_alt=lambda chart, fallback="": charts.alt_text(chart) or fallback)
     return env
 
