@@ -120,3 +120,28 @@ def test_commands_are_inert_code_blocks():
     assert "<a " not in rendered and "<p>after</p>" in rendered
     code = re.search(r"<code>(.*?)</code>", rendered, re.S).group(1)
     assert htmllib.unescape(code).rstrip("\n") == hostile
+
+
+GUIDELLM = ROOT / "tests" / "fixtures" / "guidellm" / "0.8.1"
+
+
+def test_flagged_parity_rows_and_their_causes_reach_the_markdown(tmp_path):
+    """GuideLLM 0.8.1 at n = 20: nearest-rank vs linear percentiles flag parity rows; the Markdown shows
+    the callout in Results and the cause column in the appendix, as the HTML does."""
+    case = tmp_path / "case"
+    case.mkdir()
+    runs = {side: GUIDELLM / f"{side}-concurrent" / "benchmarks.json" for side in ("baseline", "optimized")}
+    (case / "case.yaml").write_text(
+        "title: GuideLLM parity in Markdown\nauthor: casegen tests\ndate: 2026-11-29\nsummary: s\n"
+        "system: {model: m, hardware: h, serving_stack: s}\nworkload: {description: d}\nruns:\n"
+        + "".join(f"  {side}: {{path: {path}, select: \"concurrency=1\", label: {side}}}\n" for side, path in runs.items()))
+    result = build(case, tmp_path / "out", formats=("html", "md"))
+    page = (tmp_path / "out" / "report.html").read_text()
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert md_headings(md) == html_headings(page)
+    flagged = [p for s in ("baseline", "optimized") for p in result.study.metrics[s].parity if p.flagged]
+    assert flagged
+    plain = _md_plain(md)
+    assert "Where casegen and the benchmark tool disagree by more than 1%" in plain and "why they differ" in plain
+    for p in flagged:
+        assert _md_plain(p.cause) in plain
