@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from casegen.case import ApiPricing, Cost, SelfHostedPricing, SidePricing
 from casegen.errors import CasegenError
+from casegen.formatting import fmt_rps
 from casegen.metrics import RunMetrics
 
 HOURS_PER_MONTH = 730.0
@@ -100,10 +101,10 @@ def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str) ->
     monthly = fleet if c.monthly_basis == "fleet" and fleet is not None else usage
     gpu = p.gpu or "GPU"
     if p.capacity_requests_per_s is not None:
-        capacity = (f"capacity {x_req:,.2f} req/s per replica as stated in case.yaml "
-                    f"(the run measured {measured:,.2f} req/s)")
+        capacity = (f"capacity {fmt_rps(x_req)} per replica as stated in case.yaml "
+                    f"(the run measured {fmt_rps(measured)})")
     else:
-        capacity = f"measured throughput {x_req:,.2f} req/s per replica"
+        capacity = f"measured throughput {fmt_rps(x_req)} per replica"
     assumptions = [
         f"{p.gpus_per_replica} × {gpu} at ${p.gpu_hourly_usd:,.2f}/GPU-hour = ${hour:,.2f} per replica-hour",
         f"{capacity}, used at {p.utilization:.0%} on average",

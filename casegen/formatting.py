@@ -114,13 +114,14 @@ def fmt_share(v: float | None) -> str:
 
 
 def fmt_rate(v: float | None, unit: str = "req/s") -> str:
-    """A throughput: 2.31 req/s, 41.2 req/s, 1,204 tok/s (3 significant figures below 100)."""
+    """A throughput: 2.31 req/s, 41.2 req/s, 1,204 tok/s (3 significant figures below 100); the bare
+    number when ``unit`` is empty."""
     if _missing(v):
         return "—"
     assert v is not None
     a = abs(v)
     s = f"{v:,.0f}" if a >= 100 else f"{v:,.1f}" if a >= 10 else f"{v:,.2f}"
-    return _minus(s) + f" {unit}"
+    return _minus(s) + (f" {unit}" if unit else "")
 
 
 def fmt_sig3(v: float | None) -> str:

@@ -42,6 +42,7 @@ from typing import Any, Literal, Sequence
 
 from casegen.case import SLO, Analysis
 from casegen.errors import CasegenError
+from casegen.formatting import fmt_rate
 from casegen.metrics import METRIC_LABELS, RunMetrics, compute_run_metrics
 from casegen.runs.model import Run
 
@@ -61,7 +62,8 @@ _SHORT = {"ttft": "TTFT", "tpot": "TPOT", "itl": "ITL", "e2e": "E2E", "decode": 
 
 
 def _fmt(x: float) -> str:
-    return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.1f}"
+    """A request rate without its unit, written as everywhere else in the report (:func:`fmt_rate`)."""
+    return fmt_rate(x, "")
 
 
 def _pkey(percentile: float) -> str:
@@ -158,7 +160,7 @@ class SweepPoint:
         gap = self.offered_gap
         if gap is None or abs(gap) <= OFFERED_GAP:
             return None
-        text = (f"{self.label}: achieved {self.achieved_rps:,.2f} req/s, "
+        text = (f"{self.label}: achieved {_fmt(self.achieved_rps)} req/s, "
                 f"{gap:+.0%}".replace("-", "\u2212") + " from the offered rate")
         req = self.metrics.requests
         n = self.run.meta.num_prompts or req.get("total") or req.get("succeeded")
@@ -851,9 +853,9 @@ def capacity_cost(capacity_rps: float, capacity_out_tps: float | None, gpu_hourl
     hour = s.usd_per_replica_hour
     assumptions = [
         f"{gpus_per_replica} × {gpu or 'GPU'} at ${gpu_hourly_usd:,.2f}/GPU-hour = ${hour:,.2f} per replica-hour",
-        f"capacity at SLO {capacity_rps:,.2f} req/s per replica, used at {utilization:.0%} on average",
+        f"capacity at SLO {_fmt(capacity_rps)} req/s per replica, used at {utilization:.0%} on average",
     ]
     if peak_rps is not None:
-        assumptions.append(f"peak {peak_rps:,.2f} req/s served with replicas planned at {headroom:.0%} of capacity")
+        assumptions.append(f"peak {_fmt(peak_rps)} req/s served with replicas planned at {headroom:.0%} of capacity")
     return CapacityCost(capacity_rps, capacity_out_tps, hour, s.usd_per_request, s.usd_per_million_output_tokens,
                         s.usage_usd_per_month, s.replicas_for_peak, s.fleet_usd_per_month, assumptions)

@@ -188,7 +188,7 @@ def test_capacity_follows_the_slo_percentile_not_a_p90_attainment():
     tail = [0.1] * 950 + [2.6] * 50
     sweep = _sweep_of([(10, 9.9, fast), (20, 19.5, tail), (40, 36.9, tail)])
     p90_style = capacity_at_slo(sweep, [slo], attainment=0.90)
-    assert p90_style.bound == "at_least" and p90_style.text() == "≥ 36.90 req/s"
+    assert p90_style.bound == "at_least" and p90_style.text() == "≥ 36.9 req/s"
     cap = capacity_at_slo(sweep, [slo])
     assert [v.status for v in cap.verdicts] == ["pass", "fail", "fail"]  # 0 violations of 1,000 ≥ 459 passes
     # p99 100 ms at 9.9 req/s, 2,600 ms at 19.5: t = (500 − 100)/(2600 − 100) = 0.16 → 9.9 + 0.16 · 9.6
@@ -328,7 +328,7 @@ def test_llmd_sweeps(llmd):
     pairing = pair_points(llmd["no-features"], llmd["kvcache"])
     assert len(pairing.pairs) == 3 and not pairing.unpaired_base and not pairing.unpaired_opt
     # rate 30: 900 requests sent over 30 s, the run took 40.7 s → 22.10 req/s achieved (−26 %)
-    assert any("no-features, rate 30 req/s: achieved 22.10 req/s, −26%" in n for n in pairing.notes)
+    assert any("no-features, rate 30 req/s: achieved 22.1 req/s, −26%" in n for n in pairing.notes)
 
 
 def test_llmd_capacity_at_slo(llmd):
