@@ -195,7 +195,33 @@ def _context(outcomes: list[CaseOutcome], title: str, author: str | None, links:
     authors = sorted({o.card["author"] for o in ok})
     return {"title": title, "author": author or ", ".join(authors), "cases": [o.card for o in ok], "links": links,
             "failed": failed, "css": Markup(css), "version": __version__, "date": latest,
-            "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(o.body)} for o in ok]}
+            "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(chapter_ids(o.body, o.slug))}
+                         for o in ok]}
+
+
+_ID_REF = re.compile(r'((?:\bid|aria-labelledby|aria-describedby)=")([^"]+)"|((?:\bhref|xlink:href)="#)([^"]+)"|(url\(#)([^)]+)\)')
+
+
+def chapter_ids(body: str, slug: str) -> str:
+    """``body`` (one case's report HTML) with every element id and in-document reference prefixed by
+    ``slug``, so that ids stay unique in the portfolio book and a link such as ``#command-1`` jumps
+    within its own chapter rather than to the first chapter's. An id the report itself repeats (the
+    inline charts' ``figure_1``, ``axes_1``, and content-hashed clip paths, identical where repeated) is
+    kept on its first element only, where every reference already resolves."""
+    def prefix(m: re.Match[str]) -> str:
+        if m.group(1):
+            return m.group(1) + " ".join(f"{slug}--{i}" for i in m.group(2).split()) + '"'
+        if m.group(3):
+            return f'{m.group(3)}{slug}--{m.group(4)}"'
+        return f"{m.group(5)}{slug}--{m.group(6)})"
+    seen: set[str] = set()
+
+    def first_only(m: re.Match[str]) -> str:
+        if m.group(2) in seen:
+            return m.group(1)
+        seen.add(m.group(2))
+        return m.group(0)
+    return re.sub(r'(\s)id="([^"]+)"', first_only, _ID_REF.sub(prefix, body))
 
 
 def _index(outcomes: list[CaseOutcome], out: Path, title: str, author: str | None, links: list[str]) -> list[Path]:
