@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate tests/fixtures/<tool>/<version>/ from the current releases of the benchmark clients.
 #
-#   bash tools/make_fixtures.sh [aiperf|inference-perf|guidellm|genai-perf|vllm|sglang ...]
+#   bash tools/make_fixtures.sh [aiperf|inference-perf|guidellm|sglang ...]
 #
 # Every client lives in its own venv under $TOOLVENVS (default /work/toolvenvs/<tool>, made with
 # `python -m venv` + `pip install <tool>`; inference-perf needs Python >= 3.12). Each run talks to
@@ -124,6 +124,24 @@ run_guidellm() {
   done
   log guidellm run --backend "kind=openai_http,target=$BASE,model=test-model" --profile kind=constant,rate=5 "${common[@]}" $(outputs "$out/baseline-rate5")
   HF_HUB_OFFLINE=1 "$G" run --backend "kind=openai_http,target=$BASE,model=test-model" --profile kind=constant,rate=5 "${common[@]}" $(outputs "$out/baseline-rate5") > "$out/baseline-rate5.log" 2>&1
+}
+
+run_sglang() {
+  # sglang 0.5.23 `python -m sglang.bench_serving` (deprecated alias of sglang.benchmark.serving). Its
+  # 'random' dataset downloads ShareGPT, so 'random-ids' (random token ids, no download) is used.
+  local P="$TOOLVENVS/sglang/bin/python" out="$RAW/sglang"
+  rm -rf "$out"; mkdir -p "$out"
+  local common=(--backend sglang-oai --model test-model --tokenizer "$TOK" --dataset-name random-ids
+                --random-input-len 128 --random-output-len 32 --random-range-ratio 1.0 --num-prompts 20
+                --request-rate inf --seed 1 --output-details --disable-tqdm)
+  for side in baseline optimized; do
+    local url=$BASE; [ $side = optimized ] && url=$OPT
+    for c in 1 4 8; do  # one JSON line per run, appended to $side.jsonl
+      log python -m sglang.bench_serving --base-url "$url" "${common[@]}" --max-concurrency $c --output-file "$out/$side.jsonl"
+      HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$P" -m sglang.bench_serving --base-url "$url" "${common[@]}" \
+        --max-concurrency $c --output-file "$out/$side.jsonl" > "$out/$side-c$c.log" 2>&1
+    done
+  done
 }
 
 for t in "${TOOLS[@]}"; do

@@ -42,6 +42,13 @@ DEFINITIONS = [
     "A request_rate of Infinity means every request was sent at once (rate=inf).",
 ]
 
+PEAK_DEFINITION = (
+    "SGLang's 'max_output_tokens_per_s' and 'max_concurrent_requests' (0.5.x) count output tokens and "
+    "requests touching each whole second since the first request; the busiest second is kept as the "
+    "extra keys 'peak_output_tokens_per_s' and 'peak_concurrent_requests' (a request counts in every "
+    "second it touches, so the peak can exceed max_concurrency)."
+)
+
 
 def looks_like(obj: Any) -> bool:
     """True for a parsed SGLang bench_serving record (vLLM files say 'e2el', not 'e2e_latency')."""
@@ -200,6 +207,12 @@ def run_from_object(obj: dict, path: Path, sha256: str, index: int, lineno: int)
         extra["achieved_concurrency"] = ach
     if isinstance(obj.get("accept_length"), (int, float)) and not isinstance(obj.get("accept_length"), bool):
         extra["accept_length"] = obj["accept_length"]
+    # since 0.5.x: output tokens and requests in the busiest whole second (see PEAK_DEFINITION)
+    for key, name in (("max_output_tokens_per_s", "peak_output_tokens_per_s"),
+                      ("max_concurrent_requests", "peak_concurrent_requests")):
+        v = _num(obj, key, path, where)
+        if v is not None and math.isfinite(v):
+            extra[name] = v
     if isinstance(obj.get("tag"), str):
         extra["tag"] = obj["tag"]
     if pd:
@@ -214,6 +227,8 @@ def run_from_object(obj: dict, path: Path, sha256: str, index: int, lineno: int)
 
     warnings: list[str] = []
     definitions = list(DEFINITIONS)
+    if "peak_output_tokens_per_s" in extra or "peak_concurrent_requests" in extra:
+        definitions.append(PEAK_DEFINITION)
     summary: dict[str, dict[str, float]] = {}
     if completed > 0:
         for infix, ckey in _METRICS.items():
@@ -283,7 +298,13 @@ def run_from_object(obj: dict, path: Path, sha256: str, index: int, lineno: int)
         req = {"total": float(requests_total), "succeeded": float(requests["success"].sum()),
                "failed": float((~requests["success"]).sum())}
     summary["requests"] = req
-    return Run(meta=meta, requests=requests, tool_summary=summary, warnings=warnings, definitions=definitions)
+    causes: dict[str, str] = {}
+    if details is not None and approx_e2e:
+        cause = ("E2E end point: SGLang measures E2E to the end of the stream, but its per-request details "
+                 "hold no latency, so casegen rebuilds E2E as TTFT + Σ chunk gaps, ending at the last chunk")
+        causes = {"e2e": cause, "tpot": cause + " (TPOT = (E2E − TTFT) / (output tokens − 1))"}
+    return Run(meta=meta, requests=requests, tool_summary=summary, warnings=warnings, definitions=definitions,
+               parity_causes=causes)
 
 
 def read(path: Path, text: str, sha256: str) -> list[Run]:
