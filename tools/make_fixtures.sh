@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate tests/fixtures/<tool>/<version>/ from the current releases of the benchmark clients.
 #
-#   bash tools/make_fixtures.sh [aiperf|inference-perf|guidellm|sglang ...]
+#   bash tools/make_fixtures.sh [aiperf|inference-perf|guidellm|sglang|vllm ...]
 #
 # Every client lives in its own venv under $TOOLVENVS (default /work/toolvenvs/<tool>, made with
 # `python -m venv` + `pip install <tool>`; inference-perf needs Python >= 3.12). Each run talks to
@@ -140,6 +140,23 @@ run_sglang() {
       log python -m sglang.bench_serving --base-url "$url" "${common[@]}" --max-concurrency $c --output-file "$out/$side.jsonl"
       HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$P" -m sglang.bench_serving --base-url "$url" "${common[@]}" \
         --max-concurrency $c --output-file "$out/$side.jsonl" > "$out/$side-c$c.log" 2>&1
+    done
+  done
+}
+
+run_vllm() {
+  # vllm 0.33.0 `vllm bench serve`, in a venv made with `pip install --no-deps vllm` + torch==2.13.0 (CPU)
+  # + the client's imports (see tests/fixtures/vllm/0.33.0/PROVENANCE).
+  local V="$TOOLVENVS/vllm-lite/bin/vllm" out="$RAW/vllm"
+  rm -rf "$out"; mkdir -p "$out"
+  local common=(--backend openai --model test-model --tokenizer "$TOK" --dataset-name random --random-input-len 128
+                --random-output-len 32 --num-prompts 20 --seed 1 --save-result --save-detailed --disable-tqdm)
+  for side in baseline optimized; do
+    local url=$BASE; [ $side = optimized ] && url=$OPT
+    for c in 1 4 8; do
+      log vllm bench serve --base-url "$url" "${common[@]}" --max-concurrency $c --result-dir "$out" --result-filename "$side-c$c.json"
+      HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$V" bench serve --base-url "$url" "${common[@]}" --max-concurrency $c \
+        --result-dir "$out" --result-filename "$side-c$c.json" > "$out/$side-c$c.log" 2>&1
     done
   done
 }

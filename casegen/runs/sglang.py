@@ -21,7 +21,7 @@ from casegen.errors import CasegenError
 from casegen.runs.fields import number
 from casegen.runs.jsonio import parse_json_lines
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
-from casegen.runs.vllm import stat_of
+from casegen.runs.vllm import check_numbers, stat_of
 
 FORMAT = "sglang"
 EXPECTED = "one SGLang bench_serving result object per line (JSON Lines)"
@@ -141,6 +141,8 @@ def _requests(d: dict, path: Path, where: str):
     output_lens = _array(d, "output_lens", n, path, where)
     errors = _array(d, "errors", n, path, where)
     latencies = _array(d, "e2e_latencies", n, path, where) or _array(d, "latencies", n, path, where)
+    check_numbers({"input_lens": input_lens, "output_lens": output_lens, "e2e_latencies": latencies},
+                  path, where)
     success = np.ones(n, dtype=bool)
     if errors is not None:
         success &= np.array([not e for e in errors], dtype=bool)

@@ -198,6 +198,15 @@ def stat_of(key: str, metric: str) -> str | None:
     return None
 
 
+def check_numbers(arrays: dict[str, list | None], path: Path, where: str) -> None:
+    """Clear error for a per-request array entry that is neither a number nor null."""
+    for key, values in arrays.items():
+        for i, v in enumerate(values or []):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise CasegenError(f"request {i + 1} has a '{key}' entry that is not a number ({v!r})", file=path,
+                                   where=f"{where}, {key}[{i}]", expected="a number (or null) per request")
+
+
 def _requests(obj: dict, path: Path, where: str):
     ttfts = _array(obj, "ttfts", None, path, where)
     n = len(ttfts)
@@ -210,6 +219,8 @@ def _requests(obj: dict, path: Path, where: str):
     errors = _array(obj, "errors", n, path, where)
     latencies = _array(obj, "latencies", n, path, where)
     starts = _array(obj, "start_times", n, path, where)
+    check_numbers({"input_lens": input_lens, "output_lens": output_lens, "start_times": starts,
+                   "latencies": latencies}, path, where)
 
     success = np.ones(n, dtype=bool)
     if errors is not None:
