@@ -126,10 +126,8 @@ def _ci_text(ci: tuple[float, float] | None) -> str:
     return f"{fmt_ms(ci[0])} – {fmt_ms(ci[1])}" if ci else ""
 
 
-def _delta_verdict(study: Study, metric: str, stat: str) -> tuple[str, str]:
+def _delta_verdict(d: Any, ci: Any) -> tuple[str, str]:
     """(verdict class, interval text) for a latency delta, using its bootstrap CI when there is one."""
-    d = study.deltas.get(metric, {}).get(stat)
-    ci = study.delta_cis.get(metric, {}).get(stat)
     if d is None:
         return "na", ""
     if ci is None:
@@ -157,10 +155,10 @@ def _results_rows(study: Study) -> list[dict[str, Any]]:
             if bv is None and ov is None:
                 continue
             d = study.deltas.get(m, {}).get(stat)
-            verdict, ci_text = _delta_verdict(study, m, stat)
+            dci = study.delta_cis.get(m, {}).get(stat)
+            verdict, ci_text = _delta_verdict(d, dci)
             cib = ib.intervals.get(m, {}).get(stat) if ib else None
             cio = io.intervals.get(m, {}).get(stat) if io else None
-            dci = study.delta_cis.get(m, {}).get(stat)
             no_ci = ((ib is not None and m in ib.intervals and cib is None)
                      or (io is not None and m in io.intervals and cio is None)
                      or (dci is not None and not dci.supported))
@@ -614,7 +612,7 @@ def _compact_latency(study: Study) -> list[dict[str, Any]]:
             d = study.deltas.get(m, {}).get(stat)
             if d is None:
                 continue
-            verdict, _ = _delta_verdict(study, m, stat)
+            verdict, _ = _delta_verdict(d, study.delta_cis.get(m, {}).get(stat))
             rows.append({"label": f"{METRIC_LABELS[m] if m != 'e2e' else 'E2E'} {stat}", "base": fmt_ms(d.base),
                          "opt": fmt_ms(d.opt), "pct": fmt_pct(d.pct) if verdict != "ns" else "n.s.", "verdict": verdict})
     return rows

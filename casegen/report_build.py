@@ -46,6 +46,11 @@ def author_actions(study: Study) -> list[str]:
     return out
 
 
+#: The documented figure blocks of summary.json, carried over from ``study.summary_dict`` as they are.
+FIGURE_BLOCKS = ("runs", "deltas", "slos", "notes", "definitions", "intervals", "slo_results", "workload",
+                 "sweep", "cost", "multiplicity", "quality", "ladder")
+
+
 def build_report(study: Study) -> Report:
     fs = findings(study)
     page1 = select_page1(study, fs)
@@ -60,19 +65,7 @@ def build_report(study: Study) -> Report:
         page1=page1,
         threats=threat_items(study),
         author_actions=author_actions(study),
-        runs=figures["runs"],
-        deltas=figures["deltas"],
-        slos=figures["slos"],
-        notes=figures["notes"],
-        definitions=figures["definitions"],
-        intervals=figures["intervals"],
-        slo_results=figures["slo_results"],
-        workload=figures["workload"],
-        sweep=figures["sweep"],
-        cost=figures["cost"],
-        multiplicity=figures["multiplicity"],
-        quality=figures["quality"],
-        ladder=figures["ladder"],
+        **{block: figures[block] for block in FIGURE_BLOCKS},
     )
 
 
