@@ -95,7 +95,7 @@ def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> str:
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]  # drop XML prolog and doctype for inline use
+    svg = svg[svg.index("<svg"):].rstrip()  # drop XML prolog and doctype for inline use, and the final newline
     # give the chart a responsive size: keep viewBox, drop fixed width/height
     svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="chart" preserveAspectRatio="xMidYMid meet"', svg, count=1)
     uid = "chart-" + hashlib.sha256(f"{variant}\n{title}\n{desc}".encode()).hexdigest()[:10]
@@ -112,7 +112,7 @@ def responsive(wide: str, narrow: str) -> str:
             f'<div class="phone-only">{narrow}</div></div>')
 
 
-_PHONE_VARIANT = re.compile(r'<div class="phone-only"><svg\b.*?</svg></div>', re.DOTALL)
+_PHONE_VARIANT = re.compile(r'<div class="phone-only">\s*<svg\b.*?</svg>\s*</div>', re.DOTALL)
 
 
 def without_phone_variants(html: str) -> str:

@@ -18,3 +18,22 @@ def test_without_phone_variants_keeps_the_wide_chart_only():
 def test_without_phone_variants_leaves_other_html_alone():
     html = '<div class="phone-only"><p>not a chart</p></div><svg><title>x</title></svg>'
     assert charts.without_phone_variants(html) == html
+
+
+def test_a_real_report_loses_every_phone_variant_before_print():
+    """On the example's real HTML (matplotlib's SVG text ends with a newline, which once made
+    the pattern miss every chart): no phone variant survives, every wide one does."""
+    from pathlib import Path
+
+    from casegen.build import analyze, build_report, load_case
+    from casegen.render import render_html
+
+    case, case_dir = load_case(Path(__file__).resolve().parent.parent / "cases" / "h100-llama31-8b-fp8")
+    study = analyze(case, case_dir)
+    html = render_html(study, report=build_report(study))
+    phones = html.count('<div class="phone-only">')
+    assert phones >= 2
+    out = charts.without_phone_variants(html)
+    assert '<div class="phone-only">' not in out
+    assert out.count('<div class="desk-only">') == html.count('<div class="desk-only">') == phones
+    assert out.count("<svg") == html.count("<svg") - phones
