@@ -7,11 +7,13 @@ date metadata.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import math
 import re
 from collections.abc import Sequence
+from html import escape as html_escape
 from html import unescape as html_unescape
 from typing import Any
 
@@ -120,6 +122,28 @@ def without_phone_variants(html: str) -> str:
     (``.phone-only`` is ``display: none`` outside the phone media query), so dropping it before
     WeasyPrint leaves the PDF unchanged while sparing the style cascade half the SVG elements."""
     return _PHONE_VARIANT.sub("", html)
+
+
+_CHART_SVG = re.compile(r'<svg\b[^>]*\bclass="chart"[^>]*>.*?</svg>', re.DOTALL)
+
+
+def as_print_images(html: str) -> str:
+    """``html`` with each chart's inline ``<svg>`` (those :func:`_to_svg` made) turned into an
+    ``<img class="chart">`` carrying the same SVG as a data URL and its text alternative as ``alt``.
+
+    For WeasyPrint only: an inline SVG's every element goes through the HTML style cascade and
+    the HTML parser before the SVG renderer sees it; as an image it goes straight to the SVG
+    renderer, which draws it the same. That spares about a tenth of the PDF's CPU time, and the
+    tagged PDF takes the chart's full description as the figure's alternate text."""
+
+    def one(m: re.Match) -> str:
+        svg = m.group(0)
+        if "xmlns=" not in svg[: svg.index(">")]:
+            svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        return f'<img class="chart" alt="{html_escape(alt_text(svg), quote=True)}" src="data:image/svg+xml;base64,{data}">'
+
+    return _CHART_SVG.sub(one, html)
 
 
 def svg_file(chart: str) -> str:

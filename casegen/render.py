@@ -751,7 +751,7 @@ def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | Non
         fetcher = _fetcher_class()([case_dir, templates_dir(), fonts_dir])
         font_config = FontConfiguration()
         extra = weasyprint.CSS(string=fonts_css, font_config=font_config, url_fetcher=fetcher)
-        doc = weasyprint.HTML(string=charts.without_phone_variants(html), base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
+        doc = weasyprint.HTML(string=charts.as_print_images(charts.without_phone_variants(html)), base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
         # PDF/UA-1: a tagged PDF (structure tree, reading order, alt texts) carrying the document language
         rendered = doc.render(stylesheets=[extra], font_config=font_config, pdf_variant=PDF_VARIANT)
         if max_pages is not None and len(rendered.pages) > max_pages:
