@@ -90,16 +90,63 @@ def _xml_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
+_SVG_METADATA = {"Date": None, "Creator": None}  # no timestamp: the same chart, the same bytes
+
+#: White space kept around a chart's drawn content, inches (matplotlib's ``savefig.pad_inches``).
+CROP_PAD_IN = 0.1
+
+
+#: Room added on every side of a figure before it is drawn, inches: tick labels, titles and
+#: legends placed outside the axes then still fall on the figure (see :func:`_tight_view_box`).
+FIT_MARGIN_IN = 2.0
+
+
+def _add_margin(fig, margin_in: float) -> None:
+    """Grow ``fig`` by ``margin_in`` on every side, keeping each axes' size and place in inches
+    (only for figures whose artists all hang off axes: figure-level legends and texts would move)."""
+    w, h = fig.get_size_inches()
+    boxes = [ax.get_position() for ax in fig.axes]
+    fig.set_size_inches(w + 2 * margin_in, h + 2 * margin_in)
+    for ax, b in zip(fig.axes, boxes):
+        ax.set_position(((b.x0 * w + margin_in) / (w + 2 * margin_in), (b.y0 * h + margin_in) / (h + 2 * margin_in),
+                         b.width * w / (w + 2 * margin_in), b.height * h / (h + 2 * margin_in)))
+
+
+def _tight_view_box(fig) -> str | None:
+    """The SVG viewBox (points, y down) of everything ``fig`` drew, padded by :data:`CROP_PAD_IN`:
+    what ``savefig(bbox_inches="tight")`` crops to, without its second drawing of the whole
+    figure (that option draws once to measure and again to write; the crop costs ~40 % of a
+    chart). Called right after the figure was drawn, so tick positions and text layouts are
+    already computed. None when something was drawn outside the figure: the SVG backend clips
+    unfilled lines to the figure (a legend's line samples would vanish), so only a redraw with
+    ``bbox_inches="tight"`` keeps them."""
+    width_in, height_in = fig.get_size_inches()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    if box.x0 < 0 or box.y0 < 0 or box.x1 > width_in or box.y1 > height_in:
+        return None
+    box = box.padded(CROP_PAD_IN)
+    x0, y0, w, h = box.x0 * 72, (height_in - box.y1) * 72, box.width * 72, box.height * 72
+    return f"{x0:.2f} {y0:.2f} {w:.2f} {h:.2f}"
+
+
 def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> str:
     """The figure as an inline ``<svg>`` with an accessible name (``<title>``) and a text
     alternative stating the chart's point (``<desc>``), both referenced by ``aria-labelledby``."""
+    if not fig.legends and not fig.texts and fig.get_layout_engine() is None:
+        _add_margin(fig, FIT_MARGIN_IN)
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    fig.savefig(buf, format="svg", metadata=_SVG_METADATA)
+    view_box = _tight_view_box(fig)
+    if view_box is None:  # content outside the figure: let matplotlib move it in (draws twice)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata=_SVG_METADATA, bbox_inches="tight")
     plt.close(fig)
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):].rstrip()  # drop XML prolog and doctype for inline use, and the final newline
-    # give the chart a responsive size: keep viewBox, drop fixed width/height
-    svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="chart" preserveAspectRatio="xMidYMid meet"', svg, count=1)
+    # a responsive size: drop the fixed width/height; the viewBox crops to the drawn content
+    svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+" viewBox="([^"]+)"',
+                 lambda m: f'<svg{m.group(1)} viewBox="{view_box or m.group(2)}" class="chart" '
+                           'preserveAspectRatio="xMidYMid meet"', svg, count=1)
     uid = "chart-" + hashlib.sha256(f"{variant}\n{title}\n{desc}".encode()).hexdigest()[:10]
     head_end = svg.index(">") + 1
     return (svg[:head_end - 1] + f' role="img" aria-labelledby="{uid}-t {uid}-d">'
@@ -258,7 +305,8 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         _ms_axis(ax.xaxis)
         ax.set_title(title)
-        ax.legend(loc="lower right")
+        # below the axis, not on it: a curve may pass anywhere inside the plot
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, handlelength=1.8, columnspacing=1.2)
         parts = []
         for p in percentiles:
             if base.size and opt.size:
@@ -302,8 +350,25 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
         ax.set_title(row["label"])
     handles, labels = panels[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))
-    fig.tight_layout(rect=(0, 0.45 / (1.75 * n + 0.55) if stacked else 0.09, 1, 1))
+    _place_panels(fig, n, stacked)
     return fig
+
+
+#: Ladder margins in inches, (left, right, bottom, top, gap between panels), side by side and
+#: stacked: what ``tight_layout`` chose for these fixed labels (p50…p99, unit ticks, one-line
+#: titles), set directly because measuring them cost a third of the chart.
+_LADDER_MARGINS_IN = {False: (0.48, 0.2, 0.61, 0.33, 0.55), True: (0.48, 0.13, 0.81, 0.32, 0.55)}
+
+
+def _place_panels(fig, n: int, stacked: bool) -> None:
+    left, right, bottom, top, gap = _LADDER_MARGINS_IN[stacked]
+    w, h = fig.get_size_inches()
+    if stacked:
+        panel = (h - bottom - top - (n - 1) * gap) / n
+        fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h, hspace=gap / panel)
+    else:
+        panel = (w - left - right - (n - 1) * gap) / n
+        fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h, wspace=gap / panel)
 
 
 def ladder_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
