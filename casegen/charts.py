@@ -112,16 +112,32 @@ def _add_margin(fig, margin_in: float) -> None:
                          b.width * w / (w + 2 * margin_in), b.height * h / (h + 2 * margin_in)))
 
 
-def _tight_view_box(fig) -> str | None:
+def _draw_svg(fig, out: io.StringIO):
+    """Draw ``fig`` as SVG into ``out`` — what ``savefig(format="svg")`` does (at 72 dpi, no
+    metadata dates) — and return the renderer, whose text measurements :func:`_tight_view_box`
+    then reuses instead of measuring every label again with another renderer."""
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    width_in, height_in = fig.get_size_inches()
+    fig.dpi = 72  # _RC's figure.dpi; SVG is drawn in points either way
+    renderer = MixedModeRenderer(fig, width_in, height_in, 72,
+                                 RendererSVG(width_in * 72, height_in * 72, out, image_dpi=72, metadata=_SVG_METADATA))
+    fig.draw(renderer)
+    renderer.finalize()
+    return renderer
+
+
+def _tight_view_box(fig, renderer) -> str | None:
     """The SVG viewBox (points, y down) of everything ``fig`` drew, padded by :data:`CROP_PAD_IN`:
     what ``savefig(bbox_inches="tight")`` crops to, without its second drawing of the whole
     figure (that option draws once to measure and again to write; the crop costs ~40 % of a
-    chart). Called right after the figure was drawn, so tick positions and text layouts are
-    already computed. None when something was drawn outside the figure: the SVG backend clips
+    chart). Called right after the figure was drawn, with the renderer that drew it, so tick
+    positions and text layouts are already computed. None when something was drawn outside the figure: the SVG backend clips
     unfilled lines to the figure (a legend's line samples would vanish), so only a redraw with
     ``bbox_inches="tight"`` keeps them."""
     width_in, height_in = fig.get_size_inches()
-    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    box = fig.get_tightbbox(renderer)
     if box.x0 < 0 or box.y0 < 0 or box.x1 > width_in or box.y1 > height_in:
         return None
     box = box.padded(CROP_PAD_IN)
@@ -135,8 +151,8 @@ def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> str:
     if not fig.legends and not fig.texts and fig.get_layout_engine() is None:
         _add_margin(fig, FIT_MARGIN_IN)
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata=_SVG_METADATA)
-    view_box = _tight_view_box(fig)
+    renderer = _draw_svg(fig, buf)
+    view_box = _tight_view_box(fig, renderer)
     if view_box is None:  # content outside the figure: let matplotlib move it in (draws twice)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata=_SVG_METADATA, bbox_inches="tight")
