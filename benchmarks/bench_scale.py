@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,9 +41,6 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from synth import make_case  # noqa: E402
 
 EXAMPLE = ROOT / "cases" / "h100-llama31-8b-fp8"
 
@@ -173,11 +171,13 @@ def main() -> None:
     gap_sizes = [int(s) for s in args.gap_sizes.split(",") if s] if not args.quick else []
 
     cores = os.cpu_count()
-    print(f"machine: {cores} cores; load average before {os.getloadavg()[0]:.1f}")
-    for n in sizes:
-        make_case(args.workdir, n, gaps=False)
-    for n in gap_sizes:
-        make_case(args.workdir, n, gaps=True)
+    print(f"machine: {cores} cores; load average before {os.getloadavg()[0]:.1f}; this process "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (children's peaks start there)")
+    # each synthetic case is written by a child process: a child's peak memory (ru_maxrss) starts
+    # from its parent's resident size at fork, so this process must stay small
+    for n, gaps in [(n, False) for n in sizes] + [(n, True) for n in gap_sizes]:
+        subprocess.run([sys.executable, str(Path(__file__).parent / "synth.py"), str(args.workdir), str(n)]
+                       + (["--gaps"] if gaps else []), check=True, stdout=subprocess.DEVNULL)
 
     env = casegen_env(args.workdir / "pycache")
     measure_once("warm-up", lambda out: build_cmd(EXAMPLE, out), 100, env)  # bytecode cache, page cache
