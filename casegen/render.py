@@ -44,7 +44,6 @@ from casegen.sandbox import SecurityError, make_environment, security_error
 from casegen.sections import section_context, section_names
 from casegen.study import SIDES, Study
 from casegen.sweep import offered_notes
-from casegen.template_cache import packaged_template_cache
 from casegen.weasyprint_import import import_weasyprint
 
 
@@ -93,9 +92,6 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
     markdown_out = kind == "md"
     env = make_environment(
         jinja2.ChoiceLoader(loaders),
-        bytecode_cache=packaged_template_cache(templates_dir(), {
-            "kind": kind, "environment": "casegen.sandbox.SafeEnvironment", "undefined": "StrictUndefined",
-            "trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True}),
         autoescape=False if markdown_out else jinja2.select_autoescape(["html", "j2", "html.j2"], default=True),
         finalize=md_finalize if markdown_out else None,
         undefined=jinja2.StrictUndefined,

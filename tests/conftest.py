@@ -13,15 +13,6 @@ VLLM = FIXTURES / "vllm"
 EXAMPLE = ROOT / "cases" / "h100-llama31-8b-fp8"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _private_template_cache(tmp_path_factory):
-    """Compiled templates go to a folder of this test run, not the user's ~/.cache."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CASEGEN_CACHE_DIR", str(tmp_path_factory.mktemp("casegen-cache")))
-    yield
-    mp.undo()
-
-
 @pytest.fixture
 def example_case(tmp_path: Path) -> Path:
     """A private copy of the worked example case (so tests can modify it)."""
