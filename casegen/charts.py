@@ -164,10 +164,25 @@ def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> str:
                  lambda m: f'<svg{m.group(1)} viewBox="{view_box or m.group(2)}" class="chart" '
                            'preserveAspectRatio="xMidYMid meet"', svg, count=1)
     uid = "chart-" + hashlib.sha256(f"{variant}\n{title}\n{desc}".encode()).hexdigest()[:10]
+    svg = _scoped_ids(svg, uid)
     head_end = svg.index(">") + 1
     return (svg[:head_end - 1] + f' role="img" aria-labelledby="{uid}-t {uid}-d">'
             + f'<title id="{uid}-t">{_xml_text(title)}</title><desc id="{uid}-d">{_xml_text(desc)}</desc>'
             + svg[head_end:])
+
+
+_ID_ATTR = re.compile(r'\sid="([^"]+)"')
+_ID_REF = re.compile(r'(href="#|url\(#)([^")]+)')
+
+
+def _scoped_ids(svg: str, uid: str) -> str:
+    """``svg`` with ids unique in the report: matplotlib names its groups ``figure_1``,
+    ``axes_1``, ``patch_1``… in every chart (eight charts, 140 repeated ids in one HTML page);
+    those nothing refers to are dropped, and the ones referred to (clip paths, markers) get the
+    chart's own prefix, with their references."""
+    referenced = {m.group(2) for m in _ID_REF.finditer(svg)}
+    svg = _ID_ATTR.sub(lambda m: f' id="{uid}-{m.group(1)}"' if m.group(1) in referenced else "", svg)
+    return _ID_REF.sub(lambda m: f"{m.group(1)}{uid}-{m.group(2)}", svg)
 
 
 def responsive(wide: str, narrow: str) -> str:

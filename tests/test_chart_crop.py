@@ -119,3 +119,18 @@ def test_crop_falls_back_when_content_is_far_outside():
         svg = charts._to_svg(fig, "t", "d")
     assert all(' d="' in p for p in re.findall(r"<path\b[^>]*>", svg))
     assert _view_box(svg)[3] > 4 * 72
+
+
+def test_ids_are_unique_in_a_report_and_every_reference_resolves():
+    """matplotlib names every chart's groups figure_1, axes_1, …: a report of eight charts once
+    repeated 140 ids. Now each id appears once and every in-chart reference has its target."""
+    for case_dir in EXAMPLES:
+        case, d = load_case(case_dir)
+        study = analyze(case, d)
+        html = render_html(study, report=build_report(study))
+        ids = re.findall(r'\sid="([^"]+)"', html)
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        assert not repeated, (case_dir.name, repeated[:10])
+        for ref in re.findall(r'(?:xlink:href|href)="#([^"]+)"|url\(#([^)]+)\)', html):
+            target = ref[0] or ref[1]
+            assert target in ids, (case_dir.name, target)
