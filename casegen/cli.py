@@ -388,10 +388,13 @@ def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, sele
 @click.option("--link", "links", multiple=True, metavar="URL",
               help="A link for the cover and the index (https://…, mailto:…); repeatable.")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDFs (the cases' and portfolio.pdf).")
+@click.option("--trust-case-templates", is_flag=True,
+              help="Let each case use the templates folder its case.yaml names (report.templates); off by "
+                   "default, when such a case is reported as not built.")
 @QUIET
 @_user_errors
 def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, author: str | None,
-              links: tuple[str, ...], no_pdf: bool, quiet: bool) -> None:
+              links: tuple[str, ...], no_pdf: bool, trust_case_templates: bool, quiet: bool) -> None:
     """Build every case in DIRS, an index.html and a combined portfolio.pdf.
 
     A DIR is a case folder or a folder of cases. Each case goes to OUTDIR/<name>/;
@@ -408,7 +411,7 @@ def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, autho
         raise click.BadParameter(f"{bad[0]!r} is not a link (expected https://…, http://… or mailto:…)",
                                  param_hint="--link")
     result = build_portfolio(list(dirs), outdir, jobs=jobs, pdf=not no_pdf, title=title, author=author,
-                             links=list(links), progress=_say(quiet))
+                             links=list(links), trust_case_templates=trust_case_templates, progress=_say(quiet))
     if not quiet:
         for f in result.files:
             click.echo(f"wrote {f}")

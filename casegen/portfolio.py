@@ -98,7 +98,8 @@ def _headline_cards(report) -> list[dict[str, Any]]:
     return cards
 
 
-def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False) -> CaseOutcome:
+def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False,
+               trust_case_templates: bool = False) -> CaseOutcome:
     """Worker: build one case; never raises for user errors.
 
     ``defer_pdf``: write HTML and JSON only and leave the PDF (of a full-layout report, which is
@@ -110,7 +111,8 @@ def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False) -
     slug = slug_of(Path(case_dir))
     try:
         later = pdf and defer_pdf and load_case(case_dir)[0].report.layout != "onepager"
-        result = build(case_dir, outdir, formats=("html", "json") + (("pdf",) if pdf and not later else ()))
+        result = build(case_dir, outdir, formats=("html", "json") + (("pdf",) if pdf and not later else ()),
+                       trust_case_templates=trust_case_templates)
     except CasegenError as err:
         return CaseOutcome(slug, case_dir, False, err.format())
     study = result.study
@@ -153,8 +155,13 @@ class PortfolioResult:
 
 def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2, pdf: bool = True,
                     title: str = "Inference optimization case studies", author: str | None = None,
-                    links: list[str] | None = None,
+                    links: list[str] | None = None, trust_case_templates: bool = False,
                     progress: Callable[[str], None] | None = None) -> PortfolioResult:
+    """Build every case found in ``dirs`` into ``outdir``/<slug>/, then index.html and portfolio.pdf.
+
+    ``trust_case_templates`` lets a case render with the templates folder its case.yaml names (see
+    :func:`casegen.build.build`); without it such a case is reported as not built.
+    """
     say = progress or (lambda _m: None)
     links = [u for u in (links or []) if u.startswith(("https://", "http://", "mailto:"))]
     cases = find_cases(dirs)
@@ -165,14 +172,15 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
     outcomes: list[CaseOutcome] = []
     if jobs <= 1 or len(cases) == 1:
         for c in cases:
-            outcomes.append(_build_one(str(c), str(out / slug_of(c)), pdf))
+            outcomes.append(_build_one(str(c), str(out / slug_of(c)), pdf, False, trust_case_templates))
             say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
         book = _book(outcomes, out, pdf, say, title, author, links)
         return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         # 1. analysis + HTML + JSON of every case in parallel; 2. the case PDFs in the pool while
         # this process renders the book (the longest single task), so every core stays busy
-        futures = [pool.submit(_build_one, str(c), str(out / slug_of(c)), pdf, True) for c in cases]
+        futures = [pool.submit(_build_one, str(c), str(out / slug_of(c)), pdf, True, trust_case_templates)
+                   for c in cases]
         for f in futures:
             outcomes.append(f.result())
             say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")

@@ -187,3 +187,18 @@ def test_onepager_tightens_long_texts_to_one_page(example_case, tmp_path):
     build(example_case, tmp_path, formats=("pdf",), layout="onepager", progress=messages.append)
     assert pdf_pages((tmp_path / "report.pdf").read_bytes()) == 1
     assert any("tightening" in m for m in messages), messages
+
+
+def test_portfolio_trusts_case_templates_only_when_told(example_case, tmp_path):
+    """portfolio has the same rule as build: a case's report.templates needs --trust-case-templates."""
+    write(example_case / "my-templates" / "sections" / "notes.html.j2",
+          "<section id='notes'><p>MY NOTES PARTIAL</p></section>")
+    case_file = example_case / "case.yaml"
+    case_file.write_text(case_file.read_text() + "\nreport:\n  templates: my-templates\n")
+    r = CliRunner().invoke(main, ["portfolio", str(example_case), "-o", str(tmp_path / "p1"), "--no-pdf", "-j", "1"])
+    assert r.exit_code == 1 and "--trust-case-templates" in r.output and "was not built" in r.output
+    r = CliRunner().invoke(main, ["portfolio", str(example_case), "-o", str(tmp_path / "p2"), "--no-pdf", "-j", "1",
+                                  "--trust-case-templates"])
+    assert r.exit_code == 0, r.output
+    html = next((tmp_path / "p2").glob("*/report.html")).read_text()
+    assert "MY NOTES PARTIAL" in html
