@@ -24,6 +24,7 @@ from casegen.formatting import (
 )
 from casegen.report_model import BoundKind, Card, Evidence, Finding, Page1
 from casegen.study import SIDES, Study
+from casegen.uncertainty import MIN_REQUESTS
 
 MAX_CARDS = 3
 #: an SLO "got worse" when its verdict is worse or its attainment fell by at least this much (share)
@@ -142,10 +143,14 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
     if not ok:
         strength = "point_only"
         value, verdict = change + "†", "na"
+        # the rule (casegen.uncertainty.support_rule): no interval below MIN_REQUESTS requests at all;
+        # above it, a statistic needs enough *effective* (independent) requests
+        small = [n for n in (n_base, n_opt) if n is not None and n < MIN_REQUESTS]
+        few = (f"fewer than {MIN_REQUESTS} requests" if small else "too few independent requests")
         detail = f"{values}; † point value only: " + ("summary-only data, no interval" if ci is None
-                                                        else "too few independent requests for an interval")
+                                                        else f"{few} for an interval")
         claim = (f"{title}: {values} ({change}), a point value without an interval ("
-                 + ("summary-only data" if ci is None else "too few independent requests") + ").")
+                 + ("summary-only data" if ci is None else few) + ").")
     elif significant:
         strength = "significant" if family == "primary" else "exploratory"
         value, verdict = change, d.verdict

@@ -46,6 +46,9 @@ def test_guidellm_08_pair_page1_follows_the_rules(tmp_path):
     first = r.page1.cards[0]
     assert first.finding == "latency:ttft:p99" and first.value.endswith("†") and first.verdict == "na"
     assert "CI" not in first.detail and f"{n} requests: below 50" in by[first.finding].evidence.note
+    # and the card and the claim name that cause, not "too few independent requests"
+    assert "fewer than 50 requests" in first.detail and "independent" not in first.detail
+    assert "fewer than 50 requests" in by[first.finding].claim
     # the threat says the same rule with the same numbers
     t = next(t for t in study.threats if t.key == "too-few-requests")
     assert f"{n} requests: below 50" in t.reason
