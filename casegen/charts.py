@@ -219,7 +219,11 @@ def as_print_images(html: str) -> str:
         if "xmlns=" not in svg[: svg.index(">")]:
             svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
         data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-        return f'<img class="chart" alt="{html_escape(alt_text(svg), quote=True)}" src="data:image/svg+xml;base64,{data}">'
+        box = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', svg[: svg.index(">")])
+        # never wider than drawn (points): a small chart is not blown up past its 9 pt type
+        size = f' style="max-width: {float(box.group(1)):.0f}pt"' if box else ""
+        return (f'<img class="chart"{size} alt="{html_escape(alt_text(svg), quote=True)}" '
+                f'src="data:image/svg+xml;base64,{data}">')
 
     return _CHART_SVG.sub(one, html)
 
@@ -348,13 +352,13 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
         return _to_svg(fig, f"{title}: cumulative distribution, {base_label} vs {opt_label}", desc)
 
 
-def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: bool):
+def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: bool, compact: bool = False):
     n = len(rows)
     if stacked:
-        fig, axes = plt.subplots(n, 1, figsize=(4.2, 1.75 * n + 0.55), squeeze=False)
+        fig, axes = plt.subplots(n, 1, figsize=(4.2, 1.25 * n + 0.12 if compact else 1.75 * n + 0.55), squeeze=False)
         panels = axes[:, 0]
     else:
-        fig, axes = plt.subplots(1, n, figsize=(2.45 * n + 0.3, 2.75), squeeze=False)
+        fig, axes = plt.subplots(1, n, figsize=(2.45 * n + 0.3, 1.7 if compact else 2.75), squeeze=False)
         panels = axes[0]
     for ax, row in zip(panels, rows):
         stats = row["stats"]
@@ -379,9 +383,10 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
         _ms_axis(ax.xaxis)
         ax.tick_params(axis="x", labelsize=9)
         ax.set_title(row["label"])
-    handles, labels = panels[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))
-    _place_panels(fig, n, stacked)
+    if not compact:  # the compact chart sits under the one-pager's own before/after key
+        handles, labels = panels[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))
+    _place_panels(fig, n, stacked, compact)
     return fig
 
 
@@ -389,10 +394,12 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
 #: stacked: what ``tight_layout`` chose for these fixed labels (p50…p99, unit ticks, one-line
 #: titles), set directly because measuring them cost a third of the chart.
 _LADDER_MARGINS_IN = {False: (0.48, 0.2, 0.61, 0.33, 0.55), True: (0.48, 0.13, 0.81, 0.32, 0.55)}
+#: The same without the legend row at the bottom (the compact ladder has no legend).
+_COMPACT_MARGINS_IN = {False: (0.48, 0.2, 0.35, 0.33, 0.55), True: (0.48, 0.13, 0.35, 0.32, 0.55)}
 
 
-def _place_panels(fig, n: int, stacked: bool) -> None:
-    left, right, bottom, top, gap = _LADDER_MARGINS_IN[stacked]
+def _place_panels(fig, n: int, stacked: bool, compact: bool = False) -> None:
+    left, right, bottom, top, gap = (_COMPACT_MARGINS_IN if compact else _LADDER_MARGINS_IN)[stacked]
     w, h = fig.get_size_inches()
     if stacked:
         panel = (h - bottom - top - (n - 1) * gap) / n
@@ -402,12 +409,20 @@ def _place_panels(fig, n: int, stacked: bool) -> None:
         fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h, wspace=gap / panel)
 
 
-def ladder_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
+def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: bool = False) -> str:
     """Percentile ladder: one panel per metric, p50/p90/p95/p99 bars with Δ% labels; side by side on
     wide screens and in print, stacked on phones (see :func:`responsive`).
 
     ``rows``: ``[{"label": "TTFT", "stats": ["p50", ...], "base": [...ms], "opt": [...ms]}]``.
+    ``compact``: p50 and p99 only, in shorter panels and without a legend (the one-page layout,
+    whose headline shows the before/after key, and where the chart must fit at full width so its
+    type prints at 8 pt or more).
     """
+    if compact:
+        rows = [{"label": r["label"], **{k: [v for st, v in zip(r["stats"], r[k]) if st in ("p50", "p99")]
+                                         for k in ("base", "opt")},
+                 "stats": [st for st in r["stats"] if st in ("p50", "p99")]} for r in rows]
+        rows = [r for r in rows if r["stats"]]
     title = f"Latency percentiles, {base_label} vs {opt_label}"
     parts = []
     for row in rows:
@@ -418,8 +433,10 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
         parts.append(f"{row['label']}: " + ", ".join(items))
     desc = "; ".join(parts) + "."
     with plt.rc_context(_RC):
-        wide = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=False), title, desc)
-        narrow = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=True), title, desc, "narrow")
+        wide = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=False, compact=compact), title, desc,
+                       "compact" if compact else "wide")
+        narrow = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=True, compact=compact), title, desc,
+                         "compact-narrow" if compact else "narrow")
     return responsive(wide, narrow)
 
 

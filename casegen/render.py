@@ -378,8 +378,8 @@ def _workload_line(study: Study) -> str:
     return "; ".join(parts)
 
 
-def _charts(study: Study) -> dict[str, Any]:
-    out: dict[str, Any] = {"ttft_cdf": None, "e2e_cdf": None, "ladder": None}
+def _charts(study: Study, layout: str = "full") -> dict[str, Any]:
+    out: dict[str, Any] = {"ttft_cdf": None, "e2e_cdf": None, "ladder": None, "ladder_compact": None}
     lb, lo = study.label("baseline"), study.label("optimized")
     rb, ro = study.runs["baseline"], study.runs["optimized"]
     if not rb.summary_only and not ro.summary_only:
@@ -399,6 +399,8 @@ def _charts(study: Study) -> dict[str, Any]:
                              "opt": [o.latency_ms[m].get(s) for s in stats]})
     if rows:
         out["ladder"] = Markup(charts.ladder_chart(rows, lb, lo))
+        if layout == "onepager" and any(s in ("p50", "p99") for r in rows for s in r["stats"]):
+            out["ladder_compact"] = Markup(charts.ladder_chart(rows, lb, lo, compact=True))
     return out
 
 
@@ -576,7 +578,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "reproduce": reproduce_view(study),
         "links": output_links(outputs),
         "workload_line": _workload_line(study),
-        "charts": _charts(study),
+        "charts": _charts(study, layout or case.report.layout),
         "notes_data": study.notes,
         "definitions": study.definitions,
         "tools_differ": ([TOOL_NAMES.get(study.runs[s].meta.tool, study.runs[s].meta.tool) for s in SIDES]

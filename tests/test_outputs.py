@@ -202,3 +202,40 @@ def test_portfolio_trusts_case_templates_only_when_told(example_case, tmp_path):
     assert r.exit_code == 0, r.output
     html = next((tmp_path / "p2").glob("*/report.html")).read_text()
     assert "MY NOTES PARTIAL" in html
+
+
+def test_onepager_drops_decoration_before_evidence():
+    """Tightening never drops the caveats; the chart goes (level 2) before the cards' interval
+    lines (level 3); and every worked example fits one page with its chart (level ≤ 1), the
+    compact p50/p99 ladder printed at full width, where its 9 pt type stays ≥ 8 pt."""
+    import tempfile
+    from pathlib import Path
+
+    from casegen.build import analyze, build_report
+    from casegen.build import load_case as load
+    from casegen.render import render_html
+
+    root = Path(__file__).resolve().parent.parent / "cases"
+    for case_dir in sorted(p for p in root.iterdir() if (p / "case.yaml").is_file()):
+        case, d = load(case_dir)
+        study = analyze(case, d)
+        report = build_report(study)
+        for tight in range(4):
+            html = render_html(study, report=report, layout="onepager", tight=tight)
+            if study.threats:
+                assert "Caveats:" in html, (case_dir.name, tight)
+            assert ('class="chart-variants"' in html) == (tight < 2), (case_dir.name, tight)
+            if tight == 0:
+                svg = re.search(r'<div class="desk-only">(<svg.*?</svg>)', html, re.S).group(1)
+                stats = set(re.findall(r">(p\d+)</text>", svg))
+                assert stats <= {"p50", "p99"} and stats, stats  # the compact ladder
+                assert f">{study.label('baseline')}</text>" not in svg  # no legend: the page has the key
+                width_pt = float(re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+)', svg).group(1))
+                content_pt = (210 - 32) / 25.4 * 72  # A4 less the 16 mm side margins
+                assert 9 * min(1.0, content_pt / width_pt) >= 8.0, width_pt
+        messages: list[str] = []
+        with tempfile.TemporaryDirectory() as out:
+            build(case_dir, out, formats=("pdf",), layout="onepager", progress=messages.append)
+            assert pdf_pages((Path(out) / "report.pdf").read_bytes()) == 1
+        levels = [int(m.rsplit("level ", 1)[1].rstrip(")")) for m in messages if "tightening" in m]
+        assert max(levels, default=0) <= 1, (case_dir.name, messages)
