@@ -312,7 +312,8 @@ def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[T
     for metric, why in short:
         by_reason.setdefault(why, []).append(METRIC_LABELS.get(metric, metric))
     reasons = "; ".join(f"{', '.join(labels)}: {why}" for why, labels in by_reason.items())
-    need, need_dep = effective_n_needed(stat), effective_n_needed(stat, dependent=True)
+    conf = intervals.confidence
+    need, need_dep = effective_n_needed(stat, confidence=conf), effective_n_needed(stat, True, conf)
     return [Threat("too-few-requests", "minor", f"Too few requests for {stat}",
                    f"no {stat} interval (†, point value only) — {reasons}",
                    f"run more requests at a steady load: {stat} needs ≥ {need:,} effective samples, "

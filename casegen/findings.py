@@ -93,7 +93,8 @@ def unsupported_reason(study: Study, metric: str, stat: str) -> str:
             return f"{study.label(side)}: {reason}"
     from casegen.uncertainty import effective_n_needed
 
-    return f"no valid interval: {stat} needs ≥ {effective_n_needed(stat):,} effective samples per side"
+    need = effective_n_needed(stat, confidence=study.case.analysis.confidence)
+    return f"no valid interval: {stat} needs ≥ {need:,} effective samples per side"
 
 
 def _n(study: Study, side: str, metric: str) -> int | None:

@@ -84,12 +84,13 @@ def effective_n_needed(stat: str, dependent: bool = False, confidence: float = 0
 
 
 def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, dependent: bool = False,
-                 n_units: int = MIN_REQUESTS) -> tuple[bool, str]:
+                 n_units: int = MIN_REQUESTS, confidence: float = 0.95) -> tuple[bool, str]:
     """Is an interval for this statistic trustworthy? (supported, reason if not).
 
     * no interval from fewer than MIN_REQUESTS requests (``n_units``);
     * percentile p of a request-level metric: n_eff ≥ N(p), the smallest n with a two-sided
-      distribution-free interval (95 %: p50 6, p90 36, p95 72, p99 368);
+      distribution-free interval at ``confidence`` (95 %: p50 6, p90 36, p95 72, p99 368; 99 %:
+      p50 8, p90 51, p95 104, p99 528);
     * percentile of pooled inter-chunk gaps: the same rule applied to the effective number of
       *requests* (a pooled tail rests on the few requests that produce it);
     * mean: ≥ MEAN_MIN_N_EFF effective requests (heavy tails and rare slow requests);
@@ -99,7 +100,7 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
     if n_units < MIN_REQUESTS:
         return False, (f"{n_units} requests: below {MIN_REQUESTS}, autocorrelation between neighbouring requests "
                        "cannot be checked, so no interval is trustworthy")
-    need = effective_n_needed(stat, dependent)
+    need = effective_n_needed(stat, dependent, confidence)
     if stat_p(stat) is None:
         if n_units_eff < need:
             return False, f"a mean needs ≥ {need} effective requests, this run has {n_units_eff:,.0f}"
@@ -201,6 +202,8 @@ class RunIntervals:
     n: dict[str, int] = field(default_factory=dict)
     supported: dict[str, dict[str, bool]] = field(default_factory=dict)
     reasons: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the confidence level the intervals (and the support rule's sample sizes) are for
+    confidence: float = 0.95
     n_eff: dict[str, dict[str, float]] = field(default_factory=dict)
     dependence: dict[str, Dependence] = field(default_factory=dict)
 
@@ -233,7 +236,7 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
                 sd = float(np.std(draws))
                 if sd > 0 and target_var > sd * sd:
                     draws = theta + (draws - theta) * math.sqrt(target_var) / sd
-            ok, why = support_rule(metric, stat, n_eff, n_eff, dep.dependent, units)
+            ok, why = support_rule(metric, stat, n_eff, n_eff, dep.dependent, units, confidence)
             lo, hi = np.percentile(draws, [a, 100 - a])
             out[stat] = StatResult(theta, draws, (float(lo), float(hi)) if ok else None, ok, n_eff, why)
             continue
@@ -256,7 +259,7 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
                 n_eff = min(n_eff, float(units))
             interval = None
         draws = stats.quantile_draws(sorted_values, p, n_eff, resamples, rng, method, presorted)
-        ok, why = support_rule(metric, stat, n_eff, n_units_eff, dep.dependent, units)
+        ok, why = support_rule(metric, stat, n_eff, n_units_eff, dep.dependent, units, confidence)
         if ok and interval is None:
             lo, hi = np.percentile(draws, [a, 100 - a])
             interval = (float(lo), float(hi))
@@ -269,7 +272,7 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
 def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_index: int,
                   method: str = "linear", extra_stats: tuple[str, ...] = ()) -> RunIntervals:
     """Intervals for every metric/statistic of a per-request run (deterministic for a seed)."""
-    out = RunIntervals()
+    out = RunIntervals(confidence=confidence)
     names = STATS + tuple(s for s in extra_stats if s not in STATS)
     for metric, series in sorted(metric_series(run).items(), key=lambda kv: METRICS.index(kv[0])):
         out.n[metric] = int(series.values.size)

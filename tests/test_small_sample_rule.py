@@ -46,12 +46,27 @@ def test_docs_state_the_rule_s_numbers():
             assert int(m.group(1)) in (p99, p99_dep), (doc, m.group(0))
 
 
-def _intervals(x: np.ndarray):
-    res, dep = series_stats(MetricSeries(x, x, np.ones(x.size)), uncertainty.STATS, 0.95, 300,
+def _intervals(x: np.ndarray, confidence: float = 0.95):
+    res, dep = series_stats(MetricSeries(x, x, np.ones(x.size)), uncertainty.STATS, confidence, 300,
                             np.random.default_rng(0))
     return types.SimpleNamespace(supported={"ttft": {s: r.supported for s, r in res.items()}},
                                  reasons={"ttft": {s: r.reason for s, r in res.items() if r.reason}},
-                                 dependence={"ttft": dep})
+                                 dependence={"ttft": dep}, confidence=confidence,
+                                 intervals={"ttft": {s: r.interval for s, r in res.items()}})
+
+
+def test_the_rule_follows_the_case_s_confidence():
+    """analysis.confidence 0.99 needs more requests for the same percentile (p99: 528, not 368):
+    400 independent requests give a 95 % p99 interval but no 99 % one, and the threat says 528."""
+    x = np.random.default_rng(5).lognormal(0, 0.5, 400)
+    at95, at99 = _intervals(x, 0.95), _intervals(x, 0.99)
+    assert at95.supported["ttft"]["p99"] and at95.intervals["ttft"]["p99"] is not None
+    assert not at99.supported["ttft"]["p99"] and at99.intervals["ttft"]["p99"] is None
+    assert "≥ 528 effective samples" in at99.reasons["ttft"]["p99"]
+    assert uncertainty.effective_n_needed("p99", confidence=0.99) == stats.min_n_for_quantile_ci(0.99, 0.99) == 528
+    (t,) = checks.small_sample_threats("baseline", at99)
+    assert "528" in t.fix and "368" not in t.fix
+    assert not checks.small_sample_threats("baseline", at95)
 
 
 def test_threat_fires_exactly_when_p99_is_withheld_and_quotes_the_rule():
