@@ -6,6 +6,7 @@ Every case runs in a forked child under a timeout and an address-space limit
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -503,3 +504,31 @@ def test_fuzz_findings_stay_fixed(tmp_path):
     summary.write_text(json.dumps(obj))
     for run in load_runs(summary):
         assert run.meta.date is None
+
+
+def test_fuzz_findings_of_session_3_stay_fixed(tmp_path):
+    """AIPerf request_start_ns of Infinity (int() overflowed), and chunk gaps or start times so
+    large that statistics overflow (a std of 1e308): clear errors on reading."""
+    import json
+
+    from casegen.runs import load_runs
+
+    src = FIXTURES / "aiperf" / "0.13.0" / "optimized-sweep" / "concurrency_1" / "profile_export.jsonl"
+    lines = src.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["metadata"]["request_start_ns"] = float("inf")
+    bad = tmp_path / "profile_export.jsonl"
+    bad.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n")  # json writes Infinity
+    with pytest.raises(CasegenError, match="timestamp is inf"):
+        load_runs(bad)
+
+    row = {"start_s": 0.0, "ttft_ms": 212.5, "e2e_ms": 4102.9, "input_tokens": 812, "output_tokens": 161}
+    cases = {
+        "gap.jsonl": ([dict(row, chunk_gaps_ms=[24.1, 1e308])], "gap between streamed chunks is 1e+305 s"),
+        "start.jsonl": ([row, dict(row, start_s=1e300)], "request start time is 1e+300 s"),
+    }
+    for name, (rows, message) in cases.items():
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        with pytest.raises(CasegenError, match=re.escape(message)):
+            list(load_runs(path))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -417,7 +418,7 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
         else:
             errors.append("")
         ts = md.get("request_start_ns", md.get("timestamp_ns"))
-        if ts is not None and (isinstance(ts, bool) or not isinstance(ts, (int, float))):
+        if ts is not None and (isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts)):
             raise CasegenError(f"request start timestamp is {ts!r}", file=path, where=f"{where}, metadata",
                                expected="an integer nanosecond timestamp")
         start_ns.append(int(ts) if ts is not None else None)

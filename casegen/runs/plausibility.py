@@ -30,6 +30,8 @@ _CHECKED_GROUPS = frozenset(LATENCY_METRICS) | {"throughput", "requests", "token
 #: or encoding errors, and would overflow statistics (std of 1e300 is inf)
 MAX_LATENCY_S = 1e7
 MAX_TOKENS = 1e12
+#: a request's start time, s: epoch seconds (~1.7e9 today) or seconds from the run's start
+MAX_START_S = 1e11
 #: slack for tools that round their printed figures (e.g. to 2 decimals of a millisecond)
 _REL_TOL = 1e-6
 _ABS_TOL = 0.011
@@ -103,7 +105,7 @@ def check_summary(summary: dict[str, Any], file: str | Path, run_label: str = "r
 
 
 def check_request_values(df: Any, file: str | Path) -> None:
-    """Infinite or absurd token counts and latencies, and bad chunk gaps, in a per-request table."""
+    """Infinite or absurd token counts, latencies, start times and chunk gaps in a per-request table."""
     for column in ("input_tokens", "output_tokens"):
         values = df[column].to_numpy(dtype=float)
         bad = np.flatnonzero(np.isinf(values) | (values > MAX_TOKENS))
@@ -127,6 +129,12 @@ def check_request_values(df: Any, file: str | Path) -> None:
         i = int(bad[0])
         raise CasegenError("TTFT is infinite in a successful request", file=file, where=f"request {i + 1}",
                            expected="a finite TTFT, or none for non-streaming runs")
+    starts = df["start_s"].to_numpy(dtype=float)
+    bad = np.flatnonzero(np.isinf(starts) | (np.abs(starts) > MAX_START_S))
+    if bad.size:
+        i = int(bad[0])
+        raise CasegenError(f"request start time is {starts[i]:g} s", file=file, where=f"request {i + 1}",
+                           expected=f"a finite time within {MAX_START_S:g} s of the epoch or of the run's start")
     for i, gaps in enumerate(df["chunk_gaps_s"]):
         if gaps is None:
             continue
@@ -134,6 +142,10 @@ def check_request_values(df: Any, file: str | Path) -> None:
         if arr.size and not (np.isfinite(arr).all() and (arr >= 0).all()):
             raise CasegenError("a gap between streamed chunks is negative or not a finite number", file=file,
                                where=f"request {i + 1}", expected="finite chunk gaps ≥ 0")
+        if arr.size and float(arr.max()) > MAX_LATENCY_S:
+            raise CasegenError(f"a gap between streamed chunks is {float(arr.max()):g} s, more than "
+                               f"{MAX_LATENCY_S:g} s (check the units)", file=file, where=f"request {i + 1}",
+                               expected="chunk gaps in seconds")
 
 
 def check_run(run: Any) -> None:
