@@ -532,3 +532,17 @@ def test_fuzz_findings_of_session_3_stay_fixed(tmp_path):
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         with pytest.raises(CasegenError, match=re.escape(message)):
             list(load_runs(path))
+
+
+def test_guidellm_csv_percentiles_cell_with_a_5000_digit_number(tmp_path):
+    """json.loads raises a plain ValueError (not JSONDecodeError) past Python's 4,300-digit limit."""
+    from casegen.runs import load_runs
+
+    src = next((FIXTURES / "guidellm").rglob("*.csv"))
+    text = src.read_text()
+    m = re.search(r'"\[([-\d.e]+),', text)
+    assert m, "a percentiles cell"
+    bad = tmp_path / src.name
+    bad.write_text(text.replace(m.group(0), '"[' + "9" * 5000 + ",", 1))
+    with pytest.raises(CasegenError, match="percentiles cell"):
+        list(load_runs(bad))

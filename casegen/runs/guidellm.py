@@ -496,7 +496,7 @@ def read_csv(path: Path, text: str, sha256: str) -> list[Run]:
             if raw:
                 try:
                     values = json.loads(raw)
-                except json.JSONDecodeError:
+                except (ValueError, RecursionError):  # bad JSON, a 5,000-digit integer, deep nesting
                     values = None
                 if not isinstance(values, list) or len(values) != len(_CSV_PCTS):
                     raise CasegenError(f"percentiles cell is {raw[:40]!r}", file=path, where=f"line {line}, {g}",
