@@ -24,6 +24,7 @@ The full list, with examples, is docs/number-formats.md.
 from __future__ import annotations
 
 import math
+import re
 from typing import Callable
 
 MINUS = "−"
@@ -238,3 +239,23 @@ def fmt_bound(kind: str, value: float | None, unit: str = "req/s", upper: float 
 
 
 __all__ = [name for name in dir() if name.startswith("fmt")] + ["FORMATTERS", "MINUS"]
+
+
+#: Units that must not be separated from their number at a line break in the HTML report.
+_UNIT_WORDS = r"(?:ms|s|req/s|tok/s|tokens/s|months?|GiB|MiB|KiB|GB|MB|h|days?|pp)"
+_NUMBER_UNIT = re.compile(r"(\d) (?=" + _UNIT_WORDS + r"(?![\w/]))")
+_RAW_ELEMENTS = re.compile(r"(<(style|script|svg|pre|code|textarea)\b.*?</\2>|<[^>]*>)", re.DOTALL | re.IGNORECASE)
+
+
+def keep_units_together(html: str) -> str:
+    """``html`` with a no-break space between a number and its unit ("3.6\u00a0months",
+    "72.0\u00a0ms") in text, so a line never ends on the number; tags, attributes, styles,
+    scripts, charts and code are left as they are."""
+    out = []
+    pos = 0
+    for m in _RAW_ELEMENTS.finditer(html):
+        out.append(_NUMBER_UNIT.sub("\\1\u00a0", html[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_NUMBER_UNIT.sub("\\1\u00a0", html[pos:]))
+    return "".join(out)

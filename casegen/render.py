@@ -32,6 +32,7 @@ from casegen.formatting import (
     fmt_sig3,
     fmt_sig3_signed,
     fmt_usd,
+    keep_units_together,
 )
 from casegen.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.metrics import METRIC_LABELS, per_request_values
@@ -642,7 +643,7 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
     ctx = report_context(study, theme=theme, layout=layout, tight=tight, report=report, outputs=outputs)
     env = _env(user_dir)
     try:
-        return charts.apply_theme(env.get_template(LAYOUTS[layout]).render(**ctx), theme)
+        return charts.apply_theme(keep_units_together(env.get_template(LAYOUTS[layout]).render(**ctx)), theme)
     except jinja2.TemplateSyntaxError as err:
         raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
                            where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None

@@ -48,4 +48,4 @@ def test_onepager_workload_line_and_full_report_link(example_case, tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert '<a class="full-report" href="https://example.com/fp8-full">Full report</a>' in html
     line = re.search(r"<strong>Workload:</strong> ([^<]*)</p>", html).group(1)
-    assert "rate 10 req/s, max concurrency 16" in line and "100 requests per side" in line
+    assert "rate 10\u00a0req/s, max concurrency 16" in line and "100 requests per side" in line

@@ -56,7 +56,7 @@ def test_example_report_shows_intervals_verdicts_and_threats(example_case):
     study = analyze(case, d)
     html = render_html(study)
     assert "Service-level objectives" in html and "inconclusive" in html
-    assert "Threats to validity" in html and "Run shorter than 60 s" in html
+    assert "Threats to validity" in html and "Run shorter than 60\u00a0s" in html  # no-break space
     assert "95% CI" in html
     s = summary_dict(study)
     # TTFT is not autocorrelated in send order: its median change is a primary, Holm-corrected finding

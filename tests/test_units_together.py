@@ -1,0 +1,34 @@
+"""A number and its unit never part at a line break in the HTML report (casegen.formatting.keep_units_together)."""
+
+from __future__ import annotations
+
+import re
+
+from casegen.build import analyze, build_report, load_case
+from casegen.formatting import keep_units_together
+from casegen.render import render_html
+from tests.conftest import EXAMPLE
+
+NBSP = "\u00a0"
+
+
+def test_text_gets_no_break_spaces_markup_does_not():
+    html = ('<p title="5 s" class="a 3 ms">pays back in 3.6 months; 72.0 ms → 56.0 ms at 10 req/s, '
+            '1.5 GiB, 5 seconds, 3 steps, 16 concurrent</p><style>.x{margin:1 s}</style>'
+            '<code>sleep 1 s</code><svg><text>50 ms</text></svg>')
+    out = keep_units_together(html)
+    for kept in ("3.6\u00a0months", "72.0\u00a0ms", "56.0\u00a0ms", "10\u00a0req/s", "1.5\u00a0GiB"):
+        assert kept in out, kept
+    for plain in ("5 seconds", "3 steps", "16 concurrent", 'title="5 s"', 'class="a 3 ms"', "margin:1 s",
+                  "sleep 1 s", "<text>50 ms</text>"):
+        assert plain in out, plain
+    assert out.replace(NBSP, " ") == html  # nothing else changes
+
+
+def test_the_example_report_keeps_its_units_with_their_numbers():
+    case, d = load_case(EXAMPLE)
+    study = analyze(case, d)
+    html = render_html(study, report=build_report(study))
+    text = re.sub(r"<(style|script|svg|pre|code)\b.*?</\1>|<[^>]*>", " ", html, flags=re.S)
+    assert re.search(r"\d (ms|req/s|tok/s|months?)(?![\w/])", text) is None
+    assert f"3.6{NBSP}months" in html
