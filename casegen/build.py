@@ -20,7 +20,7 @@ from casegen.case import load_case
 from casegen.errors import CasegenError
 from casegen.output_set import check_output_folder, write_output_set
 from casegen.outputs import OUTPUT_FORMATS, PNG_EXTRA_HINT
-from casegen.render import render_html, render_pdf
+from casegen.render import render_html, render_pdf, report_context
 from casegen.report_build import build_report, summary_json
 from casegen.report_model import Report
 from casegen.study import Study, analyze
@@ -111,16 +111,16 @@ def render_png(pdf: bytes, scale: float = 1.5) -> bytes:
     return buf.getvalue()
 
 
-def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templates, say, report=None) -> bytes:
-    """PDF bytes; the one-page layout is tightened step by step until it fits one page."""
+def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templates, say, context) -> bytes:
+    """PDF bytes; the one-page layout is tightened step by step until it fits one page (each step
+    renders the templates again from ``context``, the report context ``html`` was made from)."""
     from casegen.render import PageOverflow
 
     if layout != "onepager":
         return render_pdf(html, case_dir, study.case.date)
     for tight in (0, 1, 2, 3):
         page_html = html if tight == 0 else render_html(study, layout=layout, theme=theme, templates=templates,
-                                                        report=report,
-                                                        tight=tight)
+                                                        context=context, tight=tight)
         try:
             return render_pdf(page_html, case_dir, study.case.date, max_pages=1)
         except PageOverflow as over:
@@ -182,11 +182,12 @@ def build(
     report = build_report(study)
     timings["report"] = time.perf_counter() - t
     html = ""
+    ctx = None  # the report context (charts drawn once) shared by the HTML, its tightening and Markdown
     if "html" in formats or "pdf" in formats or png:  # Markdown and JSON do not need the HTML
         t = time.perf_counter()
         say("rendering HTML")
-        html = render_html(study, layout=layout, theme=theme, templates=templates, report=report,
-                           outputs=tuple(formats))
+        ctx = report_context(study, theme=theme, layout=layout, report=report, outputs=tuple(formats))
+        html = render_html(study, layout=layout, theme=theme, templates=templates, context=ctx)
         timings["html"] = time.perf_counter() - t
     outputs: list[tuple[Path, bytes]] = []
     if "html" in formats:
@@ -197,14 +198,14 @@ def build(
     if "md" in formats:
         from casegen.markdown_export import render_markdown
 
-        text, files = render_markdown(study, report=report, outputs=tuple(formats))
+        text, files = render_markdown(study, report=report, outputs=tuple(formats), context=ctx)
         outputs.append((out / "report.md", text.encode("utf-8")))
         outputs += [(out / name, svg.encode("utf-8")) for name, svg in sorted(files.items())]
     if "pdf" in formats or png:
         say("rendering PDF")
         t = time.perf_counter()
         pdf_bytes = _pdf_for_layout(html, study, case_dir, layout or case.report.layout, theme, templates, say,
-                                    report)
+                                    ctx)
         timings["pdf"] = time.perf_counter() - t
         if "pdf" in formats:
             outputs.append((out / "report.pdf", pdf_bytes))

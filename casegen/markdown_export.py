@@ -43,9 +43,11 @@ def chart_files(ctx: dict[str, Any]) -> dict[str, str]:
 
 def render_markdown(study: Study, report: Report | None = None,
                     templates: str | Path | None = None,
-                    outputs: tuple[str, ...] = ()) -> tuple[str, dict[str, str]]:
-    """``outputs``: the formats written by the same build (the header links to the others)."""
-    ctx = report_context(study, report=report, outputs=outputs)
+                    outputs: tuple[str, ...] = (), context: dict[str, Any] | None = None) -> tuple[str, dict[str, str]]:
+    """``outputs``: the formats written by the same build (the header links to the others).
+    ``context``: the :func:`casegen.render.report_context` the same build made for its HTML, so the
+    charts are drawn once (the Markdown templates use no theme, layout or tightening)."""
+    ctx = context if context is not None else report_context(study, report=report, outputs=outputs)
     env = _env(Path(templates) if templates is not None else None, kind="md")
     try:
         text = env.get_template("report.md.j2").render(**ctx)

@@ -623,12 +623,14 @@ def _compact_latency(study: Study) -> list[dict[str, Any]]:
 
 def render_html(study: Study, *, layout: str | None = None, theme: str | None = None,
                 templates: str | Path | None = None, tight: int = 0, report: Report | None = None,
-                outputs: tuple[str, ...] = ()) -> str:
+                outputs: tuple[str, ...] = (), context: dict[str, Any] | None = None) -> str:
     """The report as one self-contained HTML string (deterministic).
 
     ``layout`` (full | onepager) and ``theme`` (modern | classic) default to the case's ``report:``
     settings; ``templates`` is a folder of template overrides (never taken from case.yaml here:
-    :func:`casegen.build.build` decides whether a case's own templates are trusted).
+    :func:`casegen.build.build` decides whether a case's own templates are trusted). ``context``
+    is a :func:`report_context` made earlier for the same study, layout and theme (its charts are
+    the costly part), rendered again at this ``tight`` level.
     """
     settings = study.case.report
     layout = layout or settings.layout
@@ -640,7 +642,8 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
         user_dir = Path(templates)
         if not user_dir.is_dir():
             raise CasegenError("template folder not found", file=user_dir, expected="a folder of .j2 templates")
-    ctx = report_context(study, theme=theme, layout=layout, tight=tight, report=report, outputs=outputs)
+    ctx = (dict(context, tight=tight) if context is not None
+           else report_context(study, theme=theme, layout=layout, tight=tight, report=report, outputs=outputs))
     env = _env(user_dir)
     try:
         return charts.apply_theme(keep_units_together(env.get_template(LAYOUTS[layout]).render(**ctx)), theme)
