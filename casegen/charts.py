@@ -24,6 +24,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
+from casegen.idrefs import prefix_ids, referenced_ids  # noqa: E402
+
 BASE_COLOR = "#94a3b8"
 OPT_COLOR = "#1d4ed8"
 BETTER = "#15803d"
@@ -171,18 +173,14 @@ def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> str:
             + svg[head_end:])
 
 
-_ID_ATTR = re.compile(r'\sid="([^"]+)"')
-_ID_REF = re.compile(r'(href="#|url\(#)([^")]+)')
-
-
 def _scoped_ids(svg: str, uid: str) -> str:
     """``svg`` with ids unique in the report: matplotlib names its groups ``figure_1``,
     ``axes_1``, ``patch_1``… in every chart (eight charts, 140 repeated ids in one HTML page);
     those nothing refers to are dropped, and the ones referred to (clip paths, markers) get the
-    chart's own prefix, with their references."""
-    referenced = {m.group(2) for m in _ID_REF.finditer(svg)}
-    svg = _ID_ATTR.sub(lambda m: f' id="{uid}-{m.group(1)}"' if m.group(1) in referenced else "", svg)
-    return _ID_REF.sub(lambda m: f"{m.group(1)}{uid}-{m.group(2)}", svg)
+    chart's own prefix, with their references (:func:`casegen.idrefs.prefix_ids`)."""
+    referenced = referenced_ids(svg)
+    svg = re.sub(r'\sid="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else "", svg)
+    return prefix_ids(svg, uid)
 
 
 def responsive(wide: str, narrow: str) -> str:

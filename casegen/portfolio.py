@@ -22,6 +22,7 @@ from markupsafe import Markup
 from casegen import __version__
 from casegen.build import _check_outdir, _make_outdir, build, write_atomic
 from casegen.errors import CasegenError
+from casegen.idrefs import prefix_ids
 
 SLUG_RE = re.compile(r"[^a-z0-9]+")
 
@@ -207,21 +208,12 @@ def _context(outcomes: list[CaseOutcome], title: str, author: str | None, links:
                          for o in ok]}
 
 
-_ID_REF = re.compile(r'((?:\bid|aria-labelledby|aria-describedby)=")([^"]+)"|((?:\bhref|xlink:href)="#)([^"]+)"|(url\(#)([^)]+)\)')
-
-
 def chapter_ids(body: str, slug: str) -> str:
     """``body`` (one case's report HTML) with every element id and in-document reference prefixed by
-    ``slug``, so that ids stay unique in the portfolio book and a link such as ``#command-1`` jumps
-    within its own chapter rather than to the first chapter's. An id the report itself repeats (the
-    inline charts' ``figure_1``, ``axes_1``, and content-hashed clip paths, identical where repeated) is
-    kept on its first element only, where every reference already resolves."""
-    def prefix(m: re.Match[str]) -> str:
-        if m.group(1):
-            return m.group(1) + " ".join(f"{slug}--{i}" for i in m.group(2).split()) + '"'
-        if m.group(3):
-            return f'{m.group(3)}{slug}--{m.group(4)}"'
-        return f"{m.group(5)}{slug}--{m.group(6)})"
+    ``slug`` (:func:`casegen.idrefs.prefix_ids`), so that ids stay unique in the portfolio book and a
+    link such as ``#command-1`` jumps within its own chapter rather than to the first chapter's. An
+    id the report itself repeats is kept on its first element only, where every reference already
+    resolves."""
     seen: set[str] = set()
 
     def first_only(m: re.Match[str]) -> str:
@@ -229,7 +221,7 @@ def chapter_ids(body: str, slug: str) -> str:
             return m.group(1)
         seen.add(m.group(2))
         return m.group(0)
-    return re.sub(r'(\s)id="([^"]+)"', first_only, _ID_REF.sub(prefix, body))
+    return re.sub(r'(\s)id="([^"]+)"', first_only, prefix_ids(body, slug))
 
 
 def _index(outcomes: list[CaseOutcome], out: Path, title: str, author: str | None, links: list[str]) -> list[Path]:
