@@ -392,12 +392,14 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
 #: stacked: what ``tight_layout`` chose for these fixed labels (p50…p99, unit ticks, one-line
 #: titles), set directly because measuring them cost a third of the chart.
 _LADDER_MARGINS_IN = {False: (0.48, 0.2, 0.61, 0.33, 0.55), True: (0.48, 0.13, 0.81, 0.32, 0.55)}
-#: The same without the legend row at the bottom (the compact ladder has no legend).
-_COMPACT_MARGINS_IN = {False: (0.48, 0.2, 0.35, 0.33, 0.55), True: (0.48, 0.13, 0.35, 0.32, 0.55)}
+#: Bottom margin without the legend row (the compact ladder has no legend): the tick labels only.
+_NO_LEGEND_BOTTOM_IN = 0.35
 
 
 def _place_panels(fig, n: int, stacked: bool, compact: bool = False) -> None:
-    left, right, bottom, top, gap = (_COMPACT_MARGINS_IN if compact else _LADDER_MARGINS_IN)[stacked]
+    left, right, bottom, top, gap = _LADDER_MARGINS_IN[stacked]
+    if compact:
+        bottom = _NO_LEGEND_BOTTOM_IN
     w, h = fig.get_size_inches()
     if stacked:
         panel = (h - bottom - top - (n - 1) * gap) / n

@@ -169,25 +169,27 @@ def judge(delta: float, se: float | None, tolerance: float, higher_is_better: bo
                                       f"on both sides of {tolerance:g}")
 
 
+def _only(keys: list[tuple[str, str]], part: int, wanted: list[str] | None, noun: str, where: str,
+          expected: str) -> list[tuple[str, str]]:
+    """The (task, metric) ``keys`` whose ``part`` (0 task, 1 metric) is ``wanted`` (all when not
+    given); a CasegenError naming what is missing from the keys of both files."""
+    if not wanted:
+        return keys
+    missing = [w for w in wanted if not any(k[part] == w for k in keys)]
+    if missing:
+        have = sorted({k[part] for k in keys})
+        raise CasegenError(f"{noun} {', '.join(missing)} not in both lm-eval result files", where=where,
+                           expected=expected + ", ".join(have))
+    return [k for k in keys if k[part] in wanted]
+
+
 def compare(base: EvalFile, opt: EvalFile, tolerance: float, confidence: float, *,
             tasks: list[str] | None = None, metrics: list[str] | None = None,
             higher_is_better: bool | None = None, where: str = "quality.lm_eval") -> QualityComparison:
     """Every (task, metric) in both files (or the listed ones), with delta, interval, verdict and n."""
     keys = [k for k in base.scores if k in opt.scores]
-    if tasks:
-        missing = [t for t in tasks if not any(k[0] == t for k in keys)]
-        if missing:
-            have = sorted({k[0] for k in keys})
-            raise CasegenError(f"task(s) {', '.join(missing)} not in both lm-eval result files",
-                               where=f"{where}.tasks", expected="tasks of both files: " + ", ".join(have))
-        keys = [k for k in keys if k[0] in tasks]
-    if metrics:
-        missing = [m for m in metrics if not any(k[1] == m for k in keys)]
-        if missing:
-            have = sorted({k[1] for k in keys})
-            raise CasegenError(f"metric(s) {', '.join(missing)} not in both lm-eval result files",
-                               where=f"{where}.metrics", expected="one of: " + ", ".join(have))
-        keys = [k for k in keys if k[1] in metrics]
+    keys = _only(keys, 0, tasks, "task(s)", f"{where}.tasks", "tasks of both files: ")
+    keys = _only(keys, 1, metrics, "metric(s)", f"{where}.metrics", "one of: ")
     if not keys:
         raise CasegenError("the two lm-eval result files have no task and metric in common", where=where,
                            expected="results of the same tasks for baseline and optimized")
