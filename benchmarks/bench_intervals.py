@@ -22,7 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from casegen import uncertainty  # noqa: E402
+from casegen.analysis import uncertainty  # noqa: E402
 from casegen.runs.model import Run, RunMeta  # noqa: E402
 
 

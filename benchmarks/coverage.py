@@ -33,8 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from casegen import uncertainty  # noqa: E402
-from casegen.uncertainty import MetricSeries, RunIntervals, series_stats  # noqa: E402
+from casegen.analysis import uncertainty  # noqa: E402
+from casegen.analysis.uncertainty import MetricSeries, RunIntervals, series_stats  # noqa: E402
 
 STATS = uncertainty.STATS
 METRICS = ("ttft", "tpot", "e2e")

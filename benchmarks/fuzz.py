@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from casegen.case import parse_case  # noqa: E402
+from casegen.analysis.metrics import compute_run_metrics  # noqa: E402
+from casegen.case.model import parse_case  # noqa: E402
 from casegen.errors import CasegenError  # noqa: E402
-from casegen.metrics import compute_run_metrics  # noqa: E402
 from casegen.runs import detect_format, load_runs  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -21,7 +21,7 @@ GC_THRESHOLDS = (50_000, 20, 20)
 
 def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
-    from casegen.cli import main as cli_main
+    from casegen.cli.main import main as cli_main
 
     try:
         cli_main()  # ends in SystemExit (Click's standalone mode)

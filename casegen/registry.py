@@ -104,3 +104,15 @@ def lower_is_better(metric: str) -> bool:
 
 METRIC_LABELS: dict[str, str] = {k: m.label for k, m in LATENCY.items()}
 METRIC_NOTES: dict[str, str] = {k: m.definition for k, m in LATENCY.items()}
+
+#: Display names of the tools whose output casegen reads (keys: ``Run.meta.tool``).
+TOOL_NAMES = {
+    "vllm": "vLLM bench serve / benchmark_serving.py",
+    "casegen": "casegen per-request table",
+    "guidellm": "GuideLLM",
+    "aiperf": "NVIDIA AIPerf",
+    "genai-perf": "NVIDIA GenAI-Perf",
+    "llmperf": "Ray LLMPerf",
+    "sglang": "SGLang bench_serving",
+    "inference-perf": "inference-perf",
+}

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from casegen.build import build
-from casegen.portfolio import build_portfolio
+from casegen.app.build import build
+from casegen.app.portfolio import build_portfolio
 from conftest import EXAMPLE, ROOT
 
 CHROMIUM = os.environ.get("CASEGEN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from casegen.case import json_schema, load_case, parse_case
+from casegen.case.model import json_schema, load_case, parse_case
 from casegen.errors import CasegenError, ValidationFailed
 from conftest import EXAMPLE, ROOT
 
@@ -99,7 +99,7 @@ def test_percentile_accepts_p_prefix():
 
 
 def test_case_yaml_reference_doc_is_current():
-    from casegen.docgen import case_yaml_reference
+    from casegen.cli.docgen import case_yaml_reference
 
     committed = (ROOT / "docs" / "case-yaml.md").read_text()
-    assert committed == case_yaml_reference(), "docs/case-yaml.md is stale: run `python -m casegen.docgen > docs/case-yaml.md`"
+    assert committed == case_yaml_reference(), "docs/case-yaml.md is stale: run `python -m casegen.cli.docgen > docs/case-yaml.md`"

@@ -13,9 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from casegen import charts
-from casegen.build import analyze, build_report, load_case
-from casegen.render import render_html
+from casegen.app.build import analyze, build_report, load_case
+from casegen.render.html import charts, render_html
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "cases").iterdir() if (p / "case.yaml").is_file())

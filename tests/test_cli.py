@@ -8,7 +8,7 @@ import os
 from click.testing import CliRunner
 
 from casegen import __version__
-from casegen.cli import main
+from casegen.cli.main import main
 from conftest import write
 
 

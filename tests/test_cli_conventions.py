@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from casegen.cli import main
+from casegen.cli.main import main
 from conftest import FIXTURES, write
 
 LLMPERF = FIXTURES / "llmperf"
@@ -259,7 +259,7 @@ def test_format_enum_in_schema_and_docs_from_the_registry():
 
 
 def test_inspect_never_prints_none_counts():
-    from casegen.console import request_counts
+    from casegen.app.console import request_counts
 
     assert request_counts({"total": None, "succeeded": 5, "failed": None}) == \
         "sent: not reported, 5 succeeded, failed: not reported"
@@ -269,7 +269,7 @@ def test_inspect_never_prints_none_counts():
 
 
 def test_png_hint_works_from_a_clone():
-    from casegen.outputs import PNG_EXTRA_HINT
+    from casegen.app.outputs import PNG_EXTRA_HINT
 
     assert "pip install pypdfium2" in PNG_EXTRA_HINT and "'.[png]'" in PNG_EXTRA_HINT
     assert "pip install 'casegen[png]'" not in (Path(__file__).parent.parent / "README.md").read_text()

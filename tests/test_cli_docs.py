@@ -11,8 +11,8 @@ import click
 import yaml
 from click.testing import CliRunner
 
-from casegen.cli import main
-from casegen.clidoc import cli_reference, command_help
+from casegen.cli.clidoc import cli_reference, command_help
+from casegen.cli.main import main
 from conftest import EXAMPLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ def _options(cmd: click.Command) -> set[str]:
 
 def test_cli_reference_is_up_to_date():
     assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == cli_reference(), \
-        "docs/cli.md is stale: run `python -m casegen.clidoc > docs/cli.md`"
+        "docs/cli.md is stale: run `python -m casegen.cli.clidoc > docs/cli.md`"
 
 
 def test_every_command_has_an_example_that_parses():
@@ -125,6 +125,6 @@ def test_generated_help_is_what_a_terminal_shows():
     import sys
 
     env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", "from casegen.cli import main; main(prog_name='casegen')", "build",
+    out = subprocess.run([sys.executable, "-c", "from casegen.cli.main import main; main(prog_name='casegen')", "build",
                           "--help"], capture_output=True, text=True, env=env, check=True).stdout
     assert out == command_help(["build"])

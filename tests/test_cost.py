@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from casegen.case import ApiPricing, Cost, SelfHostedPricing, SidePricing
-from casegen.cost import compare_costs, payback, side_cost
-from casegen.metrics import Dist, RunMetrics
+from casegen.analysis.cost import compare_costs, payback, side_cost
+from casegen.analysis.metrics import Dist, RunMetrics
+from casegen.case.model import ApiPricing, Cost, SelfHostedPricing, SidePricing
 
 
 def metrics(rps: float, out_tps: float, tot_tps: float, mean_in: float = 1000, mean_out: float = 200) -> RunMetrics:
@@ -89,9 +89,9 @@ def test_zero_one_time_cost_has_no_roi():
 def test_revenue_effect_is_separate_and_hand_computed(tmp_path):
     import shutil
 
-    from casegen.case import load_case
-    from casegen.render import render_html
-    from casegen.study import analyze, summary_dict
+    from casegen.analysis.study import analyze, summary_dict
+    from casegen.case.model import load_case
+    from casegen.render.html import render_html
     from conftest import EXAMPLE
 
     d = tmp_path / "case"

@@ -6,10 +6,10 @@ import shutil
 
 from click.testing import CliRunner
 
-from casegen.case import load_case
-from casegen.cli import main
-from casegen.render import render_html
-from casegen.study import analyze, summary_dict
+from casegen.analysis.study import analyze, summary_dict
+from casegen.case.model import load_case
+from casegen.cli.main import main
+from casegen.render.html import render_html
 from conftest import FIXTURES, write
 
 CASE = """

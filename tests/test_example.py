@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from casegen.build import build
+from casegen.app.build import build
 from conftest import EXAMPLE
 
 SIDES = {"baseline": "fp16-baseline.json", "optimized": "fp8-optimized.json"}

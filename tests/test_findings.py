@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from casegen.case import load_case
-from casegen.findings import _ratio_text, capacity_range, ratio_range
+from casegen.analysis.study import analyze
+from casegen.case.model import load_case
 from casegen.formatting import fmt_bound
-from casegen.report_build import build_report
-from casegen.study import analyze
+from casegen.report.build import build_report
+from casegen.story.findings import _ratio_text, capacity_range, ratio_range
 
 
 def _csv(path: Path, n: int, ttft_ms: float, tpot_ms: float, seed: int, tpot_sd: float = 0.05) -> None:
@@ -160,7 +160,7 @@ def test_sweep_leads_with_capacity():
     r = build_report(study)
     assert r.page1.cards[0].finding == "capacity"
     # "Notes on the sweep": each point's offered-rate note once, the way to read them once
-    from casegen.render import _sweep_view
+    from casegen.render.html import _sweep_view
 
     notes = _sweep_view(study)["notes"]
     rates = [n.split(":")[0].replace(",", "") for n in notes if "from the offered rate" in n]
@@ -173,20 +173,20 @@ def test_sweep_leads_with_capacity():
 
 
 def test_summary_schema_and_reference_are_current():
-    from casegen.report_model import json_schema, reference
+    from casegen.report.model import json_schema, reference
 
     root = Path(__file__).resolve().parent.parent
     assert (root / "schema" / "summary.schema.json").read_text() == json_schema(), \
-        "schema/summary.schema.json is stale: run `python -m casegen.report_model`"
+        "schema/summary.schema.json is stale: run `python -m casegen.report.model`"
     assert (root / "docs" / "summary-json.md").read_text() == reference(), \
-        "docs/summary-json.md is stale: run `python -m casegen.report_model`"
+        "docs/summary-json.md is stale: run `python -m casegen.report.model`"
     schema = json.loads(json_schema())
     assert {"findings", "page1", "threats"} <= set(schema["properties"])
 
 
 def test_compare_leads_with_the_same_rules(tmp_path):
     """`casegen compare` shows TTFT/TPOT/throughput first and every regression (TPOT rose 30 %)."""
-    from casegen.compare import compare_runs, format_table
+    from casegen.app.compare import compare_runs, format_table
 
     d = _case(tmp_path)
     r = compare_runs(d / "runs" / "base.csv", d / "runs" / "opt.csv")
@@ -201,12 +201,12 @@ def test_compare_leads_with_the_same_rules(tmp_path):
 def test_results_table_labels_exploratory_changes_and_marks_unsupported_deltas(tmp_path):
     """A significant change outside the primary family is labelled exploratory in HTML and Markdown;
     every row whose change has no valid interval carries †."""
-    from casegen.build import build
+    from casegen.app.build import build
 
     case = _case(tmp_path, n=400, base=(100.0, 20.0), opt=(80.0, 26.0))
     res = build(case, tmp_path / "out", formats=("html", "md"))
     study = res.study
-    from casegen.render import TABLE_METRICS, TABLE_STATS
+    from casegen.render.html import TABLE_METRICS, TABLE_STATS
 
     shown = [ci for m, row in study.delta_cis.items() if m in TABLE_METRICS
              for s, ci in row.items() if s in TABLE_STATS]
@@ -224,7 +224,7 @@ def test_results_table_labels_exploratory_changes_and_marks_unsupported_deltas(t
 def test_compare_labels_exploratory_changes(tmp_path):
     from click.testing import CliRunner
 
-    from casegen.cli import main
+    from casegen.cli.main import main
 
     case = _case(tmp_path, n=400, base=(100.0, 20.0), opt=(80.0, 26.0))
     r = CliRunner().invoke(main, ["compare", str(case / "runs" / "base.csv"), str(case / "runs" / "opt.csv"),

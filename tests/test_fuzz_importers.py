@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from casegen.analysis.metrics import compute_run_metrics
 from casegen.errors import CasegenError
-from casegen.metrics import compute_run_metrics
 from casegen.runs import load_runs
 from conftest import FIXTURES
 

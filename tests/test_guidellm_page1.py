@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from casegen.case import load_case
-from casegen.report_build import build_report
-from casegen.study import analyze
+from casegen.analysis.study import analyze
+from casegen.case.model import load_case
+from casegen.report.build import build_report
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "guidellm" / "0.8.1"
 

@@ -14,10 +14,10 @@ import jinja2
 import pytest
 from click.testing import CliRunner
 
-from casegen.case import load_case
-from casegen.cli import main
+from casegen.analysis.study import analyze
+from casegen.case.model import load_case
+from casegen.cli.main import main
 from casegen.errors import CasegenError
-from casegen.study import analyze
 from conftest import EXAMPLE, FIXTURES, write
 from isolate import run_isolated
 
@@ -43,13 +43,13 @@ def cli(args: list[str]) -> tuple[int, str, str | None]:
 def example_study():
     case, d = load_case(EXAMPLE)
     study = analyze(case, d)
-    from casegen.render import report_context
+    from casegen.render.html import report_context
 
     return study, report_context(study)
 
 
 def _render_payload(study, ctx, tpl_dir: Path) -> tuple[str, str]:
-    import casegen.render as render
+    import casegen.render.html as render
 
     render.report_context = lambda *a, **k: ctx  # the child's copy only: skip recomputing charts
     try:
@@ -281,7 +281,7 @@ def test_run_file_over_the_budget_is_refused_before_reading(tmp_path, monkeypatc
 def test_dollar_signs_in_labels_render_literally():
     import numpy as np
 
-    from casegen.charts import cdf_chart
+    from casegen.render.charts import cdf_chart
 
     rng = np.random.default_rng(0)
     svg = cdf_chart("TTFT $x^2$", rng.gamma(2, 50, 200), rng.gamma(2, 40, 200), "Before $5/h", "$\\alpha$ after")
@@ -358,7 +358,7 @@ def test_symlinked_build_folder_leaving_the_case_is_refused(tmp_path):
 
 
 def test_symlinked_build_folder_inside_the_case_is_followed(tmp_path):
-    from casegen.output_set import write_output_set
+    from casegen.app.output_set import write_output_set
 
     case = tmp_path / "case"
     (case / "real").mkdir(parents=True)
@@ -368,7 +368,7 @@ def test_symlinked_build_folder_inside_the_case_is_followed(tmp_path):
 
 
 def test_failed_write_leaves_the_previous_set_and_no_temporaries(tmp_path, monkeypatch):
-    import casegen.output_set as output_set
+    import casegen.app.output_set as output_set
 
     out = tmp_path / "build"
     output_set.write_output_set(out, _set("old"))
@@ -386,7 +386,7 @@ def test_failed_write_leaves_the_previous_set_and_no_temporaries(tmp_path, monke
 
 
 def test_temporaries_of_a_killed_build_are_cleaned(tmp_path):
-    from casegen.output_set import write_output_set
+    from casegen.app.output_set import write_output_set
 
     out = tmp_path / "build"
     write_output_set(out, _set("v1"))
@@ -403,8 +403,8 @@ def test_temporaries_of_a_killed_build_are_cleaned(tmp_path):
 
 
 def test_folder_with_foreign_files_is_updated_in_place(tmp_path):
-    from casegen.build import write_atomic
-    from casegen.output_set import write_output_set
+    from casegen.app.build import write_atomic
+    from casegen.app.output_set import write_output_set
 
     out = tmp_path / "mine"
     out.mkdir()
@@ -430,7 +430,7 @@ def _snapshot_tags(out: Path) -> set[str]:
 
 
 def _writer(out: str, tag: str, rounds: int) -> int:
-    from casegen.output_set import write_output_set
+    from casegen.app.output_set import write_output_set
 
     for i in range(rounds):
         write_output_set(Path(out), _set(f"{tag}{i}"))
@@ -441,7 +441,7 @@ def test_concurrent_builds_never_mix(tmp_path):
     import threading
     import time
 
-    from casegen.output_set import _locked, write_output_set
+    from casegen.app.output_set import _locked, write_output_set
 
     out = tmp_path / "build"
     write_output_set(out, _set("first"))

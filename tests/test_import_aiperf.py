@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 import pytest
 
+from casegen.analysis.metrics import compute_run_metrics
 from casegen.errors import CasegenError
-from casegen.metrics import compute_run_metrics
 from casegen.runs import detect_format, load_run, load_runs
 from casegen.runs.fields import scrub, scrub_text
 from conftest import FIXTURES, write

@@ -11,10 +11,10 @@ import shutil
 import numpy as np
 import pytest
 
+from casegen.analysis.metrics import compute_run_metrics, percentile
+from casegen.analysis.sweep import build_sweep
 from casegen.errors import CasegenError
-from casegen.metrics import compute_run_metrics, percentile
 from casegen.runs import detect_format, load_run, load_runs
-from casegen.sweep import build_sweep
 from conftest import FIXTURES
 
 AIPERF = FIXTURES / "aiperf" / "0.13.0"

@@ -10,9 +10,9 @@ import json
 import numpy as np
 import pytest
 
-from casegen.metrics import compute_run_metrics
+from casegen.analysis.metrics import compute_run_metrics
+from casegen.analysis.sweep import build_sweep
 from casegen.runs import detect_format, load_runs
-from casegen.sweep import build_sweep
 from conftest import FIXTURES
 
 SGLANG = FIXTURES / "sglang" / "0.5.23"

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
+from casegen.analysis.metrics import compute_run_metrics
 from casegen.errors import CasegenError
-from casegen.metrics import compute_run_metrics
 from casegen.runs import detect_format, load_run, load_runs
 from conftest import VLLM, write
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from casegen.metrics import compute_run_metrics
+from casegen.analysis.metrics import compute_run_metrics
 from casegen.runs import detect_format, load_run
 from conftest import FIXTURES
 

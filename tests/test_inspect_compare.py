@@ -6,9 +6,9 @@ import json
 
 from click.testing import CliRunner
 
-from casegen.cli import main
-from casegen.compare import compare_runs
-from casegen.inspect import inspect_path
+from casegen.app.compare import compare_runs
+from casegen.app.inspect import inspect_path
+from casegen.cli.main import main
 from conftest import FIXTURES, VLLM
 
 FP16 = VLLM / "h100-llama31-8b-fp16-c16-detailed.json"

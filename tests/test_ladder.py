@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from casegen.build import build
-from casegen.case import load_case
-from casegen.cost import SideCost
+from casegen.analysis.cost import SideCost
+from casegen.analysis.ladder import Rung, step_effect, waterfall
+from casegen.analysis.metrics import Dist, RunMetrics
+from casegen.analysis.study import analyze
+from casegen.app.build import build
+from casegen.case.model import load_case
 from casegen.errors import CasegenError
-from casegen.ladder import Rung, step_effect, waterfall
-from casegen.metrics import Dist, RunMetrics
-from casegen.study import analyze
 
 ROOT = Path(__file__).resolve().parent.parent
 LLMD_CASE = ROOT / "cases" / "llm-d-l40s-ladder"
@@ -164,7 +164,7 @@ def test_compare_more_than_two_runs():
     """`casegen compare A B C`: each run against the one before; B→A undoes A→B exactly."""
     from click.testing import CliRunner
 
-    from casegen.cli import main
+    from casegen.cli.main import main
 
     v = Path(__file__).parent / "fixtures" / "vllm"
     a, b = str(v / "h100-llama31-8b-fp16-c16-detailed.json"), str(v / "h100-llama31-8b-fp8-c16-detailed.json")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from casegen.build import build
-from casegen.mdtext import md_fence
+from casegen.app.build import build
+from casegen.render.mdtext import md_fence
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ["h100-llama31-8b-fp8", "inference-perf-llama3-8b-quantization-sweep", "llm-d-l40s-ladder"]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from casegen.build import build
-from casegen.mdtext import md_escape
+from casegen.app.build import build
+from casegen.render.mdtext import md_escape
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOAD = "<img src=x onerror=alert(1)>"

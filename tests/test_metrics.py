@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from casegen.metrics import compute_run_metrics, delta, describe, per_request_values, percentile
+from casegen.analysis.metrics import compute_run_metrics, delta, describe, per_request_values, percentile
 from casegen.runs import load_run
 from conftest import VLLM, write
 
@@ -131,7 +131,7 @@ def test_per_request_values_exclude_failures(tmp_path):
 def test_one_pass_percentiles_equal_single_percentiles():
     import numpy as np
 
-    from casegen.metrics import percentile, percentiles
+    from casegen.analysis.metrics import percentile, percentiles
 
     rng = np.random.default_rng(3)
     for n in (1, 2, 7, 100, 1001):

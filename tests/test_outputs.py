@@ -8,14 +8,14 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from casegen.build import build
-from casegen.case import load_case
-from casegen.charts import OPT_COLOR, PALETTES
-from casegen.cli import main
+from casegen.analysis.study import analyze
+from casegen.app.build import build
+from casegen.app.portfolio import build_portfolio, find_cases
+from casegen.case.model import load_case
+from casegen.cli.main import main
 from casegen.errors import CasegenError
-from casegen.portfolio import build_portfolio, find_cases
-from casegen.render import render_html, report_context
-from casegen.study import analyze
+from casegen.render.charts import OPT_COLOR, PALETTES
+from casegen.render.html import render_html, report_context
 from conftest import EXAMPLE, ROOT, write
 
 pdfium = pytest.importorskip("pypdfium2")
@@ -211,9 +211,9 @@ def test_onepager_drops_decoration_before_evidence():
     import tempfile
     from pathlib import Path
 
-    from casegen.build import analyze, build_report
-    from casegen.build import load_case as load
-    from casegen.render import render_html
+    from casegen.app.build import analyze, build_report
+    from casegen.app.build import load_case as load
+    from casegen.render.html import render_html
 
     root = Path(__file__).resolve().parent.parent / "cases"
     for case_dir in sorted(p for p in root.iterdir() if (p / "case.yaml").is_file()):

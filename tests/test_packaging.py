@@ -32,7 +32,7 @@ def test_wheel_contains_templates(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("casegen/templates/report.html.j2", "casegen/templates/style.css",
                    "casegen/templates/sections/results.html.j2", "casegen/templates/new/case.yaml",
-                   "casegen/cli.py", "casegen/runs/vllm.py"):
+                   "casegen/cli/main.py", "casegen/runs/vllm.py"):
         assert needed in names, needed
     assert not any(n.startswith(("tests/", "cases/")) for n in names)
 

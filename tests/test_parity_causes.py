@@ -6,8 +6,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from casegen.build import build
-from casegen.cli import main as cli
+from casegen.app.build import build
+from casegen.cli.main import main as cli
 
 GUIDELLM = Path(__file__).parent / "fixtures" / "guidellm" / "0.8.1"
 

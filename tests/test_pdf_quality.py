@@ -8,7 +8,7 @@ import ctypes
 
 import pytest
 
-from casegen.build import build
+from casegen.app.build import build
 from conftest import EXAMPLE, ROOT
 
 pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 is not installed (pip install 'casegen[test]')")

@@ -8,9 +8,9 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from casegen.build import build
-from casegen.cli import main
-from casegen.portfolio import build_portfolio
+from casegen.app.build import build
+from casegen.app.portfolio import build_portfolio
+from casegen.cli.main import main
 from conftest import EXAMPLE
 
 

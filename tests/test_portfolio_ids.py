@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from casegen.build import build
-from casegen.portfolio import CaseOutcome, _context
-from casegen.render import _env
+from casegen.app.build import build
+from casegen.app.portfolio import CaseOutcome, _context
+from casegen.render.html import _env
 
 
 def _book_html(report_html: str, slugs: list[str]) -> str:

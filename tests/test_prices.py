@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from casegen import prices
-from casegen.case import ApiPricing, Cost, SelfHostedPricing, SidePricing
-from casegen.cost import api_cost
+from casegen.analysis.cost import api_cost
+from casegen.case import prices
+from casegen.case.model import ApiPricing, Cost, SelfHostedPricing, SidePricing
 from casegen.errors import CasegenError
 from tests.test_cost import metrics
 
@@ -139,7 +139,7 @@ def test_break_even_hand_computed():
 
 
 def test_case_priced_by_name_builds_and_shows_the_catalogue(tmp_path):
-    from casegen.build import build
+    from casegen.app.build import build
 
     src = ROOT / "cases" / "h100-llama31-8b-fp8"
     case_dir = tmp_path / "case"

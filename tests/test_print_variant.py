@@ -1,6 +1,6 @@
 """The PDF is rendered without the phone variant of each chart (print never shows it)."""
 
-from casegen import charts
+from casegen.render.html import charts
 
 
 def test_without_phone_variants_keeps_the_wide_chart_only():
@@ -25,8 +25,8 @@ def test_a_real_report_loses_every_phone_variant_before_print():
     the pattern miss every chart): no phone variant survives, every wide one does."""
     from pathlib import Path
 
-    from casegen.build import analyze, build_report, load_case
-    from casegen.render import render_html
+    from casegen.app.build import analyze, build_report, load_case
+    from casegen.render.html import render_html
 
     case, case_dir = load_case(Path(__file__).resolve().parent.parent / "cases" / "h100-llama31-8b-fp8")
     study = analyze(case, case_dir)

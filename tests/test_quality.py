@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from casegen.analysis.quality import compare, judge, read_lm_eval
 from casegen.errors import CasegenError
-from casegen.quality import compare, judge, read_lm_eval
 
 FIX = Path(__file__).parent / "fixtures" / "lm-eval" / "0.4.13"
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +99,7 @@ def test_filters_and_errors(tmp_path):
 
 
 def test_case_with_lm_eval_quality_builds(tmp_path):
-    from casegen.build import build
+    from casegen.app.build import build
 
     case_dir = tmp_path / "case"
     shutil.copytree(ROOT / "cases" / "h100-llama31-8b-fp8", case_dir)
@@ -120,7 +120,7 @@ def test_case_with_lm_eval_quality_builds(tmp_path):
 
 
 def test_typed_in_quality_still_works():
-    from casegen.case import Quality
+    from casegen.case.model import Quality
 
     q = Quality(metric="MMLU", baseline=68.4, optimized=68.1, tolerance=0.5)
     assert q.lm_eval is None and q.higher_is_better is None

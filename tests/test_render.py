@@ -8,10 +8,11 @@ import sys
 
 import pytest
 
-from casegen.build import build
-from casegen.case import load_case
-from casegen.render import _fetcher_class, markdown, render_html, templates_dir
-from casegen.study import analyze
+from casegen.analysis.study import analyze
+from casegen.app.build import build
+from casegen.case.model import load_case
+from casegen.render.html import _fetcher_class, markdown, render_html
+from casegen.resources import templates_dir
 
 
 def html_of(case_dir):
@@ -20,7 +21,7 @@ def html_of(case_dir):
 
 
 def test_html_is_deterministic_across_processes(example_case):
-    code = ("import sys; from casegen.build import build; "
+    code = ("import sys; from casegen.app.build import build; "
             "r = build(sys.argv[1], sys.argv[2], pdf=False); print(r.outdir)")
     outs = []
     for i in range(2):
@@ -79,7 +80,7 @@ def test_pdf_has_page_numbers_and_is_reproducible(example_case, tmp_path):
     pytest.importorskip("weasyprint")
     a = build(example_case, tmp_path / "a").files
     pdf_a = (tmp_path / "a" / "report.pdf").read_bytes()
-    code = "import sys; from casegen.build import build; build(sys.argv[1], sys.argv[2])"
+    code = "import sys; from casegen.app.build import build; build(sys.argv[1], sys.argv[2])"
     subprocess.run([sys.executable, "-c", code, str(example_case), str(tmp_path / "b")], check=True)
     pdf_b = (tmp_path / "b" / "report.pdf").read_bytes()
     assert pdf_a == pdf_b

@@ -7,11 +7,11 @@ import hashlib
 import re
 from pathlib import Path
 
-from casegen.build import build
-from casegen.case import load_case
-from casegen.reproduce import _from_files, input_files, reproduce_view
+from casegen.analysis.study import analyze
+from casegen.app.build import build
+from casegen.case.model import load_case
+from casegen.report.reproduce import _from_files, input_files, reproduce_view
 from casegen.runs import load_runs
-from casegen.study import analyze
 from conftest import FIXTURES, ROOT, write
 
 SWEEP = ROOT / "cases" / "inference-perf-llama3-8b-quantization-sweep"

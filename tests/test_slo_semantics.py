@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from casegen.case import SLO, Analysis
+from casegen.analysis.slo import evaluate_slos
+from casegen.case.model import SLO, Analysis
 from casegen.runs.model import Run, RunMeta, make_requests_frame
-from casegen.slo import evaluate_slos
 
 
 def _run() -> Run:

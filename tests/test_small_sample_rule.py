@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from casegen import checks, stats, uncertainty
-from casegen.uncertainty import MetricSeries, series_stats
+from casegen.analysis import checks, stats, uncertainty
+from casegen.analysis.uncertainty import MetricSeries, series_stats
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

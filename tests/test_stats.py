@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from casegen import stats
+from casegen.analysis import stats
 
 scipy_stats = pytest.importorskip("scipy.stats")
 special = pytest.importorskip("scipy.special")
@@ -117,7 +117,7 @@ def test_quantile_draws_follow_the_order_statistic_distribution():
 
 
 def test_quantile_at_matches_casegen_percentiles():
-    from casegen.metrics import percentile
+    from casegen.analysis.metrics import percentile
 
     x = np.sort(np.random.default_rng(0).normal(size=101))
     for p in (0.5, 0.9, 0.99):

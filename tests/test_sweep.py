@@ -7,12 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from casegen.case import SLO
-from casegen.charts import alt_text
-from casegen.errors import CasegenError
-from casegen.runs import load_runs
-from casegen.runs.model import Run, RunMeta, make_requests_frame
-from casegen.sweep import (
+from casegen.analysis.sweep import (
     build_sweep,
     capacity_at_slo,
     capacity_cost,
@@ -20,7 +15,12 @@ from casegen.sweep import (
     pair_points,
     point_slo,
 )
-from casegen.sweep_charts import latency_throughput_chart
+from casegen.case.model import SLO
+from casegen.errors import CasegenError
+from casegen.render.charts import alt_text
+from casegen.render.sweep_charts import latency_throughput_chart
+from casegen.runs import load_runs
+from casegen.runs.model import Run, RunMeta, make_requests_frame
 from tests.conftest import FIXTURES, VLLM
 
 LLMD = VLLM / "llm-d-l40s-llama32-3b-3deployments-x-3rates-append-result.json"
@@ -448,7 +448,7 @@ def test_inference_perf_stages_if_available():
 
 def test_capacity_interval_from_the_bracketing_points_requests():
     """Interpolated capacity gets a bootstrap interval from its two bracketing points' requests."""
-    from casegen.sweep import capacity_interval
+    from casegen.analysis.sweep import capacity_interval
 
     slo = SLO(metric="ttft", percentile=90, threshold_ms=500)
     rng = np.random.default_rng(0)

@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
-from casegen.build import build
-from casegen.case import load_case
+from casegen.analysis.study import analyze, summary_dict
+from casegen.app.build import build
+from casegen.case.model import load_case
 from casegen.errors import CasegenError
-from casegen.render import render_html
-from casegen.study import analyze, summary_dict
+from casegen.render.html import render_html
 from conftest import ROOT
 
 SWEEP_CASE = ROOT / "cases" / "inference-perf-llama3-8b-quantization-sweep"

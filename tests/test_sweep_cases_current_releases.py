@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from casegen.build import build, validate_case
+from casegen.app.build import build, validate_case
 from conftest import FIXTURES
 
 CASE = """title: "Test server, optimized vs baseline timing profile: {tool} sweep"

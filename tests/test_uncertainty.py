@@ -7,8 +7,8 @@ import types
 import numpy as np
 import pytest
 
-from casegen import dependence, stats, uncertainty
-from casegen.uncertainty import MetricSeries, RunIntervals, series_stats
+from casegen.analysis import dependence, stats, uncertainty
+from casegen.analysis.uncertainty import MetricSeries, RunIntervals, series_stats
 
 
 def _ar1(n: int, rho: float, seed: int) -> np.ndarray:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from casegen.build import analyze, build_report, load_case
+from casegen.app.build import analyze, build_report, load_case
 from casegen.formatting import keep_units_together
-from casegen.render import render_html
+from casegen.render.html import render_html
 from tests.conftest import EXAMPLE
 
 NBSP = "\u00a0"

@@ -8,13 +8,13 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from casegen.case import SLO, Analysis, load_case, parse_case
-from casegen.cli import main
+from casegen.analysis.slo import evaluate_slos
+from casegen.analysis.study import analyze, summary_dict
+from casegen.case.model import SLO, Analysis, load_case, parse_case
+from casegen.cli.main import main
 from casegen.errors import CasegenError, ValidationFailed
-from casegen.render import render_html
+from casegen.render.html import render_html
 from casegen.runs import load_run
-from casegen.slo import evaluate_slos
-from casegen.study import analyze, summary_dict
 from conftest import VLLM, write
 
 
@@ -111,7 +111,7 @@ def test_output_capping_keeps_per_token_metrics_valid(example_case):
     # the CSV carries no load metadata, so only the output lengths should matter here
     study.runs["optimized"].meta.request_rate = raw["request_rate"]
     study.runs["optimized"].meta.max_concurrency = raw["max_concurrency"]
-    from casegen.checks import compare_workloads
+    from casegen.analysis.checks import compare_workloads
     wc = compare_workloads(study.runs["baseline"], study.runs["optimized"], study.metrics["baseline"], study.metrics["optimized"])
     assert [t.key for t in wc.threats if t.severity == "major"] == ["output-differs"]
     assert wc.still_valid == ["TTFT", "TPOT", "inter-chunk latency"]
@@ -138,8 +138,8 @@ def test_trimming_by_fraction_and_errors(example_case):
 
 
 def test_trimming_by_seconds_with_timestamps(tmp_path):
-    from casegen.case import Trim
-    from casegen.window import trim
+    from casegen.analysis.window import trim
+    from casegen.case.model import Trim
     f = write(tmp_path / "r.csv", "start_s,ttft_ms,e2e_ms\n" + "".join(f"{i},10,100\n" for i in range(100)))
     run = trim(load_run(f), Trim(seconds=10), Trim(seconds=20), where="x")
     # span 0..99.1 s → window [10, 79.1): starts 10..79 → 70 requests

@@ -16,7 +16,7 @@ def test_import_weasyprint_spawns_no_library_search_and_restores_ctypes():
         "    return orig(self, *a, **k)\n"
         "subprocess.Popen.__init__ = spy\n"
         "before = ctypes.util.find_library\n"
-        "from casegen.weasyprint_import import import_weasyprint\n"
+        "from casegen.render.weasyprint_import import import_weasyprint\n"
         "w = import_weasyprint()\n"
         "assert hasattr(w, 'HTML')\n"
         "assert ctypes.util.find_library is before\n"

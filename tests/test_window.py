@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from casegen.case import SLO, Analysis, Trim, load_case
-from casegen.metrics import compute_run_metrics
+from casegen.analysis.metrics import compute_run_metrics
+from casegen.analysis.slo import evaluate_slos
+from casegen.analysis.study import analyze
+from casegen.analysis.window import pool, trim
+from casegen.case.model import SLO, Analysis, Trim, load_case
 from casegen.runs import load_run
-from casegen.slo import evaluate_slos
-from casegen.study import analyze
-from casegen.window import pool, trim
 from conftest import write
 
 

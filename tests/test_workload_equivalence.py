@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from casegen.checks import mean_equivalence
+from casegen.analysis.checks import mean_equivalence
 
 
 def test_tost_by_hand():

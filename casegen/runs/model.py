@@ -120,7 +120,7 @@ class Run:
     #: How the tool's names/definitions map onto casegen's, one sentence each, e.g.
     #: "GenAI-Perf's 'inter_token_latency' is TPOT here".
     definitions: list[str] = field(default_factory=list)
-    #: Repetitions pooled into this run (see casegen.window.pool); empty for a single run.
+    #: Repetitions pooled into this run (see casegen.analysis.window.pool); empty for a single run.
     parts: list["Run"] = field(default_factory=list)
     #: Requests removed by warm-up/cool-down trimming.
     trimmed: int = 0

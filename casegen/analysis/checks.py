@@ -1,0 +1,441 @@
+"""Threats to validity: workload comparison (apples to apples) and realism checks.
+
+Every check returns :class:`Threat` objects with a one-line reason and a fix. Severity
+``major`` threats about the comparison itself are shown on page 1 of the report; all threats
+are listed in the "Threats to validity" section and make ``casegen build --strict`` fail.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from casegen.analysis import stats
+from casegen.analysis.metrics import RunMetrics
+from casegen.runs.model import Run
+
+KS_P = 0.01  # two-sample KS p-value below which token distributions "differ"
+LENGTH_TOL = 0.05  # relative difference of medians that matters
+EQUIVALENCE_MARGIN = 0.05  # default TOST margin for "same token lengths" (analysis.workload_margin)
+
+
+@dataclass(frozen=True)
+class Threat:
+    key: str
+    severity: str  # "major" (comparison validity) or "minor"
+    title: str
+    reason: str
+    fix: str
+    side: str | None = None  # "baseline", "optimized" or None for both / the comparison
+
+
+@dataclass
+class WorkloadRow:
+    label: str
+    base: str
+    opt: str
+    differs: bool
+    detail: str = ""
+    informational: bool = False  # a difference that does not invalidate the comparison by itself
+    #: equivalence test (TOST) of the row's mean: True = same within the margin, False = not shown to
+    #: be the same (the report must not say "same"), None = no such test for this row
+    equivalent: bool | None = None
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """TOST of two means: relative difference (opt − base)/base with its 90 % interval (two one-sided
+    5 % tests ⇔ the 90 % interval inside ±margin)."""
+
+    diff: float
+    low: float
+    high: float
+    margin: float
+    n_eff: tuple[float, float]
+    se: float
+
+    @property
+    def equivalent(self) -> bool:
+        return -self.margin < self.low and self.high < self.margin
+
+    @property
+    def different(self) -> bool:
+        """The means differ (two-sided 5 %: the 95 % interval d ± 1.96·se excludes 0) by more than the
+        margin (point estimate)."""
+        z95 = 1.959963984540054
+        return abs(self.diff) > self.margin and abs(self.diff) > z95 * self.se
+
+    def text(self) -> str:
+        rng = f"{self.low:+.1%} to {self.high:+.1%}".replace("-", "\u2212")
+        if self.equivalent:
+            return f"same within ±{self.margin:.0%} (TOST, 90% interval of the mean difference {rng})"
+        return f"not shown to be the same within ±{self.margin:.0%} (90% interval of the mean difference {rng})"
+
+
+def mean_equivalence(base: np.ndarray, opt: np.ndarray, margin: float) -> Equivalence | None:
+    """TOST for "the means differ by less than ``margin`` (relative)" on values in send order.
+
+    Delta method: Var(d) ≈ (Var(m_o) + r²·Var(m_b)) / m_b² with r = m_o/m_b, Var(m) = f·s²/n where f is
+    the long-run variance factor in send order (``casegen.analysis.dependence``; 1 for independent requests).
+    """
+    from casegen.analysis.dependence import dependence
+
+    if base.size < 2 or opt.size < 2:
+        return None
+    mb, mo = float(base.mean()), float(opt.mean())
+    if mb <= 0:
+        return None
+
+    def var_mean(x: np.ndarray) -> tuple[float, float]:
+        dep = dependence(x)
+        f = dep.lrv_factor if dep.dependent else 1.0
+        return f * float(np.var(x, ddof=1)) / x.size, x.size / f
+
+    vb, nb = var_mean(base)
+    vo, no = var_mean(opt)
+    r = mo / mb
+    se = math.sqrt(vo + r * r * vb) / mb
+    d = r - 1
+    z = 1.6448536269514722  # one-sided 5 %
+    return Equivalence(d, d - z * se, d + z * se, margin, (nb, no), se)
+
+
+@dataclass
+class WorkloadComparison:
+    rows: list[WorkloadRow] = field(default_factory=list)
+    ks: dict[str, dict[str, float]] = field(default_factory=dict)  # input/output → {d, p}
+    equivalence: dict[str, Equivalence] = field(default_factory=dict)  # input/output → TOST of the means
+    threats: list[Threat] = field(default_factory=list)
+    still_valid: list[str] = field(default_factory=list)
+
+
+def _tokens(run: Run, col: str, ordered: bool = False) -> np.ndarray:
+    if run.requests is None:
+        return np.array([])
+    df = run.requests[run.requests["success"]]
+    if ordered and "start_s" in df and df["start_s"].notna().all():
+        df = df.sort_values("start_s", kind="stable")
+    x = df[col].to_numpy(dtype=float)
+    return x[np.isfinite(x)]
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return "inf" if math.isinf(v) else f"{v:g}"
+    return str(v)
+
+
+def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
+                      margin: float = EQUIVALENCE_MARGIN) -> WorkloadComparison:
+    wc = WorkloadComparison()
+    T = wc.threats
+
+    def row(label: str, b: Any, o: Any, differs: bool, detail: str = "", informational: bool = False,
+            equivalent: bool | None = None) -> None:
+        wc.rows.append(WorkloadRow(label, _fmt(b), _fmt(o), differs, detail, informational, equivalent))
+
+    nb, no = mb.requests.get("total"), mo.requests.get("total")
+    differs = bool(nb and no and abs(nb - no) / max(nb, no) > 0.1)
+    row("Requests issued", nb, no, differs)
+    if differs:
+        T.append(Threat("request-count", "minor", "Different number of requests",
+                        f"{nb} vs {no} requests: tail percentiles rest on different sample sizes",
+                        "run the same number of prompts on both sides"))
+
+    for kind, col in (("input", "input_tokens"), ("output", "output_tokens")):
+        xb, xo = _tokens(base, col), _tokens(opt, col)
+        if xb.size and xo.size:
+            d, p = stats.ks_2samp(xb, xo)
+            wc.ks[kind] = {"d": d, "p": p}
+            med_b, med_o = float(np.median(xb)), float(np.median(xo))
+            rel = abs(med_o - med_b) / med_b if med_b else 0.0
+            eq = mean_equivalence(_tokens(base, col, ordered=True), _tokens(opt, col, ordered=True), margin)
+            # different: the KS test rejects with a material difference, or the mean differs by more
+            # than the margin with 95 % confidence (more power than KS against a plain shift)
+            differs = (p < KS_P and (d > 0.1 or rel > LENGTH_TOL)) or bool(eq is not None and eq.different)
+            if eq is not None:
+                wc.equivalence[kind] = eq
+            row(f"{kind.capitalize()} tokens (p50 / p90)",
+                f"{med_b:,.0f} / {np.percentile(xb, 90):,.0f}", f"{med_o:,.0f} / {np.percentile(xo, 90):,.0f}",
+                differs, f"KS D = {d:.3f}, p = {p:.3g}" + (f"; {eq.text()}" if eq is not None else ""),
+                equivalent=None if eq is None else eq.equivalent)
+            if not differs and eq is not None and not eq.equivalent:
+                T.append(Threat(f"{kind}-not-shown-same", "minor",
+                                f"Same {kind} lengths not shown",
+                                f"no test finds the {kind} lengths different, but the data cannot show them equal within "
+                                f"±{margin:.0%} either ({eq.text()}): absence of evidence is not evidence of the same "
+                                "workload", "replay the same prompts and output settings on both sides, or run more "
+                                "requests"))
+            if differs and kind == "input":
+                T.append(Threat("input-differs", "major", "The two sides served different prompts",
+                                f"input lengths differ (median {med_b:,.0f} vs {med_o:,.0f} tokens, KS D = {d:.2f}); "
+                                "TTFT depends on prompt length", "replay the same prompts (same dataset and seed) on both sides"))
+            if differs and kind == "output":
+                T.append(Threat("output-differs", "major", "The two sides generated different output lengths",
+                                f"output lengths differ (median {med_b:,.0f} vs {med_o:,.0f} tokens, KS D = {d:.2f}); "
+                                "end-to-end latency and requests/s are not comparable, per-token metrics (TPOT, "
+                                "inter-chunk latency) and TTFT still are", "cap or fix output length (max_tokens with ignore_eos) "
+                                "on both sides, or compare per-token metrics"))
+        else:
+            mb_tok, mo_tok = mb.tokens.get(kind), mo.tokens.get(kind)
+            differs = bool(mb_tok and mo_tok and mb_tok.mean and mo_tok.mean is not None
+                           and abs(mo_tok.mean - mb_tok.mean) / mb_tok.mean > 2 * LENGTH_TOL)
+            row(f"{kind.capitalize()} tokens (mean)", f"{mb_tok.mean:,.0f}" if mb_tok else None,
+                f"{mo_tok.mean:,.0f}" if mo_tok else None, differs,
+                "summary only: means compared (> 10 % apart counts), no distribution test")
+            if differs:
+                key, what = (("input-differs", "prompts") if kind == "input" else ("output-differs", "output lengths"))
+                T.append(Threat(key, "major", f"The two sides had different {what}",
+                                f"mean {kind} tokens {mb_tok.mean:,.0f} vs {mo_tok.mean:,.0f}"
+                                + ("; TTFT depends on prompt length" if kind == "input" else
+                                   "; end-to-end latency and requests/s are not comparable, per-token metrics and TTFT still are"),
+                                "replay the same prompts with the same output-length settings on both sides"))
+
+    rb, ro = base.meta.request_rate, opt.meta.request_rate
+    cb, co = base.meta.max_concurrency, opt.meta.max_concurrency
+    differs = (rb != ro and not (rb is not None and ro is not None and math.isclose(rb, ro))) or cb != co
+    row("Offered load", base.meta.describe_load(), opt.meta.describe_load(), differs)
+    if differs:
+        T.append(Threat("load-differs", "major", "The two sides ran at different load",
+                        f"{base.meta.describe_load()} vs {opt.meta.describe_load()}: latency depends on load, so the "
+                        "deltas mix the optimization with the load change", "benchmark both sides at the same rate and concurrency "
+                        "(or compare load sweeps)"))
+
+    row("Model", base.meta.model, opt.meta.model, (base.meta.model or "") != (opt.meta.model or ""),
+        "expected when the optimization changes the checkpoint", informational=True)
+    tb, to = base.meta.tokenizer, opt.meta.tokenizer
+    if tb or to:
+        row("Tokenizer", tb, to, (tb or "") != (to or ""), "token counts may differ if the tokenizers do",
+            informational=True)
+    vb = f"{base.meta.tool} {base.meta.tool_version or ''}".strip()
+    vo = f"{opt.meta.tool} {opt.meta.tool_version or ''}".strip()
+    row("Benchmark tool", vb, vo, vb != vo, informational=True)
+    if base.meta.tool != opt.meta.tool:
+        generic = {"casegen", "table", "csv", "jsonl"}  # a generic per-request table names no client
+        known = base.meta.tool not in generic and opt.meta.tool not in generic
+        T.append(Threat("tool-differs", "major" if known else "minor", "Different benchmark tools on the two sides",
+                        f"{base.meta.tool} measured the baseline and {opt.meta.tool} the optimized side; each tool "
+                        "timestamps requests and counts tokens in its own client, so part of any difference can come "
+                        "from the tools rather than the change",
+                        "measure both sides with the same benchmark client and version"))
+    sb, so = base.meta.streaming, opt.meta.streaming
+    row("Streaming", sb, so, sb is not None and so is not None and sb != so)
+    if sb is not None and so is not None and sb != so:
+        T.append(Threat("streaming-differs", "major", "One side streamed and the other did not",
+                        "TTFT is not measured without streaming", "stream on both sides"))
+
+    valid = ["TTFT", "TPOT", "inter-chunk latency", "end-to-end latency", "throughput"]
+    keys = {t.key for t in T}
+    if "output-differs" in keys:
+        valid = ["TTFT", "TPOT", "inter-chunk latency"]
+    if "input-differs" in keys:
+        valid = [v for v in valid if v != "TTFT"]
+    if "load-differs" in keys:
+        valid = []
+    if "streaming-differs" in keys:
+        valid = [v for v in valid if v not in ("TTFT", "TPOT", "inter-chunk latency")]
+    wc.still_valid = valid
+    return wc
+
+
+def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool) -> list[Threat]:
+    """Warnings about a single run that make its numbers less trustworthy."""
+    T: list[Threat] = []
+    if m.source == "summary":
+        T.append(Threat("summary-only", "minor", "Summary-only run",
+                        "the file carries only the tool's summary statistics: no intervals, attainment or verdicts",
+                        "save per-request data (e.g. vLLM --save-detailed)", side))
+    if m.source == "per-request":
+        ins = _tokens(run, "input_tokens")
+        if ins.size > 1 and np.ptp(ins) == 0:
+            T.append(Threat("fixed-prompts", "minor", "Fixed-length synthetic prompts",
+                            f"every prompt has exactly {ins[0]:,.0f} tokens: real traffic varies, and batching behaves "
+                            "differently", "use a dataset with realistic length spread (or a trace)", side))
+        outs = _tokens(run, "output_tokens")
+        if outs.size > 1 and np.ptp(outs) == 0:
+            T.append(Threat("fixed-outputs", "minor", "Fixed-length outputs",
+                            f"every response has exactly {outs[0]:,.0f} tokens (a fixed output length): fine for "
+                            "per-token comparisons, but end-to-end latency hides output-length effects of the change",
+                            "let the model stop naturally if the optimization can change output length", side))
+        df = run.requests
+        if df is not None and m.latency_ms.get("ttft") is not None:
+            ok = df[df["success"]]
+            if len(ok) > 1 and np.allclose(ok["ttft_s"].to_numpy(float), ok["e2e_s"].to_numpy(float), equal_nan=False):
+                T.append(Threat("non-streaming-ttft", "major", "TTFT reported for a non-streaming run",
+                                "TTFT equals end-to-end latency for every request, so it is not a time to first token",
+                                "benchmark with streaming, or drop TTFT from the comparison", side))
+    if run.meta.streaming is False and m.latency_ms.get("ttft") is not None:
+        T.append(Threat("non-streaming-ttft", "major", "TTFT reported for a non-streaming run",
+                        "without streaming the first token arrives with the whole answer", "benchmark with streaming", side))
+    if run.meta.max_concurrency == 1 or (run.meta.extra.get("concurrency") in (1, "1")):
+        T.append(Threat("concurrency-1", "minor", "Only concurrency 1",
+                        "one request at a time never exercises batching, where most serving optimizations pay off",
+                        "benchmark at the concurrency or rate production sees", side))
+    d = m.throughput.get("duration_s")
+    if d is not None and d < 60:
+        T.append(Threat("short-run", "minor", "Run shorter than 60 s",
+                        f"{d:.0f} s of traffic: caches, clocks and queues may not reach steady state",
+                        "run for minutes (MLPerf requires 600 s)", side))
+    if not trimmed:
+        T.append(Threat("no-warmup", "minor", "No warm-up excluded",
+                        "the first requests pay for cold caches, CUDA graph capture and JIT compilation",
+                        "exclude a warm-up (analysis.warmup in case.yaml, or the tool's warm-up option)", side))
+    er = m.requests.get("error_rate")
+    if er is not None and er > 0.01:
+        T.append(Threat("errors", "major", "Error rate above 1%",
+                        f"{er:.1%} of requests failed; latency figures describe only the survivors",
+                        "fix the errors, or judge the run by goodput/attainment (failures count against SLOs)", side))
+    if len(run.parts) <= 1:
+        T.append(Threat("one-repetition", "minor", "One repetition",
+                        "a single run cannot show run-to-run variation (thermal state, placement, noisy neighbours)",
+                        "repeat each side (≥ 3 runs) and list them under runs.<side>.path", side))
+    return T
+
+
+def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[Threat]:
+    """"Too few requests for p99" exactly when the report withholds a p99 interval (†): the reasons
+    and numbers come from the interval rule itself (``uncertainty.support_rule`` /
+    ``effective_n_needed``), so the threat, the † notes and docs/statistics.md state one rule."""
+    from casegen.analysis.metrics import METRIC_LABELS
+    from casegen.analysis.uncertainty import effective_n_needed
+
+    short = [(metric, intervals.reasons.get(metric, {}).get(stat, ""))
+             for metric, row in intervals.supported.items() if row.get(stat) is False]
+    if not short:
+        return []
+    by_reason: dict[str, list[str]] = {}
+    for metric, why in short:
+        by_reason.setdefault(why, []).append(METRIC_LABELS.get(metric, metric))
+    reasons = "; ".join(f"{', '.join(labels)}: {why}" for why, labels in by_reason.items())
+    conf = intervals.confidence
+    need, need_dep = effective_n_needed(stat, confidence=conf), effective_n_needed(stat, True, conf)
+    return [Threat("too-few-requests", "minor", f"Too few requests for {stat}",
+                   f"no {stat} interval (†, point value only) — {reasons}",
+                   f"run more requests at a steady load: {stat} needs ≥ {need:,} effective samples, "
+                   f"≥ {need_dep:,} when neighbouring requests are alike",
+                   side)]
+
+
+def dependence_threats(side: str, intervals: Any) -> list[Threat]:
+    """A threat when neighbouring requests (in send order) are alike: intervals then rest on far
+    fewer effectively independent requests than were sent."""
+    from casegen.analysis.dependence import THREAT_LAG1
+    from casegen.analysis.metrics import METRIC_LABELS
+
+    worst = None
+    for metric, dep in intervals.dependence.items():
+        if dep.dependent and dep.lag1 > THREAT_LAG1 and (worst is None or dep.lag1 > worst[1].lag1):
+            worst = (metric, dep)
+    if worst is None:
+        return []
+    metric, dep = worst
+    return [Threat("autocorrelated", "minor", "Neighbouring requests are alike",
+                   f"{METRIC_LABELS.get(metric, metric)} of consecutive requests is correlated (lag-1 "
+                   f"autocorrelation {dep.lag1:.2f} in send order): queues and batches make neighbours alike, so "
+                   f"the {dep.n:,} requests carry about as much information as {dep.n_eff:,.0f} independent ones. "
+                   "casegen widens intervals accordingly (block bootstrap) and withholds those it cannot support",
+                   "run longer (more requests) at a steady load, or repeat the run", side)]
+
+
+# --------------------------------------------------------------------------- plausibility
+
+MIN_PLAUSIBLE_MS = 1.0  # a TTFT, TPOT or end-to-end median below this is almost surely a unit slip
+PLAUSIBILITY_KEYS = ("zero-latency", "implausible-units", "e2e-below-ttft", "scaffold-text")
+_UNIT_METRICS = (("ttft", "TTFT"), ("tpot", "TPOT"), ("e2e", "end-to-end latency"))
+
+
+def plausibility_checks(side: str, run: Run, m: RunMetrics) -> list[Threat]:
+    """Numbers no real serving run produces: zero latencies counted as successes, unit slips.
+
+    These are warnings (threats, so ``build --strict`` fails on them): a file can be right and odd,
+    but far more often it is a failure recorded without error text, or seconds under an ``_ms`` column.
+    """
+    T: list[Threat] = []
+    df = run.requests
+    medians: dict[str, float] = {}  # p50 (or mean, for summaries without percentiles) in ms
+    if df is not None:
+        ok = df[df["success"]]
+        ttft = ok["ttft_s"].to_numpy(float)
+        e2e = ok["e2e_s"].to_numpy(float)
+        zero = (e2e <= 0) | (np.isfinite(ttft) & (ttft <= 0))
+        if zero.any():
+            T.append(Threat("zero-latency", "major", "Successful requests with zero latency",
+                            f"{int(zero.sum()):,} of {len(ok):,} successful requests have a TTFT or end-to-end "
+                            "latency of 0 s: no real request completes in no time, so these are probably failures "
+                            "recorded without an error text", "mark them as failed (success/error column) or fix "
+                            "the benchmark's output", side))
+    stat_of: dict[str, str] = {}
+    for metric, _label in _UNIT_METRICS:
+        d = m.latency_ms.get(metric)
+        stat = "p50" if d is not None and d.get("p50") is not None else "mean"
+        v = d.get(stat) if d is not None else None
+        if v is not None and math.isfinite(v):
+            medians[metric], stat_of[metric] = v, stat
+    zero_flagged = any(t.key == "zero-latency" for t in T)
+    low = [(f"{label} {stat_of[metric]}", medians[metric]) for metric, label in _UNIT_METRICS
+           if metric in medians and medians[metric] < MIN_PLAUSIBLE_MS and not (zero_flagged and medians[metric] <= 0)]
+    if low:
+        shown = ", ".join(f"{label} {v:.3g} ms" for label, v in low)
+        T.append(Threat("implausible-units", "major", "Latencies too small to be real",
+                        f"{shown}: below {MIN_PLAUSIBLE_MS:g} ms, which no LLM server reaches; seconds were probably "
+                        "read as milliseconds", "check the units: name time columns with their unit (ttft_s, "
+                        "e2e_ms) or set units: in case.yaml (docs/run-format.md)", side))
+    if df is None and "ttft" in medians and "e2e" in medians and medians["e2e"] < medians["ttft"]:
+        T.append(Threat("e2e-below-ttft", "major", "End-to-end latency below TTFT",
+                        f"the tool's summary gives E2E p50 {medians['e2e']:.4g} ms < TTFT p50 {medians['ttft']:.4g} ms; "
+                        "a request cannot finish before its first token", "check the units of the summary fields", side))
+    return T
+
+
+_SCAFFOLD_TEXT_KEYS = (("title",), ("author",), ("summary",), ("notes",), ("workload", "description"),
+                       ("cost", "price_source"), ("cost", "one_time_cost_note"))
+
+
+def scaffold_leftovers(case: Any) -> list[Threat]:
+    """Text of the ``casegen new`` example still in case.yaml (a reader would take it for yours)."""
+    from casegen.case.scaffold import scaffold_case
+
+    example = scaffold_case()
+
+    def value(obj: Any, path: tuple[str, ...]) -> Any:
+        for key in path:
+            obj = getattr(obj, key, None) if obj is not None else None
+        return obj
+
+    left = [".".join(p) for p in _SCAFFOLD_TEXT_KEYS
+            if value(case, p) is not None and value(case, p) == value(example, p)]
+    if "summary" not in left and "EXAMPLE DATA" in (case.summary or ""):
+        left.append("summary")
+    if left and case.date == example.date:
+        left.insert(0, "date")
+    if not left:
+        return []
+    return [Threat("scaffold-text", "major", "Example text from `casegen new` left in case.yaml",
+                   f"{', '.join(left)} still hold{'s' if len(left) == 1 else ''} the scaffold's example text",
+                   "replace it with your own (or delete optional keys)", None)]
+
+
+def slo_metric_problems(case: Any, metrics: dict[str, RunMetrics], labels: dict[str, str]) -> list[Any]:
+    """An SLO on a metric a side does not measure: one :class:`Problem` per SLO and side."""
+    from casegen.analysis.metrics import METRIC_LABELS
+    from casegen.errors import Problem
+
+    problems = []
+    for i, objective in enumerate(case.slos):
+        for side, m in metrics.items():
+            if objective.metric not in m.latency_ms:
+                name = METRIC_LABELS.get(objective.metric, objective.metric)
+                name = name if name[:2].isupper() else name[:1].lower() + name[1:]  # 'TTFT', 'inter-chunk latency'
+                measured = [k for k in ("ttft", "tpot", "itl", "e2e") if all(k in mm.latency_ms for mm in metrics.values())]
+                problems.append(Problem(
+                    case.where("slos", i, "metric"),
+                    f"SLO {objective.metric} p{objective.percentile:g} ≤ {objective.threshold_ms:g} ms: the {labels[side]} "
+                    f"run ({side}) does not measure {name}",
+                    "an SLO on a metric both runs measure: " + (", ".join(measured) or "none"),
+                ))
+    return problems

@@ -1,0 +1,174 @@
+"""The ladder: baseline → step → … → optimized, and what each step bought.
+
+``runs.steps`` in case.yaml lists intermediate variants between baseline and optimized. The ladder's
+rungs are ``[baseline, *steps, optimized]``; step ``i`` (1-based) goes from rung ``i−1`` to rung ``i``.
+
+Per step, relative to the previous rung (definitions as for the two-sided comparison, docs/ladder.md):
+
+* latency: Δ = this − previous for mean/p50/p90/p95/p99 of TTFT, TPOT, ITL, E2E; with per-request data
+  on both rungs a bootstrap interval of Δ (each rung resampled with its own seed), "significant" when the
+  interval excludes 0;
+* throughput: Δ of requests/s and output tokens/s (no interval: one run measures one throughput);
+* SLOs: each rung's verdict per objective (pass / fail / inconclusive), and the change;
+* sweeps: each rung's capacity at SLO and the ratio to the previous rung; the detailed statistics at
+  the load point every rung measured (``capacity.compare_at`` or the highest one all share);
+* cost: each rung's monthly cost (its own pricing), the monthly saving of the step, the step's
+  one-time cost and its payback = one-time / saving (None when the step saves nothing).
+
+A step that made things significantly worse is a finding: a latency statistic whose interval lies
+entirely above 0 by more than 0.5 %, an SLO that passed before and fails after, a lower capacity at SLO,
+or (without intervals) a throughput drop of more than 5 %.
+
+The waterfall (``waterfall(...)``) splits the total change baseline → optimized of one figure into the
+steps' contributions; they add up exactly, because each is the difference of adjacent rungs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from casegen.analysis import slo as slo_mod
+from casegen.analysis import uncertainty
+from casegen.analysis.metrics import METRIC_LABELS, Delta, RunMetrics, latency_deltas, throughput_deltas
+from casegen.errors import CasegenError
+
+SAME_PCT = 0.5  # a significant latency change smaller than this (in %) is not called a regression
+THROUGHPUT_DROP_PCT = 5.0  # without an interval, a throughput drop beyond this is a regression
+
+
+@dataclass
+class Rung:
+    key: str  # "baseline", "steps.0", …, "optimized"
+    label: str
+    run: Any  # the run the detailed statistics use (a sweep's point at the common load)
+    metrics: RunMetrics
+    intervals: Any = None  # uncertainty.RunIntervals, per-request runs only
+    slos: Any = None  # slo.SLOSummary
+    sweep: Any = None  # sweep.Sweep
+    capacity: Any = None  # sweep.Capacity
+    cost: Any = None  # cost.SideCost
+    one_time_cost_usd: float = 0.0  # of reaching this rung from the previous one
+
+
+@dataclass
+class StepEffect:
+    index: int  # 1-based
+    frm: str
+    to: str
+    latency: dict[str, dict[str, Delta]]
+    latency_ci: dict[str, dict[str, Any]]  # stats.DeltaCI
+    throughput: dict[str, Delta]
+    slo_changes: list[dict[str, Any]]
+    capacity_ratio: float | None
+    saving_usd_per_month: float | None
+    one_time_cost_usd: float
+    payback_months: float | None
+    worse: list[str] = field(default_factory=list)  # significant regressions (findings)
+    better: list[str] = field(default_factory=list)
+    tradeoffs: list[Any] = field(default_factory=list)  # case.yaml trade-offs with step == this rung's label
+    findings: list[Any] = field(default_factory=list)  # report_model.Finding: casegen.story.findings' rules on this step
+
+    @property
+    def regressions(self) -> list[str]:
+        """Every way this step made things worse: the ladder's own rules and the findings flagged as regressions."""
+        out = list(self.worse)
+        out += [f"{f.title}: {f.value} ({f.claim})" for f in self.findings if getattr(f, "regression", False)]
+        return list(dict.fromkeys(out))
+
+
+@dataclass
+class Ladder:
+    rungs: list[Rung]
+    steps: list[StepEffect]
+    compare_load: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[str]:
+        return [f"Step {s.index} ({s.to}): {w}" for s in self.steps for w in s.regressions]
+
+
+def _slo_status(summary: Any) -> dict[tuple[str, float], str | None]:
+    if summary is None or not summary.available:
+        return {}
+    return {(r.metric, r.percentile): (r.verdict.status if r.verdict else None) for r in summary.results}
+
+
+def step_effect(i: int, prev: Rung, cur: Rung, confidence: float,
+                family: list[tuple[str, str]] | None = None) -> StepEffect:
+    """What step ``i`` (prev → cur) changed, with intervals where both rungs have per-request data.
+
+    ``family``: the primary statistics (``uncertainty.primary_family``), Holm-corrected within the step."""
+    lat = latency_deltas(prev.metrics, cur.metrics)
+    cis = (uncertainty.delta_intervals(prev.intervals, cur.intervals, confidence, family)
+           if prev.intervals is not None and cur.intervals is not None else {})
+    thr = throughput_deltas(prev.metrics, cur.metrics)
+    worse: list[str] = []
+    better: list[str] = []
+    for metric, row in cis.items():
+        for stat, ci in row.items():
+            if not ci.significant or not getattr(ci, "supported", True) or stat not in ("p50", "p90", "p99", "mean"):
+                continue
+            d = lat.get(metric, {}).get(stat)
+            name = f"{METRIC_LABELS.get(metric, metric)} {stat}"
+            pct = f" ({ci.pct_low:+.1f}% to {ci.pct_high:+.1f}%)" if ci.pct_low is not None else ""
+            if ci.abs_low > 0 and (ci.pct_low is None or ci.pct_low > SAME_PCT):
+                worse.append(f"{name} rose significantly{pct}")
+            elif ci.abs_high < 0 and (ci.pct_high is None or ci.pct_high < -SAME_PCT) and d is not None:
+                better.append(f"{name} fell significantly{pct}")
+    if not cis:
+        for key, name in (("requests_per_s", "request throughput"), ("output_tokens_per_s", "output token throughput")):
+            d = thr.get(key)
+            if d is not None and d.pct is not None and d.pct < -THROUGHPUT_DROP_PCT:
+                worse.append(f"{name} fell {-d.pct:.1f}% (no interval: one run per rung)")
+                break
+    changes = []
+    before, after = _slo_status(prev.slos), _slo_status(cur.slos)
+    for slo_key in after:
+        b, a = before.get(slo_key), after.get(slo_key)
+        changes.append({"metric": slo_key[0], "percentile": slo_key[1], "before": b, "after": a})
+        if b == "pass" and a == "fail":
+            worse.append(f"{slo_key[0].upper()} p{slo_key[1]:g} SLO passed before this step and fails after it")
+    ratio = None
+    if prev.capacity is not None and cur.capacity is not None and prev.capacity.value_rps and cur.capacity.value_rps:
+        ratio = cur.capacity.value_rps / prev.capacity.value_rps
+        if ratio < 1 and prev.capacity.bound in ("interpolated", "bracketed") and cur.capacity.bound != "at_least":
+            worse.append(f"capacity at SLO fell to {ratio:.2f}× ({prev.capacity.text()} → {cur.capacity.text()})")
+    saving = payback = None
+    if prev.cost is not None and cur.cost is not None:
+        saving = prev.cost.usd_per_month - cur.cost.usd_per_month
+        payback = cur.one_time_cost_usd / saving if saving > 0 else None
+    return StepEffect(i, prev.label, cur.label, lat, cis, thr, changes, ratio, saving, cur.one_time_cost_usd,
+                      payback, worse, better)
+
+
+def waterfall(rungs: list[Rung], value) -> list[tuple[str, float]] | None:
+    """[(label, value at baseline), (step label, change), …]: ``value(rung)`` → float or None.
+
+    The changes are differences of adjacent rungs, so baseline + Σ changes = the optimized value exactly.
+    """
+    vals = [value(r) for r in rungs]
+    if any(v is None or not math.isfinite(v) for v in vals):
+        return None
+    out = [(rungs[0].label, float(vals[0]))]
+    out += [(r.label, float(vals[i + 1] - vals[i])) for i, r in enumerate(rungs[1:])]
+    return out
+
+
+def assign_tradeoffs(steps: list[StepEffect], tradeoffs: list, where) -> None:
+    """Attach each trade-off with ``step:`` to the step whose target rung has that label."""
+    labels = {s.to: s for s in steps}
+    for i, t in enumerate(tradeoffs):
+        if t.step is None:
+            continue
+        s = labels.get(t.step)
+        if s is None:
+            raise CasegenError(f"no ladder step is labelled '{t.step}'", where=where("tradeoffs", i, "step"),
+                               expected="the label of a step or of the optimized side: " + ", ".join(labels))
+        s.tradeoffs.append(t)
+
+
+def ladder_slos(run: Any, case: Any, duration_s: float | None, method: str) -> Any:
+    return slo_mod.evaluate_slos(run, list(case.slos), case.analysis, duration_s, method) if case.slos else None

@@ -1,0 +1,136 @@
+"""SLO attainment, goodput and pass / fail / inconclusive verdicts.
+
+For an SLO "p-th percentile of METRIC ≤ threshold", every *issued* request either meets it or
+violates it; failed requests always violate. Per metric:
+
+* attainment = requests meeting it / requests issued;
+* verdict = MLPerf LoadGen early stopping on (issued, violations) at 99 % confidence
+  (``stats.slo_verdict``): pass means "the p-th percentile is within the threshold" with that
+  confidence, fail means a system at exactly the limit would rarely show this many violations,
+  otherwise inconclusive with the number of further in-SLO requests that would decide it.
+
+Joint attainment = requests meeting every SLO / issued; goodput = those requests / duration.
+TPOT is undefined for a 1-token response: ``analysis.tpot_one_token`` (default ``pass``,
+vLLM's rule) decides how it counts. Inter-chunk latency follows ``analysis.itl_semantics``:
+``pooled`` (default) judges the P-th percentile of all chunk gaps — the figure in the latency table —
+with gaps as units (attainment = gaps within T / gaps, a failed request is one violation);
+``per_request`` judges each request by its own P-th percentile gap. Either way goodput counts a
+request as meeting an ITL SLO when its own P-th percentile gap is within the threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from casegen.analysis import stats
+from casegen.analysis.metrics import percentile, request_latencies_ms
+from casegen.case.model import SLO, Analysis
+from casegen.runs.model import Run
+
+
+@dataclass
+class SLOResult:
+    metric: str
+    percentile: float
+    threshold_ms: float
+    issued: int
+    violations: int
+    attainment: float
+    observed_ms: float | None  # the percentile over successful requests
+    verdict: stats.Verdict | None
+    note: str = ""
+
+
+@dataclass
+class SLOSummary:
+    results: list[SLOResult]
+    joint_attainment: float | None
+    good_requests: int | None
+    goodput_rps: float | None
+    one_token_responses: int
+    tpot_one_token: str
+    available: bool = True
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _per_request(run: Run, metric: str, p: float) -> np.ndarray:
+    """Per-request value (ms) used to judge one SLO, aligned with the rows; NaN where undefined."""
+    df = run.requests
+    assert df is not None
+    if metric == "itl":
+        vals = []
+        for g in df["chunk_gaps_s"]:
+            vals.append(float(np.percentile(np.asarray(g) * 1e3, p * 100)) if g is not None and len(g) else np.nan)
+        return np.asarray(vals, dtype=float)
+    return request_latencies_ms(df)[metric]
+
+
+def _pooled_itl(df, ok: np.ndarray, slo: SLO, p: float, analysis: Analysis, method: str) -> SLOResult:
+    """An inter-chunk latency SLO judged over the pooled gaps (``itl_semantics: pooled``): every gap of a
+    successful request is a unit, a failed request counts as one violating unit."""
+    from casegen.analysis.metrics import chunk_gaps_ms
+
+    gaps = chunk_gaps_ms(df[ok])[0]
+    failed = int((~ok).sum())
+    units = int(gaps.size) + failed
+    violations = int(np.sum(gaps > slo.threshold_ms)) + failed
+    observed = percentile(gaps, slo.percentile, method) if gaps.size else None
+    verdict = stats.slo_verdict(units, violations, p, analysis.slo_confidence)
+    note = (f"pooled: judged over {gaps.size:,} chunk gaps" + (f" and {failed} failed requests" if failed else "")
+            + "; gaps of one request are alike, so the verdict's confidence is optimistic")
+    return SLOResult(slo.metric, slo.percentile, slo.threshold_ms, units, violations,
+                     (units - violations) / units if units else 0.0, observed, verdict, note)
+
+
+def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: float | None,
+                  method: str = "linear") -> SLOSummary:
+    if run.requests is None:
+        return SLOSummary([], None, None, None, 0, analysis.tpot_one_token, available=False,
+                          reason="summary-only run: attainment and verdicts need per-request data")
+    df = run.requests
+    issued = len(df)
+    ok = df["success"].to_numpy()
+    out_tok = df["output_tokens"].to_numpy(dtype=float)
+    one_token = int(np.sum(ok & (out_tok == 1)))
+    meets_all = ok.copy()
+    results = []
+    notes = []
+    for slo in slos:
+        p = slo.percentile / 100.0
+        v = _per_request(run, slo.metric, p)
+        meets = ok & np.isfinite(v) & (v <= slo.threshold_ms)
+        note = ""
+        if slo.metric == "itl" and analysis.itl_semantics == "pooled" and np.isfinite(v[ok]).any():
+            results.append(_pooled_itl(df, ok, slo, p, analysis, method))
+            meets_all &= meets  # goodput counts requests: one meets it when its own pP gap is within T
+            continue
+        if slo.metric == "tpot":
+            undefined = ok & ~np.isfinite(v)
+            if analysis.tpot_one_token == "pass":
+                meets |= undefined
+            if undefined.any():
+                note = f"{int(undefined.sum())} responses without TPOT (< 2 tokens) count as {'meeting' if analysis.tpot_one_token == 'pass' else 'violating'} it"
+        measured = np.isfinite(v[ok])
+        if ok.any() and not measured.any():
+            results.append(SLOResult(slo.metric, slo.percentile, slo.threshold_ms, issued, issued - int(ok.sum()),
+                                     0.0, None, None, f"{slo.metric.upper()} was not measured in this run"))
+            notes.append(f"{slo.metric.upper()} SLO cannot be judged: the run does not measure it")
+            meets_all &= False
+            continue
+        violations = int(issued - meets.sum())
+        observed = percentile(v[ok & np.isfinite(v)], slo.percentile, method) if (ok & np.isfinite(v)).any() else None
+        verdict = stats.slo_verdict(issued, violations, p, analysis.slo_confidence)
+        results.append(SLOResult(slo.metric, slo.percentile, slo.threshold_ms, issued, violations,
+                                 float(meets.sum()) / issued if issued else 0.0, observed, verdict, note))
+        meets_all &= meets
+    good = int(meets_all.sum()) if slos else None
+    joint = good / issued if slos and issued else None
+    # goodput = share meeting every SLO × requests issued per second; after trimming without send
+    # timestamps the rate is the whole run's (casegen.analysis.window.throughput_counts)
+    whole = run.meta.extra.get("throughput_counts")
+    issued_for_rate = whole["issued"] if whole else issued
+    goodput = joint * issued_for_rate / duration_s if slos and duration_s and joint is not None else None
+    return SLOSummary(results, joint, good, goodput, one_token, analysis.tpot_one_token, notes=notes)

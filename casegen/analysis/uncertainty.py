@@ -1,0 +1,332 @@
+"""Confidence intervals for each run's statistics and for baseline → optimized deltas.
+
+Method (details, accuracy and the coverage table: ``docs/statistics.md``):
+
+* Requests are taken **in send order** and their serial dependence measured
+  (``casegen.analysis.dependence``: autocorrelation, Politis–White bandwidth and block length, long-run
+  variance). The unit is the request; a chunk gap stays with its request.
+* Percentiles: with no significant autocorrelation, the exact distribution-free order-statistic
+  interval (``stats.quantile_ci``); otherwise the same binomial/Beta construction with the
+  *effective* sample size n_eff = p(1−p) / Var(F̂(q̂)), Var from the long-run variance of the
+  per-request counts below q̂. Pooled inter-chunk gaps always use n_eff (gaps of one request
+  are alike).
+* Means: circular block bootstrap over requests in send order (prefix sums; block length from the
+  data), its spread raised to the flat-top long-run variance when that is larger.
+* Small samples: a statistic is *unsupported* (no interval, no significance, † in every output)
+  below ``SUPPORT`` rules — see :func:`support_rule`.
+* Deltas: independent bootstrap draws of both sides; percentile interval; two-sided bootstrap
+  p-value. The **primary family** (``primary_family``) is corrected with Holm's method;
+  everything else is exploratory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from casegen.analysis import stats
+from casegen.analysis.dependence import Dependence, dependence
+from casegen.runs.model import Run
+
+STATS = ("mean", "p50", "p90", "p95", "p99")
+P = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
+METRICS = ("ttft", "tpot", "itl", "e2e", "decode")
+#: a mean needs at least this many effective requests for an interval (heavy tails: docs/statistics.md)
+MEAN_MIN_N_EFF = 200
+#: a statistic of an autocorrelated series needs at least this many effective samples
+DEP_MIN_N_EFF = 30
+#: below this many requests no interval at all: autocorrelation of 0.5 cannot be told from chance
+MIN_REQUESTS = 50
+#: headline figures that are always primary: the medians a reader looks at first (page 1)
+HEADLINE_PRIMARY: tuple[tuple[str, str], ...] = (("ttft", "p50"), ("tpot", "p50"), ("e2e", "p50"))
+
+
+def stat_p(stat: str) -> float | None:
+    """'p99' → 0.99, 'p99.9' → 0.999, 'mean' → None."""
+    return float(stat[1:]) / 100.0 if stat.startswith("p") else None
+
+
+def pkey(percentile: float) -> str:
+    """99 → 'p99', 99.9 → 'p99.9'."""
+    return f"p{percentile:g}"
+
+
+def primary_family(case) -> list[tuple[str, str]]:
+    """The confirmatory comparisons, corrected together (Holm): one (metric, stat) per SLO in
+    case.yaml ('TTFT p99 ≤ 200 ms' → ('ttft', 'p99')), then the headline medians of TTFT, TPOT
+    and E2E (page 1 of the report). Without SLOs only the medians. Every other delta is
+    exploratory."""
+    out: list[tuple[str, str]] = []
+    for s in list(getattr(case, "slos", None) or []):
+        key = (s.metric, pkey(s.percentile))
+        if key not in out:
+            out.append(key)
+    for key in HEADLINE_PRIMARY:
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def effective_n_needed(stat: str, dependent: bool = False, confidence: float = 0.95) -> int:
+    """How many effective samples an interval of ``stat`` needs (the one source of these numbers:
+    the † rule, the "Too few requests" threat and docs/statistics.md all use it).
+
+    mean: MEAN_MIN_N_EFF; percentile p: N(p), the smallest n with a two-sided distribution-free
+    interval (95 %: p50 6, p90 36, p95 72, p99 368); for a dependent series max(DEP_MIN_N_EFF, 2·N(p)).
+    """
+    p = stat_p(stat)
+    if p is None:
+        return MEAN_MIN_N_EFF
+    need = stats.min_n_for_quantile_ci(p, confidence)
+    return max(DEP_MIN_N_EFF, 2 * need) if dependent else need
+
+
+def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, dependent: bool = False,
+                 n_units: int = MIN_REQUESTS, confidence: float = 0.95) -> tuple[bool, str]:
+    """Is an interval for this statistic trustworthy? (supported, reason if not).
+
+    * no interval from fewer than MIN_REQUESTS requests (``n_units``);
+    * percentile p of a request-level metric: n_eff ≥ N(p), the smallest n with a two-sided
+      distribution-free interval at ``confidence`` (95 %: p50 6, p90 36, p95 72, p99 368; 99 %:
+      p50 8, p90 51, p95 104, p99 528);
+    * percentile of pooled inter-chunk gaps: the same rule applied to the effective number of
+      *requests* (a pooled tail rests on the few requests that produce it);
+    * mean: ≥ MEAN_MIN_N_EFF effective requests (heavy tails and rare slow requests);
+    * a dependent series (autocorrelation found in send order) needs n_eff ≥ max(DEP_MIN_N_EFF,
+      2·N(p)): its n_eff is itself an estimate, biased high in short runs.
+    """
+    if n_units < MIN_REQUESTS:
+        return False, (f"{n_units} requests: below {MIN_REQUESTS}, autocorrelation between neighbouring requests "
+                       "cannot be checked, so no interval is trustworthy")
+    need = effective_n_needed(stat, dependent, confidence)
+    if stat_p(stat) is None:
+        if n_units_eff < need:
+            return False, f"a mean needs ≥ {need} effective requests, this run has {n_units_eff:,.0f}"
+        return True, ""
+    basis = n_units_eff if metric == "itl" else n_eff
+    if basis < need:
+        what = "effective requests" if metric == "itl" else "effective samples"
+        why = " (requests are autocorrelated in send order)" if dependent else ""
+        return False, f"{stat} needs ≥ {need} {what}{why}, this run has {basis:,.0f}"
+    return True, ""
+
+
+@dataclass
+class MetricSeries:
+    """One metric of one run as per-request units in send order.
+
+    Request-level metrics: ``num`` = value, ``den`` = 1. Pooled inter-chunk gaps: ``num`` = the
+    request's gap sum, ``den`` = its gap count, ``offsets`` where its gaps start in ``values``.
+    ``values`` are the pooled values in unit order.
+    """
+
+    values: np.ndarray
+    num: np.ndarray
+    den: np.ndarray
+    offsets: np.ndarray | None = None
+
+    @property
+    def pooled(self) -> bool:
+        return self.offsets is not None
+
+    def counts_below(self, q: float) -> np.ndarray:
+        """Per unit: how many of its values are ≤ q."""
+        below = (self.values <= q).astype(float)
+        if self.offsets is None:
+            return below
+        return np.add.reduceat(below, self.offsets)
+
+
+def send_order(run: Run):
+    """The successful requests of ``run`` sorted by send time (file order when there is none)."""
+    df = run.requests
+    assert df is not None
+    ok = df[df["success"]]
+    if "start_s" in ok and ok["start_s"].notna().all() and len(ok):
+        ok = ok.sort_values("start_s", kind="stable")
+    return ok
+
+
+def metric_series(run: Run) -> dict[str, MetricSeries]:
+    """metric → its per-request series in send order (successful requests only)."""
+    from casegen.analysis.metrics import request_latencies_ms
+
+    ok = send_order(run)
+    out: dict[str, MetricSeries] = {}
+    for m, v in request_latencies_ms(ok).items():
+        v = v[np.isfinite(v)]
+        out[m] = MetricSeries(v, v, np.ones(v.size))
+    col = ok["chunk_gaps_s"].tolist() if "chunk_gaps_s" in ok else []
+    nz = [g for g in col if g is not None and len(g)]
+    if nz:
+        counts = np.fromiter((len(g) for g in nz), dtype=np.int64, count=len(nz))
+        values = np.concatenate(nz).astype(float) * 1e3
+        finite = np.isfinite(values)
+        if not finite.all():
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            counts = np.add.reduceat(finite.astype(np.int64), starts)
+            values = values[finite]
+            counts = counts[counts > 0]
+    if nz and values.size:
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        sums = np.add.reduceat(values, offsets)
+        out["itl"] = MetricSeries(values, sums, counts.astype(float), offsets)
+    else:
+        out["itl"] = MetricSeries(np.array([]), np.array([]), np.array([]))
+    return out
+
+
+@dataclass
+class StatResult:
+    point: float
+    draws: np.ndarray
+    interval: tuple[float, float] | None
+    supported: bool
+    n_eff: float
+    reason: str = ""
+
+
+@dataclass
+class RunIntervals:
+    """CIs of one run's statistics: metric → stat → (low, high) or None, plus the bootstrap draws.
+
+    ``supported[metric][stat]`` is False when the run is too small (effectively) for an interval;
+    ``reasons`` says why; ``dependence[metric]`` is the send-order dependence of the metric.
+    """
+
+    intervals: dict[str, dict[str, tuple[float, float] | None]] = field(default_factory=dict)
+    method: dict[str, str] = field(default_factory=dict)
+    boot: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    n: dict[str, int] = field(default_factory=dict)
+    supported: dict[str, dict[str, bool]] = field(default_factory=dict)
+    reasons: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the confidence level the intervals (and the support rule's sample sizes) are for
+    confidence: float = 0.95
+    n_eff: dict[str, dict[str, float]] = field(default_factory=dict)
+    dependence: dict[str, Dependence] = field(default_factory=dict)
+
+
+def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: float, resamples: int,
+                 rng: np.random.Generator, method: str = "linear", metric: str = "") -> tuple[dict[str, StatResult], Dependence]:
+    """Point value, bootstrap draws, interval and support of each statistic of one series."""
+    a = (1 - confidence) / 2 * 100
+    num, den = series.num, series.den
+    units = num.size
+    unit_means = num / den
+    dep = dependence(unit_means)
+    n_units_eff = dep.n_eff
+    # request-level: sort once (order-statistic intervals need it); pooled gaps (possibly tens of
+    # millions): partial sorts around each percentile only
+    sorted_values = series.values if series.pooled else np.sort(series.values)
+    presorted = not series.pooled
+    total = float(den.sum())
+    out: dict[str, StatResult] = {}
+    for stat in stat_names:
+        p = stat_p(stat)
+        if p is None:
+            theta = float(num.sum() / total)
+            draws = stats.block_ratio_draws(num, den, dep.block_length, resamples, rng)
+            resid = num - theta * den
+            factor = max(dependence(resid, m_hat=dep.m_hat).lrv_factor, dep.lrv_factor) if dep.dependent else 1.0
+            target_var = units * factor * float(np.var(resid)) / total ** 2
+            n_eff = units / max(1.0, factor)
+            if dep.dependent or series.pooled:
+                sd = float(np.std(draws))
+                if sd > 0 and target_var > sd * sd:
+                    draws = theta + (draws - theta) * math.sqrt(target_var) / sd
+            ok, why = support_rule(metric, stat, n_eff, n_eff, dep.dependent, units, confidence)
+            lo, hi = np.percentile(draws, [a, 100 - a])
+            out[stat] = StatResult(theta, draws, (float(lo), float(hi)) if ok else None, ok, n_eff, why)
+            continue
+        q = float((stats.quantile_at if presorted else stats.quantile_select)(sorted_values, p, method))
+        if not series.pooled and not dep.dependent:
+            n_eff = float(units)
+            ci = stats.quantile_ci(sorted_values, p, confidence)
+            interval = (ci.low, ci.high) if ci else None
+        else:
+            c = series.counts_below(q)
+            resid = c - p * den
+            # the raw series' factor is a floor: an indicator of a monotone function of a dependent
+            # series is never more strongly correlated than the series (Lancaster), and its own
+            # estimate is noisier
+            factor = max(dependence(resid, m_hat=dep.m_hat).lrv_factor, dep.lrv_factor) if dep.dependent else 1.0
+            var_f = units * factor * float(np.var(resid)) / total ** 2
+            n_eff = p * (1 - p) / var_f if var_f > 0 else float(series.values.size)
+            n_eff = min(n_eff, float(series.values.size))
+            if not series.pooled:
+                n_eff = min(n_eff, float(units))
+            interval = None
+        draws = stats.quantile_draws(sorted_values, p, n_eff, resamples, rng, method, presorted)
+        ok, why = support_rule(metric, stat, n_eff, n_units_eff, dep.dependent, units, confidence)
+        if ok and interval is None:
+            lo, hi = np.percentile(draws, [a, 100 - a])
+            interval = (float(lo), float(hi))
+        if not ok:
+            interval = None
+        out[stat] = StatResult(q, draws, interval, ok, n_eff, why)
+    return out, dep
+
+
+def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_index: int,
+                  method: str = "linear", extra_stats: tuple[str, ...] = ()) -> RunIntervals:
+    """Intervals for every metric/statistic of a per-request run (deterministic for a seed)."""
+    out = RunIntervals(confidence=confidence)
+    names = STATS + tuple(s for s in extra_stats if s not in STATS)
+    for metric, series in sorted(metric_series(run).items(), key=lambda kv: METRICS.index(kv[0])):
+        out.n[metric] = int(series.values.size)
+        if series.num.size < 2:
+            continue
+        rng = np.random.default_rng([seed, side_index, METRICS.index(metric)])
+        res, dep = series_stats(series, names, confidence, resamples, rng, method, metric)
+        out.dependence[metric] = dep
+        out.method[metric] = ("block bootstrap over requests in send order" if dep.dependent or series.pooled
+                              else "order statistic; bootstrap for the mean")
+        out.boot[metric] = {s: r.draws for s, r in res.items()}
+        out.intervals[metric] = {s: r.interval for s, r in res.items()}
+        out.supported[metric] = {s: r.supported for s, r in res.items()}
+        out.reasons[metric] = {s: r.reason for s, r in res.items() if r.reason}
+        out.n_eff[metric] = {s: r.n_eff for s, r in res.items()}
+    return out
+
+
+def delta_intervals(base: RunIntervals, opt: RunIntervals, confidence: float,
+                    family: list[tuple[str, str]] | None = None) -> dict[str, dict[str, stats.DeltaCI]]:
+    """metric → stat → DeltaCI. Primary statistics (``family``) are Holm-corrected together."""
+    family = list(family or [])
+    alpha = 1 - confidence
+    out: dict[str, dict[str, stats.DeltaCI]] = {}
+    for metric in METRICS:
+        if metric not in base.boot or metric not in opt.boot:
+            continue
+        row = {}
+        for stat in base.boot[metric]:
+            if stat not in opt.boot[metric]:
+                continue
+            fam = "primary" if (metric, stat) in family else "exploratory"
+            ok = base.supported[metric].get(stat, False) and opt.supported[metric].get(stat, False)
+            if not ok:
+                row[stat] = stats.unsupported_delta(fam)
+                continue
+            d = stats.delta_ci(base.boot[metric][stat], opt.boot[metric][stat], confidence)
+            if d is not None:
+                row[stat] = stats.DeltaCI(d.abs_low, d.abs_high, d.pct_low, d.pct_high, d.significant, True, fam,
+                                          d.p_value, None)
+        out[metric] = row
+    # Holm over the primary statistics that can be tested; one withheld for too little data (a
+    # rule on n alone, fixed before any difference is looked at) can never be rejected, so it
+    # does not count in the family size.
+    keys = [(m, s) for m, s in family if (d := out.get(m, {}).get(s)) is not None and d.supported
+            and d.p_value is not None]
+    pvals = [out[m][s].p_value for m, s in keys]
+    for (metric, stat), p_adj in zip(keys, stats.holm(pvals) if pvals else []):
+        d = out.get(metric, {}).get(stat)
+        if d is not None and d.supported:
+            out[metric][stat] = stats.DeltaCI(d.abs_low, d.abs_high, d.pct_low, d.pct_high,
+                                              bool(p_adj < alpha), True, "primary", d.p_value, p_adj)
+    return out
+
+
+def any_primary_significant(cis: dict[str, dict[str, stats.DeltaCI]]) -> bool:
+    return any(d.significant for row in cis.values() for d in row.values() if d.family == "primary")

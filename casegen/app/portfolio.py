@@ -1,0 +1,247 @@
+"""``casegen portfolio DIR... -o OUT``: build many cases, an index page and one combined PDF.
+
+Each case is built in its own process (``jobs`` at a time) into ``OUT/<slug>/``; a broken
+case is reported and does not stop the others. With several processes the work runs in two
+waves so no core idles: first every case's analysis, HTML and JSON; then the case PDFs in the
+pool while this process renders the combined PDF (one WeasyPrint document, the longest task). ``OUT/index.html`` has a card per case and
+``OUT/portfolio.pdf`` a cover, a table of contents with page numbers and every case as a
+chapter (PDF bookmarks come from the headings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from markupsafe import Markup
+
+from casegen import __version__
+from casegen.app.build import _check_outdir, _make_outdir, build, write_atomic
+from casegen.errors import CasegenError
+from casegen.render.idrefs import prefix_ids
+
+SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def slug_of(case_dir: Path) -> str:
+    return SLUG_RE.sub("-", case_dir.name.lower()).strip("-") or "case"
+
+
+def find_cases(dirs: list[str | Path]) -> list[Path]:
+    """Case folders (holding a case.yaml) in ``dirs``: each dir itself, or its sub-folders (2 levels)."""
+    found: list[Path] = []
+    for d in map(Path, dirs):
+        if not d.exists():
+            raise CasegenError("folder not found", file=d, expected="a case folder or a folder of cases")
+        if (d / "case.yaml").is_file():
+            found.append(d)
+            continue
+        subs = sorted({p.parent for p in list(d.glob("*/case.yaml")) + list(d.glob("*/*/case.yaml"))})
+        if not subs:
+            raise CasegenError("no case found (no case.yaml in it or its sub-folders)", file=d,
+                               expected="folders made with `casegen new`")
+        found += subs
+    slugs: dict[str, Path] = {}
+    for c in found:
+        s = slug_of(c)
+        if s in slugs and slugs[s].resolve() != c.resolve():
+            raise CasegenError(f"two cases have the same name '{s}': {slugs[s]} and {c}",
+                               expected="case folders with distinct names (the name becomes the URL slug)")
+        slugs[s] = c
+    unique: list[Path] = []
+    for c in found:
+        if all(c.resolve() != u.resolve() for u in unique):
+            unique.append(c)
+    return unique
+
+
+@dataclass
+class CaseOutcome:
+    slug: str
+    path: str
+    ok: bool
+    error: str | None = None
+    card: dict[str, Any] = field(default_factory=dict)
+    body: str = ""  # the report's <main> content, for the combined PDF
+    pdf_job: tuple[str, str, str] | None = None  # (case folder, out folder, date): its PDF is still to render
+
+
+def _side_value(value: float | None, bound: str, upper: float | None, unit: str) -> str:
+    from casegen.formatting import fmt, fmt_bound
+
+    if value is None:
+        return "—"
+    kind = {"point": "point", "interpolated": "point", "at_least": "at_least", "below": "below",
+            "at_most": "at_most", "between": "between"}.get(bound, "point")
+    try:
+        return fmt_bound(kind, value, unit, upper) if kind != "point" else fmt(value, unit)
+    except (ValueError, AssertionError):  # a unit without a formatter: the plain number
+        return f"{value:g}"
+
+
+def _headline_cards(report) -> list[dict[str, Any]]:
+    """Page-1 cards of a case with the before → after values of their findings."""
+    by_key = {f.key: f for f in report.findings}
+    cards = []
+    for c in report.page1.cards:
+        card = c.model_dump()
+        f = by_key.get(c.finding)
+        ev = f.evidence if f is not None else None
+        card["before_after"] = None
+        if ev is not None and (ev.baseline is not None or ev.optimized is not None):
+            card["before_after"] = (f"{_side_value(ev.baseline, ev.baseline_bound, ev.baseline_upper, ev.unit)} → "
+                                    f"{_side_value(ev.optimized, ev.optimized_bound, ev.optimized_upper, ev.unit)}")
+        cards.append(card)
+    return cards
+
+
+def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False,
+               trust_case_templates: bool = False) -> CaseOutcome:
+    """Worker: build one case; never raises for user errors.
+
+    ``defer_pdf``: write HTML and JSON only and leave the PDF (of a full-layout report, which is
+    rendered from that HTML alone) to :func:`_case_pdf`, so the PDFs can run beside the book.
+    """
+    from casegen.case.model import load_case
+    from casegen.report.build import build_report
+
+    slug = slug_of(Path(case_dir))
+    try:
+        later = pdf and defer_pdf and load_case(case_dir)[0].report.layout != "onepager"
+        result = build(case_dir, outdir, formats=("html", "json") + (("pdf",) if pdf and not later else ()),
+                       trust_case_templates=trust_case_templates)
+    except CasegenError as err:
+        return CaseOutcome(slug, case_dir, False, err.format())
+    study = result.study
+    case = study.case
+    html = (Path(outdir) / "report.html").read_text(encoding="utf-8")
+    m = re.search(r'<main class="report[^"]*">(.*)</main>', html, re.S)
+    card = {
+        "title": case.title, "summary": case.summary, "date": case.date.isoformat(),
+        "date_text": case.date.strftime("%B %-d, %Y"), "author": case.author, "tags": list(case.tags),
+        "model": case.system.model, "hardware": case.system.hardware,
+        "headline": _headline_cards(build_report(study)), "html": f"{slug}/report.html",
+        "pdf": f"{slug}/report.pdf" if pdf else None, "threats": len({t.key for t in study.threats}),
+    }
+    job = (str(study.case_dir), outdir, case.date.isoformat()) if later else None
+    return CaseOutcome(slug, case_dir, True, None, card, m.group(1) if m else "", job)
+
+
+def _case_pdf(case_dir: str, outdir: str, date: str) -> str | None:
+    """Worker: report.pdf from the report.html :func:`_build_one` wrote; the error text or None."""
+    from casegen.render.html import render_pdf
+
+    try:
+        html = (Path(outdir) / "report.html").read_text(encoding="utf-8")
+        write_atomic(Path(outdir) / "report.pdf", render_pdf(html, Path(case_dir), dt.date.fromisoformat(date)))
+    except CasegenError as err:
+        return err.format()
+    return None
+
+
+@dataclass
+class PortfolioResult:
+    outdir: Path
+    outcomes: list[CaseOutcome]
+    files: list[Path]
+
+    @property
+    def failed(self) -> list[CaseOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+
+def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2, pdf: bool = True,
+                    title: str = "Inference optimization case studies", author: str | None = None,
+                    links: list[str] | None = None, trust_case_templates: bool = False,
+                    progress: Callable[[str], None] | None = None) -> PortfolioResult:
+    """Build every case found in ``dirs`` into ``outdir``/<slug>/, then index.html and portfolio.pdf.
+
+    ``trust_case_templates`` lets a case render with the templates folder its case.yaml names (see
+    :func:`casegen.app.build.build`); without it such a case is reported as not built.
+    """
+    say = progress or (lambda _m: None)
+    links = [u for u in (links or []) if u.startswith(("https://", "http://", "mailto:"))]
+    cases = find_cases(dirs)
+    out = Path(outdir)
+    _check_outdir(out)
+    _make_outdir(out)
+    say(f"building {len(cases)} case(s) with {jobs} process(es)")
+    outcomes: list[CaseOutcome] = []
+    if jobs <= 1 or len(cases) == 1:
+        for c in cases:
+            outcomes.append(_build_one(str(c), str(out / slug_of(c)), pdf, False, trust_case_templates))
+            say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
+        book = _book(outcomes, out, pdf, say, title, author, links)
+        return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # 1. analysis + HTML + JSON of every case in parallel; 2. the case PDFs in the pool while
+        # this process renders the book (the longest single task), so every core stays busy
+        futures = [pool.submit(_build_one, str(c), str(out / slug_of(c)), pdf, True, trust_case_templates)
+                   for c in cases]
+        for f in futures:
+            outcomes.append(f.result())
+            say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
+        pdfs = {o.slug: pool.submit(_case_pdf, *o.pdf_job) for o in outcomes if o.ok and o.pdf_job}
+        book = _book(outcomes, out, pdf, say, title, author, links)
+        for o in outcomes:
+            if o.slug in pdfs and (error := pdfs[o.slug].result()) is not None:
+                o.ok, o.error = False, error
+                say(f"{o.slug}: PDF FAILED")  # (its chapter is in the book already; the index lists it as failed)
+    return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book)
+
+
+def _context(outcomes: list[CaseOutcome], title: str, author: str | None, links: list[str]) -> dict[str, Any]:
+    from casegen.render.html import theme_css
+    from casegen.resources import templates_dir
+
+    ok = sorted((o for o in outcomes if o.ok), key=lambda o: (o.card["date"], o.slug), reverse=True)
+    failed = [o for o in outcomes if not o.ok]
+    css = theme_css() + "\n" + (templates_dir() / "portfolio" / "portfolio.css").read_text(encoding="utf-8")
+    latest = max((dt.date.fromisoformat(o.card["date"]) for o in ok), default=dt.date(2000, 1, 1))
+    authors = sorted({o.card["author"] for o in ok})
+    return {"title": title, "author": author or ", ".join(authors), "cases": [o.card for o in ok], "links": links,
+            "failed": failed, "css": Markup(css), "version": __version__, "date": latest,
+            "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(chapter_ids(o.body, o.slug))}
+                         for o in ok]}
+
+
+def chapter_ids(body: str, slug: str) -> str:
+    """``body`` (one case's report HTML) with every element id and in-document reference prefixed by
+    ``slug`` (:func:`casegen.render.idrefs.prefix_ids`), so that ids stay unique in the portfolio book and a
+    link such as ``#command-1`` jumps within its own chapter rather than to the first chapter's. An
+    id the report itself repeats is kept on its first element only, where every reference already
+    resolves."""
+    seen: set[str] = set()
+
+    def first_only(m: re.Match[str]) -> str:
+        if m.group(2) in seen:
+            return m.group(1)
+        seen.add(m.group(2))
+        return m.group(0)
+    return re.sub(r'(\s)id="([^"]+)"', first_only, prefix_ids(body, slug))
+
+
+def _index(outcomes: list[CaseOutcome], out: Path, title: str, author: str | None, links: list[str]) -> list[Path]:
+    from casegen.render.html import _env
+
+    index = _env().get_template("portfolio/index.html.j2").render(**_context(outcomes, title, author, links))
+    write_atomic(out / "index.html", index.encode("utf-8"))
+    return [out / "index.html"]
+
+
+def _book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str], None], title: str,
+          author: str | None, links: list[str]) -> list[Path]:
+    """portfolio.pdf of the cases built so far (none without PDFs or without a built case)."""
+    ctx = _context(outcomes, title, author, links)
+    if not pdf or not ctx["cases"]:
+        return []
+    from casegen.render.html import _env, render_pdf
+
+    say("rendering portfolio.pdf")
+    book = _env().get_template("portfolio/book.html.j2").render(**ctx)
+    write_atomic(out / "portfolio.pdf", render_pdf(book, out, ctx["date"]))
+    return [out / "portfolio.pdf"]

@@ -1,0 +1,532 @@
+"""Charts as inline SVG strings (matplotlib, Agg backend, deterministic output).
+
+Every function takes plain numbers (ms, USD) and returns an ``<svg>…</svg>``
+string. Output is byte-for-byte reproducible: a fixed ``svg.hashsalt`` and no
+date metadata.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import math
+import re
+from collections.abc import Sequence
+from html import escape as html_escape
+from html import unescape as html_unescape
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
+
+from casegen.render.idrefs import prefix_ids, referenced_ids  # noqa: E402
+
+BASE_COLOR = "#94a3b8"
+OPT_COLOR = "#1d4ed8"
+BETTER = "#15803d"
+WORSE = "#b91c1c"
+INK = "#1f2937"
+MUTED = "#6b7280"
+GRID = "#e5e7eb"
+PREFILL_TEXT = "#92400e"  # darker than the prefill bar, for text contrast on white
+
+_RC: dict[Any, Any] = {  # matplotlib types rc keys as a Literal of every rc name
+    "svg.hashsalt": "casegen",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.edgecolor": "#9ca3af",
+    "axes.labelcolor": INK,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": GRID,
+    "grid.linewidth": 0.8,
+    "xtick.color": MUTED,
+    "ytick.color": MUTED,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "figure.dpi": 72,
+    # labels come from case.yaml and run files: a '$' is a dollar sign, never TeX mathtext
+    # ("$x^2$" would be typeset, an odd '$' would raise). sweep_charts.py uses the same settings.
+    "text.parse_math": False,
+}
+
+
+#: Chart colours per report theme (the theme's CSS sets the page; this sets the charts). The
+#: modern palette is what the chart functions draw with; :func:`apply_theme` swaps it for another.
+PALETTES: dict[str, dict[str, str]] = {
+    "modern": {"base": BASE_COLOR, "opt": OPT_COLOR, "better": BETTER, "worse": WORSE, "ink": INK,
+               "muted": MUTED, "prefill": "#f59e0b", "decode": "#1e3a8a", "prefill_text": PREFILL_TEXT},
+    "classic": {"base": "#9ca3af", "opt": "#111827", "better": "#14532d", "worse": "#7f1d1d", "ink": "#111827",
+                "muted": "#4b5563", "prefill": "#b45309", "decode": "#374151", "prefill_text": "#78350f"},
+}
+#: Font family of chart text per theme (the PDF maps these to the bundled DejaVu files).
+CHART_FONTS = {"modern": "DejaVu Sans", "classic": "DejaVu Serif"}
+
+
+def apply_theme(html: str, theme: str) -> str:
+    """Recolour every inline chart of ``html`` from the modern palette to ``theme``'s, and set its font."""
+    if theme == "modern" or theme not in PALETTES:
+        return html
+    swap = {PALETTES["modern"][k].lower(): v for k, v in PALETTES[theme].items()}
+    pattern = re.compile("|".join(re.escape(c) for c in swap), re.IGNORECASE)
+    font = CHART_FONTS[theme]
+
+    def one(m: re.Match) -> str:
+        svg = pattern.sub(lambda c: swap[c.group(0).lower()], m.group(0))
+        return svg.replace("'DejaVu Sans'", f"'{font}'").replace('"DejaVu Sans"', f'"{font}"')
+
+    return re.sub(r"<svg\b.*?</svg>", one, html, flags=re.DOTALL)
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+_SVG_METADATA = {"Date": None, "Creator": None}  # no timestamp: the same chart, the same bytes
+
+#: White space kept around a chart's drawn content, inches (matplotlib's ``savefig.pad_inches``).
+CROP_PAD_IN = 0.1
+
+
+#: Room added on every side of a figure before it is drawn, inches: tick labels, titles and
+#: legends placed outside the axes then still fall on the figure (see :func:`_tight_view_box`).
+FIT_MARGIN_IN = 2.0
+
+
+def _add_margin(fig, margin_in: float) -> None:
+    """Grow ``fig`` by ``margin_in`` on every side, keeping each axes' size and place in inches
+    (only for figures whose artists all hang off axes: figure-level legends and texts would move)."""
+    w, h = fig.get_size_inches()
+    boxes = [ax.get_position() for ax in fig.axes]
+    fig.set_size_inches(w + 2 * margin_in, h + 2 * margin_in)
+    for ax, b in zip(fig.axes, boxes):
+        ax.set_position(((b.x0 * w + margin_in) / (w + 2 * margin_in), (b.y0 * h + margin_in) / (h + 2 * margin_in),
+                         b.width * w / (w + 2 * margin_in), b.height * h / (h + 2 * margin_in)))
+
+
+def _draw_svg(fig, out: io.StringIO):
+    """Draw ``fig`` as SVG into ``out`` — what ``savefig(format="svg")`` does (at 72 dpi, no
+    metadata dates) — and return the renderer, whose text measurements :func:`_tight_view_box`
+    then reuses instead of measuring every label again with another renderer."""
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    width_in, height_in = fig.get_size_inches()
+    fig.dpi = 72  # _RC's figure.dpi; SVG is drawn in points either way
+    renderer = MixedModeRenderer(fig, width_in, height_in, 72,
+                                 RendererSVG(width_in * 72, height_in * 72, out, image_dpi=72, metadata=_SVG_METADATA))
+    fig.draw(renderer)
+    renderer.finalize()
+    return renderer
+
+
+def _tight_view_box(fig, renderer) -> str | None:
+    """The SVG viewBox (points, y down) of everything ``fig`` drew, padded by :data:`CROP_PAD_IN`:
+    what ``savefig(bbox_inches="tight")`` crops to, without its second drawing of the whole
+    figure (that option draws once to measure and again to write; the crop costs ~40 % of a
+    chart). Called right after the figure was drawn, with the renderer that drew it, so tick
+    positions and text layouts are already computed. None when something was drawn outside the figure: the SVG backend clips
+    unfilled lines to the figure (a legend's line samples would vanish), so only a redraw with
+    ``bbox_inches="tight"`` keeps them."""
+    width_in, height_in = fig.get_size_inches()
+    box = fig.get_tightbbox(renderer)
+    if box.x0 < 0 or box.y0 < 0 or box.x1 > width_in or box.y1 > height_in:
+        return None
+    box = box.padded(CROP_PAD_IN)
+    x0, y0, w, h = box.x0 * 72, (height_in - box.y1) * 72, box.width * 72, box.height * 72
+    return f"{x0:.2f} {y0:.2f} {w:.2f} {h:.2f}"
+
+
+def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> str:
+    """The figure as an inline ``<svg>`` with an accessible name (``<title>``) and a text
+    alternative stating the chart's point (``<desc>``), both referenced by ``aria-labelledby``."""
+    if not fig.legends and not fig.texts and fig.get_layout_engine() is None:
+        _add_margin(fig, FIT_MARGIN_IN)
+    buf = io.StringIO()
+    renderer = _draw_svg(fig, buf)
+    view_box = _tight_view_box(fig, renderer)
+    if view_box is None:  # content outside the figure: let matplotlib move it in (draws twice)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata=_SVG_METADATA, bbox_inches="tight")
+    plt.close(fig)
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):].rstrip()  # drop XML prolog and doctype for inline use, and the final newline
+    # a responsive size: drop the fixed width/height; the viewBox crops to the drawn content
+    svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+" viewBox="([^"]+)"',
+                 lambda m: f'<svg{m.group(1)} viewBox="{view_box or m.group(2)}" class="chart" '
+                           'preserveAspectRatio="xMidYMid meet"', svg, count=1)
+    uid = "chart-" + hashlib.sha256(f"{variant}\n{title}\n{desc}".encode()).hexdigest()[:10]
+    svg = _scoped_ids(svg, uid)
+    head_end = svg.index(">") + 1
+    return (svg[:head_end - 1] + f' role="img" aria-labelledby="{uid}-t {uid}-d">'
+            + f'<title id="{uid}-t">{_xml_text(title)}</title><desc id="{uid}-d">{_xml_text(desc)}</desc>'
+            + svg[head_end:])
+
+
+def _scoped_ids(svg: str, uid: str) -> str:
+    """``svg`` with ids unique in the report: matplotlib names its groups ``figure_1``,
+    ``axes_1``, ``patch_1``… in every chart (eight charts, 140 repeated ids in one HTML page);
+    those nothing refers to are dropped, and the ones referred to (clip paths, markers) get the
+    chart's own prefix, with their references (:func:`casegen.render.idrefs.prefix_ids`)."""
+    referenced = referenced_ids(svg)
+    svg = re.sub(r'\sid="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else "", svg)
+    return prefix_ids(svg, uid)
+
+
+def responsive(wide: str, narrow: str) -> str:
+    """Two variants of one chart: ``wide`` for screens and print, ``narrow`` (stacked panels, larger
+    type) for phones; CSS shows one of them (``.desk-only`` / ``.phone-only``)."""
+    return (f'<div class="chart-variants"><div class="desk-only">{wide}</div>'
+            f'<div class="phone-only">{narrow}</div></div>')
+
+
+_PHONE_VARIANT = re.compile(r'<div class="phone-only">\s*<svg\b.*?</svg>\s*</div>', re.DOTALL)
+
+
+def without_phone_variants(html: str) -> str:
+    """``html`` without the phone variant of each :func:`responsive` chart: print hides it
+    (``.phone-only`` is ``display: none`` outside the phone media query), so dropping it before
+    WeasyPrint leaves the PDF unchanged while sparing the style cascade half the SVG elements."""
+    return _PHONE_VARIANT.sub("", html)
+
+
+_CHART_SVG = re.compile(r'<svg\b[^>]*\bclass="chart"[^>]*>.*?</svg>', re.DOTALL)
+
+
+def as_print_images(html: str) -> str:
+    """``html`` with each chart's inline ``<svg>`` (those :func:`_to_svg` made) turned into an
+    ``<img class="chart">`` carrying the same SVG as a data URL and its text alternative as ``alt``.
+
+    For WeasyPrint only: an inline SVG's every element goes through the HTML style cascade and
+    the HTML parser before the SVG renderer sees it; as an image it goes straight to the SVG
+    renderer, which draws it the same. That spares about a tenth of the PDF's CPU time, and the
+    tagged PDF takes the chart's full description as the figure's alternate text."""
+
+    def one(m: re.Match) -> str:
+        svg = m.group(0)
+        if "xmlns=" not in svg[: svg.index(">")]:
+            svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        box = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', svg[: svg.index(">")])
+        # never wider than drawn (points): a small chart is not blown up past its 9 pt type
+        size = f' style="max-width: {float(box.group(1)):.0f}pt"' if box else ""
+        return (f'<img class="chart"{size} alt="{html_escape(alt_text(svg), quote=True)}" '
+                f'src="data:image/svg+xml;base64,{data}">')
+
+    return _CHART_SVG.sub(one, html)
+
+
+def svg_file(chart: str) -> str:
+    """The first (wide) ``<svg>`` of a chart, for writing as a standalone .svg file."""
+    m = re.search(r"<svg\b.*?</svg>", str(chart), flags=re.DOTALL)
+    return m.group(0) if m else str(chart)
+
+
+def alt_text(chart: str) -> str:
+    """The chart's accessible name and text alternative, as one plain sentence (Markdown alt text)."""
+    t = re.search(r"<title[^>]*>(.*?)</title>", str(chart), flags=re.DOTALL)
+    d = re.search(r"<desc[^>]*>(.*?)</desc>", str(chart), flags=re.DOTALL)
+    parts = [html_unescape(x.group(1)).strip() for x in (t, d) if x]
+    return ": ".join(p for p in parts if p)
+
+
+class _UnitFormatter(Formatter):
+    """One unit for every tick of an axis: all in ms, or all in s once a tick reaches 1 s, with the
+    same number of decimals on every tick ("0.8 s, 1.6 s", never "800 ms, 1.6 s")."""
+
+    def __init__(self) -> None:
+        self.scale, self.unit, self.digits = 1.0, "ms", 0
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        lo, hi = self.axis.get_view_interval() if self.axis is not None else (min(locs), max(locs))
+        shown = [v for v in locs if min(lo, hi) - 1e-9 <= v <= max(lo, hi) + 1e-9] or list(locs)
+        top = max((abs(v) for v in shown), default=0.0)
+        self.scale, self.unit = (1000.0, "s") if top >= 1000 else (1.0, "ms")
+        values = [v / self.scale for v in shown]
+        self.digits = next((d for d in range(4) if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v))
+                                                        for v in values)), 3)
+
+    def __call__(self, x: float, pos=None) -> str:
+        v = x / self.scale
+        return f"{v:,.{self.digits}f}\u00a0{self.unit}" if v else "0"
+
+
+def _ms_axis(axis, log: bool = False) -> None:
+    """Millisecond values on ``axis`` labelled in one unit; log axes get 1-2-5 ticks."""
+    if log:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_formatter(NullFormatter())
+    axis.set_major_formatter(_UnitFormatter())
+
+
+def _ms(x: float, _pos=None) -> str:
+    if x >= 1000:
+        return f"{x / 1000:g}\u00a0s"
+    return f"{x:g}\u00a0ms"
+
+
+def _label_ms(v: float) -> str:
+    if v >= 1000:
+        return f"{v / 1000:.2f}\u00a0s"
+    return f"{v:.1f}\u00a0ms" if v < 100 else f"{v:.0f}\u00a0ms"
+
+
+def _pct_text(pct: float) -> str:
+    return f"{pct:+.0f}\u00a0%".replace("-", "\u2212")
+
+
+#: Cells per axis when thinning a curve: finer than any pixel of a chart (a 4.6-inch-wide chart
+#: printed at 300 dpi is 1,380 pixels), so the drawn curve is the same to the pixel.
+CURVE_CELLS = 2048
+
+
+def ecdf_points(sorted_x: np.ndarray, cells: int = CURVE_CELLS) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of the empirical CDF of ``sorted_x`` (ascending), thinned to at most ~4·cells.
+
+    Vertex i is (x_(i), (i+1)/n). The plot area is cut into ``cells`` × ``cells`` cells (x over
+    the data's range, y over 0–1); of each run of consecutive vertices in the same cell only the
+    first and last are kept, so the step line leaves and enters every cell exactly where the full
+    one does and differs from it only inside a cell. Both ends and every vertex in a sparse tail
+    survive. The chart's size (and the HTML's) no longer grows with n; n ≤ 2·cells is drawn whole.
+    """
+    n = sorted_x.size
+    y = np.arange(1, n + 1) / n
+    if n <= 2 * cells:
+        return sorted_x, y
+    span = sorted_x[-1] - sorted_x[0]
+    bx = np.floor((sorted_x - sorted_x[0]) / span * cells) if span > 0 else np.zeros(n)
+    by = np.floor(y * cells)
+    new_cell = np.empty(n, dtype=bool)
+    new_cell[0] = True
+    new_cell[1:] = (bx[1:] != bx[:-1]) | (by[1:] != by[:-1])
+    last_in_cell = np.empty(n, dtype=bool)
+    last_in_cell[-1] = True
+    last_in_cell[:-1] = new_cell[1:]
+    keep = new_cell | last_in_cell
+    return sorted_x[keep], y[keep]
+
+
+def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, opt_label: str,
+              percentiles: Sequence[float] = (50, 99)) -> str:
+    """Empirical CDFs of one latency metric (ms), baseline vs optimized."""
+    base = np.sort(np.asarray(base, dtype=float))
+    opt = np.sort(np.asarray(opt, dtype=float))
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(3.7, 2.6))
+        for x, label, color, ls in ((base, base_label, BASE_COLOR, "--"), (opt, opt_label, OPT_COLOR, "-")):
+            if x.size == 0:
+                continue
+            xs, ys = ecdf_points(x)
+            ax.step(xs, ys * 100, where="post", color=color, lw=2, label=f"{label} (n\u00a0=\u00a0{x.size:,})", linestyle=ls)
+        for p in percentiles:  # reference lines, labelled outside the plot so no label sits on a curve
+            ax.axhline(p, color=GRID, lw=1, zorder=0)
+            ax.text(1.01, p, f"p{p:g}", transform=ax.get_yaxis_transform(), ha="left", va="center",
+                    color=MUTED, fontsize=9, clip_on=False)
+        ax.set_ylim(0, 101)
+        ax.set_ylabel("requests at or below (%)")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        _ms_axis(ax.xaxis)
+        ax.set_title(title)
+        # below the axis, not on it: a curve may pass anywhere inside the plot
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, handlelength=1.8, columnspacing=1.2)
+        parts = []
+        for p in percentiles:
+            if base.size and opt.size:
+                b, o = float(np.percentile(base, p)), float(np.percentile(opt, p))
+                parts.append(f"p{p:g} {_label_ms(b)} \u2192 {_label_ms(o)}" + (f" ({_pct_text((o - b) / b * 100)})" if b else ""))
+        desc = (f"Cumulative distribution of {title[:1].lower() + title[1:]} per request, {base_label} (dashed) and "
+                f"{opt_label} (solid); a curve further left is faster. " + "; ".join(parts) + ".")
+        return _to_svg(fig, f"{title}: cumulative distribution, {base_label} vs {opt_label}", desc)
+
+
+def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: bool, compact: bool = False):
+    n = len(rows)
+    if stacked:
+        fig, axes = plt.subplots(n, 1, figsize=(4.2, 1.25 * n + 0.12 if compact else 1.75 * n + 0.55), squeeze=False)
+        panels = axes[:, 0]
+    else:
+        fig, axes = plt.subplots(1, n, figsize=(2.45 * n + 0.3, 1.7 if compact else 2.75), squeeze=False)
+        panels = axes[0]
+    for ax, row in zip(panels, rows):
+        stats = row["stats"]
+        y = np.arange(len(stats))
+        h = 0.38
+        b = np.array(row["base"], dtype=float)
+        o = np.array(row["opt"], dtype=float)
+        ax.barh(y - h / 2, b, height=h, color=BASE_COLOR, label=base_label)  # axis is inverted:
+        ax.barh(y + h / 2, o, height=h, color=OPT_COLOR, label=opt_label)   # baseline on top
+        xmax = np.nanmax(np.concatenate([b, o])) if len(b) else 1
+        for yi, bv, ov in zip(y, b, o):
+            if math.isfinite(bv) and math.isfinite(ov) and bv > 0:
+                pct = (ov - bv) / bv * 100
+                color = BETTER if pct < -0.5 else WORSE if pct > 0.5 else MUTED
+                ax.text(max(bv, ov) + xmax * 0.03, yi, _pct_text(pct), va="center", fontsize=9,
+                        color=color, fontweight="bold")
+        ax.set_yticks(y, stats)
+        ax.invert_yaxis()
+        ax.set_xlim(0, xmax * 1.32)
+        ax.grid(axis="y", visible=False)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if stacked else 3, min_n_ticks=2))
+        _ms_axis(ax.xaxis)
+        ax.tick_params(axis="x", labelsize=9)
+        ax.set_title(row["label"])
+    if not compact:  # the compact chart sits under the one-pager's own before/after key
+        handles, labels = panels[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))
+    _place_panels(fig, n, stacked, compact)
+    return fig
+
+
+#: Ladder margins in inches, (left, right, bottom, top, gap between panels), side by side and
+#: stacked: what ``tight_layout`` chose for these fixed labels (p50…p99, unit ticks, one-line
+#: titles), set directly because measuring them cost a third of the chart.
+_LADDER_MARGINS_IN = {False: (0.48, 0.2, 0.61, 0.33, 0.55), True: (0.48, 0.13, 0.81, 0.32, 0.55)}
+#: Bottom margin without the legend row (the compact ladder has no legend): the tick labels only.
+_NO_LEGEND_BOTTOM_IN = 0.35
+
+
+def _place_panels(fig, n: int, stacked: bool, compact: bool = False) -> None:
+    left, right, bottom, top, gap = _LADDER_MARGINS_IN[stacked]
+    if compact:
+        bottom = _NO_LEGEND_BOTTOM_IN
+    w, h = fig.get_size_inches()
+    if stacked:
+        panel = (h - bottom - top - (n - 1) * gap) / n
+        fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h, hspace=gap / panel)
+    else:
+        panel = (w - left - right - (n - 1) * gap) / n
+        fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h, wspace=gap / panel)
+
+
+def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: bool = False) -> str:
+    """Percentile ladder: one panel per metric, p50/p90/p95/p99 bars with Δ% labels; side by side on
+    wide screens and in print, stacked on phones (see :func:`responsive`).
+
+    ``rows``: ``[{"label": "TTFT", "stats": ["p50", ...], "base": [...ms], "opt": [...ms]}]``.
+    ``compact``: p50 and p99 only, in shorter panels and without a legend (the one-page layout,
+    whose headline shows the before/after key, and where the chart must fit at full width so its
+    type prints at 8 pt or more).
+    """
+    if compact:
+        rows = [{"label": r["label"], **{k: [v for st, v in zip(r["stats"], r[k]) if st in ("p50", "p99")]
+                                         for k in ("base", "opt")},
+                 "stats": [st for st in r["stats"] if st in ("p50", "p99")]} for r in rows]
+        rows = [r for r in rows if r["stats"]]
+    title = f"Latency percentiles, {base_label} vs {opt_label}"
+    parts = []
+    for row in rows:
+        items = []
+        for st, bv, ov in zip(row["stats"], row["base"], row["opt"]):
+            if bv and ov is not None and math.isfinite(bv) and math.isfinite(ov):
+                items.append(f"{st} {_label_ms(bv)} \u2192 {_label_ms(ov)} ({_pct_text((ov - bv) / bv * 100)})")
+        parts.append(f"{row['label']}: " + ", ".join(items))
+    desc = "; ".join(parts) + "."
+    with plt.rc_context(_RC):
+        wide = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=False, compact=compact), title, desc,
+                       "compact" if compact else "wide")
+        narrow = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=True, compact=compact), title, desc,
+                         "compact-narrow" if compact else "narrow")
+    return responsive(wide, narrow)
+
+
+def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
+    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(sides)) if narrow else (8.0, 1.0 + 0.5 * len(sides)))
+    labels = [s[0] for s in sides]
+    ttft = np.array([s[1] for s in sides])
+    dec = np.array([s[2] for s in sides])
+    y = np.arange(len(sides))
+    prefill, decode = PALETTES["modern"]["prefill"], PALETTES["modern"]["decode"]
+    ax.barh(y, ttft, color=prefill, height=0.5, label="before first token (queue + prefill)")
+    ax.barh(y, dec, left=ttft, color=decode, height=0.5, label="decode (first \u2192 last token)")
+    total = ttft + dec
+    for yi, t, d in zip(y, ttft, dec):
+        share = t / (t + d) * 100 if t + d > 0 else 0
+        ax.text(t + d + total.max() * 0.015, float(yi), _label_ms(t + d), va="center", fontsize=9, color=INK,
+                fontweight="bold")
+        # the share before the first token is often a sliver: name it above the bar, with a tick to its end
+        ax.annotate(f"{_label_ms(t)} before the first token ({share:.1f}\u00a0%)", xy=(t, yi - 0.25),
+                    xytext=(0, yi - 0.33), textcoords="data", fontsize=9, color=PREFILL_TEXT,
+                    fontweight="bold", va="bottom", ha="left",
+                    arrowprops={"arrowstyle": "-", "color": prefill, "lw": 1, "shrinkA": 0, "shrinkB": 0})
+    ax.set_yticks(y, labels)
+    ax.set_ylim(len(sides) - 0.5, -0.85)
+    ax.set_xlim(0, total.max() * (1.3 if narrow else 1.15))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6))
+    ax.grid(axis="y", visible=False)
+    _ms_axis(ax.xaxis)
+    ax.set_title("Mean end-to-end time per request")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if narrow else -0.22), ncol=1 if narrow else 2)
+    return fig
+
+
+def split_chart(sides: list[tuple[str, float, float]]) -> str:
+    """Where the time goes: stacked bars of mean TTFT and mean decode time (ms) per side."""
+    parts = []
+    for label, t, d in sides:
+        share = t / (t + d) * 100 if t + d > 0 else 0
+        parts.append(f"{label}: {_label_ms(t + d)} end to end, of which {_label_ms(t)} ({share:.1f}\u00a0%) before "
+                     f"the first token and {_label_ms(d)} decoding")
+    title = "Mean end-to-end time per request, split at the first token"
+    desc = "; ".join(parts) + "."
+    with plt.rc_context(_RC):
+        wide = _to_svg(_split_figure(sides, narrow=False), title, desc)
+        narrow = _to_svg(_split_figure(sides, narrow=True), title, desc, "narrow")
+    return responsive(wide, narrow)
+
+
+def _usd_axis(v: float, _p=None) -> str:
+    a = abs(v)
+    text = f"${a / 1e6:,.1f}M" if a >= 1e6 else f"${a / 1e3:,.0f}k" if a >= 1e4 else f"${a:,.0f}"
+    return ("\u2212" + text) if v < 0 else text
+
+
+def _payback_figure(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None,
+                    narrow: bool):
+    fig, ax = plt.subplots(figsize=(4.4, 3.0) if narrow else (8.0, 2.8))
+    months = np.arange(0, horizon + 1)
+    cum = savings_per_month * months
+    ax.plot(months, cum, color=OPT_COLOR, lw=2.2, label="cumulative savings")
+    ax.axhline(one_time, color=WORSE, lw=1.4, ls="--", label=f"one-time cost ${one_time:,.0f}")
+    ax.fill_between(months, cum, one_time, where=cum >= one_time, color=BETTER, alpha=0.10, interpolate=True)
+    if payback_months is not None and payback_months <= horizon:
+        ax.plot([payback_months], [one_time], "o", color=BETTER, ms=6, zorder=5)
+        ax.annotate(f"break-even at {payback_months:.1f} months", (payback_months, one_time),
+                    xytext=(8, -16), textcoords="offset points", color=BETTER, fontsize=9, fontweight="bold")
+    ax.set_xlim(0, horizon)
+    lo = min(0.0, float(cum.min()))
+    hi = max(float(cum.max()), one_time) * 1.12 or 1.0
+    ax.set_ylim(lo, hi)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6))
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
+    ax.set_xlabel("months after rollout")
+    ax.set_title("Cumulative savings vs one-time cost")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def payback_chart(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None) -> str:
+    """Cumulative savings over the horizon against the one-time cost, with break-even."""
+    title = "Cumulative savings vs one-time cost"
+    total = savings_per_month * horizon
+    if payback_months is not None and payback_months <= horizon:
+        point = f"break-even after {payback_months:.1f} months"
+    else:
+        point = f"no break-even within {horizon} months"
+    desc = (f"Savings of ${savings_per_month:,.0f} a month add up to ${total:,.0f} over {horizon} months against a "
+            f"one-time cost of ${one_time:,.0f}: {point}.")
+    with plt.rc_context(_RC):
+        wide = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, False), title, desc)
+        narrow = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, True), title, desc,
+                         "narrow")
+    return responsive(wide, narrow)

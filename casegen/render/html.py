@@ -1,0 +1,752 @@
+"""Render a :class:`~casegen.analysis.study.Study` to HTML (Jinja2) and PDF (WeasyPrint).
+
+The HTML is one self-contained file: CSS inlined, charts as inline SVG, no
+script, no external request. The PDF is rendered from the same HTML with the
+print rules of the same stylesheet; WeasyPrint gets a URL fetcher that refuses
+the network and any file outside the case folder and the package templates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from casegen import __version__
+from casegen.analysis.metrics import METRIC_LABELS, per_request_values
+from casegen.analysis.quality import one_line as quality_one_line
+from casegen.analysis.study import SIDES, Study
+from casegen.analysis.sweep import offered_notes
+from casegen.errors import CasegenError
+from casegen.formatting import (
+    fmt_ms,
+    fmt_ms_limit,
+    fmt_ms_signed,
+    fmt_num,
+    fmt_pct,
+    fmt_run_date,
+    fmt_share,
+    fmt_sig3,
+    fmt_sig3_signed,
+    fmt_usd,
+    keep_units_together,
+)
+from casegen.registry import METRIC_NOTES, PERCENTILE_STATS, TABLE_METRICS, TABLE_STATS, TOOL_NAMES
+from casegen.render import charts
+from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
+from casegen.render.sandbox import SecurityError, make_environment, security_error
+from casegen.render.sections import section_context, section_names
+from casegen.render.weasyprint_import import import_weasyprint
+from casegen.report.build import build_report
+from casegen.report.model import Report
+from casegen.report.reproduce import reproduce_view
+from casegen.resources import templates_dir
+from casegen.story.findings import capacity_finding, rate_bound
+
+# ------------------------------------------------------------------ formatting filters
+
+
+def markdown(text: str) -> Markup:
+    """CommonMark with raw HTML shown as text and images disabled (no remote fetches)."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.disable("image")
+    md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "mailto:", "#"))  # type: ignore[method-assign]  # markdown-it documents this override
+    return Markup(md.render(text or ""))
+
+
+THEMES = ("modern", "classic")
+LAYOUTS = {"full": "report.html.j2", "onepager": "onepager.html.j2"}
+
+
+def lower_first(text: str) -> str:
+    text = (text or "").strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Environment:
+    """The one function that creates a template environment (sandboxed, casegen.render.sandbox): the user's
+    folder first, then the packaged templates. ``kind="md"`` is the Markdown flavour: no HTML
+    autoescape, every printed value escaped for Markdown and inline HTML instead (casegen.render.mdtext).
+
+    ``default:NAME`` always names the packaged template, so a user file can extend the
+    built-in one of the same name (Datasette-style).
+    """
+    builtin = jinja2.FileSystemLoader(str(templates_dir()))
+    loaders: list[jinja2.BaseLoader] = []
+    if user_templates is not None:
+        loaders.append(jinja2.FileSystemLoader(str(user_templates)))
+    loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
+    markdown_out = kind == "md"
+    env = make_environment(
+        jinja2.ChoiceLoader(loaders),
+        autoescape=False if markdown_out else jinja2.select_autoescape(["html", "j2", "html.j2"], default=True),
+        finalize=md_finalize if markdown_out else None,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
+                       lower_first=lower_first)
+    if markdown_out:
+        env.filters.update(md=md_escape, md_fence=md_fence, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),
+                           chart_alt=lambda chart, fallback="": charts.alt_text(chart) or fallback)
+    return env
+
+
+# ------------------------------------------------------------------ view model
+
+LADDER_STATS = PERCENTILE_STATS
+
+
+def _ci_text(ci: tuple[float, float] | None) -> str:
+    return f"{fmt_ms(ci[0])} – {fmt_ms(ci[1])}" if ci else ""
+
+
+def _delta_verdict(d: Any, ci: Any) -> tuple[str, str]:
+    """(verdict class, interval text) for a latency delta, using its bootstrap CI when there is one."""
+    if d is None:
+        return "na", ""
+    if ci is None:
+        return d.verdict, ""
+    if not ci.supported:  # too few (effective) requests: point value only, marked †
+        return "na", ""
+    text = (f"{fmt_pct(ci.pct_low)} to {fmt_pct(ci.pct_high)}" if ci.pct_low is not None
+            else f"{fmt_ms_signed(ci.abs_low)} to {fmt_ms_signed(ci.abs_high)}")
+    if not ci.significant:
+        return "ns", text
+    return d.verdict, text
+
+
+def _results_rows(study: Study) -> list[dict[str, Any]]:
+    rows = []
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+    ib, io = study.intervals.get("baseline"), study.intervals.get("optimized")
+    for m in TABLE_METRICS:
+        if m not in b.latency_ms and m not in o.latency_ms:
+            continue
+        group = []
+        for stat in TABLE_STATS:
+            bv = b.latency_ms[m].get(stat) if m in b.latency_ms else None
+            ov = o.latency_ms[m].get(stat) if m in o.latency_ms else None
+            if bv is None and ov is None:
+                continue
+            d = study.deltas.get(m, {}).get(stat)
+            dci = study.delta_cis.get(m, {}).get(stat)
+            verdict, ci_text = _delta_verdict(d, dci)
+            cib = ib.intervals.get(m, {}).get(stat) if ib else None
+            cio = io.intervals.get(m, {}).get(stat) if io else None
+            no_ci = ((ib is not None and m in ib.intervals and cib is None)
+                     or (io is not None and m in io.intervals and cio is None)
+                     or (dci is not None and not dci.supported))
+            # a change outside the primary (confirmatory) family is never "significant" unlabelled
+            exploratory = verdict in ("better", "worse") and getattr(dci, "family", "primary") == "exploratory"
+            group.append({"stat": stat, "base": fmt_ms(bv), "opt": fmt_ms(ov),
+                          "base_ci": _ci_text(cib), "opt_ci": _ci_text(cio), "no_ci": no_ci,
+                          "abs": fmt_ms_signed(d.abs) if d else "—", "pct": fmt_pct(d.pct) if d else "—",
+                          "ci": ci_text, "verdict": verdict, "exploratory": exploratory})
+        nb = b.latency_ms[m].n if m in b.latency_ms else None
+        no = o.latency_ms[m].n if m in o.latency_ms else None
+        unit = "chunks" if m == "itl" else "requests"
+        rows.append({"metric": METRIC_LABELS[m], "key": m, "note": METRIC_NOTES[m], "rows": group,
+                     "n": f"n = {fmt_num(nb)} / {fmt_num(no)} {unit}" if nb or no else "n not reported (summary only)"})
+    return rows
+
+
+def _throughput_rows(study: Study) -> list[dict[str, Any]]:
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+    rows = []
+    bound = rate_bound(study)
+    for key, label, unit in (("requests_per_s", "Requests", "req/s"),
+                             ("output_tokens_per_s", "Output tokens", "tok/s"),
+                             ("total_tokens_per_s", "Input + output tokens", "tok/s")):
+        d = study.throughput_deltas.get(key)
+        rows.append({"label": label, "unit": unit, "base": fmt_sig3(b.throughput.get(key)),
+                     "opt": fmt_sig3(o.throughput.get(key)),
+                     "abs": fmt_sig3_signed(d.abs) if d else "—",
+                     "pct": fmt_pct(d.pct) if d else "—",
+                     "verdict": ("na" if bound else d.verdict) if d else "na"})
+    er_b, er_o = b.requests.get("error_rate"), o.requests.get("error_rate")
+    rows.append({"label": "Failed requests", "unit": "",
+                 "base": f"{fmt_num(b.requests.get('failed'))} ({fmt_share(er_b)})",
+                 "opt": f"{fmt_num(o.requests.get('failed'))} ({fmt_share(er_o)})", "abs": "", "pct": "",
+                 "verdict": "na" if er_b is None or er_o is None else ("same" if er_b == er_o else "better" if er_o < er_b else "worse")})
+    return rows
+
+
+def _method_rows(study: Study) -> list[dict[str, Any]]:
+    rows = []
+
+    def both(label: str, f) -> None:
+        rows.append({"label": label, "cells": [f(s) for s in SIDES]})
+
+    def tok(s: str, kind: str) -> str:
+        d = study.metrics[s].tokens.get(kind)
+        if d is None:
+            return "—"
+        if d.n is None:
+            return f"mean {fmt_num(d.mean, 0)} (summary only)"
+        if d.min == d.max:
+            return f"{fmt_num(d.mean, 0)} for every request"
+        return f"mean {fmt_num(d.mean, 0)}, p50 {fmt_num(d.p50, 0)}, p90 {fmt_num(d.p90, 0)} (min {fmt_num(d.min, 0)}, max {fmt_num(d.max, 0)})"
+
+    R, M = study.runs, study.metrics
+    both("Tool", lambda s: TOOL_NAMES.get(R[s].meta.tool, R[s].meta.tool)
+         + (f" {R[s].meta.tool_version}" if R[s].meta.tool_version else "") + f" — format {R[s].meta.format}")
+    both("Model", lambda s: R[s].meta.model or "—")
+    both("Backend", lambda s: R[s].meta.backend or "—")
+    both("Run date", lambda s: fmt_run_date(R[s].meta.date))
+    both("Offered load", lambda s: R[s].meta.describe_load())
+    both("Requests", lambda s: f"{fmt_num(M[s].requests.get('total'))} sent, {fmt_num(M[s].requests.get('succeeded'))} succeeded, {fmt_num(M[s].requests.get('failed'))} failed")
+    both("Duration", lambda s: f"{M[s].throughput.get('duration_s'):,.1f} s" if M[s].throughput.get("duration_s") else "—")
+    both("Input tokens", lambda s: tok(s, "input"))
+    both("Output tokens", lambda s: tok(s, "output"))
+    both("Data", lambda s: "per-request (recomputed by casegen)" if M[s].source == "per-request" else "summary only (the tool's own statistics)")
+    return rows
+
+
+def _teardown(study: Study) -> dict[str, Any]:
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+    sb, so = b.split, o.split
+    out: dict[str, Any] = {"chart": None, "sentences": []}
+    if sb.get("mean_ttft_ms") is None or so.get("mean_ttft_ms") is None:
+        out["sentences"].append("The split of time before and after the first token needs TTFT on both sides.")
+        return out
+    out["chart"] = Markup(charts.split_chart([
+        (study.label("baseline"), sb["mean_ttft_ms"], sb["mean_decode_ms"]),
+        (study.label("optimized"), so["mean_ttft_ms"], so["mean_decode_ms"]),
+    ]))
+    e2e_b = sb["mean_ttft_ms"] + sb["mean_decode_ms"]
+    e2e_o = so["mean_ttft_ms"] + so["mean_decode_ms"]
+    d_total = e2e_o - e2e_b
+    d_ttft = so["mean_ttft_ms"] - sb["mean_ttft_ms"]
+    d_dec = so["mean_decode_ms"] - sb["mean_decode_ms"]
+    s = out["sentences"]
+    s.append(
+        f"Before the first token (queueing and prefill) takes {fmt_share(sb['prefill_share'])} of the mean "
+        f"end-to-end time on the baseline and {fmt_share(so['prefill_share'])} after the change; the rest is decode."
+    )
+    if abs(d_total) > 0:
+        share_dec = d_dec / d_total * 100 if d_total else 0
+        s.append(
+            f"Mean end-to-end time changed by {fmt_ms_signed(d_total)} ({fmt_pct(d_total / e2e_b * 100)}): "
+            f"{fmt_ms_signed(d_ttft)} before the first token and {fmt_ms_signed(d_dec)} in decode, so decode accounts for "
+            f"{share_dec:.0f}% of the change."
+        )
+    tp = study.deltas.get("tpot", {}).get("p50")
+    if tp is not None:
+        s.append(
+            f"Median TPOT went from {fmt_ms(tp.base)} to {fmt_ms(tp.opt)} per token "
+            f"({1000 / tp.base:,.0f} → {1000 / tp.opt:,.0f} tokens/s for each user)."
+        )
+    itl = study.deltas.get("itl", {}).get("p99")
+    tpm = study.deltas.get("tpot", {}).get("p99")
+    if itl is not None and tpm is not None:
+        s.append(
+            f"The p99 inter-chunk gap ({fmt_ms(itl.base)} → {fmt_ms(itl.opt)}) is well above p99 TPOT "
+            f"({fmt_ms(tpm.base)} → {fmt_ms(tpm.opt)}): single stalls, typically when a new request's prefill "
+            f"is scheduled into a running batch, that the per-request average hides."
+            if itl.opt > 1.5 * tpm.opt else
+            f"The p99 inter-chunk gap ({fmt_ms(itl.base)} → {fmt_ms(itl.opt)}) stays close to TPOT: streaming is smooth."
+        )
+    if sb.get("estimated") or so.get("estimated"):
+        s.append("Decode time of a summary-only run is estimated as mean TPOT × (mean output tokens − 1).")
+    return out
+
+
+def _cost(study: Study) -> dict[str, Any] | None:
+    c = study.cost
+    if c is None:
+        return None
+    cs = study.case.cost
+    assert cs is not None
+
+    def row(label: str, key: str, fmt) -> dict:
+        bv, ov = getattr(c.baseline, key), getattr(c.optimized, key)
+        pct = (ov - bv) / bv * 100 if bv and ov is not None else None
+        return {"label": label, "base": fmt(bv), "opt": fmt(ov), "pct": fmt_pct(pct),
+                "verdict": "na" if pct is None else "better" if pct < -0.5 else "worse" if pct > 0.5 else "same"}
+
+    rows = [
+        row("Cost per request", "usd_per_request", fmt_usd),
+        row("Cost per 1M output tokens", "usd_per_million_output_tokens", fmt_usd),
+        row("Cost per 1M input + output tokens", "usd_per_million_total_tokens", fmt_usd),
+        row("Monthly cost at projected volume" if cs.monthly_basis == "usage" else "Monthly cost (always-on fleet)",
+            "usd_per_month", lambda v: fmt_usd(v, 0)),
+    ]
+    if c.baseline.replicas_for_peak is not None or c.optimized.replicas_for_peak is not None:
+        rows.append(row(f"Replicas for {fmt_num(cs.peak_requests_per_s, 1)} req/s peak", "replicas_for_peak",
+                        lambda v: fmt_num(v) if v is not None else "— (API)"))
+        rows.append(row("Always-on fleet per month", "fleet_usd_per_month",
+                        lambda v: fmt_usd(v, 0) if v is not None else "—"))
+    chart = Markup(charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
+                                        c.payback_months)) if c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0 else None
+    return {
+        "rows": rows,
+        "assumptions": {"baseline": c.baseline.assumptions, "optimized": c.optimized.assumptions},
+        "volume": cs.requests_per_month,
+        "savings": c.savings_usd_per_month,
+        "savings_pct": c.savings_pct,
+        "one_time": c.one_time_cost_usd,
+        "one_time_note": cs.one_time_cost_note,
+        "payback": c.payback_months,
+        "roi": c.roi_pct,
+        "net": c.net_usd_over_horizon,
+        "horizon": c.horizon_months,
+        "verdict": c.verdict,
+        "chart": chart,
+        "price_source": cs.price_source,
+        "basis": cs.monthly_basis,
+        "revenue": study.revenue,
+        "break_even": study.break_even,
+        "headroom": cs.headroom,
+    }
+
+
+def _tradeoffs(study: Study) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for t in study.case.tradeoffs:
+        q = None
+        i = len(out)
+        if i in study.quality:
+            qc = study.quality[i]
+            q = {"lm_eval": qc, "metric": quality_one_line(qc), "within": qc.verdict == "within",
+                 "verdict": qc.verdict, "rows": qc.rows}
+        elif t.quality is not None:
+            qq = t.quality
+            loss = (qq.baseline - qq.optimized) if qq.higher_is_better is not False else (qq.optimized - qq.baseline)
+            unit = qq.unit or ""
+            change = qq.optimized - qq.baseline
+            q = {"lm_eval": None, "metric": qq.metric, "base": f"{qq.baseline:g}{unit}", "opt": f"{qq.optimized:g}{unit}",
+                 "loss": (f"{change:+.4g}{unit}".replace("-", "−") if change else "no change"),
+                 "tolerance": f"{qq.tolerance:g}{unit}", "within": loss <= qq.tolerance + 1e-12,
+                 "improved": loss < 0}
+        out.append({"t": t, "quality": q})
+    return out
+
+
+def _inputs(study: Study) -> list[dict[str, Any]]:
+    from casegen.report.reproduce import input_files
+
+    return input_files(study)
+
+
+#: Files written beside report.html that the page links to, by output format (label, file name).
+OUTPUT_LINKS = {"pdf": ("PDF", "report.pdf"), "json": ("summary.json (every figure)", "summary.json"),
+                "md": ("Markdown", "report.md")}
+
+
+def output_links(outputs: tuple[str, ...]) -> list[dict[str, str]]:
+    """Links to the other outputs of the same build (``outputs``: the formats written)."""
+    return [{"label": OUTPUT_LINKS[f][0], "href": OUTPUT_LINKS[f][1]} for f in OUTPUT_LINKS if f in outputs]
+
+
+def _workload_line(study: Study) -> str:
+    """One line for the one-pager: dataset, offered load, requests and token lengths of the compared runs."""
+    meta, m = study.runs["baseline"].meta, study.metrics["baseline"]
+    parts = [study.case.workload.dataset] if study.case.workload.dataset else []
+    parts.append(meta.describe_load())
+    total = m.requests.get("total")
+    if total:
+        parts.append(f"{fmt_num(total)} requests per side")
+    tin, tout = m.tokens.get("input"), m.tokens.get("output")
+    if tin is not None and tout is not None and tin.mean is not None and tout.mean is not None:
+        parts.append(f"mean {fmt_num(tin.mean, 0)} input / {fmt_num(tout.mean, 0)} output tokens")
+    return "; ".join(parts)
+
+
+def _charts(study: Study, layout: str = "full") -> dict[str, Any]:
+    out: dict[str, Any] = {"ttft_cdf": None, "e2e_cdf": None, "ladder": None, "ladder_compact": None}
+    lb, lo = study.label("baseline"), study.label("optimized")
+    rb, ro = study.runs["baseline"], study.runs["optimized"]
+    if not rb.summary_only and not ro.summary_only:
+        vb, vo = per_request_values(rb), per_request_values(ro)
+        if vb["ttft"].size and vo["ttft"].size:
+            out["ttft_cdf"] = Markup(charts.cdf_chart("Time to first token", vb["ttft"], vo["ttft"], lb, lo))
+        if vb["e2e"].size and vo["e2e"].size:
+            out["e2e_cdf"] = Markup(charts.cdf_chart("End-to-end latency", vb["e2e"], vo["e2e"], lb, lo))
+    rows = []
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+    for m in ("ttft", "tpot", "e2e"):
+        if m in b.latency_ms and m in o.latency_ms:
+            stats = [s for s in LADDER_STATS if b.latency_ms[m].get(s) is not None and o.latency_ms[m].get(s) is not None]
+            if stats:
+                rows.append({"label": METRIC_LABELS[m], "stats": stats,
+                             "base": [b.latency_ms[m].get(s) for s in stats],
+                             "opt": [o.latency_ms[m].get(s) for s in stats]})
+    if rows:
+        out["ladder"] = Markup(charts.ladder_chart(rows, lb, lo))
+        if layout == "onepager" and any(s in ("p50", "p99") for r in rows for s in r["stats"]):
+            out["ladder_compact"] = Markup(charts.ladder_chart(rows, lb, lo, compact=True))
+    return out
+
+
+STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive"}
+
+
+def _slos(study: Study) -> dict[str, Any] | None:
+    if not study.case.slos:
+        return None
+    rows = []
+    for i, s in enumerate(study.case.slos):
+        cells = []
+        for side in SIDES:
+            summ = study.slos[side]
+            if not summ.available:
+                printed = study.metrics[side].latency_ms.get(s.metric)
+                val = printed.get(f"p{s.percentile:g}") if printed is not None and hasattr(printed, f"p{s.percentile:g}") else None
+                detail = summ.reason
+                if val is not None:
+                    detail += ("; the tool's printed value is within the threshold" if val <= s.threshold_ms
+                               else "; the tool's printed value exceeds the threshold")
+                cells.append({"status": "na", "observed": fmt_ms(val), "attainment": "—", "detail": detail})
+                continue
+            r = summ.results[i]
+            status = r.verdict.status if r.verdict else "na"
+            detail = r.verdict.reason if r.verdict else r.note
+            if r.note and r.verdict:
+                detail += f"; {r.note}"
+            cells.append({"status": status, "observed": fmt_ms(r.observed_ms), "attainment": fmt_share(r.attainment),
+                          "detail": detail})
+        rows.append({"label": f"{METRIC_LABELS[s.metric]} p{s.percentile:g} ≤ {fmt_ms_limit(s.threshold_ms)}", "cells": cells})
+    joint = []
+    for side in SIDES:
+        summ = study.slos[side]
+        joint.append({"attainment": fmt_share(summ.joint_attainment) if summ.available else "—",
+                      "goodput": fmt_sig3(summ.goodput_rps) if summ.available and summ.goodput_rps is not None else "—",
+                      "one_token": summ.one_token_responses})
+    a = study.case.analysis
+    return {"rows": rows, "joint": joint, "confidence": f"{a.slo_confidence:.0%}", "tpot_rule": a.tpot_one_token}
+
+
+def _sweep_view(study: Study) -> dict[str, Any] | None:
+    if not study.sweeps:
+        return None
+    from casegen.analysis.sweep import slo_text
+    from casegen.render.sweep_charts import latency_throughput_chart
+
+    b, o = study.sweeps["baseline"], study.sweeps["optimized"]
+    caps = study.capacities
+    cb, co = caps.get("baseline"), caps.get("optimized")
+    cap_rows = []
+    for side in SIDES:
+        c = caps.get(side)
+        if c is None:
+            continue
+        cap_rows.append({"side": study.label(side), "capacity": c.text(),
+                         "tokens": f"{c.output_tokens_per_s:,.0f} tok/s" if c.output_tokens_per_s else "—",
+                         "limiting": ", ".join(c.limiting) or "—", "notes": list(c.notes) + list(c.missing)})
+    ratio = None
+    if cb is not None and co is not None and cb.value_rps and co.value_rps:
+        ratio = co.value_rps / cb.value_rps
+    slo_phrase = " and ".join(slo_text(x) for x in study.case.slos)
+    # one chart per SLO metric (or TTFT and TPOT without SLOs), percentiles the tools printed
+    metrics: list[tuple[str, float | None]] = []
+    for x in study.case.slos:
+        if x.metric not in [m for m, _ in metrics]:
+            metrics.append((x.metric, x.threshold_ms))
+    if not metrics:
+        metrics = [("ttft", None), ("tpot", None)]
+    charts_out = []
+    for metric, threshold in metrics[:3]:
+        stats = []
+        for st in ("p50", "p95", "p99"):
+            if any(p.latency(metric, st) is not None for p in b.points + o.points):
+                stats.append(st)
+        stats = [st for st in stats if st in ("p50", "p99")] or stats[:2]
+        if not stats:
+            continue
+        kn = (study.knees.get("baseline", {}).get(metric), study.knees.get("optimized", {}).get(metric))
+        charts_out.append(Markup(latency_throughput_chart(b, o, metric, stats=tuple(stats), threshold_ms=threshold,
+                                                          knees=kn, capacities=(cb, co))))
+    rows = []
+    status_b = {i: v.status for i, v in enumerate(cb.verdicts)} if cb else {}
+    status_o = {i: v.status for i, v in enumerate(co.verdicts)} if co else {}
+    loads = sorted({p.load for p in b.points} | {p.load for p in o.points})
+    for load in loads:
+        cells = []
+        for sw, statuses in ((b, status_b), (o, status_o)):
+            idx = next((i for i, p in enumerate(sw.points) if p.load == load or
+                        (math.isfinite(load) and math.isfinite(p.load) and math.isclose(p.load, load, rel_tol=0.01))), None)
+            if idx is None:
+                cells.append({"rps": "not measured", "status": "na"})
+            else:
+                p = sw.points[idx]
+                cells.append({"rps": fmt_sig3(p.achieved_rps) if p.achieved_rps is not None else "—",
+                              "status": statuses.get(idx, "na")})
+        label = "unbounded" if not math.isfinite(load) else f"{load:g}"
+        rows.append({"load": label, "cells": cells,
+                     "compared": study.compare_load is not None and load == study.compare_load})
+    # the pairing's notes already hold the offered-rate notes (sweep.offered_notes): not again here
+    notes = list(study.pairing.notes) if study.pairing is not None else offered_notes(b, o)
+    for sw in (b, o):
+        notes += [n for n in sw.notes if n not in notes]
+    kind = "request rate (req/s)" if b.load_kind == "rate" else "concurrency"
+    capf = capacity_finding(study)
+    return {"cap_rows": cap_rows, "ratio": ratio, "slo_phrase": slo_phrase,
+            "ratio_text": capf.value if capf is not None and capf.evidence.ratio_bound != "unknown" else None,
+            "ratio_verdict": capf.verdict if capf is not None else "na", "charts": charts_out, "rows": rows,
+            "notes": notes, "kind": kind, "n_points": (len(b.points), len(o.points)),
+            "compare_at": ("unbounded" if study.compare_load is not None and not math.isfinite(study.compare_load)
+                           else f"{study.compare_load:g}"),
+            "attainment": study.case.capacity.attainment}
+
+
+def _workload(study: Study) -> dict[str, Any] | None:
+    wc = study.workload
+    if wc is None:
+        return None
+    return {"rows": wc.rows, "still_valid": wc.still_valid,
+            "major": [t for t in wc.threats if t.severity == "major"]}
+
+
+def _spread_view(study: Study) -> list[dict[str, Any]]:
+    out = []
+    for side, rows in study.spread.items():
+        for r in rows:
+            is_tp = r["metric"] == "throughput"
+            f = fmt_sig3 if is_tp else fmt_ms
+            out.append({"side": study.label(side),
+                        "label": "requests/s" if is_tp else f"{METRIC_LABELS[r['metric']]} {r['stat']}",
+                        "values": ", ".join(f(v) for v in r["values"]), "range": f"{f(r['min'])} – {f(r['max'])}",
+                        "cv": fmt_pct(r["cv_pct"], signed=False) if r["cv_pct"] is not None else "—"})
+    return out
+
+
+def theme_css(theme: str = "modern") -> str:
+    """The stylesheet of a theme: the base style.css plus the theme's overrides."""
+    if theme not in THEMES:
+        raise CasegenError(f"unknown theme '{theme}'", expected="one of: " + ", ".join(THEMES))
+    css = (templates_dir() / "style.css").read_text(encoding="utf-8")
+    if theme != "modern":
+        css += "\n" + (templates_dir() / "themes" / f"{theme}.css").read_text(encoding="utf-8")
+    return css
+
+
+def report_context(study: Study, *, theme: str | None = None, layout: str | None = None, tight: int = 0,
+                   report: Report | None = None, outputs: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every variable the templates receive (documented in docs/templates.md)."""
+    case = study.case
+    report = report or build_report(study)
+    parity = []
+    for s in SIDES:
+        for p in study.metrics[s].parity:
+            parity.append({"side": study.label(s), "metric": METRIC_LABELS.get(p.metric, p.metric), "stat": p.stat,
+                           "ours": p.ours, "tool": p.tool, "diff": fmt_pct(p.diff_pct, digits=2), "flagged": p.flagged,
+                           "cause": p.cause})
+    return {
+        "case": case,
+        "version": __version__,
+        "labels": {s: study.label(s) for s in SIDES},
+        "report": report,
+        "sections": section_names(),
+        **section_context(study, report),
+        "headline": report.page1.cards,
+        "regressions": report.page1.regressions,
+        "business_summary": report.page1.in_short,
+        "cost_basis": report.page1.cost_basis,
+        "method": _method_rows(study),
+        "results": _results_rows(study),
+        "throughput": _throughput_rows(study),
+        "teardown": _teardown(study),
+        "cost": _cost(study),
+        "tradeoffs": _tradeoffs(study),
+        "inputs": _inputs(study),
+        "reproduce": reproduce_view(study),
+        "links": output_links(outputs),
+        "workload_line": _workload_line(study),
+        "charts": _charts(study, layout or case.report.layout),
+        "notes_data": study.notes,
+        "definitions": study.definitions,
+        "tools_differ": ([TOOL_NAMES.get(study.runs[s].meta.tool, study.runs[s].meta.tool) for s in SIDES]
+                         if study.runs["baseline"].meta.tool != study.runs["optimized"].meta.tool else []),
+        "parity": parity,
+        "parity_flagged": [p for p in parity if p["flagged"]],
+        "percentile_method": case.analysis.percentile_method,
+        "summary_only": [study.label(s) for s in SIDES if study.runs[s].summary_only],
+        "css": Markup(theme_css(theme or case.report.theme)),
+        "keywords": list(case.tags) + [case.system.model, "LLM inference", "casegen"],
+        "theme": theme or case.report.theme,
+        "layout": layout or case.report.layout,
+        "compact_latency": _compact_latency(study),
+        "tight": tight,
+        "page_size": case.report.page_size,
+        "slos": case.slos,
+        "slo_view": _slos(study),
+        "sweep": _sweep_view(study),
+        "rate_bound": rate_bound(study),
+        "threats": report.threats,
+        "workload": _workload(study),
+        "spread": _spread_view(study),
+        "confidence": f"{case.analysis.confidence:.0%}",
+        "resamples": case.analysis.bootstrap_resamples,
+        "reps": {s: max(1, len(study.runs[s].parts)) for s in SIDES},
+    }
+
+
+def _compact_latency(study: Study) -> list[dict[str, Any]]:
+    rows = []
+    for m in ("ttft", "tpot", "e2e"):
+        for stat in ("p50", "p99"):
+            d = study.deltas.get(m, {}).get(stat)
+            if d is None:
+                continue
+            verdict, _ = _delta_verdict(d, study.delta_cis.get(m, {}).get(stat))
+            rows.append({"label": f"{METRIC_LABELS[m] if m != 'e2e' else 'E2E'} {stat}", "base": fmt_ms(d.base),
+                         "opt": fmt_ms(d.opt), "pct": fmt_pct(d.pct) if verdict != "ns" else "n.s.", "verdict": verdict})
+    return rows
+
+
+def render_html(study: Study, *, layout: str | None = None, theme: str | None = None,
+                templates: str | Path | None = None, tight: int = 0, report: Report | None = None,
+                outputs: tuple[str, ...] = (), context: dict[str, Any] | None = None) -> str:
+    """The report as one self-contained HTML string (deterministic).
+
+    ``layout`` (full | onepager) and ``theme`` (modern | classic) default to the case's ``report:``
+    settings; ``templates`` is a folder of template overrides (never taken from case.yaml here:
+    :func:`casegen.app.build.build` decides whether a case's own templates are trusted). ``context``
+    is a :func:`report_context` made earlier for the same study, layout and theme (its charts are
+    the costly part), rendered again at this ``tight`` level.
+    """
+    settings = study.case.report
+    layout = layout or settings.layout
+    theme = theme or settings.theme
+    if layout not in LAYOUTS:
+        raise CasegenError(f"unknown layout '{layout}'", expected="one of: " + ", ".join(LAYOUTS))
+    user_dir = None
+    if templates is not None:
+        user_dir = Path(templates)
+        if not user_dir.is_dir():
+            raise CasegenError("template folder not found", file=user_dir, expected="a folder of .j2 templates")
+    ctx = (dict(context, tight=tight) if context is not None
+           else report_context(study, theme=theme, layout=layout, tight=tight, report=report, outputs=outputs))
+    env = _env(user_dir)
+    try:
+        return charts.apply_theme(keep_units_together(env.get_template(LAYOUTS[layout]).render(**ctx)), theme)
+    except jinja2.TemplateSyntaxError as err:
+        raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
+                           where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None
+    except jinja2.UndefinedError as err:
+        raise CasegenError(f"template uses an unknown variable: {err.message}",
+                           file=str(user_dir) if user_dir else None,
+                           expected="a variable listed in docs/templates.md") from None
+    except jinja2.TemplateNotFound as err:
+        raise CasegenError(f"template not found: {err.name}", file=str(user_dir) if user_dir else None,
+                           expected="a built-in template name, or default:NAME") from None
+    except (SecurityError, OverflowError) as err:
+        raise security_error(err, str(user_dir) if user_dir else None) from None
+    except RecursionError:
+        raise CasegenError("template recursion is too deep", file=str(user_dir) if user_dir else None,
+                           expected="templates that include or call themselves a bounded number of times") from None
+
+
+# ------------------------------------------------------------------ PDF
+
+
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher
+
+    class CaseOnlyFetcher(URLFetcher):
+        """Allow data: URLs and file: URLs under the given roots; refuse everything else."""
+
+        def __init__(self, roots: list[Path]):
+            super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=2)
+            self.roots = [r.resolve() for r in roots]
+
+        def fetch(self, url, headers=None):
+            if url.lower().startswith("file:"):
+                from urllib.parse import unquote, urlparse
+
+                target = Path(unquote(urlparse(url).path)).resolve()
+                if not any(target == r or r in target.parents for r in self.roots):
+                    raise ValueError(f"blocked local file outside the case folder: {target}")
+            return super().fetch(url, headers)
+
+    return CaseOnlyFetcher
+
+
+#: WeasyPrint PDF variant: PDF/UA-1 (tagged, with the language of the HTML's ``lang``) for screen readers.
+PDF_VARIANT = "pdf/ua-1"
+
+
+class PageOverflow(Exception):
+    """The PDF came out longer than allowed (one-page layout)."""
+
+    def __init__(self, pages: int):
+        self.pages = pages
+        super().__init__(f"{pages} pages")
+
+
+def _bundled_fonts_css() -> tuple[str, Path]:
+    """@font-face rules for the DejaVu fonts matplotlib ships, so the PDF looks the same on every
+    machine (charts use the same family). Returns (css, font folder)."""
+    import matplotlib
+
+    d = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    faces = []
+    for family, stem in (("casegen-sans", "DejaVuSans"), ("casegen-serif", "DejaVuSerif"),
+                         ("casegen-mono", "DejaVuSansMono"), ("DejaVu Sans", "DejaVuSans")):
+        italic = "Italic" if stem == "DejaVuSerif" else "Oblique"
+        for weight, style, suffix in (("normal", "normal", ""), ("bold", "normal", "-Bold"),
+                                      ("normal", "italic", f"-{italic}"), ("bold", "italic", f"-Bold{italic}")):
+            f = d / f"{stem}{suffix}.ttf"
+            if f.is_file():
+                faces.append(f"@font-face {{ font-family: '{family}'; font-weight: {weight}; font-style: {style}; "
+                             f"src: url('{f.as_uri()}'); }}")
+    # a *user* stylesheet: !important lets it win over the document's own font stack
+    rules = "\n".join(faces) + """
+body, .report, h1, h2, h3, table, th, td { font-family: 'casegen-sans', sans-serif !important; }
+body.theme-classic, .theme-classic .report, .theme-classic h1, .theme-classic h2, .theme-classic h3,
+.theme-classic table, .theme-classic th, .theme-classic td { font-family: 'casegen-serif', serif !important; }
+code, .hash { font-family: 'casegen-mono', monospace !important; }
+svg text { font-family: 'casegen-sans', sans-serif !important; }
+.theme-classic svg text { font-family: 'casegen-serif', serif !important; }
+@page {
+  @top-left { font-family: 'casegen-sans', sans-serif !important; }
+  @top-right { font-family: 'casegen-sans', sans-serif !important; }
+  @bottom-right { font-family: 'casegen-sans', sans-serif !important; }
+}
+"""
+    return rules, d
+
+
+def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | None = None) -> bytes:
+    """PDF bytes from the report HTML. Deterministic for a given case date."""
+    try:
+        weasyprint = import_weasyprint()
+    except OSError as err:  # Pango missing
+        raise CasegenError(
+            f"WeasyPrint cannot load its system libraries ({err})",
+            hint="install Pango (Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0), or build with --no-pdf",
+        ) from None
+    import logging
+
+    epoch = str(int(dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.timezone.utc).timestamp()))
+    old = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = epoch  # font subsets carry a timestamp otherwise
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    try:
+        from weasyprint.text.fonts import FontConfiguration
+
+        fonts_css, fonts_dir = _bundled_fonts_css()
+        fetcher = _fetcher_class()([case_dir, templates_dir(), fonts_dir])
+        font_config = FontConfiguration()
+        extra = weasyprint.CSS(string=fonts_css, font_config=font_config, url_fetcher=fetcher)
+        doc = weasyprint.HTML(string=charts.as_print_images(charts.without_phone_variants(html)), base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
+        # PDF/UA-1: a tagged PDF (structure tree, reading order, alt texts) carrying the document language
+        rendered = doc.render(stylesheets=[extra], font_config=font_config, pdf_variant=PDF_VARIANT)
+        if max_pages is not None and len(rendered.pages) > max_pages:
+            raise PageOverflow(len(rendered.pages))
+        return rendered.write_pdf(pdf_variant=PDF_VARIANT)
+    finally:
+        if old is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = old

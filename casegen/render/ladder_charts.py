@@ -1,0 +1,66 @@
+"""Waterfall charts of a ladder (inline SVG, deterministic; same style as casegen.render.charts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import matplotlib.pyplot as plt
+
+from casegen.render.charts import _RC, BASE_COLOR, BETTER, INK, MUTED, OPT_COLOR, WORSE, _to_svg
+
+
+def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callable[[float], str], bool]]) -> str:
+    """One panel per figure: (title, [(baseline label, value), (step label, change), …], format, lower_is_better).
+
+    The first bar is the baseline value, each following bar floats from the running total by the
+    step's change (green when it helps, red when it hurts), the last grey bar is the optimized total.
+    """
+    with plt.rc_context(_RC):
+        k = len(panels)
+        cols = min(k, 2)
+        rows = (k + cols - 1) // cols
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+        flat = [ax for row in axes for ax in row]
+        for ax in flat[k:]:
+            ax.set_visible(False)
+        for ax, (title, items, fmt, lower_is_better) in zip(flat, panels):
+            labels = [items[0][0]] + [lab for lab, _ in items[1:]] + ["total"]
+            total = items[0][1]
+            bars = [(0.0, total, BASE_COLOR)]
+            for _lab, change in items[1:]:
+                helps = change < 0 if lower_is_better else change > 0
+                color = BETTER if helps else WORSE if change != 0 else MUTED
+                bars.append((total, change, color))
+                total += change
+            bars.append((0.0, total, OPT_COLOR))
+            xs = range(len(bars))
+            ax.bar(xs, [h for _b, h, _c in bars], bottom=[b for b, _h, _c in bars],
+                   color=[c for _b, _h, c in bars], width=0.62, zorder=3)
+            running = items[0][1]
+            for i, (b, h, _c) in enumerate(bars):
+                top = b + h if h >= 0 else b
+                text = fmt(h) if i in (0, len(bars) - 1) else ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
+                ax.annotate(text, (i, max(top, b)), xytext=(0, 3), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=7.5, color=INK)
+                if 0 < i < len(bars) - 1:
+                    ax.plot([i - 0.31 - 0.38, i - 0.31], [running, running], color=MUTED, lw=0.8, zorder=2)
+                    running += h
+            ax.set_xticks(list(xs))
+            ax.set_xticklabels([_short(lab) for lab in labels], rotation=25, ha="right", fontsize=7.5)
+            ax.set_title(title, fontsize=9)
+            ax.yaxis.set_major_formatter(lambda v, _p, fmt=fmt: fmt(v))
+            ax.grid(axis="x", visible=False)
+            lo = min(min(b, b + h) for b, h, _c in bars)
+            hi = max(max(b, b + h) for b, h, _c in bars)
+            ax.set_ylim(min(0.0, lo), hi * 1.15 if hi > 0 else 1.0)
+        fig.tight_layout()
+        desc = ". ".join(
+            f"{title}: {items[0][0]} {fmt(items[0][1])}; "
+            + "; ".join(f"{lab} {'+' if ch > 0 else '−' if ch < 0 else '±'}{fmt(abs(ch))}" for lab, ch in items[1:])
+            + f"; total {fmt(items[0][1] + sum(ch for _l, ch in items[1:]))}"
+            for title, items, fmt, _lower in panels)
+        return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".")
+
+
+def _short(label: str, n: int = 18) -> str:
+    return label if len(label) <= n else label[: n - 1] + "…"

@@ -1,0 +1,124 @@
+"""What the report's ladder section shows (template context; the numbers come from casegen.analysis.ladder)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from markupsafe import Markup
+
+from casegen.analysis.ladder import Ladder, Rung, waterfall
+from casegen.analysis.metrics import METRIC_LABELS
+from casegen.render.ladder_charts import waterfall_chart
+
+
+def _ms(v: float) -> str:
+    return f"{v / 1000:.2f} s" if abs(v) >= 1000 else f"{v:.0f} ms" if abs(v) >= 100 else f"{v:.1f} ms"
+
+
+def _usd(v: float) -> str:
+    return f"${v:,.0f}"
+
+
+def _rate(v: float) -> str:
+    return f"{v:,.1f}/s"
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v:+.1f}%".replace("-", "−")
+
+
+def headline_stat(case) -> tuple[str, str]:
+    """The latency figure the ladder follows: the first SLO's metric at its percentile (p50/p90/p95/p99)."""
+    if case.slos:
+        s = case.slos[0]
+        p = min((50, 90, 95, 99), key=lambda q: abs(q - s.percentile))
+        return s.metric, f"p{p}"
+    return "ttft", "p50"
+
+
+def ladder_view(study) -> dict[str, Any] | None:
+    lad: Ladder | None = study.ladder
+    if lad is None:
+        return None
+    case = study.case
+    metric, stat = headline_stat(case)
+    mlabel = f"{METRIC_LABELS.get(metric, metric)} {stat}"
+
+    def lat(r: Rung):
+        row = r.metrics.latency_ms.get(metric)
+        return row.get(stat) if row is not None else None
+
+    panels = []
+    w = waterfall(lad.rungs, lat)
+    if w:
+        panels.append((mlabel, w, _ms, True))
+    w = waterfall(lad.rungs, lambda r: r.metrics.throughput.get("requests_per_s"))
+    if w:
+        panels.append(("Throughput (requests/s)", w, _rate, False))
+    if all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs):
+        w = waterfall(lad.rungs, lambda r: r.capacity.value_rps)
+        if w:
+            panels.append(("Capacity at SLO (requests/s)", w, _rate, False))
+    if all(r.cost is not None for r in lad.rungs):
+        w = waterfall(lad.rungs, lambda r: r.cost.usd_per_month)
+        if w:
+            panels.append(("Monthly cost (USD)", w, _usd, True))
+    chart = Markup(waterfall_chart(panels)) if panels else None
+
+    rows = []
+    for s in lad.steps:
+        def cell(m: str, st: str) -> dict[str, Any]:
+            d = s.latency.get(m, {}).get(st)  # noqa: B023 (cell is called within this iteration)
+            ci = s.latency_ci.get(m, {}).get(st)  # noqa: B023
+            if d is None:
+                return {"text": "—", "ci": "", "cls": ""}
+            cls = ""
+            if ci is not None and not getattr(ci, "supported", True):
+                ci = None
+                unsupported = True
+            else:
+                unsupported = False
+            if ci is not None:
+                cls = ("v-worse" if ci.significant and ci.abs_low > 0 else "v-better" if ci.significant and ci.abs_high < 0
+                       else "")
+            text = f"{_pct(d.pct)} ({'+' if d.abs > 0 else '−' if d.abs < 0 else ''}{_ms(abs(d.abs))})"
+            ci_text = (f"[{_pct(ci.pct_low)}, {_pct(ci.pct_high)}]" if ci is not None and ci.pct_low is not None
+                       else "† too few data for an interval" if unsupported else "")
+            return {"text": text, "ci": ci_text, "cls": cls}
+
+        thr = s.throughput.get("requests_per_s")
+        rows.append({
+            "index": s.index, "frm": s.frm, "to": s.to,
+            "headline": cell(metric, stat),
+            "ttft_p50": cell("ttft", "p50"),
+            "tpot_p50": cell("tpot", "p50"),
+            "throughput": _pct(thr.pct) if thr is not None else "—",
+            "capacity": (("≥" if lad.rungs[s.index].capacity.bound == "at_least" else "")
+                         + f"{s.capacity_ratio:.2f}×") if s.capacity_ratio is not None else None,
+            "saving": _usd(s.saving_usd_per_month) if s.saving_usd_per_month is not None else None,
+            "one_time": _usd(s.one_time_cost_usd) if s.saving_usd_per_month is not None else None,
+            "payback": (f"{s.payback_months:.1f} months" if s.payback_months is not None else "none"),
+            "slo": [c for c in s.slo_changes if c["before"] != c["after"]],
+            "worse": s.worse, "better": s.better,
+            "tradeoffs": [t.technique for t in s.tradeoffs],
+            "findings": [f"{f.title} {f.value}" for f in s.findings if f.verdict in ("better", "worse")],
+            "regressions": s.regressions,
+        })
+    per_request = all(not r.run.summary_only for r in lad.rungs)
+    load = None
+    if lad.compare_load is not None:
+        load = "unbounded rate" if math.isinf(lad.compare_load) else f"{lad.compare_load:g}"
+    return {
+        "rungs": [r.label for r in lad.rungs],
+        "rows": rows,
+        "chart": chart,
+        "headline_label": mlabel,
+        "per_request": per_request,
+        "compare_load": load,
+        "has_capacity": any(r["capacity"] for r in rows),
+        "has_cost": any(r["saving"] for r in rows),
+        "findings": lad.findings,
+        "notes": lad.notes,
+        "confidence": f"{case.analysis.confidence:.0%}",
+    }

@@ -1,0 +1,76 @@
+"""Build the typed :class:`~casegen.report.model.Report` from a Study (once per build).
+
+Data flows one way: Study (computed figures) → findings → page-1 selection → Report → renderers.
+"""
+
+from __future__ import annotations
+
+from casegen import __version__
+from casegen.analysis.study import SIDES, Study, _clean, summary_dict
+from casegen.report.model import Labels, Report
+from casegen.story.findings import attach_step_findings, findings, select_page1
+from casegen.story.model import ThreatItem
+
+
+def threat_items(study: Study) -> list[ThreatItem]:
+    """Threats grouped by key (a problem of both sides is listed once, an identical reason once),
+    major first, in reader language."""
+    grouped: dict[str, ThreatItem] = {}
+    reasons: dict[str, dict[str, list[str]]] = {}  # key → reason → sides that have it
+    for t in study.threats:
+        g = grouped.setdefault(t.key, ThreatItem(key=t.key, severity=t.severity,  # type: ignore[arg-type]
+                                                 title=t.title, reasons=[], sides=[]))
+        who = study.label(t.side) if t.side else None
+        if who and who not in g.sides:
+            g.sides.append(who)
+        names = reasons.setdefault(t.key, {}).setdefault(t.reason, [])
+        if who and who not in names:
+            names.append(who)
+    for key, g in grouped.items():
+        for reason, names in reasons[key].items():
+            if not names or len(names) == len(g.sides) == 2:
+                g.reasons.append(reason[:1].upper() + reason[1:])
+            else:
+                g.reasons.append(f"{', '.join(names)}: {reason}")
+    order = {"major": 0, "minor": 1}
+    return sorted(grouped.values(), key=lambda g: order[g.severity])
+
+
+def author_actions(study: Study) -> list[str]:
+    """What the case author can do about each threat (CLI output of build/validate, never the report)."""
+    out: list[str] = []
+    for t in study.threats:
+        if t.fix:
+            line = f"{t.title}: {t.fix}"
+            if line not in out:
+                out.append(line)
+    return out
+
+
+#: The documented figure blocks of summary.json, carried over from ``study.summary_dict`` as they are.
+FIGURE_BLOCKS = ("runs", "deltas", "slos", "notes", "definitions", "intervals", "slo_results", "workload",
+                 "sweep", "cost", "multiplicity", "quality", "ladder")
+
+
+def build_report(study: Study) -> Report:
+    attach_step_findings(study)
+    fs = findings(study)
+    page1 = select_page1(study, fs)
+    figures = summary_dict(study)
+    return Report(
+        casegen_version=__version__,
+        title=study.case.title,
+        date=study.case.date.isoformat(),
+        labels=Labels(**{s: study.label(s) for s in SIDES}),
+        confidence=study.case.analysis.confidence,
+        findings=fs,
+        page1=page1,
+        threats=threat_items(study),
+        author_actions=author_actions(study),
+        **{block: figures[block] for block in FIGURE_BLOCKS},
+    )
+
+
+def summary_json(report: Report) -> dict:
+    """The content of summary.json: the Report's dump, JSON-safe and rounded like every figure."""
+    return _clean(report.dump())

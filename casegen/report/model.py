@@ -1,0 +1,188 @@
+"""The typed Report model: what a report *says*, built once from a Study.
+
+HTML, PDF and Markdown render from it (through the templates' context) and ``summary.json`` is its
+dump (``Report.model_dump(by_alias=True)``), with the JSON Schema in ``schema/summary.schema.json``
+and the field reference in ``docs/summary-json.md`` both generated from these classes
+(``python -m casegen.report.model``; tests fail when either is stale).
+
+Units are in the field names (``_ms``, ``_pct``, ``_usd``, ``_rps``). The figure blocks that predate
+the model (``runs``, ``deltas``, ``intervals``, ``slo_results``, ``workload``, ``sweep``, ``cost``)
+are carried as documented mappings; findings, page 1 and threats are typed.
+
+Adding a report section = a field here + one builder (a function ``Study → that field``) + one
+HTML and one Markdown template under ``templates/sections/`` (listed in ``SECTIONS`` of
+``casegen.render.sections``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from casegen.story.model import Card, Evidence, Finding, Page1, ThreatItem, _Model
+
+SCHEMA_ID = "casegen.summary/2"
+
+class Labels(_Model):
+    baseline: str
+    optimized: str
+
+
+class Report(_Model):
+    """summary.json: every computed figure, the findings and what page 1 selected."""
+
+    schema_id: str = Field(SCHEMA_ID, alias="schema", description="Layout version of this file")
+    casegen_version: str
+    title: str
+    date: str = Field(description="Case date, ISO 8601")
+    labels: Labels
+    confidence: float = Field(description="Confidence level of every interval in the report")
+    findings: list[Finding] = Field(description="Every finding, in the order of docs/findings.md")
+    page1: Page1
+    threats: list[ThreatItem] = Field(description="Grouped by key, major first")
+    author_actions: list[str] = Field(default_factory=list,
+                                      description="Fix instructions for the case author (printed by build/validate; "
+                                                  "never in the report)")
+    runs: dict[str, Any] = Field(description="runs.<side>: source, model, load, requests, latency_ms, throughput, "
+                                             "tokens, split, parity, warnings (see below)")
+    deltas: dict[str, Any] = Field(description="latency_ms.<metric>.<stat>.{abs, pct, verdict, ci_abs, ci_pct, "
+                                               "significant}; throughput.<key>.{abs, pct, verdict}")
+    slos: list[dict[str, Any]] = Field(description="slos[].{metric, percentile, threshold_ms}")
+    notes: list[str] = Field(description="Data notes shown in the report")
+    definitions: list[str] = Field(description="How each tool's names map onto casegen's")
+    intervals: dict[str, Any] = Field(description="intervals.<side>.{confidence, method.<metric>, "
+                                                  "latency_ms.<metric>.<stat>: [low, high] | null}")
+    slo_results: dict[str, Any] = Field(description="slo_results.<side>: attainment, goodput, objectives[] with verdicts")
+    workload: dict[str, Any] = Field(description="rows[], ks, comparisons_still_valid[]")
+    sweep: dict[str, Any] | None = Field(description="null unless both sides are load sweeps")
+    cost: dict[str, Any] | None = Field(description="null without cost assumptions; self_host_vs_api: the break-even "
+                                                    "volume against cost.compare_api (docs/cost.md)")
+    multiplicity: dict[str, Any] = Field(description="primary_family[].{metric, stat}, correction, alpha, "
+                                                     "any_primary_significant")
+    quality: list[dict[str, Any] | None] = Field(
+        default_factory=list, description="quality[] per trade-off: null, or {technique, source: typed | lm-eval, "
+        "verdict, …}; lm-eval: tolerance, confidence, files, rows[].{task, metric, baseline, optimized, delta, ci, "
+        "n_baseline, n_optimized, verdict, reason} (docs/quality.md)")
+    ladder: dict[str, Any] | None = Field(
+        None, description="null unless runs.steps: rungs[], steps[] (per-step deltas with intervals, SLO changes, "
+        "capacity ratio, saving, payback, findings[] by the rules of docs/findings.md), findings[] (docs/ladder.md)")
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+
+MODELS: tuple[type[BaseModel], ...] = (Report, Page1, Card, Finding, Evidence, ThreatItem)
+
+
+def json_schema() -> str:
+    import json
+
+    schema = Report.model_json_schema(by_alias=True)
+    schema["$id"] = SCHEMA_ID
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _type(ann: Any) -> str:
+    import typing
+
+    text = str(ann) if not isinstance(ann, type) else ann.__name__
+    text = re.sub(r"casegen(\.\w+)*\.", "", text.replace("typing.", ""))
+    args = typing.get_args(ann)
+    if typing.get_origin(ann) is Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    return text.replace("|", "\\|")
+
+
+def reference() -> str:
+    """docs/summary-json.md, generated from the model."""
+    from casegen.registry import METRICS, STATISTICS
+
+    lines = [
+        "# `summary.json`",
+        "",
+        "Generated from `casegen/report/model.py` by `python -m casegen.report.model`; the JSON Schema is",
+        "`schema/summary.schema.json` (same source). `casegen build` writes the Report model's dump: stable",
+        "key order, floats with 10 significant digits, `null` for anything that could not be computed",
+        f"(NaN/∞ never appear). `schema` is `{SCHEMA_ID}`.",
+        "",
+        "Latencies are **milliseconds**, throughput per **second**, money **USD**; units are in field names.",
+        "Findings and page 1 follow the rules in `docs/findings.md`.",
+        "",
+    ]
+    for model in MODELS:
+        lines += [f"## {model.__name__}", "", " ".join((model.__doc__ or "").split()), "",
+                  "| field | type | description |", "|---|---|---|"]
+        for name, info in model.model_fields.items():
+            shown = info.alias or name
+            desc = (info.description or "").replace("|", "\\|")
+            lines.append(f"| `{shown}` | {_type(info.annotation)} | {desc} |")
+        lines.append("")
+    lines += ["## Metric and statistic keys", "", "| key | label | unit | better | definition |", "|---|---|---|---|---|"]
+    for k, m in METRICS.items():
+        lines.append(f"| `{k}` | {m.label} | {m.unit} | {m.direction} | {m.definition} |")
+    lines += ["", "Statistics: " + ", ".join(f"`{k}`" for k in STATISTICS) + ".", ""]
+    lines += ["## Figure blocks", "", "```text", FIGURE_BLOCKS.strip("\n"), "```", ""]
+    return "\n".join(lines)
+
+
+FIGURE_BLOCKS = """
+runs.<side>                                      side = baseline | optimized
+  source.{file, sha256, format, tool, tool_version, run_index, data}
+                                                 data = "per-request" | "summary"
+  model
+  load.{request_rate, max_concurrency, num_prompts}    request_rate may be "inf"
+  requests.{total, succeeded, failed, error_rate}
+  latency_ms.<metric>.{n, mean, std, min, p50, p90, p95, p99, max}
+                                                 metric = ttft | tpot | itl | e2e | decode
+                                                 (summary-only runs: only what the tool printed; n null)
+  throughput.{requests_per_s, output_tokens_per_s, input_tokens_per_s, total_tokens_per_s,
+              duration_s, duration_source}       duration_source = "tool" | "timestamps"
+  tokens.{input, output}.{n, mean, std, min, p50, p90, p95, p99, max}   tokens per request
+  tokens.{input_total, output_total}
+  split.{prefill_share, decode_share, mean_ttft_ms, mean_decode_ms, estimated}
+  one_token_responses                            requests with exactly 1 output token (no TPOT)
+  percentile_method                              "linear" | "mlperf" | "as printed by the tool"
+  parity[].{metric, stat, ours, tool, diff_pct, flagged}    flagged = |diff| > 1 %
+  warnings[]
+deltas.latency_ms.<metric>.<stat>.{abs, pct, verdict}       stat = mean | p50 | p90 | p95 | p99
+  .{ci_abs, ci_pct, significant, supported, family, p_value, p_adjusted}
+                                                 interval of the change (per-request runs); ci null when
+                                                 unsupported (†); family = primary | exploratory
+deltas.throughput.<key>.{abs, pct, verdict}                 verdict = better | worse | same
+slos[].{metric, percentile, threshold_ms}
+intervals.<side>.{confidence, method.<metric>, latency_ms.<metric>.<stat>: [low, high] | null}
+                                                 null: too few samples for a two-sided interval
+slo_results.<side>.{available, reason, joint_attainment, good_requests, goodput_requests_per_s,
+                    one_token_responses, tpot_one_token}
+slo_results.<side>.objectives[].{metric, percentile, threshold_ms, issued, violations, attainment,
+                    observed_ms, verdict, requests_needed_to_pass, reason}
+                                                 verdict = pass | fail | inconclusive
+workload.{rows[].{label, base, opt, differs, detail, informational}, ks.<input|output>.{d, p},
+          comparisons_still_valid[]}
+cost.<side>.{kind, usd_per_request, usd_per_million_output_tokens, usd_per_million_total_tokens,
+             usd_per_month, replicas_for_peak, fleet_usd_per_month, assumptions[], …}
+cost.{savings_usd_per_month, savings_pct, one_time_cost_usd, payback_months, roi_pct, horizon_months,
+      net_usd_over_horizon, verdict, revenue_effect}
+sweep                                            null unless both sides are load sweeps
+  compare_at_load                                nominal load of the point the detailed tables compare
+  sides.<side>.{load_kind, knees.<metric>}
+  sides.<side>.points[].{load, load_kind, achieved_requests_per_s, achieved_output_tokens_per_s, data,
+                         latency_ms.<ttft|tpot|e2e>.<p50|p90|p95|p99>, slo_status}
+  sides.<side>.capacity.{bound, requests_per_s, interval_requests_per_s, output_tokens_per_s, text, limiting,
+                         missing, notes, attainment}
+  capacity_ratio, unpaired.<side>[], notes[]
+"""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+    from pathlib import Path
+
+    from casegen.report import model as _rm  # the importable module, not __main__ (type names in the docs)
+
+    root = Path(__file__).resolve().parent.parent
+    (root / "schema" / "summary.schema.json").write_text(_rm.json_schema(), encoding="utf-8")
+    (root / "docs" / "summary-json.md").write_text(_rm.reference(), encoding="utf-8")
+    sys.stdout.write("wrote schema/summary.schema.json and docs/summary-json.md\n")

@@ -1,0 +1,618 @@
+"""Findings: every claim the evidence supports, and the rules that select page 1.
+
+``findings(study)`` → list of :class:`~casegen.report.model.Finding` (claim + evidence + strength);
+``select_page1(study, findings)`` → :class:`~casegen.report.model.Page1`. The rules are written out in
+``docs/findings.md``; the tests in ``tests/test_findings.py`` check each one on constructed studies.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+from casegen import registry
+from casegen.analysis.study import SIDES, Study, step_study
+from casegen.analysis.uncertainty import MIN_REQUESTS
+from casegen.formatting import (
+    fmt_bound,
+    fmt_ms,
+    fmt_ms_limit,
+    fmt_num,
+    fmt_pct,
+    fmt_ratio,
+    fmt_rps,
+    fmt_share,
+    fmt_usd,
+)
+from casegen.story.model import BoundKind, Card, Evidence, Finding, Page1
+
+MAX_CARDS = 3
+#: an SLO "got worse" when its verdict is worse or its attainment fell by at least this much (share)
+ATTAINMENT_DROP = 0.01
+#: a monthly saving smaller than this (USD) is "no saving"
+ZERO_SAVING_USD = 0.5
+VERDICT_RANK = {"fail": 0, "inconclusive": 1, "pass": 2}
+
+
+# ----------------------------------------------------------------------------- where a figure holds
+
+
+def _load_phrase(rate: float | None, concurrency: int | None) -> str:
+    has_rate = rate is not None and math.isfinite(rate)
+    if has_rate and concurrency is not None:
+        return f"offered rate {rate:g} req/s, at most {concurrency} concurrent"
+    if has_rate:
+        return f"offered rate {rate:g} req/s"
+    if concurrency is not None:
+        return f"fixed concurrency {concurrency}"
+    if rate is not None:  # infinite rate, no concurrency cap
+        return "all requests sent at once"
+    return "a load that was not recorded"
+
+
+def operating_point(study: Study) -> str:
+    """The load the two compared runs were measured at, as it was (rate, concurrency or both)."""
+    phrases = [_load_phrase(study.runs[s].meta.request_rate, study.runs[s].meta.max_concurrency) for s in SIDES]
+    if study.sweeps and study.compare_load is not None:
+        kind = study.sweeps["baseline"].load_kind
+        load = "unbounded" if not math.isfinite(study.compare_load) else f"{study.compare_load:g}"
+        return f"the shared sweep point ({'rate' if kind == 'rate' else 'concurrency'} {load})"
+    if phrases[0] == phrases[1]:
+        return phrases[0]
+    return f"{phrases[0]} (baseline) vs {phrases[1]} (optimized)"
+
+
+# ----------------------------------------------------------------------------- statistics' status
+
+
+def primary_statistics(study: Study) -> set[tuple[str, str]]:
+    """(metric, stat) of the confirmatory family (uncertainty.primary_family: the SLO-named statistics)."""
+    from casegen.analysis.uncertainty import primary_family
+
+    return {(m, st) for m, st in primary_family(study.case)}
+
+
+def _ci(study: Study, metric: str, stat: str) -> Any:
+    return study.delta_cis.get(metric, {}).get(stat)
+
+
+def supported(study: Study, metric: str, stat: str) -> bool:
+    """The change of this statistic has a valid interval (else it is a † point value)."""
+    ci = _ci(study, metric, stat)
+    return bool(ci is not None and ci.supported)
+
+
+def unsupported_reason(study: Study, metric: str, stat: str) -> str:
+    """Why a statistic has no interval, in reader language."""
+    if _ci(study, metric, stat) is None:
+        return "no interval (summary-only data)"
+    for side in SIDES:
+        iv = study.intervals.get(side)
+        reason = iv.reasons.get(metric, {}).get(stat) if iv is not None else None
+        if reason:
+            return f"{study.label(side)}: {reason}"
+    from casegen.analysis.uncertainty import effective_n_needed
+
+    need = effective_n_needed(stat, confidence=study.case.analysis.confidence)
+    return f"no valid interval: {stat} needs ≥ {need:,} effective samples per side"
+
+
+def _n(study: Study, side: str, metric: str) -> int | None:
+    d = study.metrics[side].latency_ms.get(metric)
+    return d.n if d is not None else None
+
+
+# ----------------------------------------------------------------------------- latency
+
+
+def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str, str]]) -> Finding | None:
+    d = study.deltas.get(metric, {}).get(stat)
+    if d is None:
+        return None
+    ci = _ci(study, metric, stat)
+    f = delta_finding(metric, stat, d, ci, primary, study.case.analysis.confidence, operating_point(study),
+                      _n(study, "baseline", metric), _n(study, "optimized", metric))
+    if not f.evidence.supported:
+        f.evidence.note = unsupported_reason(study, metric, stat)
+    return f
+
+
+def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[str, str]], conf: float,
+                  op: str = "", n_base: int | None = None, n_opt: int | None = None) -> Finding:
+    """The finding for one latency statistic's change ``d`` (metrics.Delta) with its interval ``ci``
+    (stats.DeltaCI or None): the same wording in the report and in ``casegen compare``."""
+    ok = bool(ci is not None and ci.supported)
+    family = ci.family if ci is not None else ("primary" if (metric, stat) in primary else "exploratory")
+    significant = bool(ok and ci.significant)
+    ev = Evidence(
+        metric=metric, stat=stat, unit="ms", baseline=d.base, optimized=d.opt, change_abs=d.abs, change_pct=d.pct,
+        ci_abs=[ci.abs_low, ci.abs_high] if ok else None,
+        ci_pct=[ci.pct_low, ci.pct_high] if ok and ci.pct_low is not None else None,
+        confidence=conf if ok else None, n_baseline=n_base, n_optimized=n_opt,
+        significant=(bool(ci.significant) if ok else None), supported=ok, family=family,
+        p_value=ci.p_value if ci is not None else None, p_adjusted=ci.p_adjusted if ci is not None else None,
+        operating_point=op,
+    )
+    title = registry.stat_label(metric, stat)
+    values = f"{fmt_ms(d.base)} → {fmt_ms(d.opt)}"
+    change = fmt_pct(d.pct, digits=0) if d.pct is not None else fmt_ms(d.abs)
+    ci_text = ""
+    if ev.ci_pct:
+        ci_text = f"{conf:.0%} CI {fmt_pct(ev.ci_pct[0])} to {fmt_pct(ev.ci_pct[1])}"
+    elif ev.ci_abs:
+        ci_text = f"{conf:.0%} CI {fmt_ms(ev.ci_abs[0])} to {fmt_ms(ev.ci_abs[1])}"
+    if not ok:
+        strength = "point_only"
+        value, verdict = change + "†", "na"
+        # the rule (casegen.analysis.uncertainty.support_rule): no interval below MIN_REQUESTS requests at all;
+        # above it, a statistic needs enough *effective* (independent) requests
+        small = [n for n in (n_base, n_opt) if n is not None and n < MIN_REQUESTS]
+        few = (f"fewer than {MIN_REQUESTS} requests" if small else "too few independent requests")
+        detail = f"{values}; † point value only: " + ("summary-only data, no interval" if ci is None
+                                                        else f"{few} for an interval")
+        claim = (f"{title}: {values} ({change}), a point value without an interval ("
+                 + ("summary-only data" if ci is None else few) + ").")
+    elif significant:
+        strength = "significant" if family == "primary" else "exploratory"
+        value, verdict = change, d.verdict
+        detail = f"{values}; {ci_text}" + ("" if family == "primary" else "; exploratory")
+        word = "fell" if d.abs < 0 else "rose"
+        claim = (f"{title} {word} {abs(d.pct):.0f}% ({values}, {ci_text})" if d.pct is not None
+                 else f"{title} {word} by {fmt_ms(abs(d.abs))} ({values}, {ci_text})")
+        claim += "." if family == "primary" else " — exploratory: not corrected for multiple comparisons."
+    else:
+        strength = "not_significant"
+        value, verdict = "no significant change", "same"
+        detail = f"{values} ({change}); {ci_text}, includes 0"
+        claim = f"{title}: no significant change ({values}, {ci_text})."
+    return Finding(key=f"latency:{metric}:{stat}", kind="latency", claim=claim, title=title, value=value,
+                   detail=detail, verdict=verdict, strength=strength,  # type: ignore[arg-type]
+                   regression=strength in ("significant", "exploratory") and verdict == "worse", evidence=ev)
+
+
+# ----------------------------------------------------------------------------- SLOs
+
+
+def slo_findings(study: Study) -> list[Finding]:
+    out = []
+    for i, s in enumerate(study.case.slos):
+        sb, so = study.slos.get("baseline"), study.slos.get("optimized")
+        if sb is None or so is None or not sb.available or not so.available:
+            continue
+        rb, ro = sb.results[i], so.results[i]
+        vb = rb.verdict.status if rb.verdict else None
+        vo = ro.verdict.status if ro.verdict else None
+        rank_b, rank_o = VERDICT_RANK.get(vb or "", -1), VERDICT_RANK.get(vo or "", -1)
+        drop = rb.attainment - ro.attainment
+        worse = (rank_o < rank_b and rank_o >= 0) or drop >= ATTAINMENT_DROP
+        better = not worse and ((rank_o > rank_b and rank_b >= 0) or -drop >= ATTAINMENT_DROP)
+        title = f"SLO {registry.stat_label(s.metric, registry.stat_key(s.percentile))} ≤ {fmt_ms_limit(s.threshold_ms)}"
+        verdicts = f"verdict {vb} → {vo}" if vb != vo else f"verdict {vo} on both sides"
+        att = f"{fmt_share(rb.attainment)} → {fmt_share(ro.attainment)} of requests within it"
+        ev = Evidence(metric="slo_attainment", stat=registry.stat_key(s.percentile), unit="share",
+                      baseline=rb.attainment, optimized=ro.attainment, change_abs=ro.attainment - rb.attainment,
+                      n_baseline=rb.issued, n_optimized=ro.issued, operating_point=operating_point(study))
+        out.append(Finding(
+            key=f"slo:{i}", kind="slo", title=title,
+            claim=f"{title}: {att}; {verdicts}.",
+            value=f"{fmt_share(ro.attainment)} within" if worse or better else (vo or "—"),
+            detail=f"{att}; {verdicts}",
+            verdict="worse" if worse else "better" if better else "same",
+            strength="judged", regression=worse, evidence=ev))
+    return out
+
+
+# ----------------------------------------------------------------------------- capacity
+
+
+def capacity_range(cap: Any) -> tuple[BoundKind, float | None, float | None]:
+    """(bound kind, low, high) of a sweep.Capacity, in req/s; high None = unbounded."""
+    if cap is None or cap.value_rps is None:
+        return "unknown", None, None
+    v = cap.value_rps
+    kind = cap.bound
+    if kind in ("interpolated", "plateau"):  # plateau: tested from both sides, a point
+        return "point", v, v
+    if kind == "bracketed":
+        above = cap.above.achieved_rps if cap.above is not None else None
+        if above is not None and above > v:
+            return "between", v, above
+        return "at_least", v, None
+    if kind == "at_least":
+        return "at_least", v, None
+    if kind == "below_min":
+        return "below", 0.0, v
+    return "unknown", None, None
+
+
+def ratio_range(base: tuple[BoundKind, float | None, float | None],
+                opt: tuple[BoundKind, float | None, float | None]) -> tuple[BoundKind, float | None, float | None]:
+    """optimized / baseline when each is a point, a bound or a range: interval arithmetic."""
+    kb, bl, bh = base
+    ko, ol, oh = opt
+    if kb == "unknown" or ko == "unknown" or bl is None or ol is None:
+        return "unknown", None, None
+    low = ol / bh if bh else 0.0  # bh None (unbounded) → 0
+    high = (oh / bl) if (oh is not None and bl and bl > 0) else None
+    if kb == "point" and ko == "point":
+        return "point", low, low
+    if high is None and low <= 0:
+        return "unknown", None, None  # both lower bounds (or an unbounded ratio): not comparable
+    if high is None:
+        return "at_least", low, None
+    if low <= 0:
+        return "at_most", 0.0, high
+    if math.isclose(low, high):
+        return "point", low, low
+    return "between", low, high
+
+
+def _ratio_text(kind: BoundKind, low: float | None, high: float | None) -> str:
+    if kind == "point":
+        return fmt_ratio(low)
+    if kind == "at_least":
+        return f"≥ {fmt_ratio(low)}"
+    if kind == "at_most":
+        return f"≤ {fmt_ratio(high)}"
+    if kind == "between":
+        return f"{low:,.2f}–{fmt_ratio(high)}"
+    return "unknown"
+
+
+def _cap_text(r: tuple[BoundKind, float | None, float | None]) -> str:
+    kind, low, high = r
+    if kind == "below":
+        return fmt_bound("below", high)
+    return fmt_bound(kind, low, "req/s", high)
+
+
+def capacity_finding(study: Study) -> Finding | None:
+    cb, co = study.capacities.get("baseline"), study.capacities.get("optimized")
+    if cb is None or co is None:
+        return None
+    from casegen.analysis.sweep import slo_text
+
+    rb, ro = capacity_range(cb), capacity_range(co)
+    kind, low, high = ratio_range(rb, ro)
+    ratio_txt = _ratio_text(kind, low, high)
+    slo_phrase = " and ".join(slo_text(x) for x in study.case.slos)
+    verdict = ("better" if low is not None and low > 1.005 else
+               "worse" if high is not None and high < 0.995 else
+               "same" if kind == "point" else "na")
+    values = f"{_cap_text(rb)} → {_cap_text(ro)} per replica"
+    ev = Evidence(metric="capacity_rps", unit="req/s", baseline=rb[1], optimized=ro[1], baseline_upper=rb[2],
+                  optimized_upper=ro[2], baseline_bound=rb[0], optimized_bound=ro[0],
+                  ratio=low if kind == "point" else None, ratio_low=low, ratio_high=high, ratio_bound=kind,
+                  operating_point="capacity at SLO")
+    if kind == "unknown":
+        both_pass = rb[0] == "at_least" and ro[0] == "at_least"
+        why = ("both sides met the objectives at every load they measured, so neither sweep reached its limit"
+               if both_pass else "at least one capacity is unknown")
+        claim = f"Capacity under {slo_phrase} cannot be compared ({values}): {why}."
+        return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
+                       value="not reached" if both_pass else "unknown", detail=f"{values}; {why}", verdict="na",
+                       strength="bound", evidence=ev)
+    else:
+        claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values})."
+    return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
+                   value=ratio_txt, detail=values, verdict=verdict,  # type: ignore[arg-type]
+                   strength="bound" if kind != "point" else "point_only", evidence=ev)
+
+
+# ----------------------------------------------------------------------------- throughput, cost
+
+
+def rate_bound(study: Study) -> bool:
+    """Both runs are open-loop at the same finite rate and kept up with it: throughput is the offered rate."""
+    rb, ro = study.runs["baseline"].meta.request_rate, study.runs["optimized"].meta.request_rate
+    if rb is None or ro is None or not math.isfinite(rb) or not math.isclose(rb, ro, rel_tol=0.01):
+        return False
+    if study.runs["baseline"].meta.max_concurrency is not None or study.runs["optimized"].meta.max_concurrency is not None:
+        return False
+    xb = study.metrics["baseline"].throughput.get("requests_per_s")
+    xo = study.metrics["optimized"].throughput.get("requests_per_s")
+    return bool(xb and xo and xb >= 0.9 * rb and xo >= 0.9 * ro)
+
+
+def throughput_finding(study: Study) -> Finding | None:
+    if study.sweeps:
+        return None  # capacity at SLO is the throughput claim of a sweep
+    d = study.throughput_deltas.get("output_tokens_per_s") or study.throughput_deltas.get("requests_per_s")
+    key = "output_tokens_per_s" if study.throughput_deltas.get("output_tokens_per_s") else "requests_per_s"
+    if d is None:
+        return None
+    unit = registry.METRICS[key].unit
+    op = operating_point(study)
+    values = f"{fmt_num(d.base, 0 if unit == 'tok/s' else 2)} → {fmt_num(d.opt, 0 if unit == 'tok/s' else 2)} {unit}"
+    ev = Evidence(metric=key, unit=unit, baseline=d.base, optimized=d.opt, change_abs=d.abs, change_pct=d.pct,
+                  supported=False, operating_point=op)
+    if rate_bound(study):
+        return Finding(key=f"throughput:{key}", kind="throughput", title="output throughput", value="= offered rate",
+                       detail=f"{values}; both runs kept up with the offered rate",
+                       claim=f"Both runs kept up with the offered rate ({op}), so throughput ({values}) shows the load "
+                             "sent, not what a replica can carry.",
+                       verdict="na", strength="point_only", evidence=ev)
+    return throughput_delta_finding(key, d, op)
+
+
+def throughput_delta_finding(key: str, d: Any, op: str) -> Finding:
+    """A throughput change measured at ``op`` (no interval: one run per side)."""
+    unit = registry.METRICS[key].unit
+    digits = 0 if unit == "tok/s" else 2
+    values = f"{fmt_num(d.base, digits)} → {fmt_num(d.opt, digits)} {unit}"
+    change = fmt_pct(d.pct, digits=0)
+    where = f" at {op}" if op else ""
+    ev = Evidence(metric=key, unit=unit, baseline=d.base, optimized=d.opt, change_abs=d.abs, change_pct=d.pct,
+                  supported=False, operating_point=op)
+    title = "output throughput" if key == "output_tokens_per_s" else "request throughput"
+    return Finding(key=f"throughput:{key}", kind="throughput", title=title, value=change,
+                   detail=f"{values}{where}", verdict=d.verdict,  # type: ignore[arg-type]
+                   claim=f"{title[:1].upper() + title[1:]} changed {change} ({values}){where}.",
+                   strength="point_only", evidence=ev)
+
+
+def cost_operating_point(study: Study) -> str:
+    if study.sweeps and study.capacities and any(c is not None and c.value_rps for c in study.capacities.values()):
+        return "at capacity under the SLOs"
+    c = study.cost
+    if c is not None and c.baseline.kind == "api" and c.optimized.kind == "api":
+        return "from token counts and list prices"
+    return "at the throughput measured at " + operating_point(study)
+
+
+def cost_basis(study: Study) -> str | None:
+    """Which monthly figure is the headline, and why."""
+    c, cs = study.cost, study.case.cost
+    if c is None or cs is None:
+        return None
+    vol = f"{cs.requests_per_month:,.0f} requests a month"
+    if cs.monthly_basis == "fleet":
+        return (f"The monthly figure is the always-on fleet sized for the peak of {cs.peak_requests_per_s:g} req/s "
+                f"(replicas × 730 h), as case.yaml chose; it is paid whether or not {vol} arrive.")
+    text = (f"The monthly figure is usage-based: cost per request × {vol}, i.e. paying only for the GPU time "
+            "the requests use at the stated utilisation.")
+    if c.baseline.fleet_usd_per_month is not None or c.optimized.fleet_usd_per_month is not None:
+        text += (f" The always-on fleet for the {cs.peak_requests_per_s:g} req/s peak "
+                 f"({fmt_usd(c.baseline.fleet_usd_per_month, 0)} → {fmt_usd(c.optimized.fleet_usd_per_month, 0)} a month) "
+                 "is shown beside it as the cost of owning replicas for the peak; it is not the headline.")
+    return text
+
+
+def cost_finding(study: Study) -> Finding | None:
+    c = study.cost
+    if c is None:
+        return None
+    op = cost_operating_point(study)
+    bo, oo = c.baseline.usd_per_million_output_tokens, c.optimized.usd_per_million_output_tokens
+    saving = c.savings_usd_per_month
+    monthly = f"{fmt_usd(c.baseline.usd_per_month, 0)} → {fmt_usd(c.optimized.usd_per_month, 0)} a month"
+    zero = abs(saving) < ZERO_SAVING_USD
+    ev = Evidence(metric="usd_per_million_output_tokens" if bo and oo else "usd_per_month", unit="usd",
+                  baseline=bo if bo and oo else c.baseline.usd_per_month,
+                  optimized=oo if bo and oo else c.optimized.usd_per_month,
+                  change_pct=((oo - bo) / bo * 100) if bo and oo else (-c.savings_pct if c.savings_pct is not None else None),
+                  supported=False, operating_point=op)
+    if zero:
+        return Finding(key="cost", kind="cost", title="monthly cost", value="no saving",
+                       detail=f"{fmt_usd(c.baseline.usd_per_month, 0)} a month on both sides, {op}",
+                       claim=f"No saving: serving the volume costs {fmt_usd(c.baseline.usd_per_month, 0)} a month "
+                             f"on both sides ({op}).",
+                       verdict="same", strength="point_only", evidence=ev)
+    save_txt = (f"saves {fmt_usd(saving, 0)} a month" if saving > 0 else f"costs {fmt_usd(-saving, 0)} more a month")
+    if bo and oo:
+        pct = (oo - bo) / bo * 100
+        return Finding(key="cost", kind="cost", title="cost per 1M output tokens", value=fmt_pct(pct, digits=0),
+                       detail=f"{fmt_usd(bo)} → {fmt_usd(oo)}, {op}; {save_txt}",
+                       claim=f"Cost per 1M output tokens went from {fmt_usd(bo)} to {fmt_usd(oo)} ({fmt_pct(pct, digits=0)}), "
+                             f"{op}; serving the projected volume {save_txt} ({monthly}).",
+                       verdict="better" if pct < -0.5 else "worse" if pct > 0.5 else "same",
+                       strength="point_only", evidence=ev)
+    return Finding(key="cost", kind="cost", title="monthly cost", value=save_txt,
+                   detail=f"{monthly}, {op}", claim=f"The change {save_txt} ({monthly}, {op}).",
+                   verdict="better" if saving > 0 else "worse", strength="point_only", evidence=ev)
+
+
+# ----------------------------------------------------------------------------- all findings
+
+
+def findings(study: Study) -> list[Finding]:
+    """Every finding, in a fixed order: capacity, SLOs, latency (registry order), throughput, cost."""
+    out: list[Finding] = []
+    cap = capacity_finding(study)
+    if cap:
+        out.append(cap)
+    out += slo_findings(study)
+    primary = primary_statistics(study)
+    for m in registry.TABLE_METRICS:
+        for stat in registry.TABLE_STATS:
+            f = latency_finding(study, m, stat, primary)
+            if f:
+                out.append(f)
+    for f in (throughput_finding(study), cost_finding(study)):
+        if f:
+            out.append(f)
+    return out
+
+
+# ----------------------------------------------------------------------------- page 1
+
+
+def _by_key(fs: Iterable[Finding]) -> dict[str, Finding]:
+    return {f.key: f for f in fs}
+
+
+def headline_latency(study: Study, fs: dict[str, Finding], metric: str, stat: str | None) -> Finding | None:
+    """The finding page 1 shows for ``metric`` at ``stat``: that statistic when it has a valid interval,
+    else the most extreme percentile the sample supports (never a † value with a CI)."""
+    if stat is not None:
+        f = fs.get(f"latency:{metric}:{stat}")
+        if f is not None and f.evidence.supported:
+            return f
+    q = registry.STATISTICS[stat].quantile if stat in registry.STATISTICS else 1.0
+    for cand in reversed(registry.PERCENTILE_STATS):
+        if registry.STATISTICS[cand].quantile > (q or 1.0):  # type: ignore[operator]
+            continue
+        f = fs.get(f"latency:{metric}:{cand}")
+        if f is not None and f.evidence.supported:
+            return f
+    f = fs.get(f"latency:{metric}:mean")
+    if f is not None and f.evidence.supported:
+        return f
+    # summary-only: nothing has an interval; show the named statistic as a point value (marked †)
+    return fs.get(f"latency:{metric}:{stat}") if stat else None
+
+
+def compare_page1(fs: list[Finding]) -> tuple[list[Card], list[Card]]:
+    """What ``casegen compare`` leads with: rule 2 without SLOs (TTFT at the most extreme supported
+    percentile ≤ p99, TPOT at ≤ p50), then throughput; and every regression (rule 4)."""
+    by = _by_key(fs)
+    chosen: list[Finding] = []
+    for metric, stat in (("ttft", "p99"), ("tpot", "p50")) if "latency:ttft:p99" in by else (("e2e", "p99"),):
+        f = headline_latency(None, by, metric, stat)  # type: ignore[arg-type]
+        if f is not None:
+            chosen.append(f)
+    thr = next((f for f in fs if f.kind == "throughput" and f.verdict != "na"), None)
+    if thr is not None:
+        chosen.append(thr)
+    shown = {f.key for f in chosen}
+    return [_card(f) for f in chosen], _group_regressions([f for f in fs if f.regression and f.key not in shown])
+
+
+def _card(f: Finding) -> Card:
+    return Card(finding=f.key, title=f.title, value=f.value, detail=f.detail, verdict=f.verdict,
+                regression=f.regression)
+
+
+def select_page1(study: Study, fs: list[Finding]) -> Page1:
+    """Page 1, by the rules of docs/findings.md."""
+    by = _by_key(fs)
+    chosen: list[Finding] = []
+
+    def add(f: Finding | None) -> None:
+        if f is not None and f.key not in {c.key for c in chosen}:
+            chosen.append(f)
+
+    # rule 1: a sweep leads with capacity at SLO
+    add(by.get("capacity"))
+    # rule 2: the statistics the SLOs name (metric + percentile); without SLOs, TTFT then TPOT
+    named = [(s.metric, registry.stat_key(s.percentile)) for s in study.case.slos]
+    if not named:
+        named = [("ttft", "p99"), ("tpot", "p50")] if "latency:ttft:p99" in by else [("e2e", "p99"), ("e2e", "p50")]
+    for metric, stat in named:
+        if len(chosen) >= MAX_CARDS - (0 if by.get("cost") is None else 1):
+            break
+        f = headline_latency(study, by, metric, stat if stat in registry.STATISTICS else None)
+        if f is not None and f.strength == "point_only" and study.sweeps:
+            continue  # a sweep's single shared point without an interval is not a headline (rule 5)
+        add(f)
+    # rule 3: then throughput (when it measures capacity), then cost
+    thr = next((f for f in fs if f.kind == "throughput" and f.verdict != "na"), None)
+    cost = by.get("cost")
+    if thr is not None and len(chosen) < MAX_CARDS - (1 if cost else 0):
+        add(thr)
+    if cost is not None:
+        chosen = chosen[: MAX_CARDS - 1]
+        add(cost)
+    chosen = chosen[:MAX_CARDS]
+    cards = [_card(f) for f in chosen]
+    # rule 4: every regression appears on page 1
+    shown = {f.key for f in chosen}
+    regressions = [f for f in fs if f.regression and f.key not in shown]
+    reg_cards = _group_regressions(regressions)
+    selected = [f.key for f in chosen] + [f.key for f in regressions]
+    return Page1(cards=cards, regressions=reg_cards, in_short=in_short(study, chosen, reg_cards),
+                 cost_basis=cost_basis(study), selected=selected)
+
+
+def _group_regressions(regs: list[Finding]) -> list[Card]:
+    """One line per latency metric (its significant statistics together), one per SLO."""
+    out: list[Card] = []
+    groups: dict[str, list[Finding]] = {}
+    for f in regs:
+        if f.kind == "latency":
+            groups.setdefault(f.evidence.metric, []).append(f)
+        else:
+            out.append(_card(f))
+    for metric, items in groups.items():
+        parts = [f"{f.evidence.stat} {f.value}" + (" (exploratory)" if f.strength == "exploratory" else "")
+                 for f in items]
+        top = items[-1]  # the most extreme statistic that got worse (registry order: mean, p50 … p99)
+        detail = f"{top.evidence.stat}: {top.detail}"
+        if len(items) > 1:
+            detail += "; the interval of every statistic listed excludes 0"
+        out.insert(0, Card(finding=",".join(f.key for f in items), title=f"{registry.label(metric)} rose",
+                           value=", ".join(parts), detail=detail, verdict="worse", regression=True))
+    return out
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith(".") else text + "."
+
+
+def _clause(text: str) -> str:
+    """A claim as a clause of a longer sentence: no final period, a lower-case start unless it
+    starts with an acronym or a figure ('TTFT p99 …', '$1.49 …')."""
+    text = text.strip().rstrip(".")
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def in_short(study: Study, chosen: list[Finding], regressions: list[Card]) -> str:
+    """The 'In short' paragraph, at most three sentences of facts: the page-1 findings (and
+    regressions) in one, cost and payback in one, trade-offs and the major caveat in one."""
+    lb, lo = study.label("baseline"), study.label("optimized")
+    lead = f"Moving from {lb} to {lo}:" if study.sweeps else f"Moving from {lb} to {lo}, measured at {operating_point(study)}:"
+    facts = [_clause(f.claim) for f in chosen if f.kind != "cost"]
+    if not study.sweeps:  # the operating point was stated in the lead: not again in each clause
+        facts = [x.replace(f" at {operating_point(study)}", "") for x in facts]
+    if regressions:
+        facts.append("worse: " + ", ".join(f"{r.title} ({r.value})" for r in regressions))
+    parts = [lead + " " + "; ".join(facts) + "." if facts else ""]
+    cost = next((f for f in chosen if f.kind == "cost"), None)
+    c = study.cost
+    if cost is not None and c is not None:
+        claim = cost.claim
+        if not study.sweeps:  # the operating point was stated at the start of the paragraph
+            claim = claim.replace(cost_operating_point(study), "at the throughput measured at that load")
+        claim = claim.strip().rstrip(".")
+        if abs(c.savings_usd_per_month) < ZERO_SAVING_USD or c.savings_usd_per_month < 0:
+            claim += "; there is no payback"
+        elif c.one_time_cost_usd > 0 and c.payback_months is not None:
+            claim += f"; the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back in {c.payback_months:.1f} months"
+        parts.append(claim + ".")
+    traded = []
+    for i, t in enumerate(study.case.tradeoffs):
+        if t.quality is not None:
+            q = t.quality
+            if i in study.quality:
+                from casegen.analysis.quality import one_line
+
+                traded.append(f"{t.technique} ({one_line(study.quality[i])})")
+                continue
+            loss = (q.baseline - q.optimized) if q.higher_is_better is not False else (q.optimized - q.baseline)
+            ok = "within" if loss <= q.tolerance + 1e-12 else "outside"
+            traded.append(f"{t.technique} ({q.metric} {q.baseline:g} → {q.optimized:g}, {ok} the agreed tolerance)")
+        else:
+            traded.append(f"{t.technique}, quality impact not measured here")
+    last = ["traded: " + "; ".join(traded)] if traded else []
+    major = [t for t in study.threats if t.severity == "major"]
+    if major:
+        last.append("caveat: " + major[0].title[:1].lower() + major[0].title[1:] + " (see Threats to validity)")
+    if last:
+        text = "; ".join(last)
+        parts.append(text[:1].upper() + text[1:] + ".")
+    return " ".join(p for p in parts if p)
+
+
+__all__ = ["findings", "select_page1", "operating_point", "supported", "rate_bound", "capacity_range",
+           "ratio_range", "cost_basis", "fmt_rps"]
+
+
+def attach_step_findings(study: Study) -> None:
+    """Each ladder step's findings, by the same rules as the whole case (``LadderStep.findings``)."""
+    if study.ladder is None:
+        return
+    for i, st in enumerate(study.ladder.steps, start=1):
+        st.findings = findings(step_study(study, i))
