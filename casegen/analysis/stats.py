@@ -337,6 +337,20 @@ def slo_verdict(n: int, violations: int, p: float, confidence: float = 0.99) -> 
                    f"{violations} of {n} over the threshold; {needed - n} more requests, all within it, would pass")
 
 
+def two_proportion_p(n_a: int, k_a: int, n_b: int, k_b: int) -> float | None:
+    """Two-sided p-value that two shares differ (k_a of n_a against k_b of n_b): the pooled
+    two-proportion z-test, with the normal tail from ``math.erfc``. None without data on a side;
+    1.0 when neither side differs at all (both 0 or both n)."""
+    if n_a <= 0 or n_b <= 0:
+        return None
+    pooled = (k_a + k_b) / (n_a + n_b)
+    var = pooled * (1.0 - pooled) * (1.0 / n_a + 1.0 / n_b)
+    if var <= 0:
+        return 1.0
+    z = abs(k_a / n_a - k_b / n_b) / math.sqrt(var)
+    return math.erfc(z / math.sqrt(2.0))
+
+
 # ---------------------------------------------------------------------------------- KS
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from casegen.story.model import Card, Evidence, Finding, Page1, ThreatItem, _Model
 
-SCHEMA_ID = "casegen.summary/2"
+SCHEMA_ID = "casegen.summary/3"
 
 class Labels(_Model):
     baseline: str
@@ -182,7 +182,7 @@ if __name__ == "__main__":  # pragma: no cover
 
     from casegen.report import model as _rm  # the importable module, not __main__ (type names in the docs)
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # the source checkout
     (root / "schema" / "summary.schema.json").write_text(_rm.json_schema(), encoding="utf-8")
     (root / "docs" / "summary-json.md").write_text(_rm.reference(), encoding="utf-8")
     sys.stdout.write("wrote schema/summary.schema.json and docs/summary-json.md\n")

@@ -11,6 +11,7 @@ import math
 from typing import Any, Iterable
 
 from casegen import registry
+from casegen.analysis import stats
 from casegen.analysis.study import SIDES, Study, step_study
 from casegen.analysis.uncertainty import MIN_REQUESTS
 from casegen.formatting import (
@@ -167,13 +168,27 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
         claim = f"{title}: no significant change ({values}, {ci_text})."
     return Finding(key=f"latency:{metric}:{stat}", kind="latency", claim=claim, title=title, value=value,
                    detail=detail, verdict=verdict, strength=strength,  # type: ignore[arg-type]
-                   regression=strength in ("significant", "exploratory") and verdict == "worse", evidence=ev)
+                   regression=strength == "significant" and verdict == "worse", evidence=ev)
 
 
 # ----------------------------------------------------------------------------- SLOs
 
 
+def attainment_change(study: Study, rb: Any, ro: Any) -> tuple[str, float | None]:
+    """Whether the share of requests within an SLO changed: 'worse' / 'better' when the two sides'
+    attainments differ significantly (two-proportion test at the case's confidence) and by at least
+    ``ATTAINMENT_DROP``; else 'same'. Returns (verdict, p-value)."""
+    p = stats.two_proportion_p(rb.issued, rb.violations, ro.issued, ro.violations)
+    drop = rb.attainment - ro.attainment
+    if p is None or p >= 1.0 - study.case.analysis.confidence or abs(drop) < ATTAINMENT_DROP:
+        return "same", p
+    return ("worse" if drop > 0 else "better"), p
+
+
 def slo_findings(study: Study) -> list[Finding]:
+    """One finding per SLO. Its verdict is the change of attainment, decided by a test (a verdict
+    change alone, e.g. a borderline pass → fail, is not a regression); ``missed`` is separate:
+    the optimized side fails the objective (whether or not the baseline did)."""
     out = []
     for i, s in enumerate(study.case.slos):
         sb, so = study.slos.get("baseline"), study.slos.get("optimized")
@@ -182,23 +197,24 @@ def slo_findings(study: Study) -> list[Finding]:
         rb, ro = sb.results[i], so.results[i]
         vb = rb.verdict.status if rb.verdict else None
         vo = ro.verdict.status if ro.verdict else None
-        rank_b, rank_o = VERDICT_RANK.get(vb or "", -1), VERDICT_RANK.get(vo or "", -1)
-        drop = rb.attainment - ro.attainment
-        worse = (rank_o < rank_b and rank_o >= 0) or drop >= ATTAINMENT_DROP
-        better = not worse and ((rank_o > rank_b and rank_b >= 0) or -drop >= ATTAINMENT_DROP)
+        verdict, p = attainment_change(study, rb, ro)
+        worse, better = verdict == "worse", verdict == "better"
         title = f"SLO {registry.stat_label(s.metric, registry.stat_key(s.percentile))} ≤ {fmt_ms_limit(s.threshold_ms)}"
         verdicts = f"verdict {vb} → {vo}" if vb != vo else f"verdict {vo} on both sides"
         att = f"{fmt_share(rb.attainment)} → {fmt_share(ro.attainment)} of requests within it"
         ev = Evidence(metric="slo_attainment", stat=registry.stat_key(s.percentile), unit="share",
                       baseline=rb.attainment, optimized=ro.attainment, change_abs=ro.attainment - rb.attainment,
-                      n_baseline=rb.issued, n_optimized=ro.issued, operating_point=operating_point(study))
+                      n_baseline=rb.issued, n_optimized=ro.issued, p_value=p, significant=verdict != "same",
+                      operating_point=operating_point(study))
+        missed = vo == "fail"
+        value = (f"{fmt_share(ro.attainment)} within" if worse or better else
+                 "missed" + (" on both sides" if vb == "fail" else "") if missed else (vo or "—"))
         out.append(Finding(
             key=f"slo:{i}", kind="slo", title=title,
-            claim=f"{title}: {att}; {verdicts}.",
-            value=f"{fmt_share(ro.attainment)} within" if worse or better else (vo or "—"),
-            detail=f"{att}; {verdicts}",
-            verdict="worse" if worse else "better" if better else "same",
-            strength="judged", regression=worse, evidence=ev))
+            claim=f"{title}: {att}; {verdicts}." + (" The optimized side misses this objective." if missed else ""),
+            value=value, detail=f"{att}; {verdicts}",
+            verdict=verdict,  # type: ignore[arg-type]
+            strength="judged", regression=worse, missed=missed, evidence=ev))
     return out
 
 
@@ -519,9 +535,12 @@ def select_page1(study: Study, fs: list[Finding]) -> Page1:
     shown = {f.key for f in chosen}
     regressions = [f for f in fs if f.regression and f.key not in shown]
     reg_cards = _group_regressions(regressions)
-    selected = [f.key for f in chosen] + [f.key for f in regressions]
-    return Page1(cards=cards, regressions=reg_cards, in_short=in_short(study, chosen, reg_cards),
-                 cost_basis=cost_basis(study), selected=selected)
+    # rule 4b: every objective the optimized side misses, also when both sides miss it
+    missed = [f for f in fs if f.missed and f.key not in shown and not f.regression]
+    selected = [f.key for f in chosen] + [f.key for f in regressions] + [f.key for f in missed]
+    missed_cards = [_card(f) for f in missed]
+    return Page1(cards=cards, regressions=reg_cards, missed=missed_cards,
+                 in_short=in_short(study, chosen, reg_cards, missed_cards), cost_basis=cost_basis(study), selected=selected)
 
 
 def _group_regressions(regs: list[Finding]) -> list[Card]:
@@ -534,8 +553,7 @@ def _group_regressions(regs: list[Finding]) -> list[Card]:
         else:
             out.append(_card(f))
     for metric, items in groups.items():
-        parts = [f"{f.evidence.stat} {f.value}" + (" (exploratory)" if f.strength == "exploratory" else "")
-                 for f in items]
+        parts = [f"{f.evidence.stat} {f.value}" for f in items]
         top = items[-1]  # the most extreme statistic that got worse (registry order: mean, p50 … p99)
         detail = f"{top.evidence.stat}: {top.detail}"
         if len(items) > 1:
@@ -559,7 +577,7 @@ def _clause(text: str) -> str:
     return text
 
 
-def in_short(study: Study, chosen: list[Finding], regressions: list[Card]) -> str:
+def in_short(study: Study, chosen: list[Finding], regressions: list[Card], missed: list[Card] = ()) -> str:  # type: ignore[assignment]
     """The 'In short' paragraph, at most three sentences of facts: the page-1 findings (and
     regressions) in one, cost and payback in one, trade-offs and the major caveat in one."""
     lb, lo = study.label("baseline"), study.label("optimized")
@@ -569,6 +587,8 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card]) -> st
         facts = [x.replace(f" at {operating_point(study)}", "") for x in facts]
     if regressions:
         facts.append("worse: " + ", ".join(f"{r.title} ({r.value})" for r in regressions))
+    if missed:
+        facts.append("not met: " + ", ".join(f"{f.title} ({f.value})" for f in missed))
     parts = [lead + " " + "; ".join(facts) + "." if facts else ""]
     cost = next((f for f in chosen if f.kind == "cost"), None)
     c = study.cost

@@ -64,8 +64,11 @@ class Finding(_Model):
     verdict: Verdict = Field(description="better | worse | same | na (colour on page 1)")
     strength: Strength = Field(description="significant (primary, corrected) | exploratory (interval excludes 0, "
                                            "uncorrected) | not_significant | point_only (†) | bound | judged (SLO verdict)")
-    regression: bool = Field(False, description="A significant worsening of a latency statistic or a worse SLO: "
-                                                "always on page 1")
+    regression: bool = Field(False, description="A worsening significant after the family's correction (a primary "
+                                                "latency statistic), an SLO attainment that fell significantly, or a "
+                                                "cost that is a loss: always on page 1")
+    missed: bool = Field(False, description="An objective the optimized side misses (also when both sides miss it): "
+                                            "always on page 1")
     evidence: Evidence
 
 
@@ -86,6 +89,8 @@ class Page1(_Model):
 
     cards: list[Card] = Field(description="Headline cards, in order (rules 1–3)")
     regressions: list[Card] = Field(description="Every regression not already a card (rule 4), regression colour")
+    missed: list[Card] = Field(default_factory=list,
+                               description="Every objective the optimized side misses, not already a card (rule 4)")
     in_short: str = Field(description="The 'In short' paragraph")
     cost_basis: str | None = Field(None, description="Which monthly figure is the headline, and why")
     selected: list[str] = Field(description="keys of every finding page 1 shows, cards then regressions")
