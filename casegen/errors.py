@@ -21,6 +21,7 @@ EXIT_OK = 0
 EXIT_INPUT = 1  # bad input: a CasegenError, printed without a traceback
 EXIT_USAGE = 2  # wrong command-line usage (Click's own status)
 EXIT_THREATS = 3  # build --strict and the report lists threats to validity
+EXIT_REGRESSION = 4  # compare --fail-on-regression and a change is worse
 EXIT_INTERNAL = 70  # a bug in casegen (EX_SOFTWARE from sysexits.h)
 
 

@@ -234,3 +234,26 @@ def test_compare_labels_exploratory_changes(tmp_path):
     explor = [x for x in rows if x.get("family") == "exploratory" and x["verdict"].endswith("(exploratory)")]
     assert explor, "p90/p95 changes at n = 400 are significant but exploratory"
     assert not [x for x in rows if x.get("family") == "exploratory" and x["verdict"] in ("better", "worse")]
+
+
+def test_compare_regressions_hold_every_worse_verdict_and_fail_on_regression_exits_4(tmp_path):
+    """Every row whose verdict is 'worse' is in `regressions`; --fail-on-regression exits 4 then, 0 otherwise."""
+    from click.testing import CliRunner
+
+    from casegen.app.compare import compare_runs
+    from casegen.cli.main import main
+
+    d = _case(tmp_path)  # TPOT +30 %, TTFT −20 %
+    r = compare_runs(d / "runs" / "base.csv", d / "runs" / "opt.csv")
+    worse_rows = {(x["metric"], x["stat"]) for x in r["rows"] if x["verdict"] == "worse"}
+    listed = {tuple(k.split(":")[1:3]) if k.startswith("latency:") else ("throughput", "")
+              for c in r["regressions"] for k in c["finding"].split(",")}
+    assert worse_rows and any(m == "tpot" for m, _ in worse_rows)
+    assert worse_rows <= listed and r["any_regression"]
+    res = CliRunner().invoke(main, ["compare", str(d / "runs" / "base.csv"), str(d / "runs" / "opt.csv"),
+                                    "--fail-on-regression"])
+    assert res.exit_code == 4, res.output
+    same = CliRunner().invoke(main, ["compare", str(d / "runs" / "base.csv"), str(d / "runs" / "base.csv"),
+                                     "--fail-on-regression", "--json"])
+    assert same.exit_code == 0, same.output
+    assert json.loads(same.output)["regressions"] == []

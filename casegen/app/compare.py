@@ -14,7 +14,10 @@ from casegen.analysis.uncertainty import HEADLINE_PRIMARY, delta_intervals, run_
 from casegen.app.console import request_counts
 from casegen.case.model import Analysis
 from casegen.errors import CasegenError
+from casegen.registry import TABLE_METRICS
 from casegen.runs import load_run
+from casegen.story.findings import compare_page1, compare_regressions, delta_finding, throughput_delta_finding
+from casegen.story.model import Finding
 
 STATS = ("mean", "p50", "p90", "p99")
 FAILURE_GAP = 0.01  # error rates further apart than this (1 percentage point) get a warning
@@ -48,34 +51,30 @@ def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b
         ia = run_intervals(ra, analysis.confidence, analysis.bootstrap_resamples, analysis.seed, 0, method)
         ib = run_intervals(rb, analysis.confidence, analysis.bootstrap_resamples, analysis.seed, 1, method)
         cis = delta_intervals(ia, ib, analysis.confidence, list(HEADLINE_PRIMARY))
+    # every verdict comes from the findings (casegen.story): the same rule as the report's
+    primary = set(HEADLINE_PRIMARY)
+    found: list[Finding] = []
     rows = []
-    for m in ("ttft", "tpot", "itl", "e2e"):
+    for m in TABLE_METRICS:
         for stat in STATS:
             d = deltas.get(m, {}).get(stat)
             if d is None:
                 continue
             ci = cis.get(m, {}).get(stat)
-            verdict = (d.verdict if ci is None or ci.significant
-                       else "too few samples" if not ci.supported else "no significant change")
-            if ci is not None and ci.significant and ci.family == "exploratory" and d.verdict in ("better", "worse"):
-                verdict = f"{d.verdict} (exploratory)"  # outside the Holm-corrected primary family
+            f = delta_finding(m, stat, d, ci, primary, analysis.confidence)
+            found.append(f)
             rows.append({"metric": m, "label": METRIC_LABELS[m], "stat": stat, "a": d.base, "b": d.opt,
-                         "abs": d.abs, "pct": d.pct,
-                         "ci_pct": [ci.pct_low, ci.pct_high] if ci and ci.pct_low is not None else None,
-                         "verdict": verdict, "unit": "ms", "family": ci.family if ci else None})
-    from casegen.registry import TABLE_METRICS
-    from casegen.story.findings import compare_page1, delta_finding, throughput_delta_finding
-
-    found = [delta_finding(m, st, d, cis.get(m, {}).get(st), set(HEADLINE_PRIMARY), analysis.confidence)
-             for m in TABLE_METRICS for st, d in deltas.get(m, {}).items()]
-    tds = throughput_deltas(ma, mb)
-    key = "output_tokens_per_s" if tds.get("output_tokens_per_s") else "requests_per_s"
-    if tds.get(key):
-        found.append(throughput_delta_finding(key, tds[key], ""))
-    headline, regressions = compare_page1(found)
+                         "abs": d.abs, "pct": d.pct, "ci_pct": f.evidence.ci_pct,
+                         "verdict": verdict_word(f, ci is None), "unit": "ms", "family": ci.family if ci else None})
     for key, d in throughput_deltas(ma, mb).items():
+        f = throughput_delta_finding(key, d, "")
+        found.append(f)
         rows.append({"metric": "throughput", "label": key.replace("_", " "), "stat": "", "a": d.base, "b": d.opt,
-                     "abs": d.abs, "pct": d.pct, "ci_pct": None, "verdict": d.verdict, "unit": ""})
+                     "abs": d.abs, "pct": d.pct, "ci_pct": f.evidence.ci_pct, "verdict": verdict_word(f, True),
+                     "unit": ""})
+    headline, _ = compare_page1(found)
+    # every worse verdict (a table row saying 'worse'), one line per metric
+    regressions = compare_regressions(found)
     return {
         "a": {"path": str(a), "format": ra.meta.format, "data": "summary" if ra.summary_only else "per-request",
               "requests": ma.requests},
@@ -85,8 +84,21 @@ def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b
         "warnings": failure_warnings(ma.requests, mb.requests),
         "headline": [c.model_dump() for c in headline],
         "regressions": [c.model_dump() for c in regressions],
+        "any_regression": bool(regressions),
         "rows": rows,
     }
+
+
+def verdict_word(f: Finding, no_interval: bool) -> str:
+    """The verdict column: the finding's verdict, labelled; never a colour without an interval."""
+    if f.strength in ("significant", "exploratory"):
+        return f.verdict + (" (exploratory)" if f.strength == "exploratory" else "")
+    if f.strength == "not_significant":
+        return "no significant change"
+    if f.verdict in ("better", "worse"):  # a verdict decided without an interval (none today)
+        return f.verdict
+    return "no interval (summary only)" if no_interval and f.kind == "latency" else (
+        "no interval" if no_interval else "too few samples")
 
 
 def _num(v: float | None, unit: str) -> str:

@@ -6,7 +6,7 @@ warnings and errors to standard error; ``-q`` leaves only errors. Choices (``--t
 
 Exit status (casegen.errors.EXIT_*): 0 success; 1 bad input (a clear message, no traceback);
 2 a usage error (Click's own); 3 ``--strict`` and the runs raise threats to validity;
-70 an internal error — a bug in casegen: a short request to report it, and the traceback only
+4 ``compare --fail-on-regression`` and a change is worse; 70 an internal error — a bug in casegen: a short request to report it, and the traceback only
 with ``casegen --debug`` (or ``CASEGEN_DEBUG=1``).
 """
 
@@ -25,7 +25,7 @@ import click
 from casegen import __version__
 from casegen.app.outputs import DEFAULT_OUTPUTS, OUTPUT_FORMATS
 from casegen.case.model import ReportSettings
-from casegen.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_THREATS, CasegenError
+from casegen.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_REGRESSION, EXIT_THREATS, CasegenError
 
 THEMES = typing.get_args(ReportSettings.model_fields["theme"].annotation)
 LAYOUTS = typing.get_args(ReportSettings.model_fields["layout"].annotation)
@@ -183,7 +183,8 @@ def main(debug: bool) -> None:
 
     Results go to standard output, progress and warnings to standard error.
     Exit status: 0 success, 1 a problem with the input, 2 a usage error,
-    3 --strict threats, 70 an internal error (a bug: see --debug).
+    3 --strict threats, 4 compare --fail-on-regression found a worse change,
+    70 an internal error (a bug: see --debug).
     """
 
 
@@ -343,9 +344,11 @@ def inspect(paths: tuple[Path, ...], fmt: str, select: str | None, as_json: bool
 @click.option("--select-b", default=None, help="Selector for a file of B with several runs.")
 @click.option("--select-more", multiple=True, help="Selectors for the third and later runs, in order (repeat the option).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--fail-on-regression", is_flag=True,
+              help="Exit with status 4 when any change is worse (the 'Worse' lines; for CI).")
 @_user_errors
 def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, select_b: str | None,
-            select_more: tuple[str, ...], as_json: bool) -> None:
+            select_more: tuple[str, ...], as_json: bool, fail_on_regression: bool) -> None:
     """Quick table of the deltas from run A (before) to run B (after); no case.yaml needed.
 
     With more runs (A B C …) each run is compared with the one before it (A→B, B→C, …), like the
@@ -358,6 +361,7 @@ def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, sele
     Example:
       casegen compare baseline.json optimized.json
       casegen compare bf16.json fp8.json fp8-prefix.json
+      casegen compare before.json after.json --fail-on-regression
     """
     import json
 
@@ -370,6 +374,8 @@ def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, sele
         for w in result["warnings"]:
             click.secho(f"warning: {w}", fg="yellow", err=True)
         click.echo(json.dumps(result, indent=2) if as_json else format_table(result, color=sys.stdout.isatty()))
+        if fail_on_regression and result["any_regression"]:
+            sys.exit(EXIT_REGRESSION)
         return
     selects = [select_a, select_b, *select_more, *[None] * (len(more) - len(select_more))]
     chain = compare_chain([a, b, *more], selects=selects)
@@ -377,6 +383,8 @@ def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, sele
         for w in step["warnings"]:
             click.secho(f"warning: step {i}: {w}", fg="yellow", err=True)
     click.echo(json.dumps(chain, indent=2) if as_json else format_chain(chain, color=sys.stdout.isatty()))
+    if fail_on_regression and any(step["any_regression"] for step in chain["steps"]):
+        sys.exit(EXIT_REGRESSION)
 
 
 @main.command(short_help="Build many cases, an index.html and one portfolio.pdf.")

@@ -367,11 +367,14 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
         ax.barh(y - h / 2, b, height=h, color=BASE_COLOR, label=base_label)  # axis is inverted:
         ax.barh(y + h / 2, o, height=h, color=OPT_COLOR, label=opt_label)   # baseline on top
         xmax = np.nanmax(np.concatenate([b, o])) if len(b) else 1
-        for yi, bv, ov in zip(y, b, o):
+        marks = row.get("marks") or [None] * len(stats)
+        for yi, bv, ov, mark in zip(y, b, o, marks):
             if math.isfinite(bv) and math.isfinite(ov) and bv > 0:
                 pct = (ov - bv) / bv * 100
-                color = BETTER if pct < -0.5 else WORSE if pct > 0.5 else MUTED
-                ax.text(max(bv, ov) + xmax * 0.03, yi, _pct_text(pct), va="center", fontsize=9,
+                # the colour is the finding's verdict (casegen.story): only a significant change is coloured
+                verdict, suffix = mark if mark is not None else ("na", "")
+                color = {"better": BETTER, "worse": WORSE}.get(verdict, MUTED)
+                ax.text(max(bv, ov) + xmax * 0.03, yi, _pct_text(pct) + suffix, va="center", fontsize=9,
                         color=color, fontweight="bold")
         ax.set_yticks(y, stats)
         ax.invert_yaxis()

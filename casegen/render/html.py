@@ -47,7 +47,14 @@ from casegen.report.build import build_report
 from casegen.report.model import Report
 from casegen.report.reproduce import reproduce_view
 from casegen.resources import templates_dir
-from casegen.story.findings import capacity_finding, rate_bound
+from casegen.story.findings import (
+    capacity_finding,
+    failure_verdict,
+    operating_point,
+    rate_bound,
+    throughput_delta_finding,
+)
+from casegen.story.model import Finding
 
 # ------------------------------------------------------------------ formatting filters
 
@@ -109,22 +116,26 @@ def _ci_text(ci: tuple[float, float] | None) -> str:
     return f"{fmt_ms(ci[0])} – {fmt_ms(ci[1])}" if ci else ""
 
 
-def _delta_verdict(d: Any, ci: Any) -> tuple[str, str]:
-    """(verdict class, interval text) for a latency delta, using its bootstrap CI when there is one."""
-    if d is None:
-        return "na", ""
-    if ci is None:
-        return d.verdict, ""
-    if not ci.supported:  # too few (effective) requests: point value only, marked †
-        return "na", ""
-    text = (f"{fmt_pct(ci.pct_low)} to {fmt_pct(ci.pct_high)}" if ci.pct_low is not None
-            else f"{fmt_ms_signed(ci.abs_low)} to {fmt_ms_signed(ci.abs_high)}")
-    if not ci.significant:
-        return "ns", text
-    return d.verdict, text
+def _verdict_class(f: Finding | None) -> str:
+    """The table's class for a finding: its verdict, 'ns' when its interval includes 0, 'na' (†) without one.
+    The verdict itself is decided once, in casegen.story.findings."""
+    if f is None:
+        return "na"
+    return "ns" if f.strength == "not_significant" else f.verdict
 
 
-def _results_rows(study: Study) -> list[dict[str, Any]]:
+def _interval_text(f: Finding | None) -> str:
+    ev = f.evidence if f is not None else None
+    if ev is None or not ev.supported:
+        return ""
+    if ev.ci_pct:
+        return f"{fmt_pct(ev.ci_pct[0])} to {fmt_pct(ev.ci_pct[1])}"
+    if ev.ci_abs:
+        return f"{fmt_ms_signed(ev.ci_abs[0])} to {fmt_ms_signed(ev.ci_abs[1])}"
+    return ""
+
+
+def _results_rows(study: Study, found: dict[str, Finding]) -> list[dict[str, Any]]:
     rows = []
     b, o = study.metrics["baseline"], study.metrics["optimized"]
     ib, io = study.intervals.get("baseline"), study.intervals.get("optimized")
@@ -139,18 +150,21 @@ def _results_rows(study: Study) -> list[dict[str, Any]]:
                 continue
             d = study.deltas.get(m, {}).get(stat)
             dci = study.delta_cis.get(m, {}).get(stat)
-            verdict, ci_text = _delta_verdict(d, dci)
+            f = found.get(f"latency:{m}:{stat}")
+            verdict, ci_text = _verdict_class(f), _interval_text(f)
             cib = ib.intervals.get(m, {}).get(stat) if ib else None
             cio = io.intervals.get(m, {}).get(stat) if io else None
             no_ci = ((ib is not None and m in ib.intervals and cib is None)
                      or (io is not None and m in io.intervals and cio is None)
-                     or (dci is not None and not dci.supported))
+                     or (dci is not None and not dci.supported)
+                     or (f is not None and f.strength == "point_only"))
             # a change outside the primary (confirmatory) family is never "significant" unlabelled
-            exploratory = verdict in ("better", "worse") and getattr(dci, "family", "primary") == "exploratory"
+            exploratory = f is not None and f.strength == "exploratory"
             group.append({"stat": stat, "base": fmt_ms(bv), "opt": fmt_ms(ov),
                           "base_ci": _ci_text(cib), "opt_ci": _ci_text(cio), "no_ci": no_ci,
                           "abs": fmt_ms_signed(d.abs) if d else "—", "pct": fmt_pct(d.pct) if d else "—",
-                          "ci": ci_text, "verdict": verdict, "exploratory": exploratory})
+                          "ci": ci_text, "verdict": verdict, "exploratory": exploratory,
+                          "why": f.evidence.note if f is not None and f.strength == "point_only" else ""})
         nb = b.latency_ms[m].n if m in b.latency_ms else None
         no = o.latency_ms[m].n if m in o.latency_ms else None
         unit = "chunks" if m == "itl" else "requests"
@@ -167,16 +181,17 @@ def _throughput_rows(study: Study) -> list[dict[str, Any]]:
                              ("output_tokens_per_s", "Output tokens", "tok/s"),
                              ("total_tokens_per_s", "Input + output tokens", "tok/s")):
         d = study.throughput_deltas.get(key)
+        f = throughput_delta_finding(key, d, operating_point(study)) if d is not None else None
         rows.append({"label": label, "unit": unit, "base": fmt_sig3(b.throughput.get(key)),
                      "opt": fmt_sig3(o.throughput.get(key)),
                      "abs": fmt_sig3_signed(d.abs) if d else "—",
                      "pct": fmt_pct(d.pct) if d else "—",
-                     "verdict": ("na" if bound else d.verdict) if d else "na"})
+                     "verdict": "na" if bound or f is None else _verdict_class(f)})
     er_b, er_o = b.requests.get("error_rate"), o.requests.get("error_rate")
     rows.append({"label": "Failed requests", "unit": "",
                  "base": f"{fmt_num(b.requests.get('failed'))} ({fmt_share(er_b)})",
                  "opt": f"{fmt_num(o.requests.get('failed'))} ({fmt_share(er_o)})", "abs": "", "pct": "",
-                 "verdict": "na" if er_b is None or er_o is None else ("same" if er_b == er_o else "better" if er_o < er_b else "worse")})
+                 "verdict": failure_verdict(study)})
     return rows
 
 
@@ -361,7 +376,14 @@ def _workload_line(study: Study) -> str:
     return "; ".join(parts)
 
 
-def _charts(study: Study, layout: str = "full") -> dict[str, Any]:
+def _chart_mark(f: Finding | None) -> tuple[str, str] | None:
+    """(verdict, suffix) of a chart's change label: the finding's verdict, † without an interval."""
+    if f is None:
+        return None
+    return f.verdict, ("†" if f.strength == "point_only" else "")
+
+
+def _charts(study: Study, layout: str = "full", found: dict[str, Finding] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"ttft_cdf": None, "e2e_cdf": None, "ladder": None, "ladder_compact": None}
     lb, lo = study.label("baseline"), study.label("optimized")
     rb, ro = study.runs["baseline"], study.runs["optimized"]
@@ -377,9 +399,10 @@ def _charts(study: Study, layout: str = "full") -> dict[str, Any]:
         if m in b.latency_ms and m in o.latency_ms:
             stats = [s for s in LADDER_STATS if b.latency_ms[m].get(s) is not None and o.latency_ms[m].get(s) is not None]
             if stats:
+                marks = [_chart_mark((found or {}).get(f"latency:{m}:{s}")) for s in stats]
                 rows.append({"label": METRIC_LABELS[m], "stats": stats,
                              "base": [b.latency_ms[m].get(s) for s in stats],
-                             "opt": [o.latency_ms[m].get(s) for s in stats]})
+                             "opt": [o.latency_ms[m].get(s) for s in stats], "marks": marks})
     if rows:
         out["ladder"] = Markup(charts.ladder_chart(rows, lb, lo))
         if layout == "onepager" and any(s in ("p50", "p99") for r in rows for s in r["stats"]):
@@ -534,6 +557,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
     """Every variable the templates receive (documented in docs/templates.md)."""
     case = study.case
     report = report or build_report(study)
+    found = {f.key: f for f in report.findings}
     parity = []
     for s in SIDES:
         for p in study.metrics[s].parity:
@@ -553,7 +577,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "business_summary": report.page1.in_short,
         "cost_basis": report.page1.cost_basis,
         "method": _method_rows(study),
-        "results": _results_rows(study),
+        "results": _results_rows(study, found),
         "throughput": _throughput_rows(study),
         "teardown": _teardown(study),
         "cost": _cost(study),
@@ -562,7 +586,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "reproduce": reproduce_view(study),
         "links": output_links(outputs),
         "workload_line": _workload_line(study),
-        "charts": _charts(study, layout or case.report.layout),
+        "charts": _charts(study, layout or case.report.layout, found),
         "notes_data": study.notes,
         "definitions": study.definitions,
         "tools_differ": ([TOOL_NAMES.get(study.runs[s].meta.tool, study.runs[s].meta.tool) for s in SIDES]
@@ -575,7 +599,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "keywords": list(case.tags) + [case.system.model, "LLM inference", "casegen"],
         "theme": theme or case.report.theme,
         "layout": layout or case.report.layout,
-        "compact_latency": _compact_latency(study),
+        "compact_latency": _compact_latency(study, found),
         "tight": tight,
         "page_size": case.report.page_size,
         "slos": case.slos,
@@ -591,16 +615,17 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
     }
 
 
-def _compact_latency(study: Study) -> list[dict[str, Any]]:
+def _compact_latency(study: Study, found: dict[str, Finding]) -> list[dict[str, Any]]:
     rows = []
     for m in ("ttft", "tpot", "e2e"):
         for stat in ("p50", "p99"):
             d = study.deltas.get(m, {}).get(stat)
             if d is None:
                 continue
-            verdict, _ = _delta_verdict(d, study.delta_cis.get(m, {}).get(stat))
+            verdict = _verdict_class(found.get(f"latency:{m}:{stat}"))
+            pct = "n.s." if verdict == "ns" else fmt_pct(d.pct) + ("†" if verdict == "na" else "")
             rows.append({"label": f"{METRIC_LABELS[m] if m != 'e2e' else 'E2E'} {stat}", "base": fmt_ms(d.base),
-                         "opt": fmt_ms(d.opt), "pct": fmt_pct(d.pct) if verdict != "ns" else "n.s.", "verdict": verdict})
+                         "opt": fmt_ms(d.opt), "pct": pct, "verdict": verdict})
     return rows
 
 

@@ -367,6 +367,19 @@ def throughput_delta_finding(key: str, d: Any, op: str) -> Finding:
                    strength="point_only", evidence=ev)
 
 
+def failure_verdict(study: Study) -> str:
+    """Whether the share of failed requests changed: better / worse only when the two error rates
+    differ significantly (two-proportion test at the case's confidence), else same; na without counts."""
+    rb, ro = study.metrics["baseline"].requests, study.metrics["optimized"].requests
+    nb, no, fb, fo = rb.get("total"), ro.get("total"), rb.get("failed"), ro.get("failed")
+    if not nb or not no or fb is None or fo is None:
+        return "na"
+    p = stats.two_proportion_p(int(nb), int(fb), int(no), int(fo))
+    if p is None or p >= 1.0 - study.case.analysis.confidence:
+        return "same"
+    return "better" if fo / no < fb / nb else "worse"
+
+
 def cost_operating_point(study: Study) -> str:
     if study.sweeps and study.capacities and any(c is not None and c.value_rps for c in study.capacities.values()):
         return "at capacity under the SLOs"
@@ -492,6 +505,13 @@ def compare_page1(fs: list[Finding]) -> tuple[list[Card], list[Card]]:
         chosen.append(thr)
     shown = {f.key for f in chosen}
     return [_card(f) for f in chosen], _group_regressions([f for f in fs if f.regression and f.key not in shown])
+
+
+def compare_regressions(fs: list[Finding]) -> list[Card]:
+    """``casegen compare``'s 'Worse' lines: every finding whose verdict is worse (the table's 'worse'
+    rows; exploratory ones are labelled in the table and not listed here), grouped by metric."""
+    worse = [f for f in fs if f.verdict == "worse" and f.strength != "exploratory"]
+    return _group_regressions(worse)
 
 
 def _card(f: Finding) -> Card:
