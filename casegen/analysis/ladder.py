@@ -170,5 +170,5 @@ def assign_tradeoffs(steps: list[StepEffect], tradeoffs: list, where) -> None:
         s.tradeoffs.append(t)
 
 
-def ladder_slos(run: Any, case: Any, duration_s: float | None, method: str) -> Any:
-    return slo_mod.evaluate_slos(run, list(case.slos), case.analysis, duration_s, method) if case.slos else None
+def ladder_slos(run: Any, case: Any, duration_s: float | None, method: str, metrics: Any = None) -> Any:
+    return slo_mod.evaluate_slos(run, list(case.slos), case.analysis, duration_s, method, metrics) if case.slos else None

@@ -20,6 +20,7 @@ request as meeting an ITL SLO when its own P-th percentile gap is within the thr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from casegen.analysis import stats
 from casegen.analysis.metrics import percentile, request_latencies_ms
 from casegen.case.model import SLO, Analysis
+from casegen.formatting import fmt_ms
 from casegen.runs.model import Run
 
 
@@ -37,10 +39,96 @@ class SLOResult:
     threshold_ms: float
     issued: int
     violations: int
-    attainment: float
+    attainment: float | None  # None: a summary-only run (judged by the tool's printed value)
     observed_ms: float | None  # the percentile over successful requests
     verdict: stats.Verdict | None
     note: str = ""
+    #: "per-request": counted request by request (early stopping); "printed": the tool's printed
+    #: percentile against the threshold, no interval (a summary-only run)
+    basis: str = "per-request"
+
+
+@dataclass
+class PrintedJudgement:
+    """An SLO judged by the statistics a tool printed (the one rule for summary-only data, in
+    two-sided comparisons, ladders and sweeps alike)."""
+
+    value_ms: float | None  # the figure compared with the threshold (None: not printed)
+    basis: str  # "printed p95", "printed max (≥ p95)", "printed p50 (≤ p95)", "not printed", "… failed"
+    meets: bool | None  # None: cannot be judged from what was printed
+    exact: bool  # value_ms is the objective's own percentile
+    note: str = ""
+
+
+_ORDER = {"min": 0.0, "max": 100.0}
+
+
+def _pkey(percentile: float) -> str:
+    return f"p{percentile:g}"
+
+
+def printed_quantiles(tool_summary: dict, latency_ms: dict, metric: str) -> dict[float, float]:
+    """Printed quantiles of a metric as {percent: ms} (min = 0, max = 100)."""
+    figures = dict(tool_summary.get(metric, {}))
+    dist = latency_ms.get(metric)
+    if dist is not None:
+        for k, v in dist.as_dict().items():
+            figures.setdefault(k, v)
+    out: dict[float, float] = {}
+    for key, value in figures.items():
+        if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue
+        if key in _ORDER:
+            out[_ORDER[key]] = float(value)
+        elif key.startswith("p"):
+            try:
+                out[float(key[1:])] = float(value)
+            except ValueError:
+                continue
+    return out
+
+
+def judge_printed(slo: SLO, tool_summary: dict, latency_ms: dict, requests: dict) -> PrintedJudgement:
+    """pP of M ≤ T by the printed pP; a printed higher percentile (or max) within T proves a pass, a
+    printed lower percentile above T proves a fail; more failed requests than the objective allows fail it."""
+    p, thr = slo.percentile, slo.threshold_ms
+    total, failed = requests.get("total"), requests.get("failed")
+    if total and failed and failed / total > 1 - p / 100 + 1e-12:
+        return PrintedJudgement(None, f"{failed} of {total} requests failed", False, False,
+                                note=f"{failed / total:.1%} of requests failed, more than the {1 - p / 100:.1%} a "
+                                     f"{_pkey(p)} objective allows")
+    q = printed_quantiles(tool_summary, latency_ms, slo.metric)
+    note = f"printed percentiles cover the {total - failed} successful requests only" if total and failed else ""
+    if p in q:
+        return PrintedJudgement(q[p], f"printed {_pkey(p)}", q[p] <= thr, True, note=note)
+    higher = sorted((k, v) for k, v in q.items() if k > p and v <= thr)
+    if higher:
+        k, v = higher[0]
+        name = "max" if k == 100 else _pkey(k)
+        return PrintedJudgement(v, f"printed {name} (≥ {_pkey(p)})", True, False, note=note)
+    lower = sorted(((k, v) for k, v in q.items() if k < p and v > thr), reverse=True)
+    if lower:
+        k, v = lower[0]
+        name = "min" if k == 0 else _pkey(k)
+        return PrintedJudgement(v, f"printed {name} (≤ {_pkey(p)})", False, False, note=note)
+    return PrintedJudgement(None, "not printed", None, False)
+
+
+def _printed_result(slo: SLO, run: Run, metrics) -> SLOResult:
+    """An SLO of a summary-only run, judged by the tool's printed percentile (no interval, no attainment)."""
+    j = judge_printed(slo, run.tool_summary, metrics.latency_ms, metrics.requests)
+    issued = int(metrics.requests.get("total") or 0)
+    status = "inconclusive" if j.meets is None else "pass" if j.meets else "fail"
+    if j.meets is None:
+        reason = f"the tool did not print the {_pkey(slo.percentile)} (nor a percentile that decides it)"
+    elif j.value_ms is None:
+        reason = j.note
+    else:
+        reason = f"by the tool's {j.basis} ({fmt_ms(j.value_ms)}); no interval"
+    verdict = stats.Verdict(status, issued, 0, None, reason)
+    return SLOResult(slo.metric, slo.percentile, slo.threshold_ms, issued, None, None,
+                     j.value_ms if j.exact else None, verdict, j.note if j.value_ms is not None else "",
+                     basis="printed")
 
 
 @dataclass
@@ -54,6 +142,7 @@ class SLOSummary:
     available: bool = True
     reason: str = ""
     notes: list[str] = field(default_factory=list)
+    basis: str = "per-request"  # or "printed" (summary-only run, judged by the tool's printed percentiles)
 
 
 def _per_request(run: Run, metric: str, p: float) -> np.ndarray:
@@ -86,10 +175,16 @@ def _pooled_itl(df, ok: np.ndarray, slo: SLO, p: float, analysis: Analysis, meth
 
 
 def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: float | None,
-                  method: str = "linear") -> SLOSummary:
+                  method: str = "linear", metrics=None) -> SLOSummary:
+    """Attainment, goodput and a verdict per SLO. A summary-only run is judged by the tool's printed
+    percentiles when its ``metrics`` (RunMetrics) are given (verdicts only: no attainment, no goodput)."""
     if run.requests is None:
-        return SLOSummary([], None, None, None, 0, analysis.tpot_one_token, available=False,
-                          reason="summary-only run: attainment and verdicts need per-request data")
+        if metrics is None or not slos:
+            return SLOSummary([], None, None, None, 0, analysis.tpot_one_token, available=False,
+                              reason="summary-only run: attainment and verdicts need per-request data")
+        return SLOSummary([_printed_result(s, run, metrics) for s in slos], None, None, None, 0,
+                          analysis.tpot_one_token, basis="printed",
+                          reason="summary-only run: judged by the tool's printed percentiles; no attainment")
     df = run.requests
     issued = len(df)
     ok = df["success"].to_numpy()

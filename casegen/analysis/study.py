@@ -352,7 +352,7 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
                 if not run.summary_only else None)
             rungs.append(lad.Rung(k, labels[idx], run, m, iv))
     for r in rungs:
-        r.slos = lad.ladder_slos(r.run, case, r.metrics.throughput.get("duration_s"), method)
+        r.slos = lad.ladder_slos(r.run, case, r.metrics.throughput.get("duration_s"), method, r.metrics)
     if case.cost is not None:
         c = case.cost
         steps_one_time = 0.0
@@ -521,7 +521,8 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
                                                         method, tuple(stat for _m, stat in family))
     delta_cis = (uncertainty.delta_intervals(intervals["baseline"], intervals["optimized"], a.confidence, family)
                  if len(intervals) == 2 else {})
-    slos = {side: slo.evaluate_slos(runs[side], list(case.slos), a, metrics[side].throughput.get("duration_s"), method)
+    slos = {side: slo.evaluate_slos(runs[side], list(case.slos), a, metrics[side].throughput.get("duration_s"), method,
+                                    metrics=metrics[side])
             for side in SIDES} if case.slos else {}
     workload = checks.compare_workloads(runs["baseline"], runs["optimized"], metrics["baseline"], metrics["optimized"],
                                         a.workload_margin)

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 
 from casegen.analysis.metrics import METRIC_LABELS, RunMetrics, compute_run_metrics
+from casegen.analysis.slo import evaluate_slos, judge_printed
 from casegen.case.model import SLO, Analysis
 from casegen.errors import CasegenError
 from casegen.formatting import fmt_rate
@@ -398,53 +399,9 @@ class PointSLO:
     notes: list[str] = field(default_factory=list)
 
 
-_ORDER = {"min": 0.0, "max": 100.0}
-
-
-def _printed_quantiles(point: SweepPoint, metric: str) -> dict[float, float]:
-    """Printed quantiles of a metric as {percent: ms} (min = 0, max = 100)."""
-    stats = dict(point.run.tool_summary.get(metric, {}))
-    dist = point.metrics.latency_ms.get(metric)
-    if dist is not None:
-        for k, v in dist.as_dict().items():
-            stats.setdefault(k, v)
-    out: dict[float, float] = {}
-    for key, value in stats.items():
-        if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
-            continue
-        if key in _ORDER:
-            out[_ORDER[key]] = float(value)
-        elif key.startswith("p"):
-            try:
-                out[float(key[1:])] = float(value)
-            except ValueError:
-                continue
-    return out
-
-
 def _summary_check(point: SweepPoint, slo: SLO) -> SLOCheck:
-    p, thr = slo.percentile, slo.threshold_ms
-    req = point.metrics.requests
-    total, failed = req.get("total"), req.get("failed")
-    if total and failed and failed / total > 1 - p / 100 + 1e-12:
-        return SLOCheck(slo, None, f"{failed} of {total} requests failed", False, False,
-                        note=f"{failed / total:.1%} of requests failed, more than the {1 - p / 100:.1%} a "
-                             f"{_pkey(p)} objective allows")
-    q = _printed_quantiles(point, slo.metric)
-    note = f"printed percentiles cover the {total - failed} successful requests only" if total and failed else ""
-    if p in q:
-        return SLOCheck(slo, q[p], f"printed {_pkey(p)}", q[p] <= thr, True, note=note)
-    higher = sorted((k, v) for k, v in q.items() if k > p and v <= thr)
-    if higher:
-        k, v = higher[0]
-        name = "max" if k == 100 else _pkey(k)
-        return SLOCheck(slo, v, f"printed {name} (≥ {_pkey(p)})", True, False, note=note)
-    lower = sorted(((k, v) for k, v in q.items() if k < p and v > thr), reverse=True)
-    if lower:
-        k, v = lower[0]
-        name = "min" if k == 0 else _pkey(k)
-        return SLOCheck(slo, v, f"printed {name} (≤ {_pkey(p)})", False, False, note=note)
-    return SLOCheck(slo, None, "not printed", None, False)
+    j = judge_printed(slo, point.run.tool_summary, point.metrics.latency_ms, point.metrics.requests)
+    return SLOCheck(slo, j.value_ms, j.basis, j.meets, j.exact, note=j.note)
 
 
 def _printed_names(point: SweepPoint, metric: str) -> str:
@@ -474,8 +431,6 @@ def point_slo(point: SweepPoint, slos: Sequence[SLO], attainment: float | None =
         status: SLOStatus = "fail" if any(c.meets is False for c in checks) else "unknown" if missing else "pass"
         notes = sorted({c.note for c in checks if c.note})
         return PointSLO("summary", status, checks, None, None, missing, notes)
-
-    from casegen.analysis.slo import evaluate_slos
 
     analysis = analysis or Analysis()
     summary = evaluate_slos(point.run, slos, analysis, point.metrics.throughput.get("duration_s"),

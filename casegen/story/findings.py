@@ -178,6 +178,14 @@ def attainment_change(study: Study, rb: Any, ro: Any) -> tuple[str, float | None
     """Whether the share of requests within an SLO changed: 'worse' / 'better' when the two sides'
     attainments differ significantly (two-proportion test at the case's confidence) and by at least
     ``ATTAINMENT_DROP``; else 'same'. Returns (verdict, p-value)."""
+    if rb.attainment is None or ro.attainment is None:  # judged by a printed percentile: no test possible
+        vb = rb.verdict.status if rb.verdict else None
+        vo = ro.verdict.status if ro.verdict else None
+        if vb == "pass" and vo == "fail":
+            return "worse", None
+        if vb == "fail" and vo == "pass":
+            return "better", None
+        return "same", None
     p = stats.two_proportion_p(rb.issued, rb.violations, ro.issued, ro.violations)
     drop = rb.attainment - ro.attainment
     if p is None or p >= 1.0 - study.case.analysis.confidence or abs(drop) < ATTAINMENT_DROP:
@@ -201,13 +209,22 @@ def slo_findings(study: Study) -> list[Finding]:
         worse, better = verdict == "worse", verdict == "better"
         title = f"SLO {registry.stat_label(s.metric, registry.stat_key(s.percentile))} ≤ {fmt_ms_limit(s.threshold_ms)}"
         verdicts = f"verdict {vb} → {vo}" if vb != vo else f"verdict {vo} on both sides"
-        att = f"{fmt_share(rb.attainment)} → {fmt_share(ro.attainment)} of requests within it"
+        printed = rb.basis == "printed" or ro.basis == "printed"
+        if printed:  # the tool's printed percentile decides; there is no attainment and no interval
+            att = (f"{registry.stat_key(s.percentile)} {fmt_ms(rb.observed_ms)} → {fmt_ms(ro.observed_ms)} "
+                   "by the tools' printed values; no interval")
+        else:
+            att = f"{fmt_share(rb.attainment)} → {fmt_share(ro.attainment)} of requests within it"
         ev = Evidence(metric="slo_attainment", stat=registry.stat_key(s.percentile), unit="share",
-                      baseline=rb.attainment, optimized=ro.attainment, change_abs=ro.attainment - rb.attainment,
-                      n_baseline=rb.issued, n_optimized=ro.issued, p_value=p, significant=verdict != "same",
+                      baseline=rb.attainment, optimized=ro.attainment,
+                      change_abs=None if printed else ro.attainment - rb.attainment,
+                      n_baseline=rb.issued, n_optimized=ro.issued, p_value=p,
+                      significant=None if printed else verdict != "same", supported=not printed,
+                      note="judged by the tool's printed percentile; no interval" if printed else "",
                       operating_point=operating_point(study))
         missed = vo == "fail"
-        value = (f"{fmt_share(ro.attainment)} within" if worse or better else
+        value = (("missed" if printed else f"{fmt_share(ro.attainment)} within") if worse else
+                 ("met" if printed else f"{fmt_share(ro.attainment)} within") if better else
                  "missed" + (" on both sides" if vb == "fail" else "") if missed else (vo or "—"))
         out.append(Finding(
             key=f"slo:{i}", kind="slo", title=title,
