@@ -16,6 +16,7 @@ from casegen.analysis.study import analyze
 from casegen.app.build import build
 from casegen.case.model import load_case
 from casegen.errors import CasegenError
+from casegen.report.build import build_report
 
 ROOT = Path(__file__).resolve().parent.parent
 LLMD_CASE = ROOT / "cases" / "llm-d-l40s-ladder"
@@ -47,9 +48,8 @@ def test_step_arithmetic_hand_computed():
     assert s1.throughput["requests_per_s"].pct == pytest.approx(20.0)
     assert s1.saving_usd_per_month == 200.0 and s1.payback_months == pytest.approx(3.0)  # 600 / 200
     assert s2.saving_usd_per_month == -50.0 and s2.payback_months is None  # costs more: no payback
-    # without intervals, a throughput drop beyond 5 % is a regression: 12 → 11 req/s is −8.3 %
-    assert s2.worse == ["request throughput fell 8.3% (no interval: one run per rung)"]
-    assert s1.worse == []
+    # what a step made worse is decided by casegen.story from the step's findings (test_step_point_regressions)
+    assert s1.worse == [] and s2.worse == []
     # the waterfall's steps add up to the total change
     w = waterfall([a, b, c], lambda r: r.metrics.latency_ms["ttft"].get("p50"))
     assert w == [("A", 200.0), ("B", -50.0), ("C", 10.0)]
@@ -76,6 +76,7 @@ def _per_request_ladder(tmp_path: Path, back_to_fp16: bool = True) -> Path:
 def test_per_request_ladder_intervals_and_regression_finding(tmp_path):
     case, d = load_case(_per_request_ladder(tmp_path))
     study = analyze(case, d)
+    report = build_report(study)  # the story decides each step's findings and regressions
     lad = study.ladder
     assert [r.label for r in lad.rungs] == ["BF16", "+ FP8", "BF16 again"]
     s1, s2 = lad.steps
@@ -92,8 +93,10 @@ def test_per_request_ladder_intervals_and_regression_finding(tmp_path):
     # step 2 exactly reverses step 1's point estimates, and is a significant regression: a finding
     assert s2.latency["ttft"]["p50"].abs == pytest.approx(-s1.latency["ttft"]["p50"].abs)
     assert s2.latency_ci["ttft"]["p50"].abs_low > 0
-    assert any("TTFT p50 rose significantly" in w for w in s2.worse)
+    assert any(w.startswith("TTFT rose: p50 +") for w in s2.worse), s2.worse
     assert any(f.startswith("Step 2 (BF16 again): ") for f in lad.findings)
+    # and page 1 lists it, labelled with its step
+    assert any(c.title == "Step 2 (BF16 again): TTFT rose" for c in report.page1.regressions)
     assert not s1.worse
     # costs: all rungs priced alike ($2.99/GPU-hour): the saving of a step is the difference of its rungs
     assert s1.saving_usd_per_month == pytest.approx(lad.rungs[0].cost.usd_per_month - lad.rungs[1].cost.usd_per_month)

@@ -52,6 +52,11 @@ class SideCost:
     fleet_usd_per_month: float | None = None
     throughput_requests_per_s: float | None = None
     assumptions: list[str] = field(default_factory=list)
+    #: how the figures are known: "point", "at_most" (priced at a capacity that is a lower bound) or
+    #: "at_least" (priced at a capacity that is an upper bound)
+    bound: str = "point"
+    #: False when priced at a capacity no load point certified (a point estimate, shown †)
+    established: bool = True
 
 
 @dataclass
@@ -66,9 +71,31 @@ class CostComparison:
     horizon_months: int
     net_usd_over_horizon: float
     verdict: str  # one sentence for the report
+    #: how the saving (and so payback, ROI) is known: "point", "at_least", "at_most" or "unknown"
+    #: (both sides bounded the same way: no bound on the difference)
+    savings_bound: str = "point"
+    #: False when either side is priced at a capacity no load point certified (a point estimate, †)
+    established: bool = True
 
 
-def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str) -> SideCost:
+#: bound of (baseline cost − optimized cost) from each side's cost bound
+_SAVING_BOUND = {
+    ("point", "point"): "point", ("point", "at_most"): "at_least", ("point", "at_least"): "at_most",
+    ("at_least", "point"): "at_least", ("at_most", "point"): "at_most",
+    ("at_least", "at_most"): "at_least", ("at_most", "at_least"): "at_most",
+}
+
+
+def saving_bound(baseline: str, optimized: str) -> str:
+    """How ``baseline − optimized`` is known when each cost is a point or a bound ('unknown' when
+    both are bounded in the same direction)."""
+    return _SAVING_BOUND.get((baseline, optimized), "unknown")
+
+
+def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str,
+                     capacity_source: str | None = None) -> SideCost:
+    """``capacity_source``: how the capacity was found when casegen set it (a sweep's capacity at
+    SLO), so the assumption says so instead of 'as stated in case.yaml'."""
     tp = m.throughput
     x_req = tp.get("requests_per_s")
     if not x_req or x_req <= 0:
@@ -100,7 +127,9 @@ def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str) ->
         fleet = replicas * hour * HOURS_PER_MONTH
     monthly = fleet if c.monthly_basis == "fleet" and fleet is not None else usage
     gpu = p.gpu or "GPU"
-    if p.capacity_requests_per_s is not None:
+    if capacity_source is not None:
+        capacity = f"capacity {capacity_source}"
+    elif p.capacity_requests_per_s is not None:
         capacity = (f"capacity {fmt_rps(x_req)} per replica as stated in case.yaml "
                     f"(the run measured {fmt_rps(measured)})")
     else:
@@ -139,9 +168,9 @@ def api_cost(p: ApiPricing, m: RunMetrics, c: Cost, side: str) -> SideCost:
     return SideCost("api", per_request, per_m_out, per_m_tot, monthly, monthly, assumptions=assumptions)
 
 
-def side_cost(pricing: SidePricing, m: RunMetrics, c: Cost, side: str) -> SideCost:
+def side_cost(pricing: SidePricing, m: RunMetrics, c: Cost, side: str, capacity_source: str | None = None) -> SideCost:
     if pricing.self_hosted is not None:
-        return self_hosted_cost(pricing.self_hosted, m, c, side)
+        return self_hosted_cost(pricing.self_hosted, m, c, side, capacity_source)
     assert pricing.api is not None
     return api_cost(pricing.api, m, c, side)
 
@@ -173,9 +202,19 @@ def revenue_effect(r, latency_change_ms: float) -> RevenueEffect:
     return RevenueEffect(effect, latency_change_ms, r.metric, r.stat, r.source, text.replace("$-", "−$").replace("$+", "+$"))
 
 
-def compare_costs(c: Cost, base: RunMetrics, opt: RunMetrics) -> CostComparison:
-    b = side_cost(c.baseline, base, c, "baseline")
-    o = side_cost(c.optimized, opt, c, "optimized")
+def compare_costs(c: Cost, base: RunMetrics, opt: RunMetrics,
+                  at_capacity: dict[str, tuple[str, str, bool]] | None = None) -> CostComparison:
+    """``at_capacity``: for a side priced at a sweep's capacity at SLO, (capacity text, cost bound,
+    established) — the costs, the saving and payback then carry that bound."""
+    at_capacity = at_capacity or {}
+    sides = {}
+    for side, pricing, m in (("baseline", c.baseline, base), ("optimized", c.optimized, opt)):
+        cap = at_capacity.get(side)
+        sc = side_cost(pricing, m, c, side, cap[0] if cap else None)
+        if cap is not None:
+            sc.bound, sc.established = cap[1], cap[2]
+        sides[side] = sc
+    b, o = sides["baseline"], sides["optimized"]
     savings = b.usd_per_month - o.usd_per_month
     pct = savings / b.usd_per_month * 100 if b.usd_per_month > 0 else None
     months = payback(c.one_time_cost_usd, savings)
@@ -193,4 +232,5 @@ def compare_costs(c: Cost, base: RunMetrics, opt: RunMetrics) -> CostComparison:
             f"Saves ${savings:,.0f} per month; the ${c.one_time_cost_usd:,.0f} one-time cost pays back in "
             f"{months:.1f} months"
         )
-    return CostComparison(b, o, savings, pct, c.one_time_cost_usd, months, roi, c.horizon_months, net, verdict)
+    return CostComparison(b, o, savings, pct, c.one_time_cost_usd, months, roi, c.horizon_months, net, verdict,
+                          saving_bound(b.bound, o.bound), b.established and o.established)

@@ -15,9 +15,8 @@ Per step, relative to the previous rung (definitions as for the two-sided compar
 * cost: each rung's monthly cost (its own pricing), the monthly saving of the step, the step's
   one-time cost and its payback = one-time / saving (None when the step saves nothing).
 
-A step that made things significantly worse is a finding: a latency statistic whose interval lies
-entirely above 0 by more than 0.5 %, an SLO that passed before and fails after, a lower capacity at SLO,
-or (without intervals) a throughput drop of more than 5 %.
+What a step made worse is decided in casegen.story (``step_regressions``) by the page-1 rules applied to
+the step as a two-sided study, plus † point regressions where the rungs have no intervals.
 
 The waterfall (``waterfall(...)``) splits the total change baseline → optimized of one figure into the
 steps' contributions; they add up exactly, because each is the difference of adjacent rungs.
@@ -31,11 +30,12 @@ from typing import Any
 
 from casegen.analysis import slo as slo_mod
 from casegen.analysis import uncertainty
-from casegen.analysis.metrics import METRIC_LABELS, Delta, RunMetrics, latency_deltas, throughput_deltas
+from casegen.analysis.metrics import Delta, RunMetrics, latency_deltas, throughput_deltas
 from casegen.errors import CasegenError
 
-SAME_PCT = 0.5  # a significant latency change smaller than this (in %) is not called a regression
-THROUGHPUT_DROP_PCT = 5.0  # without an interval, a throughput drop beyond this is a regression
+#: without intervals (summary-only rungs), a primary latency statistic rising or request throughput
+#: falling by more than this (in %) is a † point regression of the step (casegen.story)
+POINT_REGRESSION_PCT = 5.0
 
 
 @dataclass
@@ -65,17 +65,17 @@ class StepEffect:
     saving_usd_per_month: float | None
     one_time_cost_usd: float
     payback_months: float | None
-    worse: list[str] = field(default_factory=list)  # significant regressions (findings)
+    #: what the step made worse / better, in words: set from the step's findings by casegen.story
+    #: (the same rules as page 1: significant after correction, or a † point regression so labelled)
+    worse: list[str] = field(default_factory=list)
     better: list[str] = field(default_factory=list)
     tradeoffs: list[Any] = field(default_factory=list)  # case.yaml trade-offs with step == this rung's label
     findings: list[Any] = field(default_factory=list)  # report_model.Finding: casegen.story.findings' rules on this step
 
     @property
     def regressions(self) -> list[str]:
-        """Every way this step made things worse: the ladder's own rules and the findings flagged as regressions."""
-        out = list(self.worse)
-        out += [f"{f.title}: {f.value} ({f.claim})" for f in self.findings if getattr(f, "regression", False)]
-        return list(dict.fromkeys(out))
+        """Every way this step made things worse (decided by casegen.story from the step's findings)."""
+        return list(self.worse)
 
 
 @dataclass
@@ -105,43 +105,20 @@ def step_effect(i: int, prev: Rung, cur: Rung, confidence: float,
     cis = (uncertainty.delta_intervals(prev.intervals, cur.intervals, confidence, family)
            if prev.intervals is not None and cur.intervals is not None else {})
     thr = throughput_deltas(prev.metrics, cur.metrics)
-    worse: list[str] = []
-    better: list[str] = []
-    for metric, row in cis.items():
-        for stat, ci in row.items():
-            if not ci.significant or not getattr(ci, "supported", True) or stat not in ("p50", "p90", "p99", "mean"):
-                continue
-            d = lat.get(metric, {}).get(stat)
-            name = f"{METRIC_LABELS.get(metric, metric)} {stat}"
-            pct = f" ({ci.pct_low:+.1f}% to {ci.pct_high:+.1f}%)" if ci.pct_low is not None else ""
-            if ci.abs_low > 0 and (ci.pct_low is None or ci.pct_low > SAME_PCT):
-                worse.append(f"{name} rose significantly{pct}")
-            elif ci.abs_high < 0 and (ci.pct_high is None or ci.pct_high < -SAME_PCT) and d is not None:
-                better.append(f"{name} fell significantly{pct}")
-    if not cis:
-        for key, name in (("requests_per_s", "request throughput"), ("output_tokens_per_s", "output token throughput")):
-            d = thr.get(key)
-            if d is not None and d.pct is not None and d.pct < -THROUGHPUT_DROP_PCT:
-                worse.append(f"{name} fell {-d.pct:.1f}% (no interval: one run per rung)")
-                break
     changes = []
     before, after = _slo_status(prev.slos), _slo_status(cur.slos)
     for slo_key in after:
         b, a = before.get(slo_key), after.get(slo_key)
         changes.append({"metric": slo_key[0], "percentile": slo_key[1], "before": b, "after": a})
-        if b == "pass" and a == "fail":
-            worse.append(f"{slo_key[0].upper()} p{slo_key[1]:g} SLO passed before this step and fails after it")
     ratio = None
     if prev.capacity is not None and cur.capacity is not None and prev.capacity.value_rps and cur.capacity.value_rps:
         ratio = cur.capacity.value_rps / prev.capacity.value_rps
-        if ratio < 1 and prev.capacity.bound in ("interpolated", "bracketed") and cur.capacity.bound != "at_least":
-            worse.append(f"capacity at SLO fell to {ratio:.2f}× ({prev.capacity.text()} → {cur.capacity.text()})")
     saving = payback = None
     if prev.cost is not None and cur.cost is not None:
         saving = prev.cost.usd_per_month - cur.cost.usd_per_month
         payback = cur.one_time_cost_usd / saving if saving > 0 else None
     return StepEffect(i, prev.label, cur.label, lat, cis, thr, changes, ratio, saving, cur.one_time_cost_usd,
-                      payback, worse, better)
+                      payback)
 
 
 def waterfall(rungs: list[Rung], value) -> list[tuple[str, float]] | None:

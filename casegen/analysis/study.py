@@ -212,7 +212,8 @@ def _at_capacity(m: RunMetrics, cap: Any) -> RunMetrics:
     return out
 
 
-def _priced_cost(case: Case, cost_case, metrics: dict[str, RunMetrics]):
+def _priced_cost(case: Case, cost_case, metrics: dict[str, RunMetrics],
+                 at_capacity: dict[str, tuple[str, str, bool]] | None = None):
     """Prices by name filled in (catalogue notes added to the assumptions), cost comparison, break-even vs API."""
     from casegen.analysis.cost import api_cost
     from casegen.case import prices
@@ -224,7 +225,7 @@ def _priced_cost(case: Case, cost_case, metrics: dict[str, RunMetrics]):
         if err.where and err.where.startswith("cost."):
             err.where = case.where(*err.where.split("."))
         raise
-    cost = compare_costs(resolved.cost, metrics["baseline"], metrics["optimized"])
+    cost = compare_costs(resolved.cost, metrics["baseline"], metrics["optimized"], at_capacity)
     for side in SIDES:
         getattr(cost, side).assumptions.extend(resolved.notes.get(side, []))
     be = None
@@ -368,7 +369,11 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
                 pricing = pricing.model_copy(update={"self_hosted": pricing.self_hosted.model_copy(
                     update={"capacity_requests_per_s": r.capacity.value_rps})})
                 cost_metrics = _at_capacity(r.metrics, r.capacity)  # as for the two sides
-            r.cost = side_cost(pricing, cost_metrics, c, r.key)
+                r.cost = side_cost(pricing, cost_metrics, c, r.key,
+                                   f"{r.capacity.text()} per replica at SLO, from the sweep")
+                r.cost.bound, r.cost.established = r.capacity.cost_bound, r.capacity.established
+            else:
+                r.cost = side_cost(pricing, cost_metrics, c, r.key)
             if step_i is not None and c.steps is not None:
                 r.one_time_cost_usd = c.steps[step_i].one_time_cost_usd
                 steps_one_time += r.one_time_cost_usd
@@ -388,7 +393,7 @@ def step_study(study: Study, i: int) -> Study:
     every rule of casegen.story.findings applies to it unchanged."""
     import dataclasses
 
-    from casegen.analysis.cost import CostComparison
+    from casegen.analysis.cost import CostComparison, saving_bound
     from casegen.analysis.metrics import latency_deltas, throughput_deltas
 
     lad = study.ladder
@@ -407,7 +412,9 @@ def step_study(study: Study, i: int) -> Study:
         net = saving * horizon - one
         cost = CostComparison(prev.cost, cur.cost, saving,
                               saving / prev.cost.usd_per_month * 100 if prev.cost.usd_per_month > 0 else None,
-                              one, step.payback_months, net / one * 100 if one > 0 else None, horizon, net, "")
+                              one, step.payback_months, net / one * 100 if one > 0 else None, horizon, net, "",
+                              saving_bound(prev.cost.bound, cur.cost.bound),
+                              prev.cost.established and cur.cost.established)
     return dataclasses.replace(
         study, case=case, runs={"baseline": prev.run, "optimized": cur.run},
         metrics={"baseline": prev.metrics, "optimized": cur.metrics},
@@ -511,7 +518,12 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
     cost = None
     break_even = None
     if cost_case is not None:
-        cost, break_even = _priced_cost(case, cost_case, cost_metrics)
+        at_capacity = {side: (f"{capacities[side].text()} per replica at SLO, from the sweep"
+                              + ("" if capacities[side].established else ", not established (no load point "
+                                 "passed with enough requests to certify it)"),
+                              capacities[side].cost_bound, capacities[side].established)
+                       for side in priced_at_capacity}
+        cost, break_even = _priced_cost(case, cost_case, cost_metrics, at_capacity)
 
     intervals = {}
     family = uncertainty.primary_family(case)

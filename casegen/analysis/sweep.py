@@ -504,6 +504,23 @@ class Capacity:
     interval_rps: tuple[float, float] | None = None
     points: list[SweepPoint] = field(default_factory=list)  # the sweep's points, same order as verdicts
 
+    @property
+    def established(self) -> bool:
+        """The capacity rests on a decided verdict: the last passing point passed with enough requests
+        to certify it (not merely 'inconclusive'), or — for a capacity below the lowest load — that
+        load decidedly failed. Otherwise the figure is only a point estimate (shown †)."""
+        if self.value_rps is None or self.bound == "unknown":
+            return False
+        if self.bound == "below_min":
+            return self.above is not None and self.verdicts[self.verdicts_index(self.above)].status == "fail"
+        return self.below is not None and self.verdicts[self.verdicts_index(self.below)].status == "pass"
+
+    @property
+    def cost_bound(self) -> str:
+        """How a cost priced at this capacity is known: 'point', 'at_most' (the capacity is a lower
+        bound, so the cost an upper bound) or 'at_least' (capacity below the lowest load)."""
+        return {"at_least": "at_most", "bracketed": "at_most", "below_min": "at_least"}.get(self.bound, "point")
+
     def verdicts_index(self, point: SweepPoint) -> int:
         """Position of ``point`` in the sweep (and in ``verdicts``)."""
         return next(i for i, p in enumerate(self.points) if p is point)

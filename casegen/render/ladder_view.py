@@ -9,7 +9,9 @@ from markupsafe import Markup
 
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
+from casegen.analysis.study import step_study
 from casegen.render.ladder_charts import waterfall_chart
+from casegen.story.findings import payback_phrase, saving_phrase
 
 
 def _ms(v: float) -> str:
@@ -26,6 +28,20 @@ def _rate(v: float) -> str:
 
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:+.1f}%".replace("-", "−")
+
+
+def _step_cost(study, i: int) -> tuple[str, str] | None:
+    """(saving, payback) of step ``i`` in words, bounds included (the story's phrases)."""
+    c = step_study(study, i).cost
+    if c is None:
+        return None
+    saving = saving_phrase(c.savings_usd_per_month, c.savings_bound).replace(" a month", "")
+    if not c.established:
+        saving += "†"
+    payback = payback_phrase(c)
+    if payback.startswith("the "):
+        payback = payback.split(" pays back in ", 1)[1]
+    return saving, ("none" if payback.startswith("there is") else payback)
 
 
 def headline_stat(case) -> tuple[str, str]:
@@ -68,37 +84,37 @@ def ladder_view(study) -> dict[str, Any] | None:
 
     rows = []
     for s in lad.steps:
+        found = {f.key: f for f in s.findings}  # the step's findings: every verdict and bound decided there
+
         def cell(m: str, st: str) -> dict[str, Any]:
             d = s.latency.get(m, {}).get(st)  # noqa: B023 (cell is called within this iteration)
-            ci = s.latency_ci.get(m, {}).get(st)  # noqa: B023
+            f = found.get(f"latency:{m}:{st}")  # noqa: B023
             if d is None:
                 return {"text": "—", "ci": "", "cls": ""}
-            cls = ""
-            if ci is not None and not getattr(ci, "supported", True):
-                ci = None
-                unsupported = True
-            else:
-                unsupported = False
-            if ci is not None:
-                cls = ("v-worse" if ci.significant and ci.abs_low > 0 else "v-better" if ci.significant and ci.abs_high < 0
-                       else "")
+            cls = f"v-{f.verdict}" if f is not None and f.verdict in ("better", "worse") else ""
             text = f"{_pct(d.pct)} ({'+' if d.abs > 0 else '−' if d.abs < 0 else ''}{_ms(abs(d.abs))})"
-            ci_text = (f"[{_pct(ci.pct_low)}, {_pct(ci.pct_high)}]" if ci is not None and ci.pct_low is not None
-                       else "† too few data for an interval" if unsupported else "")
+            ci = f.evidence.ci_pct if f is not None else None
+            if ci:
+                ci_text = f"[{_pct(ci[0])}, {_pct(ci[1])}]" + (" exploratory" if f.strength == "exploratory" else "")
+            elif f is not None and f.strength == "point_only":
+                ci_text = "†"
+            else:
+                ci_text = ""
             return {"text": text, "ci": ci_text, "cls": cls}
 
         thr = s.throughput.get("requests_per_s")
+        cap = found.get("capacity")
+        step_cost = _step_cost(study, s.index)
         rows.append({
             "index": s.index, "frm": s.frm, "to": s.to,
             "headline": cell(metric, stat),
             "ttft_p50": cell("ttft", "p50"),
             "tpot_p50": cell("tpot", "p50"),
             "throughput": _pct(thr.pct) if thr is not None else "—",
-            "capacity": (("≥" if lad.rungs[s.index].capacity.bound == "at_least" else "")
-                         + f"{s.capacity_ratio:.2f}×") if s.capacity_ratio is not None else None,
-            "saving": _usd(s.saving_usd_per_month) if s.saving_usd_per_month is not None else None,
-            "one_time": _usd(s.one_time_cost_usd) if s.saving_usd_per_month is not None else None,
-            "payback": (f"{s.payback_months:.1f} months" if s.payback_months is not None else "none"),
+            "capacity": cap.value if cap is not None and s.capacity_ratio is not None else None,
+            "saving": step_cost[0] if step_cost else None,
+            "one_time": _usd(s.one_time_cost_usd) if step_cost else None,
+            "payback": step_cost[1] if step_cost else "none",
             "slo": [c for c in s.slo_changes if c["before"] != c["after"]],
             "worse": s.worse, "better": s.better,
             "tradeoffs": [t.technique for t in s.tradeoffs],

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from casegen import registry
 from casegen.analysis import stats
+from casegen.analysis.cost import saving_bound
 from casegen.analysis.study import SIDES, Study, step_study
 from casegen.analysis.uncertainty import MIN_REQUESTS
 from casegen.formatting import (
@@ -325,11 +326,21 @@ def capacity_finding(study: Study) -> Finding | None:
         return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
                        value="not reached" if both_pass else "unknown", detail=f"{values}; {why}", verdict="na",
                        strength="bound", evidence=ev)
-    else:
-        claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values})."
+    unproven = [study.label(s) for s, cap in (("baseline", cb), ("optimized", co)) if not cap.established]
+    if unproven:  # a point estimate only: no load point passed with enough requests to certify it
+        why = (f"not established for {' and '.join(unproven)}: no load point passed the objectives with enough "
+               "requests to certify it, so the capacity is a point estimate")
+        ev.note = why
+        ev.supported = False
+        return Finding(key="capacity", kind="capacity", title="capacity at SLO (per replica)",
+                       claim=f"Capacity under {slo_phrase} is not established ({values}; {ratio_txt}†): {why}.",
+                       value=f"{ratio_txt}†", detail=f"{values}; {why}", verdict="na", strength="point_only",
+                       evidence=ev)
+    claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values})."
     return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
                    value=ratio_txt, detail=values, verdict=verdict,  # type: ignore[arg-type]
-                   strength="bound" if kind != "point" else "point_only", evidence=ev)
+                   strength="bound" if kind != "point" else "point_only", regression=verdict == "worse",
+                   evidence=ev)
 
 
 # ----------------------------------------------------------------------------- throughput, cost
@@ -424,38 +435,113 @@ def cost_basis(study: Study) -> str | None:
     return text
 
 
+_BOUND_SIGN = {"at_most": "≤ ", "at_least": "≥ "}
+
+
+def usd_text(value: float | None, bound: str = "point", digits: int | None = None) -> str:
+    """Money known as a point or a bound: '$4.21', '≤ $4.21', '≥ $6.47'."""
+    return _BOUND_SIGN.get(bound, "") + fmt_usd(value, digits)
+
+
+def saving_phrase(saving: float, bound: str) -> str:
+    """'saves $41 a month', 'costs $41 more a month', 'costs at least $41 more a month', 'saves at most $9 a month'."""
+    if bound == "unknown":
+        return f"changes the monthly cost by an unknown amount (point estimate {fmt_usd(saving, 0)})"
+    money = fmt_usd(abs(saving), 0)
+    if saving >= 0:
+        q = {"at_least": "at least ", "at_most": "at most "}.get(bound, "")
+        return f"saves {q}{money} a month"
+    # a negative saving: at_most (saving ≤ −x) means it costs at least x more
+    q = {"at_most": "at least ", "at_least": "at most "}.get(bound, "")
+    return f"costs {q}{money} more a month"
+
+
+def payback_phrase(c: Any) -> str:
+    """Payback and ROI in words, bounds included ('pays back in ≤ 4.2 months')."""
+    if c.savings_usd_per_month <= 0 or abs(c.savings_usd_per_month) < ZERO_SAVING_USD:
+        return "there is no payback"
+    if c.one_time_cost_usd <= 0 or c.payback_months is None:
+        return "there is no one-time cost to pay back"
+    q = {"at_least": "≤ ", "at_most": "≥ "}.get(c.savings_bound, "")  # payback = one-time / saving
+    text = f"the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back in {q}{c.payback_months:.1f} months"
+    if c.payback_months > c.horizon_months:
+        text += f", beyond the {c.horizon_months}-month horizon"
+    if c.roi_pct is not None and c.roi_pct < 0:
+        text += f" (return over {c.horizon_months} months {fmt_pct(c.roi_pct, digits=0)})"
+    return text
+
+
+def cost_is_loss(c: Any) -> bool:
+    """The change costs more than it saves: a higher monthly cost, or a one-time cost that the saving does
+    not repay within the horizon (payback beyond it, negative ROI)."""
+    if c.savings_usd_per_month < -ZERO_SAVING_USD and c.savings_bound in ("point", "at_most"):
+        return True
+    if c.savings_usd_per_month > 0 and c.one_time_cost_usd > 0 and c.savings_bound in ("point", "at_most"):
+        return (c.payback_months is not None and c.payback_months > c.horizon_months) or (
+            c.roi_pct is not None and c.roi_pct < 0)
+    return False
+
+
 def cost_finding(study: Study) -> Finding | None:
     c = study.cost
     if c is None:
         return None
     op = cost_operating_point(study)
     bo, oo = c.baseline.usd_per_million_output_tokens, c.optimized.usd_per_million_output_tokens
+    bb, ob = c.baseline.bound, c.optimized.bound
     saving = c.savings_usd_per_month
-    monthly = f"{fmt_usd(c.baseline.usd_per_month, 0)} → {fmt_usd(c.optimized.usd_per_month, 0)} a month"
-    zero = abs(saving) < ZERO_SAVING_USD
-    ev = Evidence(metric="usd_per_million_output_tokens" if bo and oo else "usd_per_month", unit="usd",
-                  baseline=bo if bo and oo else c.baseline.usd_per_month,
-                  optimized=oo if bo and oo else c.optimized.usd_per_month,
-                  change_pct=((oo - bo) / bo * 100) if bo and oo else (-c.savings_pct if c.savings_pct is not None else None),
-                  supported=False, operating_point=op)
+    monthly = (f"{usd_text(c.baseline.usd_per_month, bb, 0)} → {usd_text(c.optimized.usd_per_month, ob, 0)} a month")
+    zero = abs(saving) < ZERO_SAVING_USD and c.savings_bound == "point"
+    per_token = bool(bo and oo)
+    ev = Evidence(metric="usd_per_million_output_tokens" if per_token else "usd_per_month", unit="usd",
+                  baseline=bo if per_token else c.baseline.usd_per_month,
+                  optimized=oo if per_token else c.optimized.usd_per_month,
+                  baseline_bound=bb, optimized_bound=ob,  # type: ignore[arg-type]
+                  change_pct=((oo - bo) / bo * 100) if per_token else (-c.savings_pct if c.savings_pct is not None else None),
+                  supported=False, operating_point=op,
+                  note="" if c.established else "priced at a capacity no load point certified: a point estimate")
+    dagger = "" if c.established else "†"
     if zero:
-        return Finding(key="cost", kind="cost", title="monthly cost", value="no saving",
+        return Finding(key="cost", kind="cost", title="monthly cost", value="no saving" + dagger,
                        detail=f"{fmt_usd(c.baseline.usd_per_month, 0)} a month on both sides, {op}",
                        claim=f"No saving: serving the volume costs {fmt_usd(c.baseline.usd_per_month, 0)} a month "
                              f"on both sides ({op}).",
-                       verdict="same", strength="point_only", evidence=ev)
-    save_txt = (f"saves {fmt_usd(saving, 0)} a month" if saving > 0 else f"costs {fmt_usd(-saving, 0)} more a month")
-    if bo and oo:
+                       verdict="same" if c.established else "na", strength="point_only", evidence=ev)
+    save_txt = saving_phrase(saving, c.savings_bound)
+    loss = cost_is_loss(c)
+    payback = payback_phrase(c)
+    tail = f"; {payback}" if loss and c.savings_usd_per_month > 0 else ""
+    if not c.established or c.savings_bound == "unknown":
+        verdict = "na"
+    elif loss:
+        verdict = "worse"
+    elif saving > 0 and c.savings_bound in ("point", "at_least"):
+        verdict = "better"
+    else:
+        verdict = "na"  # a bound that does not decide the direction
+    if per_token:
         pct = (oo - bo) / bo * 100
-        return Finding(key="cost", kind="cost", title="cost per 1M output tokens", value=fmt_pct(pct, digits=0),
-                       detail=f"{fmt_usd(bo)} → {fmt_usd(oo)}, {op}; {save_txt}",
-                       claim=f"Cost per 1M output tokens went from {fmt_usd(bo)} to {fmt_usd(oo)} ({fmt_pct(pct, digits=0)}), "
-                             f"{op}; serving the projected volume {save_txt} ({monthly}).",
-                       verdict="better" if pct < -0.5 else "worse" if pct > 0.5 else "same",
-                       strength="point_only", evidence=ev)
-    return Finding(key="cost", kind="cost", title="monthly cost", value=save_txt,
-                   detail=f"{monthly}, {op}", claim=f"The change {save_txt} ({monthly}, {op}).",
-                   verdict="better" if saving > 0 else "worse", strength="point_only", evidence=ev)
+        pct_txt = fmt_pct(pct, digits=0)
+        bound_pct = saving_bound_text(bb, ob)
+        value = (f"{bound_pct}{pct_txt}" if bound_pct is not None else "bound only") + dagger
+        return Finding(key="cost", kind="cost", title="cost per 1M output tokens", value=value,
+                       detail=f"{usd_text(bo, bb)} → {usd_text(oo, ob)}, {op}; {save_txt}{tail}",
+                       claim=f"Cost per 1M output tokens went from {usd_text(bo, bb)} to {usd_text(oo, ob)} "
+                             f"({(bound_pct or '') + pct_txt}), "
+                             f"{op}; serving the projected volume {save_txt} ({monthly}){tail}.",
+                       verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",  # type: ignore[arg-type]
+                       regression=loss and c.established, evidence=ev)
+    return Finding(key="cost", kind="cost", title="monthly cost", value=save_txt.replace(" a month", "") + dagger,
+                   detail=f"{monthly}, {op}{tail}", claim=f"The change {save_txt} ({monthly}, {op}){tail}.",
+                   verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",  # type: ignore[arg-type]
+                   regression=loss and c.established, evidence=ev)
+
+
+def saving_bound_text(baseline: str, optimized: str) -> str | None:
+    """Prefix of a relative cost change (optimized vs baseline) from the two sides' bounds: '' for
+    points, '≤ ' / '≥ ', None when the direction is not known."""
+    # the change of cost is the negative of the saving: a saving at least s → a change at most −s
+    return {"point": "", "at_least": "≤ ", "at_most": "≥ "}.get(saving_bound(baseline, optimized))
 
 
 # ----------------------------------------------------------------------------- all findings
@@ -571,10 +657,11 @@ def select_page1(study: Study, fs: list[Finding]) -> Page1:
     # rule 4: every regression appears on page 1
     shown = {f.key for f in chosen}
     regressions = [f for f in fs if f.regression and f.key not in shown]
-    reg_cards = _group_regressions(regressions)
+    reg_cards = _group_regressions(regressions) + ladder_regression_cards(study)
     # rule 4b: every objective the optimized side misses, also when both sides miss it
     missed = [f for f in fs if f.missed and f.key not in shown and not f.regression]
-    selected = [f.key for f in chosen] + [f.key for f in regressions] + [f.key for f in missed]
+    selected = ([f.key for f in chosen] + [f.key for f in regressions]
+                + [c.finding for c in reg_cards if c.finding.startswith("steps.")] + [f.key for f in missed])
     missed_cards = [_card(f) for f in missed]
     return Page1(cards=cards, regressions=reg_cards, missed=missed_cards,
                  in_short=in_short(study, chosen, reg_cards, missed_cards), cost_basis=cost_basis(study), selected=selected)
@@ -634,10 +721,10 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
         if not study.sweeps:  # the operating point was stated at the start of the paragraph
             claim = claim.replace(cost_operating_point(study), "at the throughput measured at that load")
         claim = claim.strip().rstrip(".")
-        if abs(c.savings_usd_per_month) < ZERO_SAVING_USD or c.savings_usd_per_month < 0:
-            claim += "; there is no payback"
-        elif c.one_time_cost_usd > 0 and c.payback_months is not None:
-            claim += f"; the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back in {c.payback_months:.1f} months"
+        if "pays back" not in claim and "no payback" not in claim:
+            phrase = payback_phrase(c)
+            if phrase != "there is no one-time cost to pay back":
+                claim += f"; {phrase}"
         parts.append(claim + ".")
     traded = []
     for i, t in enumerate(study.case.tradeoffs):
@@ -667,9 +754,52 @@ __all__ = ["findings", "select_page1", "operating_point", "supported", "rate_bou
            "ratio_range", "cost_basis", "fmt_rps"]
 
 
+def step_regressions(study: Study, fs: list[Finding]) -> list[Card]:
+    """What one ladder step (seen as a two-sided study) made worse: every regression by the page-1 rules,
+    and — where the rungs have no intervals (summary-only data) — a primary statistic that rose, or
+    request throughput that fell, by more than ``POINT_REGRESSION_PCT``, as a † point regression."""
+    from casegen.analysis.ladder import POINT_REGRESSION_PCT
+
+    cards = _group_regressions([f for f in fs if f.regression])
+    primary = primary_statistics(study)
+    points = [f for f in fs if f.kind == "latency" and f.strength == "point_only" and f.evidence.stat is not None
+              and (f.evidence.metric, f.evidence.stat) in primary and f.evidence.change_pct is not None
+              and f.evidence.change_pct > POINT_REGRESSION_PCT]
+    for f in points:
+        cards.append(Card(finding=f.key, title=f"{f.title} rose", value=f.value,
+                          detail=f"{f.detail.split(';')[0]}; † point value, no interval", verdict="worse",
+                          regression=True))
+    d = study.throughput_deltas.get("requests_per_s")
+    if (d is not None and d.pct is not None and d.pct < -POINT_REGRESSION_PCT and not any(
+            f.kind == "throughput" and f.regression for f in fs)):
+        cards.append(Card(finding="throughput:requests_per_s", title="request throughput fell",
+                          value=fmt_pct(d.pct, digits=1) + "†",
+                          detail=f"{fmt_num(d.base, 2)} → {fmt_num(d.opt, 2)} req/s; † one run per rung, no interval",
+                          verdict="worse", regression=True))
+    return cards
+
+
 def attach_step_findings(study: Study) -> None:
-    """Each ladder step's findings, by the same rules as the whole case (``LadderStep.findings``)."""
+    """Each ladder step's findings, by the same rules as the whole case (``LadderStep.findings``), and what
+    the step made worse or better in words (``worse``, ``better``)."""
     if study.ladder is None:
         return
     for i, st in enumerate(study.ladder.steps, start=1):
-        st.findings = findings(step_study(study, i))
+        step = step_study(study, i)
+        st.findings = findings(step)
+        st.worse = [f"{c.title}: {c.value} ({c.detail})" for c in step_regressions(step, st.findings)]
+        st.better = [f"{f.title}: {f.value} ({f.detail})" for f in st.findings
+                     if f.verdict == "better" and f.strength in ("significant", "judged", "bound")]
+
+
+def ladder_regression_cards(study: Study) -> list[Card]:
+    """Page 1 of a ladder: every step's regressions, each labelled with its step."""
+    if study.ladder is None:
+        return []
+    out = []
+    for i, st in enumerate(study.ladder.steps, start=1):
+        step = step_study(study, i)
+        for c in step_regressions(step, st.findings):
+            out.append(c.model_copy(update={"title": f"Step {i} ({st.to}): {c.title}",
+                                            "finding": f"steps.{i}:{c.finding}"}))
+    return out
