@@ -110,6 +110,8 @@ class WorkloadComparison:
     equivalence: dict[str, Equivalence] = field(default_factory=dict)  # input/output → TOST of the means
     threats: list[Threat] = field(default_factory=list)
     still_valid: list[str] = field(default_factory=list)
+    #: how far the comparisons in ``still_valid`` can be trusted, when a threat limits them
+    valid_note: str = ""
 
 
 def _tokens(run: Run, col: str, ordered: bool = False) -> np.ndarray:
@@ -239,6 +241,13 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
         valid = []
     if "streaming-differs" in keys:
         valid = [v for v in valid if v not in ("TTFT", "TPOT", "inter-chunk latency")]
+    if any(t.key == "tool-differs" and t.severity == "major" for t in T):
+        if base.requests is None or opt.requests is None:
+            valid = []  # the tools' own printed definitions were never reconciled
+        elif valid:
+            wc.valid_note = ("comparable only because casegen recomputed both sides from per-request records with "
+                             "one set of definitions; each tool still timestamps requests in its own client, so a "
+                             "difference of a few percent can come from the tools alone")
     wc.still_valid = valid
     return wc
 
@@ -337,9 +346,15 @@ def dependence_threats(side: str, intervals: Any) -> list[Threat]:
     return [Threat("autocorrelated", "minor", "Neighbouring requests are alike",
                    f"{METRIC_LABELS.get(metric, metric)} of consecutive requests is correlated (lag-1 "
                    f"autocorrelation {dep.lag1:.2f} in send order): queues and batches make neighbours alike, so "
-                   f"the {dep.n:,} requests carry about as much information as {dep.n_eff:,.0f} independent ones. "
+                   f"the {dep.n:,} requests carry about as much information as {_independent(dep.n_eff)}. "
                    "casegen widens intervals accordingly (block bootstrap) and withholds those it cannot support",
                    "run longer (more requests) at a steady load, or repeat the run", side)]
+
+
+def _independent(n_eff: float) -> str:
+    """'37 independent ones', never fewer than one ('a single independent one')."""
+    n = max(1, round(n_eff))
+    return "a single independent one" if n == 1 else f"{n:,} independent ones"
 
 
 # --------------------------------------------------------------------------- plausibility

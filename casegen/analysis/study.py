@@ -795,6 +795,7 @@ def summary_dict(study: Study) -> dict[str, Any]:
                                 "equivalent": e.equivalent}
                             for k, e in study.workload.equivalence.items()} if study.workload else {},
             "comparisons_still_valid": study.workload.still_valid if study.workload else [],
+            "comparisons_note": study.workload.valid_note if study.workload else "",
         },
         "threats": [asdict(t) for t in study.threats],
         "sweep": _sweep_summary(study) if study.sweeps else None,

@@ -283,6 +283,8 @@ def _label_ms(v: float) -> str:
 
 
 def _pct_text(pct: float) -> str:
+    if round(pct) == 0:  # never "−0 %" or "+0 %"
+        return "0\u00a0%"
     return f"{pct:+.0f}\u00a0%".replace("-", "\u2212")
 
 

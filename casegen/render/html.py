@@ -248,12 +248,13 @@ def _teardown(study: Study) -> dict[str, Any]:
         f"end-to-end time on the baseline and {fmt_share(so['prefill_share'])} after the change; the rest is decode."
     )
     if abs(d_total) > 0:
-        share_dec = d_dec / d_total * 100 if d_total else 0
-        s.append(
-            f"Mean end-to-end time changed by {fmt_ms_signed(d_total)} ({fmt_pct(d_total / e2e_b * 100)}): "
-            f"{fmt_ms_signed(d_ttft)} before the first token and {fmt_ms_signed(d_dec)} in decode, so decode accounts for "
-            f"{share_dec:.0f}% of the change."
-        )
+        head = (f"Mean end-to-end time changed by {fmt_ms_signed(d_total)} ({fmt_pct(d_total / e2e_b * 100)}): "
+                f"{fmt_ms_signed(d_ttft)} before the first token and {fmt_ms_signed(d_dec)} in decode")
+        if d_ttft * d_dec >= 0:  # both parts moved the same way: a share of the change means something
+            s.append(f"{head}, so decode accounts for {abs(d_dec / d_total) * 100:.0f}% of the change.")
+        else:
+            s.append(f"{head}: the two parts moved in opposite directions, "
+                     f"{'decode' if abs(d_dec) > abs(d_ttft) else 'the time before the first token'} outweighing the other.")
     tp = study.deltas.get("tpot", {}).get("p50")
     if tp is not None:
         s.append(
@@ -525,7 +526,7 @@ def _workload(study: Study) -> dict[str, Any] | None:
     wc = study.workload
     if wc is None:
         return None
-    return {"rows": wc.rows, "still_valid": wc.still_valid,
+    return {"rows": wc.rows, "still_valid": wc.still_valid, "valid_note": wc.valid_note,
             "major": [t for t in wc.threats if t.severity == "major"]}
 
 

@@ -10,6 +10,7 @@ from markupsafe import Markup
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.analysis.study import step_study
+from casegen.formatting import fmt_usd
 from casegen.render.ladder_charts import waterfall_chart
 from casegen.story.findings import payback_phrase, saving_phrase
 
@@ -19,7 +20,7 @@ def _ms(v: float) -> str:
 
 
 def _usd(v: float) -> str:
-    return f"${v:,.0f}"
+    return fmt_usd(v, 0)
 
 
 def _rate(v: float) -> str:

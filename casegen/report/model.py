@@ -160,7 +160,7 @@ slo_results.<side>.objectives[].{metric, percentile, threshold_ms, issued, viola
                     observed_ms, verdict, requests_needed_to_pass, reason}
                                                  verdict = pass | fail | inconclusive
 workload.{rows[].{label, base, opt, differs, detail, informational}, ks.<input|output>.{d, p},
-          comparisons_still_valid[]}
+          comparisons_still_valid[], comparisons_note}
 cost.<side>.{kind, usd_per_request, usd_per_million_output_tokens, usd_per_million_total_tokens,
              usd_per_month, replicas_for_peak, fleet_usd_per_month, assumptions[], …}
 cost.{savings_usd_per_month, savings_pct, one_time_cost_usd, payback_months, roi_pct, horizon_months,
