@@ -118,13 +118,17 @@ def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False,
         return CaseOutcome(slug, case_dir, False, err.format())
     study = result.study
     case = study.case
+    report = result.report if result.report is not None else build_report(study)
     html = (Path(outdir) / "report.html").read_text(encoding="utf-8")
     m = re.search(r'<main class="report[^"]*">(.*)</main>', html, re.S)
     card = {
         "title": case.title, "summary": case.summary, "date": case.date.isoformat(),
         "date_text": case.date.strftime("%B %-d, %Y"), "author": case.author, "tags": list(case.tags),
         "model": case.system.model, "hardware": case.system.hardware,
-        "headline": _headline_cards(build_report(study)), "html": f"{slug}/report.html",
+        "headline": _headline_cards(report), "html": f"{slug}/report.html",
+        # page 1's regressions and missed objectives travel with the card (the same selection, never dropped)
+        "worse": [f"{c.title}: {c.value}" for c in report.page1.regressions],
+        "missed": [f"{c.title}: {c.value}" for c in report.page1.missed],
         "pdf": f"{slug}/report.pdf" if pdf else None, "threats": len({t.key for t in study.threats}),
     }
     job = (str(study.case_dir), outdir, case.date.isoformat()) if later else None

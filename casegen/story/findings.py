@@ -224,9 +224,13 @@ def slo_findings(study: Study) -> list[Finding]:
                       note="judged by the tool's printed percentile; no interval" if printed else "",
                       operating_point=operating_point(study))
         missed = vo == "fail"
-        value = (("missed" if printed else f"{fmt_share(ro.attainment)} within") if worse else
-                 ("met" if printed else f"{fmt_share(ro.attainment)} within") if better else
-                 "missed" + (" on both sides" if vb == "fail" else "") if missed else (vo or "—"))
+        within = "" if printed else f"{fmt_share(ro.attainment)} within"
+        if missed:
+            value = "missed" + (" on both sides" if vb == "fail" else "") + (f", {within}" if within else "")
+        elif worse or better:
+            value = within or ("missed" if worse else "met")
+        else:
+            value = vo or "—"
         out.append(Finding(
             key=f"slo:{i}", kind="slo", title=title,
             claim=f"{title}: {att}; {verdicts}." + (" The optimized side misses this objective." if missed else ""),
@@ -320,8 +324,11 @@ def capacity_finding(study: Study) -> Finding | None:
                   operating_point="capacity at SLO")
     if kind == "unknown":
         both_pass = rb[0] == "at_least" and ro[0] == "at_least"
+        both_below = rb[0] == "below" and ro[0] == "below"
         why = ("both sides met the objectives at every load they measured, so neither sweep reached its limit"
-               if both_pass else "at least one capacity is unknown")
+               if both_pass else
+               "both sides already miss the objectives at their lowest load, so both capacities are only upper bounds"
+               if both_below else "at least one capacity is unknown")
         claim = f"Capacity under {slo_phrase} cannot be compared ({values}): {why}."
         return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
                        value="not reached" if both_pass else "unknown", detail=f"{values}; {why}", verdict="na",
@@ -329,7 +336,7 @@ def capacity_finding(study: Study) -> Finding | None:
     unproven = [study.label(s) for s, cap in (("baseline", cb), ("optimized", co)) if not cap.established]
     if unproven:  # a point estimate only: no load point passed with enough requests to certify it
         why = (f"not established for {' and '.join(unproven)}: no load point passed the objectives with enough "
-               "requests to certify it, so the capacity is a point estimate")
+               "requests to certify it, so the figures are estimates from uncertified points")
         ev.note = why
         ev.supported = False
         return Finding(key="capacity", kind="capacity", title="capacity at SLO (per replica)",
@@ -523,7 +530,7 @@ def cost_finding(study: Study) -> Finding | None:
         pct = (oo - bo) / bo * 100
         pct_txt = fmt_pct(pct, digits=0)
         bound_pct = saving_bound_text(bb, ob)
-        value = (f"{bound_pct}{pct_txt}" if bound_pct is not None else "bound only") + dagger
+        value = (f"{bound_pct}{pct_txt}" if bound_pct is not None else "not comparable") + dagger
         return Finding(key="cost", kind="cost", title="cost per 1M output tokens", value=value,
                        detail=f"{usd_text(bo, bb)} → {usd_text(oo, ob)}, {op}; {save_txt}{tail}",
                        claim=f"Cost per 1M output tokens went from {usd_text(bo, bb)} to {usd_text(oo, ob)} "
