@@ -51,6 +51,9 @@ THROUGHPUT: dict[str, Metric] = {
 }
 
 METRICS: dict[str, Metric] = {**LATENCY, **THROUGHPUT}
+#: the three a reader follows through a sweep, a ladder or a chart: the wait for the first token, the
+#: pace of the stream, and the whole request
+CURVE_METRICS: tuple[str, ...] = ("ttft", "tpot", "e2e")
 
 
 @dataclass(frozen=True)

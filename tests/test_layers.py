@@ -138,3 +138,42 @@ def test_cycle_finder_finds_cycles(g, expected):
 def test_imports_inside_functions_are_seen():
     # app/build.py imports the Markdown renderer inside build(): the rule must see it
     assert "casegen.render.markdown" in imports_of(ROOT / "app" / "build.py")
+
+
+def literal_key_lists(path: Path) -> list[str]:
+    """Tuple/list/set literals of three or more metric keys, or of three or more statistic keys, in
+    ``path`` (a Literal[...] annotation is a type, not a list)."""
+    from casegen import registry
+
+    metric_keys, stat_keys = set(registry.METRICS), set(registry.STATISTICS)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    in_literal = {id(n.slice) for n in ast.walk(tree)
+                  if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == "Literal"}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Tuple, ast.List, ast.Set)) or id(node) in in_literal or len(node.elts) < 3:
+            continue
+        values = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+        if len(values) == len(node.elts) and (set(values) <= metric_keys or set(values) <= stat_keys):
+            found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}: {values}")
+    return found
+
+
+def test_metric_and_statistic_lists_come_from_the_registry():
+    """casegen/registry.py is the one list of metrics and statistics; the importers (runs/) keep their
+    tools' own vocabularies."""
+    found = [hit for p in sorted(ROOT.rglob("*.py")) if p.name != "registry.py" and "runs" not in p.parts
+             for hit in literal_key_lists(p)]
+    assert not found, "write these with casegen.registry's lists:\n" + "\n".join(found)
+
+
+def test_literal_list_check_finds_a_list(tmp_path):
+    bad = tmp_path / "casegen" / "m.py"
+    bad.parent.mkdir()
+    bad.write_text('STATS = ("mean", "p50", "p99")\nfrom typing import Literal\nX = Literal["ttft", "tpot", "e2e"]\n')
+    global ROOT
+    saved, ROOT = ROOT, tmp_path / "casegen"
+    try:
+        assert [h.split(": ", 1)[1] for h in literal_key_lists(bad)] == ["['mean', 'p50', 'p99']"]
+    finally:
+        ROOT = saved

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from casegen import registry
 from casegen.analysis import stats
 from casegen.analysis.metrics import RunMetrics
 from casegen.runs.model import Run
@@ -446,7 +447,7 @@ def slo_metric_problems(case: Any, metrics: dict[str, RunMetrics], labels: dict[
             if objective.metric not in m.latency_ms:
                 name = METRIC_LABELS.get(objective.metric, objective.metric)
                 name = name if name[:2].isupper() else name[:1].lower() + name[1:]  # 'TTFT', 'inter-chunk latency'
-                measured = [k for k in ("ttft", "tpot", "itl", "e2e") if all(k in mm.latency_ms for mm in metrics.values())]
+                measured = [k for k in registry.SLO_METRICS if all(k in mm.latency_ms for mm in metrics.values())]
                 problems.append(Problem(
                     case.where("slos", i, "metric"),
                     f"SLO {objective.metric} p{objective.percentile:g} ≤ {objective.threshold_ms:g} ms: the {labels[side]} "

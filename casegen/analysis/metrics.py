@@ -27,9 +27,9 @@ import numpy as np
 from casegen import registry
 from casegen.runs.model import Run
 
-PERCENTILES: dict[str, float] = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
-DIST_STATS: tuple[str, ...] = ("n", "mean", "std", "min", "p50", "p90", "p95", "p99", "max")
-DELTA_STATS: tuple[str, ...] = ("mean", "p50", "p90", "p95", "p99")
+PERCENTILES: dict[str, float] = {k: registry.STATISTICS[k].quantile * 100 for k in registry.PERCENTILE_STATS}  # type: ignore[operator]
+DIST_STATS: tuple[str, ...] = ("n", "mean", "std", "min", *registry.PERCENTILE_STATS, "max")
+DELTA_STATS: tuple[str, ...] = registry.TABLE_STATS
 METRIC_LABELS: dict[str, str] = registry.METRIC_LABELS
 PARITY_TOLERANCE_PCT = 1.0
 
@@ -182,7 +182,7 @@ def compute_run_metrics(run: Run, method: str = "linear") -> RunMetrics:
     succeeded = int(df["success"].sum())
     failed = total - succeeded
     values = per_request_values(run)
-    latency = {m: d for m in ("ttft", "tpot", "itl", "e2e", "decode") if (d := describe(values[m], method))}
+    latency = {m: d for m in registry.LATENCY_METRICS if (d := describe(values[m], method))}
     ok = df[df["success"]]
     out = ok["output_tokens"].to_numpy(dtype=float)
     inp = ok["input_tokens"].to_numpy(dtype=float)
@@ -258,7 +258,7 @@ def _split(values: dict[str, np.ndarray]) -> dict[str, Any]:
 def _from_summary(run: Run) -> RunMetrics:
     s = run.tool_summary
     latency: dict[str, Dist] = {}
-    for m in ("ttft", "tpot", "itl", "e2e"):
+    for m in registry.SLO_METRICS:
         if m in s and s[m]:
             stats = s[m]
             latency[m] = Dist(n=None, **{k: stats.get(k) for k in DIST_STATS if k != "n"})
@@ -404,7 +404,7 @@ def delta(base: float | None, opt: float | None, lower_is_better: bool = True, s
 def latency_deltas(base: RunMetrics, opt: RunMetrics) -> dict[str, dict[str, Delta]]:
     """Deltas of mean/p50/p90/p95/p99 for every latency metric both runs have."""
     out: dict[str, dict[str, Delta]] = {}
-    for m in ("ttft", "tpot", "itl", "e2e", "decode"):
+    for m in registry.LATENCY_METRICS:
         if m in base.latency_ms and m in opt.latency_ms:
             row = {}
             for stat in DELTA_STATS:
@@ -418,7 +418,7 @@ def latency_deltas(base: RunMetrics, opt: RunMetrics) -> dict[str, dict[str, Del
 
 def throughput_deltas(base: RunMetrics, opt: RunMetrics) -> dict[str, Delta]:
     out = {}
-    for key in ("requests_per_s", "output_tokens_per_s", "total_tokens_per_s"):
+    for key in registry.THROUGHPUT_METRICS:
         d = delta(base.throughput.get(key), opt.throughput.get(key), lower_is_better=False)
         if d is not None:
             out[key] = d

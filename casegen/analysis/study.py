@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from casegen import __version__
+from casegen import __version__, registry
 from casegen.analysis import checks, slo, uncertainty
 from casegen.analysis.cost import CostComparison, compare_costs
 from casegen.analysis.metrics import (
@@ -490,7 +490,7 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
                 if cap.interval_rps is None and cap.bound == "interpolated" and why:
                     cap.notes.append(f"no interval for the capacity: {why}")
                 capacities[side] = cap
-            knees[side] = {m: knee(sweeps[side], m, "p50") for m in ("ttft", "tpot", "e2e")}
+            knees[side] = {m: knee(sweeps[side], m, "p50") for m in registry.CURVE_METRICS}
         if cost_case is not None and capacities:
             # cost at SLO: a self-hosted side is priced at its capacity, unless case.yaml states one
             updates = {}
@@ -649,8 +649,8 @@ def _sweep_summary(study: Study) -> dict[str, Any]:
             verdict = cap.verdicts[i].status if cap is not None and i < len(cap.verdicts) else None
             pts.append({"load": p.load, "load_kind": p.load_kind, "achieved_requests_per_s": p.achieved_rps,
                         "achieved_output_tokens_per_s": p.achieved_out_tps, "data": "summary" if p.summary_only else "per-request",
-                        "latency_ms": {m: {st: p.latency(m, st) for st in ("p50", "p90", "p95", "p99")}
-                                       for m in ("ttft", "tpot", "e2e")},
+                        "latency_ms": {m: {st: p.latency(m, st) for st in registry.PERCENTILE_STATS}
+                                       for m in registry.CURVE_METRICS},
                         "slo_status": verdict})
         out["sides"][side] = {
             "load_kind": sw.load_kind,
@@ -697,7 +697,7 @@ def _ladder_summary(study: Study) -> dict[str, Any]:
         cap = r.capacity
         rungs.append({
             "key": r.key, "label": r.label, "data": "summary" if r.run.summary_only else "per-request",
-            "latency_ms": {k: {s: v.get(s) for s in ("mean", "p50", "p90", "p95", "p99")}
+            "latency_ms": {k: {s: v.get(s) for s in registry.TABLE_STATS}
                            for k, v in r.metrics.latency_ms.items()},
             "throughput": {k: r.metrics.throughput.get(k) for k in ("requests_per_s", "output_tokens_per_s")},
             "slo_status": [{"metric": x.metric, "percentile": x.percentile,

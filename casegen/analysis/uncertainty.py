@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from casegen import registry
 from casegen.analysis import stats
 from casegen.analysis.dependence import Dependence, dependence
 from casegen.runs.model import Run
 
-STATS = ("mean", "p50", "p90", "p95", "p99")
-P = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
-METRICS = ("ttft", "tpot", "itl", "e2e", "decode")
+STATS = registry.TABLE_STATS
+P = {k: registry.STATISTICS[k].quantile for k in registry.PERCENTILE_STATS}
+METRICS = registry.LATENCY_METRICS
 #: a mean needs at least this many effective requests for an interval (heavy tails: docs/statistics.md)
 MEAN_MIN_N_EFF = 200
 #: a statistic of an autocorrelated series needs at least this many effective samples

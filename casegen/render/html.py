@@ -37,7 +37,16 @@ from casegen.formatting import (
     fmt_usd,
     keep_units_together,
 )
-from casegen.registry import METRIC_NOTES, PERCENTILE_STATS, TABLE_METRICS, TABLE_STATS, TOOL_NAMES
+from casegen.registry import (
+    CURVE_METRICS,
+    METRIC_NOTES,
+    METRICS,
+    PERCENTILE_STATS,
+    TABLE_METRICS,
+    TABLE_STATS,
+    THROUGHPUT_METRICS,
+    TOOL_NAMES,
+)
 from casegen.render import charts
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.render.sandbox import SecurityError, make_environment, security_error
@@ -177,9 +186,8 @@ def _throughput_rows(study: Study) -> list[dict[str, Any]]:
     b, o = study.metrics["baseline"], study.metrics["optimized"]
     rows = []
     bound = rate_bound(study)
-    for key, label, unit in (("requests_per_s", "Requests", "req/s"),
-                             ("output_tokens_per_s", "Output tokens", "tok/s"),
-                             ("total_tokens_per_s", "Input + output tokens", "tok/s")):
+    for key in THROUGHPUT_METRICS:
+        label, unit = METRICS[key].label, METRICS[key].unit
         d = study.throughput_deltas.get(key)
         f = throughput_delta_finding(key, d, operating_point(study)) if d is not None else None
         rows.append({"label": label, "unit": unit, "base": fmt_sig3(b.throughput.get(key)),
@@ -396,7 +404,7 @@ def _charts(study: Study, layout: str = "full", found: dict[str, Finding] | None
             out["e2e_cdf"] = Markup(charts.cdf_chart("End-to-end latency", vb["e2e"], vo["e2e"], lb, lo))
     rows = []
     b, o = study.metrics["baseline"], study.metrics["optimized"]
-    for m in ("ttft", "tpot", "e2e"):
+    for m in CURVE_METRICS:
         if m in b.latency_ms and m in o.latency_ms:
             stats = [s for s in LADDER_STATS if b.latency_ms[m].get(s) is not None and o.latency_ms[m].get(s) is not None]
             if stats:
@@ -480,7 +488,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
     charts_out = []
     for metric, threshold in metrics[:3]:
         stats = []
-        for st in ("p50", "p95", "p99"):
+        for st in (s for s in PERCENTILE_STATS if s != "p90"):  # a chart draws the median and a tail
             if any(p.latency(metric, st) is not None for p in b.points + o.points):
                 stats.append(st)
         stats = [st for st in stats if st in ("p50", "p99")] or stats[:2]
@@ -618,7 +626,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
 
 def _compact_latency(study: Study, found: dict[str, Finding]) -> list[dict[str, Any]]:
     rows = []
-    for m in ("ttft", "tpot", "e2e"):
+    for m in CURVE_METRICS:
         for stat in ("p50", "p99"):
             d = study.deltas.get(m, {}).get(stat)
             if d is None:

@@ -38,6 +38,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from casegen import registry
+
 REQUEST_COLUMNS: tuple[str, ...] = (
     "start_s",
     "ttft_s",
@@ -50,7 +52,7 @@ REQUEST_COLUMNS: tuple[str, ...] = (
 )
 
 #: Metric keys used everywhere (summaries, deltas, SLOs, summary.json).
-LATENCY_METRICS: tuple[str, ...] = ("ttft", "tpot", "itl", "e2e", "decode")
+LATENCY_METRICS: tuple[str, ...] = registry.LATENCY_METRICS
 
 #: Statistic keys of a tool summary / a computed distribution (latencies in ms).
 STAT_KEYS: tuple[str, ...] = ("n", "mean", "std", "min", "p50", "p90", "p95", "p99", "max")
