@@ -8,7 +8,14 @@ from __future__ import annotations
 from casegen import __version__
 from casegen.analysis.study import SIDES, Study, _clean, summary_dict
 from casegen.report.model import Labels, Report
-from casegen.story.findings import attach_step_findings, findings, select_page1
+from casegen.story.findings import (
+    attach_step_findings,
+    findings,
+    operating_point,
+    rate_bound,
+    select_page1,
+    throughput_delta_finding,
+)
 from casegen.story.model import ThreatItem
 
 
@@ -52,11 +59,34 @@ FIGURE_BLOCKS = ("runs", "deltas", "slos", "notes", "definitions", "intervals", 
                  "sweep", "cost", "multiplicity", "quality", "ladder")
 
 
+def _decided_verdicts(study: Study, fs: list, figures: dict) -> None:
+    """summary.json's ``deltas`` and ladder steps carry the verdict the findings decided (colour only
+    with an interval that excludes 0), not the sign of the point change."""
+    by = {f.key: f for f in fs}
+    for m, row in figures["deltas"]["latency_ms"].items():
+        for stat, d in row.items():
+            f = by.get(f"latency:{m}:{stat}")
+            d["verdict"] = f.verdict if f is not None else "na"
+    op = operating_point(study)
+    bound = rate_bound(study)
+    for key, d in figures["deltas"]["throughput"].items():
+        delta = study.throughput_deltas.get(key)
+        d["verdict"] = "na" if bound or delta is None else throughput_delta_finding(key, delta, op).verdict
+    if figures.get("ladder") and study.ladder is not None:
+        for st, fig in zip(study.ladder.steps, figures["ladder"]["steps"]):
+            step_by = {f.key: f for f in st.findings}
+            for m, row in fig["latency_ms"].items():
+                for stat, d in row.items():
+                    f = step_by.get(f"latency:{m}:{stat}")
+                    d["verdict"] = f.verdict if f is not None else "na"
+
+
 def build_report(study: Study) -> Report:
     attach_step_findings(study)
     fs = findings(study)
     page1 = select_page1(study, fs)
     figures = summary_dict(study)
+    _decided_verdicts(study, fs, figures)
     return Report(
         casegen_version=__version__,
         title=study.case.title,

@@ -147,10 +147,13 @@ runs.<side>                                      side = baseline | optimized
   parity[].{metric, stat, ours, tool, diff_pct, flagged}    flagged = |diff| > 1 %
   warnings[]
 deltas.latency_ms.<metric>.<stat>.{abs, pct, verdict}       stat = mean | p50 | p90 | p95 | p99
+                                                 verdict: the finding's (better/worse only when the
+                                                 interval excludes 0; na without an interval)
   .{ci_abs, ci_pct, significant, supported, family, p_value, p_adjusted}
                                                  interval of the change (per-request runs); ci null when
                                                  unsupported (†); family = primary | exploratory
-deltas.throughput.<key>.{abs, pct, verdict}                 verdict = better | worse | same
+deltas.throughput.<key>.{abs, pct, verdict}                 verdict = the finding's: better | worse |
+                                                 same | na
 slos[].{metric, percentile, threshold_ms}
 intervals.<side>.{confidence, method.<metric>, latency_ms.<metric>.<stat>: [low, high] | null}
                                                  null: too few samples for a two-sided interval
