@@ -342,7 +342,7 @@ def _tradeoffs(study: Study) -> list[dict[str, Any]]:
             qc = study.quality[i]
             q = {"lm_eval": qc, "metric": quality_one_line(qc), "within": qc.verdict == "within",
                  "verdict": qc.verdict, "rows": qc.rows}
-        elif t.quality is not None:
+        elif t.quality is not None and t.quality.baseline is not None and t.quality.optimized is not None:
             qq = t.quality
             loss = (qq.baseline - qq.optimized) if qq.higher_is_better is not False else (qq.optimized - qq.baseline)
             unit = qq.unit or ""

@@ -95,7 +95,7 @@ def ladder_view(study) -> dict[str, Any] | None:
             cls = f"v-{f.verdict}" if f is not None and f.verdict in ("better", "worse") else ""
             text = f"{_pct(d.pct)} ({'+' if d.abs > 0 else '−' if d.abs < 0 else ''}{_ms(abs(d.abs))})"
             ci = f.evidence.ci_pct if f is not None else None
-            if ci:
+            if ci and f is not None:
                 ci_text = f"[{_pct(ci[0])}, {_pct(ci[1])}]" + (" exploratory" if f.strength == "exploratory" else "")
             elif f is not None and f.strength == "point_only":
                 ci_text = "†"

@@ -218,7 +218,8 @@ def slo_findings(study: Study) -> list[Finding]:
             att = f"{fmt_share(rb.attainment)} → {fmt_share(ro.attainment)} of requests within it"
         ev = Evidence(metric="slo_attainment", stat=registry.stat_key(s.percentile), unit="share",
                       baseline=rb.attainment, optimized=ro.attainment,
-                      change_abs=None if printed else ro.attainment - rb.attainment,
+                      change_abs=(None if printed or rb.attainment is None or ro.attainment is None
+                                  else ro.attainment - rb.attainment),
                       n_baseline=rb.issued, n_optimized=ro.issued, p_value=p,
                       significant=None if printed else verdict != "same", supported=not printed,
                       note="judged by the tool's printed percentile; no interval" if printed else "",
@@ -500,11 +501,12 @@ def cost_finding(study: Study) -> Finding | None:
     monthly = (f"{usd_text(c.baseline.usd_per_month, bb, 0)} → {usd_text(c.optimized.usd_per_month, ob, 0)} a month")
     zero = abs(saving) < ZERO_SAVING_USD and c.savings_bound == "point"
     per_token = bool(bo and oo)
+    change = (oo - bo) / bo * 100 if bo and oo else None  # the relative change of cost per 1M output tokens
     ev = Evidence(metric="usd_per_million_output_tokens" if per_token else "usd_per_month", unit="usd",
                   baseline=bo if per_token else c.baseline.usd_per_month,
                   optimized=oo if per_token else c.optimized.usd_per_month,
                   baseline_bound=bb, optimized_bound=ob,  # type: ignore[arg-type]
-                  change_pct=((oo - bo) / bo * 100) if per_token else (-c.savings_pct if c.savings_pct is not None else None),
+                  change_pct=change if per_token else (-c.savings_pct if c.savings_pct is not None else None),
                   supported=False, operating_point=op,
                   note="" if c.established else "priced at a capacity no load point certified: a point estimate")
     dagger = "" if c.established else "†"
@@ -526,9 +528,8 @@ def cost_finding(study: Study) -> Finding | None:
         verdict = "better"
     else:
         verdict = "na"  # a bound that does not decide the direction
-    if per_token:
-        pct = (oo - bo) / bo * 100
-        pct_txt = fmt_pct(pct, digits=0)
+    if per_token and change is not None:
+        pct_txt = fmt_pct(change, digits=0)
         bound_pct = saving_bound_text(bb, ob)
         value = (f"{bound_pct}{pct_txt}" if bound_pct is not None else "not comparable") + dagger
         return Finding(key="cost", kind="cost", title="cost per 1M output tokens", value=value,
@@ -741,6 +742,9 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
                 from casegen.analysis.quality import one_line
 
                 traded.append(f"{t.technique} ({one_line(study.quality[i])})")
+                continue
+            if q.baseline is None or q.optimized is None:
+                traded.append(f"{t.technique}, quality impact not measured here")
                 continue
             loss = (q.baseline - q.optimized) if q.higher_is_better is not False else (q.optimized - q.baseline)
             ok = "within" if loss <= q.tolerance + 1e-12 else "outside"
