@@ -30,19 +30,32 @@ def validate_lines(study: Any) -> list[str]:
     return out
 
 
-def threat_lines(threats: list[Any]) -> list[str]:
+def threat_lines(threats: list[Any], accepted: dict[str, str] | None = None) -> list[str]:
     """Each threat to validity once: its title, the sides it concerns and the reason when it is major,
-    then (indented) what the case author can do about it."""
+    then (indented) what the case author can do about it, or the reason the author gave for accepting
+    it (``accept:`` in case.yaml); last, accepted keys no threat matched."""
+    accepted = accepted or {}
     grouped: dict[str, list[Any]] = {}
     for t in threats:
         grouped.setdefault(t.key, []).append(t)
     out = []
-    for group in grouped.values():
+    for key, group in grouped.items():
         first = group[0]
         sides = [t.side for t in group if t.side]
         where = f" ({', '.join(dict.fromkeys(sides))})" if sides else ""
+        if key in accepted:
+            out.append(f"acknowledged: {first.title}{where} [{key}]: {accepted[key]}")
+            continue
         reason = f": {first.reason}" if first.severity == "major" else ""
         out.append(f"warning: {first.title}{where}{reason}")
         if first.fix:
             out.append(f"  to fix: {first.fix}")
+    open_keys = [k for k in grouped if k not in accepted]
+    if open_keys:
+        out.append("note: a threat that does not undermine this comparison can be acknowledged in case.yaml with "
+                   "your reason (the report still lists it; --strict passes it): accept: {"
+                   + ", ".join(f"{k}: <reason>" for k in open_keys) + "}")
+    for key in accepted:
+        if key not in grouped:
+            out.append(f"note: accept: {key} matches no threat in this build (remove it from case.yaml)")
     return out

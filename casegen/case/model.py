@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from casegen import registry
 from casegen.errors import CasegenError, Problem, ValidationFailed
@@ -417,6 +417,20 @@ class ReportSettings(_Strict):
     )
 
 
+def _known_threat_key(key: str) -> str:
+    if key not in registry.THREATS:
+        close = difflib.get_close_matches(key, list(registry.THREATS), n=1)
+        raise ValueError(f"unknown threat key '{key[:60]}'; expected " + (
+            f"did you mean '{close[0]}'?" if close else "a threat key `casegen validate` prints (one of: "
+            + ", ".join(registry.THREATS) + ")"))
+    return key
+
+
+ThreatKey = Annotated[str, AfterValidator(_known_threat_key)]
+AcceptReason = Annotated[str, Field(min_length=3, max_length=MAX_TEXT_CHARS,
+                                    description="Why the threat does not undermine this comparison.")]
+
+
 class Case(_Strict):
     """A before-and-after case study."""
 
@@ -437,6 +451,12 @@ class Case(_Strict):
     report: ReportSettings = Field(default_factory=ReportSettings, description="Report layout settings.")
     reproduce: Reproduce = Field(default_factory=Reproduce,
                                  description="Engine, flags, hardware, driver/CUDA and benchmark command per side.")
+    accept: dict[ThreatKey, AcceptReason] = Field(
+        default_factory=dict, max_length=len(registry.THREATS),
+        description="Threats to validity you acknowledge: threat key → your reason, e.g. "
+        "`fixed-outputs: \"output length fixed on purpose, to compare per-token latency\"`. The report still "
+        "lists them, marked 'Acknowledged by the author' with the reason; `--strict` no longer fails on them. "
+        "Keys are those `casegen validate` prints (e.g. one-repetition, short-run, no-warmup).")
 
     _lines: dict = PrivateAttr(default_factory=dict)
     _file: str = PrivateAttr(default="case.yaml")

@@ -142,7 +142,7 @@ def _say(quiet: bool) -> Callable[[str], None] | None:
     return None if quiet else (lambda msg: click.echo(f"… {msg}", err=True))
 
 
-def _diagnostics(notes: list[str], threats: list, quiet: bool) -> None:
+def _diagnostics(notes: list[str], threats: list, quiet: bool, accepted: dict[str, str] | None = None) -> None:
     """Notes, threats to validity and what the author can do about them, on stderr (nothing under -q)."""
     from casegen.app.console import threat_lines
 
@@ -150,12 +150,14 @@ def _diagnostics(notes: list[str], threats: list, quiet: bool) -> None:
         return
     for note in notes:
         click.secho(f"note: {note}", fg="yellow", err=True)
-    for line in threat_lines(threats):
+    for line in threat_lines(threats, accepted or {}):
         click.secho(line, fg="yellow", err=True)
 
 
-def _fail_strict(threats: list, case_file: str) -> None:
-    """``--strict``: an error naming the case and its threats, and a non-zero exit."""
+def _fail_strict(threats: list, case_file: str, accepted: dict[str, str] | None = None) -> None:
+    """``--strict``: an error naming the case and its threats (those accept: in case.yaml does not
+    acknowledge), and a non-zero exit."""
+    threats = [t for t in threats if t.key not in (accepted or {})]
     if not threats:
         return
     titles = list(dict.fromkeys(t.title for t in threats))
@@ -229,13 +231,13 @@ def validate(case: Path, strict: bool, quiet: bool) -> None:
     from casegen.app.console import validate_lines
 
     study, _case_dir = validate_case(case)
-    _diagnostics(study.notes, study.threats, quiet)
+    _diagnostics(study.notes, study.threats, quiet, study.case.accept)
     if not quiet:
         for line in validate_lines(study):
             click.echo(line)
         click.echo(f"{study.case.file}: valid")
     if strict:
-        _fail_strict(study.threats, study.case.file)
+        _fail_strict(study.threats, study.case.file, study.case.accept)
 
 
 @main.command()
@@ -277,14 +279,14 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...
         formats = tuple(f for f in DEFAULT_OUTPUTS if f != "pdf")
     result = build_case(case, outdir, formats=formats, layout=layout, theme=theme, templates=templates, png=png,
                         trust_case_templates=trust_case_templates, progress=_say(quiet))
-    _diagnostics(result.study.notes, result.study.threats, quiet)
+    _diagnostics(result.study.notes, result.study.threats, quiet, result.study.case.accept)
     if not quiet:
         for f in result.files:
             if f.suffix != ".svg":
                 click.echo(f"wrote {f}")
         click.echo(f"built in {result.seconds:.2f} s", err=True)
     if strict:
-        _fail_strict(result.study.threats, result.study.case.file)
+        _fail_strict(result.study.threats, result.study.case.file, result.study.case.accept)
 
 
 @main.command()
