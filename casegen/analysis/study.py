@@ -548,6 +548,7 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
             threats += checks.dependence_threats(side, intervals[side])
         threats += checks.plausibility_checks(side, runs[side], metrics[side])
     threats += checks.scaffold_leftovers(case)
+    threats += checks.scaffold_values(case, runs)
     spread = {side: _spread(runs[side].parts, method) for side in SIDES if len(runs[side].parts) > 1}
     deltas = latency_deltas(metrics["baseline"], metrics["optimized"])
     revenue = None

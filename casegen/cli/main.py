@@ -246,7 +246,8 @@ def validate(case: Path, strict: bool, quiet: bool) -> None:
               help="Output folder (default: CASE/build).")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF (faster; HTML and summary.json only).")
 @click.option("--format", "formats", type=CommaChoice(OUTPUT_FORMATS), default=None,
-              help=f"Comma-separated outputs (default: {','.join(DEFAULT_OUTPUTS)}).")
+              help=f"Comma-separated outputs (default: {','.join(DEFAULT_OUTPUTS)}). The output folder then "
+                   "holds exactly these: casegen's files from an earlier build that are not requested are removed.")
 @click.option("--layout", type=click.Choice(LAYOUTS), default=None,
               help="full report, or one page (default: report.layout in case.yaml).")
 @click.option("--theme", type=click.Choice(THEMES), default=None,
@@ -266,8 +267,10 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...
           quiet: bool) -> None:
     """Build report.html, report.pdf and summary.json for CASE.
 
-    CASE is a case folder or its case.yaml. Prints the files written; progress,
-    notes and threats to validity go to stderr.
+    CASE is a case folder or its case.yaml. Prints the files written, and casegen's
+    files from an earlier build it removed: the output folder ends up holding exactly
+    the requested outputs (your own files there are kept). Progress, notes and threats
+    to validity go to stderr.
 
     \b
     Example:
@@ -275,6 +278,8 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...
     """
     from casegen.app.build import build as build_case
 
+    if no_pdf and formats is not None and "pdf" in formats:
+        raise click.UsageError("--no-pdf and --format with pdf contradict each other: give one of them")
     if formats is None and no_pdf:
         formats = tuple(f for f in DEFAULT_OUTPUTS if f != "pdf")
     result = build_case(case, outdir, formats=formats, layout=layout, theme=theme, templates=templates, png=png,
@@ -284,6 +289,11 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...
         for f in result.files:
             if f.suffix != ".svg":
                 click.echo(f"wrote {f}")
+        charts = [f for f in result.files if f.suffix == ".svg"]
+        if charts:
+            click.echo(f"wrote {len(charts)} chart(s) in {charts[0].parent}")
+        for f in result.removed:
+            click.echo(f"removed {f} (an earlier build's; not requested now)")
         click.echo(f"built in {result.seconds:.2f} s", err=True)
     if strict:
         _fail_strict(result.study.threats, result.study.case.file, result.study.case.accept)
