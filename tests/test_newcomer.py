@@ -226,3 +226,76 @@ def test_contradictory_output_options_are_a_usage_error(tmp_path, example_case):
     r = run("build", example_case, "-o", tmp_path / "o", "--no-pdf", "--format", "pdf,json")
     assert r.exit_code == 2 and "--no-pdf" in r.stderr and "contradict" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------- hints
+
+LLMD = VLLM / "llm-d-l40s-llama32-3b-3deployments-x-3rates-append-result.json"
+
+
+def test_compare_on_a_multi_run_file_names_the_option():
+    r = run("compare", LLMD, LLMD)
+    assert r.exit_code == 1 and "--select-a <index> or --select-a key=value pairs" in r.stderr
+    assert "select: <index>" not in r.stderr
+    r = run("compare", LLMD, LLMD, "--select-a", "0", "--select-b", "rate=99")
+    assert r.exit_code == 1 and "a --select-b value that matches exactly one run" in r.stderr
+
+
+def test_a_wrong_selector_in_case_yaml_points_at_select(tmp_path):
+    d = tmp_path / "c"
+    run("new", d, "-q")
+    shutil.copy(LLMD, d / "runs" / "r.json")
+    y = d / "case.yaml"
+    y.write_text(y.read_text().replace("path: runs/optimized.csv", "path: runs/r.json\n    select: rate=99"))
+    r = run("validate", d)
+    assert r.exit_code == 1 and "key runs.optimized.select" in r.stderr and "key runs.optimized.path" not in r.stderr
+    y.write_text(y.read_text().replace("    select: rate=99\n", ""))
+    r = run("validate", d)
+    assert r.exit_code == 1 and "add select: under case.yaml line" in r.stderr and "key runs.optimized" in r.stderr
+
+
+def test_a_number_where_text_is_expected_advises_quotes(tmp_path):
+    d = tmp_path / "c"
+    run("new", d, "-q")
+    y = d / "case.yaml"
+    y.write_text(y.read_text().replace('engine_version: "0.8.2"', "engine_version: 0.10"))
+    r = run("validate", d)
+    assert r.exit_code == 1
+    assert "0.10 is a number in YAML (YAML reads 0.10 as 0.1), where text is expected" in r.stderr
+    assert 'engine_version: "0.10"' in r.stderr
+
+
+def test_yaml_syntax_errors_in_plain_words(tmp_path):
+    d = tmp_path / "c"
+    run("new", d, "-q")
+    y = d / "case.yaml"
+    orig = y.read_text()
+    cases = [
+        ('  hardware: "1× NVIDIA L40S', '   hardware: "1× NVIDIA L40S',
+         "line 15 is indented by 3 spaces, the line above it (14) by 2 spaces"),
+        ('  model: "Llama-3.1-8B-Instruct"', '  model: "Llama-3.1-8B-Instruct', "line 14 opens a quote it does not close"),
+        ('  model: "Llama-3.1-8B-Instruct"', '\tmodel: "x"', "a tab character: YAML indents with spaces only"),
+        ('title: "Serving at half the cost: prefix caching and FP8 on the chat endpoint"',
+         "title: Serving at half the cost: prefix caching", "text containing a colon followed by a space must be quoted"),
+    ]
+    for old, new, said in cases:
+        assert old in orig
+        y.write_text(orig.replace(old, new, 1))
+        r = run("validate", d)
+        assert r.exit_code == 1 and said in r.stderr, (said, r.stderr)
+        assert "the YAML reader said:" in r.stderr and "Traceback" not in r.output
+
+
+def test_inspect_on_aiperfs_parent_folder_and_inputs_file(tmp_path):
+    art = tmp_path / "artifacts"
+    for name in ("baseline-c4", "optimized-c4"):
+        shutil.copytree(FIXTURES / "aiperf" / "0.13.0" / name, art / name)
+    r = run("inspect", art)
+    assert r.exit_code == 1 and "try the subfolders: baseline-c4, optimized-c4" in r.stderr
+    inputs = art / "baseline-c4" / "inputs.json"
+    inputs.write_text(json.dumps({"data": [{"session_id": "s0", "payloads": [
+        {"messages": [{"role": "user", "content": "hello"}], "model": "m", "stream": True}]}]}))
+    r = run("inspect", inputs)
+    assert r.exit_code == 1 and "this is AIPerf's inputs file" in r.stderr and "profile_export.jsonl" in r.stderr
+    assert "Formats tried" not in r.stderr
+    assert run("inspect", art / "baseline-c4").exit_code == 0  # the folder itself still reads
