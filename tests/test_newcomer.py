@@ -140,7 +140,7 @@ def test_accept_lists_the_threat_with_the_reason_and_strict_passes(tmp_path):
     y.write_text(y.read_text() + "accept:\n" + "".join(f"  {k}: \"reason for {k}\"\n" for k in keys))
     r = run("validate", mine, "--strict")
     assert r.exit_code == 0, r.stderr
-    assert "acknowledged: One repetition (baseline, optimized) [one-repetition]: reason for one-repetition" in r.stderr
+    assert "acknowledged: One repetition (baseline, optimized) [one-repetition] (accept: in case.yaml)" in r.stderr
     t = _threats(mine, tmp_path)
     assert set(t) == set(keys)  # never hidden
     assert t["one-repetition"]["acknowledged"] == "reason for one-repetition"
@@ -299,3 +299,57 @@ def test_inspect_on_aiperfs_parent_folder_and_inputs_file(tmp_path):
     assert r.exit_code == 1 and "this is AIPerf's inputs file" in r.stderr and "profile_export.jsonl" in r.stderr
     assert "Formats tried" not in r.stderr
     assert run("inspect", art / "baseline-c4").exit_code == 0  # the folder itself still reads
+
+
+# ------------------------------------------------------------------- conventions
+
+
+def test_no_color_and_version_short_option(tmp_path):
+    fresh = tmp_path / "fresh"
+    run("new", fresh, "-q")
+    coloured = CliRunner().invoke(main, ["validate", str(fresh)], color=True)
+    assert "\x1b[" in coloured.stderr  # a terminal gets colour ...
+    for args, env in ((["validate", str(fresh)], {"NO_COLOR": "1"}), (["--no-color", "validate", str(fresh)], {})):
+        r = CliRunner().invoke(main, args, color=True, env=env)
+        assert r.exit_code == 0 and "\x1b[" not in r.output, args  # ... unless switched off
+    r = run("-V")
+    assert r.exit_code == 0 and r.stdout.startswith("casegen, version ")
+
+
+def test_validate_json(tmp_path):
+    r = run("validate", ROOT / "cases" / "h100-llama31-8b-fp8", "--json", "--strict")
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["valid"] and data["strict_passes"] and data["open_threats"] == []
+    assert data["runs"]["baseline"]["requests"] == {"total": 100, "succeeded": 100, "failed": 0}
+    assert {t["key"]: bool(t["acknowledged"]) for t in data["threats"]}["fixed-outputs"]
+    fresh = tmp_path / "fresh"
+    run("new", fresh, "-q")
+    r = run("validate", fresh, "--json", "--strict")
+    assert r.exit_code == 3 and not json.loads(r.stdout)["strict_passes"]
+    assert "scaffold-value" in json.loads(r.stdout)["open_threats"]
+    (fresh / "case.yaml").write_text("title: [")
+    r = run("validate", fresh, "--json")
+    assert r.exit_code == 1 and json.loads(r.stdout)["valid"] is False
+
+
+def test_tool_version_ranges_agree_between_readme_and_formats_doc():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    formats = (ROOT / "docs" / "formats.md").read_text()
+    for tool in ("GuideLLM", "AIPerf", "inference-perf"):
+        ranges = {doc: re.findall(rf"{tool} (\d+\.\d+–\d+\.\d+)", text) for doc, text in
+                  (("README", readme), ("formats", formats))}
+        assert ranges["README"] and ranges["README"][:1] == ranges["formats"][:1], (tool, ranges)
+
+
+def test_windows_gets_a_clear_message(monkeypatch, capsys):
+    import pytest
+
+    import casegen.__main__ as entry
+
+    monkeypatch.setattr(entry.sys, "platform", "win32")
+    with pytest.raises(SystemExit) as exit_info:
+        entry.main()
+    assert exit_info.value.code == 1 and "Linux and macOS" in capsys.readouterr().err

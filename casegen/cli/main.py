@@ -170,11 +170,28 @@ def _fail_strict(threats: list, case_file: str, accepted: dict[str, str] | None 
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 
 
+def _color_wanted(no_color: bool = False) -> bool | None:
+    """False when colour is switched off (``--no-color``, or the NO_COLOR convention: any non-empty
+    value, https://no-color.org); None lets Click decide (colour on a terminal only)."""
+    return False if no_color or os.environ.get("NO_COLOR", "") != "" else None
+
+
+def _stdout_color() -> bool:
+    """Colour for tables written to standard output: a terminal, and colour not switched off."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    if (root is not None and root.color is False) or _color_wanted() is False:
+        return False
+    return sys.stdout.isatty()
+
+
 @click.group(cls=_Casegen, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="casegen")
+@click.version_option(__version__, "-V", "--version", prog_name="casegen")
 @click.option("--debug", is_flag=True, envvar="CASEGEN_DEBUG",
               help="Show the traceback of an internal error (a bug in casegen; exit status 70).")
-def main(debug: bool) -> None:
+@click.option("--no-color", is_flag=True, help="No colour in the output (also when NO_COLOR is set).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, no_color: bool) -> None:
     """Turn a baseline and an optimized benchmark run into a case study:
     measured latency and cost, as HTML, PDF and JSON.
 
@@ -188,6 +205,8 @@ def main(debug: bool) -> None:
     3 --strict threats, 4 compare --fail-on-regression found a worse change,
     70 an internal error (a bug: see --debug).
     """
+    if _color_wanted(no_color) is False:
+        ctx.color = False  # every click.echo/secho below strips its styles
 
 
 @main.command(short_help="Create a case folder with a case.yaml and example runs.")
@@ -216,9 +235,12 @@ def new(directory: Path, force: bool, quiet: bool) -> None:
 @main.command(short_help="Check a case and read its runs, without rendering.")
 @click.argument("case", type=UserPath(path_type=Path))
 @click.option("--strict", is_flag=True, help="Exit with status 3 when the runs raise any threat to validity (for CI).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable result on stdout: each side's run, the threats (with acknowledged reasons), "
+                   "notes and whether --strict passes.")
 @QUIET
 @_user_errors
-def validate(case: Path, strict: bool, quiet: bool) -> None:
+def validate(case: Path, strict: bool, as_json: bool, quiet: bool) -> None:
     """Check CASE (a folder or its case.yaml): read its runs and run the whole analysis, without rendering.
 
     Prints each side's run and request counts; notes and warnings go to stderr.
@@ -226,10 +248,26 @@ def validate(case: Path, strict: bool, quiet: bool) -> None:
     \b
     Example:
       casegen validate cases/h100-llama31-8b-fp8
+      casegen validate my-case --strict --json > validation.json
     """
     from casegen.app.build import validate_case
     from casegen.app.console import validate_lines
 
+    if as_json:
+        import json
+
+        from casegen.app.console import validate_json
+
+        try:
+            study, _case_dir = validate_case(case)
+        except CasegenError as err:  # still JSON on stdout (the message on stderr, as always)
+            click.echo(json.dumps({"case": str(case), "valid": False, "error": err.format()}, indent=2,
+                                  ensure_ascii=False))
+            raise
+        click.echo(json.dumps(validate_json(study), indent=2, ensure_ascii=False))
+        if strict:
+            _fail_strict(study.threats, study.case.file, study.case.accept)
+        return
     study, _case_dir = validate_case(case)
     _diagnostics(study.notes, study.threats, quiet, study.case.accept)
     if not quiet:
@@ -385,7 +423,7 @@ def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, sele
         result = compare_runs(a, b, select_a=select_a, select_b=select_b)
         for w in result["warnings"]:
             click.secho(f"warning: {w}", fg="yellow", err=True)
-        click.echo(json.dumps(result, indent=2) if as_json else format_table(result, color=sys.stdout.isatty()))
+        click.echo(json.dumps(result, indent=2) if as_json else format_table(result, color=_stdout_color()))
         if fail_on_regression and result["any_regression"]:
             sys.exit(EXIT_REGRESSION)
         return
@@ -394,7 +432,7 @@ def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, sele
     for i, step in enumerate(chain["steps"], start=1):
         for w in step["warnings"]:
             click.secho(f"warning: step {i}: {w}", fg="yellow", err=True)
-    click.echo(json.dumps(chain, indent=2) if as_json else format_chain(chain, color=sys.stdout.isatty()))
+    click.echo(json.dumps(chain, indent=2) if as_json else format_chain(chain, color=_stdout_color()))
     if fail_on_regression and any(step["any_regression"] for step in chain["steps"]):
         sys.exit(EXIT_REGRESSION)
 
