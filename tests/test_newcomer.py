@@ -353,3 +353,70 @@ def test_windows_gets_a_clear_message(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_info:
         entry.main()
     assert exit_info.value.code == 1 and "Linux and macOS" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- reading: server token counts, model names
+
+
+def _edit_jsonl(src: Path, dst: Path, edit) -> None:
+    lines = [json.loads(x) for x in src.read_text().splitlines() if x.strip()]
+    for i, rec in enumerate(lines):
+        edit(i, rec)
+    dst.write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+
+def test_aiperf_token_counts_come_from_the_servers_usage(tmp_path):
+    from casegen.analysis.metrics import compute_run_metrics
+    from casegen.runs import load_run
+
+    src = FIXTURES / "aiperf" / "0.13.0" / "baseline-c4"
+    shutil.copytree(src, tmp_path / "run")
+
+    def server_counts_one_more(i, rec):  # the client's re-tokenisation counted one token less
+        if i % 2 == 0:
+            rec["metrics"]["usage_completion_tokens"]["value"] += 1
+
+    _edit_jsonl(src / "profile_export.jsonl", tmp_path / "run" / "profile_export.jsonl", server_counts_one_more)
+    aiperf_run = load_run(tmp_path / "run" / "profile_export.jsonl")
+    client = [json.loads(x)["metrics"]["output_sequence_length"]["value"]
+              for x in (src / "profile_export.jsonl").read_text().splitlines()]
+    want = [c + (1 if i % 2 == 0 else 0) for i, c in enumerate(client)]
+    assert aiperf_run.meta.token_source == "server"
+    assert aiperf_run.requests["output_tokens"].tolist() == want
+    assert any("server's token usage differs from AIPerf's client count" in w for w in aiperf_run.warnings)
+    assert not any("re-tokenising the response text" in w for w in aiperf_run.warnings)
+    m = compute_run_metrics(aiperf_run)
+    assert m.tokens["output"].mean == sum(want) / len(want)
+    # AIPerf's own output tok/s counted the client's tokens: the parity row says why they differ
+    row = next(p for p in m.parity if p.metric == "throughput" and p.stat == "output_tokens_per_s")
+    assert row.diff_pct > 0.5 and "usage_completion_tokens" in row.cause
+
+    # without usage on every successful record: the client's count, said so
+    def drop_usage(i, rec):
+        if i == 3:
+            del rec["metrics"]["usage_completion_tokens"]
+
+    _edit_jsonl(src / "profile_export.jsonl", tmp_path / "run" / "profile_export.jsonl", drop_usage)
+    aiperf_run = load_run(tmp_path / "run" / "profile_export.jsonl")
+    assert aiperf_run.meta.token_source == "client" and any("re-tokenising" in w for w in aiperf_run.warnings)
+    r = run("inspect", tmp_path / "run" / "profile_export.jsonl")
+    assert r.exit_code == 0 and "token counts: the benchmark client's own count" in r.stdout
+
+
+def test_inference_perf_server_usage_and_model_from_config(tmp_path):
+    from casegen.runs import load_runs
+
+    src = FIXTURES / "inference-perf" / "0.7.0" / "baseline-rate"
+    dst = tmp_path / "report"
+    shutil.copytree(src, dst)
+    records = json.loads((src / "per_request_lifecycle_metrics.json").read_text())
+    for rec in records:
+        rec["info"]["response_metrics"]["server_usage"]["completion_tokens"] = 40
+    (dst / "per_request_lifecycle_metrics.json").write_text(json.dumps(records))
+    runs = load_runs(dst)
+    assert {r.meta.model for r in runs} == {"test-model"}  # server.model_name in config.yaml
+    assert all(r.meta.token_source == "server" for r in runs)
+    assert all(set(r.requests["output_tokens"]) == {40} for r in runs)
+    assert any("server_usage" in d for d in runs[0].definitions)
+    r = run("inspect", dst, "--select", "stage=0")
+    assert r.exit_code == 0 and "model test-model" in r.stdout and "token counts: the server's usage" in r.stdout

@@ -40,6 +40,7 @@ def describe_run(run: Run) -> dict[str, Any]:
         "tool": run.meta.tool,
         "tool_version": run.meta.tool_version,
         "load": run.meta.describe_load(),
+        "token_counts": run.meta.token_source,
         "requests": m.requests,
         "latency": latency,
         "throughput": {"requests_per_s": m.throughput.get("requests_per_s"),
@@ -124,6 +125,10 @@ def format_text(info: dict[str, Any]) -> str:
         version = f" {r['tool_version']}" if r["tool_version"] else ""
         lines.append(f"    {r['data']}; {r['tool']}{version}; model {r['model'] or '—'}; {r['load']}")
         lines.append(f"    requests: {request_counts(req)}")
+        if r.get("token_counts"):
+            lines.append("    token counts: " + {"server": "the server's usage (from the API responses)",
+                                                 "client": "the benchmark client's own count"}.get(r["token_counts"],
+                                                                                                  r["token_counts"]))
         lat = r["latency"]
         lines.append(
             "    TTFT p50 {} p99 {} | TPOT p50 {} | inter-chunk p99 {} | E2E p50 {}".format(

@@ -195,6 +195,11 @@ def _throughput_rows(study: Study) -> list[dict[str, Any]]:
     return rows
 
 
+#: where a run's token counts come from (RunMeta.token_source), in reader language
+TOKEN_SOURCES = {"server": "the server's (the API response's usage)",
+                 "client": "the benchmark client's own count (the response re-tokenised)"}
+
+
 def _method_rows(study: Study) -> list[dict[str, Any]]:
     rows = []
 
@@ -222,6 +227,8 @@ def _method_rows(study: Study) -> list[dict[str, Any]]:
     both("Duration", lambda s: f"{M[s].throughput.get('duration_s'):,.1f} s" if M[s].throughput.get("duration_s") else "—")
     both("Input tokens", lambda s: tok(s, "input"))
     both("Output tokens", lambda s: tok(s, "output"))
+    if any(R[s].meta.token_source for s in SIDES):
+        both("Token counts", lambda s: TOKEN_SOURCES.get(R[s].meta.token_source or "", "as the tool wrote them"))
     both("Data", lambda s: "per-request (recomputed by casegen)" if M[s].source == "per-request" else "summary only (the tool's own statistics)")
     return rows
 
