@@ -437,6 +437,50 @@ def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, sele
         sys.exit(EXIT_REGRESSION)
 
 
+@main.command(short_help="Serve a case's report on 127.0.0.1, rebuilt on every save.")
+@click.argument("case", type=UserPath(path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port). Only this machine can connect.")
+@click.option("--layout", type=click.Choice(LAYOUTS), default=None,
+              help="full report, or one page (default: report.layout in case.yaml).")
+@click.option("--theme", type=click.Choice(THEMES), default=None,
+              help="Look of the report (default: report.theme in case.yaml).")
+@click.option("--templates", type=UserPath(file_okay=False, path_type=Path), default=None,
+              help="Folder of your own templates overriding the built-in ones (watched for changes too).")
+@click.option("--trust-case-templates", is_flag=True,
+              help="Use the templates folder named by report.templates in case.yaml (as for build).")
+@QUIET
+@_user_errors
+def preview(case: Path, port: int, layout: str | None, theme: str | None, templates: Path | None,
+            trust_case_templates: bool, quiet: bool) -> None:
+    """Serve CASE's report (HTML) at http://127.0.0.1:PORT/ and rebuild it when case.yaml,
+    a run file or a template changes; the open page reloads itself.
+
+    Only the HTML is rebuilt (no PDF, nothing written to disk). When only text changed
+    (title, summary, notes, system, workload, …) the runs and the analysis are reused,
+    so the page follows within about a second. A case.yaml that does not read keeps the
+    last good report on screen, with the error above it. Stop with Ctrl+C.
+
+    \b
+    Example:
+      casegen preview my-case --port 8000
+    """
+    from casegen.app.preview import HOST, PreviewServer
+
+    say = _say(quiet)
+    try:
+        server = PreviewServer(case, port=port, templates=templates, theme=theme, layout=layout,
+                               trust_case_templates=trust_case_templates, say=say)
+    except OSError as err:
+        raise CasegenError(f"cannot listen on {port} ({err.strerror or err})",
+                           expected="a free port (--port, or --port 0 for any)") from None
+    click.echo(f"serving http://{HOST}:{server.port}/ (Ctrl+C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
 @main.command(short_help="Build many cases, an index.html and one portfolio.pdf.")
 @click.argument("dirs", nargs=-1, required=True, type=UserPath(path_type=Path))
 @click.option("-o", "--outdir", type=UserPath(path_type=Path), required=True, help="Output folder.")
