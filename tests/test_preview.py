@@ -102,3 +102,19 @@ def test_server_serves_the_report_and_reloads_on_save(server, example_case):
     assert "Saved: FP8 weights" in _get(server, "/report.html")[2]
     with pytest.raises(Exception):  # noqa: B017 (urllib's HTTPError)
         _get(server, "/../case.yaml")
+
+
+def test_a_new_file_in_a_run_folder_and_other_hosts(server, example_case):
+    from urllib.request import Request
+
+    # a request naming another host (DNS rebinding: a web page whose name resolves to 127.0.0.1)
+    req = Request(f"http://127.0.0.1:{server.port}/report.html", headers={"Host": "evil.example:80"})
+    with pytest.raises(Exception) as info:  # noqa: B017 (urllib's HTTPError)
+        urlopen(req, timeout=10)
+    assert "403" in str(info.value)
+    # a run file replaced in place is noticed
+    run = example_case / "runs" / "fp8-optimized.json"
+    data = json.loads(run.read_text())
+    data["ttfts"] = [t * 2 for t in data["ttfts"]]
+    run.write_text(json.dumps(data))
+    assert server.check() is True and server.status()["reused"] is False

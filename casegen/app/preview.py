@@ -145,18 +145,20 @@ def render_preview(case_path: str | Path, cache: PreviewCache, *, templates: str
 
 
 def watched_files(case_path: str | Path, templates: str | Path | None = None) -> list[Path]:
-    """What a change is looked for in: case.yaml, the run files (while case.yaml reads), the templates."""
+    """What a change is looked for in: case.yaml, the run files (while case.yaml reads) and the
+    templates, with the folders that hold them (a file added to a run folder changes its mtime)."""
     path = Path(case_path)
     yaml_path = path / "case.yaml" if path.is_dir() else path
     files = [yaml_path]
     try:
         case, case_dir = load_case(case_path)
-        files += _run_paths(case, case_dir)
+        runs = _run_paths(case, case_dir)
+        files += runs + sorted({p.parent for p in runs})
     except CasegenError:
         pass  # case.yaml does not read now: watch it alone until it does
     for folder in (templates_dir(), Path(templates) if templates else None):
         if folder is not None and folder.is_dir():
-            files += sorted(f for f in folder.rglob("*") if f.is_file())
+            files += sorted(folder.rglob("*")) + [folder]
     return files
 
 
@@ -242,12 +244,12 @@ class PreviewServer:
         self.say(f"rebuilt in {out.seconds:.2f} s" + (" (runs and analysis reused)" if out.reused else ""))
 
     def check(self) -> bool:
-        """Rebuild if an input changed since the last look; True if it did."""
-        files = watched_files(self.case_path, self.templates)
-        sig = _signature(files)
-        if sig == self._sig and files == self._files:
+        """Rebuild if an input changed since the last look; True if it did. A look costs one stat()
+        per watched path; the list is made again (case.yaml read) only after a change."""
+        if _signature(self._files) == self._sig:
             return False
-        self._files, self._sig = files, sig
+        self._files = watched_files(self.case_path, self.templates)
+        self._sig = _signature(self._files)
         self.rebuild()
         return True
 
@@ -291,6 +293,11 @@ class PreviewServer:
                     self.wfile.write(body)
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+                if host not in ("127.0.0.1", "localhost"):  # a page elsewhere whose name resolves here
+                    self._send(403, b"casegen preview answers only to 127.0.0.1 and localhost",
+                               "text/plain; charset=utf-8")
+                    return
                 route = self.path.split("?", 1)[0]
                 if route == "/":
                     st = server.status()
