@@ -1,7 +1,7 @@
 """``casegen preview CASE``: the report's HTML served on 127.0.0.1, rebuilt when its inputs change.
 
 A watcher polls the inputs (case.yaml, every run file, the templates) by size and modification
-time a few times a second; a change rebuilds the HTML only (no PDF). The page the browser opens
+time ten times a second; a change rebuilds the HTML only (no PDF). The page the browser opens
 is a small wrapper that shows the report in a frame and reloads it when the server's version
 number (``/__version``) moves, so the report itself is served exactly as ``build`` writes it.
 
@@ -44,7 +44,8 @@ PROSE_KEYS = ("title", "author", "date", "summary", "tags", "notes", "system", "
 #: threats computed from prose (redone when the Study is reused)
 PROSE_THREATS = ("scaffold-text", "scaffold-value")
 HOST = "127.0.0.1"
-POLL_S = 0.2
+POLL_S = 0.1  # the watcher's look at the inputs (one stat() per watched path)
+PAGE_POLL_MS = 200  # the open page's look at /__version
 
 
 def _run_paths(case: Case, case_dir: Path) -> list[Path]:
@@ -195,9 +196,9 @@ async function poll() {{
       f.src = "/report.html?v=" + s.version;
     }}
   }} catch (e) {{ document.getElementById("state").textContent = "server stopped"; return; }}
-  setTimeout(poll, 300);
+  setTimeout(poll, {poll_ms});
 }}
-setTimeout(poll, 300);
+setTimeout(poll, {poll_ms});
 </script></body></html>
 """
 
@@ -302,7 +303,8 @@ class PreviewServer:
                 if route == "/":
                     st = server.status()
                     title = html_lib.escape(Path(server.case_path).resolve().name)
-                    self._send(200, _WRAPPER.format(title=title, version=st["version"]).encode("utf-8"),
+                    self._send(200, _WRAPPER.format(title=title, version=st["version"],
+                                                    poll_ms=PAGE_POLL_MS).encode("utf-8"),
                                "text/html; charset=utf-8")
                 elif route == "/report.html":
                     with server.lock:
