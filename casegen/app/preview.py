@@ -186,7 +186,7 @@ async function poll() {{
     const s = await r.json();
     const bar = document.getElementById("bar");
     if (s.error) {{ bar.className = "error"; bar.textContent = "casegen preview — not rebuilt: " + s.error; }}
-    else {{ bar.className = ""; bar.innerHTML = "casegen preview — rebuilt in " + s.seconds.toFixed(2) + " s"
+    else {{ bar.className = ""; bar.textContent = "casegen preview — built in " + s.seconds.toFixed(2) + " s"
             + (s.reused ? " (runs and analysis reused)" : ""); }}
     if (s.version !== seen) {{
       seen = s.version;
