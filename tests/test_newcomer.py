@@ -420,3 +420,9 @@ def test_inference_perf_server_usage_and_model_from_config(tmp_path):
     assert any("server_usage" in d for d in runs[0].definitions)
     r = run("inspect", dst, "--select", "stage=0")
     assert r.exit_code == 0 and "model test-model" in r.stdout and "token counts: the server's usage" in r.stdout
+
+
+def test_portfolio_reports_progress_with_counts(tmp_path, example_case):
+    r = run("portfolio", example_case, "-o", tmp_path / "site", "-j", "1", "--no-pdf")
+    assert r.exit_code == 0, r.output
+    assert "[1/1] building case" in r.stderr and "[1/1] case: ok" in r.stderr
