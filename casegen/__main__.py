@@ -14,12 +14,21 @@ scan alone took 0.5–0.7 s of CPU after a build of the example.
 """
 
 import gc
+import sys
 
 #: (generation 0, 1, 2) thresholds for the command line: see the module docstring.
 GC_THRESHOLDS = (50_000, 20, 20)
 
+#: casegen runs on Linux and macOS: output folders are locked with POSIX ``fcntl.flock`` and swapped
+#: with POSIX renames (``casegen.app.output_set``), which Windows does not have.
+UNSUPPORTED_PLATFORM = ("casegen runs on Linux and macOS; Windows lacks the POSIX file locking (fcntl) it uses "
+                        "to write output folders safely. On Windows, run it in WSL (Windows Subsystem for Linux).")
+
 
 def main() -> None:
+    if sys.platform == "win32":
+        sys.stderr.write(f"Error: {UNSUPPORTED_PLATFORM}\n")
+        raise SystemExit(1)
     gc.set_threshold(*GC_THRESHOLDS)
     from casegen.cli.main import main as cli_main
 

@@ -119,3 +119,33 @@ TOOL_NAMES = {
     "sglang": "SGLang bench_serving",
     "inference-perf": "inference-perf",
 }
+
+#: Every threat-to-validity key casegen's checks raise (``casegen.analysis.checks``), with its title.
+#: ``accept:`` in case.yaml names keys from here; tests/test_accept.py fails when a check raises a key
+#: missing from this table.
+THREATS: dict[str, str] = {
+    "request-count": "Different number of requests",
+    "input-not-shown-same": "Same input lengths not shown",
+    "output-not-shown-same": "Same output lengths not shown",
+    "input-differs": "The two sides served different prompts",
+    "output-differs": "The two sides generated different output lengths",
+    "load-differs": "The two sides ran at different load",
+    "tool-differs": "Different benchmark tools on the two sides",
+    "streaming-differs": "One side streamed and the other did not",
+    "summary-only": "Summary-only run",
+    "fixed-prompts": "Fixed-length synthetic prompts",
+    "fixed-outputs": "Fixed-length outputs",
+    "non-streaming-ttft": "TTFT reported for a non-streaming run",
+    "concurrency-1": "Only concurrency 1",
+    "short-run": "Run shorter than 60 s",
+    "no-warmup": "No warm-up excluded",
+    "errors": "Error rate above 1%",
+    "one-repetition": "One repetition",
+    "too-few-requests": "Too few requests for p99",
+    "autocorrelated": "Neighbouring requests are alike",
+    "zero-latency": "Successful requests with zero latency",
+    "implausible-units": "Latencies too small to be real",
+    "e2e-below-ttft": "End-to-end latency below TTFT",
+    "scaffold-text": "Example text from `casegen new` left in case.yaml",
+    "scaffold-value": "Example values from `casegen new` left in case.yaml",
+}

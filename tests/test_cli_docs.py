@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import click
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -17,7 +18,11 @@ from conftest import EXAMPLE
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-WORKFLOW = ROOT / "examples" / "github-actions" / "casegen.yml"
+WORKFLOWS = {  # layout → (workflow file, the files of casegen's example that go to the repository's top)
+    "fork": (ROOT / "examples" / "github-actions" / "casegen-fork.yml", []),
+    "cases-repo": (ROOT / "examples" / "github-actions" / "cases-repo" / ".github" / "workflows" / "casegen.yml",
+                   [ROOT / "examples" / "github-actions" / "cases-repo" / "casegen-requirements.txt"]),
+}
 
 
 def _options(cmd: click.Command) -> set[str]:
@@ -72,7 +77,7 @@ def test_readme_mentions_only_options_that_exist():
 
 def test_readme_build_output_is_what_build_prints(tmp_path, monkeypatch):
     """The README's sample session, replayed: same lines, except the time."""
-    block = re.search(r"```console\n\$ pip install \.\n\$ (casegen build \S+)\n(.*?)```", README, re.S)
+    block = re.search(r"```console\n\$ python3 -m venv .venv && . .venv/bin/activate && pip install \.\n\$ (casegen build \S+)\n(.*?)```", README, re.S)
     assert block
     command, expected = block.group(1), block.group(2)
     case_rel = command.split()[-1]
@@ -87,8 +92,9 @@ def test_readme_build_output_is_what_build_prints(tmp_path, monkeypatch):
     assert r.stdout == "".join(line + "\n" for line in want.splitlines() if line.startswith("wrote "))
 
 
-def test_ci_workflow_parses_and_its_commands_exist():
-    wf = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("layout", sorted(WORKFLOWS))
+def test_ci_workflow_parses_and_its_commands_exist(layout):
+    wf = yaml.safe_load(WORKFLOWS[layout][0].read_text(encoding="utf-8"))
     triggers = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as true
     assert "push" in triggers and "pull_request" in triggers
     build, deploy = wf["jobs"]["build"], wf["jobs"]["deploy"]
@@ -116,6 +122,69 @@ def test_ci_workflow_parses_and_its_commands_exist():
             args = [re.sub(r'"?\$\(?[^ ]*', "cases/x", w) for w in words[2:]]
             ctx = main.commands[words[1]].make_context(words[1], args, resilient_parsing=False)
             assert ctx is not None
+
+
+def _layout(layout: str, root: Path) -> Path:
+    """The repository a user has, for each layout: a fork holds casegen (pyproject.toml, cases/, …); a
+    repository of cases holds cases/ and the files of the recipe."""
+    workflow, extra = WORKFLOWS[layout]
+    root.mkdir(parents=True)
+    if layout == "fork":
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy(ROOT / name, root / name)
+        shutil.copytree(ROOT / "cases", root / "cases", ignore=shutil.ignore_patterns("build"))
+    else:
+        shutil.copytree(ROOT / "cases" / "h100-llama31-8b-fp8", root / "cases" / "fp8",
+                        ignore=shutil.ignore_patterns("build"))
+        for f in extra:
+            shutil.copy(f, root / f.name)
+    (root / ".github" / "workflows").mkdir(parents=True)
+    shutil.copy(workflow, root / ".github" / "workflows" / "casegen.yml")
+    return root
+
+
+@pytest.mark.parametrize("layout", sorted(WORKFLOWS))
+def test_ci_recipe_runs_in_its_layout(layout, tmp_path):
+    """What stopped the recipe on GitHub: setup-python's pip cache needs a key file that exists in the
+    repository (none in a repository of cases), the install spec must be set in one place and be
+    installable (not '.' without a pyproject.toml), and the check step must pass on the cases."""
+    import os
+    import subprocess
+    import sys
+
+    repo = _layout(layout, tmp_path / "repo")
+    wf = yaml.safe_load((repo / ".github" / "workflows" / "casegen.yml").read_text(encoding="utf-8"))
+    steps = wf["jobs"]["build"]["steps"]
+    setup = next(st for st in steps if st.get("uses", "").startswith("actions/setup-python@"))
+    if setup["with"].get("cache") == "pip":
+        key = setup["with"].get("cache-dependency-path")
+        assert key, "cache: pip without cache-dependency-path needs a requirements.txt/pyproject.toml at the top"
+        assert (repo / key).is_file(), f"the cache key file {key} is not in the {layout} layout"
+    install = next(st["run"] for st in steps if st.get("name") == "Install casegen")
+    specs = re.findall(r"pip install (?!--upgrade)(.+)", install)
+    assert len(specs) == 1, specs
+    spec = specs[0].strip()
+    if spec == ".":
+        assert (repo / "pyproject.toml").is_file()
+    else:
+        assert spec == "-r casegen-requirements.txt"
+        pins = [ln for ln in (repo / "casegen-requirements.txt").read_text().splitlines()
+                if ln.strip() and not ln.startswith("#")]
+        assert len(pins) == 1 and re.fullmatch(r"casegen @ git\+https://github\.com/[^/]+/casegen@v\d+\.\d+\.\d+", pins[0])
+        assert "example.org" not in install
+    # the check step, run as GitHub runs it (bash -e), with this casegen on PATH
+    check = next(st for st in steps if "validate --strict" in st.get("run", ""))
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "casegen").write_text(f"#!/bin/sh\nexec {sys.executable} -c 'from casegen.cli.main import main; "
+                                    "main(prog_name=\"casegen\")' \"$@\"\n")
+    (bindir / "casegen").chmod(0o755)
+    env = {**os.environ, **{k: str(v) for k, v in wf.get("env", {}).items()},
+           "PATH": f"{bindir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT)}
+    r = subprocess.run(["bash", "-e", "-c", check["run"]], cwd=repo, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count(": valid") == len(list((repo / "cases").glob("*/case.yaml")))
 
 
 def test_generated_help_is_what_a_terminal_shows():

@@ -189,6 +189,8 @@ def test_bad_slos_point_at_the_line(example_case, slo, message):
 
 
 def test_strict_build_fails_on_threats(example_case):
+    y = example_case / "case.yaml"  # the example acknowledges its threats (accept:); without that, --strict fails
+    y.write_text(y.read_text().split("\naccept:\n")[0] + "\n")
     r = CliRunner().invoke(main, ["build", str(example_case), "--no-pdf", "--strict"])
     assert r.exit_code == 3 and "--strict" in r.output and "Traceback" not in r.output
     assert (example_case / "build" / "report.html").exists()

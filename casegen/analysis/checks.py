@@ -7,6 +7,7 @@ are listed in the "Threats to validity" section and make ``casegen build --stric
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -361,7 +362,7 @@ def _independent(n_eff: float) -> str:
 # --------------------------------------------------------------------------- plausibility
 
 MIN_PLAUSIBLE_MS = 1.0  # a TTFT, TPOT or end-to-end median below this is almost surely a unit slip
-PLAUSIBILITY_KEYS = ("zero-latency", "implausible-units", "e2e-below-ttft", "scaffold-text")
+PLAUSIBILITY_KEYS = ("zero-latency", "implausible-units", "e2e-below-ttft", "scaffold-text", "scaffold-value")
 _UNIT_METRICS = (("ttft", "TTFT"), ("tpot", "TPOT"), ("e2e", "end-to-end latency"))
 
 
@@ -434,6 +435,77 @@ def scaffold_leftovers(case: Any) -> list[Threat]:
     return [Threat("scaffold-text", "major", "Example text from `casegen new` left in case.yaml",
                    f"{', '.join(left)} still hold{'s' if len(left) == 1 else ''} the scaffold's example text",
                    "replace it with your own (or delete optional keys)", None)]
+
+
+#: sections of case.yaml whose values (not prose) `casegen new` fills with an example
+_SCAFFOLD_VALUE_SECTIONS = ("system", "workload", "slos", "cost", "tradeoffs", "reproduce")
+#: values that name a category many real cases share (engine "vLLM", GPU "L40S"), not a figure of the
+#: example: equal to the scaffold's, they are no sign of a leftover (the figures beside them are checked)
+_SCAFFOLD_CATEGORY_KEYS = {"reproduce.engine", "reproduce.baseline.engine", "reproduce.optimized.engine",
+                           "cost.baseline.self_hosted.gpu", "cost.optimized.self_hosted.gpu"}
+
+
+def _same_leaves(mine: Any, example: Any, path: str, skip: set[str]) -> list[str]:
+    """Dotted keys under ``path`` where ``mine`` still holds the example's value. A value equal to the
+    field's default is not the scaffold's (casegen would use it anyway); keys in ``skip`` are prose the
+    scaffold-text check reports."""
+    from pydantic import BaseModel
+
+    out: list[str] = []
+    if isinstance(example, BaseModel) and isinstance(mine, BaseModel) and type(mine) is type(example):
+        for name, info in type(example).model_fields.items():
+            key = f"{path}.{name}" if path else name
+            ex, my = getattr(example, name), getattr(mine, name)
+            if key in skip or ex is None or my is None:
+                continue
+            if isinstance(ex, (BaseModel, list)):
+                out += _same_leaves(my, ex, key, skip)
+            elif not info.is_required() and ex == info.get_default(call_default_factory=True):
+                continue
+            elif my == ex:
+                out.append(key)
+    elif isinstance(example, list) and isinstance(mine, list):
+        for i, item in enumerate(mine):
+            if path == "slos":  # an objective is one value: metric, percentile and threshold together
+                if any(item == ex for ex in example):
+                    out.append(f"{path}.{i}")
+                continue
+            for ex in example:  # each item against each example item (an entry may have moved)
+                out += [k for k in _same_leaves(item, ex, f"{path}.{i}", skip) if k not in out]
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _example_run_hashes() -> frozenset[str]:
+    import hashlib
+
+    from casegen.case.scaffold import example_runs
+
+    return frozenset(hashlib.sha256(text.encode("utf-8")).hexdigest() for text in example_runs().values())
+
+
+def scaffold_values(case: Any, runs: dict[str, Run] | None = None) -> list[Threat]:
+    """Values (not only prose) of the ``casegen new`` example still in case.yaml: the example's
+    system, SLOs, cost figures, trade-offs, quality scores and reproduce details, and its synthetic
+    runs. Each such key is named; a reader would take them for facts about the author's system."""
+    from casegen.case.scaffold import scaffold_case
+
+    example = scaffold_case()
+    skip = {".".join(p) for p in _SCAFFOLD_TEXT_KEYS} | _SCAFFOLD_CATEGORY_KEYS
+    left: list[str] = []
+    for section in _SCAFFOLD_VALUE_SECTIONS:
+        left += _same_leaves(getattr(case, section), getattr(example, section), section, skip)
+    for side, run in sorted((runs or {}).items()):
+        if any(part.meta.sha256 in _example_run_hashes() for part in (run.parts or [run])):
+            left.append(f"runs.{side}.path")
+    if not left:
+        return []
+    return [Threat("scaffold-value", "major", "Example values from `casegen new` left in case.yaml",
+                   f"the scaffold's example value{'' if len(left) == 1 else 's'} still in {', '.join(left)}"
+                   + (" (the runs are the synthetic example data)" if any(k.startswith("runs.") for k in left) else "")
+                   + ": a reader takes them for facts about your system",
+                   "replace each with your own figures (or delete optional keys); if a value really is yours, "
+                   "acknowledge it: accept: {scaffold-value: <why>}", None)]
 
 
 def slo_metric_problems(case: Any, metrics: dict[str, RunMetrics], labels: dict[str, str]) -> list[Any]:

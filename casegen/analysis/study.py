@@ -29,7 +29,7 @@ from casegen.analysis.window import pool, trim
 from casegen.case.model import Case
 from casegen.errors import CasegenError, ValidationFailed
 from casegen.runs import Run, load_run, load_runs
-from casegen.runs.select import filter_runs
+from casegen.runs.select import SelectorError, filter_runs
 
 SIDES = ("baseline", "optimized")
 SPREAD_STATS = (("ttft", "p50"), ("ttft", "p99"), ("tpot", "p50"), ("e2e", "p50"))
@@ -108,6 +108,12 @@ def _load_side_files(case: Case, case_dir: Path, side: str) -> list[tuple[Run | 
         try:
             runs = (load_runs(path, spec.format, **options) if spec.sweep
                     else load_run(path, spec.format, spec.select, **options))
+        except SelectorError as err:  # the selector is what to change: point at select:, not at path:
+            err.file = err.file or str(path)
+            sel = case.where("runs", *spec_path(side), "select")
+            err.hint = err.hint or (f"from {sel}" if spec.select is not None else
+                                    f"add select: under {case.where('runs', *spec_path(side))}")
+            raise
         except CasegenError as err:
             err.file = err.file or str(path)
             err.hint = err.hint or f"from {where}"
@@ -548,6 +554,7 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
             threats += checks.dependence_threats(side, intervals[side])
         threats += checks.plausibility_checks(side, runs[side], metrics[side])
     threats += checks.scaffold_leftovers(case)
+    threats += checks.scaffold_values(case, runs)
     spread = {side: _spread(runs[side].parts, method) for side in SIDES if len(runs[side].parts) > 1}
     deltas = latency_deltas(metrics["baseline"], metrics["optimized"])
     revenue = None

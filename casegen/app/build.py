@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from casegen.analysis.study import Study, analyze
-from casegen.app.output_set import check_output_folder, write_output_set
+from casegen.app.output_set import check_output_folder, own_files, write_output_set
 from casegen.app.outputs import OUTPUT_FORMATS, PNG_EXTRA_HINT
 from casegen.case.model import load_case
 from casegen.errors import CasegenError
@@ -34,6 +34,8 @@ class BuildResult:
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
     report: Report | None = None
+    #: casegen's files from an earlier build that this build's set does not hold (removed)
+    removed: list[Path] = field(default_factory=list)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -211,6 +213,8 @@ def build(
             outputs.append((out / "report.pdf", pdf_bytes))
         if png:
             outputs.append((out / "report.png", render_png(pdf_bytes)))
-    write_output_set(out, [(str(path.relative_to(out)), data) for path, data in outputs], case_dir=case_dir,
-                     write_one=write_atomic)
-    return BuildResult(out, [p for p, _ in outputs], study, time.perf_counter() - t0, timings, report)
+    rel_outputs = [(str(path.relative_to(out)), data) for path, data in outputs]
+    removed = sorted(own_files(out) - {rel for rel, _data in rel_outputs})
+    write_output_set(out, rel_outputs, case_dir=case_dir, write_one=write_atomic)
+    return BuildResult(out, [p for p, _ in outputs], study, time.perf_counter() - t0, timings, report,
+                       [out / rel for rel in removed])

@@ -40,10 +40,11 @@ def failure_warnings(ra: dict[str, Any], rb: dict[str, Any]) -> list[str]:
 
 
 def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b: Any = None,
-                 format: str = "auto", analysis: Analysis | None = None) -> dict[str, Any]:
+                 format: str = "auto", analysis: Analysis | None = None,
+                 select_options: tuple[str, str] = ("--select-a", "--select-b")) -> dict[str, Any]:
     analysis = analysis or Analysis()
-    ra = load_run(a, format, select_a)
-    rb = load_run(b, format, select_b)
+    ra = load_run(a, format, select_a, select_option=select_options[0])
+    rb = load_run(b, format, select_b, select_option=select_options[1])
     ma, mb = compute_run_metrics(ra, analysis.percentile_method), compute_run_metrics(rb, analysis.percentile_method)
     deltas = latency_deltas(ma, mb)
     cis: dict = {}
@@ -159,8 +160,10 @@ def compare_chain(paths: list[str | Path], *, selects: list[Any] | None = None, 
     if len(paths) < 2:
         raise CasegenError("compare needs at least two runs", expected="casegen compare A B [C …]")
     selects = list(selects or [None] * len(paths))
+    options = ["--select-a", "--select-b"] + ["--select-more"] * (len(paths) - 2)
     steps = [compare_runs(paths[i], paths[i + 1], select_a=selects[i], select_b=selects[i + 1], format=format,
-                          analysis=analysis) for i in range(len(paths) - 1)]
+                          analysis=analysis, select_options=(options[i], options[i + 1]))
+             for i in range(len(paths) - 1)]
     return {"runs": [str(p) for p in paths], "confidence": steps[0]["confidence"], "steps": steps}
 
 

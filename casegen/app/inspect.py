@@ -40,6 +40,7 @@ def describe_run(run: Run) -> dict[str, Any]:
         "tool": run.meta.tool,
         "tool_version": run.meta.tool_version,
         "load": run.meta.describe_load(),
+        "token_counts": run.meta.token_source,
         "requests": m.requests,
         "latency": latency,
         "throughput": {"requests_per_s": m.throughput.get("requests_per_s"),
@@ -53,14 +54,38 @@ def describe_run(run: Run) -> dict[str, Any]:
     }
 
 
+def _readable_subfolders(path: Path, limit: int = 50) -> list[str]:
+    """Names of the subfolders of ``path`` that hold a run or sweep casegen recognises (cheap: layout
+    and file sniffing, no reading of runs)."""
+    from casegen.runs import detect_dir_format
+
+    found = []
+    for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))[:limit]:
+        try:
+            detect_dir_format(sub)
+        except CasegenError:
+            continue
+        found.append(sub.name)
+    return found
+
+
 def inspect_path(path: str | Path, format: str = "auto", select: Any = None) -> dict[str, Any]:
     """Everything casegen read from ``path`` (a file or a tool's output folder)."""
     path = Path(path)
     if not path.exists():
         raise CasegenError("not found", file=path, expected="a benchmark output file or folder")
-    runs = load_runs(path, format)
+    try:
+        runs = load_runs(path, format)
+    except CasegenError as err:
+        readable = _readable_subfolders(path) if path.is_dir() and format == "auto" else []
+        if not readable:
+            raise
+        raise CasegenError(
+            f"this folder is not one run or one sweep casegen reads; try the subfolders: {', '.join(readable)}",
+            file=path, expected="casegen inspect " + " ".join(str(path / name) for name in readable[:4]),
+            hint=f"reading the folder itself: {err.what.splitlines()[0]}") from None
     if select not in (None, ""):
-        runs = [select_run(runs, parse_selector(select), source=str(path))]
+        runs = [select_run(runs, parse_selector(select), source=str(path), option="--select")]
     fmt = runs[0].meta.format if runs else format
     return {
         "path": str(path),
@@ -100,6 +125,10 @@ def format_text(info: dict[str, Any]) -> str:
         version = f" {r['tool_version']}" if r["tool_version"] else ""
         lines.append(f"    {r['data']}; {r['tool']}{version}; model {r['model'] or '—'}; {r['load']}")
         lines.append(f"    requests: {request_counts(req)}")
+        if r.get("token_counts"):
+            lines.append("    token counts: " + {"server": "the server's usage (from the API responses)",
+                                                 "client": "the benchmark client's own count"}.get(r["token_counts"],
+                                                                                                  r["token_counts"]))
         lat = r["latency"]
         lines.append(
             "    TTFT p50 {} p99 {} | TPOT p50 {} | inter-chunk p99 {} | E2E p50 {}".format(

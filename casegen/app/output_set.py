@@ -14,7 +14,8 @@ A build renders everything in memory, then :func:`write_output_set`:
 
 An existing output folder that holds files casegen did not write (``-o`` pointing at a folder of
 your own) is never swapped away: casegen then replaces its own files there one by one, each
-atomically, still under the lock.
+atomically, still under the lock, and removes its own files the new set does not hold — so either
+way the folder ends up with exactly the requested outputs (:func:`own_files` says which they were).
 """
 
 from __future__ import annotations
@@ -96,6 +97,28 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
+def own_files(out: Path) -> set[str]:
+    """casegen's files in an output folder (paths relative to it): its top-level outputs and the chart
+    SVGs in charts/ (anything else you put in charts/ is not casegen's)."""
+    if not out.is_dir():
+        return set()
+    found = {e.name for e in out.iterdir() if e.name in OWN_NAMES and e.name != "charts" and e.is_file()}
+    charts = out / "charts"
+    if charts.is_dir() and not charts.is_symlink():
+        found |= {f"charts/{e.name}" for e in charts.iterdir()
+                  if e.suffix == ".svg" and e.is_file() and not e.is_symlink()}
+    return found
+
+
+def _remove_own(out: Path, keep: set[str]) -> None:
+    """Remove casegen's files no longer in the set (a folder holding files of yours: under the lock)."""
+    for rel in sorted(own_files(out) - keep):
+        (out / rel).unlink(missing_ok=True)
+    charts = out / "charts"
+    if charts.is_dir() and not charts.is_symlink() and not any(charts.iterdir()):
+        charts.rmdir()
+
+
 def _owned(out: Path) -> bool:
     return all(entry.name in OWN_NAMES for entry in out.iterdir())
 
@@ -140,6 +163,7 @@ def write_output_set(out: str | Path, files: list[tuple[str, bytes]], *, case_di
                 for rel, data in files:
                     (target / rel).parent.mkdir(parents=True, exist_ok=True)
                     write_one(target / rel, data)
+                _remove_own(target, {rel for rel, _data in files})
                 return target
             new = Path(tempfile.mkdtemp(prefix=f".{target.name}.casegen-new-", dir=target.parent))
             try:

@@ -176,9 +176,10 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
     say(f"building {len(cases)} case(s) with {jobs} process(es)")
     outcomes: list[CaseOutcome] = []
     if jobs <= 1 or len(cases) == 1:
-        for c in cases:
+        for k, c in enumerate(cases, start=1):
+            say(f"[{k}/{len(cases)}] building {slug_of(c)}")
             outcomes.append(_build_one(str(c), str(out / slug_of(c)), pdf, False, trust_case_templates))
-            say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
+            say(f"[{k}/{len(cases)}] {outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
         book = _book(outcomes, out, pdf, say, title, author, links)
         return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -186,10 +187,12 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
         # this process renders the book (the longest single task), so every core stays busy
         futures = [pool.submit(_build_one, str(c), str(out / slug_of(c)), pdf, True, trust_case_templates)
                    for c in cases]
-        for f in futures:
+        for k, f in enumerate(futures, start=1):
             outcomes.append(f.result())
-            say(f"{outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
+            say(f"[{k}/{len(cases)}] {outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
         pdfs = {o.slug: pool.submit(_case_pdf, *o.pdf_job) for o in outcomes if o.ok and o.pdf_job}
+        if pdfs:
+            say(f"rendering {len(pdfs)} case PDF(s) in the background")
         book = _book(outcomes, out, pdf, say, title, author, links)
         for o in outcomes:
             if o.slug in pdfs and (error := pdfs[o.slug].result()) is not None:

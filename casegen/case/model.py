@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from casegen import registry
 from casegen.errors import CasegenError, Problem, ValidationFailed
@@ -417,6 +426,20 @@ class ReportSettings(_Strict):
     )
 
 
+def _known_threat_key(key: str) -> str:
+    if key not in registry.THREATS:
+        close = difflib.get_close_matches(key, list(registry.THREATS), n=1)
+        raise ValueError(f"unknown threat key '{key[:60]}'; expected " + (
+            f"did you mean '{close[0]}'?" if close else "a threat key `casegen validate` prints (one of: "
+            + ", ".join(registry.THREATS) + ")"))
+    return key
+
+
+ThreatKey = Annotated[str, AfterValidator(_known_threat_key)]
+AcceptReason = Annotated[str, Field(min_length=3, max_length=MAX_TEXT_CHARS,
+                                    description="Why the threat does not undermine this comparison.")]
+
+
 class Case(_Strict):
     """A before-and-after case study."""
 
@@ -437,6 +460,12 @@ class Case(_Strict):
     report: ReportSettings = Field(default_factory=ReportSettings, description="Report layout settings.")
     reproduce: Reproduce = Field(default_factory=Reproduce,
                                  description="Engine, flags, hardware, driver/CUDA and benchmark command per side.")
+    accept: dict[ThreatKey, AcceptReason] = Field(
+        default_factory=dict, max_length=len(registry.THREATS),
+        description="Threats to validity you acknowledge: threat key → your reason, e.g. "
+        "`fixed-outputs: \"output length fixed on purpose, to compare per-token latency\"`. The report still "
+        "lists them, marked 'Acknowledged by the author' with the reason; `--strict` no longer fails on them. "
+        "Keys are those `casegen validate` prints (e.g. one-repetition, short-run, no-warmup).")
 
     _lines: dict = PrivateAttr(default_factory=dict)
     _file: str = PrivateAttr(default="case.yaml")
@@ -544,6 +573,59 @@ def _check_yaml_size(root: yaml.Node, file: str | Path) -> None:
     size(root, 0)
 
 
+def _indent(row: str) -> int:
+    return len(row) - len(row.lstrip(" "))
+
+
+def _yaml_syntax_advice(err: yaml.YAMLError, text: str) -> tuple[str | None, str | None]:
+    """PyYAML's syntax error in plain words, with the likely fix: (what, expected), or (None, None)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or ""
+    context = getattr(err, "context", None) or ""
+    if mark is None:
+        return None, None
+    rows = text.splitlines()
+    n = mark.line  # 0-based index of the line the reader stopped at
+    row = rows[n] if n < len(rows) else ""
+
+    def previous(i: int) -> int | None:  # the nearest line above with content (not a comment)
+        for j in range(i - 1, -1, -1):
+            if rows[j].strip() and not rows[j].lstrip().startswith("#"):
+                return j
+        return None
+
+    if "'\\t'" in problem or "\t" in problem:
+        return ("a tab character: YAML indents with spaces only",
+                f"spaces instead of the tab on line {n + 1}")
+    if "quoted scalar" in context:
+        start = getattr(err, "context_mark", None)
+        at = start.line + 1 if start is not None else n + 1
+        return (f"a quoted value that starts on line {at} is never closed",
+                f"the closing quote at the end of that value on line {at}")
+    # an unclosed quote: the reader runs on (a double-quoted value may span lines) and stops later
+    reach = n + 1 if "<scalar>" in problem or "expected ':'" in problem else min(3, n + 1)
+    for j in range(n, n - reach, -1):
+        if j < len(rows) and rows[j].count('"') % 2 == 1 and ":" in rows[j]:
+            return (f"line {j + 1} opens a quote it does not close", f'the closing " on line {j + 1}')
+    if problem.startswith("mapping values are not allowed"):
+        return ("a second ': ' on the line: text containing a colon followed by a space must be quoted",
+                f'the value in quotes, e.g. {row.split(":", 1)[0].strip() or "key"}: "…: …"')
+    if problem.startswith(("expected <block end>", "did not find expected key", "did not find expected '-'")):
+        p = previous(n)
+        if p is not None and _indent(row) != _indent(rows[p]):
+            spaces = {1: "1 space"}
+            return (f"line {n + 1} is indented by {spaces.get(_indent(row), f'{_indent(row)} spaces')}, the line "
+                    f"above it ({p + 1}) by {spaces.get(_indent(rows[p]), f'{_indent(rows[p])} spaces')}: keys of one "
+                    "mapping line up",
+                    f"line {n + 1} indented like the key it belongs with (as the example in `casegen new`)")
+        return (f"the indentation around line {n + 1} does not line up",
+                "keys of one mapping at the same indentation, list items ('- ') under their key")
+    if problem.startswith("could not find expected ':'"):
+        return (f"line {n + 1} is not a 'key: value' line (text continued from the line above?)",
+                "key: value, or a long text as key: >- with the text indented on the lines below")
+    return None, None
+
+
 def load_yaml_with_lines(text: str, file: str | Path) -> tuple[Any, dict[tuple, int], list[Problem]]:
     """Parse YAML safely; return (data, {path: line}, problems such as duplicate keys)."""
     loader = None
@@ -561,7 +643,10 @@ def load_yaml_with_lines(text: str, file: str | Path) -> tuple[Any, dict[tuple, 
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         problem = getattr(err, "problem", None) or str(err)
-        raise CasegenError(f"not valid YAML: {problem}", file=file, where=where) from None
+        what, expected = _yaml_syntax_advice(err, text)
+        raise CasegenError(f"not valid YAML: {what}" if what else f"not valid YAML: {problem}", file=file,
+                           where=where, expected=expected,
+                           hint=f"the YAML reader said: {problem}" if what else None) from None
     except RecursionError:
         raise CasegenError("YAML is nested too deeply to read", file=file,
                            expected="a case.yaml like the one `casegen new` writes") from None
@@ -657,7 +742,20 @@ def _clean_loc(raw: tuple) -> tuple:
     return tuple(clean)
 
 
-def _problem_from_error(err: dict, lines: dict[tuple, int]) -> Problem:
+def _written_value(source: str | None, line: int | None, key: str) -> str | None:
+    """The value of ``key`` as written on line ``line`` of the YAML source (for 'quote it' advice)."""
+    import re
+
+    if not source or not line or not key:
+        return None
+    rows = source.splitlines()
+    if not 0 < line <= len(rows):
+        return None
+    m = re.search(rf"(?:^|[\s{{,-]){re.escape(key)}\s*:\s*([^\s,#}}\]]+)", rows[line - 1])
+    return m.group(1) if m else None
+
+
+def _problem_from_error(err: dict, lines: dict[tuple, int], source: str | None = None) -> Problem:
     loc = _clean_loc(err["loc"])
     dotted = ".".join(str(p) for p in loc) or "(top level)"
     line = None
@@ -689,6 +787,12 @@ def _problem_from_error(err: dict, lines: dict[tuple, int]) -> Problem:
         return Problem(pwhere, f"required key '{loc[-1]}' is missing", f"{loc[-1]}: <value> (see docs/case-yaml.md)")
     given = err.get("input")
     shown = _short_repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
+    if etype == "string_type" and isinstance(given, (int, float, bool, dt.date)):
+        written = _written_value(source, line, str(loc[-1]) if loc else "") or str(given)
+        kind = {bool: "a yes/no value", dt.date: "a date"}.get(type(given), "a number")
+        read = "" if written == str(given) else f" (YAML reads {written} as {given!r})"
+        return Problem(where, f"{written} is {kind} in YAML{read}, where text is expected",
+                       f'the value in quotes: {loc[-1] if loc else "key"}: "{written}"')
     if etype.startswith(("date_", "datetime_")):
         return Problem(where, f"{shown} is not a date", "a date written YYYY-MM-DD, e.g. 2026-01-15")
     if msg.startswith("Value error, "):
@@ -715,7 +819,7 @@ def parse_case(text: str, file: str | Path = "case.yaml") -> Case:
     try:
         case = Case.model_validate(data)
     except ValidationError as err:
-        problems += [_problem_from_error(e, lines) for e in _drop_union_noise(err.errors(include_url=False))]
+        problems += [_problem_from_error(e, lines, text) for e in _drop_union_noise(err.errors(include_url=False))]
         case = None
     if problems:
         problems.sort(key=lambda p: int(p.where.split(",")[0].split()[1]) if p.where.startswith("line ") else 0)

@@ -54,6 +54,12 @@ def scaffold_case() -> Case:
     return parse_case(_template_text(), "casegen new: case.yaml")
 
 
+@functools.lru_cache(maxsize=1)
+def example_runs() -> dict[str, str]:
+    """The synthetic runs ``casegen new`` writes (file name → CSV text), the same every time."""
+    return {"baseline.csv": _example_run(1, 600, 180.0, 24.0, 3), "optimized.csv": _example_run(2, 600, 120.0, 17.0, 2)}
+
+
 def new_case(directory: str | Path, *, force: bool = False) -> list[Path]:
     """Create a case folder; refuses to overwrite an existing case.yaml unless ``force``."""
     d = Path(directory)
@@ -67,8 +73,7 @@ def new_case(directory: str | Path, *, force: bool = False) -> list[Path]:
     files = {
         target: _template_text(),
         d / "case.schema.json": json_schema(),
-        d / "runs" / "baseline.csv": _example_run(1, 600, 180.0, 24.0, 3),
-        d / "runs" / "optimized.csv": _example_run(2, 600, 120.0, 17.0, 2),
+        **{d / "runs" / name: text for name, text in example_runs().items()},
     }
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")

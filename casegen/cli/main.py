@@ -142,7 +142,7 @@ def _say(quiet: bool) -> Callable[[str], None] | None:
     return None if quiet else (lambda msg: click.echo(f"… {msg}", err=True))
 
 
-def _diagnostics(notes: list[str], threats: list, quiet: bool) -> None:
+def _diagnostics(notes: list[str], threats: list, quiet: bool, accepted: dict[str, str] | None = None) -> None:
     """Notes, threats to validity and what the author can do about them, on stderr (nothing under -q)."""
     from casegen.app.console import threat_lines
 
@@ -150,12 +150,14 @@ def _diagnostics(notes: list[str], threats: list, quiet: bool) -> None:
         return
     for note in notes:
         click.secho(f"note: {note}", fg="yellow", err=True)
-    for line in threat_lines(threats):
+    for line in threat_lines(threats, accepted or {}):
         click.secho(line, fg="yellow", err=True)
 
 
-def _fail_strict(threats: list, case_file: str) -> None:
-    """``--strict``: an error naming the case and its threats, and a non-zero exit."""
+def _fail_strict(threats: list, case_file: str, accepted: dict[str, str] | None = None) -> None:
+    """``--strict``: an error naming the case and its threats (those accept: in case.yaml does not
+    acknowledge), and a non-zero exit."""
+    threats = [t for t in threats if t.key not in (accepted or {})]
     if not threats:
         return
     titles = list(dict.fromkeys(t.title for t in threats))
@@ -168,11 +170,28 @@ def _fail_strict(threats: list, case_file: str) -> None:
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 
 
+def _color_wanted(no_color: bool = False) -> bool | None:
+    """False when colour is switched off (``--no-color``, or the NO_COLOR convention: any non-empty
+    value, https://no-color.org); None lets Click decide (colour on a terminal only)."""
+    return False if no_color or os.environ.get("NO_COLOR", "") != "" else None
+
+
+def _stdout_color() -> bool:
+    """Colour for tables written to standard output: a terminal, and colour not switched off."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    if (root is not None and root.color is False) or _color_wanted() is False:
+        return False
+    return sys.stdout.isatty()
+
+
 @click.group(cls=_Casegen, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="casegen")
+@click.version_option(__version__, "-V", "--version", prog_name="casegen")
 @click.option("--debug", is_flag=True, envvar="CASEGEN_DEBUG",
               help="Show the traceback of an internal error (a bug in casegen; exit status 70).")
-def main(debug: bool) -> None:
+@click.option("--no-color", is_flag=True, help="No colour in the output (also when NO_COLOR is set).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, no_color: bool) -> None:
     """Turn a baseline and an optimized benchmark run into a case study:
     measured latency and cost, as HTML, PDF and JSON.
 
@@ -186,6 +205,8 @@ def main(debug: bool) -> None:
     3 --strict threats, 4 compare --fail-on-regression found a worse change,
     70 an internal error (a bug: see --debug).
     """
+    if _color_wanted(no_color) is False:
+        ctx.color = False  # every click.echo/secho below strips its styles
 
 
 @main.command(short_help="Create a case folder with a case.yaml and example runs.")
@@ -214,9 +235,12 @@ def new(directory: Path, force: bool, quiet: bool) -> None:
 @main.command(short_help="Check a case and read its runs, without rendering.")
 @click.argument("case", type=UserPath(path_type=Path))
 @click.option("--strict", is_flag=True, help="Exit with status 3 when the runs raise any threat to validity (for CI).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable result on stdout: each side's run, the threats (with acknowledged reasons), "
+                   "notes and whether --strict passes.")
 @QUIET
 @_user_errors
-def validate(case: Path, strict: bool, quiet: bool) -> None:
+def validate(case: Path, strict: bool, as_json: bool, quiet: bool) -> None:
     """Check CASE (a folder or its case.yaml): read its runs and run the whole analysis, without rendering.
 
     Prints each side's run and request counts; notes and warnings go to stderr.
@@ -224,18 +248,34 @@ def validate(case: Path, strict: bool, quiet: bool) -> None:
     \b
     Example:
       casegen validate cases/h100-llama31-8b-fp8
+      casegen validate my-case --strict --json > validation.json
     """
     from casegen.app.build import validate_case
     from casegen.app.console import validate_lines
 
+    if as_json:
+        import json
+
+        from casegen.app.console import validate_json
+
+        try:
+            study, _case_dir = validate_case(case)
+        except CasegenError as err:  # still JSON on stdout (the message on stderr, as always)
+            click.echo(json.dumps({"case": str(case), "valid": False, "error": err.format()}, indent=2,
+                                  ensure_ascii=False))
+            raise
+        click.echo(json.dumps(validate_json(study), indent=2, ensure_ascii=False))
+        if strict:
+            _fail_strict(study.threats, study.case.file, study.case.accept)
+        return
     study, _case_dir = validate_case(case)
-    _diagnostics(study.notes, study.threats, quiet)
+    _diagnostics(study.notes, study.threats, quiet, study.case.accept)
     if not quiet:
         for line in validate_lines(study):
             click.echo(line)
         click.echo(f"{study.case.file}: valid")
     if strict:
-        _fail_strict(study.threats, study.case.file)
+        _fail_strict(study.threats, study.case.file, study.case.accept)
 
 
 @main.command()
@@ -244,7 +284,8 @@ def validate(case: Path, strict: bool, quiet: bool) -> None:
               help="Output folder (default: CASE/build).")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF (faster; HTML and summary.json only).")
 @click.option("--format", "formats", type=CommaChoice(OUTPUT_FORMATS), default=None,
-              help=f"Comma-separated outputs (default: {','.join(DEFAULT_OUTPUTS)}).")
+              help=f"Comma-separated outputs (default: {','.join(DEFAULT_OUTPUTS)}). The output folder then "
+                   "holds exactly these: casegen's files from an earlier build that are not requested are removed.")
 @click.option("--layout", type=click.Choice(LAYOUTS), default=None,
               help="full report, or one page (default: report.layout in case.yaml).")
 @click.option("--theme", type=click.Choice(THEMES), default=None,
@@ -264,8 +305,10 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...
           quiet: bool) -> None:
     """Build report.html, report.pdf and summary.json for CASE.
 
-    CASE is a case folder or its case.yaml. Prints the files written; progress,
-    notes and threats to validity go to stderr.
+    CASE is a case folder or its case.yaml. Prints the files written, and casegen's
+    files from an earlier build it removed: the output folder ends up holding exactly
+    the requested outputs (your own files there are kept). Progress, notes and threats
+    to validity go to stderr.
 
     \b
     Example:
@@ -273,18 +316,25 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...
     """
     from casegen.app.build import build as build_case
 
+    if no_pdf and formats is not None and "pdf" in formats:
+        raise click.UsageError("--no-pdf and --format with pdf contradict each other: give one of them")
     if formats is None and no_pdf:
         formats = tuple(f for f in DEFAULT_OUTPUTS if f != "pdf")
     result = build_case(case, outdir, formats=formats, layout=layout, theme=theme, templates=templates, png=png,
                         trust_case_templates=trust_case_templates, progress=_say(quiet))
-    _diagnostics(result.study.notes, result.study.threats, quiet)
+    _diagnostics(result.study.notes, result.study.threats, quiet, result.study.case.accept)
     if not quiet:
         for f in result.files:
             if f.suffix != ".svg":
                 click.echo(f"wrote {f}")
+        charts = [f for f in result.files if f.suffix == ".svg"]
+        if charts:
+            click.echo(f"wrote {len(charts)} chart(s) in {charts[0].parent}")
+        for f in result.removed:
+            click.echo(f"removed {f} (an earlier build's; not requested now)")
         click.echo(f"built in {result.seconds:.2f} s", err=True)
     if strict:
-        _fail_strict(result.study.threats, result.study.case.file)
+        _fail_strict(result.study.threats, result.study.case.file, result.study.case.accept)
 
 
 @main.command()
@@ -373,7 +423,7 @@ def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, sele
         result = compare_runs(a, b, select_a=select_a, select_b=select_b)
         for w in result["warnings"]:
             click.secho(f"warning: {w}", fg="yellow", err=True)
-        click.echo(json.dumps(result, indent=2) if as_json else format_table(result, color=sys.stdout.isatty()))
+        click.echo(json.dumps(result, indent=2) if as_json else format_table(result, color=_stdout_color()))
         if fail_on_regression and result["any_regression"]:
             sys.exit(EXIT_REGRESSION)
         return
@@ -382,9 +432,53 @@ def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, sele
     for i, step in enumerate(chain["steps"], start=1):
         for w in step["warnings"]:
             click.secho(f"warning: step {i}: {w}", fg="yellow", err=True)
-    click.echo(json.dumps(chain, indent=2) if as_json else format_chain(chain, color=sys.stdout.isatty()))
+    click.echo(json.dumps(chain, indent=2) if as_json else format_chain(chain, color=_stdout_color()))
     if fail_on_regression and any(step["any_regression"] for step in chain["steps"]):
         sys.exit(EXIT_REGRESSION)
+
+
+@main.command(short_help="Serve a case's report on 127.0.0.1, rebuilt on every save.")
+@click.argument("case", type=UserPath(path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port). Only this machine can connect.")
+@click.option("--layout", type=click.Choice(LAYOUTS), default=None,
+              help="full report, or one page (default: report.layout in case.yaml).")
+@click.option("--theme", type=click.Choice(THEMES), default=None,
+              help="Look of the report (default: report.theme in case.yaml).")
+@click.option("--templates", type=UserPath(file_okay=False, path_type=Path), default=None,
+              help="Folder of your own templates overriding the built-in ones (watched for changes too).")
+@click.option("--trust-case-templates", is_flag=True,
+              help="Use the templates folder named by report.templates in case.yaml (as for build).")
+@QUIET
+@_user_errors
+def preview(case: Path, port: int, layout: str | None, theme: str | None, templates: Path | None,
+            trust_case_templates: bool, quiet: bool) -> None:
+    """Serve CASE's report (HTML) at http://127.0.0.1:PORT/ and rebuild it when case.yaml,
+    a run file or a template changes; the open page reloads itself.
+
+    Only the HTML is rebuilt (no PDF, nothing written to disk). When only text changed
+    (title, summary, notes, system, workload, …) the runs and the analysis are reused,
+    so the page follows within about a second. A case.yaml that does not read keeps the
+    last good report on screen, with the error above it. Stop with Ctrl+C.
+
+    \b
+    Example:
+      casegen preview my-case --port 8000
+    """
+    from casegen.app.preview import HOST, PreviewServer
+
+    say = _say(quiet)
+    try:
+        server = PreviewServer(case, port=port, templates=templates, theme=theme, layout=layout,
+                               trust_case_templates=trust_case_templates, say=say)
+    except OSError as err:
+        raise CasegenError(f"cannot listen on {port} ({err.strerror or err})",
+                           expected="a free port (--port, or --port 0 for any)") from None
+    click.echo(f"serving http://{HOST}:{server.port}/ (Ctrl+C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
 
 
 @main.command(short_help="Build many cases, an index.html and one portfolio.pdf.")

@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
+from casegen.render.chart_memo import memoized
 from casegen.render.idrefs import prefix_ids, referenced_ids  # noqa: E402
 
 BASE_COLOR = "#94a3b8"
@@ -319,6 +320,7 @@ def ecdf_points(sorted_x: np.ndarray, cells: int = CURVE_CELLS) -> tuple[np.ndar
     return sorted_x[keep], y[keep]
 
 
+@memoized
 def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, opt_label: str,
               percentiles: Sequence[float] = (50, 99)) -> str:
     """Empirical CDFs of one latency metric (ms), baseline vs optimized."""
@@ -414,6 +416,7 @@ def _place_panels(fig, n: int, stacked: bool, compact: bool = False) -> None:
         fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h, wspace=gap / panel)
 
 
+@memoized
 def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: bool = False) -> str:
     """Percentile ladder: one panel per metric, p50/p90/p95/p99 bars with Δ% labels; side by side on
     wide screens and in print, stacked on phones (see :func:`responsive`).
@@ -475,6 +478,7 @@ def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
     return fig
 
 
+@memoized
 def split_chart(sides: list[tuple[str, float, float]]) -> str:
     """Where the time goes: stacked bars of mean TTFT and mean decode time (ms) per side."""
     parts = []
@@ -520,6 +524,7 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
     return fig
 
 
+@memoized
 def payback_chart(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None) -> str:
     """Cumulative savings over the horizon against the one-time cost, with break-even."""
     title = "Cumulative savings vs one-time cost"

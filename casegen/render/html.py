@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.bccache import Bucket
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -85,6 +86,30 @@ def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for this process, keyed by template file and checked against
+    its source (Jinja's checksum), so a process that renders several times (``casegen preview``,
+    one worker of ``portfolio``) compiles each template once and an edited template again."""
+
+    def __init__(self, limit: int = 512) -> None:
+        self._store: dict[str, bytes] = {}
+        self._limit = limit
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        data = self._store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if len(self._store) >= self._limit:
+            self._store.clear()
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+#: one cache per environment flavour: compiled code depends on the environment's options (autoescape)
+_BYTECODE = {"html": _MemoryBytecodeCache(), "md": _MemoryBytecodeCache()}
+
+
 def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Environment:
     """The one function that creates a template environment (sandboxed, casegen.render.sandbox): the user's
     folder first, then the packaged templates. ``kind="md"`` is the Markdown flavour: no HTML
@@ -107,6 +132,7 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_BYTECODE["md" if markdown_out else "html"],
     )
     env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
                        lower_first=lower_first)
@@ -203,6 +229,11 @@ def _throughput_rows(study: Study) -> list[dict[str, Any]]:
     return rows
 
 
+#: where a run's token counts come from (RunMeta.token_source), in reader language
+TOKEN_SOURCES = {"server": "the server's (the API response's usage)",
+                 "client": "the benchmark client's own count (the response re-tokenised)"}
+
+
 def _method_rows(study: Study) -> list[dict[str, Any]]:
     rows = []
 
@@ -230,6 +261,8 @@ def _method_rows(study: Study) -> list[dict[str, Any]]:
     both("Duration", lambda s: f"{M[s].throughput.get('duration_s'):,.1f} s" if M[s].throughput.get("duration_s") else "—")
     both("Input tokens", lambda s: tok(s, "input"))
     both("Output tokens", lambda s: tok(s, "output"))
+    if any(R[s].meta.token_source for s in SIDES):
+        both("Token counts", lambda s: TOKEN_SOURCES.get(R[s].meta.token_source or "", "as the tool wrote them"))
     both("Data", lambda s: "per-request (recomputed by casegen)" if M[s].source == "per-request" else "summary only (the tool's own statistics)")
     return rows
 

@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.analysis.sweep import Capacity, Knee, Sweep
+from casegen.render.chart_memo import memoized
 from casegen.render.charts import _RC, BASE_COLOR, MUTED, OPT_COLOR, WORSE, _label_ms, _ms_axis, _to_svg, responsive
 
 _STYLES = ("-", "--", ":", "-.")
@@ -142,6 +143,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     return fig
 
 
+@memoized
 def latency_throughput_chart(
     base: Sweep,
     opt: Sweep,

@@ -26,7 +26,8 @@ def threat_items(study: Study) -> list[ThreatItem]:
     reasons: dict[str, dict[str, list[str]]] = {}  # key → reason → sides that have it
     for t in study.threats:
         g = grouped.setdefault(t.key, ThreatItem(key=t.key, severity=t.severity,  # type: ignore[arg-type]
-                                                 title=t.title, reasons=[], sides=[]))
+                                                 title=t.title, reasons=[], sides=[],
+                                                 acknowledged=study.case.accept.get(t.key)))
         who = study.label(t.side) if t.side else None
         if who and who not in g.sides:
             g.sides.append(who)

@@ -89,6 +89,22 @@ def _sniffs(fmt: Format, path: Path, text: str) -> bool:
         return False
 
 
+def _refuse_known_non_results(path: Path, text: str) -> None:
+    """Files benchmark tools write beside their results that are not results: say what they are and
+    which file of the folder to use instead (rather than listing every format tried)."""
+    obj = first_json(text) if path.suffix.lower() == ".json" else None
+    items = obj.get("data") if isinstance(obj, dict) else None
+    if isinstance(items, list) and items and all(isinstance(i, dict) and ("payloads" in i or "payload" in i)
+                                                  for i in items[:20]):
+        tool = "AIPerf's" if any("payloads" in i for i in items[:20]) else "GenAI-Perf's"
+        siblings = sorted(p.name for p in path.parent.glob("profile_export*") if p.is_file())
+        raise CasegenError(
+            f"this is {tool} inputs file (the prompts it sent), not its results", file=path,
+            expected="the results beside it: " + (", ".join(siblings) if siblings else
+                                                  "profile_export.jsonl or profile_export_aiperf.json")
+            + f", or the folder {path.parent}")
+
+
 def detect_format(path: str | Path, text: str | None = None) -> str:
     """Name of the format of ``path``; a clear error listing the formats tried otherwise."""
     path = Path(path)
@@ -98,6 +114,7 @@ def detect_format(path: str | Path, text: str | None = None) -> str:
     for fmt in FORMATS:
         if fmt.sniff is not None and _sniffs(fmt, path, text):
             return fmt.name
+    _refuse_known_non_results(path, text)
     tried = "\n".join(f"  - {f.name}: {f.description}" for f in FORMATS if f.sniff is not None)
     kind = "JSON from an unknown tool" if first_json(text) is not None else "neither JSON nor a CSV casegen can read"
     raise CasegenError(
@@ -266,7 +283,9 @@ def _load_dir(path: Path, name: str) -> list[Run]:
     return runs
 
 
-def load_run(path: str | Path, format: str = "auto", select: Any = None, **options: Any) -> Run:
-    """Read ``path`` and return the single run ``select`` picks."""
+def load_run(path: str | Path, format: str = "auto", select: Any = None, *, select_option: str | None = None,
+             **options: Any) -> Run:
+    """Read ``path`` and return the single run ``select`` picks (``select_option``: the command-line
+    option that sets ``select``, for the error's hint)."""
     runs = load_runs(path, format, **options)
-    return select_run(runs, select, source=str(path))
+    return select_run(runs, select, source=str(path), option=select_option)

@@ -80,8 +80,13 @@ AIPERF_PARITY_CAUSES = {
     "throughput": "duration window: AIPerf divides by its own benchmark window, casegen by first request sent "
                   "→ last response",
 }
+#: the warning replaced by :data:`SERVER_TOKENS_NOTE` when every record carries the server's usage
+CLIENT_TOKENS_WARNING = "token counts come from AIPerf re-tokenising the response text on the client (not from server usage)"
+SERVER_TOKENS_DEFINITION = ("Token counts are the server's: each record's 'usage_prompt_tokens' and "
+                            "'usage_completion_tokens' (the API response's usage), not AIPerf's client-side "
+                            "re-tokenisation ('input_sequence_length', 'output_sequence_length').")
 AIPERF_WARNINGS = [
-    "token counts come from AIPerf re-tokenising the response text on the client (not from server usage)",
+    CLIENT_TOKENS_WARNING,
     "for reasoning models the output length and output throughput include reasoning tokens",
 ]
 
@@ -396,6 +401,8 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
     e2e = np.full(n, np.nan)
     isl = np.full(n, np.nan)
     osl = np.full(n, np.nan)
+    usage_in = np.full(n, np.nan)  # the server's usage, where the response carried it
+    usage_out = np.full(n, np.nan)
     ok = np.ones(n, dtype=bool)
     errors: list[str] = []
     gaps: list[Any] = []
@@ -440,6 +447,10 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
             if a is not None or b is not None:
                 o = (a or 0.0) + (b or 0.0)
         osl[i] = np.nan if o is None else o
+        u_in = _metric_count(metrics, "usage_prompt_tokens", path, where)
+        u_out = _metric_count(metrics, "usage_completion_tokens", path, where)
+        usage_in[i] = np.nan if u_in is None else u_in
+        usage_out[i] = np.nan if u_out is None else u_out
         icl = metrics.get("inter_chunk_latency")
         if icl is None:
             gaps.append(None)
@@ -475,9 +486,20 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
         duration = float(np.max(ends) - np.min(starts)) or None
     elif any(s is not None for s in start_ns):
         warnings.append("some records have no request start timestamp; send times left out")
+    # the server's token counts when every successful record has them (one source per run, never a mix)
+    server_tokens = bool(ok.any()) and bool(np.isfinite(usage_in[ok]).all() and np.isfinite(usage_out[ok]).all())
+    if server_tokens:
+        differ = int(np.sum(ok & ((usage_out != osl) | (usage_in != isl))))
+        isl = np.where(ok, usage_in, isl)
+        osl = np.where(ok, usage_out, osl)
+        if differ:
+            warnings.append(f"{differ} of {int(ok.sum())} successful records: the server's token usage differs "
+                            "from AIPerf's client count; casegen uses the server's")
     df = make_requests_frame(ttft_s=ttft, e2e_s=e2e, input_tokens=isl, output_tokens=osl, success=ok,
                              error=errors, start_s=starts, chunk_gaps_s=gaps)
     check_requests(df, path, lambda i: f"line {lines[i]}")
+    df.attrs["token_source"] = "server" if server_tokens else "client"
+    df.attrs["token_counts_differ"] = differ if server_tokens else 0
     return df, duration, warnings, streaming
 
 
@@ -532,8 +554,19 @@ def read_jsonl(path: Path, text: str, sha256: str, *, attach_summary: bool = Tru
         kinds = df.loc[~df["success"], "error"].str.split(":").str[0].value_counts()
         warnings.append(f"{n_fail} of {len(df)} requests failed or were cancelled ("
                         + ", ".join(f"{c} × {k}" for k, c in kinds.items()) + "); counted as failures")
+    definitions = list(AIPERF_DEFINITIONS)
+    meta.token_source = df.attrs.pop("token_source", None)
+    token_counts_differ = df.attrs.pop("token_counts_differ", 0)
+    if meta.token_source == "server":
+        warnings = [w for w in warnings if w != CLIENT_TOKENS_WARNING]
+        definitions = [d for d in definitions if "'output_sequence_length'" not in d] + [SERVER_TOKENS_DEFINITION]
+        if token_counts_differ:
+            tokens = ("token counts: casegen uses the server's usage_completion_tokens, AIPerf its client-side "
+                      "output_sequence_length")
+            causes["throughput"] = f"{causes['throughput']}; {tokens}"
+            causes["tpot"] = tokens
     return [Run(meta=meta, requests=df, tool_summary=summary, warnings=warnings,
-                definitions=list(AIPERF_DEFINITIONS), tool_percentile_method="linear", parity_causes=causes)]
+                definitions=definitions, tool_percentile_method="linear", parity_causes=causes)]
 
 
 def _phase_window_s(obj: Any) -> float | None:

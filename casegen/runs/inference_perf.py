@@ -175,6 +175,13 @@ def _config(folder: Path) -> dict | None:
     return obj if isinstance(obj, dict) else None
 
 
+def _model_name(config: dict | None) -> str | None:
+    """The served model as the run's config.yaml names it (``server.model_name``), or None."""
+    server = config.get("server") if isinstance(config, dict) else None
+    name = server.get("model_name") if isinstance(server, dict) else None
+    return name.strip()[:200] or None if isinstance(name, str) else None
+
+
 def _config_stage(config: dict | None, stage: int | str | None) -> tuple[str | None, dict | None]:
     """(load type, this stage's config) from config.yaml."""
     load = config.get("load") if isinstance(config, dict) else None
@@ -199,6 +206,8 @@ def _records(path: Path, text: str) -> list[dict]:
 def _requests(path: Path, records: list[tuple[int, dict]]):
     """Per-request frame from (record number, record) pairs."""
     start, e2e, ttft, inp, out, ok, err, gaps = [], [], [], [], [], [], [], []
+    s_in: list[float | None] = []  # the server's usage, where the response carried it
+    s_out: list[float | None] = []
     for i, rec in records:
         w = f"record {i + 1}"
         t0 = number(rec.get("start_time"), path, where=w, key="start_time", optional=False, expected="a time in s")
@@ -228,6 +237,11 @@ def _requests(path: Path, records: list[tuple[int, dict]]):
         inp.append(number(n_in, path, where=w, key="info.input_tokens", min_value=0))
         out.append(number(rm.get("output_tokens"), path, where=w, key="info.response_metrics.output_tokens",
                           min_value=0))
+        usage = rm.get("server_usage") if isinstance(rm.get("server_usage"), dict) else {}
+        s_in.append(number(usage.get("prompt_tokens"), path, where=w, key="info.response_metrics.server_usage."
+                           "prompt_tokens", min_value=0))
+        s_out.append(number(usage.get("completion_tokens"), path, where=w, key="info.response_metrics.server_usage."
+                            "completion_tokens", min_value=0))
         ok.append(not failed)
         if failed:
             text = error.get("error_msg") or error.get("error_type") if isinstance(error, dict) else error
@@ -235,10 +249,24 @@ def _requests(path: Path, records: list[tuple[int, dict]]):
         else:
             err.append("")
         gaps.append(chunk_s)
+    # the server's token counts when every successful request has them (one source per run, never a mix)
+    server = any(ok) and all(a is not None and b is not None for a, b, good in zip(s_in, s_out, ok) if good)
+    if server:
+        inp = [a if good else c for a, c, good in zip(s_in, inp, ok)]
+        out = [b if good else c for b, c, good in zip(s_out, out, ok)]
     df = make_requests_frame(ttft_s=ttft, e2e_s=e2e, input_tokens=inp, output_tokens=out, success=ok, error=err,
                              start_s=start, chunk_gaps_s=gaps)
     check_requests(df, path, where=lambda j: f"record {records[j][0] + 1}")
-    return df
+    return df, ("server" if server else "client")
+
+
+def _token_definitions(source: str) -> list[str]:
+    """DEFINITIONS, with where this run's token counts come from."""
+    if source != "server":
+        return list(DEFINITIONS)
+    return [d.replace("output tokens = the client's count (response_metrics.output_tokens)",
+                      "token counts = the server's (response_metrics.server_usage.prompt_tokens / "
+                      "completion_tokens, the API response's usage), not the client's count") for d in DEFINITIONS]
 
 
 def _attach_requests(path: Path, text: str, runs: list[Run]) -> None:
@@ -261,7 +289,8 @@ def _attach_requests(path: Path, text: str, runs: list[Run]) -> None:
         n = int(run.meta.num_prompts or 0)
         part = [(i, records[i]) for i in order[pos:pos + n]]
         pos += n
-        run.requests = _requests(path, part)
+        run.requests, run.meta.token_source = _requests(path, part)
+        run.definitions = _token_definitions(run.meta.token_source)
         run.meta.extra["per_request_file"] = path.name
         run.meta.extra["per_request_sha256"] = sha
         run.warnings = [w for w in run.warnings if not w.startswith("summary only")]
@@ -285,13 +314,13 @@ def read_per_request(path: Path, text: str, sha256: str) -> list[Run]:
         _attach_requests(path, text, runs)
         return runs
     records = _records(path, text)
-    df = _requests(path, list(enumerate(records)))
+    df, token_source = _requests(path, list(enumerate(records)))
     meta = RunMeta(tool="inference-perf", format=FORMAT_PER_REQUEST, source=str(path), sha256=sha256,
                    num_prompts=len(records), label="all requests", streaming=bool(df["ttft_s"].notna().any()),
-                   extra={"stage": "all"})
+                   extra={"stage": "all"}, token_source=token_source, model=_model_name(config))
     warnings = ["no stage reports beside this per-request file: its requests may come from several load stages "
                 "pooled together, which is not one load point"]
-    return [Run(meta=meta, requests=df, warnings=warnings, definitions=list(DEFINITIONS),
+    return [Run(meta=meta, requests=df, warnings=warnings, definitions=_token_definitions(token_source),
                 parity_causes=dict(PARITY_CAUSES), tool_percentile_method="linear")]
 
 
@@ -394,6 +423,7 @@ def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | N
         request_rate=None if is_concurrency else requested,
         max_concurrency=int(concurrency) if concurrency is not None else None, num_prompts=num_prompts, duration_s=duration,
         streaming=("ttft" in summary) if n_ok else None, label=label, index=index, extra=extra,
+        model=_model_name(config),
     )
     warnings = ["summary only: inference-perf lifecycle reports hold statistics, not per-request data; "
                 "only the percentiles inference-perf printed (median, p90, p95, p99) are available"]

@@ -79,6 +79,9 @@ class RunMeta:
     streaming: bool | None = None
     index: int = 0  # position of the run inside its file (0-based)
     extra: dict[str, Any] = field(default_factory=dict)  # other metadata (strings)
+    #: where per-request token counts come from: "server" (the API response's usage, as the server
+    #: counted), "client" (the benchmark tool's own tokenizer), or None (the importer does not say)
+    token_source: str | None = None
 
     def selector_values(self) -> dict[str, Any]:
         """Values a run selector can match (see :mod:`casegen.runs.select`)."""

@@ -87,27 +87,34 @@ def filter_runs(runs: list[Run], selector: Any) -> list[Run]:
             if all(k in (vals := r.meta.selector_values()) and _matches(vals[k], v) for k, v in wanted.items())]
 
 
-def select_run(runs: list[Run], selector: Any, *, source: str) -> Run:
-    """Return the single run that ``selector`` picks; clear error otherwise."""
+class SelectorError(CasegenError):
+    """A file's runs and a selector do not pick exactly one run (the caller knows where the selector is set)."""
+
+
+def select_run(runs: list[Run], selector: Any, *, source: str, option: str | None = None) -> Run:
+    """Return the single run that ``selector`` picks; clear error otherwise. ``option`` names the
+    command-line option that sets the selector (e.g. ``--select-a``); without it, hints name
+    case.yaml's ``select:``."""
     wanted = parse_selector(selector)
     if not wanted:
         if len(runs) == 1:
             return runs[0]
-        raise CasegenError(
+        raise SelectorError(
             f"holds {len(runs)} runs; say which one with a selector\n" + describe_runs(runs),
-            file=source, expected="select: <index> or key=value pairs, e.g. select: rate=10",
+            file=source, expected=(f"{option} <index> or {option} key=value pairs, e.g. {option} rate=10" if option
+                                   else "select: <index> or key=value pairs, e.g. select: rate=10"),
         )
     matching = filter_runs(runs, wanted)
     text = ",".join(f"{k}={_fmt(v)}" for k, v in wanted.items())
     if not matching:
-        raise CasegenError(
+        raise SelectorError(
             f"no run matches selector '{text}'; runs available:\n" + describe_runs(runs),
-            file=source, expected="a selector that matches exactly one run",
+            file=source, expected=f"{f'a {option} value' if option else 'a selector'} that matches exactly one run",
         )
     if len(matching) > 1:
-        raise CasegenError(
+        raise SelectorError(
             f"selector '{text}' matches {len(matching)} runs; add a key to tell them apart:\n"
             + describe_runs(matching),
-            file=source, expected="a selector that matches exactly one run",
+            file=source, expected=f"{f'a {option} value' if option else 'a selector'} that matches exactly one run",
         )
     return matching[0]

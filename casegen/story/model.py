@@ -104,3 +104,5 @@ class ThreatItem(_Model):
     title: str
     reasons: list[str]
     sides: list[str]
+    acknowledged: str | None = Field(None, description="The case author's reason when case.yaml's accept: "
+                                     "acknowledges this threat (it is still listed; --strict passes it)")
