@@ -754,7 +754,8 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
     last = ["traded: " + "; ".join(traded)] if traded else []
     major = [t for t in study.threats if t.severity == "major"]
     if major:
-        last.append("caveat: " + major[0].title[:1].lower() + major[0].title[1:] + " (see Threats to validity)")
+        ack = " (acknowledged by the author)" if major[0].key in study.case.accept else ""
+        last.append("caveat: " + major[0].title[:1].lower() + major[0].title[1:] + ack + " (see Threats to validity)")
     if last:
         text = "; ".join(last)
         parts.append(text[:1].upper() + text[1:] + ".")
