@@ -30,6 +30,62 @@ class Labels(_Model):
     optimized: str
 
 
+class SLOSpec(_Model):
+    """An objective as case.yaml states it."""
+
+    metric: str = Field(description="Latency metric key (ttft, tpot, itl, e2e)")
+    percentile: float = Field(description="Percentile the objective is stated at, e.g. 95")
+    threshold_ms: float = Field(description="Upper bound in milliseconds")
+
+
+class StatKey(_Model):
+    metric: str
+    stat: str
+
+
+class Multiplicity(_Model):
+    """The confirmatory family and its correction (docs/statistics.md)."""
+
+    primary_family: list[StatKey] = Field(description="The statistics tested together: the SLO-named ones and the medians")
+    correction: Literal["holm"] = Field(description="Family-wise correction")
+    alpha: float = Field(description="1 − confidence")
+    any_primary_significant: bool = Field(description="At least one primary statistic changed significantly")
+
+
+class WorkloadRowModel(_Model):
+    """One line of the like-for-like table (what was sent and served on each side)."""
+
+    label: str
+    base: str | bool | float | None = Field(description="Baseline value as recorded")
+    opt: str | bool | float | None = Field(description="Optimized value as recorded")
+    differs: bool
+    detail: str = ""
+    informational: bool = Field(False, description="A difference that does not invalidate the comparison by itself")
+    equivalent: bool | None = Field(None, description="Equivalence test (TOST) of the mean: null when not tested")
+
+
+class KS(_Model):
+    d: float | None = Field(description="Kolmogorov–Smirnov statistic")
+    p: float | None = Field(description="Its p-value")
+
+
+class EquivalenceModel(_Model):
+    mean_diff: float | None
+    ci90: list[float | None]
+    margin: float | None
+    equivalent: bool
+
+
+class Workload(_Model):
+    """Whether the two sides served the same workload, and what stays comparable."""
+
+    rows: list[WorkloadRowModel]
+    ks: dict[str, KS] = Field(description="input / output token lengths")
+    equivalence: dict[str, EquivalenceModel] = Field(description="input / output: TOST of the mean lengths")
+    comparisons_still_valid: list[str]
+    comparisons_note: str = Field("", description="How far those comparisons hold (e.g. different tools)")
+
+
 class Report(_Model):
     """summary.json: every computed figure, the findings and what page 1 selected."""
 
@@ -49,18 +105,17 @@ class Report(_Model):
                                              "tokens, split, parity, warnings (see below)")
     deltas: dict[str, Any] = Field(description="latency_ms.<metric>.<stat>.{abs, pct, verdict, ci_abs, ci_pct, "
                                                "significant}; throughput.<key>.{abs, pct, verdict}")
-    slos: list[dict[str, Any]] = Field(description="slos[].{metric, percentile, threshold_ms}")
+    slos: list[SLOSpec] = Field(description="The objectives, as case.yaml states them")
     notes: list[str] = Field(description="Data notes shown in the report")
     definitions: list[str] = Field(description="How each tool's names map onto casegen's")
     intervals: dict[str, Any] = Field(description="intervals.<side>.{confidence, method.<metric>, "
                                                   "latency_ms.<metric>.<stat>: [low, high] | null}")
     slo_results: dict[str, Any] = Field(description="slo_results.<side>: attainment, goodput, objectives[] with verdicts")
-    workload: dict[str, Any] = Field(description="rows[], ks, comparisons_still_valid[]")
+    workload: Workload
     sweep: dict[str, Any] | None = Field(description="null unless both sides are load sweeps")
     cost: dict[str, Any] | None = Field(description="null without cost assumptions; self_host_vs_api: the break-even "
                                                     "volume against cost.compare_api (docs/cost.md)")
-    multiplicity: dict[str, Any] = Field(description="primary_family[].{metric, stat}, correction, alpha, "
-                                                     "any_primary_significant")
+    multiplicity: Multiplicity
     quality: list[dict[str, Any] | None] = Field(
         default_factory=list, description="quality[] per trade-off: null, or {technique, source: typed | lm-eval, "
         "verdict, …}; lm-eval: tolerance, confidence, files, rows[].{task, metric, baseline, optimized, delta, ci, "
@@ -73,7 +128,8 @@ class Report(_Model):
         return self.model_dump(by_alias=True, mode="json")
 
 
-MODELS: tuple[type[BaseModel], ...] = (Report, Page1, Card, Finding, Evidence, ThreatItem)
+MODELS: tuple[type[BaseModel], ...] = (Report, Page1, Card, Finding, Evidence, ThreatItem, SLOSpec, Multiplicity,
+                                        StatKey, Workload, WorkloadRowModel, KS, EquivalenceModel)
 
 
 def json_schema() -> str:
