@@ -86,6 +86,85 @@ class Workload(_Model):
     comparisons_note: str = Field("", description="How far those comparisons hold (e.g. different tools)")
 
 
+class RungSLO(_Model):
+    metric: str
+    percentile: float
+    verdict: str | None
+
+
+class RungCapacity(_Model):
+    requests_per_s: float | None
+    bound: str
+    text: str
+
+
+class RungCost(_Model):
+    usd_per_month: float | None
+    usd_per_request: float | None
+
+
+class LadderRung(_Model):
+    """One rung of runs.steps: baseline, each step, optimized."""
+
+    key: str
+    label: str
+    data: Literal["per-request", "summary"]
+    latency_ms: dict[str, dict[str, float | None]]
+    throughput: dict[str, float | None]
+    slo_status: list[RungSLO] | None
+    capacity: RungCapacity | None
+    cost: RungCost | None
+    one_time_cost_usd: float
+
+
+class StepDelta(_Model):
+    abs: float | None
+    pct: float | None
+    verdict: str = Field(description="The step finding's verdict (docs/findings.md)")
+    ci_abs: list[float | None] | None
+    ci_pct: list[float | None] | None
+    significant: bool | None
+
+
+class StepThroughput(_Model):
+    abs: float | None
+    pct: float | None
+
+
+class StepSLOChange(_Model):
+    metric: str
+    percentile: float
+    before: str | None
+    after: str | None
+
+
+class LadderStep(_Model):
+    """One step (previous rung → this rung), judged by the page-1 rules."""
+
+    index: int
+    frm: str = Field(alias="from")
+    to: str
+    latency_ms: dict[str, dict[str, StepDelta]]
+    throughput: dict[str, StepThroughput]
+    slo_changes: list[StepSLOChange]
+    capacity_ratio: float | None
+    saving_usd_per_month: float | None
+    one_time_cost_usd: float
+    payback_months: float | None
+    worse: list[str] = Field(description="What the step made worse (significant, or † point regressions)")
+    better: list[str]
+    findings: list[Finding]
+    tradeoffs: list[str]
+
+
+class Ladder(_Model):
+    compare_at_load: float | None
+    rungs: list[LadderRung]
+    steps: list[LadderStep]
+    findings: list[str] = Field(description="Every step regression, 'Step i (label): …'")
+    notes: list[str]
+
+
 class Report(_Model):
     """summary.json: every computed figure, the findings and what page 1 selected."""
 
@@ -120,16 +199,16 @@ class Report(_Model):
         default_factory=list, description="quality[] per trade-off: null, or {technique, source: typed | lm-eval, "
         "verdict, …}; lm-eval: tolerance, confidence, files, rows[].{task, metric, baseline, optimized, delta, ci, "
         "n_baseline, n_optimized, verdict, reason} (docs/quality.md)")
-    ladder: dict[str, Any] | None = Field(
-        None, description="null unless runs.steps: rungs[], steps[] (per-step deltas with intervals, SLO changes, "
-        "capacity ratio, saving, payback, findings[] by the rules of docs/findings.md), findings[] (docs/ladder.md)")
+    ladder: Ladder | None = Field(None, description="null unless runs.steps (docs/ladder.md)")
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")
 
 
 MODELS: tuple[type[BaseModel], ...] = (Report, Page1, Card, Finding, Evidence, ThreatItem, SLOSpec, Multiplicity,
-                                        StatKey, Workload, WorkloadRowModel, KS, EquivalenceModel)
+                                        StatKey, Workload, WorkloadRowModel, KS, EquivalenceModel, Ladder, LadderRung,
+                                        RungSLO, RungCapacity, RungCost, LadderStep, StepDelta, StepThroughput,
+                                        StepSLOChange)
 
 
 def json_schema() -> str:
