@@ -32,8 +32,11 @@ from typing import Callable
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from casegen.analysis import uncertainty  # noqa: E402
+import queueing  # noqa: E402
+
+from casegen.analysis import saturation, slo, uncertainty  # noqa: E402
 from casegen.analysis.uncertainty import MetricSeries, RunIntervals, series_stats  # noqa: E402
 
 STATS = uncertainty.STATS
@@ -60,6 +63,10 @@ class Scenario:
     name: str
     draw: Callable[[np.random.Generator, int], np.ndarray]  # one run's series in send order
     marginal: Callable[[np.random.Generator, int], np.ndarray]  # i.i.d. draws of the marginal
+    #: a whole run at once (metric → values, plus ``start_s`` and ``offered_rps`` when the run has
+    #: send times) and its truth (metric → stat → value); None: three independent ``draw`` series
+    run: Callable[[np.random.Generator, int], dict[str, np.ndarray]] | None = None
+    run_truth: Callable[[], dict[str, dict[str, float]]] | None = None
 
 
 def _lognormal(z: np.ndarray) -> np.ndarray:
@@ -77,6 +84,21 @@ def _mixture(rng: np.random.Generator, n: int) -> np.ndarray:
     return x
 
 
+def _weak_long(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Unit-variance Gaussian series with weak, long correlation: 85 % white noise + 15 % AR(1) 0.9
+    (lag-1 0.135, positive for ~20 lags, long-run variance factor 3.7)."""
+    return np.sqrt(0.85) * rng.standard_normal(n) + np.sqrt(0.15) * _ar1_gauss(rng, n, 0.9)
+
+
+def _queue(load: float) -> tuple[Callable, Callable]:
+    def run(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+        r = queueing.queue_run(rng, n, load)
+        return {"ttft": r["ttft_ms"], "tpot": r["tpot_ms"], "e2e": r["e2e_ms"], "start_s": r["start_s"],
+                "offered_rps": r["offered_rps"]}
+
+    return run, lambda: queueing.queue_truth(load)
+
+
 SCENARIOS = [
     Scenario("independent lognormal", lambda r, n: _lognormal(r.standard_normal(n)),
              lambda r, n: _lognormal(r.standard_normal(n))),
@@ -86,47 +108,90 @@ SCENARIOS = [
              lambda r, n: _lognormal(r.standard_normal(n))),
     Scenario("AR(1) ρ 0.9 lognormal", lambda r, n: _lognormal(_ar1_gauss(r, n, 0.9)),
              lambda r, n: _lognormal(r.standard_normal(n))),
+    Scenario("weak long correlation", lambda r, n: _lognormal(_weak_long(r, n)),
+             lambda r, n: _lognormal(r.standard_normal(n))),
+    Scenario("M/G/4 queue, 70 % load", _lognormal, _lognormal, *_queue(0.7)),
+    Scenario("M/G/4 queue, 90 % load", _lognormal, _lognormal, *_queue(0.9)),
 ]
 
 
-def truth(s: Scenario) -> dict[str, float]:
+def truth(s: Scenario) -> dict[str, dict[str, float]]:
+    """metric → stat → true value."""
+    if s.run_truth is not None:
+        return s.run_truth()
     x = s.marginal(np.random.default_rng(12345), 4_000_000)
     out = {"mean": float(x.mean())}
     for stat, p in uncertainty.P.items():
         out[stat] = float(np.quantile(x, p))
-    return out
+    return {m: out for m in METRICS}
+
+
+def draw_run(s: Scenario, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    if s.run is not None:
+        return s.run(rng, n)
+    return {m: s.draw(rng, n) for m in METRICS}
 
 
 def run_intervals_of(series: dict[str, np.ndarray], rng: np.random.Generator, resamples: int) -> RunIntervals:
     out = RunIntervals()
-    for metric, v in series.items():
+    for metric in METRICS:
+        v = series[metric]
         ms = MetricSeries(v, v, np.ones(v.size))
         res, dep = series_stats(ms, STATS, 0.95, resamples, rng, "linear", metric)
         out.dependence[metric] = dep
         out.boot[metric] = {s: r.draws for s, r in res.items()}
         out.intervals[metric] = {s: r.interval for s, r in res.items()}
         out.supported[metric] = {s: r.supported for s, r in res.items()}
-    return out
+    sat = None
+    if "start_s" in series:  # the run has send times: casegen's saturation check applies
+        sat = saturation.detect(series["start_s"], series["ttft"], series["e2e"])
+    return uncertainty.withhold_saturated(out, sat)
 
 
-def simulate(s: Scenario, n: int, sims: int, seed: int = 0, resamples: int = 1000) -> dict:
+def slo_check(series: dict[str, np.ndarray], threshold_ms: float) -> tuple[str, slo.SLOResult]:
+    """Verdict of "TTFT p99 ≤ threshold" (every request issued and successful) as casegen judges it."""
+    v = series["ttft"]
+    viol = v > threshold_ms
+    factor = slo.violation_factor(viol, v)
+    verdict = slo.dependent_verdict(v.size, int(viol.sum()), 0.99, 0.99, factor, slo.metric_factor(v))
+    res = slo.SLOResult("ttft", 99, threshold_ms, v.size, int(viol.sum()), 1 - viol.mean(), None, verdict, "", variance_factor=factor)
+    return verdict.status, res
+
+
+def simulate(s: Scenario, n: int, sims: int, seed: int = 0, resamples: int = 1000, effect: float = 1.0) -> dict:
+    """A/A pairs (``effect`` = 1) or A/B pairs whose optimized side has every latency × ``effect``.
+
+    Also judges the SLO "TTFT p99 ≤ its true p99" (a system exactly meeting it) on every run:
+    ``slo_false_fail`` = share of runs with verdict fail, ``slo_diff_sig`` = share of A/A pairs whose
+    attainments casegen calls significantly different."""
     t = truth(s)
-    rng = np.random.default_rng([seed, n, zlib.crc32(s.name.encode())])
+    rng = np.random.default_rng([seed, n, zlib.crc32(s.name.encode()), int(effect * 1000)])
     cover = {st: [0, 0] for st in STATS}  # [covered, shown] over metrics × runs
     dcover = {st: [0, 0] for st in STATS}
     any_primary = 0
+    improved = 0
     any_sig = 0
+    slo_fail = 0
+    slo_diff = 0
     for _ in range(sims):
-        runs = [run_intervals_of({m: s.draw(rng, n) for m in METRICS}, rng, resamples) for _side in range(2)]
-        for r in runs:
+        raw = [draw_run(s, rng, n) for _side in range(2)]
+        if effect != 1.0:
+            raw[1] = {k: (v * effect if k in METRICS else v) for k, v in raw[1].items()}
+        runs = [run_intervals_of(r, rng, resamples) for r in raw]
+        verdicts = [slo_check(r, t["ttft"]["p99"]) for r in raw]
+        slo_fail += sum(v[0] == "fail" for v in verdicts)
+        slo_diff += slo.attainment_difference(verdicts[0][1], verdicts[1][1]).significant
+        for r in runs[:1] if effect != 1.0 else runs:
             for m in METRICS:
                 for st in STATS:
                     ci = r.intervals[m][st]
                     if ci is not None:
                         cover[st][1] += 1
-                        cover[st][0] += ci[0] <= t[st] <= ci[1]
+                        cover[st][0] += ci[0] <= t[m][st] <= ci[1]
         cis = uncertainty.delta_intervals(runs[0], runs[1], 0.95, FAMILY)
         any_primary += uncertainty.any_primary_significant(cis)
+        improved += any(d.significant and d.abs_high < 0 for row in cis.values() for d in row.values()
+                        if d.family == "primary")
         sig = False
         for m in METRICS:
             for st in STATS:
@@ -136,12 +201,16 @@ def simulate(s: Scenario, n: int, sims: int, seed: int = 0, resamples: int = 100
                     dcover[st][0] += d.abs_low <= 0 <= d.abs_high
                     sig |= d.significant
         any_sig += sig
-    total = sims * 2 * len(METRICS)
+    runs_counted = sims * (1 if effect != 1.0 else 2)
+    total = runs_counted * len(METRICS)
     return {
         "coverage": {st: (c / k if k else None, k / total) for st, (c, k) in cover.items()},
         "delta_coverage": {st: (c / k if k else None, k / (sims * len(METRICS))) for st, (c, k) in dcover.items()},
         "aa_primary": any_primary / sims,
         "aa_any": any_sig / sims,
+        "power": improved / sims,
+        "slo_false_fail": slo_fail / (2 * sims),
+        "slo_diff_sig": slo_diff / sims,
     }
 
 
@@ -193,36 +262,99 @@ def _cell(c: float | None, shown: float) -> str:
     return f"{c:.1%}{mark}" + ("" if shown >= 0.995 else f" ({share} shown)")
 
 
+def simulate_slo(s: Scenario, n: int, runs: int, seed: int = 0) -> dict:
+    """SLO verdicts only (cheap, so many runs): "TTFT p99 ≤ its true p99" on ``runs`` runs — share
+    judged fail (false: the system meets it), pass (at the boundary a pass should be as rare as 1 −
+    slo_confidence), and, over ``runs`` / 2 A/A pairs, the share whose
+    attainments casegen calls significantly different; the plain rule (independent requests) beside."""
+    t = truth(s)["ttft"]["p99"]
+    rng = np.random.default_rng([seed, n, zlib.crc32(s.name.encode()), 7])
+    fail = plain_fail = passed = plain_pass = diff = 0
+    prev = None
+    for i in range(runs):
+        v = draw_run(s, rng, n)["ttft"]
+        status, res = slo_check({"ttft": v}, t)
+        fail += status == "fail"
+        passed += status == "pass"
+        viol = int((v > t).sum())
+        plain = slo.stats.slo_verdict(v.size, viol, 0.99, 0.99).status
+        plain_fail += plain == "fail"
+        plain_pass += plain == "pass"
+        if i % 2:
+            diff += slo.attainment_difference(prev, res).significant
+        prev = res
+    return {"fail": fail / runs, "plain_fail": plain_fail / runs, "pass": passed / runs, "plain_pass": plain_pass / runs,
+            "diff": diff / (runs // 2)}
+
+
+#: the power rows: (scenario, n, effect) — a true improvement the report must find
+POWER = (("independent lognormal", 1000, 0.85), ("AR(1) ρ 0.5 lognormal", 1000, 0.90))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sims", type=int, default=400, help="simulated A/A pairs per scenario and n")
-    ap.add_argument("--n", type=int, nargs="*", default=[25, 100, 1000])
+    ap.add_argument("--sims", type=int, default=200, help="simulated A/A pairs per scenario and n")
+    ap.add_argument("--n", type=int, nargs="*", default=[200, 1000, 5000])
     ap.add_argument("--resamples", type=int, default=1000)
+    ap.add_argument("--scenario", nargs="*", help="only scenarios whose name contains one of these")
+    ap.add_argument("--no-itl", action="store_true", help="skip the pooled inter-chunk table")
+    ap.add_argument("--slo-runs", type=int, default=1000, help="runs per row of the SLO table")
+    ap.add_argument("--only", choices=["intervals", "power", "slo", "itl"], nargs="*",
+                    help="print only these tables (default: all)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     print(f"{args.sims} A/A pairs per row; 3 metrics per run; 95 % intervals; resamples {args.resamples}")
     print("coverage of printed intervals (share shown if < 100 %); † = always withheld; ✗ = below 93 %\n")
-    head = "| scenario | n | " + " | ".join(STATS) + " | Δ mean | Δ p50 | Δ p99 | A/A primary | A/A any (exploratory) |"
-    print(head)
-    print("|" + "---|" * (head.count("|") - 1))
-    for s in SCENARIOS:
+    head = ("| scenario | n | " + " | ".join(STATS) + " | Δ mean | Δ p50 | Δ p99 | A/A primary | A/A any (exploratory) "
+            "| SLO false fail | A/A attainment differs |")
+    chosen = [s for s in SCENARIOS if not args.scenario or any(k in s.name for k in args.scenario)]
+    only = set(args.only or ["intervals", "power", "slo", "itl"])
+    if "intervals" in only:
+        print(head)
+        print("|" + "---|" * (head.count("|") - 1))
+    for s in chosen if "intervals" in only else []:
         for n in args.n:
             r = simulate(s, n, args.sims, resamples=args.resamples)
             cells = [_cell(*r["coverage"][st]) for st in STATS]
             dcells = [_cell(*r["delta_coverage"][st]) for st in ("mean", "p50", "p99")]
             print(f"| {s.name} | {n} | " + " | ".join(cells + dcells)
-                  + f" | {r['aa_primary']:.1%}{'' if r['aa_primary'] <= 0.05 else ' ✗'} | {r['aa_any']:.1%} |",
-                  flush=True)
-    print("\npooled inter-chunk gaps (50 per request; request speed AR(1) across requests; 3 % stalls):\n")
-    head = "| requests | ρ | " + " | ".join(STATS) + " | Δ mean | Δ p50 | Δ p99 |"
-    print(head)
-    print("|" + "---|" * (head.count("|") - 1))
-    for n in [x for x in args.n if x >= 100]:
-        for rho in (0.0, 0.5):
-            r = simulate_itl(n, 50, rho, max(args.sims // 3, 20), resamples=args.resamples)
-            cells = [_cell(*r["coverage"][st]) for st in STATS]
-            dcells = [_cell(*r["delta_coverage"][st]) for st in ("mean", "p50", "p99")]
-            print(f"| {n} | {rho} | " + " | ".join(cells + dcells) + " |", flush=True)
+                  + f" | {r['aa_primary']:.1%}{'' if r['aa_primary'] <= 0.05 else ' ✗'} | {r['aa_any']:.1%}"
+                  + f" | {r['slo_false_fail']:.1%}{'' if r['slo_false_fail'] <= 0.01 else ' ✗'}"
+                  + f" | {r['slo_diff_sig']:.1%}{'' if r['slo_diff_sig'] <= 0.05 else ' ✗'} |", flush=True)
+    if "power" in only:
+        print("\npower: share of reports with a significant primary improvement (Holm over the family)\n")
+        print("| scenario | n | true change | found |")
+        print("|---|---|---|---|")
+    by_name = {s.name: s for s in SCENARIOS}
+    for name, n, effect in POWER if "power" in only else ():
+        if args.scenario and not any(k in name for k in args.scenario):
+            continue
+        r = simulate(by_name[name], n, args.sims, resamples=args.resamples, effect=effect)
+        print(f"| {name} | {n} | {effect - 1:+.0%} | {r['power']:.1%} |", flush=True)
+    if "slo" in only:
+        print("\nSLO \"TTFT p99 ≤ its true p99\" (a system exactly meeting it): share of runs judged fail by casegen "
+          f"and by the plain rule (independent requests), share passed, A/A pairs with a significant attainment "
+              f"difference; {args.slo_runs} runs a row\n")
+        print("| scenario | n | false fail | false fail, plain rule | pass at the boundary | pass, plain rule "
+              "| A/A attainment differs |")
+        print("|---|---|---|---|---|---|---|")
+    for s in chosen if "slo" in only else []:
+        for n in args.n:
+            r = simulate_slo(s, n, args.slo_runs)
+            print(f"| {s.name} | {n} | {r['fail']:.1%}{'' if r['fail'] <= 0.01 else ' ✗'} | {r['plain_fail']:.1%} | "
+                  f"{r['pass']:.1%}{'' if r['pass'] <= 0.015 else ' ✗'} | {r['plain_pass']:.1%} | "
+                  f"{r['diff']:.1%}{'' if r['diff'] <= 0.05 else ' ✗'} |", flush=True)
+    if not args.no_itl and "itl" in only:
+        print("\npooled inter-chunk gaps (50 per request; request speed AR(1) across requests; 3 % stalls):\n")
+        head = "| requests | ρ | " + " | ".join(STATS) + " | Δ mean | Δ p50 | Δ p99 |"
+        print(head)
+        print("|" + "---|" * (head.count("|") - 1))
+        for n in [x for x in args.n if 100 <= x <= 1000]:
+            for rho in (0.0, 0.5):
+                r = simulate_itl(n, 50, rho, max(args.sims // 3, 20), resamples=args.resamples)
+                cells = [_cell(*r["coverage"][st]) for st in STATS]
+                dcells = [_cell(*r["delta_coverage"][st]) for st in ("mean", "p50", "p99")]
+                print(f"| {n} | {rho} | " + " | ".join(cells + dcells) + " |", flush=True)
     print(f"\n{time.perf_counter() - t0:.0f} s")
 
 

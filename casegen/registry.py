@@ -78,6 +78,8 @@ STATISTICS: dict[str, Statistic] = {
 TABLE_STATS: tuple[str, ...] = tuple(STATISTICS)
 #: percentiles only (charts, ladders)
 PERCENTILE_STATS: tuple[str, ...] = tuple(k for k, s in STATISTICS.items() if s.quantile is not None)
+#: the percentiles `casegen plan` sizes a measurement for: the median, a tail, the far tail
+PLAN_STATS: tuple[str, ...] = ("p50", "p95", "p99")
 TABLE_METRICS: tuple[str, ...] = tuple(k for k, m in LATENCY.items() if m.table)
 SLO_METRICS: tuple[str, ...] = tuple(k for k, m in LATENCY.items() if m.slo)
 LATENCY_METRICS: tuple[str, ...] = tuple(LATENCY)

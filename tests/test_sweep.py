@@ -458,12 +458,22 @@ def test_capacity_interval_from_the_bracketing_points_requests():
     cap = capacity_at_slo(_sweep_of([(10, 9.9, low), (20, 19.5, high)]), [slo])
     assert cap.bound == "interpolated"
     (lo, hi), why = capacity_interval(cap, 0.95, 1000, 0)
-    assert why == "" and 9.9 <= lo < cap.value_rps < hi <= 19.5
-    # constant latencies at both points: no sampling noise, the interval collapses on the estimate
+    # (both ends carry the points' throughput noise: 1,000 requests, ±6 % at 95 %)
+    assert why == "" and 9.9 * 0.94 <= lo < cap.value_rps < hi <= 19.5 * 1.07
+    # constant latencies at both points: no latency noise; the straight line is the lower bound
+    # (latency is convex in throughput), and with no point before P nothing bounds the crossing
+    # below x_F; throughput noise (400 requests: ±5 %) widens both ends
     flat = capacity_at_slo(_sweep_of([(10, 9.9, [0.1] * 400), (20, 19.5, [0.9] * 400)]), [slo])
     (lo, hi), _ = capacity_interval(flat, 0.95, 1000, 0)
-    assert lo == pytest.approx(flat.value_rps) and hi == pytest.approx(flat.value_rps)
     assert flat.value_rps == pytest.approx(9.9 + 0.5 * 9.6)  # t = (500 − 100)/(900 − 100)
+    assert flat.value_rps * 0.9 < lo < flat.value_rps and hi == pytest.approx(19.5, rel=0.12)
+    # a point before P bounds the crossing from above by the tangent: the chord P_prev → P has slope
+    # (300 − 20)/4.95 ms per req/s, so the crossing is ≤ 9.9 + 200/56.6 = 13.43 req/s (line: 13.1)
+    bent = capacity_at_slo(_sweep_of([(5, 4.95, [0.02] * 400), (10, 9.9, [0.3] * 400), (20, 19.5, [0.9] * 400)]),
+                           [slo])
+    (lo, hi), _ = capacity_interval(bent, 0.95, 1000, 0)
+    assert bent.value_rps == pytest.approx(9.9 + 9.6 / 3)
+    assert 12.0 < lo < 13.1 < 13.43 < hi < 16.0  # the slope carries both points' throughput noise
     # a p99 SLO with 100 requests per point has no trustworthy interval
     p99 = SLO(metric="ttft", percentile=99, threshold_ms=500)
     few = capacity_at_slo(_sweep_of([(10, 9.9, [0.1] * 100), (20, 19.5, [0.9] * 100)]), [p99])

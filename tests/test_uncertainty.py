@@ -24,8 +24,9 @@ def _ar1(n: int, rho: float, seed: int) -> np.ndarray:
 def test_dependence_finds_ar1_and_not_noise():
     d = dependence.dependence(_ar1(5000, 0.8, 0))
     assert d.dependent and d.lag1 == pytest.approx(0.78, abs=0.05)
-    # long-run variance factor of an AR(1) is (1 + ρ)/(1 − ρ) = 9 for ρ = 0.8 (lognormal: a bit less)
-    assert 6 < d.lrv_factor < 12 and d.block_length > 3
+    # long-run variance factor of an AR(1) is (1 + ρ)/(1 − ρ) = 9 for ρ = 0.8 (lognormal: a bit less);
+    # the batch-means test may raise a correct estimate (conservative), never lower it
+    assert 6 < d.lrv_factor < 16 and d.block_length > 3
     iid = dependence.dependence(np.random.default_rng(1).lognormal(0, 0.5, 5000))
     assert abs(iid.lag1) < 0.05 and iid.lrv_factor == pytest.approx(1.0, abs=0.3) and iid.n_eff > 3000
 
@@ -55,14 +56,14 @@ def test_autocorrelated_run_gets_wider_intervals_and_fewer_supported_statistics(
     naive = stats.quantile_ci(x, 0.5)
     lo, hi = res["p50"].interval
     assert hi - lo > 2 * (naive.high - naive.low)
-    # n_eff ≈ 1000 / 19: p99 (needs 2 × 368) and the mean (needs 200) are withheld
+    # n_eff ≈ 1000 / 19: p99 (needs 2 × 368) and the mean (needs 2 × 500) are withheld
     assert not res["p99"].supported and res["p99"].interval is None
     assert not res["mean"].supported and "effective requests" in res["mean"].reason
 
 
 @pytest.mark.parametrize("n, stat, ok", [(49, "p50", False), (50, "p50", True), (100, "p90", True),
-                                         (100, "p99", False), (368, "p99", True), (199, "mean", False),
-                                         (200, "mean", True)])
+                                         (100, "p99", False), (368, "p99", True), (499, "mean", False),
+                                         (500, "mean", True)])
 def test_small_sample_rule_for_independent_requests(n, stat, ok):
     assert uncertainty.support_rule("ttft", stat, n, n, False, n)[0] is ok
 

@@ -126,6 +126,22 @@ run_guidellm() {
   HF_HUB_OFFLINE=1 "$G" run --backend "kind=openai_http,target=$BASE,model=test-model" --profile kind=constant,rate=5 "${common[@]}" $(outputs "$out/baseline-rate5") > "$out/baseline-rate5.log" 2>&1
 }
 
+run_guidellm_repeats() {
+  # three repetitions a side, interleaved in time (baseline, optimized, baseline, …): the case
+  # tests/fixtures/guidellm/0.8.1-repeats/ uses them with the runs as the unit, paired by start time
+  local G="$TOOLVENVS/guidellm/bin/guidellm" out="$RAW/guidellm-repeats"
+  rm -rf "$out"; mkdir -p "$out"
+  local common=(--data kind=synthetic_text,prompt_tokens=128,output_tokens=32 --constraint kind=max_requests,count=100
+                --tokenizer "kind=hf_auto,model=$TOK" --disable-console-interactive --profile kind=constant,rate=5)
+  for i in 1 2 3; do
+    for side in baseline optimized; do
+      local url=$BASE; [ $side = optimized ] && url=$OPT
+      log guidellm run --backend "kind=openai_http,target=$url,model=test-model" "${common[@]}" --output "kind=json,path=$out/$side-$i/benchmarks.json"
+      HF_HUB_OFFLINE=1 "$G" run --backend "kind=openai_http,target=$url,model=test-model" "${common[@]}" --output "kind=json,path=$out/$side-$i/benchmarks.json" > "$out/$side-$i.log" 2>&1
+    done
+  done
+}
+
 run_sglang() {
   # sglang 0.5.23 `python -m sglang.bench_serving` (deprecated alias of sglang.benchmark.serving). Its
   # 'random' dataset downloads ShareGPT, so 'random-ids' (random token ids, no download) is used.

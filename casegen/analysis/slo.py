@@ -46,6 +46,8 @@ class SLOResult:
     #: "per-request": counted request by request (early stopping); "printed": the tool's printed
     #: percentile against the threshold, no interval (a summary-only run)
     basis: str = "per-request"
+    #: long-run variance factor of the violation indicator in send order (1 = independent requests)
+    variance_factor: float = 1.0
 
 
 @dataclass
@@ -157,6 +159,73 @@ def _per_request(run: Run, metric: str, p: float) -> np.ndarray:
     return request_latencies_ms(df)[metric]
 
 
+def violation_factor(violates: np.ndarray, values: np.ndarray | None = None) -> float:
+    """Long-run variance factor of a 0/1 violation series in send order (≥ 1).
+
+    Violations of a latency SLO come in bursts when the load creates the dependence (a queue's busy
+    period pushes many neighbours over the threshold at once). The factor is the indicator's own
+    (``dependence.dependence``: lag window, AR(1) plug-in, batch means), with the bandwidth found on
+    the metric's values when they are dependent (estimated with more power than on a rare 0/1 series).
+    """
+    from casegen.analysis.dependence import dependence, n_eff_inflation
+
+    ind = np.asarray(violates, dtype=float)
+    if ind.size < 8 or ind.min() == ind.max():
+        return 1.0
+    m_hat = None
+    if values is not None:
+        v = np.asarray(values, dtype=float)
+        v = v[np.isfinite(v)]
+        raw = dependence(v)
+        m_hat = raw.m_hat if raw.dependent else None
+    dep = dependence(ind, m_hat=m_hat) if m_hat else dependence(ind)
+    # the factor is an estimate from ~df pieces: judge on its one-sided 80 % upper bound, as the †
+    # rule judges n_eff on its lower bound (at 90 % queue load the point estimate failed 1.3 % of
+    # runs of a system exactly at its limit)
+    return max(1.0, dep.lrv_factor * n_eff_inflation(dep.df))
+
+
+def metric_factor(values: np.ndarray) -> float:
+    """Long-run variance factor of the metric's own values in send order (NaN dropped): the floor
+    of a violation series' factor for a **pass** (an indicator of a monotone function of a series is
+    never more strongly correlated than the series, Lancaster; a run whose violations happen to be
+    few shows no clusters to estimate)."""
+    from casegen.analysis.dependence import dependence
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return max(1.0, dependence(v).lrv_factor) if v.size >= 8 else 1.0
+
+
+def dependent_verdict(n: int, violations: int, p: float, confidence: float, factor: float,
+                      pass_factor: float | None = None) -> stats.Verdict:
+    """Early stopping with the requests' dependence: the rule of ``stats.slo_verdict`` applied to
+    n / f requests and t / f violations (f = the violation series' long-run variance factor: n
+    dependent requests weigh as much as n / f independent ones, with the same violation share).
+    A pass uses f_pass = max(f, ``pass_factor``) (the metric's own factor, :func:`metric_factor`).
+    Rounded against a verdict: for pass ⌊n/f_pass⌋ requests and ⌈t/f_pass⌉ violations, for fail
+    ⌈n/f⌉ and ⌊t/f⌋. With both factors 1 it is ``stats.slo_verdict``."""
+    f_pass = max(factor, pass_factor or 1.0)
+    if f_pass <= 1.0 + 1e-9:
+        return stats.slo_verdict(n, violations, p, confidence)
+    n_pass, t_pass = max(1, math.floor(n / f_pass)), math.ceil(violations / f_pass)
+    n_fail, t_fail = max(1, math.ceil(n / factor)), math.floor(violations / factor)
+    lead = f"requests are alike in send order (variance factor {f_pass:.1f}: worth {n / f_pass:,.0f} independent ones); "
+    v_pass = stats.slo_verdict(n_pass, t_pass, p, confidence)
+    if v_pass.status == "pass":
+        needed = math.ceil((v_pass.needed or n_pass) * f_pass)
+        return stats.Verdict("pass", n, violations, needed, lead + f"{violations} of {n} requests over the threshold")
+    v_fail = stats.slo_verdict(n_fail, t_fail, p, confidence)
+    if v_fail.status == "fail":
+        return stats.Verdict("fail", n, violations, None,
+                             lead + f"{violations} of {n} requests over the threshold ({violations / n:.1%}); "
+                             f"allowed share {1 - p:.1%}")
+    needed = math.ceil((v_pass.needed or n_pass) * f_pass)
+    return stats.Verdict("inconclusive", n, violations, needed,
+                         lead + f"{violations} of {n} over the threshold; about {max(needed - n, 1):,} more requests, "
+                         "all within it, would pass")
+
+
 def _pooled_itl(df, ok: np.ndarray, slo: SLO, p: float, analysis: Analysis, method: str) -> SLOResult:
     """An inter-chunk latency SLO judged over the pooled gaps (``itl_semantics: pooled``): every gap of a
     successful request is a unit, a failed request counts as one violating unit."""
@@ -193,6 +262,9 @@ def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: flo
     meets_all = ok.copy()
     results = []
     notes = []
+    order = np.arange(issued)
+    if "start_s" in df and df["start_s"].notna().all() and issued:
+        order = np.argsort(df["start_s"].to_numpy(dtype=float), kind="stable")
     for slo in slos:
         p = slo.percentile / 100.0
         v = _per_request(run, slo.metric, p)
@@ -217,9 +289,10 @@ def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: flo
             continue
         violations = int(issued - meets.sum())
         observed = percentile(v[ok & np.isfinite(v)], slo.percentile, method) if (ok & np.isfinite(v)).any() else None
-        verdict = stats.slo_verdict(issued, violations, p, analysis.slo_confidence)
+        factor = violation_factor(~meets[order], v[order])
+        verdict = dependent_verdict(issued, violations, p, analysis.slo_confidence, factor, metric_factor(v[order]))
         results.append(SLOResult(slo.metric, slo.percentile, slo.threshold_ms, issued, violations,
-                                 float(meets.sum()) / issued if issued else 0.0, observed, verdict, note))
+                                 float(meets.sum()) / issued if issued else 0.0, observed, verdict, note, variance_factor=factor))
         meets_all &= meets
     good = int(meets_all.sum()) if slos else None
     joint = good / issued if slos and issued else None
@@ -229,3 +302,96 @@ def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: flo
     issued_for_rate = whole["issued"] if whole else issued
     goodput = joint * issued_for_rate / duration_s if slos and duration_s and joint is not None else None
     return SLOSummary(results, joint, good, goodput, one_token, analysis.tpot_one_token, notes=notes)
+
+
+@dataclass(frozen=True)
+class AttainmentDifference:
+    """Do the two sides' attainments of one SLO differ more than chance allows?
+
+    ``diff`` = optimized − baseline attainment; ``p_value`` two-sided (:func:`attainment_difference`:
+    exact conditional binomial test on each side's effective requests and violations). With the
+    run as the unit (≥ 3 repetitions a side) it is Welch's t over the runs' attainments (``unit``
+    says which). ``significant``: p < ``alpha``.
+    """
+
+    metric: str
+    percentile: float
+    diff: float
+    p_value: float | None
+    significant: bool
+    unit: str = "requests"
+    #: why no test was made (a side looks saturated: one run cannot support it), else ""
+    withheld: str = ""
+
+
+def attainment_difference(base: SLOResult, opt: SLOResult, alpha: float = 0.05) -> AttainmentDifference:
+    """The test of :class:`AttainmentDifference` on two sides' results for the same SLO: an exact
+    conditional binomial test on effective counts. Each side weighs n/f requests with t/f violations
+    (f the larger of the two sides' violation-series variance factors); given the total T of effective violations (rounded),
+    under "same violation rate" the optimized side's share is Binomial(T, n_o' / (n_b' + n_o')); the
+    p-value is twice the smaller tail. Exact and conservative where violations are few (a p99 SLO
+    has about 10 in 1,000 requests, where the normal approximation rejects too often)."""
+
+    if base.attainment is None or opt.attainment is None or base.violations is None or opt.violations is None:
+        return AttainmentDifference(base.metric, base.percentile, math.nan, None, False,
+                                    withheld="a side is summary-only: no attainment to compare")
+    nb, no = base.issued, opt.issued
+    diff = opt.attainment - base.attainment
+    if nb <= 0 or no <= 0:
+        return AttainmentDifference(base.metric, base.percentile, diff, 1.0, False)
+    # one factor for both sides, the larger estimate: under "no difference" both sides' violations
+    # cluster alike, and either side's estimate alone is low half the time
+    f = max(base.variance_factor, opt.variance_factor, 1.0)
+    eb, eo = nb / f, no / f
+    vb = round(base.violations / f)
+    vo = round(opt.violations / f)
+    total = vb + vo
+    if total == 0:
+        return AttainmentDifference(base.metric, base.percentile, diff, 1.0, False)
+    share = eo / (eb + eo)
+    lower = stats.binom_cdf(vo, total, share)
+    upper = 1.0 - stats.binom_cdf(vo - 1, total, share)
+    p = min(1.0, 2 * min(lower, upper))
+    return AttainmentDifference(base.metric, base.percentile, diff, p, p < alpha)
+
+
+def attainment_differences(base: SLOSummary, opt: SLOSummary, alpha: float = 0.05,
+                           withheld: str = "") -> list[AttainmentDifference]:
+    """One :class:`AttainmentDifference` per SLO judged on both sides (in the order of case.yaml);
+    with ``withheld`` (a side looks saturated) no test: p-value None, never significant."""
+    if not base.available or not opt.available:
+        return []
+    out = []
+    for b, o in zip(base.results, opt.results):
+        if b.metric != o.metric or b.percentile != o.percentile:
+            continue
+        if withheld and b.attainment is not None and o.attainment is not None:
+            out.append(AttainmentDifference(b.metric, b.percentile, o.attainment - b.attainment, None, False,
+                                            withheld=withheld))
+        else:
+            out.append(attainment_difference(b, o, alpha))
+    return out
+
+
+def attainment_differences_runs(base_parts: list[Run], opt_parts: list[Run], slos: list[SLO], analysis: Analysis,
+                                alpha: float = 0.05, method: str = "linear") -> list[AttainmentDifference]:
+    """With the run as the unit: Welch's t over the runs' attainments of each SLO."""
+    from casegen.analysis import repetitions
+
+    per = [[evaluate_slos(r, slos, analysis, None, method) for r in parts] for parts in (base_parts, opt_parts)]
+    out = []
+    for i, s in enumerate(slos):
+        vals = [[a for sm in side if sm.available and (a := sm.results[i].attainment) is not None] for side in per]
+        if min(len(v) for v in vals) < repetitions.MIN_RUNS:
+            continue
+        lb, lo = repetitions.RunLevel(vals[0]), repetitions.RunLevel(vals[1])
+        diff = float(np.mean(vals[1]) - np.mean(vals[0]))
+        pairs = repetitions.run_pairs(base_parts, opt_parts)
+        if pairs is not None:  # the runs' attainments in pair order
+            order_b = [base_parts.index(b) for b, _o in pairs]
+            order_o = [opt_parts.index(o) for _b, o in pairs]
+            lb, lo = repetitions.RunLevel([vals[0][i] for i in order_b]), repetitions.RunLevel([vals[1][i] for i in order_o])
+        _low, _high, p, _df = repetitions.delta(float(np.mean(vals[0])), float(np.mean(vals[1])), lb, lo,
+                                                1 - alpha, pairs is not None)
+        out.append(AttainmentDifference(s.metric, s.percentile, diff, p, p < alpha, unit="runs"))
+    return out

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from casegen import __version__, registry
-from casegen.analysis import checks, slo, uncertainty
+from casegen.analysis import checks, repetitions, slo, uncertainty
 from casegen.analysis.cost import CostComparison, compare_costs
 from casegen.analysis.metrics import (
     DIST_STATS,
@@ -61,6 +61,13 @@ class Study:
     break_even: Any = None  # prices.BreakEven when cost.compare_api is given
     ladder: Any = None  # ladder.Ladder when runs.steps is given
     quality: dict[int, Any] = field(default_factory=dict)  # trade-off index → quality.QualityComparison (lm-eval)
+    #: per SLO (case.yaml order): do the two sides' attainments differ significantly?
+    #: (slo.AttainmentDifference: diff, p_value, significant, unit "requests" | "runs", withheld)
+    slo_differences: list[Any] = field(default_factory=list)
+    #: "requests" (one run a side: requests in send order) or "runs" (≥ 3 repetitions a side)
+    unit: str = "requests"
+    #: with the runs as the unit: were they interleaved and paired?
+    paired_runs: bool = False
 
     def label(self, side: str) -> str:
         return side_label(self.case, self.runs[side], side)
@@ -542,6 +549,21 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
     slos = {side: slo.evaluate_slos(runs[side], list(case.slos), a, metrics[side].throughput.get("duration_s"), method,
                                     metrics=metrics[side])
             for side in SIDES} if case.slos else {}
+    unit, paired = "requests", False
+    parts = {side: runs[side].parts for side in SIDES}
+    if len(intervals) == 2 and min(len(p) for p in parts.values()) >= repetitions.MIN_RUNS:
+        delta_cis, paired = repetitions.apply(parts["baseline"], parts["optimized"], intervals["baseline"],
+                                              intervals["optimized"], a.confidence, family, method)
+        unit = "runs"
+        notes.append(repetitions.method_note(len(parts["baseline"]), len(parts["optimized"]), paired))
+    slo_differences: list = []
+    if slos and unit == "runs":
+        slo_differences = slo.attainment_differences_runs(parts["baseline"], parts["optimized"], list(case.slos), a,
+                                                          1 - a.confidence, method)
+    elif slos:
+        sat = [iv.saturation.reason for iv in intervals.values() if iv.saturation is not None]
+        slo_differences = slo.attainment_differences(slos["baseline"], slos["optimized"], 1 - a.confidence,
+                                                     withheld=sat[0] if sat else "")
     workload = checks.compare_workloads(runs["baseline"], runs["optimized"], metrics["baseline"], metrics["optimized"],
                                         a.workload_margin)
     threats = list(workload.threats)
@@ -593,6 +615,9 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
         threats=threats,
         spread=spread,
         definitions=definitions,
+        slo_differences=slo_differences,
+        unit=unit,
+        paired_runs=paired,
     )
     return study
 
@@ -762,6 +787,8 @@ def summary_dict(study: Study) -> dict[str, Any]:
             side: {
                 "confidence": study.case.analysis.confidence,
                 "method": iv.method,
+                "unit": iv.unit,
+                "saturation": iv.saturation.reason if iv.saturation is not None else None,
                 "latency_ms": {m: {st: (list(ci) if ci else None) for st, ci in row.items()}
                                for m, row in iv.intervals.items()},
                 "supported": iv.supported,
@@ -789,6 +816,7 @@ def summary_dict(study: Study) -> dict[str, Any]:
                      "observed_ms": r.observed_ms,
                      "verdict": r.verdict.status if r.verdict else None,
                      "requests_needed_to_pass": r.verdict.needed if r.verdict else None,
+                     "variance_factor": r.variance_factor,
                      "reason": r.verdict.reason if r.verdict else r.note}
                     for r in sm.results
                 ],
@@ -825,6 +853,12 @@ def summary_dict(study: Study) -> dict[str, Any]:
         "correction": "holm",
         "alpha": 1 - study.case.analysis.confidence,
         "any_primary_significant": uncertainty.any_primary_significant(study.delta_cis),
+        "unit": study.unit,
+        "paired_runs": study.paired_runs,
+        "slo_attainment_differences": [
+            {"metric": d.metric, "percentile": d.percentile, "diff": d.diff, "p_value": d.p_value,
+             "significant": d.significant, "unit": d.unit, "withheld": d.withheld or None}
+            for d in study.slo_differences],
     }
     if study.cost is not None:
         c = study.cost

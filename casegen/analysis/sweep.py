@@ -657,18 +657,39 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
                passed, fail, limiting)
 
 
+def _throughput_draws(pt: SweepPoint, rng, resamples: int):
+    """Draws of a point's achieved req/s: x · (1 + z/√n), the counting noise of n completed requests
+    in a window (Poisson arrivals: the count over the run's duration has variance ≈ its mean)."""
+    import numpy as np
+
+    n = int(pt.metrics.requests.get("succeeded") or 0)
+    x = pt.achieved_rps or 0.0
+    if n <= 0:
+        return np.full(resamples, x)
+    return x * (1.0 + rng.standard_normal(resamples) / math.sqrt(n))
+
+
 def capacity_interval(cap: Capacity, confidence: float = 0.95, resamples: int = 1000, seed: int = 0,
                       method: str = "linear") -> tuple[tuple[float, float] | None, str]:
-    """Bootstrap interval of an **interpolated** capacity from the requests of its two bracketing
-    per-request points: (interval or None, reason when None).
+    """Interval of an **interpolated** capacity: (interval or None, reason when None).
 
-    Each bracketing point's statistic is redrawn from its own bootstrap distribution
-    (``uncertainty.series_stats``: send-order dependence kept, effective n) — the SLO percentile of
-    each SLO that fails at the upper point, or (with ``attainment`` α) the joint attainment as
-    Beta(good, issued − good) — and the crossing is recomputed: x* = x_P + t·(x_F − x_P) with t
-    clipped to [0, 1] (the interval never leaves the two tested loads). The points' throughputs are
-    taken as measured. None when the bound is not interpolated, a point is summary-only, or a
-    percentile is unsupported (too few effective requests) at either point.
+    Three sources of error, each drawn ``resamples`` times:
+
+    * each bracketing point's statistic — the SLO percentile of each SLO that fails at the upper
+      point from its own bootstrap distribution (``uncertainty.series_stats``: send-order dependence
+      kept, effective n), or (with ``attainment`` α) the joint attainment as Beta(good, issued − good);
+    * each point's achieved throughput: x · (1 + z/√n) for n completed requests (counting noise);
+    * the interpolation: latency rises convexly with throughput near saturation (a queue's wait
+      grows like 1/(1 − load)), so the straight line from P to F lies above the curve and its
+      crossing x_lin = x_P + t·(x_F − x_P) is a **lower** bound of the true crossing. An upper bound
+      comes from convexity too: the curve lies above its tangent at P, whose slope is at least that
+      of the segment from the point before P, s; so the crossing is ≤ x_P + (T − v_P)/s (≤ x_F;
+      x_F itself when there is no point before P or s ≤ 0).
+
+    The interval is [lower (1 − c)/2 quantile of x_lin, upper (1 + c)/2 quantile of the upper bound].
+    (Joint attainment falls with load without a known curvature: there only the first two sources.)
+    None when the bound is not interpolated, a point is summary-only, or a percentile is unsupported
+    (too few effective requests) at either bracketing point.
     """
     import numpy as np
 
@@ -679,10 +700,11 @@ def capacity_interval(cap: Capacity, confidence: float = 0.95, resamples: int = 
         return None, "only an interpolated capacity gets an interval"
     if P.summary_only or F.summary_only:
         return None, "a bracketing point is summary-only"
-    x_p, x_f = P.achieved_rps, F.achieved_rps
     rng = np.random.default_rng([seed, 77])
     a = (1 - confidence) / 2 * 100
     i_p, i_f = cap.verdicts_index(P), cap.verdicts_index(F)
+    xp, xf = _throughput_draws(P, rng, resamples), _throughput_draws(F, rng, resamples)
+    prev = cap.points[i_p - 1] if i_p >= 1 and not cap.points[i_p - 1].summary_only else None
     if cap.attainment is not None:
         draws = []
         for i, pt in ((i_p, P), (i_f, F)):
@@ -692,31 +714,46 @@ def capacity_interval(cap: Capacity, confidence: float = 0.95, resamples: int = 
         with np.errstate(invalid="ignore", divide="ignore"):
             t = (draws[0] - cap.attainment) / (draws[0] - draws[1])
         t = np.where(draws[0] <= draws[1], np.where(draws[0] >= cap.attainment, 1.0, 0.0), t)
-    else:
-        ts = []
-        for slo, cf in zip(cap.slos, cap.verdicts[i_f].checks):
-            if cf.meets is not False:
-                continue
-            stat = uncertainty.pkey(slo.percentile)
-            vals = []
-            for pt in (P, F):
-                series = uncertainty.metric_series(pt.run).get(slo.metric)
-                if series is None or series.num.size < 2:
-                    return None, f"{slo_text(slo)}: no per-request values at {pt.label}"
-                res, _ = uncertainty.series_stats(series, (stat,), confidence, resamples, rng, method, slo.metric)
-                if not res[stat].supported:
-                    return None, f"{slo_text(slo)} at {pt.label}: {res[stat].reason}"
-                vals.append(res[stat].draws)
+        x = xp + np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0) * (xf - xp)
+        lo, hi = np.percentile(x, [a, 100 - a])
+        return (float(lo), float(hi)), ""
+    lows, highs = [], []
+    for slo, cf in zip(cap.slos, cap.verdicts[i_f].checks):
+        if cf.meets is not False:
+            continue
+        stat = uncertainty.pkey(slo.percentile)
+        vals = []
+        for pt in (P, F) + ((prev,) if prev is not None else ()):
+            series = uncertainty.metric_series(pt.run).get(slo.metric)
+            if series is None or series.num.size < 2:
+                return None, f"{slo_text(slo)}: no per-request values at {pt.label}"
+            res, _ = uncertainty.series_stats(series, (stat,), confidence, resamples, rng, method, slo.metric)
+            if not res[stat].supported:
+                if pt is prev:  # the convexity bound falls back to x_F
+                    break
+                return None, f"{slo_text(slo)} at {pt.label}: {res[stat].reason}"
+            vals.append(res[stat].draws)
+        thr = slo.threshold_ms
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t_s = (thr - vals[0]) / (vals[1] - vals[0])
+        t_s = np.where(vals[1] <= vals[0], np.where(vals[0] <= thr, 1.0, 0.0), t_s)
+        x_lin = xp + np.clip(np.nan_to_num(t_s, nan=0.0), 0.0, 1.0) * (xf - xp)
+        x_up = xf.copy()
+        if len(vals) == 3 and prev is not None and prev.achieved_rps is not None:
+            xq = _throughput_draws(prev, rng, resamples)
             with np.errstate(invalid="ignore", divide="ignore"):
-                t_s = (slo.threshold_ms - vals[0]) / (vals[1] - vals[0])
-            t_s = np.where(vals[1] <= vals[0], np.where(vals[0] <= slo.threshold_ms, 1.0, 0.0), t_s)
-            ts.append(t_s)
-        if not ts:
-            return None, "no SLO fails at the upper point"
-        t = np.min(ts, axis=0)
-    x = x_p + np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0) * (x_f - x_p)
-    lo, hi = np.percentile(x, [a, 100 - a])
-    return (float(lo), float(hi)), ""
+                slope = (vals[0] - vals[2]) / (xp - xq)
+                bound = xp + (thr - vals[0]) / slope
+            ok = np.isfinite(bound) & (slope > 0) & (xp > xq)
+            x_up = np.where(ok, np.minimum(bound, xf), xf)
+        x_up = np.maximum(x_up, x_lin)
+        lows.append(x_lin)
+        highs.append(x_up)
+    if not lows:
+        return None, "no SLO fails at the upper point"
+    lo = float(np.percentile(np.min(lows, axis=0), a))
+    hi = float(np.percentile(np.min(highs, axis=0), 100 - a))
+    return (lo, hi), ""
 
 
 # --------------------------------------------------------------------------------------------

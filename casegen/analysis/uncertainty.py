@@ -28,14 +28,16 @@ import numpy as np
 
 from casegen import registry
 from casegen.analysis import stats
-from casegen.analysis.dependence import Dependence, dependence
+from casegen.analysis.dependence import Dependence, dependence, n_eff_for_interval, n_eff_for_support
+from casegen.analysis.saturation import QUEUE_METRICS, Saturation, run_saturation
 from casegen.runs.model import Run
 
 STATS = registry.TABLE_STATS
 P = {k: registry.STATISTICS[k].quantile for k in registry.PERCENTILE_STATS}
 METRICS = registry.LATENCY_METRICS
-#: a mean needs at least this many effective requests for an interval (heavy tails: docs/statistics.md)
-MEAN_MIN_N_EFF = 200
+#: a mean needs at least this many effective requests for an interval (heavy tails: at 200 requests a
+#: 2 % mixture of ×10 slow requests and a Pareto α 2.5 tail covered 89 %; docs/statistics.md)
+MEAN_MIN_N_EFF = 500
 #: a statistic of an autocorrelated series needs at least this many effective samples
 DEP_MIN_N_EFF = 30
 #: below this many requests no interval at all: autocorrelation of 0.5 cannot be told from chance
@@ -74,18 +76,20 @@ def effective_n_needed(stat: str, dependent: bool = False, confidence: float = 0
     """How many effective samples an interval of ``stat`` needs (the one source of these numbers:
     the † rule, the "Too few requests" threat and docs/statistics.md all use it).
 
-    mean: MEAN_MIN_N_EFF; percentile p: N(p), the smallest n with a two-sided distribution-free
+    mean: MEAN_MIN_N_EFF (twice that for a dependent series: with weak long correlation the
+    runs that cleared 200 were those underestimating it, and covered 86–90 %); percentile p: N(p), the smallest n with a two-sided distribution-free
     interval (95 %: p50 6, p90 36, p95 72, p99 368); for a dependent series max(DEP_MIN_N_EFF, 2·N(p)).
     """
     p = stat_p(stat)
     if p is None:
-        return MEAN_MIN_N_EFF
+        return 2 * MEAN_MIN_N_EFF if dependent else MEAN_MIN_N_EFF
     need = stats.min_n_for_quantile_ci(p, confidence)
     return max(DEP_MIN_N_EFF, 2 * need) if dependent else need
 
 
 def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, dependent: bool = False,
-                 n_units: int = MIN_REQUESTS, confidence: float = 0.95) -> tuple[bool, str]:
+                 n_units: int = MIN_REQUESTS, confidence: float = 0.95,
+                 lower_bound: float = math.inf) -> tuple[bool, str]:
     """Is an interval for this statistic trustworthy? (supported, reason if not).
 
     * no interval from fewer than MIN_REQUESTS requests (``n_units``);
@@ -97,6 +101,10 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
     * mean: ≥ MEAN_MIN_N_EFF effective requests (heavy tails and rare slow requests);
     * a dependent series (autocorrelation found in send order) needs n_eff ≥ max(DEP_MIN_N_EFF,
       2·N(p)): its n_eff is itself an estimate, biased high in short runs.
+
+    For a dependent series the caller passes the one-sided 80 % lower bound on n_eff
+    (``dependence.n_eff_for_support``; ``lower_bound`` = the estimate's degrees of freedom, finite
+    when that is so, and the reason then says "at most").
     """
     if n_units < MIN_REQUESTS:
         return False, (f"{n_units} requests: below {MIN_REQUESTS}, autocorrelation between neighbouring requests "
@@ -104,14 +112,19 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
     need = effective_n_needed(stat, dependent, confidence)
     if stat_p(stat) is None:
         if n_units_eff < need:
-            return False, f"a mean needs ≥ {need} effective requests, this run has {n_units_eff:,.0f}"
+            return False, f"a mean needs ≥ {need} effective requests, this run has {_has(n_units_eff, lower_bound)}"
         return True, ""
     basis = n_units_eff if metric == "itl" else n_eff
     if basis < need:
         what = "effective requests" if metric == "itl" else "effective samples"
         why = " (requests are autocorrelated in send order)" if dependent else ""
-        return False, f"{stat} needs ≥ {need} {what}{why}, this run has {basis:,.0f}"
+        return False, f"{stat} needs ≥ {need} {what}{why}, this run has {_has(basis, lower_bound)}"
     return True, ""
+
+
+def _has(n: float, df: float) -> str:
+    """'412' or, for an estimated (lower-bounded) effective n, '412 (80 % lower bound of an estimate)'."""
+    return f"{n:,.0f}" if not math.isfinite(df) else f"{n:,.0f} (80 % lower bound of an estimate)"
 
 
 @dataclass
@@ -207,6 +220,50 @@ class RunIntervals:
     confidence: float = 0.95
     n_eff: dict[str, dict[str, float]] = field(default_factory=dict)
     dependence: dict[str, Dependence] = field(default_factory=dict)
+    #: why the run looks saturated (its TTFT and E2E intervals are then withheld), or None
+    saturation: Saturation | None = None
+    #: "requests" (one run, requests in send order) or "runs" (repetitions as the unit)
+    unit: str = "requests"
+
+
+def withhold_saturated(out: RunIntervals, sat: Saturation | None) -> RunIntervals:
+    """Withhold (†) every interval of the metrics that contain queue wait when the run looks
+    saturated (``casegen.analysis.saturation``); the point values stay."""
+    out.saturation = sat
+    if sat is None:
+        return out
+    for metric in QUEUE_METRICS:
+        if metric not in out.supported:
+            continue
+        for stat in out.supported[metric]:
+            out.supported[metric][stat] = False
+            out.intervals[metric][stat] = None
+            out.reasons.setdefault(metric, {})[stat] = sat.reason
+    return out
+
+
+def _factor(resid: np.ndarray, dep: Dependence) -> tuple[float, float]:
+    """Long-run variance factor of a statistic's residual series and its degrees of freedom.
+
+    The raw series' factor is a floor: an indicator of a monotone function of a dependent series is
+    never more strongly correlated than the series (Lancaster), and its own estimate is noisier. The
+    degrees of freedom are those of whichever estimate set the factor. (1, ∞) for an independent
+    series."""
+    if not dep.dependent:
+        return 1.0, math.inf
+    own = dependence(resid, m_hat=dep.m_hat)
+    return (own.lrv_factor, own.df) if own.lrv_factor > dep.lrv_factor else (dep.lrv_factor, dep.df)
+
+
+def _support_n(n_eff: float, factor: float, df: float, dep: Dependence) -> float:
+    """The effective n the † rule judges: an 80 % lower bound (``dependence.n_eff_for_support``), and
+    for a dependent series no more than the largest batch-means factor of the raw series allows
+    (n_eff · factor / max(factor, f_BM)). Printing when the point estimate clears the bar prints
+    exactly in the runs that underestimate their dependence; judging on the largest plausible factor
+    keeps those out."""
+    if not dep.dependent:
+        return n_eff
+    return n_eff_for_support(n_eff, df) * factor / max(factor, dep.bm_max, 1.0)
 
 
 def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: float, resamples: int,
@@ -230,18 +287,21 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
             theta = float(num.sum() / total)
             draws = stats.block_ratio_draws(num, den, dep.block_length, resamples, rng)
             resid = num - theta * den
-            factor = max(dependence(resid, m_hat=dep.m_hat).lrv_factor, dep.lrv_factor) if dep.dependent else 1.0
-            target_var = units * factor * float(np.var(resid)) / total ** 2
+            factor, df = _factor(resid, dep)
             n_eff = units / max(1.0, factor)
+            # the t-interval's widening for a variance estimated with df degrees of freedom
+            target_var = units * factor * float(np.var(resid)) / total ** 2 * n_eff / n_eff_for_interval(n_eff, df, confidence)
             if dep.dependent or series.pooled:
                 sd = float(np.std(draws))
                 if sd > 0 and target_var > sd * sd:
                     draws = theta + (draws - theta) * math.sqrt(target_var) / sd
-            ok, why = support_rule(metric, stat, n_eff, n_eff, dep.dependent, units, confidence)
+            n_sup = _support_n(n_eff, factor, df, dep)
+            ok, why = support_rule(metric, stat, n_sup, n_sup, dep.dependent, units, confidence, lower_bound=df)
             lo, hi = np.percentile(draws, [a, 100 - a])
             out[stat] = StatResult(theta, draws, (float(lo), float(hi)) if ok else None, ok, n_eff, why)
             continue
         q = float((stats.quantile_at if presorted else stats.quantile_select)(sorted_values, p, method))
+        df, factor = math.inf, 1.0
         if not series.pooled and not dep.dependent:
             n_eff = float(units)
             ci = stats.quantile_ci(sorted_values, p, confidence)
@@ -252,15 +312,18 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
             # the raw series' factor is a floor: an indicator of a monotone function of a dependent
             # series is never more strongly correlated than the series (Lancaster), and its own
             # estimate is noisier
-            factor = max(dependence(resid, m_hat=dep.m_hat).lrv_factor, dep.lrv_factor) if dep.dependent else 1.0
+            factor, df = _factor(resid, dep)
             var_f = units * factor * float(np.var(resid)) / total ** 2
             n_eff = p * (1 - p) / var_f if var_f > 0 else float(series.values.size)
             n_eff = min(n_eff, float(series.values.size))
             if not series.pooled:
                 n_eff = min(n_eff, float(units))
             interval = None
-        draws = stats.quantile_draws(sorted_values, p, n_eff, resamples, rng, method, presorted)
-        ok, why = support_rule(metric, stat, n_eff, n_units_eff, dep.dependent, units, confidence)
+        draws = stats.quantile_draws(sorted_values, p, n_eff_for_interval(n_eff, df, confidence), resamples, rng,
+                                     method, presorted)
+        ok, why = support_rule(metric, stat, _support_n(n_eff, factor, df, dep),
+                               _support_n(n_units_eff, dep.lrv_factor, dep.df, dep),
+                               dep.dependent, units, confidence, lower_bound=min(df, dep.df))
         if ok and interval is None:
             lo, hi = np.percentile(draws, [a, 100 - a])
             interval = (float(lo), float(hi))
@@ -289,7 +352,7 @@ def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_i
         out.supported[metric] = {s: r.supported for s, r in res.items()}
         out.reasons[metric] = {s: r.reason for s, r in res.items() if r.reason}
         out.n_eff[metric] = {s: r.n_eff for s, r in res.items()}
-    return out
+    return withhold_saturated(out, run_saturation(run))
 
 
 def delta_intervals(base: RunIntervals, opt: RunIntervals, confidence: float,
@@ -315,9 +378,14 @@ def delta_intervals(base: RunIntervals, opt: RunIntervals, confidence: float,
                 row[stat] = stats.DeltaCI(d.abs_low, d.abs_high, d.pct_low, d.pct_high, d.significant, True, fam,
                                           d.p_value, None)
         out[metric] = row
-    # Holm over the primary statistics that can be tested; one withheld for too little data (a
-    # rule on n alone, fixed before any difference is looked at) can never be rejected, so it
-    # does not count in the family size.
+    return holm_family(out, family, alpha)
+
+
+def holm_family(out: dict[str, dict[str, stats.DeltaCI]], family: list[tuple[str, str]],
+                alpha: float) -> dict[str, dict[str, stats.DeltaCI]]:
+    """Holm over the primary statistics that can be tested (``out`` updated and returned): one
+    withheld for too little data (a rule on n alone, fixed before any difference is looked at) can
+    never be rejected, so it does not count in the family size."""
     keys = [(m, s) for m, s in family if (d := out.get(m, {}).get(s)) is not None and d.supported
             and d.p_value is not None]
     pvals = [out[m][s].p_value for m, s in keys]

@@ -386,6 +386,38 @@ def inspect(paths: tuple[Path, ...], fmt: str, select: str | None, as_json: bool
         click.echo("\n\n".join(format_text(i) for i in infos))
 
 
+@main.command(short_help="How many requests and repetitions a side a change needs, from a pilot run.")
+@click.argument("run", type=UserPath(path_type=Path))
+@click.option("--format", "fmt", type=LazyChoice(_format_names, "[auto|NAME]"), default="auto", show_default=True,
+              help="Input format; names as in case.yaml's format: (docs/formats.md).")
+@click.option("--select", default=None, help="The run of a file with several, e.g. 'rate=10' or '2'.")
+@click.option("--change", type=click.FloatRange(0.001, 10.0), default=0.10, show_default=True,
+              help="Relative change to resolve (0.10 = 10 %).")
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
+              help="Confidence of the two-sided test.")
+@click.option("--power", type=click.FloatRange(0.5, 0.99), default=0.80, show_default=True,
+              help="Chance of finding a true change of that size.")
+@_user_errors
+def plan(run: Path, fmt: str, select: str | None, change: float, confidence: float, power: float) -> None:
+    """From a pilot run: requests (and minutes) a side, or requests per run with 3, 5 or 10
+    repetitions a side, to resolve a relative change at p50, p95 and p99 of TTFT, TPOT and
+    end-to-end latency, with the dependence between requests this run shows (docs/measuring.md).
+
+    \b
+    Example:
+      casegen plan results/pilot.json --change 0.05
+    """
+    from casegen.analysis.plan import format_plan, plan_run
+    from casegen.runs import load_run
+    from casegen.runs.select import parse_selector
+
+    r = load_run(run, fmt, parse_selector(select) if select not in (None, "") else None)
+    if r.requests is None:
+        raise CasegenError("a plan needs per-request data, but this run is summary only", file=str(run),
+                           expected="a per-request run (e.g. vLLM --save-detailed, GuideLLM benchmarks.json)")
+    click.echo(format_plan(plan_run(r, change, confidence, power)))
+
+
 @main.command(short_help="Quick table of the deltas between two (or more) run files.")
 @click.argument("a", type=UserPath(path_type=Path))
 @click.argument("b", type=UserPath(path_type=Path))

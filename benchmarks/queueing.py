@@ -1,0 +1,84 @@
+"""Simulated serving runs whose truth is known: an M/G/c first-come-first-served queue.
+
+An LLM server at load, reduced to what makes its requests dependent: ``c`` slots (the batch),
+Poisson arrivals at ``load`` × capacity, a request waits for a free slot (FCFS), then prefills and
+decodes. TTFT = queue wait + prefill; TPOT rises with the number of requests in service when the
+request starts (``slowdown`` per extra request: batched decoding shares the GPU); E2E = TTFT +
+TPOT · (output tokens − 1). The run starts in the stationary regime (a burn-in of requests is
+simulated and dropped, as a warm-up would), so the truth of every statistic is the stationary
+distribution, computed from one long run.
+
+``queue_run(rng, n, load)`` → dict of arrays in send order (``start_s``, ``ttft_ms``, ``tpot_ms``,
+``e2e_ms``); ``queue_truth(load)`` → metric → stat → true value. Used by benchmarks/coverage.py and
+the statistics tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import math
+
+import numpy as np
+
+SLOTS = 4
+PREFILL_MS = 60.0  # median prefill (log-normal, σ 0.4)
+TPOT_MS = 20.0  # TPOT with one request in service
+SLOWDOWN = 0.08  # TPOT × (1 + SLOWDOWN · (requests in service − 1))
+OUT_TOKENS = (64, 192)  # uniform output length
+BURN_IN = 3000
+
+
+def _mean_service_s() -> float:
+    """Mean service time at full occupancy (the capacity's denominator): prefill + decode."""
+    mean_prefill = PREFILL_MS * math.exp(0.4 ** 2 / 2)
+    mean_out = (OUT_TOKENS[0] + OUT_TOKENS[1]) / 2
+    return (mean_prefill + TPOT_MS * math.exp(0.1 ** 2 / 2) * (1 + SLOWDOWN * (SLOTS - 1)) * (mean_out - 1)) / 1000
+
+
+def capacity_rps() -> float:
+    """Requests per second the c slots serve when always full (the load's 100 %)."""
+    return SLOTS / _mean_service_s()
+
+
+def queue_run(rng: np.random.Generator, n: int, load: float, burn_in: int = BURN_IN) -> dict[str, np.ndarray]:
+    """One run of ``n`` requests (after ``burn_in`` dropped ones) at ``load`` × capacity."""
+    total = n + burn_in
+    lam = load * capacity_rps()
+    arrivals = np.cumsum(rng.exponential(1 / lam, total))
+    prefill = PREFILL_MS / 1000 * np.exp(0.4 * rng.standard_normal(total))
+    out_tok = rng.integers(OUT_TOKENS[0], OUT_TOKENS[1] + 1, total)
+    jitter = np.exp(0.1 * rng.standard_normal(total))  # per-request decode speed (log-normal, σ 0.1)
+    free: list[float] = [0.0] * SLOTS  # when each slot frees (heap)
+    busy_until: list[float] = []  # end times of requests in service (heap)
+    ttft = np.empty(total)
+    tpot = np.empty(total)
+    e2e = np.empty(total)
+    for i in range(total):
+        t = arrivals[i]
+        slot_free = heapq.heappop(free)
+        start = max(t, slot_free)
+        while busy_until and busy_until[0] <= start:
+            heapq.heappop(busy_until)
+        in_service = len(busy_until) + 1
+        tp = TPOT_MS / 1000 * (1 + SLOWDOWN * (in_service - 1)) * jitter[i]
+        end = start + prefill[i] + tp * (out_tok[i] - 1)
+        heapq.heappush(free, end)
+        heapq.heappush(busy_until, end)
+        ttft[i] = start - t + prefill[i]
+        tpot[i] = tp
+        e2e[i] = end - t
+    s = slice(burn_in, total)
+    return {"start_s": arrivals[s] - arrivals[burn_in], "ttft_ms": ttft[s] * 1e3, "tpot_ms": tpot[s] * 1e3,
+            "e2e_ms": e2e[s] * 1e3, "offered_rps": np.array([lam])}
+
+
+@functools.lru_cache(maxsize=8)
+def queue_truth(load: float, n: int = 1_000_000) -> dict[str, dict[str, float]]:
+    """Stationary mean and percentiles of TTFT, TPOT and E2E at ``load`` (one long run)."""
+    r = queue_run(np.random.default_rng([4242, int(load * 1000)]), n, load, burn_in=20_000)
+    out = {}
+    for m in ("ttft", "tpot", "e2e"):
+        x = r[f"{m}_ms"]
+        out[m] = {"mean": float(x.mean()), **{f"p{p}": float(np.quantile(x, p / 100)) for p in (50, 90, 95, 99)}}
+    return out
