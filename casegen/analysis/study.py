@@ -438,7 +438,8 @@ def step_study(study: Study, i: int) -> Study:
         capacities={k: r.capacity for k, r in (("baseline", prev), ("optimized", cur)) if r.capacity is not None},
         sweeps={k: r.sweep for k, r in (("baseline", prev), ("optimized", cur)) if r.sweep is not None},
         compare_load=lad.compare_load if lad.compare_load is not None else study.compare_load,
-        cost=cost, ladder=None, quality={}, revenue=None, break_even=None)
+        cost=cost, ladder=None, quality={}, revenue=None, break_even=None,
+        slo_differences=[])  # the whole study's tests are not a step's: the step's SLOs are tested by the story
 
 
 def analyze(case: Case, case_dir: str | Path) -> Study:

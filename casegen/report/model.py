@@ -43,6 +43,16 @@ class StatKey(_Model):
     stat: str
 
 
+class AttainmentTest(_Model):
+    metric: str
+    percentile: float
+    diff: float | None = Field(description="optimized − baseline attainment")
+    p_value: float | None
+    significant: bool
+    unit: str = Field(description="requests (effective counts) or runs")
+    withheld: str | None = Field(description="Why no test was made (a side looks saturated), else null")
+
+
 class Multiplicity(_Model):
     """The confirmatory family and its correction (docs/statistics.md)."""
 
@@ -50,6 +60,11 @@ class Multiplicity(_Model):
     correction: Literal["holm"] = Field(description="Family-wise correction")
     alpha: float = Field(description="1 − confidence")
     any_primary_significant: bool = Field(description="At least one primary statistic changed significantly")
+    unit: Literal["requests", "runs"] = Field("requests", description="What an observation is: a request, or a whole "
+                                                                 "run when each side has ≥ 3 repetitions")
+    paired_runs: bool = Field(False, description="Interleaved repetitions paired by start time")
+    slo_attainment_differences: list[AttainmentTest] = Field(
+        default_factory=list, description="Per SLO: do the two sides' attainments differ (docs/statistics.md)")
 
 
 class WorkloadRowModel(_Model):
@@ -206,7 +221,7 @@ class Report(_Model):
 
 
 MODELS: tuple[type[BaseModel], ...] = (Report, Page1, Card, Finding, Evidence, ThreatItem, SLOSpec, Multiplicity,
-                                        StatKey, Workload, WorkloadRowModel, KS, EquivalenceModel, Ladder, LadderRung,
+                                        StatKey, AttainmentTest, Workload, WorkloadRowModel, KS, EquivalenceModel, Ladder, LadderRung,
                                         RungSLO, RungCapacity, RungCost, LadderStep, StepDelta, StepThroughput,
                                         StepSLOChange)
 
@@ -291,11 +306,13 @@ deltas.throughput.<key>.{abs, pct, verdict}                 verdict = the findin
                                                  same | na
 slos[].{metric, percentile, threshold_ms}
 intervals.<side>.{confidence, method.<metric>, latency_ms.<metric>.<stat>: [low, high] | null}
+  .{unit, saturation}                            unit = requests | runs; saturation: why one run cannot
+                                                 support an interval (null when it can)
                                                  null: too few samples for a two-sided interval
 slo_results.<side>.{available, reason, joint_attainment, good_requests, goodput_requests_per_s,
                     one_token_responses, tpot_one_token}
 slo_results.<side>.objectives[].{metric, percentile, threshold_ms, issued, violations, attainment,
-                    observed_ms, verdict, requests_needed_to_pass, reason}
+                    observed_ms, verdict, requests_needed_to_pass, reason, variance_factor}
                                                  verdict = pass | fail | inconclusive
 workload.{rows[].{label, base, opt, differs, detail, informational}, ks.<input|output>.{d, p},
           comparisons_still_valid[], comparisons_note}

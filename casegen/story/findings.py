@@ -177,8 +177,10 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
 
 def attainment_change(study: Study, rb: Any, ro: Any) -> tuple[str, float | None]:
     """Whether the share of requests within an SLO changed: 'worse' / 'better' when the two sides'
-    attainments differ significantly (two-proportion test at the case's confidence) and by at least
-    ``ATTAINMENT_DROP``; else 'same'. Returns (verdict, p-value)."""
+    attainments differ significantly and by at least ``ATTAINMENT_DROP``; else 'same'. Returns
+    (verdict, p-value). The test is the study's (``Study.slo_differences``: effective counts that allow
+    for dependence, or the runs as the unit; withheld when a side looks saturated); without it, a
+    two-proportion test at the case's confidence."""
     if rb.attainment is None or ro.attainment is None:  # judged by a printed percentile: no test possible
         vb = rb.verdict.status if rb.verdict else None
         vo = ro.verdict.status if ro.verdict else None
@@ -187,8 +189,14 @@ def attainment_change(study: Study, rb: Any, ro: Any) -> tuple[str, float | None
         if vb == "fail" and vo == "pass":
             return "better", None
         return "same", None
-    p = stats.two_proportion_p(rb.issued, rb.violations, ro.issued, ro.violations)
     drop = rb.attainment - ro.attainment
+    test = next((d for d in study.slo_differences
+                 if d.metric == rb.metric and d.percentile == rb.percentile), None)
+    if test is not None:
+        if test.withheld or not test.significant or abs(drop) < ATTAINMENT_DROP:
+            return "same", test.p_value
+        return ("worse" if drop > 0 else "better"), test.p_value
+    p = stats.two_proportion_p(rb.issued, rb.violations, ro.issued, ro.violations)
     if p is None or p >= 1.0 - study.case.analysis.confidence or abs(drop) < ATTAINMENT_DROP:
         return "same", p
     return ("worse" if drop > 0 else "better"), p
