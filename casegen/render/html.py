@@ -252,7 +252,7 @@ def _method_rows(study: Study) -> list[dict[str, Any]]:
 
     R, M = study.runs, study.metrics
     both("Tool", lambda s: TOOL_NAMES.get(R[s].meta.tool, R[s].meta.tool)
-         + (f" {R[s].meta.tool_version}" if R[s].meta.tool_version else "") + f" — format {R[s].meta.format}")
+         + (f" {R[s].meta.tool_version}" if R[s].meta.tool_version else "") )
     both("Model", lambda s: R[s].meta.model or "—")
     both("Backend", lambda s: R[s].meta.backend or "—")
     both("Run date", lambda s: fmt_run_date(R[s].meta.date))
@@ -494,7 +494,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
     if not study.sweeps:
         return None
     from casegen.analysis.sweep import slo_text
-    from casegen.render.sweep_charts import latency_throughput_chart
+    from casegen.render.sweep_charts import latency_throughput_chart, sweep_chart_stats
 
     b, o = study.sweeps["baseline"], study.sweeps["optimized"]
     caps = study.capacities
@@ -520,11 +520,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
         metrics = [("ttft", None), ("tpot", None)]
     charts_out = []
     for metric, threshold in metrics[:3]:
-        stats = []
-        for st in (s for s in PERCENTILE_STATS if s != "p90"):  # a chart draws the median and a tail
-            if any(p.latency(metric, st) is not None for p in b.points + o.points):
-                stats.append(st)
-        stats = [st for st in stats if st in ("p50", "p99")] or stats[:2]
+        stats = sweep_chart_stats(study, metric)
         if not stats:
             continue
         kn = (study.knees.get("baseline", {}).get(metric), study.knees.get("optimized", {}).get(metric))
@@ -567,7 +563,19 @@ def _workload(study: Study) -> dict[str, Any] | None:
     wc = study.workload
     if wc is None:
         return None
-    return {"rows": wc.rows, "still_valid": wc.still_valid, "valid_note": wc.valid_note,
+    def said(text: str) -> str:  # the reader's words for a recorded value
+        if text in ("", "—", "None"):
+            return "not recorded"
+        return {"True": "yes", "False": "no"}.get(text, TOOL_NAMES.get(text, text))
+
+    rows = []
+    for r in wc.rows:
+        base, opt = said(r.base), said(r.opt)
+        unknown = base == opt == "not recorded"
+        rows.append({"label": r.label, "base": base, "opt": opt, "differs": r.differs, "detail": r.detail,
+                     "informational": r.informational, "equivalent": None if unknown else r.equivalent,
+                     "unknown": unknown})
+    return {"rows": rows, "still_valid": wc.still_valid, "valid_note": wc.valid_note,
             "major": [t for t in wc.threats if t.severity == "major"]}
 
 
@@ -605,6 +613,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         for p in study.metrics[s].parity:
             parity.append({"side": study.label(s), "metric": METRIC_LABELS.get(p.metric, p.metric), "stat": p.stat,
                            "ours": p.ours, "tool": p.tool, "diff": fmt_pct(p.diff_pct, digits=2), "flagged": p.flagged,
+                           "diff_pct": p.diff_pct,
                            "cause": p.cause})
     return {
         "case": case,
@@ -635,6 +644,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
                          if study.runs["baseline"].meta.tool != study.runs["optimized"].meta.tool else []),
         "parity": parity,
         "parity_flagged": [p for p in parity if p["flagged"]],
+        "parity_largest": max(parity, key=lambda p: abs(p["diff_pct"] or 0.0)) if parity else None,
         "percentile_method": case.analysis.percentile_method,
         "summary_only": [study.label(s) for s in SIDES if study.runs[s].summary_only],
         "css": Markup(theme_css(theme or case.report.theme)),

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.analysis.study import step_study
-from casegen.formatting import fmt_usd
+from casegen.formatting import fmt_sig3, fmt_usd
 from casegen.render.ladder_charts import waterfall_chart
 from casegen.story.findings import payback_phrase, saving_phrase
 
@@ -24,7 +24,7 @@ def _usd(v: float) -> str:
 
 
 def _rate(v: float) -> str:
-    return f"{v:,.1f}/s"
+    return f"{fmt_sig3(v)}/s"
 
 
 def _pct(v: float | None) -> str:
@@ -76,7 +76,8 @@ def ladder_view(study) -> dict[str, Any] | None:
     if all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.capacity.value_rps)
         if w:
-            panels.append(("Capacity at SLO (requests/s)", w, _rate, False))
+            panels.append(("Capacity at SLO (requests/s)", w, _rate, False,
+                           "≥\u00a0" if lad.rungs[-1].capacity.bound == "at_least" else ""))
     if all(r.cost is not None for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.cost.usd_per_month)
         if w:
