@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.bccache import Bucket
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from casegen import __version__
 from casegen.analysis.metrics import METRIC_LABELS, per_request_values
@@ -81,6 +82,16 @@ THEMES = ("modern", "classic")
 LAYOUTS = {"full": "report.html.j2", "onepager": "onepager.html.j2"}
 
 
+def abbr(text: str) -> Markup:
+    """``text`` escaped, with the first TTFT, TPOT and E2E in it spelled out as a tooltip (<abbr title>)."""
+    from casegen.render.hero import GLOSSARY
+
+    out = str(escape(str(text)))
+    for term in ("TTFT", "TPOT", "E2E"):
+        out = re.sub(rf"\b{term}\b", f'<abbr title="{escape(GLOSSARY[term])}">{term}</abbr>', out, count=1)
+    return Markup(out)
+
+
 def lower_first(text: str) -> str:
     text = (text or "").strip().rstrip(".")
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
@@ -135,7 +146,7 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
         bytecode_cache=_BYTECODE["md" if markdown_out else "html"],
     )
     env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
-                       lower_first=lower_first)
+                       lower_first=lower_first, abbr=abbr)
     if markdown_out:
         env.filters.update(md=md_escape, md_fence=md_fence, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),
                            chart_alt=lambda chart, fallback="": charts.alt_text(chart) or fallback)
