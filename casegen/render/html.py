@@ -631,7 +631,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "version": __version__,
         "labels": {s: study.label(s) for s in SIDES},
         "report": report,
-        "sections": section_names(),
+        "sections": _section_order(study),
         **section_context(study, report),
         "headline": report.page1.cards,
         "regressions": report.page1.regressions,
@@ -676,6 +676,16 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "resamples": case.analysis.bootstrap_resamples,
         "reps": {s: max(1, len(study.runs[s].parts)) for s in SIDES},
     }
+
+
+def _section_order(study: Study) -> list[str]:
+    """The sections in reading order: a sweep leads with its curve and capacity, right after the
+    context; the single-load results (the one load both sides measured) follow."""
+    names = section_names()
+    if study.sweeps and study.ladder is None and "sweep" in names and "context" in names:
+        names.remove("sweep")
+        names.insert(names.index("context") + 1, "sweep")
+    return names
 
 
 def _compact_latency(study: Study, found: dict[str, Finding]) -> list[dict[str, Any]]:
