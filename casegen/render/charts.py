@@ -582,7 +582,7 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool)
                 ax.annotate(_label_ms(value), (ci[1] if ci else value, y), xytext=(4, 0), textcoords="offset points",
                             va="center", fontsize=9, color=INK)
         ax.axvline(r["threshold"], color=WORSE, lw=1.4, ls="--", zorder=5)
-        ax.annotate(f"SLO {fmt_ms_limit(r['threshold'])}".replace(" ", "\u00a0"), (r["threshold"], 1.0),
+        ax.annotate("SLO " + fmt_ms_limit(r["threshold"]).replace(" ", "\u00a0"), (r["threshold"], 1.0),
                     xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points", ha="center",
                     fontsize=9, color=WORSE, fontweight="bold")
         ax.set_xlim(0, top * 1.28)

@@ -54,8 +54,12 @@ def _ladder(study: Any) -> dict[str, Any] | None:
     if not w:
         return None
     prefix = "≥\u00a0" if study.ladder.rungs[-1].capacity is not None and fmt is _rate and at_least else ""
-    return {"chart": Markup(waterfall_chart([(title, w, fmt, lower, prefix)], panel_size=(7.4, 2.3))),
-            "caption": caption}
+    from casegen.render.charts import responsive
+
+    panel = [(title, w, fmt, lower, prefix)]
+    chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.3)),
+                       waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow"))
+    return {"chart": Markup(chart), "caption": caption}
 
 
 def _sweep(study: Any) -> dict[str, Any] | None:

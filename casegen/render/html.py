@@ -552,7 +552,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
                 p = sw.points[idx]
                 cells.append({"rps": fmt_sig3(p.achieved_rps) if p.achieved_rps is not None else "—",
                               "status": statuses.get(idx, "na")})
-        label = "unbounded" if not math.isfinite(load) else f"{load:g}"
+        label = "unbounded" if not math.isfinite(load) else fmt_sig3(load)  # "43.3", as every figure
         rows.append({"load": label, "cells": cells,
                      "compared": study.compare_load is not None and load == study.compare_load})
     # the pairing's notes already hold the offered-rate notes (sweep.offered_notes): not again here

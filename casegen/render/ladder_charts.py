@@ -10,7 +10,7 @@ from casegen.render.charts import _RC, BASE_COLOR, BETTER, INK, MUTED, OPT_COLOR
 
 
 def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callable[[float], str], bool]],
-                    panel_size: tuple[float, float] = (4.2, 3.0)) -> str:
+                    panel_size: tuple[float, float] = (4.2, 3.0), variant: str = "wide") -> str:
     """One panel per figure: (title, [(baseline label, value), (step label, change), …], format, lower_is_better).
 
     The first bar is the baseline value, each following bar floats from the running total by the
@@ -61,7 +61,7 @@ def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callabl
             + "; ".join(f"{lab} {'+' if ch > 0 else '−' if ch < 0 else '±'}{fmt(abs(ch))}" for lab, ch in items[1:])
             + f"; total {(rest[0] if rest else '')}{fmt(items[0][1] + sum(ch for _l, ch in items[1:]))}"
             for title, items, fmt, _lower, *rest in panels)
-        return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".")
+        return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".", variant)
 
 
 def _short(label: str, n: int = 18) -> str:

@@ -167,7 +167,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
         extra.append(Line2D([], [], marker="D", ms=6, mfc=MUTED, mec="white", ls="none", label="capacity at SLO"))
     if threshold_ms is not None:
         ax.axhline(threshold_ms, color=WORSE, lw=1.3, ls="--")
-        ax.annotate(f"SLO {fmt_ms_limit(threshold_ms)}".replace(" ", "\u00a0"), (0.0, threshold_ms), xycoords=("axes fraction", "data"),
+        ax.annotate("SLO " + fmt_ms_limit(threshold_ms).replace(" ", "\u00a0"), (0.0, threshold_ms), xycoords=("axes fraction", "data"),
                     xytext=(3, 3), textcoords="offset points", fontsize=9, color=WORSE, fontweight="bold")
         drawn.append(threshold_ms)
     positive = [v for v in drawn if v > 0 and math.isfinite(v)]
