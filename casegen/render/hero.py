@@ -33,7 +33,7 @@ GLOSSARY: dict[str, str] = {
 
 def _ladder(study: Any) -> dict[str, Any] | None:
     from casegen.analysis.ladder import waterfall
-    from casegen.render.ladder_charts import waterfall_chart
+    from casegen.render.ladder_charts import Panel, waterfall_chart
     from casegen.render.ladder_view import _ms, _rate, headline_stat
 
     lad = study.ladder
@@ -56,7 +56,7 @@ def _ladder(study: Any) -> dict[str, Any] | None:
     prefix = "≥\u00a0" if study.ladder.rungs[-1].capacity is not None and fmt is _rate and at_least else ""
     from casegen.render.charts import responsive
 
-    panel = [(title, w, fmt, lower, prefix)]
+    panel: list[Panel] = [(title, w, fmt, lower, prefix)]
     chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.3)),
                        waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow"))
     return {"chart": Markup(chart), "caption": caption}

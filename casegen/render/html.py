@@ -655,7 +655,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
                          if study.runs["baseline"].meta.tool != study.runs["optimized"].meta.tool else []),
         "parity": parity,
         "parity_flagged": [p for p in parity if p["flagged"]],
-        "parity_largest": max(parity, key=lambda p: abs(p["diff_pct"] or 0.0)) if parity else None,
+        "parity_largest": max(parity, key=lambda p: abs(float(p["diff_pct"] or 0.0))) if parity else None,  # type: ignore[arg-type]
         "percentile_method": case.analysis.percentile_method,
         "summary_only": [study.label(s) for s in SIDES if study.runs[s].summary_only],
         "css": Markup(theme_css(theme or case.report.theme)),

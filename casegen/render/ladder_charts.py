@@ -8,8 +8,12 @@ import matplotlib.pyplot as plt
 
 from casegen.render.charts import _RC, BASE_COLOR, BETTER, INK, MUTED, OPT_COLOR, WORSE, _to_svg
 
+#: One waterfall panel: title, [(baseline label, value), (step label, change), …], format,
+#: lower is better, and a prefix for the total's label ("≥ " when it is a lower bound, else "").
+Panel = tuple[str, list[tuple[str, float]], Callable[[float], str], bool, str]
 
-def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callable[[float], str], bool]],
+
+def waterfall_chart(panels: Sequence[Panel],
                     panel_size: tuple[float, float] = (4.2, 3.0), variant: str = "wide") -> str:
     """One panel per figure: (title, [(baseline label, value), (step label, change), …], format, lower_is_better).
 
@@ -24,8 +28,7 @@ def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callabl
         flat = [ax for row in axes for ax in row]
         for ax in flat[k:]:
             ax.set_visible(False)
-        for ax, (title, items, fmt, lower_is_better, *rest) in zip(flat, panels):
-            total_prefix = rest[0] if rest else ""  # "≥ " when the last variant's value is a lower bound
+        for ax, (title, items, fmt, lower_is_better, total_prefix) in zip(flat, panels):
             labels = [items[0][0]] + [lab for lab, _ in items[1:]] + ["total"]
             total = items[0][1]
             bars = [(0.0, total, BASE_COLOR)]
@@ -59,8 +62,8 @@ def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callabl
         desc = ". ".join(
             f"{title}: {items[0][0]} {fmt(items[0][1])}; "
             + "; ".join(f"{lab} {'+' if ch > 0 else '−' if ch < 0 else '±'}{fmt(abs(ch))}" for lab, ch in items[1:])
-            + f"; total {(rest[0] if rest else '')}{fmt(items[0][1] + sum(ch for _l, ch in items[1:]))}"
-            for title, items, fmt, _lower, *rest in panels)
+            + f"; total {prefix}{fmt(items[0][1] + sum(ch for _l, ch in items[1:]))}"
+            for title, items, fmt, _lower, prefix in panels)
         return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".", variant)
 
 

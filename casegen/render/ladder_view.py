@@ -11,7 +11,7 @@ from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.analysis.study import step_study
 from casegen.formatting import fmt_sig3, fmt_usd
-from casegen.render.ladder_charts import waterfall_chart
+from casegen.render.ladder_charts import Panel, waterfall_chart
 from casegen.story.findings import payback_phrase, saving_phrase
 
 
@@ -66,13 +66,13 @@ def ladder_view(study) -> dict[str, Any] | None:
         row = r.metrics.latency_ms.get(metric)
         return row.get(stat) if row is not None else None
 
-    panels = []
+    panels: list[Panel] = []
     w = waterfall(lad.rungs, lat)
     if w:
-        panels.append((mlabel, w, _ms, True))
+        panels.append((mlabel, w, _ms, True, ""))
     w = waterfall(lad.rungs, lambda r: r.metrics.throughput.get("requests_per_s"))
     if w:
-        panels.append(("Throughput (requests/s)", w, _rate, False))
+        panels.append(("Throughput (requests/s)", w, _rate, False, ""))
     if all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.capacity.value_rps)
         if w:
@@ -81,7 +81,7 @@ def ladder_view(study) -> dict[str, Any] | None:
     if all(r.cost is not None for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.cost.usd_per_month)
         if w:
-            panels.append(("Monthly cost (USD)", w, _usd, True))
+            panels.append(("Monthly cost (USD)", w, _usd, True, ""))
     chart = Markup(waterfall_chart(panels)) if panels else None
 
     rows = []

@@ -58,7 +58,7 @@ def _place_labels(ax, labels: list[tuple[float, float, str, str, tuple[float, fl
     overlap one already placed or repeat the same text at the same spot (no piles of "10 / 10")."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
-    placed = []
+    placed: list = []
     said: list[tuple[str, float]] = []
     for x, y, text, color, offset, ha, bold in labels:
         px = ax.transData.transform((x, y))[0]
