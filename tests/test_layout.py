@@ -40,7 +40,24 @@ def pdfs(tmp_path_factory) -> dict[tuple[str, str], Path]:
             d = out / f"{name}-{layout}"
             build(ROOT / "cases" / name, d, formats=("pdf",), layout=layout)
             got[(name, layout)] = d / "report.pdf"
+    # and a sweep case from today's AIPerf outputs (tests/fixtures/aiperf, as test_sweep_cases_current_releases)
+    case = _todays_tool_case(out / "aiperf-case")
+    build(case, out / "aiperf", formats=("pdf",))
+    got[("aiperf-sweep", "full")] = out / "aiperf" / "report.pdf"
     return got
+
+
+def _todays_tool_case(case: Path) -> Path:
+    import shutil
+
+    from conftest import FIXTURES
+    from test_sweep_cases_current_releases import CASE, SWEEPS
+
+    version, base, opt, load = SWEEPS["aiperf"]
+    shutil.copytree(FIXTURES / "aiperf" / version / base, case / "runs" / "baseline")
+    shutil.copytree(FIXTURES / "aiperf" / version / opt, case / "runs" / "optimized")
+    (case / "case.yaml").write_text(CASE.format(tool="aiperf", version=version, load=load), encoding="utf-8")
+    return case
 
 
 def text_past_margins(pdf_path: Path, side_mm: float = SIDE_MARGIN_MM, tol_pt: float = 1.0) -> list[str]:
@@ -68,10 +85,10 @@ def text_past_margins(pdf_path: Path, side_mm: float = SIDE_MARGIN_MM, tol_pt: f
     return found
 
 
-@pytest.mark.parametrize("layout", ["full", "onepager"])
-@pytest.mark.parametrize("name", EXAMPLES)
-def test_no_text_crosses_the_page_margin(pdfs, name, layout):
-    assert text_past_margins(pdfs[(name, layout)]) == []
+@pytest.mark.parametrize("key", [(n, lay) for n in EXAMPLES for lay in ("full", "onepager")] + [("aiperf-sweep", "full")],
+                         ids=lambda k: f"{k[0]}-{k[1]}")
+def test_no_text_crosses_the_page_margin(pdfs, key):
+    assert text_past_margins(pdfs[key]) == []
 
 
 def test_the_margin_check_sees_text_past_the_margin(pdfs):
