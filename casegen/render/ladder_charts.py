@@ -5,8 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
-from casegen.render.charts import _RC, BASE_COLOR, BETTER, INK, MUTED, OPT_COLOR, WORSE, _to_svg
+from casegen.render.charts import (
+    _RC,
+    BASE_COLOR,
+    BETTER,
+    INK,
+    MUTED,
+    OPT_COLOR,
+    WORSE,
+    _ms_axis,
+    _to_svg,
+    _usd_axis,
+    plain_axis,
+)
 
 #: One waterfall panel: title, [(baseline label, value), (step label, change), …], format,
 #: lower is better, and a prefix for the total's label ("≥ " when it is a lower bound, else "").
@@ -53,7 +66,17 @@ def waterfall_chart(panels: Sequence[Panel],
             ax.set_xticks(list(xs))
             ax.set_xticklabels([_short(lab) for lab in labels], rotation=25, ha="right", fontsize=7.5)
             ax.set_title(title, fontsize=9)
-            ax.yaxis.set_major_formatter(lambda v, _p, fmt=fmt: "0" if v == 0 else fmt(v))
+            # ticks in the one chart style (casegen.formatting via charts): ms/s axes in one unit,
+            # rates and dollars without the labels' decimals ("40", "$3k"); the title names the unit
+            axis_kind = getattr(fmt, "axis", None)
+            if axis_kind == "ms":
+                _ms_axis(ax.yaxis)
+            elif axis_kind == "usd":
+                ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
+            elif axis_kind == "plain":
+                plain_axis(ax.yaxis)
+            else:
+                ax.yaxis.set_major_formatter(lambda v, _p, fmt=fmt: "0" if v == 0 else fmt(v))
             ax.grid(axis="x", visible=False)
             lo = min(min(b, b + h) for b, h, _c in bars)
             hi = max(max(b, b + h) for b, h, _c in bars)

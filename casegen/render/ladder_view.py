@@ -27,6 +27,11 @@ def _rate(v: float) -> str:
     return f"{fmt_sig3(v)}/s"
 
 
+_ms.axis = "ms"  # type: ignore[attr-defined]  # how casegen.render.ladder_charts labels the y axis
+_usd.axis = "usd"  # type: ignore[attr-defined]
+_rate.axis = "plain"  # type: ignore[attr-defined]
+
+
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:+.1f}%".replace("-", "−")
 
