@@ -457,7 +457,7 @@ class Case(_Strict):
     links: list[AuthorLink] = Field(default_factory=list, max_length=10,
                                     description="The author's links (label and url), shown on the cover, the one-pager "
                                     "and the portfolio cover.")
-    what_i_did: str = Field("", max_length=4_000, description="Optional: one paragraph in the author's words on "
+    what_i_did: str = Field("", max_length=MAX_TEXT_CHARS, description="Optional: one paragraph in the author's words on "
                             "their own part in the work, shown on page 1 as 'What I did'.")
     date: dt.date = Field(description="Date of the study (YYYY-MM-DD); also dates the PDF.")
     summary: str = Field(max_length=8_000, description="Two or three sentences: what was optimized and what it bought.")
