@@ -50,8 +50,9 @@ def pdfs(tmp_path_factory) -> dict[tuple[str, str], Path]:
 def _todays_tool_case(case: Path) -> Path:
     import shutil
 
-    from conftest import FIXTURES
     from test_sweep_cases_current_releases import CASE, SWEEPS
+
+    from conftest import FIXTURES
 
     version, base, opt, load = SWEEPS["aiperf"]
     shutil.copytree(FIXTURES / "aiperf" / version / base, case / "runs" / "baseline")
