@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.analysis.sweep import Capacity, Knee, Sweep
 from casegen.formatting import fmt_ms_limit, fmt_sig3
+from casegen.registry import PERCENTILE_STATS
 from casegen.render.chart_memo import memoized
 from casegen.render.charts import _RC, BASE_COLOR, MUTED, OPT_COLOR, WORSE, _ms_axis, _to_svg, plain_axis, responsive
 
@@ -211,7 +212,7 @@ def sweep_chart_stats(study, metric: str) -> list[str]:
         return any(p.latency(metric, st) is not None for p in b.points + o.points)
 
     chosen = [st for st in dict.fromkeys(f"p{s.percentile:g}" for s in study.case.slos if s.metric == metric)
-              if present(st)] or [st for st in ("p99", "p95", "p90") if present(st)][:1]
+              if present(st)] or [st for st in reversed(PERCENTILE_STATS) if st != "p50" and present(st)][:1]
     if present("p50") and "p50" not in chosen:
         chosen.append("p50")
     return chosen[:2]
