@@ -156,6 +156,20 @@ def fmt_ms_limit(v: float | None) -> str:
     return _minus(f"{v / 1000:,g} s" if abs(v) >= 1000 else f"{v:,g} ms")
 
 
+def fmt_ticks(values: list[float], per_tick: bool = False) -> list[str]:
+    """Axis tick labels without unit: the fewest decimals that show every tick exactly, the same
+    for every tick ("0, 25, 50", "0.5, 1.0, 1.5"), or each tick's own fewest (``per_tick``, for log
+    axes: "0.05, 0.1, 0.2, 0.5, 1, 2"); thousands separated, minus sign."""
+
+    def digits(vs: list[float]) -> int:
+        return next((d for d in range(4) if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in vs)), 3)
+
+    if per_tick:
+        return [_minus(f"{v:,.{digits([v])}f}") for v in values]
+    d = digits(values)
+    return [_minus(f"{v:,.{d}f}") for v in values]
+
+
 def fmt_run_date(text: str | None) -> str:
     """A tool's run date or run id as a date: '20250325-230132' → '2025-03-25 23:01:32'."""
     if not text:

@@ -22,6 +22,7 @@ from conftest import EXAMPLE, ROOT
 CHROMIUM = os.environ.get("CASEGEN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 WIDTHS = (1280, 390)
 SWEEP = ROOT / "cases" / "inference-perf-llama3-8b-quantization-sweep"
+LADDER = ROOT / "cases" / "llm-d-l40s-ladder"
 
 # Page-side checks, run in the browser. An element clipped by an ancestor (e.g. a visually hidden
 # table header) does not count as overflow; display:none variants do not count as charts.
@@ -65,14 +66,20 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     build(EXAMPLE, out / "full", formats=("html",))
     build(EXAMPLE, out / "one", formats=("html",), layout="onepager")
     build(SWEEP, out / "sweep", formats=("html",))
+    build(SWEEP, out / "sweep-one", formats=("html",), layout="onepager")
+    build(LADDER, out / "ladder", formats=("html",))
+    build(LADDER, out / "ladder-one", formats=("html",), layout="onepager")
     res = build_portfolio([EXAMPLE, SWEEP], out / "portfolio", jobs=1, pdf=False)
     assert not res.failed
     return {"report": out / "full" / "report.html", "one-pager": out / "one" / "report.html",
-            "sweep report": out / "sweep" / "report.html", "portfolio index": out / "portfolio" / "index.html"}
+            "sweep report": out / "sweep" / "report.html", "portfolio index": out / "portfolio" / "index.html",
+            "sweep one-pager": out / "sweep-one" / "report.html", "ladder report": out / "ladder" / "report.html",
+            "ladder one-pager": out / "ladder-one" / "report.html"}
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("name", ["report", "one-pager", "sweep report", "portfolio index"])
+@pytest.mark.parametrize("name", ["report", "one-pager", "sweep report", "sweep one-pager", "ladder report",
+                                  "ladder one-pager", "portfolio index"])
 def test_page_in_chromium(browser, pages, name, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
     url = pages[name].resolve().as_uri()

@@ -44,7 +44,7 @@ def test_capacity_override_scales_token_rates():
     s = side_cost(c.baseline, metrics(2.0, 400.0, 2400.0), c, "baseline")
     assert s.usd_per_request == pytest.approx(4.0 / (1800 * 4.0))
     assert s.usd_per_million_output_tokens == pytest.approx(4.0 * 1e6 / (1800 * 800))
-    assert "stated in case.yaml" in s.assumptions[1]
+    assert "stated by the author" in s.assumptions[1]
 
 
 def test_api_cost_with_cache():

@@ -29,9 +29,11 @@ def test_portfolio_cover_and_cards(tmp_path):
     cover = doc[0].get_textpage().get_text_range()
     assert "Jane Doe" in cover and "https://example.com/jane" in cover and "javascript" not in cover
     assert "FP8 weights on one H100" in cover and "→" in cover and "$1.49" in cover
-    # contents and cover share the first page; the case starts on page 2, and the cover says so
-    assert re.search(r"\n2\s*$", cover.strip()[-40:]) or cover.rstrip().endswith("2")
+    # contents and cover share the first page; the case's one-page summary is page 2, its full report
+    # (appendix A) starts on page 3, and the cover says both
+    assert re.search(r"\n2 3\s*$", cover.strip()[-40:]), cover[-40:]
     assert "FP8 weights on one H100" in doc[1].get_textpage().get_text_range()
+    assert len(doc) >= 3 and "Appendix A" in doc[2].get_textpage().get_text_range().replace("APPENDIX", "Appendix")
 
 
 def test_portfolio_rejects_a_link_that_is_not_one(tmp_path):

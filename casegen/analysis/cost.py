@@ -130,7 +130,7 @@ def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str,
     if capacity_source is not None:
         capacity = f"capacity {capacity_source}"
     elif p.capacity_requests_per_s is not None:
-        capacity = (f"capacity {fmt_rps(x_req)} per replica as stated in case.yaml "
+        capacity = (f"capacity {fmt_rps(x_req)} per replica as stated by the author "
                     f"(the run measured {fmt_rps(measured)})")
     else:
         capacity = f"measured throughput {fmt_rps(x_req)} per replica"

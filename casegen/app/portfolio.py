@@ -67,6 +67,8 @@ class CaseOutcome:
     error: str | None = None
     card: dict[str, Any] = field(default_factory=dict)
     body: str = ""  # the report's <main> content, for the combined PDF
+    summary_body: str = ""  # the one-pager's <main> content (the book's page for this case)
+    summary_tight: int = 0  # the one-pager's tightening level that fits one page
     pdf_job: tuple[str, str, str] | None = None  # (case folder, out folder, date): its PDF is still to render
 
 
@@ -124,6 +126,7 @@ def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False,
     card = {
         "title": case.title, "summary": case.summary, "date": case.date.isoformat(),
         "date_text": case.date.strftime("%B %-d, %Y"), "author": case.author, "tags": list(case.tags),
+        "role": case.role, "author_links": [{"label": lk.label, "url": lk.url} for lk in case.links],
         "model": case.system.model, "hardware": case.system.hardware,
         "headline": _headline_cards(report), "html": f"{slug}/report.html",
         # page 1's regressions and missed objectives travel with the card (the same selection, never dropped)
@@ -132,7 +135,26 @@ def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False,
         "pdf": f"{slug}/report.pdf" if pdf else None, "threats": len({t.key for t in study.threats}),
     }
     job = (str(study.case_dir), outdir, case.date.isoformat()) if later else None
-    return CaseOutcome(slug, case_dir, True, None, card, m.group(1) if m else "", job)
+    summary, tight = _one_page(study, result) if pdf else ("", 0)
+    return CaseOutcome(slug, case_dir, True, None, card, m.group(1) if m else "", pdf_job=job, summary_body=summary,
+                       summary_tight=tight)
+
+
+def _one_page(study, result) -> tuple[str, int]:
+    """The case's one-pager (its <main> content) at the first tightening level that prints on one
+    page, for the book's page per case; ("", 0) when even the tightest does not fit."""
+    from casegen.render.html import PageOverflow, render_html, render_pdf
+
+    for tight in (0, 1, 2, 3):
+        html = render_html(study, layout="onepager", theme=study.case.report.theme, tight=tight,
+                           report=getattr(result, "report", None))
+        try:
+            render_pdf(html, study.case_dir, study.case.date, max_pages=1)
+        except PageOverflow:
+            continue
+        m = re.search(r'<main class="report[^"]*">(.*)</main>', html, re.S)
+        return (m.group(1) if m else ""), tight
+    return "", 0
 
 
 def _case_pdf(case_dir: str, outdir: str, date: str) -> str | None:
@@ -210,9 +232,20 @@ def _context(outcomes: list[CaseOutcome], title: str, author: str | None, links:
     css = theme_css() + "\n" + (templates_dir() / "portfolio" / "portfolio.css").read_text(encoding="utf-8")
     latest = max((dt.date.fromisoformat(o.card["date"]) for o in ok), default=dt.date(2000, 1, 1))
     authors = sorted({o.card["author"] for o in ok})
+    # the cases' own author line when they share one author (and --author does not name another)
+    one = len(authors) == 1 and (author is None or author == authors[0])
+    roles = sorted({o.card.get("role", "") for o in ok} - {""}) if one else []
+    author_links: list[dict[str, str]] = []
+    for o in ok if one else []:
+        for lk in o.card.get("author_links", []):
+            if lk["url"] not in links and lk not in author_links:
+                author_links.append(lk)
     return {"title": title, "author": author or ", ".join(authors), "cases": [o.card for o in ok], "links": links,
+            "role": ", ".join(roles), "author_links": author_links,
             "failed": failed, "css": Markup(css), "version": __version__, "date": latest,
-            "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(chapter_ids(o.body, o.slug))}
+            "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(chapter_ids(o.body, o.slug)),
+                          "summary": Markup(chapter_ids(o.summary_body, f"{o.slug}-summary")) if o.summary_body else "",
+                          "tight": o.summary_tight}
                          for o in ok]}
 
 

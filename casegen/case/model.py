@@ -440,11 +440,25 @@ AcceptReason = Annotated[str, Field(min_length=3, max_length=MAX_TEXT_CHARS,
                                     description="Why the threat does not undermine this comparison.")]
 
 
+class AuthorLink(_Strict):
+    """One of the author's links (a profile, a repository, a site)."""
+
+    label: str = Field(min_length=1, max_length=100, description="What the link is, e.g. 'GitHub' or 'LinkedIn'.")
+    url: str = Field(pattern=r"^https?://\S+$", max_length=500, description="The address (http:// or https://).")
+
+
 class Case(_Strict):
     """A before-and-after case study."""
 
     title: str = Field(max_length=300, description="One-line title of the study.")
     author: str = Field(max_length=300, description="Shown on the cover and in the PDF metadata.")
+    role: str = Field("", max_length=300, description="The author's role, e.g. 'ML infrastructure engineer'; shown "
+                      "beside the name on the cover, in the PDF's running header, on the one-pager and the portfolio cover.")
+    links: list[AuthorLink] = Field(default_factory=list, max_length=10,
+                                    description="The author's links (label and url), shown on the cover, the one-pager "
+                                    "and the portfolio cover.")
+    what_i_did: str = Field("", max_length=MAX_TEXT_CHARS, description="Optional: one paragraph in the author's words on "
+                            "their own part in the work, shown on page 1 as 'What I did'.")
     date: dt.date = Field(description="Date of the study (YYYY-MM-DD); also dates the PDF.")
     summary: str = Field(max_length=8_000, description="Two or three sentences: what was optimized and what it bought.")
     tags: list[str] = Field(default_factory=list, max_length=50, description="Keywords, shown in the portfolio and the PDF metadata.")

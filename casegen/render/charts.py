@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
+from casegen.formatting import fmt_ms, fmt_ms_limit, fmt_ticks  # noqa: E402
 from casegen.render.chart_memo import memoized
 from casegen.render.idrefs import prefix_ids, referenced_ids  # noqa: E402
 
@@ -243,24 +244,33 @@ def alt_text(chart: str) -> str:
 
 class _UnitFormatter(Formatter):
     """One unit for every tick of an axis: all in ms, or all in s once a tick reaches 1 s, with the
-    same number of decimals on every tick ("0.8 s, 1.6 s", never "800 ms, 1.6 s")."""
+    same number of decimals on every tick ("0.8 s, 1.6 s", never "800 ms, 1.6 s"); on a log axis
+    each tick with its own fewest decimals ("0.05 s, 0.1 s, 1 s"). Numbers via casegen.formatting."""
 
-    def __init__(self) -> None:
-        self.scale, self.unit, self.digits = 1.0, "ms", 0
+    def __init__(self, log: bool = False, unit: str | None = "ms") -> None:
+        self.scale, self.unit, self.log, self.base_unit = 1.0, unit or "", log, unit
+        self.labels: dict[float, str] = {}
 
     def set_locs(self, locs) -> None:
         super().set_locs(locs)
         lo, hi = self.axis.get_view_interval() if self.axis is not None else (min(locs), max(locs))
         shown = [v for v in locs if min(lo, hi) - 1e-9 <= v <= max(lo, hi) + 1e-9] or list(locs)
         top = max((abs(v) for v in shown), default=0.0)
-        self.scale, self.unit = (1000.0, "s") if top >= 1000 else (1.0, "ms")
-        values = [v / self.scale for v in shown]
-        self.digits = next((d for d in range(4) if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v))
-                                                        for v in values)), 3)
+        if self.base_unit == "ms":
+            self.scale, self.unit = (1000.0, "s") if top >= 1000 else (1.0, "ms")
+        texts = fmt_ticks([v / self.scale for v in shown], per_tick=self.log)
+        self.labels = dict(zip(shown, texts))
 
     def __call__(self, x: float, pos=None) -> str:
-        v = x / self.scale
-        return f"{v:,.{self.digits}f}\u00a0{self.unit}" if v else "0"
+        if x == 0:
+            return "0"
+        text = self.labels.get(x) or fmt_ticks([x / self.scale], per_tick=True)[0]
+        return f"{text}\u00a0{self.unit}" if self.unit else text
+
+
+def plain_axis(axis, log: bool = False) -> None:
+    """Unitless numbers on ``axis`` (the unit is in the axis label), formatted like the tables."""
+    axis.set_major_formatter(_UnitFormatter(log=log, unit=None))
 
 
 def _ms_axis(axis, log: bool = False) -> None:
@@ -268,7 +278,7 @@ def _ms_axis(axis, log: bool = False) -> None:
     if log:
         axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         axis.set_minor_formatter(NullFormatter())
-    axis.set_major_formatter(_UnitFormatter())
+    axis.set_major_formatter(_UnitFormatter(log=log))
 
 
 def _ms(x: float, _pos=None) -> str:
@@ -278,15 +288,14 @@ def _ms(x: float, _pos=None) -> str:
 
 
 def _label_ms(v: float) -> str:
-    if v >= 1000:
-        return f"{v / 1000:.2f}\u00a0s"
-    return f"{v:.1f}\u00a0ms" if v < 100 else f"{v:.0f}\u00a0ms"
+    """A latency on a chart as in the tables (three significant figures): 72.0 ms, 107 ms, 2.63 s."""
+    return fmt_ms(v).replace(" ", "\u00a0")
 
 
 def _pct_text(pct: float) -> str:
-    if round(pct) == 0:  # never "−0 %" or "+0 %"
-        return "0\u00a0%"
-    return f"{pct:+.0f}\u00a0%".replace("-", "\u2212")
+    if round(pct) == 0:  # never "−0%" or "+0%"
+        return "0%"
+    return f"{pct:+.0f}%".replace("-", "\u2212")  # as on the cards: "−22%"
 
 
 #: Cells per axis when thinning a curve: finer than any pixel of a chart (a 4.6-inch-wide chart
@@ -495,8 +504,14 @@ def split_chart(sides: list[tuple[str, float, float]]) -> str:
 
 
 def _usd_axis(v: float, _p=None) -> str:
+    """Dollar ticks in one style: $0, $800, $3k, $12k, $1.5M (as the tables write money)."""
     a = abs(v)
-    text = f"${a / 1e6:,.1f}M" if a >= 1e6 else f"${a / 1e3:,.0f}k" if a >= 1e4 else f"${a:,.0f}"
+    if a >= 1e6:
+        text = f"${fmt_ticks([a / 1e6], per_tick=True)[0]}M"
+    elif a >= 1e3:
+        text = f"${fmt_ticks([a / 1e3], per_tick=True)[0]}k"
+    else:
+        text = f"${a:,.0f}"
     return ("\u2212" + text) if v < 0 else text
 
 
@@ -539,4 +554,70 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
         wide = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, False), title, desc)
         narrow = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, True), title, desc,
                          "narrow")
+    return responsive(wide, narrow)
+
+
+def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool):
+    n = len(rows)
+    if narrow:
+        fig, axes = plt.subplots(n, 1, figsize=(4.4, 1.45 * n + 0.2), squeeze=False)
+        panels = axes[:, 0]
+    else:
+        fig, axes = plt.subplots(1, n, figsize=(min(3.9 * n, 8.0), 1.5), squeeze=False)
+        panels = axes[0]
+    for ax, r in zip(panels, rows):
+        top = max(v for v in (r["threshold"], r["base"], r["opt"], *(r["base_ci"] or ()), *(r["opt_ci"] or ()))
+                  if v is not None)
+        for y, value, ci, color in ((1, r["base"], r["base_ci"], BASE_COLOR), (0, r["opt"], r["opt_ci"], OPT_COLOR)):
+            if value is None:
+                continue
+            ax.barh([y], [value], height=0.52, color=color, zorder=3)
+            if ci is not None:
+                ax.errorbar([value], [y], xerr=[[value - ci[0]], [ci[1] - value]], fmt="none", ecolor=INK,
+                            elinewidth=1.1, capsize=3, zorder=4)
+            if ci is None and value > 0.3 * top * 1.28:  # inside the bar's end: clear of the limit's line
+                ax.annotate(_label_ms(value), (value, y), xytext=(-4, 0), textcoords="offset points", ha="right",
+                            va="center", fontsize=9, color="white" if color == OPT_COLOR else INK, zorder=6)
+            else:
+                ax.annotate(_label_ms(value), (ci[1] if ci else value, y), xytext=(4, 0), textcoords="offset points",
+                            va="center", fontsize=9, color=INK)
+        ax.axvline(r["threshold"], color=WORSE, lw=1.4, ls="--", zorder=5)
+        ax.annotate("SLO " + fmt_ms_limit(r["threshold"]).replace(" ", "\u00a0"), (r["threshold"], 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points", ha="center",
+                    fontsize=9, color=WORSE, fontweight="bold")
+        ax.set_xlim(0, top * 1.28)
+        ax.set_ylim(-0.55, 1.55)
+        ax.set_yticks([1, 0])
+        ax.set_yticklabels([_short_label(base_label), _short_label(opt_label)])
+        ax.grid(axis="y", visible=False)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        _ms_axis(ax.xaxis)
+        ax.set_title(r["label"], pad=14)
+    fig.tight_layout(w_pad=2.5, h_pad=1.2)
+    return fig
+
+
+def _short_label(label: str, n: int = 22) -> str:
+    return label if len(label) <= n else label[: n - 1] + "…"
+
+
+@memoized
+def slo_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
+    """Each objective's statistic before and after, with its interval, against the objective's limit.
+
+    ``rows``: [{"label": "TTFT p99", "threshold": ms, "base": ms, "opt": ms, "base_ci": (lo, hi) | None,
+    "opt_ci": …}]. One panel per objective (side by side; stacked on phones); bars are the measured
+    statistic, whiskers its interval, the dashed red line the limit as the case wrote it.
+    """
+    title = "The objectives' statistics before and after"
+    parts = []
+    for r in rows:
+        ci = lambda c: f" (interval {_label_ms(c[0])} to {_label_ms(c[1])})" if c else " (no interval)"  # noqa: E731
+        parts.append(f"{r['label']} against a limit of {fmt_ms_limit(r['threshold'])}: {base_label} "
+                     f"{_label_ms(r['base']) if r['base'] is not None else 'not measured'}{ci(r['base_ci'])}, "
+                     f"{opt_label} {_label_ms(r['opt']) if r['opt'] is not None else 'not measured'}{ci(r['opt_ci'])}")
+    desc = "; ".join(parts) + "."
+    with plt.rc_context(_RC):
+        wide = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=False), title, desc)
+        narrow = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=True), title, desc, "narrow")
     return responsive(wide, narrow)

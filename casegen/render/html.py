@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.bccache import Bucket
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from casegen import __version__
 from casegen.analysis.metrics import METRIC_LABELS, per_request_values
@@ -81,6 +82,16 @@ THEMES = ("modern", "classic")
 LAYOUTS = {"full": "report.html.j2", "onepager": "onepager.html.j2"}
 
 
+def abbr(text: str) -> Markup:
+    """``text`` escaped, with the first TTFT, TPOT and E2E in it spelled out as a tooltip (<abbr title>)."""
+    from casegen.render.hero import GLOSSARY
+
+    out = str(escape(str(text)))
+    for term in ("TTFT", "TPOT", "E2E"):
+        out = re.sub(rf"\b{term}\b", f'<abbr title="{escape(GLOSSARY[term])}">{term}</abbr>', out, count=1)
+    return Markup(out)
+
+
 def lower_first(text: str) -> str:
     text = (text or "").strip().rstrip(".")
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
@@ -135,7 +146,7 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
         bytecode_cache=_BYTECODE["md" if markdown_out else "html"],
     )
     env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
-                       lower_first=lower_first)
+                       lower_first=lower_first, abbr=abbr)
     if markdown_out:
         env.filters.update(md=md_escape, md_fence=md_fence, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),
                            chart_alt=lambda chart, fallback="": charts.alt_text(chart) or fallback)
@@ -252,7 +263,7 @@ def _method_rows(study: Study) -> list[dict[str, Any]]:
 
     R, M = study.runs, study.metrics
     both("Tool", lambda s: TOOL_NAMES.get(R[s].meta.tool, R[s].meta.tool)
-         + (f" {R[s].meta.tool_version}" if R[s].meta.tool_version else "") + f" — format {R[s].meta.format}")
+         + (f" {R[s].meta.tool_version}" if R[s].meta.tool_version else "") )
     both("Model", lambda s: R[s].meta.model or "—")
     both("Backend", lambda s: R[s].meta.backend or "—")
     both("Run date", lambda s: fmt_run_date(R[s].meta.date))
@@ -494,7 +505,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
     if not study.sweeps:
         return None
     from casegen.analysis.sweep import slo_text
-    from casegen.render.sweep_charts import latency_throughput_chart
+    from casegen.render.sweep_charts import latency_throughput_chart, sweep_chart_stats
 
     b, o = study.sweeps["baseline"], study.sweeps["optimized"]
     caps = study.capacities
@@ -520,11 +531,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
         metrics = [("ttft", None), ("tpot", None)]
     charts_out = []
     for metric, threshold in metrics[:3]:
-        stats = []
-        for st in (s for s in PERCENTILE_STATS if s != "p90"):  # a chart draws the median and a tail
-            if any(p.latency(metric, st) is not None for p in b.points + o.points):
-                stats.append(st)
-        stats = [st for st in stats if st in ("p50", "p99")] or stats[:2]
+        stats = sweep_chart_stats(study, metric)
         if not stats:
             continue
         kn = (study.knees.get("baseline", {}).get(metric), study.knees.get("optimized", {}).get(metric))
@@ -545,7 +552,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
                 p = sw.points[idx]
                 cells.append({"rps": fmt_sig3(p.achieved_rps) if p.achieved_rps is not None else "—",
                               "status": statuses.get(idx, "na")})
-        label = "unbounded" if not math.isfinite(load) else f"{load:g}"
+        label = "unbounded" if not math.isfinite(load) else fmt_sig3(load)  # "43.3", as every figure
         rows.append({"load": label, "cells": cells,
                      "compared": study.compare_load is not None and load == study.compare_load})
     # the pairing's notes already hold the offered-rate notes (sweep.offered_notes): not again here
@@ -567,7 +574,19 @@ def _workload(study: Study) -> dict[str, Any] | None:
     wc = study.workload
     if wc is None:
         return None
-    return {"rows": wc.rows, "still_valid": wc.still_valid, "valid_note": wc.valid_note,
+    def said(text: str) -> str:  # the reader's words for a recorded value
+        if text in ("", "—", "None"):
+            return "not recorded"
+        return {"True": "yes", "False": "no"}.get(text, TOOL_NAMES.get(text, text))
+
+    rows = []
+    for r in wc.rows:
+        base, opt = said(r.base), said(r.opt)
+        unknown = base == opt == "not recorded"
+        rows.append({"label": r.label, "base": base, "opt": opt, "differs": r.differs, "detail": r.detail,
+                     "informational": r.informational, "equivalent": None if unknown else r.equivalent,
+                     "unknown": unknown})
+    return {"rows": rows, "still_valid": wc.still_valid, "valid_note": wc.valid_note,
             "major": [t for t in wc.threats if t.severity == "major"]}
 
 
@@ -605,13 +624,14 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         for p in study.metrics[s].parity:
             parity.append({"side": study.label(s), "metric": METRIC_LABELS.get(p.metric, p.metric), "stat": p.stat,
                            "ours": p.ours, "tool": p.tool, "diff": fmt_pct(p.diff_pct, digits=2), "flagged": p.flagged,
+                           "diff_pct": p.diff_pct,
                            "cause": p.cause})
     return {
         "case": case,
         "version": __version__,
         "labels": {s: study.label(s) for s in SIDES},
         "report": report,
-        "sections": section_names(),
+        "sections": _section_order(study),
         **section_context(study, report),
         "headline": report.page1.cards,
         "regressions": report.page1.regressions,
@@ -635,6 +655,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
                          if study.runs["baseline"].meta.tool != study.runs["optimized"].meta.tool else []),
         "parity": parity,
         "parity_flagged": [p for p in parity if p["flagged"]],
+        "parity_largest": max(parity, key=lambda p: abs(float(p["diff_pct"] or 0.0))) if parity else None,  # type: ignore[arg-type]
         "percentile_method": case.analysis.percentile_method,
         "summary_only": [study.label(s) for s in SIDES if study.runs[s].summary_only],
         "css": Markup(theme_css(theme or case.report.theme)),
@@ -655,6 +676,16 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "resamples": case.analysis.bootstrap_resamples,
         "reps": {s: max(1, len(study.runs[s].parts)) for s in SIDES},
     }
+
+
+def _section_order(study: Study) -> list[str]:
+    """The sections in reading order: a sweep leads with its curve and capacity, right after the
+    context; the single-load results (the one load both sides measured) follow."""
+    names = section_names()
+    if study.sweeps and study.ladder is None and "sweep" in names and "context" in names:
+        names.remove("sweep")
+        names.insert(names.index("context") + 1, "sweep")
+    return names
 
 
 def _compact_latency(study: Study, found: dict[str, Finding]) -> list[dict[str, Any]]:

@@ -5,11 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
-from casegen.render.charts import _RC, BASE_COLOR, BETTER, INK, MUTED, OPT_COLOR, WORSE, _to_svg
+from casegen.render.charts import (
+    _RC,
+    BASE_COLOR,
+    BETTER,
+    INK,
+    MUTED,
+    OPT_COLOR,
+    WORSE,
+    _ms_axis,
+    _to_svg,
+    _usd_axis,
+    plain_axis,
+)
+
+#: One waterfall panel: title, [(baseline label, value), (step label, change), …], format,
+#: lower is better, and a prefix for the total's label ("≥ " when it is a lower bound, else "").
+Panel = tuple[str, list[tuple[str, float]], Callable[[float], str], bool, str]
 
 
-def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callable[[float], str], bool]]) -> str:
+def waterfall_chart(panels: Sequence[Panel],
+                    panel_size: tuple[float, float] = (4.2, 3.0), variant: str = "wide") -> str:
     """One panel per figure: (title, [(baseline label, value), (step label, change), …], format, lower_is_better).
 
     The first bar is the baseline value, each following bar floats from the running total by the
@@ -19,11 +37,11 @@ def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callabl
         k = len(panels)
         cols = min(k, 2)
         rows = (k + cols - 1) // cols
-        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, figsize=(panel_size[0] * cols, panel_size[1] * rows), squeeze=False)
         flat = [ax for row in axes for ax in row]
         for ax in flat[k:]:
             ax.set_visible(False)
-        for ax, (title, items, fmt, lower_is_better) in zip(flat, panels):
+        for ax, (title, items, fmt, lower_is_better, total_prefix) in zip(flat, panels):
             labels = [items[0][0]] + [lab for lab, _ in items[1:]] + ["total"]
             total = items[0][1]
             bars = [(0.0, total, BASE_COLOR)]
@@ -39,7 +57,7 @@ def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callabl
             running = items[0][1]
             for i, (b, h, _c) in enumerate(bars):
                 top = b + h if h >= 0 else b
-                text = fmt(h) if i in (0, len(bars) - 1) else ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
+                text = (total_prefix if i == len(bars) - 1 else "") + fmt(h) if i in (0, len(bars) - 1) else ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
                 ax.annotate(text, (i, max(top, b)), xytext=(0, 3), textcoords="offset points", ha="center",
                             va="bottom", fontsize=7.5, color=INK)
                 if 0 < i < len(bars) - 1:
@@ -48,7 +66,17 @@ def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callabl
             ax.set_xticks(list(xs))
             ax.set_xticklabels([_short(lab) for lab in labels], rotation=25, ha="right", fontsize=7.5)
             ax.set_title(title, fontsize=9)
-            ax.yaxis.set_major_formatter(lambda v, _p, fmt=fmt: fmt(v))
+            # ticks in the one chart style (casegen.formatting via charts): ms/s axes in one unit,
+            # rates and dollars without the labels' decimals ("40", "$3k"); the title names the unit
+            axis_kind = getattr(fmt, "axis", None)
+            if axis_kind == "ms":
+                _ms_axis(ax.yaxis)
+            elif axis_kind == "usd":
+                ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
+            elif axis_kind == "plain":
+                plain_axis(ax.yaxis)
+            else:
+                ax.yaxis.set_major_formatter(lambda v, _p, fmt=fmt: "0" if v == 0 else fmt(v))
             ax.grid(axis="x", visible=False)
             lo = min(min(b, b + h) for b, h, _c in bars)
             hi = max(max(b, b + h) for b, h, _c in bars)
@@ -57,9 +85,9 @@ def waterfall_chart(panels: Sequence[tuple[str, list[tuple[str, float]], Callabl
         desc = ". ".join(
             f"{title}: {items[0][0]} {fmt(items[0][1])}; "
             + "; ".join(f"{lab} {'+' if ch > 0 else '−' if ch < 0 else '±'}{fmt(abs(ch))}" for lab, ch in items[1:])
-            + f"; total {fmt(items[0][1] + sum(ch for _l, ch in items[1:]))}"
-            for title, items, fmt, _lower in panels)
-        return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".")
+            + f"; total {prefix}{fmt(items[0][1] + sum(ch for _l, ch in items[1:]))}"
+            for title, items, fmt, _lower, prefix in panels)
+        return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".", variant)
 
 
 def _short(label: str, n: int = 18) -> str:

@@ -10,8 +10,8 @@ from markupsafe import Markup
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.analysis.study import step_study
-from casegen.formatting import fmt_usd
-from casegen.render.ladder_charts import waterfall_chart
+from casegen.formatting import fmt_sig3, fmt_usd
+from casegen.render.ladder_charts import Panel, waterfall_chart
 from casegen.story.findings import payback_phrase, saving_phrase
 
 
@@ -24,7 +24,12 @@ def _usd(v: float) -> str:
 
 
 def _rate(v: float) -> str:
-    return f"{v:,.1f}/s"
+    return f"{fmt_sig3(v)}/s"
+
+
+_ms.axis = "ms"  # type: ignore[attr-defined]  # how casegen.render.ladder_charts labels the y axis
+_usd.axis = "usd"  # type: ignore[attr-defined]
+_rate.axis = "plain"  # type: ignore[attr-defined]
 
 
 def _pct(v: float | None) -> str:
@@ -66,21 +71,22 @@ def ladder_view(study) -> dict[str, Any] | None:
         row = r.metrics.latency_ms.get(metric)
         return row.get(stat) if row is not None else None
 
-    panels = []
+    panels: list[Panel] = []
     w = waterfall(lad.rungs, lat)
     if w:
-        panels.append((mlabel, w, _ms, True))
+        panels.append((mlabel, w, _ms, True, ""))
     w = waterfall(lad.rungs, lambda r: r.metrics.throughput.get("requests_per_s"))
     if w:
-        panels.append(("Throughput (requests/s)", w, _rate, False))
+        panels.append(("Throughput (requests/s)", w, _rate, False, ""))
     if all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.capacity.value_rps)
         if w:
-            panels.append(("Capacity at SLO (requests/s)", w, _rate, False))
+            panels.append(("Capacity at SLO (requests/s)", w, _rate, False,
+                           "≥\u00a0" if lad.rungs[-1].capacity.bound == "at_least" else ""))
     if all(r.cost is not None for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.cost.usd_per_month)
         if w:
-            panels.append(("Monthly cost (USD)", w, _usd, True))
+            panels.append(("Monthly cost (USD)", w, _usd, True, ""))
     chart = Markup(waterfall_chart(panels)) if panels else None
 
     rows = []

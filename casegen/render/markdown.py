@@ -36,6 +36,8 @@ def chart_files(ctx: dict[str, Any]) -> dict[str, str]:
     if ctx["sweep"]:
         for i, svg in enumerate(ctx["sweep"]["charts"], start=1):
             files[f"charts/sweep-{i}.svg"] = svg_file(svg)
+    if ctx.get("hero") and ctx["hero"].get("chart"):
+        files["charts/hero.svg"] = svg_file(ctx["hero"]["chart"])
     if ctx.get("ladder") and ctx["ladder"]["chart"]:
         files["charts/ladder-waterfall.svg"] = svg_file(ctx["ladder"]["chart"])
     return files

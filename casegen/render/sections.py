@@ -28,6 +28,8 @@ class Section:
 SECTIONS: list[Section] = [
     Section("header"),
     Section("headline", onepager=True),
+    Section("hero", lambda study, report: __import__("casegen.render.hero", fromlist=["hero_view"]).hero_view(study, report),
+            onepager=True),
     Section("context"),
     Section("method"),
     Section("results"),

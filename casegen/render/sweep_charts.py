@@ -21,15 +21,58 @@ from matplotlib.ticker import MaxNLocator
 
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.analysis.sweep import Capacity, Knee, Sweep
+from casegen.formatting import fmt_ms_limit, fmt_sig3
+from casegen.registry import PERCENTILE_STATS
 from casegen.render.chart_memo import memoized
-from casegen.render.charts import _RC, BASE_COLOR, MUTED, OPT_COLOR, WORSE, _label_ms, _ms_axis, _to_svg, responsive
+from casegen.render.charts import _RC, BASE_COLOR, MUTED, OPT_COLOR, WORSE, _ms_axis, _to_svg, plain_axis, responsive
 
 _STYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "D")
 
 
 def _rps(v: float) -> str:
-    return f"{v:,.1f}\u00a0req/s" if v >= 10 else f"{v:,.2f}\u00a0req/s"
+    return f"{fmt_sig3(v)}\u00a0req/s"
+
+
+#: Sub-points per segment when a curve is drawn: the segment between two measured points is the
+#: straight line *in data units* that the capacity interpolation assumes, so on a log axis it is
+#: drawn as the curve it is, and a capacity marker placed by that interpolation sits on it.
+_SEGMENT_STEPS = 24
+
+
+def _densify(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float], list[int]]:
+    """(x, y, indices of the measured points) of the polyline linear in data units through the points."""
+    dx: list[float] = [xs[0]]
+    dy: list[float] = [ys[0]]
+    marks = [0]
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        for k in range(1, _SEGMENT_STEPS + 1):
+            t = k / _SEGMENT_STEPS
+            dx.append(x0 + (x1 - x0) * t)
+            dy.append(y0 + (y1 - y0) * t)
+        marks.append(len(dx) - 1)
+    return dx, dy, marks
+
+
+def _place_labels(ax, labels: list[tuple[float, float, str, str, tuple[float, float], str, bool]]) -> None:
+    """Annotate (x, y, text, colour, offset pt, ha, bold) in order, skipping a label whose box would
+    overlap one already placed or repeat the same text at the same spot (no piles of "10 / 10")."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    placed: list = []
+    said: list[tuple[str, float]] = []
+    for x, y, text, color, offset, ha, bold in labels:
+        px = ax.transData.transform((x, y))[0]
+        if any(t == text and abs(px - q) < 14 for t, q in said):
+            continue  # the same load's label on the other side's point, right beside it
+        said.append((text, px))
+        ann = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=ha, fontsize=9, color=color,
+                          fontweight="bold" if bold else "normal")
+        box = ann.get_window_extent(renderer).expanded(1.08, 1.15)
+        if any(box.overlaps(b) for b in placed):
+            ann.remove()
+            continue
+        placed.append(box)
 
 
 def _curve(sweep: Sweep, metric: str, stat: str) -> list[tuple[float, float]]:
@@ -55,11 +98,15 @@ def _capacity_stat(cap: Capacity, metric: str, stats: Sequence[str]) -> str | No
 
 
 def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshold_ms: float | None,
-            knees: Sequence[Knee | None], capacities: Sequence[Capacity | None], title: str, narrow: bool):
+            knees: Sequence[Knee | None], capacities: Sequence[Capacity | None], title: str, narrow: bool,
+            height_in: float | None = None):
     sides = ((base, BASE_COLOR), (opt, OPT_COLOR))
     name = METRIC_LABELS.get(metric, metric)
-    fig, ax = plt.subplots(figsize=(4.4, 3.3) if narrow else (7.4, 3.4))
+    fig, ax = plt.subplots(figsize=(4.4, 3.3) if narrow else (7.4, height_in or 3.4))
     drawn: list[float] = []
+    all_x: list[float] = []
+    load_labels: list = []
+    cap_labels: list = []
     absent: list[str] = []
     few = max(len(base.points), len(opt.points)) <= 5
     for k, stat in enumerate(stats):
@@ -70,22 +117,24 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             if not pts:
                 continue
             any_value = True
+            pts.sort(key=lambda t: t[0])
             xs = [x for x, _, _ in pts]
             ys = [y for _, y, _ in pts]
             drawn.extend(ys)
-            ax.plot(xs, ys, color=color, lw=2 if k == 0 else 1.5, ls=_STYLES[k % len(_STYLES)],
-                    marker=_MARKERS[k % len(_MARKERS)], ms=4, label=f"{sweep.label} {stat}")
+            all_x.extend(xs)
+            dx, dy, marks = _densify(xs, ys)
+            ax.plot(dx, dy, color=color, lw=2 if k == 0 else 1.3, ls=_STYLES[k % len(_STYLES)],
+                    marker=_MARKERS[k % len(_MARKERS)], markevery=marks, ms=4, label=f"{sweep.label} {stat}")
             if k == 0 and few:  # nominal load next to each point (few points only: legibility)
-                dy = -11 if sweep is base else 5
-                for x, y, p in pts:
-                    ax.annotate(p.short_label, (x, y), xytext=(4, dy), textcoords="offset points",
-                                fontsize=9, color=color)
+                off = (4, -12) if sweep is base else (4, 5)
+                load_labels += [(x, y, p.short_label, color, off, "left", False) for x, y, p in pts]
         if not any_value:
             absent.append(stat)
     extra: list[Line2D] = []
     knee_factor = None
     for (_sweep, color), kn in zip(sides, knees):
-        if kn is None or kn.point is None or kn.point.achieved_rps is None or kn.metric != metric:
+        if (kn is None or kn.point is None or kn.point.achieved_rps is None or kn.metric != metric
+                or kn.stat not in stats):  # a ring on a curve that is not drawn would float
             continue
         y = kn.point.latency(metric, kn.stat)
         if y is None:
@@ -105,18 +154,21 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
         y = _at(_curve(sweep, metric, stat), cap.value_rps) if stat else None
         if y is None:  # the constraining statistic is not on this chart: mark the throughput only
             ax.axvline(cap.value_rps, color=color, lw=1.2, ls=(0, (1, 2)))
-            ax.annotate(text, (cap.value_rps, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -10),
-                        textcoords="offset points", fontsize=9, color=color, fontweight="bold")
+            ax.annotate(text, (cap.value_rps, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(-3, -10) if sweep is base else (3, -22), textcoords="offset points",
+                        ha="right" if sweep is base else "left", fontsize=9, color=color, fontweight="bold")
         else:
             ax.plot([cap.value_rps], [y], marker="D", ms=7, mfc=color, mec="white", mew=1.2, ls="none", zorder=6)
-            ax.annotate(text, (cap.value_rps, y), xytext=(-6, 8), textcoords="offset points", ha="right",
-                        fontsize=9, color=color, fontweight="bold")
+            # baseline's label above-left of its marker, the optimized one's below-right: two close
+            # capacities never print on top of each other
+            cap_labels.append((cap.value_rps, y, text, color, (-6, 8) if sweep is base else (7, -14),
+                               "right" if sweep is base else "left", True))
         marked = True
     if marked:
         extra.append(Line2D([], [], marker="D", ms=6, mfc=MUTED, mec="white", ls="none", label="capacity at SLO"))
     if threshold_ms is not None:
         ax.axhline(threshold_ms, color=WORSE, lw=1.3, ls="--")
-        ax.annotate(f"SLO {_label_ms(threshold_ms)}", (0.0, threshold_ms), xycoords=("axes fraction", "data"),
+        ax.annotate("SLO " + fmt_ms_limit(threshold_ms).replace(" ", "\u00a0"), (0.0, threshold_ms), xycoords=("axes fraction", "data"),
                     xytext=(3, 3), textcoords="offset points", fontsize=9, color=WORSE, fontweight="bold")
         drawn.append(threshold_ms)
     positive = [v for v in drawn if v > 0 and math.isfinite(v)]
@@ -127,20 +179,43 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     _ms_axis(ax.yaxis, log=log)
-    ax.set_xlim(left=0)
+    lo_x, hi_x = (min(all_x), max(all_x)) if all_x else (0.0, 1.0)
+    if lo_x > 0.25 * hi_x:  # starting at 0 would leave most of the width empty
+        ax.set_xlim(left=lo_x - 0.06 * (hi_x - lo_x), right=hi_x + 0.06 * (hi_x - lo_x))
+    else:
+        ax.set_xlim(left=0)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5 if narrow else 8))
+    plain_axis(ax.xaxis)
+    ax.autoscale_view()
+    _place_labels(ax, cap_labels + load_labels)  # capacities first: they win a clash with a load label
     ax.set_xlabel("achieved throughput (req/s)" + ("; labels: offered load" if few else ""))
     ax.set_ylabel(name)
     ax.set_title(title)
     handles, labels = ax.get_legend_handles_labels()
     handles += extra
     labels += [h.get_label() for h in extra]
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2 if narrow else 3,
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2 * 3.4 / (height_in or 3.4)),
+              ncol=2 if narrow else (len(handles) if len(handles) <= 4 else 3),
               fontsize=9, frameon=False, handlelength=2.4)
     if absent:
         ax.text(0.0, -0.2, f"not in the data: {name} {', '.join(absent)}", transform=ax.transAxes, fontsize=9,
                 color=MUTED, ha="left", va="bottom")
     return fig
+
+
+def sweep_chart_stats(study, metric: str) -> list[str]:
+    """The statistics a sweep chart of ``metric`` draws: the objectives' own percentiles first (the
+    curve the capacity is read from, drawn bold), then the median for the shape; only those present."""
+    b, o = study.sweeps["baseline"], study.sweeps["optimized"]
+
+    def present(st: str) -> bool:
+        return any(p.latency(metric, st) is not None for p in b.points + o.points)
+
+    chosen = [st for st in dict.fromkeys(f"p{s.percentile:g}" for s in study.case.slos if s.metric == metric)
+              if present(st)] or [st for st in reversed(PERCENTILE_STATS) if st != "p50" and present(st)][:1]
+    if present("p50") and "p50" not in chosen:
+        chosen.append("p50")
+    return chosen[:2]
 
 
 @memoized
@@ -153,6 +228,7 @@ def latency_throughput_chart(
     knees: Sequence[Knee | None] | None = None,
     capacities: Sequence[Capacity | None] | None = None,
     title: str | None = None,
+    height_in: float | None = None,
 ) -> str:
     """Latency (``metric`` at each of ``stats``, ms) against achieved req/s for both sweeps.
 
@@ -167,7 +243,7 @@ def latency_throughput_chart(
     title = title or f"{name} vs throughput"
     said = [f"{name} ({', '.join(stats)}) against achieved throughput for {base.label} and {opt.label}"]
     if threshold_ms is not None:
-        said.append(f"SLO {_label_ms(threshold_ms)}")
+        said.append(f"SLO {fmt_ms_limit(threshold_ms)}")
     caps = [(sw.label, c) for sw, c in zip((base, opt), capacities) if c is not None and c.value_rps is not None]
     if caps:
         said.append("capacity at SLO " + ", ".join(f"{lab} {c.text()}" for lab, c in caps))
@@ -176,6 +252,6 @@ def latency_throughput_chart(
     desc = "; ".join(said) + "."
     args = (base, opt, metric, stats, threshold_ms, knees, capacities, title)
     with plt.rc_context(_RC):
-        wide = _to_svg(_figure(*args, narrow=False), title, desc)
+        wide = _to_svg(_figure(*args, narrow=False, height_in=height_in), title, desc)
         narrow = _to_svg(_figure(*args, narrow=True), title, desc, "narrow")
     return responsive(wide, narrow)

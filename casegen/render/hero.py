@@ -1,0 +1,132 @@
+"""Page 1's picture: one chart chosen by the kind of case, with its "so what" line.
+
+* a ladder (several variants): the waterfall of the capacity at SLO (or, without one, of the
+  objective's latency) from the baseline through each step to the total;
+* a load sweep: the latency–throughput curve at the objective's own percentile, with both sides'
+  capacity at SLO on their curves;
+* one fixed load with objectives: each objective's statistic before and after, with its
+  interval, against the limit;
+* otherwise: the latency percentiles before and after (the results' bar chart).
+
+The builder of the ``hero`` section (:mod:`casegen.render.sections`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from casegen.analysis.metrics import METRIC_LABELS
+from casegen.story.so_what import so_what
+
+#: Terms page 1 uses, spelled out (HTML: <abbr title>; every output: the glossary line).
+GLOSSARY: dict[str, str] = {
+    "TTFT": "time to first token: from sending a request to its first streamed token (queueing + prefill)",
+    "TPOT": "time per output token: the gap between tokens after the first, per request (decode speed a user sees)",
+    "E2E": "end-to-end latency: from sending a request to its last token",
+    "p99": "99th percentile: 99 of 100 requests are at least this fast (p50 = the median)",
+    "SLO": "service-level objective: the latency limit the deployment must meet",
+    "capacity at SLO": "the highest throughput at which every objective still holds",
+}
+
+
+def _ladder(study: Any) -> dict[str, Any] | None:
+    from casegen.analysis.ladder import waterfall
+    from casegen.render.ladder_charts import Panel, waterfall_chart
+    from casegen.render.ladder_view import _ms, _rate, headline_stat
+
+    lad = study.ladder
+    if all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs):
+        w = waterfall(lad.rungs, lambda r: r.capacity.value_rps)
+        title, fmt, lower = "Capacity at SLO (requests/s per replica)", _rate, False
+        at_least = lad.rungs[-1].capacity.bound == "at_least"
+        caption = ("Each step's gain in capacity at SLO, from the baseline to the total"
+                   + (" (the last variant passed every tested load: its capacity is a lower bound, ≥)" if at_least
+                      else "") + ".")
+    else:
+        metric, stat = headline_stat(study.case)
+        row = lambda r: r.metrics.latency_ms.get(metric)  # noqa: E731
+        w = waterfall(lad.rungs, lambda r: row(r).get(stat) if row(r) is not None else None)
+        title, fmt, lower = f"{METRIC_LABELS.get(metric, metric)} {stat}", _ms, True
+        at_least = False
+        caption = "Each step's change in latency, from the baseline to the total."
+    if not w:
+        return None
+    prefix = "≥\u00a0" if study.ladder.rungs[-1].capacity is not None and fmt is _rate and at_least else ""
+    from casegen.render.charts import responsive
+
+    panel: list[Panel] = [(title, w, fmt, lower, prefix)]
+    chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.3)),
+                       waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow"))
+    return {"chart": Markup(chart), "caption": caption}
+
+
+def _sweep(study: Any) -> dict[str, Any] | None:
+    from casegen.render.sweep_charts import latency_throughput_chart, sweep_chart_stats
+
+    slos = study.case.slos
+    if not slos:
+        return None
+    caps = study.capacities
+    cb, co = caps.get("baseline"), caps.get("optimized")
+    # the objective that limits the capacity (the baseline's first, else the optimized side's, else the first)
+    limiting = [t for c in (cb, co) if c is not None for t in c.limiting]
+    from casegen.analysis.sweep import slo_text
+
+    slo = next((s for t in limiting for s in slos if slo_text(s) == t), slos[0])
+    stats = [st for st in sweep_chart_stats(study, slo.metric) if st == f"p{slo.percentile:g}"] or \
+        sweep_chart_stats(study, slo.metric)[:1]
+    if not stats:
+        return None
+    kn = (study.knees.get("baseline", {}).get(slo.metric), study.knees.get("optimized", {}).get(slo.metric))
+    chart = latency_throughput_chart(study.sweeps["baseline"], study.sweeps["optimized"], slo.metric,
+                                     stats=tuple(stats), threshold_ms=slo.threshold_ms, knees=kn, capacities=(cb, co),
+                                     title=f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} vs throughput", height_in=1.8)
+    return {"chart": Markup(chart),
+            "caption": (f"Each point is one load of the sweep; a side's capacity at SLO (◆) is where its "
+                        f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} curve crosses the objective.")}
+
+
+def _fixed(study: Any) -> dict[str, Any] | None:
+    from casegen.render.charts import slo_chart
+
+    b, o = study.metrics["baseline"], study.metrics["optimized"]
+    ib, io = study.intervals.get("baseline"), study.intervals.get("optimized")
+    rows = []
+    missing_ci = False
+    for s in study.case.slos:
+        st = f"p{s.percentile:g}"
+        dist_b, dist_o = b.latency_ms.get(s.metric), o.latency_ms.get(s.metric)
+        vb = dist_b.get(st) if dist_b is not None and hasattr(dist_b, st) else None
+        vo = dist_o.get(st) if dist_o is not None and hasattr(dist_o, st) else None
+        if vb is None and vo is None:
+            continue
+        cb = ib.intervals.get(s.metric, {}).get(st) if ib else None
+        co = io.intervals.get(s.metric, {}).get(st) if io else None
+        missing_ci = missing_ci or cb is None or co is None
+        rows.append({"label": f"{METRIC_LABELS.get(s.metric, s.metric)} {st}", "threshold": s.threshold_ms,
+                     "base": vb, "opt": vo, "base_ci": cb, "opt_ci": co})
+    if not rows:
+        return None
+    caption = "Bars: the measured statistic; whiskers: its interval; dashed line: the objective's limit."
+    if missing_ci:
+        caption += " A bar without whiskers has too few independent requests for a trustworthy interval."
+    return {"chart": Markup(slo_chart(rows, study.label("baseline"), study.label("optimized"))), "caption": caption}
+
+
+def hero_view(study: Any, report: Any = None) -> dict[str, Any] | None:
+    """The chart, its caption and the so-what line for page 1 (None: no picture fits the case)."""
+    view = None
+    if study.ladder is not None:
+        view = _ladder(study)
+    elif study.sweeps:
+        view = _sweep(study)
+    elif study.case.slos and not any(study.runs[s].summary_only for s in ("baseline", "optimized")):
+        view = _fixed(study)
+    if view is None:
+        return None
+    terms = [t for t in ("TTFT", "TPOT", "p99", "SLO") if t in str(view["chart"]) or t == "SLO"]
+    view["so_what"] = so_what(study)
+    view["glossary"] = [(t, GLOSSARY[t]) for t in terms]
+    return view

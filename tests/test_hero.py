@@ -1,0 +1,81 @@
+"""Page 1's picture and so-what line (casegen.render.hero, casegen.story.so_what), the sweep
+chart's drawing rules and the chart tick formatter."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from casegen.analysis.study import analyze
+from casegen.case.model import load_case
+from casegen.formatting import fmt_ticks
+from casegen.render.hero import hero_view
+from casegen.render.sweep_charts import _at, _densify, sweep_chart_stats
+from casegen.story.so_what import so_what
+from conftest import ROOT
+
+CASES = ROOT / "cases"
+
+
+@pytest.fixture(scope="module")
+def studies():
+    out = {}
+    for name in ("h100-llama31-8b-fp8", "inference-perf-llama3-8b-quantization-sweep", "llm-d-l40s-ladder"):
+        case, d = load_case(CASES / name)
+        out[name] = analyze(case, d)
+    return out
+
+
+def test_the_picture_is_chosen_by_the_case(studies):
+    fixed = hero_view(studies["h100-llama31-8b-fp8"])
+    assert "The objectives' statistics before and after" in fixed["chart"]
+    assert "SLO 200\u00a0ms" in fixed["chart"] and "SLO 20\u00a0ms" in fixed["chart"]  # limits as the case wrote them
+    sweep = hero_view(studies["inference-perf-llama3-8b-quantization-sweep"])
+    assert "TTFT p99 vs throughput" in sweep["chart"]  # the objective's own percentile, not p50
+    assert "Baseline p50" not in sweep["chart"]
+    ladder = hero_view(studies["llm-d-l40s-ladder"])
+    assert "waterfall" in ladder["chart"] and "≥\u00a041.2/s" in ladder["chart"]  # a lower bound keeps its ≥
+    for view in (fixed, sweep, ladder):
+        assert view["chart"].count("<svg") == 2  # wide and phone variants
+        assert any(term == "SLO" for term, _ in view["glossary"])
+
+
+def test_so_what_restates_the_cost_section(studies):
+    # 25 req/s peak at 80 %: ceil(25 / (5.45 · 0.8)) = 6 BF16 replicas, ceil(25 / (6.99 · 0.8)) = 5 FP8
+    assert so_what(studies["h100-llama31-8b-fp8"]).startswith("The same 25 req/s peak runs on 5 replicas instead of 6")
+    # 600 req/s at 80 % of the capacities 92.4 and 169 req/s: 9 and 5 replicas
+    assert "600 req/s peak runs on 5 replicas instead of 9" in so_what(
+        studies["inference-perf-llama3-8b-quantization-sweep"])
+    # the ladder's optimized capacity is a lower bound: the saving is too, as in the cost section
+    assert so_what(studies["llm-d-l40s-ladder"]).startswith("Saves at least $1,776 a month")
+
+
+def test_sweep_charts_draw_the_objectives_percentile_first(studies):
+    st = studies["inference-perf-llama3-8b-quantization-sweep"]
+    assert sweep_chart_stats(st, "ttft") == ["p99", "p50"]  # objective TTFT p99 ≤ 500 ms
+    assert sweep_chart_stats(st, "tpot") == ["p99", "p50"]
+
+
+def test_the_drawn_segment_is_the_interpolation_the_capacity_uses():
+    """On a log axis a straight segment between two points is not the linear interpolation; the
+    chart draws the linear one (densified), so a capacity placed by it lies on the drawn curve."""
+    xs, ys = [10.0, 20.0, 40.0], [50.0, 80.0, 2000.0]
+    dx, dy, marks = _densify(xs, ys)
+    assert [dx[i] for i in marks] == xs and [dy[i] for i in marks] == ys
+    curve = list(zip(xs, ys))
+    for x in (12.5, 27.0, 39.0):
+        y_cap = _at(curve, x)
+        assert math.isclose(float(np.interp(x, dx, dy)), y_cap, rel_tol=1e-9)
+    # what a plain line on a log axis shows on the steep segment (interpolated in log y): far off
+    t = (27.0 - 20.0) / 20.0
+    y_log = math.exp(math.log(80.0) + t * (math.log(2000.0) - math.log(80.0)))
+    assert abs(y_log - _at(curve, 27.0)) / _at(curve, 27.0) > 0.5
+
+
+def test_tick_labels_share_one_style():
+    assert fmt_ticks([0, 25, 50, 75]) == ["0", "25", "50", "75"]
+    assert fmt_ticks([0.0, 0.5, 1.0, 1.5]) == ["0.0", "0.5", "1.0", "1.5"]
+    assert fmt_ticks([0.05, 0.1, 0.2, 0.5, 1, 2], per_tick=True) == ["0.05", "0.1", "0.2", "0.5", "1", "2"]
+    assert fmt_ticks([-2, 0, 2000]) == ["−2", "0", "2,000"]

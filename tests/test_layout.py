@@ -1,0 +1,150 @@
+"""Every example's PDF (full report and one-pager) stays inside its page, and looks as reviewed.
+
+1. No text crosses the page's side margins: every character box pypdfium2 reports lies between
+   the left and right margin of style.css's ``@page`` (16 mm), with 1 pt of tolerance. A table
+   cut at the paper's edge ("INCO…") or a header running into the next column past the margin fails.
+2. A visual regression check: page 1 of the full report and the one-pager of each example are
+   rendered at 40 dpi and compared with the PNGs committed under ``tests/visual/`` — perceptually
+   (grey, blurred, 8 × 8 px tiles), so anti-aliasing noise passes but a moved chart, a new line
+   of text or a page that changed its break does not. After a deliberate layout change, regenerate
+   with ``CASEGEN_UPDATE_VISUAL=1 python -m pytest tests/test_layout.py`` and review the PNGs in the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from casegen.app.build import build
+from conftest import ROOT
+
+pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 is not installed (pip install 'casegen[test]')")
+Image = pytest.importorskip("PIL.Image")
+ImageFilter = pytest.importorskip("PIL.ImageFilter")
+
+EXAMPLES = sorted(p.name for p in (ROOT / "cases").iterdir() if (p / "case.yaml").is_file())
+VISUAL = Path(__file__).resolve().parent / "visual"
+MM = 72 / 25.4
+SIDE_MARGIN_MM = 16.0  # style.css: @page { margin: 20mm 16mm 18mm }
+
+
+@pytest.fixture(scope="module")
+def pdfs(tmp_path_factory) -> dict[tuple[str, str], Path]:
+    out = tmp_path_factory.mktemp("layout")
+    got = {}
+    for name in EXAMPLES:
+        for layout in ("full", "onepager"):
+            d = out / f"{name}-{layout}"
+            build(ROOT / "cases" / name, d, formats=("pdf",), layout=layout)
+            got[(name, layout)] = d / "report.pdf"
+    # and a sweep case from today's AIPerf outputs (tests/fixtures/aiperf, as test_sweep_cases_current_releases)
+    case = _todays_tool_case(out / "aiperf-case")
+    build(case, out / "aiperf", formats=("pdf",))
+    got[("aiperf-sweep", "full")] = out / "aiperf" / "report.pdf"
+    return got
+
+
+def _todays_tool_case(case: Path) -> Path:
+    import shutil
+
+    from test_sweep_cases_current_releases import CASE, SWEEPS
+
+    from conftest import FIXTURES
+
+    version, base, opt, load = SWEEPS["aiperf"]
+    shutil.copytree(FIXTURES / "aiperf" / version / base, case / "runs" / "baseline")
+    shutil.copytree(FIXTURES / "aiperf" / version / opt, case / "runs" / "optimized")
+    (case / "case.yaml").write_text(CASE.format(tool="aiperf", version=version, load=load), encoding="utf-8")
+    return case
+
+
+def text_past_margins(pdf_path: Path, side_mm: float = SIDE_MARGIN_MM, tol_pt: float = 1.0) -> list[str]:
+    """One line per run of characters outside the side margins: page, distance past, the text."""
+    doc = pdfium.PdfDocument(str(pdf_path))
+    found: list[str] = []
+    try:
+        for i in range(len(doc)):
+            page = doc[i]
+            width, _ = page.get_size()
+            text = page.get_textpage()
+            lo, hi = side_mm * MM - tol_pt, width - side_mm * MM + tol_pt
+            last = -2
+            for c in range(text.count_chars()):
+                left, _b, right, _t = text.get_charbox(c)
+                if right <= left or (lo <= left and right <= hi):
+                    continue
+                if c != last + 1:
+                    past = max(lo - left, right - hi) / MM
+                    found.append(f"page {i + 1}: {past:.1f} mm past the margin at "
+                                 f"{text.get_text_range(max(0, c - 8), 24)!r}")
+                last = c
+    finally:
+        doc.close()
+    return found
+
+
+@pytest.mark.parametrize("key", [(n, lay) for n in EXAMPLES for lay in ("full", "onepager")] + [("aiperf-sweep", "full")],
+                         ids=lambda k: f"{k[0]}-{k[1]}")
+def test_no_text_crosses_the_page_margin(pdfs, key):
+    assert text_past_margins(pdfs[key]) == []
+
+
+def test_the_margin_check_sees_text_past_the_margin(pdfs):
+    """The check is not vacuous: with a margin wider than the page's, the body text is 'past' it."""
+    assert text_past_margins(pdfs[(EXAMPLES[0], "full")], side_mm=40.0)
+
+
+# ------------------------------------------------------------------ visual regression
+
+def _render(pdf_path: Path, page: int = 0, dpi: int = 40):
+    doc = pdfium.PdfDocument(str(pdf_path))
+    try:
+        return doc[page].render(scale=dpi / 72).to_pil().convert("RGB")
+    finally:
+        doc.close()
+
+
+def _tiles(img, tile: int = 8) -> list[float]:
+    grey = img.convert("L").filter(ImageFilter.GaussianBlur(1.2))
+    w, h = grey.size
+    small = grey.resize((max(1, w // tile), max(1, h // tile)), Image.Resampling.BOX)
+    return [float(v) for v in np.asarray(small, dtype=float).ravel()]
+
+
+def perceptual_difference(a, b) -> float:
+    """Share of 8 × 8 px tiles whose mean grey level differs by more than 10 of 255 (1.0 if sizes differ)."""
+    if a.size != b.size:
+        return 1.0
+    ta, tb = _tiles(a), _tiles(b)
+    return sum(abs(x - y) > 10 for x, y in zip(ta, tb)) / len(ta)
+
+
+TOLERANCE = 0.02  # 2 % of the page's tiles; a moved line of text or chart changes far more
+
+
+@pytest.mark.parametrize("layout", ["full", "onepager"])
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_page_one_looks_as_reviewed(pdfs, name, layout):
+    png = VISUAL / f"{name}-{'page1' if layout == 'full' else 'onepager'}.png"
+    got = _render(pdfs[(name, layout)])
+    if os.environ.get("CASEGEN_UPDATE_VISUAL"):
+        VISUAL.mkdir(exist_ok=True)
+        got.quantize(colors=64).save(png, optimize=True)  # small in the repository; the comparison tolerates it
+        pytest.skip(f"wrote {png.name}")
+    assert png.is_file(), f"no reviewed image {png.name}: run with CASEGEN_UPDATE_VISUAL=1 and review it"
+    with Image.open(png) as want:
+        diff = perceptual_difference(got, want.convert("RGB"))
+    assert diff <= TOLERANCE, (f"{name} {layout} page 1 differs from {png.name} in {diff:.1%} of the page: "
+                               "look at it; if the change is meant, regenerate with CASEGEN_UPDATE_VISUAL=1")
+
+
+def test_perceptual_difference_sees_a_moved_block(pdfs):
+    """A page shifted down by one line (about 4 px at 40 dpi) is a difference; itself is not."""
+    img = _render(pdfs[(EXAMPLES[0], "full")])
+    assert perceptual_difference(img, img.copy()) == 0.0
+    shifted = Image.new("RGB", img.size, "white")
+    shifted.paste(img.crop((0, 0, img.width, img.height - 5)), (0, 5))
+    assert perceptual_difference(img, shifted) > TOLERANCE
