@@ -275,6 +275,10 @@ def test_scenario_claims(built):
     values = [c["value"] for c in s["page1"]["cards"]]
     assert any(v.startswith("≥ ") and v.endswith("×") for v in values) and any(v.startswith("≤ ") for v in values)
     assert "saves at least" in s["page1"]["in_short"]
+    # the cost section's sentence keeps the bound, in every output that has it
+    for out in ("html", "onepager"):
+        assert 'verdict-line good">Saves at least' in built("bounded")[out]
+    assert "**Saves at least" in built("bounded")["md"]
 
     s = built("uncertified_sweep")["summary"]
     cap = _finding(s, "capacity")
@@ -292,6 +296,7 @@ def test_scenario_claims(built):
     s = built("payback_beyond_horizon")["summary"]
     cost = _finding(s, "cost")
     assert cost["verdict"] == "worse" and cost["regression"] and "beyond the 12-month horizon" in cost["detail"]
+    assert 'verdict-line bad">' in built("payback_beyond_horizon")["html"]  # a loss is never shown green
 
     b = built("cross_tool")
     assert b["summary"]["workload"]["comparisons_still_valid"] == []

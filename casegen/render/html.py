@@ -60,6 +60,7 @@ from casegen.report.reproduce import reproduce_view
 from casegen.resources import templates_dir
 from casegen.story.findings import (
     capacity_finding,
+    cost_sentence,
     failure_verdict,
     operating_point,
     rate_bound,
@@ -367,7 +368,8 @@ def _cost(study: Study) -> dict[str, Any] | None:
         "roi": c.roi_pct,
         "net": c.net_usd_over_horizon,
         "horizon": c.horizon_months,
-        "verdict": c.verdict,
+        "verdict": cost_sentence(c)[0],
+        "tone": cost_sentence(c)[1],
         "chart": chart,
         "price_source": cs.price_source,
         "basis": cs.monthly_basis,

@@ -86,7 +86,9 @@ def ladder_view(study) -> dict[str, Any] | None:
     if all(r.cost is not None for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.cost.usd_per_month)
         if w:
-            panels.append(("Monthly cost (USD)", w, _usd, True, ""))
+            # a cost priced at a capacity that is a bound is a bound too (the story's rule)
+            panels.append(("Monthly cost (USD)", w, _usd, True,
+                           {"at_most": "≤\u00a0", "at_least": "≥\u00a0"}.get(lad.rungs[-1].cost.bound, "")))
     chart = Markup(waterfall_chart(panels)) if panels else None
 
     rows = []

@@ -441,7 +441,7 @@ def cost_basis(study: Study) -> str | None:
     vol = f"{cs.requests_per_month:,.0f} requests a month"
     if cs.monthly_basis == "fleet":
         return (f"The monthly figure is the always-on fleet sized for the peak of {cs.peak_requests_per_s:g} req/s "
-                f"(replicas × 730 h), as case.yaml chose; it is paid whether or not {vol} arrive.")
+                f"(replicas × 730 h), as the author chose; it is paid whether or not {vol} arrive.")
     text = (f"The monthly figure is usage-based: cost per request × {vol}, i.e. paying only for the GPU time "
             "the requests use at the stated utilisation.")
     if c.baseline.fleet_usd_per_month is not None or c.optimized.fleet_usd_per_month is not None:
@@ -496,6 +496,23 @@ def cost_is_loss(c: Any) -> bool:
         return (c.payback_months is not None and c.payback_months > c.horizon_months) or (
             c.roi_pct is not None and c.roi_pct < 0)
     return False
+
+
+def cost_sentence(c: Any) -> tuple[str, str]:
+    """The cost section's headline sentence and its tone ('good', 'bad' or 'neutral'), by the same
+    rules as the cost finding: bounds kept, a loss (payback beyond the horizon, negative return) never
+    shown as good."""
+    if abs(c.savings_usd_per_month) < ZERO_SAVING_USD and c.savings_bound == "point":
+        return "No saving: the monthly cost is the same on both sides", "neutral"
+    text = saving_phrase(c.savings_usd_per_month, c.savings_bound)
+    payback = payback_phrase(c)
+    if c.savings_usd_per_month > 0 and payback != "there is no one-time cost to pay back":
+        text += f"; {payback}"
+    elif c.savings_usd_per_month <= 0:
+        text += "; there is no payback"
+    tone = ("neutral" if not c.established or c.savings_bound == "unknown" else "bad" if cost_is_loss(c)
+            else "good" if c.savings_usd_per_month > 0 and c.savings_bound in ("point", "at_least") else "neutral")
+    return text[:1].upper() + text[1:] + ("†" if not c.established else ""), tone
 
 
 def cost_finding(study: Study) -> Finding | None:
