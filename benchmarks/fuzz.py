@@ -12,6 +12,11 @@ file are runs or a CasegenError; anything else (a floating-point overflow includ
 ``--timeout-s`` — is a finding, printed grouped by exception type and the casegen line that
 raised it, with a reproducer file kept under ``--keep DIR``.
 
+The ``lm-eval`` target reads mutated lm-evaluation-harness ``results_*.json`` files (the real
+0.4.13 fixtures) through casegen.analysis.quality — the same mutations plus structural ones
+(a key's value replaced by a nested list, a string, a huge or deep value, a mapping where a list
+belongs and the reverse) — and compares, summarises and serialises what it read.
+
 Prints one line per target (inputs, clean errors, parsed, findings, inputs/s) and exits 1 if
 there is any finding. The slow test tests/test_fuzz_slow.py runs this at 10,000 per target.
 """
@@ -19,6 +24,7 @@ there is any finding. The slow test tests/test_fuzz_slow.py runs this at 10,000 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import random
 import re
@@ -37,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from casegen.analysis import quality  # noqa: E402
 from casegen.analysis.metrics import compute_run_metrics  # noqa: E402
 from casegen.case.model import parse_case  # noqa: E402
 from casegen.errors import CasegenError  # noqa: E402
@@ -146,6 +153,38 @@ class Target:
     finding_counts: Counter = field(default_factory=Counter)
 
 
+_LM_EVAL_VALUES = [[[1]], [], {}, "x", None, True, -1, 10**40, 1e308, float("nan"), {"a": {"b": [1, {"c": "N/A"}]}},
+                   ["acc"], "token=hf_abcdefghijkl", {"acc,none": "1"}, [[[[[[[[[[]]]]]]]]]]]
+
+
+def mutate_lm_eval(data: bytes, rng: random.Random) -> bytes:
+    """Structural mutations of an lm-eval results file (each nested value may be swapped for a
+    hostile one), then the byte-level ones of :func:`mutate` half the time."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return mutate(data, rng)
+    for _ in range(rng.randint(1, 3)):
+        node = doc
+        for _depth in range(rng.randint(0, 3)):  # walk down to a random mapping or list
+            children = list(node.values()) if isinstance(node, dict) else node if isinstance(node, list) else []
+            children = [c for c in children if isinstance(c, (dict, list)) and c]
+            if not children:
+                break
+            node = rng.choice(children)
+        value = copy.deepcopy(rng.choice(_LM_EVAL_VALUES))
+        if isinstance(node, dict) and node:
+            node[rng.choice(list(node))] = value
+        elif isinstance(node, list) and node:
+            node[rng.randrange(len(node))] = value
+    out = json.dumps(doc).encode()
+    return mutate(out, rng) if rng.random() < 0.5 else out
+
+
+def _lm_eval_seeds() -> list[Path]:
+    return sorted((FIXTURES / "lm-eval").rglob("results_*.json"))
+
+
 def _casegen_seeds(tmp: Path) -> dict[str, list[Path]]:
     csv_seed = FIXTURES / "hostile" / "runs" / "baseline.csv"
     rows = csv_seed.read_text().splitlines()
@@ -173,6 +212,7 @@ def discover_targets(tmp: Path) -> list[Target]:
     targets = [Target(name, sorted(paths, key=lambda q: q.stat().st_size)[:SEEDS_PER_TARGET])
                for name, paths in sorted(by_format.items())]
     targets.append(Target("case.yaml", [FIXTURES / "hostile" / "case" / "base.yaml"]))
+    targets.append(Target("lm-eval", _lm_eval_seeds()))
     return targets
 
 
@@ -191,6 +231,19 @@ def run_one(target: Target, seed: Path, data: bytes, workdir: Path, timeout_s: f
             return "parsed"
         path = workdir / seed.name
         path.write_bytes(data)
+        if target.name == "lm-eval":  # read, compare with the unmutated file, summarise, serialise
+            mutated = quality.read_lm_eval(path)
+            original = quality.read_lm_eval(seed)
+            for base, opt in ((mutated, original), (original, mutated)):
+                try:
+                    qc = quality.compare(base, opt, 0.01, 0.95)
+                except CasegenError:
+                    continue
+                json.dumps(quality.summary_dict(qc), allow_nan=True)
+                quality.one_line(qc)
+            if "hf_abcdefghijkl" in repr(mutated):
+                return "finding:a token reached what casegen read"
+            return "parsed"
         for run in load_runs(path):
             compute_run_metrics(run)
         return "parsed"
@@ -235,7 +288,7 @@ def _fuzz(per_target: int = 10_000, seed: int = 0, only: set[str] | None = None,
             originals = [s.read_bytes() for s in target.seeds]
             for i in range(per_target):
                 k = i % len(target.seeds)
-                data = mutate(originals[k], rng)
+                data = (mutate_lm_eval if target.name == "lm-eval" else mutate)(originals[k], rng)
                 outcome = run_one(target, target.seeds[k], data, workdirs[k], timeout_s)
                 if outcome.startswith("finding:"):
                     key = outcome[len("finding:"):]

@@ -25,8 +25,8 @@ def _vm_size_bytes() -> int:
     return 0
 
 
-def _child(conn, fn: Callable[..., Any], args: tuple, extra_bytes: int) -> None:
-    limit = _vm_size_bytes() + extra_bytes
+def _child(conn, fn: Callable[..., Any], args: tuple, extra_bytes: int, as_limit_bytes: int | None = None) -> None:
+    limit = as_limit_bytes if as_limit_bytes is not None else _vm_size_bytes() + extra_bytes
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
         conn.send(("ok", fn(*args)))
@@ -37,11 +37,15 @@ def _child(conn, fn: Callable[..., Any], args: tuple, extra_bytes: int) -> None:
 
 
 def run_isolated(fn: Callable[..., Any], *args: Any, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 extra_mb: int = DEFAULT_EXTRA_MB) -> Any:
-    """``fn(*args)`` in a forked child; its return value, or AssertionError on hang/crash/limit."""
+                 extra_mb: int = DEFAULT_EXTRA_MB, as_limit_mb: int | None = None) -> Any:
+    """``fn(*args)`` in a forked child; its return value, or AssertionError on hang/crash/limit.
+
+    The child's address space is limited to what the parent has mapped plus ``extra_mb``, or to
+    ``as_limit_mb`` in all when given (issue 22's "under a 2 GB address-space limit")."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args, extra_mb * 1024 * 1024))
+    absolute = as_limit_mb * 1024 * 1024 if as_limit_mb is not None else None
+    proc = ctx.Process(target=_child, args=(child, fn, args, extra_mb * 1024 * 1024, absolute))
     proc.start()
     child.close()
     try:

@@ -194,7 +194,10 @@ def test_tilde_is_expanded(tmp_path, my_case, monkeypatch):
     shutil.copy(my_case / "runs" / "baseline.csv", tmp_path / "b.csv")
     y = my_case / "case.yaml"
     y.write_text(y.read_text().replace("path: runs/baseline.csv", "path: ~/b.csv"))
-    assert run("validate", my_case).exit_code == 0
+    # ~/b.csv is outside the case folder: read only with the user's --trust-case-paths (issue 22)
+    r = run("validate", my_case)
+    assert r.exit_code == 1 and "leads outside the case folder" in r.stderr and "--trust-case-paths" in r.stderr
+    assert run("validate", my_case, "--trust-case-paths").exit_code == 0
 
 
 # ---------------------------------------------------------------- compare

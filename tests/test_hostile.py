@@ -232,7 +232,11 @@ def test_run_that_is_not_a_regular_file(kind, tmp_path):
     base = (HOSTILE / "case" / "base.yaml").read_text()
     case = _case_dir(tmp_path, base.replace("path: runs/optimized.csv", "path: runs/special.json"))
     _special(kind, case / "runs" / "special.json")
-    result = run_isolated(cli, ["validate", case], timeout_s=30, extra_mb=256)
+    if kind.startswith("dev_"):  # a link out of the case folder: refused before anything looks at it
+        result = run_isolated(cli, ["validate", case], timeout_s=30, extra_mb=256)
+        assert_clean_user_error(result, "special.json", "leads outside the case folder", "--trust-case-paths")
+    # trusted, the reader itself refuses what is not a regular file
+    result = run_isolated(cli, ["validate", case, "--trust-case-paths"], timeout_s=30, extra_mb=256)
     needle = "no benchmark output" if kind == "directory" else SPECIAL_KINDS[kind]  # a folder is a run folder
     assert_clean_user_error(result, "special.json", needle)
 
@@ -382,7 +386,7 @@ def test_failed_write_leaves_the_previous_set_and_no_temporaries(tmp_path, monke
     with pytest.raises(CasegenError, match="No space left"):
         output_set.write_output_set(out, _set("new"))
     assert _tags(out) == {"old"} and len(list(out.rglob("*.svg"))) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".build.casegen-lock", "build"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build"]  # no temporaries, and no lock file here
 
 
 def test_temporaries_of_a_killed_build_are_cleaned(tmp_path):
@@ -546,3 +550,420 @@ def test_guidellm_csv_percentiles_cell_with_a_5000_digit_number(tmp_path):
     bad.write_text(text.replace(m.group(0), '"[' + "9" * 5000 + ",", 1))
     with pytest.raises(CasegenError, match="percentiles cell"):
         list(load_runs(bad))
+
+
+# ------------------------------------------------------------------ issue 22: the second red-team round
+#
+# Each input of issue 22 runs through the real CLI in a forked child limited to 20 s and a 2 GB
+# address space (tests/isolate.py): exit 1 or 2, never 70, never a hang; nothing outside the case
+# folder created, changed or read into an output without --trust-case-paths.
+
+#: the issue's bound is 20 s on a quiet machine; this machine (and CI) may run other work, so the
+#: child's own CPU time is held to 20 s (_cli_cpu) and the wall clock only guards against a hang
+LIMITS = {"timeout_s": 90, "as_limit_mb": 2048}
+MAX_CPU_S = 20
+
+
+def _cli_cpu(args: list[str]) -> tuple[int, str, str | None, float]:
+    """``cli(args)`` and the CPU seconds it took, its own and its children's (template renders)."""
+    import resource
+
+    result = cli(args)
+    used = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for f in ("ru_utime", "ru_stime"))
+    return (*result, used)
+
+
+def hostile(args: list, **limits) -> tuple[int, str, str | None]:
+    """The CLI on a hostile input in a forked child under 2 GB; its CPU time at most MAX_CPU_S."""
+    code, out, unexpected, cpu_s = run_isolated(_cli_cpu, [str(a) for a in args], **{**LIMITS, **limits})
+    assert cpu_s < MAX_CPU_S, f"{args}: {cpu_s:.1f} s of CPU"
+    return code, out, unexpected
+LM_EVAL = FIXTURES / "lm-eval" / "0.4.13"
+BOUNDED_TEMPLATES = sorted((HOSTILE / "templates-bounded").glob("*.j2"))
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every entry under ``folder`` with its size and modification time (links not followed)."""
+    return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+def _outside(tmp_path: Path) -> Path:
+    """A folder beside the case holding a valid run file and a marker: what the payloads aim at."""
+    out = tmp_path / "outside"
+    out.mkdir()
+    shutil.copy(HOSTILE / "runs" / "optimized.csv", out / "run.csv")
+    (out / "marker.txt").write_text("untouched")
+    return out
+
+
+def _base_case(tmp_path: Path, text: str | None = None) -> Path:
+    return _case_dir(tmp_path, text if text is not None else (HOSTILE / "case" / "base.yaml").read_text())
+
+
+def assert_refused(result, *needles: str) -> None:
+    """A clean user error (exit 1), never 70, with ``needles`` in the message."""
+    assert_clean_user_error(result, *needles)
+    assert "internal error" not in result[1]
+
+
+# --- files written outside the case
+
+
+def test_stale_old_set_link_is_removed_not_renamed_into_place(tmp_path):
+    outside = _outside(tmp_path)
+    before = _snapshot(outside)
+    case = _base_case(tmp_path)
+    (case / ".build.casegen-old-zzz").symlink_to(outside, target_is_directory=True)
+    code, out, unexpected = hostile(["build", case, "--format", "html,json", "-q"])
+    assert unexpected is None and code == 0, out
+    assert _snapshot(outside) == before  # nothing written through the link
+    assert not (case / "build").is_symlink() and (case / "build" / "summary.json").is_file()
+    assert not (case / ".build.casegen-old-zzz").exists() and not (case / ".build.casegen-old-zzz").is_symlink()
+
+
+@pytest.mark.parametrize("foreign", [False, True], ids=["own-folder", "folder-with-foreign-files"])
+def test_charts_link_in_the_build_folder_is_not_written_through(tmp_path, foreign):
+    outside = _outside(tmp_path)
+    before = _snapshot(outside)
+    case = _base_case(tmp_path)
+    (case / "build").mkdir()
+    (case / "build" / "report.md").write_text("old")
+    if foreign:
+        (case / "build" / "notes.txt").write_text("mine")  # casegen updates such a folder in place
+    (case / "build" / "charts").symlink_to(outside, target_is_directory=True)
+    code, out, unexpected = hostile(["build", case, "--format", "md", "-q"])
+    assert unexpected is None and code == 0, out
+    assert _snapshot(outside) == before
+    assert not (case / "build" / "charts").is_symlink() and list((case / "build" / "charts").glob("*.svg"))
+
+
+def test_lock_link_in_the_case_folder_is_never_opened(tmp_path):
+    outside = _outside(tmp_path)
+    case = _base_case(tmp_path)
+    (case / ".build.casegen-lock").symlink_to(outside / "created-by-lock")
+    code, out, unexpected = hostile(["build", case, "--format", "json", "-q"])
+    assert unexpected is None and code == 0, out
+    assert not (outside / "created-by-lock").exists()
+    assert sorted(p.name for p in case.iterdir()) == [".build.casegen-lock", "build", "case.yaml", "runs"]
+
+
+def test_lock_lives_in_a_private_per_user_folder(tmp_path, monkeypatch):
+    from casegen.app.output_set import lock_path
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    path = lock_path(tmp_path / "case" / "build")
+    assert path.parent == tmp_path / "run" / "casegen" / "locks" and oct(path.parent.stat().st_mode)[-3:] == "700"
+    assert lock_path(tmp_path / "case" / "build") == path and lock_path(tmp_path / "other") != path
+    # a shared folder someone else could write is not used
+    (tmp_path / "shared" / "casegen" / "locks").mkdir(parents=True)
+    (tmp_path / "shared" / "casegen" / "locks").chmod(0o777)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "shared"))
+    assert lock_path(tmp_path / "x").parent != tmp_path / "shared" / "casegen" / "locks"
+
+
+# --- files read outside the case
+
+
+def test_run_path_leaving_the_case_needs_trust(tmp_path):
+    outside = _outside(tmp_path)
+    base = (HOSTILE / "case" / "base.yaml").read_text()
+    case = _base_case(tmp_path, base.replace("path: runs/optimized.csv", "path: ../outside/run.csv"))
+    result = hostile(["build", case, "--format", "json", "-q"])
+    assert_refused(result, "runs.optimized.path", "../outside/run.csv", "leads outside the case folder",
+                   "--trust-case-paths")
+    assert not (case / "build").exists()
+    # trusted by the user, the outside run is read
+    code, out, unexpected = hostile(["build", case, "--format", "json", "-q", "--trust-case-paths"])
+    assert unexpected is None and code == 0, out
+    import hashlib
+    import json
+
+    summary = (case / "build" / "summary.json").read_text()
+    assert hashlib.sha256((outside / "run.csv").read_bytes()).hexdigest() in summary
+    assert json.loads(summary)
+
+
+def test_run_file_linking_out_of_the_case_needs_trust(tmp_path):
+    outside = _outside(tmp_path)
+    case = _base_case(tmp_path)
+    (case / "runs" / "baseline.csv").unlink()
+    (case / "runs" / "baseline.csv").symlink_to(outside / "run.csv")
+    for command in (["validate", case], ["build", case, "--format", "json", "-q"]):
+        assert_refused(hostile(command), "runs.baseline.path", "leads outside", "--trust-case-paths")
+    code, out, unexpected = hostile(["validate", case, "--trust-case-paths", "-q"])
+    assert unexpected is None and code == 0, out
+
+
+def test_run_folder_holding_a_link_out_is_refused_on_reading(tmp_path):
+    """A folder inside the case whose file links out: caught by the reader itself, not only by the
+    check of the paths case.yaml names."""
+    outside = _outside(tmp_path)
+    shutil.copy(next((FIXTURES / "vllm").glob("*.json")), outside / "vllm.json")
+    base = (HOSTILE / "case" / "base.yaml").read_text()
+    case = _base_case(tmp_path, base.replace("path: runs/optimized.csv", "path: runs/folder"))
+    (case / "runs" / "folder").mkdir()
+    (case / "runs" / "folder" / "vllm.json").symlink_to(outside / "vllm.json")
+    assert_refused(hostile(["validate", case]), "leads outside the case folder")
+
+
+def test_case_yaml_linking_out_of_its_folder_needs_trust(tmp_path):
+    case = _base_case(tmp_path)
+    real = tmp_path / "outside.yaml"
+    (case / "case.yaml").rename(real)
+    (case / "case.yaml").symlink_to(real)
+    assert_refused(hostile(["validate", case]), "case file", "leads outside")
+    code, out, unexpected = hostile(["validate", case, "--trust-case-paths", "-q"])
+    assert unexpected is None and code == 0, out
+
+
+def _lm_case(tmp_path: Path, baseline: str, optimized: str = "evals/opt") -> Path:
+    """The base case with a trade-off whose quality comes from lm-eval result files."""
+    text = (HOSTILE / "case" / "base.yaml").read_text() + (
+        "tradeoffs:\n  - technique: T\n    what_changed: w\n    helps_when: h\n    hurts_when: h\n"
+        f"    quality:\n      lm_eval: {{baseline: '{baseline}', optimized: '{optimized}'}}\n      tolerance: 0.01\n")
+    case = _base_case(tmp_path, text)
+    shutil.copytree(LM_EVAL / "dummy-seed1", case / "evals" / "opt")
+    return case
+
+
+def _results_with(folder: Path, **changes) -> Path:
+    """A copy of the real lm-eval 0.4.13 result file with top-level keys changed (text values are
+    written as they are, to allow malformed JSON)."""
+    import json
+
+    src = next((LM_EVAL / "dummy-seed0").glob("results_*.json"))
+    data = json.loads(src.read_text())
+    raw = {k: v for k, v in changes.items() if isinstance(v, str) and k.startswith("raw_")}
+    data.update({k: v for k, v in changes.items() if k not in raw})
+    text = json.dumps(data)
+    for key, value in raw.items():
+        text = text[:-1] + f', "{key[4:]}": {value}}}'
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "results_x.json"
+    path.write_text(text)
+    return path
+
+
+def test_lm_eval_folder_outside_the_case_needs_trust_and_its_token_is_scrubbed(tmp_path):
+    import json
+
+    _results_with(tmp_path / "outside" / "lmres",
+                  config={"model": "hf", "model_args": "pretrained=/models/x,token=hf_abcdefghijklmnop,dtype=auto"})
+    case = _lm_case(tmp_path, "../outside/lmres")
+    assert_refused(hostile(["build", case, "--format", "json", "-q"]),
+                   "tradeoffs.0.quality.lm_eval.baseline", "leads outside", "--trust-case-paths")
+    code, out, unexpected = hostile(["build", case, "--format", "json,md", "-q", "--trust-case-paths"])
+    assert unexpected is None and code == 0, out
+    summary = (case / "build" / "summary.json").read_text()
+    model = [q for q in json.loads(summary)["quality"] if q][0]["models"]["baseline"]
+    assert model == "hf (pretrained=/models/x,token=***,dtype=auto)"
+    for name in ("summary.json", "report.md"):
+        assert "hf_abcdefghijklmnop" not in (case / "build" / name).read_text()
+
+
+def test_lm_eval_model_args_mapping_is_scrubbed():
+    from casegen.analysis.quality import _model_args
+
+    assert _model_args({"pretrained": "m", "hf_token": "abc", "api_key": "k"}) == "pretrained=m,hf_token=***,api_key=***"
+    assert _model_args("pretrained=m,token=abc") == "pretrained=m,token=***"
+
+
+def test_included_template_linking_out_of_its_folder_is_refused_trusted_or_not(tmp_path):
+    outside = _outside(tmp_path)
+    (outside / "leak.txt").write_text("SECRET-OUTSIDE-TEXT")
+    case = _base_case(tmp_path, (HOSTILE / "case" / "base.yaml").read_text() + "report:\n  templates: tpl\n")
+    write(case / "tpl" / "report.html.j2", '{% extends "default:report.html.j2" %}{% block title %}'
+          '{% include "sections/leak.txt" %}{% endblock %}')
+    (case / "tpl" / "sections").mkdir()
+    (case / "tpl" / "sections" / "leak.txt").symlink_to(outside / "leak.txt")
+    for extra in ([], ["--trust-case-paths"]):
+        result = hostile(["build", case, "--format", "html", "-q", "--trust-case-templates", *extra],
+                              )
+        assert_refused(result, "leak.txt", "symbolic link leading out of its template folder")
+        assert "SECRET-OUTSIDE-TEXT" not in result[1] and not (case / "build").exists()
+    # a whole template folder outside the case needs --trust-case-paths too
+    shutil.move(str(case / "tpl"), str(outside / "tpl"))
+    (case / "tpl").symlink_to(outside / "tpl", target_is_directory=True)
+    assert_refused(hostile(["build", case, "--format", "html", "-q", "--trust-case-templates"]),
+                   "report.templates", "leads outside", "--trust-case-paths")
+
+
+def _portfolio_folder(tmp_path: Path) -> Path:
+    pf = tmp_path / "pf"
+    pf.mkdir()
+    for name in ("alpha", "beta"):
+        shutil.copytree(HOSTILE / "runs", pf / name / "runs")
+        (pf / name / "case.yaml").write_text((HOSTILE / "case" / "base.yaml").read_text()
+                                             .replace("Hostile-input base case", f"Case {name}"))
+    return pf
+
+
+def test_portfolio_skips_a_case_folder_linking_out_unless_trusted(tmp_path):
+    pf = _portfolio_folder(tmp_path)
+    shutil.move(str(pf / "beta"), str(tmp_path / "elsewhere-beta"))
+    (pf / "beta").symlink_to(tmp_path / "elsewhere-beta", target_is_directory=True)
+    code, out, unexpected = hostile(["portfolio", pf, "-o", tmp_path / "site", "-j", "1", "--no-pdf"])
+    assert unexpected is None and code == 1, out
+    assert "case 'beta' was not built" in out and "leads outside" in out and "--trust-case-paths" in out
+    assert (tmp_path / "site" / "alpha" / "report.html").exists() and not (tmp_path / "site" / "beta").exists()
+    assert "Case alpha" in (tmp_path / "site" / "index.html").read_text()
+    code, out, unexpected = run_isolated(
+        cli, ["portfolio", pf, "-o", tmp_path / "site2", "-j", "1", "--no-pdf", "--trust-case-paths"])
+    assert unexpected is None and code == 0, out
+    assert (tmp_path / "site2" / "beta" / "report.html").exists()
+
+
+# --- exhaustion
+
+
+def test_lm_eval_path_that_is_dev_zero(tmp_path):
+    case = _lm_case(tmp_path, "/dev/zero")
+    assert_refused(hostile(["validate", case]), "leads outside", "--trust-case-paths")
+    assert_refused(hostile(["validate", case, "--trust-case-paths"]), "/dev/zero", "a device")
+
+
+def test_lm_eval_results_fifo(tmp_path):
+    import os
+
+    case = _lm_case(tmp_path, "evals/base")
+    (case / "evals" / "base").mkdir()
+    os.mkfifo(case / "evals" / "base" / "results_x.json")
+    assert_refused(hostile(["validate", case]), "results_x.json", "FIFO")
+
+
+def test_lm_eval_folder_search_does_not_follow_a_link_to_root(tmp_path):
+    case = _lm_case(tmp_path, "evals/base")
+    (case / "evals" / "base").mkdir()
+    (case / "evals" / "base" / "root").symlink_to("/", target_is_directory=True)
+    assert_refused(hostile(["validate", case]), "no lm-eval result files")
+
+
+def test_lm_eval_folder_search_is_bounded(tmp_path):
+    from casegen.analysis.quality import find_result_file
+
+    deep = tmp_path / "wide"
+    deep.mkdir()
+    for i in range(10_050):
+        (deep / f"f{i}").touch()
+    with pytest.raises(CasegenError, match="more than 10,000 entries"):
+        find_result_file(deep)
+
+
+@pytest.mark.parametrize("key,count,limit", [("steps", 2000, "16"), ("path", 3000, "32")])
+def test_case_yaml_list_limits(tmp_path, key, count, limit):
+    base = (HOSTILE / "case" / "base.yaml").read_text()
+    if key == "steps":
+        steps = "    - {path: runs/baseline.csv}\n" * count
+        text = base.replace("  optimized: {", "  steps:\n" + steps + "  optimized: {")
+    else:
+        paths = ", ".join(["runs/baseline.csv"] * count)
+        text = base.replace("baseline: {path: runs/baseline.csv,", f"baseline: {{path: [{paths}],")
+    case = _base_case(tmp_path, text)
+    assert_refused(hostile(["validate", case]), "line ", f"runs.{'steps' if key == 'steps' else 'baseline.path'}",
+                   f"more than the {limit} casegen accepts")
+
+
+def test_case_yaml_limit_on_run_paths_in_all(tmp_path):
+    base = (HOSTILE / "case" / "base.yaml").read_text()
+    paths = ", ".join(["runs/baseline.csv"] * 30)
+    steps = "".join(f"    - {{path: [{paths}], label: s{i}}}\n" for i in range(3))
+    case = _base_case(tmp_path, base.replace("  optimized: {", "  steps:\n" + steps + "  optimized: {"))
+    assert_refused(hostile(["validate", case]), "runs", "92 run paths in all", "at most 64")
+
+
+@pytest.mark.parametrize("payload", BOUNDED_TEMPLATES, ids=[p.stem for p in BOUNDED_TEMPLATES])
+def test_trusted_template_bomb_is_stopped(payload, tmp_path):
+    case = _base_case(tmp_path, (HOSTILE / "case" / "base.yaml").read_text() + "report:\n  templates: tpl\n")
+    write(case / "tpl" / "report.html.j2", payload.read_text())
+    result = hostile(["build", case, "--format", "html", "-q", "--trust-case-templates"])
+    assert_refused(result, "tpl")
+    assert not (case / "build").exists()
+
+
+def test_template_limits_leave_real_templates_alone(tmp_path):
+    """The bounds do not touch what templates really do: casegen's own report through a user
+    template folder (which renders in the bounded child) is byte-identical to the built-in one."""
+    from casegen.render.html import render_html
+
+    case, d = load_case(_base_case(tmp_path))
+    study = analyze(case, d)
+    write(tmp_path / "tpl" / "report.html.j2", '{% extends "default:report.html.j2" %}')
+    assert render_html(study, templates=tmp_path / "tpl") == render_html(study)
+
+
+# --- exit 70 for bad input
+
+
+LM_EVAL_PAYLOADS = {  # raw JSON value of a key added to a real result file -> text the error must contain
+    "deep_nesting": ("raw_deep", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    "huge_integer": ("raw_big", "1" * 5000, "an integer of 5,000 digits"),
+    "group_subtasks_nested_list": ("group_subtasks", [[1]], "'group_subtasks' is a list"),
+    "results_row_not_a_mapping": ("results", {"t": [1]}, "key results.t"),
+    "versions_not_a_mapping": ("versions", "x", "key versions"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LM_EVAL_PAYLOADS))
+def test_lm_eval_results_that_exited_70(name, tmp_path):
+    key, value, needle = LM_EVAL_PAYLOADS[name]
+    case = _lm_case(tmp_path, "evals/base")
+    _results_with(case / "evals" / "base", **{key: value})
+    assert_refused(hostile(["validate", case]), "results_x.json", needle)
+
+
+def _raises_for_beta(real_build):
+    def build(case_dir, *args, **kwargs):
+        if str(case_dir).endswith("beta"):
+            raise TypeError("a bug in casegen")
+        return real_build(case_dir, *args, **kwargs)
+    return build
+
+
+def _portfolio_with_a_bug(pf: Path, out: Path) -> tuple[int, str, str | None]:
+    import casegen.app.portfolio as portfolio
+
+    portfolio.build = _raises_for_beta(portfolio.build)  # the forked child's copy only
+    return cli(["portfolio", pf, "-o", out, "-j", "1"])
+
+
+def test_portfolio_survives_a_broken_case_and_writes_index_and_book(tmp_path):
+    pf = _portfolio_folder(tmp_path)
+    shutil.copytree(LM_EVAL / "dummy-seed1", pf / "beta" / "evals" / "opt")
+    _results_with(pf / "beta" / "evals" / "base", raw_deep="[" * 100_000 + "]" * 100_000)
+    (pf / "beta" / "case.yaml").write_text((pf / "beta" / "case.yaml").read_text() + (
+        "tradeoffs:\n  - technique: T\n    what_changed: w\n    helps_when: h\n    hurts_when: h\n"
+        "    quality:\n      lm_eval: {baseline: evals/base, optimized: evals/opt}\n      tolerance: 0.01\n"))
+    code, out, unexpected = run_isolated(cli, ["portfolio", pf, "-o", tmp_path / "site", "-j", "2"], timeout_s=240)
+    assert unexpected is None and code == 1, out
+    assert "case 'beta' was not built" in out and "nested too deeply" in out and "internal error" not in out
+    assert "Case alpha" in (tmp_path / "site" / "index.html").read_text()
+    assert (tmp_path / "site" / "portfolio.pdf").stat().st_size > 1000
+
+
+def test_portfolio_reports_an_internal_error_with_the_case_named(tmp_path):
+    pf = _portfolio_folder(tmp_path)
+    code, out, unexpected = run_isolated(_portfolio_with_a_bug, pf, tmp_path / "site", timeout_s=240)
+    assert unexpected is None and code == 1, out
+    assert "internal error building case 'beta'" in out and "TypeError: a bug in casegen" in out
+    assert "Case alpha" in (tmp_path / "site" / "index.html").read_text()
+    assert (tmp_path / "site" / "portfolio.pdf").exists()
+
+
+def test_portfolio_case_whose_worker_dies_is_reported_and_the_rest_built(tmp_path):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from casegen.app.portfolio import CaseOutcome, _outcome
+
+    class Broken:
+        def result(self):
+            raise BrokenProcessPool("a worker died")
+
+    ok = CaseOutcome("a", "a", True)
+    assert _outcome(Broken(), lambda: ok, "a", "a") is ok  # built again in a process of its own
+
+    def dies_again():
+        raise BrokenProcessPool("died again")
+
+    failed = _outcome(Broken(), dies_again, "b", "b")
+    assert not failed.ok and "the process building case 'b' died" in failed.error

@@ -22,7 +22,6 @@ would give a narrower interval; from result files alone the unpaired interval is
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,9 @@ from statistics import NormalDist
 from typing import Any
 
 from casegen.errors import CasegenError
+from casegen.runs.fields import is_secret_key, scrub_text
+from casegen.runs.jsonio import kind_of, parse_json_bounded
+from casegen.safe_io import find_files, inside_case, read_text_capped
 
 STDERR_SUFFIX = "_stderr"
 
@@ -55,40 +57,97 @@ class EvalFile:
     scores: dict[tuple[str, str], Score]
 
 
+#: an lm-eval results file is a few hundred KiB even for large task groups (MMLU: ~300 KiB)
+MAX_LM_EVAL_BYTES = 32 * 1024 * 1024
+#: task metrics one file may hold (the whole MMLU/BBH/... families together are a few thousand)
+MAX_LM_EVAL_SCORES = 20_000
+#: metadata strings (model, version) shown in a report are cut to this many characters
+MAX_META_CHARS = 300
+_EXPECTED = "a results_*.json written by lm-evaluation-harness"
+
+
 def _num(x: Any) -> float | None:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None  # the harness writes "N/A" when it has no stderr
+    if isinstance(x, int) and abs(x) > 1e15:
+        return None
     return float(x) if math.isfinite(x) else None
 
 
+def _mapping(data: dict[str, Any], key: str, p: Path) -> dict[str, Any]:
+    """``data[key]`` if it is a mapping, {} if absent; a CasegenError naming the key otherwise."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise CasegenError(f"'{key}' is {kind_of(value)}", file=p, where=f"key {key}",
+                           expected=f"a mapping of task names, as in {_EXPECTED}")
+    return value
+
+
+def _meta(value: Any) -> Any:
+    """A metadata value (task version, n-shot, model): a number as it is, text short and scrubbed;
+    None if it is neither."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    if not isinstance(value, str):
+        return value
+    text = scrub_text(value)
+    return text if len(text) <= MAX_META_CHARS else text[:MAX_META_CHARS] + "…"
+
+
+def _model_args(args: Any) -> str | None:
+    """lm-eval's ``config.model_args`` (a 'k=v,k=v' string, or a mapping in newer versions) as
+    scrubbed text: tokens and keys never reach a report."""
+    if isinstance(args, dict):
+        args = ",".join(f"{k}={'***' if is_secret_key(str(k)) else v}" for k, v in args.items()
+                        if isinstance(v, (str, int, float, bool)))
+    if not isinstance(args, str) or not args:
+        return None
+    parts = [f"{k}=***" if sep and is_secret_key(k.strip()) else f"{k}{sep}{v}"
+             for k, sep, v in (item.partition("=") for item in args.split(","))]
+    return ",".join(parts)
+
+
+def find_result_file(folder: Path) -> Path:
+    """The one ``results_*.json`` under ``folder`` (bounded search that does not follow links)."""
+    found = find_files(folder, lambda name: name.startswith("results_") and name.endswith(".json"),
+                       what="lm-eval result folder")
+    if len(found) != 1:
+        raise CasegenError(f"{'no' if not found else len(found)} lm-eval result files (results_*.json) in the folder",
+                           file=folder, expected="a folder with exactly one results_*.json, or the file's path")
+    return found[0]
+
+
 def read_lm_eval(path: str | Path) -> EvalFile:
-    """Read one lm-evaluation-harness ``results_*.json`` (clear CasegenError on anything else)."""
+    """Read one lm-evaluation-harness ``results_*.json`` (clear CasegenError on anything else).
+
+    Read like every input (casegen.safe_io): a regular file within MAX_LM_EVAL_BYTES, inside the
+    case folder unless trusted; a folder is searched a few levels down without following links;
+    JSON nesting and integer sizes are bounded (casegen.runs.jsonio.parse_json_bounded); the
+    model's arguments are scrubbed of tokens and keys."""
     p = Path(path)
     if p.is_dir():
-        found = sorted(p.rglob("results_*.json"))
-        if len(found) != 1:
-            raise CasegenError(f"{'no' if not found else len(found)} lm-eval result files (results_*.json) in the folder",
-                               file=p, expected="a folder with exactly one results_*.json, or the file's path")
-        p = found[0]
-    if not p.exists():
-        raise CasegenError("lm-eval result file not found", file=p, expected="a results_*.json written by lm-eval")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CasegenError(f"not a JSON file ({err.__class__.__name__})", file=p,
-                           expected="a results_*.json written by lm-eval") from None
+        inside_case(p, what="lm-eval result folder")
+        p = find_result_file(p)
+    if not p.exists() and not p.is_symlink():
+        raise CasegenError("lm-eval result file not found", file=p, expected=_EXPECTED)
+    text = read_text_capped(p, MAX_LM_EVAL_BYTES, what="lm-eval result file", expected=_EXPECTED)
+    data = parse_json_bounded(text, p, _EXPECTED)
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
         raise CasegenError("no 'results' mapping", file=p, where="key results",
                            expected="an lm-evaluation-harness results file (results_*.json)")
-    hib = data.get("higher_is_better") if isinstance(data.get("higher_is_better"), dict) else {}
-    versions = data.get("versions") if isinstance(data.get("versions"), dict) else {}
-    nshot = data.get("n-shot") if isinstance(data.get("n-shot"), dict) else {}
-    nsamples = data.get("n-samples") if isinstance(data.get("n-samples"), dict) else {}
-    groups = set(data.get("group_subtasks", {}) or {})
+    hib = _mapping(data, "higher_is_better", p)
+    versions = _mapping(data, "versions", p)
+    nshot = _mapping(data, "n-shot", p)
+    nsamples = _mapping(data, "n-samples", p)
+    group_subtasks = _mapping(data, "group_subtasks", p)
+    groups = set(group_subtasks)
     scores: dict[tuple[str, str], Score] = {}
     for task, row in data["results"].items():
         if not isinstance(row, dict):
-            raise CasegenError(f"task '{task}' is not a mapping", file=p, where=f"key results.{task}")
+            raise CasegenError(f"task '{task[:80]}' is {kind_of(row)}", file=p, where=f"key results.{task[:80]}",
+                               expected="a mapping of metric names to values")
         n_task = row.get("sample_len")
         if not isinstance(n_task, int):
             ns = nsamples.get(task)
@@ -101,22 +160,25 @@ def read_lm_eval(path: str | Path) -> EvalFile:
             v = _num(value)
             if v is None:
                 continue
+            if len(scores) >= MAX_LM_EVAL_SCORES:
+                raise CasegenError(f"holds more than {MAX_LM_EVAL_SCORES:,} task metrics", file=p, where="key results",
+                                   expected=_EXPECTED)
             name = metric if filt == "none" else f"{metric},{filt}"
             se = _num(row.get(f"{metric}{STDERR_SUFFIX},{filt}"))
             n = counts.get(key) if isinstance(counts.get(key), int) else n_task
             h = hib.get(task, {}).get(metric) if isinstance(hib.get(task), dict) else None
-            scores[(task, name)] = Score(task, name, v, se, n if isinstance(n, int) else None,
-                                         h if isinstance(h, bool) else None, versions.get(task), nshot.get(task),
-                                         task in groups)
+            scores[(task, name)] = Score(task, name, v, se, n if isinstance(n, int) and n >= 0 else None,
+                                         h if isinstance(h, bool) else None, _meta(versions.get(task)),
+                                         _meta(nshot.get(task)), task in groups)
     if not scores:
         raise CasegenError("no numeric metric in 'results'", file=p, where="key results",
                            expected="tasks with values such as \"acc,none\": 0.71")
     cfg = data.get("config") if isinstance(data.get("config"), dict) else {}
-    model = data.get("model_name") if isinstance(data.get("model_name"), str) else None
+    model = _meta(data.get("model_name")) if isinstance(data.get("model_name"), str) else None
     if isinstance(cfg.get("model"), str):
-        args = cfg.get("model_args")
-        model = cfg["model"] + (f" ({args})" if isinstance(args, str) and args else "")
-    version = data.get("lm_eval_version") if isinstance(data.get("lm_eval_version"), str) else None
+        args = _model_args(cfg.get("model_args"))
+        model = _meta(cfg["model"] + (f" ({args})" if args else ""))
+    version = _meta(data.get("lm_eval_version")) if isinstance(data.get("lm_eval_version"), str) else None
     return EvalFile(str(p), version, model, scores)
 
 

@@ -30,6 +30,7 @@ from casegen.case.model import Case
 from casegen.errors import CasegenError, ValidationFailed
 from casegen.runs import Run, load_run, load_runs
 from casegen.runs.select import SelectorError, filter_runs
+from casegen.safe_io import confined_to, inside_case
 
 SIDES = ("baseline", "optimized")
 SPREAD_STATS = (("ttft", "p50"), ("ttft", "p99"), ("tpot", "p50"), ("e2e", "p50"))
@@ -109,8 +110,7 @@ def _load_side_files(case: Case, case_dir: Path, side: str) -> list[tuple[Run | 
     out = []
     for i, p in enumerate(paths):
         where = case.where("runs", *spec_path(side), "path", i) if listed else case.where("runs", *spec_path(side), "path")
-        path = Path(p).expanduser()  # '~/runs/x.json' means the home folder, as in a shell
-        path = path if path.is_absolute() else case_dir / path
+        path = resolve_case_path(case_dir, p)
         options = dict(columns=spec.columns, units=spec.units, duration_s=spec.duration_s)
         try:
             runs = (load_runs(path, spec.format, **options) if spec.sweep
@@ -269,9 +269,8 @@ def _quality(case: Case, case_dir: Path) -> dict[int, Any]:
             continue
         files = {}
         for side in SIDES:
-            p = Path(getattr(q.lm_eval, side))
             try:
-                files[side] = quality.read_lm_eval(p if p.is_absolute() else case_dir / p)
+                files[side] = quality.read_lm_eval(resolve_case_path(case_dir, getattr(q.lm_eval, side)))
             except CasegenError as err:
                 err.hint = err.hint or f"from {case.where('tradeoffs', i, 'quality', 'lm_eval', side)}"
                 raise
@@ -442,9 +441,53 @@ def step_study(study: Study, i: int) -> Study:
         slo_differences=[])  # the whole study's tests are not a step's: the step's SLOs are tested by the story
 
 
-def analyze(case: Case, case_dir: str | Path) -> Study:
-    """Read both runs and compute metrics, intervals, SLO verdicts, checks, deltas and cost."""
+def resolve_case_path(case_dir: Path, name: str) -> Path:
+    """A path as case.yaml names it: '~' is the home folder (as in a shell), relative paths are
+    relative to the case folder."""
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else case_dir / path
+
+
+def named_inputs(case: Case) -> list[tuple[str, tuple, str]]:
+    """Every input path case.yaml names: (path as written, key path, what it is)."""
+    out: list[tuple[str, tuple, str]] = []
+    for side in [*SIDES[:1], *(f"steps.{i}" for i in range(len(case.runs.steps))), *SIDES[1:]]:
+        spec = run_spec(case, side)
+        key = ("runs", *spec_path(side), "path")
+        if isinstance(spec.path, list):
+            out += [(p, key + (i,), "run path") for i, p in enumerate(spec.path)]
+        else:
+            out.append((spec.path, key, "run path"))
+    for i, t in enumerate(case.tradeoffs):
+        if t.quality is not None and t.quality.lm_eval is not None:
+            for side in SIDES:
+                out.append((getattr(t.quality.lm_eval, side), ("tradeoffs", i, "quality", "lm_eval", side),
+                            "lm-eval result path"))
+    return out
+
+
+def check_named_inputs(case: Case, case_dir: Path) -> None:
+    """Every path case.yaml names resolves (symlinks followed) inside the case folder: a clear error
+    naming the key and --trust-case-paths otherwise (before anything is read)."""
+    for name, key, what in named_inputs(case):
+        inside_case(resolve_case_path(case_dir, name), what=what, where=case.where(*key), root=case_dir)
+
+
+def analyze(case: Case, case_dir: str | Path, *, trust_paths: bool = False) -> Study:
+    """Read both runs and compute metrics, intervals, SLO verdicts, checks, deltas and cost.
+
+    Unless ``trust_paths`` (the user's ``--trust-case-paths``), every file read must resolve inside
+    ``case_dir``, symbolic links followed (casegen.safe_io.confined_to)."""
     case_dir = Path(case_dir)
+    if trust_paths:
+        with confined_to(None):
+            return _analyze(case, case_dir)
+    check_named_inputs(case, case_dir)
+    with confined_to(case_dir):
+        return _analyze(case, case_dir)
+
+
+def _analyze(case: Case, case_dir: Path) -> Study:
     sweep_sides = [s for s in SIDES if getattr(case.runs, s).sweep]
     sweeps: dict = {}
     pairing = None

@@ -24,6 +24,7 @@ from casegen.errors import CasegenError
 from casegen.render.html import render_html, render_pdf, report_context
 from casegen.report.build import build_report, summary_json
 from casegen.report.model import Report
+from casegen.safe_io import inside_case
 
 
 @dataclass
@@ -80,8 +81,10 @@ def _make_outdir(outdir: Path) -> None:
 FORMATS = OUTPUT_FORMATS
 
 
-def _template_dir(case, case_dir: Path, templates: str | Path | None, trusted: bool) -> str | Path | None:
-    """The template folder to use: ``--templates``, else the case's own only when trusted."""
+def _template_dir(case, case_dir: Path, templates: str | Path | None, trusted: bool,
+                  trust_paths: bool = False) -> str | Path | None:
+    """The template folder to use: ``--templates``, else the case's own only when trusted (and, unless
+    ``trust_paths``, only inside the case folder)."""
     if templates is not None or not case.report.templates:
         return templates
     if not trusted:
@@ -92,7 +95,10 @@ def _template_dir(case, case_dir: Path, templates: str | Path | None, trusted: b
             hint="if you wrote or reviewed those templates, build with --trust-case-templates "
                  f"(or --templates {case_dir / case.report.templates})",
         )
-    return case_dir / case.report.templates
+    folder = case_dir / case.report.templates
+    if not trust_paths:
+        inside_case(folder, what="template folder", where=case.where("report", "templates"), root=case_dir)
+    return folder
 
 
 def render_png(pdf: bytes, scale: float = 1.5) -> bytes:
@@ -133,12 +139,12 @@ def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templa
     )
 
 
-def validate_case(case_path: str | Path):
+def validate_case(case_path: str | Path, *, trust_case_paths: bool = False):
     """Everything ``build`` computes, without rendering: read the case and its runs, run the whole
     analysis, the findings and summary.json (which visit every computed figure, sweeps included), so
     "valid" means ``build`` gets past the analysis. Returns ``(study, case_dir)``."""
-    case, case_dir = load_case(case_path)
-    study = analyze(case, case_dir)
+    case, case_dir = load_case(case_path, trust_paths=trust_case_paths)
+    study = analyze(case, case_dir, trust_paths=trust_case_paths)
     json.dumps(summary_json(build_report(study)), sort_keys=True, ensure_ascii=False)
     return study, case_dir
 
@@ -154,6 +160,7 @@ def build(
     templates: str | Path | None = None,
     png: bool = False,
     trust_case_templates: bool = False,
+    trust_case_paths: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build the outputs of the case at ``case_path`` (a folder or its case.yaml).
@@ -162,6 +169,7 @@ def build(
     ``png`` also writes ``report.png``, page 1 of the PDF. ``templates`` (the command line's
     ``--templates``) wins over ``report.templates`` in case.yaml, which is used only with
     ``trust_case_templates`` — a case someone sent must not choose the code that renders it.
+    Unless ``trust_case_paths``, every file the case names must resolve inside its folder.
     """
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -171,14 +179,14 @@ def build(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise CasegenError(f"unknown output format '{unknown[0]}'", expected="one of: " + ", ".join(OUTPUT_FORMATS))
-    case, case_dir = load_case(case_path)
-    templates = _template_dir(case, case_dir, templates, trust_case_templates)
+    case, case_dir = load_case(case_path, trust_paths=trust_case_paths)
+    templates = _template_dir(case, case_dir, templates, trust_case_templates, trust_case_paths)
     out = Path(outdir) if outdir is not None else case_dir / "build"
     _check_outdir(out)  # fail early, before the expensive work
     check_output_folder(out, case_dir)
     say(f"reading runs of {case_dir}")
     t = time.perf_counter()
-    study = analyze(case, case_dir)
+    study = analyze(case, case_dir, trust_paths=trust_case_paths)
     timings["read+compute"] = time.perf_counter() - t
     t = time.perf_counter()
     report = build_report(study)

@@ -4,10 +4,17 @@ A build renders everything in memory, then :func:`write_output_set`:
 
 1. refuses an output folder inside the case that is a symbolic link leading out of it (a case
    someone sent must not make the build overwrite files elsewhere);
-2. takes an exclusive lock (``.<folder>.casegen-lock`` beside the folder), so two builds into
-   one folder run one after the other instead of interleaving their files;
+2. takes an exclusive lock, so two builds into one folder run one after the other instead of
+   interleaving their files. The lock file lives in a private per-user folder
+   (``$XDG_RUNTIME_DIR/casegen/locks``, else ``~/.cache/casegen/locks``, else
+   ``<tmp>/casegen-<uid>/locks``), named by the SHA-256 of the output folder's resolved path: never
+   in the case folder (where it showed in ``git status``, and where a case someone sent could
+   plant a link in its place); it is opened with ``O_NOFOLLOW``. Builds by *different* users into
+   one folder are not serialised (they would need write access to the same folder);
 3. removes temporaries a killed build left behind (``.<folder>.casegen-new-*`` /
-   ``-old-*`` folders beside it, ``.<name>.*.tmp`` files inside it);
+   ``-old-*`` folders beside it, ``.<name>.*.tmp`` files inside it) — a temporary that is a
+   symbolic link is removed itself, never followed or renamed into place — and checks the output
+   folder again after the cleanup;
 4. writes every file into a new sibling folder ``.<folder>.casegen-new-*`` and swaps it with
    the output folder — atomically with Linux's ``renameat2(RENAME_EXCHANGE)``, else with two
    renames (a kill between them leaves the old set beside the folder, restored by the next build).
@@ -15,7 +22,9 @@ A build renders everything in memory, then :func:`write_output_set`:
 An existing output folder that holds files casegen did not write (``-o`` pointing at a folder of
 your own) is never swapped away: casegen then replaces its own files there one by one, each
 atomically, still under the lock, and removes its own files the new set does not hold — so either
-way the folder ends up with exactly the requested outputs (:func:`own_files` says which they were).
+way the folder ends up with exactly the requested outputs (:func:`own_files` says which they were);
+a link in the place of one of casegen's own names (``charts``, ``report.html`` …) is replaced,
+never written through.
 """
 
 from __future__ import annotations
@@ -23,9 +32,11 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,35 +77,116 @@ def check_output_folder(out: Path, case_dir: Path | None) -> Path:
     return resolved
 
 
+def _private_dir(path: Path) -> Path | None:
+    """``path`` created (mode 0700) if needed; None unless it is a real folder of ours that nobody
+    else can write (a folder another user made in a shared /tmp is not used)."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return None
+    return path
+
+
+def lock_dir() -> Path:
+    """The per-user folder of output-folder locks (see the module docstring)."""
+    candidates = []
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        candidates.append(Path(os.environ["XDG_RUNTIME_DIR"]) / "casegen" / "locks")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    candidates.append(Path(cache) / "casegen" / "locks")
+    candidates.append(Path(tempfile.gettempdir()) / f"casegen-{os.getuid()}" / "locks")
+    for candidate in candidates:
+        if candidate.is_absolute() and (found := _private_dir(candidate)) is not None:
+            return found
+    raise CasegenError("no private folder for the build lock", file=candidates[-1],
+                       expected="a writable $XDG_RUNTIME_DIR, ~/.cache or temporary folder")
+
+
+def lock_path(out: Path) -> Path:
+    """The lock file of the output folder ``out`` (resolved path)."""
+    key = hashlib.sha256(os.fsencode(os.path.realpath(out))).hexdigest()[:32]
+    return lock_dir() / f"{key}.lock"
+
+
 @contextmanager
 def _locked(out: Path) -> Iterator[None]:
-    lock_path = out.parent / f".{out.name}.casegen-lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    try:
+    """An exclusive lock on the output folder ``out``; the lock file is removed on release (a build
+    that opened it meanwhile sees it was replaced and locks the new one), so none are left behind."""
+    path = lock_path(out)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        fd = os.open(path, flags, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another build writes this folder
+        try:
+            current = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            current = None
+        if current is not None and current.st_ino == os.fstat(fd).st_ino:
+            break
+        os.close(fd)  # removed by the build that held it: lock the new file
+    try:
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        try:
+            os.unlink(path)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _is_real_dir(path: Path) -> bool:
+    """A folder, not a symbolic link to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _remove(path: Path) -> None:
+    """Remove a temporary: a real folder with its content, anything else (a link) itself only."""
+    if _is_real_dir(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 def _clean_stale(out: Path) -> None:
-    """Temporaries of killed builds (safe: we hold the folder's lock)."""
+    """Temporaries of killed builds (safe: we hold the folder's lock). Nothing here is followed if
+    it is a symbolic link: a link named like a temporary is removed, never renamed into place."""
     parent = out.parent
-    old_sets = sorted(parent.glob(f".{glob_escape(out.name)}.casegen-old-*"))
-    if not out.exists() and old_sets:  # killed between the two renames of the fallback swap
-        os.rename(old_sets[-1], out)
-        old_sets = old_sets[:-1]
-    for stale in old_sets + sorted(parent.glob(f".{glob_escape(out.name)}.casegen-new-*")):
-        shutil.rmtree(stale, ignore_errors=True)
-    if out.is_dir():
-        for entry in out.iterdir():
-            if _STALE_FILE.match(entry.name) and entry.is_file():
-                entry.unlink(missing_ok=True)
+    prefix = f".{out.name}.casegen-"
+    names = sorted(n for n in os.listdir(parent) if n.startswith(prefix))
+    old_sets = [parent / n for n in names if n.startswith(prefix + "old-")]
+    new_sets = [parent / n for n in names if n.startswith(prefix + "new-")]
+    restorable = [p for p in old_sets if _is_real_dir(p)]
+    if not os.path.lexists(out) and restorable:  # killed between the two renames of the fallback swap
+        os.rename(restorable[-1], out)
+        old_sets.remove(restorable[-1])
+    for stale in old_sets + new_sets:
+        _remove(stale)
+    if _is_real_dir(out):
+        for entry in os.scandir(out):
+            if _STALE_FILE.match(entry.name) and not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)
 
 
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", name)
+def _replace_link_dirs(target: Path, rel: str) -> None:
+    """Make every folder on the way from ``target`` to the file ``rel`` a real folder: a link there
+    (``charts`` → elsewhere) is removed itself and a folder made in its place, so nothing is written
+    through it."""
+    current = target
+    for part in Path(rel).parts[:-1]:
+        current = current / part
+        if os.path.islink(current):
+            os.unlink(current)
+        if not _is_real_dir(current):
+            os.mkdir(current, 0o755)
 
 
 def own_files(out: Path) -> set[str]:
@@ -159,9 +251,12 @@ def write_output_set(out: str | Path, files: list[tuple[str, bytes]], *, case_di
         target.parent.mkdir(parents=True, exist_ok=True)
         with _locked(target):
             _clean_stale(target)
+            if check_output_folder(Path(out), case_dir) != target or os.path.islink(target):
+                raise CasegenError("the output folder changed while casegen was cleaning up (a symbolic link "
+                                   "appeared)", file=out, expected="an output folder that is not a link")
             if target.is_dir() and not _owned(target):
                 for rel, data in files:
-                    (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                    _replace_link_dirs(target, rel)
                     write_one(target / rel, data)
                 _remove_own(target, {rel for rel, _data in files})
                 return target

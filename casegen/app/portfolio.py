@@ -1,7 +1,10 @@
 """``casegen portfolio DIR... -o OUT``: build many cases, an index page and one combined PDF.
 
 Each case is built in its own process (``jobs`` at a time) into ``OUT/<slug>/``; a broken
-case is reported and does not stop the others. With several processes the work runs in two
+case is reported and does not stop the others — whatever it raises (a bug in casegen is reported as
+an internal error, with the case named), even if it kills its worker process; the index and the
+book are written for the cases that built. A case folder that is a symbolic link leading out of the
+folder given on the command line is listed as not built unless ``--trust-case-paths``. With several processes the work runs in two
 waves so no core idles: first every case's analysis, HTML and JSON; then the case PDFs in the
 pool while this process renders the combined PDF (one WeasyPrint document, the longest task). ``OUT/index.html`` has a card per case and
 ``OUT/portfolio.pdf`` a cover, a table of contents with page numbers and every case as a
@@ -11,8 +14,11 @@ chapter (PDF bookmarks come from the headings).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 import re
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -23,12 +29,36 @@ from casegen import __version__
 from casegen.app.build import _check_outdir, _make_outdir, build, write_atomic
 from casegen.errors import CasegenError
 from casegen.render.idrefs import prefix_ids
+from casegen.safe_io import TRUST_HINT, is_within
 
 SLUG_RE = re.compile(r"[^a-z0-9]+")
 
 
 def slug_of(case_dir: Path) -> str:
     return SLUG_RE.sub("-", case_dir.name.lower()).strip("-") or "case"
+
+
+def _sub_cases(d: Path) -> list[Path]:
+    """Folders holding a case.yaml one or two levels below ``d``; symbolic links to folders are
+    listed (so that ones leading out can be reported) but not searched below."""
+    found: set[Path] = set()
+    for first in sorted(d.iterdir()):
+        if not first.is_dir():
+            continue
+        if (first / "case.yaml").exists() or (first / "case.yaml").is_symlink():
+            found.add(first)
+        if first.is_symlink():
+            continue
+        for second in sorted(first.iterdir()):
+            if second.is_dir() and ((second / "case.yaml").exists() or (second / "case.yaml").is_symlink()):
+                found.add(second)
+    return sorted(found)
+
+
+def outside_cases(dirs: list[str | Path], cases: list[Path]) -> list[Path]:
+    """Case folders that resolve (symbolic links followed) outside every folder given in ``dirs``."""
+    roots = [os.path.realpath(d) for d in dirs]
+    return [c for c in cases if not any(is_within(os.path.realpath(c), r) for r in roots)]
 
 
 def find_cases(dirs: list[str | Path]) -> list[Path]:
@@ -40,7 +70,7 @@ def find_cases(dirs: list[str | Path]) -> list[Path]:
         if (d / "case.yaml").is_file():
             found.append(d)
             continue
-        subs = sorted({p.parent for p in list(d.glob("*/case.yaml")) + list(d.glob("*/*/case.yaml"))})
+        subs = _sub_cases(d) if d.is_dir() else []
         if not subs:
             raise CasegenError("no case found (no case.yaml in it or its sub-folders)", file=d,
                                expected="folders made with `casegen new`")
@@ -101,23 +131,41 @@ def _headline_cards(report) -> list[dict[str, Any]]:
     return cards
 
 
+def _internal(slug: str, err: BaseException) -> str:
+    """The error text of a case that hit a bug in casegen (reported, not hidden: exit status 1 with
+    the case named, the rest of the portfolio still built)."""
+    if isinstance(err, MemoryError):
+        return f"casegen ran out of memory building case '{slug}'"
+    return (f"casegen hit an internal error building case '{slug}' — please report it "
+            f"({type(err).__name__}: {str(err)[:200]})")
+
+
 def _build_one(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool = False,
-               trust_case_templates: bool = False) -> CaseOutcome:
-    """Worker: build one case; never raises for user errors.
+               trust_case_templates: bool = False, trust_case_paths: bool = False) -> CaseOutcome:
+    """Worker: build one case; never raises (user errors and casegen's own failures alike become
+    the outcome's error, so that one case cannot stop the portfolio).
 
     ``defer_pdf``: write HTML and JSON only and leave the PDF (of a full-layout report, which is
     rendered from that HTML alone) to :func:`_case_pdf`, so the PDFs can run beside the book.
     """
+    slug = slug_of(Path(case_dir))
+    try:
+        return _build_one_unguarded(case_dir, outdir, pdf, defer_pdf, trust_case_templates, trust_case_paths)
+    except CasegenError as err:
+        return CaseOutcome(slug, case_dir, False, err.format())
+    except Exception as err:  # a bug in casegen on this case: reported with the case named, not raised
+        return CaseOutcome(slug, case_dir, False, _internal(slug, err))
+
+
+def _build_one_unguarded(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool, trust_case_templates: bool,
+                         trust_case_paths: bool) -> CaseOutcome:
     from casegen.case.model import load_case
     from casegen.report.build import build_report
 
     slug = slug_of(Path(case_dir))
-    try:
-        later = pdf and defer_pdf and load_case(case_dir)[0].report.layout != "onepager"
-        result = build(case_dir, outdir, formats=("html", "json") + (("pdf",) if pdf and not later else ()),
-                       trust_case_templates=trust_case_templates)
-    except CasegenError as err:
-        return CaseOutcome(slug, case_dir, False, err.format())
+    later = pdf and defer_pdf and load_case(case_dir, trust_paths=trust_case_paths)[0].report.layout != "onepager"
+    result = build(case_dir, outdir, formats=("html", "json") + (("pdf",) if pdf and not later else ()),
+                   trust_case_templates=trust_case_templates, trust_case_paths=trust_case_paths)
     study = result.study
     case = study.case
     report = result.report if result.report is not None else build_report(study)
@@ -166,6 +214,8 @@ def _case_pdf(case_dir: str, outdir: str, date: str) -> str | None:
         write_atomic(Path(outdir) / "report.pdf", render_pdf(html, Path(case_dir), dt.date.fromisoformat(date)))
     except CasegenError as err:
         return err.format()
+    except Exception as err:  # a bug in casegen on this case: reported with the case named, not raised
+        return _internal(slug_of(Path(case_dir)), err)
     return None
 
 
@@ -174,6 +224,7 @@ class PortfolioResult:
     outdir: Path
     outcomes: list[CaseOutcome]
     files: list[Path]
+    book_error: str | None = None  # why portfolio.pdf was not written, when it was due
 
     @property
     def failed(self) -> list[CaseOutcome]:
@@ -183,11 +234,14 @@ class PortfolioResult:
 def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2, pdf: bool = True,
                     title: str = "Inference optimization case studies", author: str | None = None,
                     links: list[str] | None = None, trust_case_templates: bool = False,
+                    trust_case_paths: bool = False,
                     progress: Callable[[str], None] | None = None) -> PortfolioResult:
     """Build every case found in ``dirs`` into ``outdir``/<slug>/, then index.html and portfolio.pdf.
 
     ``trust_case_templates`` lets a case render with the templates folder its case.yaml names (see
     :func:`casegen.app.build.build`); without it such a case is reported as not built.
+    ``trust_case_paths``: cases may read files outside their folder, and case folders that are links
+    leading out of ``dirs`` are built; without it such folders are reported as not built.
     """
     say = progress or (lambda _m: None)
     links = [u for u in (links or []) if u.startswith(("https://", "http://", "mailto:"))]
@@ -195,32 +249,96 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
     out = Path(outdir)
     _check_outdir(out)
     _make_outdir(out)
+    refused = [] if trust_case_paths else outside_cases(dirs, cases)
+    outcomes: list[CaseOutcome] = [
+        CaseOutcome(slug_of(c), str(c), False,
+                    f"{c}: the case folder leads outside {', '.join(map(str, dirs))} through a symbolic link "
+                    f"(to {os.path.realpath(c)}); not built\n  hint: {TRUST_HINT}") for c in refused]
+    cases = [c for c in cases if c not in refused]
+    for o in outcomes:
+        say(f"{o.slug}: SKIPPED (links outside)")
     say(f"building {len(cases)} case(s) with {jobs} process(es)")
-    outcomes: list[CaseOutcome] = []
-    if jobs <= 1 or len(cases) == 1:
+    options = (trust_case_templates, trust_case_paths)
+    if jobs <= 1 or len(cases) <= 1:
         for k, c in enumerate(cases, start=1):
             say(f"[{k}/{len(cases)}] building {slug_of(c)}")
-            outcomes.append(_build_one(str(c), str(out / slug_of(c)), pdf, False, trust_case_templates))
+            outcomes.append(_build_one(str(c), str(out / slug_of(c)), pdf, False, *options))
             say(f"[{k}/{len(cases)}] {outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
-        book = _book(outcomes, out, pdf, say, title, author, links)
-        return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book)
+        book, book_error = _safe_book(outcomes, out, pdf, say, title, author, links)
+        return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book, book_error)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         # 1. analysis + HTML + JSON of every case in parallel; 2. the case PDFs in the pool while
         # this process renders the book (the longest single task), so every core stays busy
-        futures = [pool.submit(_build_one, str(c), str(out / slug_of(c)), pdf, True, trust_case_templates)
-                   for c in cases]
-        for k, f in enumerate(futures, start=1):
-            outcomes.append(f.result())
+        futures = [pool.submit(_build_one, str(c), str(out / slug_of(c)), pdf, True, *options) for c in cases]
+        for k, (c, f) in enumerate(zip(cases, futures), start=1):
+            retry = functools.partial(_build_alone, str(c), str(out / slug_of(c)), pdf, options)
+            outcomes.append(_outcome(f, retry, slug_of(c), str(c)))
             say(f"[{k}/{len(cases)}] {outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
-        pdfs = {o.slug: pool.submit(_case_pdf, *o.pdf_job) for o in outcomes if o.ok and o.pdf_job}
+        try:
+            pdfs = {o.slug: pool.submit(_case_pdf, *o.pdf_job) for o in outcomes if o.ok and o.pdf_job}
+        except BrokenProcessPool:  # a worker died: each PDF in a process of its own below
+            pdfs = {}
         if pdfs:
             say(f"rendering {len(pdfs)} case PDF(s) in the background")
-        book = _book(outcomes, out, pdf, say, title, author, links)
+        book, book_error = _safe_book(outcomes, out, pdf, say, title, author, links)
         for o in outcomes:
-            if o.slug in pdfs and (error := pdfs[o.slug].result()) is not None:
+            if not (o.ok and o.pdf_job):
+                continue
+            job = o.pdf_job
+            error = (_pdf_result(pdfs[o.slug], job) if o.slug in pdfs else _pdf_alone(job))
+            if error is not None:
                 o.ok, o.error = False, error
                 say(f"{o.slug}: PDF FAILED")  # (its chapter is in the book already; the index lists it as failed)
-    return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book)
+    return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book, book_error)
+
+
+def _alone(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a fresh process of its own: a case that kills its worker cannot take others along."""
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _build_alone(case_dir: str, outdir: str, pdf: bool, options: tuple[bool, bool]) -> CaseOutcome:
+    return _alone(_build_one, case_dir, outdir, pdf, True, *options)
+
+
+def _outcome(future: Any, retry: Callable[[], CaseOutcome], slug: str, path: str) -> CaseOutcome:
+    """The outcome of one case's future; when the pool broke (a worker process died, maybe because of
+    another case), the case is built again in a process of its own, and a second death is its failure."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        try:
+            return retry()
+        except BrokenProcessPool:
+            return CaseOutcome(slug, path, False, f"the process building case '{slug}' died (out of memory, or "
+                               "killed); the other cases were built")
+
+
+def _pdf_result(future: Any, job: tuple[str, str, str]) -> str | None:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return _pdf_alone(job)
+
+
+def _pdf_alone(job: tuple[str, str, str]) -> str | None:
+    try:
+        return _alone(_case_pdf, *job)
+    except BrokenProcessPool:
+        return f"the process rendering the PDF of case '{slug_of(Path(job[0]))}' died (out of memory, or killed)"
+
+
+def _safe_book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str], None], title: str,
+               author: str | None, links: list[str]) -> tuple[list[Path], str | None]:
+    """portfolio.pdf, or no book and the reason (the index is still written)."""
+    try:
+        return _book(outcomes, out, pdf, say, title, author, links), None
+    except CasegenError as err:
+        return [], f"portfolio.pdf was not written: {err.format()}"
+    except Exception as err:  # a bug in casegen: reported, the index still written
+        return [], (f"portfolio.pdf was not written: casegen hit an internal error — please report it "
+                    f"({type(err).__name__}: {str(err)[:200]})")
 
 
 def _context(outcomes: list[CaseOutcome], title: str, author: str | None, links: list[str]) -> dict[str, Any]:

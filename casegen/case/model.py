@@ -30,13 +30,23 @@ from pydantic import (
 
 from casegen import registry
 from casegen.errors import CasegenError, Problem, ValidationFailed
-from casegen.safe_io import MAX_CASE_BYTES, read_text_capped
+from casegen.safe_io import MAX_CASE_BYTES, inside_case, read_text_capped
 
 #: largest number any field of a case accepts: far beyond any real price, volume or latency, and
 #: small enough that products of such numbers stay finite in cost arithmetic and charts
 MAX_VALUE = 1e12
 #: default length limit of a text field (longer fields say so in their Field)
 MAX_TEXT_CHARS = 2_000
+#: limits of case.yaml's lists (docs/safety.md): each is far above a real case and keeps a case
+#: someone sent from making a build read or compute for minutes
+MAX_STEPS = 16  # runs.steps: ladder rungs between baseline and optimized
+MAX_POOLED_PATHS = 32  # a side's path: list (repetitions pooled)
+MAX_RUN_PATHS = 64  # run paths of all sides and steps together
+MAX_SLOS = 20
+MAX_TRADEOFFS = 50
+MAX_TAGS = 50
+MAX_SELECT_KEYS = 20  # keys of a select: mapping
+MAX_LM_EVAL_NAMES = 200  # quality.lm_eval.tasks / metrics
 
 PositiveFloat = Annotated[float, Field(gt=0, le=MAX_VALUE, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False)]
@@ -97,14 +107,15 @@ def format_choices() -> list[str]:
 class RunSpec(_Strict):
     """Where one side's benchmark run lives and how to read it."""
 
-    path: str | list[str] = Field(
-        description="Run file or folder, relative to the case folder; a list pools repetitions of one configuration."
+    path: str | Annotated[list[str], Field(max_length=MAX_POOLED_PATHS)] = Field(
+        description="Run file or folder, relative to the case folder; a list pools repetitions of one configuration "
+        f"(at most {MAX_POOLED_PATHS}). Files outside the case folder need the --trust-case-paths option."
     )
     format: str = Field(
         "auto", description="auto (detect from the file), or a format name: " + FORMAT_NAMES_DOC + "."
     )
     label: str | None = Field(None, description="Name shown in the report, e.g. 'FP16 baseline'.")
-    select: int | str | dict[str, Union[int, float, str]] | None = Field(
+    select: int | str | Annotated[dict[str, Union[int, float, str]], Field(max_length=MAX_SELECT_KEYS)] | None = Field(
         None,
         description="Which run, when the file holds several: an index, 'rate=10,concurrency=16', or a mapping.",
     )
@@ -141,7 +152,7 @@ class Runs(_Strict):
 
     baseline: RunSpec = Field(description="The run before the optimization.")
     steps: list[RunSpec] = Field(
-        default_factory=list,
+        default_factory=list, max_length=MAX_STEPS,
         description="Ordered intermediate variants between baseline and optimized (a ladder, e.g. '+ FP8', "
         "'+ prefix caching'), each with the same keys as a side; the report shows what each step bought.",
     )
@@ -151,6 +162,11 @@ class Runs(_Strict):
     def _steps_like_sides(self) -> "Runs":
         if any(s.sweep != self.baseline.sweep for s in self.steps):
             raise ValueError("every step must be a sweep (sweep: true) exactly when the baseline is")
+        n = sum(len(s.path) if isinstance(s.path, list) else 1 for s in (self.baseline, *self.steps, self.optimized))
+        if n > MAX_RUN_PATHS:
+            raise ValueError(f"{n} run paths in all, more than the {MAX_RUN_PATHS} casegen reads for one case; "
+                             f"expected at most {MAX_RUN_PATHS} paths over baseline, steps and optimized "
+                             "(see docs/safety.md)")
         return self
 
 
@@ -254,7 +270,7 @@ class Cost(_Strict):
     price_source: str | None = Field(None, description="Where the prices come from and their date.")
     revenue: Revenue | None = Field(None, description="Optional revenue effect of the latency change (off by default).")
     steps: list[StepPricing] | None = Field(
-        None, description="With runs.steps: one pricing per step, in order (default: the baseline's pricing, "
+        None, max_length=MAX_STEPS, description="With runs.steps: one pricing per step, in order (default: the baseline's pricing, "
         "when baseline and optimized are priced alike).",
     )
     compare_api: ApiPricing | None = Field(
@@ -274,9 +290,10 @@ class LmEvalResults(_Strict):
 
     baseline: str = Field(description="Result file (or folder) of the baseline, relative to the case folder.")
     optimized: str = Field(description="Result file (or folder) of the optimized side.")
-    tasks: list[str] | None = Field(None, description="Tasks (or groups) to compare; default: every task in both files.")
+    tasks: list[str] | None = Field(None, max_length=MAX_LM_EVAL_NAMES,
+                                    description="Tasks (or groups) to compare; default: every task in both files.")
     metrics: list[str] | None = Field(
-        None, description="Metrics to compare, e.g. [acc] or ['exact_match,strict-match']; default: all."
+        None, max_length=MAX_LM_EVAL_NAMES, description="Metrics to compare, e.g. [acc] or ['exact_match,strict-match']; default: all."
     )
 
 
@@ -461,13 +478,13 @@ class Case(_Strict):
                             "their own part in the work, shown on page 1 as 'What I did'.")
     date: dt.date = Field(description="Date of the study (YYYY-MM-DD); also dates the PDF.")
     summary: str = Field(max_length=8_000, description="Two or three sentences: what was optimized and what it bought.")
-    tags: list[str] = Field(default_factory=list, max_length=50, description="Keywords, shown in the portfolio and the PDF metadata.")
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS, description="Keywords, shown in the portfolio and the PDF metadata.")
     system: System = Field(description="Model, hardware and serving stack.")
     workload: Workload = Field(description="The traffic the runs represent.")
-    slos: list[SLO] = Field(default_factory=list, max_length=20, description="Latency objectives (the first one drives the headline).")
+    slos: list[SLO] = Field(default_factory=list, max_length=MAX_SLOS, description="Latency objectives (the first one drives the headline).")
     runs: Runs = Field(description="The baseline and optimized benchmark runs.")
     cost: Cost | None = Field(None, description="Cost assumptions; leave out to skip the cost section.")
-    tradeoffs: list[TradeOff] = Field(default_factory=list, max_length=50, description="One entry per technique applied.")
+    tradeoffs: list[TradeOff] = Field(default_factory=list, max_length=MAX_TRADEOFFS, description="One entry per technique applied.")
     notes: str = Field("", max_length=100_000, description="Markdown. Raw HTML is shown as text.")
     capacity: CapacitySettings = Field(default_factory=CapacitySettings, description="Load-sweep settings.")
     analysis: Analysis = Field(default_factory=Analysis, description="How statistics are computed.")
@@ -750,7 +767,8 @@ def _clean_loc(raw: tuple) -> tuple:
     # pydantic adds union member names (e.g. 'int', 'str', 'dict[str,...]') to loc; drop them
     clean: list = []
     for part in loc:
-        if isinstance(part, str) and ("[" in part or part in ("int", "str", "float", "bool", "dict", "list")) and clean:
+        if isinstance(part, str) and ("[" in part or part in ("int", "str", "float", "bool", "dict", "list")
+                                      or part.startswith("constrained-")) and clean:
             continue
         clean.append(part)
     return tuple(clean)
@@ -809,6 +827,10 @@ def _problem_from_error(err: dict, lines: dict[tuple, int], source: str | None =
                        f'the value in quotes: {loc[-1] if loc else "key"}: "{written}"')
     if etype.startswith(("date_", "datetime_")):
         return Problem(where, f"{shown} is not a date", "a date written YYYY-MM-DD, e.g. 2026-01-15")
+    if etype == "too_long" and isinstance(err.get("ctx"), dict) and "max_length" in err["ctx"]:
+        limit, actual = err["ctx"]["max_length"], err["ctx"].get("actual_length")
+        return Problem(where, f"{actual:,} items, more than the {limit:,} casegen accepts" if actual is not None
+                       else f"more than {limit:,} items", f"at most {limit:,} (limits: docs/safety.md)")
     if msg.startswith("Value error, "):
         what, _, expected = msg[len("Value error, "):].partition("; expected ")
         return Problem(where, what, expected or None)
@@ -848,11 +870,16 @@ def parse_case(text: str, file: str | Path = "case.yaml") -> Case:
     return case
 
 
-def load_case(case_path: str | Path) -> tuple[Case, Path]:
-    """Load a case from a folder (holding case.yaml) or a YAML file. Returns (case, folder)."""
+def load_case(case_path: str | Path, *, trust_paths: bool = False) -> tuple[Case, Path]:
+    """Load a case from a folder (holding case.yaml) or a YAML file. Returns (case, folder).
+
+    A folder's case.yaml that is a symbolic link leading out of the folder is refused unless
+    ``trust_paths`` (``--trust-case-paths``)."""
     path = Path(case_path)
     if path.is_dir():
         path = path / "case.yaml"
+        if not trust_paths and (path.exists() or path.is_symlink()):
+            inside_case(path, what="case file", root=path.parent)
     if not path.exists() and not path.is_symlink():
         raise CasegenError("case file not found", file=path,
                            expected="a folder with a case.yaml, or a path to one (create one with `casegen new DIR`)")

@@ -168,6 +168,10 @@ def _fail_strict(threats: list, case_file: str, accepted: dict[str, str] | None 
 
 
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+TRUST_PATHS = click.option(
+    "--trust-case-paths", is_flag=True,
+    help="Let case.yaml name files outside the case folder (runs, lm-eval results, templates; symbolic links "
+         "followed). Off by default: a case someone sent must not read files elsewhere on your machine.")
 
 
 def _color_wanted(no_color: bool = False) -> bool | None:
@@ -238,9 +242,10 @@ def new(directory: Path, force: bool, quiet: bool) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="Machine-readable result on stdout: each side's run, the threats (with acknowledged reasons), "
                    "notes and whether --strict passes.")
+@TRUST_PATHS
 @QUIET
 @_user_errors
-def validate(case: Path, strict: bool, as_json: bool, quiet: bool) -> None:
+def validate(case: Path, strict: bool, as_json: bool, trust_case_paths: bool, quiet: bool) -> None:
     """Check CASE (a folder or its case.yaml): read its runs and run the whole analysis, without rendering.
 
     Prints each side's run and request counts; notes and warnings go to stderr.
@@ -259,7 +264,7 @@ def validate(case: Path, strict: bool, as_json: bool, quiet: bool) -> None:
         from casegen.app.console import validate_json
 
         try:
-            study, _case_dir = validate_case(case)
+            study, _case_dir = validate_case(case, trust_case_paths=trust_case_paths)
         except CasegenError as err:  # still JSON on stdout (the message on stderr, as always)
             click.echo(json.dumps({"case": str(case), "valid": False, "error": err.format()}, indent=2,
                                   ensure_ascii=False))
@@ -268,7 +273,7 @@ def validate(case: Path, strict: bool, as_json: bool, quiet: bool) -> None:
         if strict:
             _fail_strict(study.threats, study.case.file, study.case.accept)
         return
-    study, _case_dir = validate_case(case)
+    study, _case_dir = validate_case(case, trust_case_paths=trust_case_paths)
     _diagnostics(study.notes, study.threats, quiet, study.case.accept)
     if not quiet:
         for line in validate_lines(study):
@@ -295,14 +300,15 @@ def validate(case: Path, strict: bool, as_json: bool, quiet: bool) -> None:
 @click.option("--trust-case-templates", is_flag=True,
               help="Use the templates folder named by report.templates in case.yaml (off by default: "
                    "a case someone sent must not choose the templates that render it).")
+@TRUST_PATHS
 @click.option("--png", is_flag=True, help="Also write report.png, page 1 of the PDF (needs pypdfium2).")
 @click.option("--strict", is_flag=True,
               help="Exit with status 3 when the report lists any threat to validity (for CI).")
 @QUIET
 @_user_errors
 def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...] | None, layout: str | None,
-          theme: str | None, templates: Path | None, trust_case_templates: bool, png: bool, strict: bool,
-          quiet: bool) -> None:
+          theme: str | None, templates: Path | None, trust_case_templates: bool, trust_case_paths: bool, png: bool,
+          strict: bool, quiet: bool) -> None:
     """Build report.html, report.pdf and summary.json for CASE.
 
     CASE is a case folder or its case.yaml. Prints the files written, and casegen's
@@ -321,7 +327,8 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...
     if formats is None and no_pdf:
         formats = tuple(f for f in DEFAULT_OUTPUTS if f != "pdf")
     result = build_case(case, outdir, formats=formats, layout=layout, theme=theme, templates=templates, png=png,
-                        trust_case_templates=trust_case_templates, progress=_say(quiet))
+                        trust_case_templates=trust_case_templates, trust_case_paths=trust_case_paths,
+                        progress=_say(quiet))
     _diagnostics(result.study.notes, result.study.threats, quiet, result.study.case.accept)
     if not quiet:
         for f in result.files:
@@ -525,14 +532,18 @@ def preview(case: Path, port: int, layout: str | None, theme: str | None, templa
 @click.option("--trust-case-templates", is_flag=True,
               help="Let each case use the templates folder its case.yaml names (report.templates); off by "
                    "default, when such a case is reported as not built.")
+@TRUST_PATHS
 @QUIET
 @_user_errors
 def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, author: str | None,
-              links: tuple[str, ...], no_pdf: bool, trust_case_templates: bool, quiet: bool) -> None:
+              links: tuple[str, ...], no_pdf: bool, trust_case_templates: bool, trust_case_paths: bool,
+              quiet: bool) -> None:
     """Build every case in DIRS, an index.html and a combined portfolio.pdf.
 
     A DIR is a case folder or a folder of cases. Each case goes to OUTDIR/<name>/;
-    a broken case is reported and the others are still built (exit status 1).
+    a broken case is reported and the others are still built, with the index and
+    portfolio.pdf (exit status 1). A case folder that links outside DIR is
+    skipped and listed unless --trust-case-paths.
 
     \b
     Example:
@@ -545,7 +556,8 @@ def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, autho
         raise click.BadParameter(f"{bad[0]!r} is not a link (expected https://…, http://… or mailto:…)",
                                  param_hint="--link")
     result = build_portfolio(list(dirs), outdir, jobs=jobs, pdf=not no_pdf, title=title, author=author,
-                             links=list(links), trust_case_templates=trust_case_templates, progress=_say(quiet))
+                             links=list(links), trust_case_templates=trust_case_templates,
+                             trust_case_paths=trust_case_paths, progress=_say(quiet))
     if not quiet:
         for f in result.files:
             click.echo(f"wrote {f}")
@@ -554,7 +566,10 @@ def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, autho
     for o in result.failed:
         click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
         click.echo(f"case '{o.slug}' was not built:\n{o.error}", err=True)
-    if result.failed:
+    if result.book_error:
+        click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
+        click.echo(result.book_error, err=True)
+    if result.failed or result.book_error:
         sys.exit(1)
 
 

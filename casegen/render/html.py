@@ -51,7 +51,7 @@ from casegen.registry import (
 )
 from casegen.render import charts
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
-from casegen.render.sandbox import SecurityError, make_environment, security_error
+from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
 from casegen.render.weasyprint_import import import_weasyprint
 from casegen.report.build import build_report
@@ -133,7 +133,7 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
     builtin = jinja2.FileSystemLoader(str(templates_dir()))
     loaders: list[jinja2.BaseLoader] = []
     if user_templates is not None:
-        loaders.append(jinja2.FileSystemLoader(str(user_templates)))
+        loaders.append(ConfinedLoader(user_templates))  # never follows a link out of the folder
     loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
     markdown_out = kind == "md"
     env = make_environment(
@@ -727,9 +727,16 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
             raise CasegenError("template folder not found", file=user_dir, expected="a folder of .j2 templates")
     ctx = (dict(context, tight=tight) if context is not None
            else report_context(study, theme=theme, layout=layout, tight=tight, report=report, outputs=outputs))
-    env = _env(user_dir)
+    if user_dir is None:  # casegen's own templates
+        return _render_html(_env(None), LAYOUTS[layout], ctx, theme, None)
+    # a user's templates: in a child process with CPU, memory and output limits (casegen.render.sandbox)
+    return render_bounded(lambda: _render_html(_env(user_dir), LAYOUTS[layout], ctx, theme, user_dir),
+                          where=str(user_dir))
+
+
+def _render_html(env: jinja2.Environment, name: str, ctx: dict[str, Any], theme: str, user_dir: Path | None) -> str:
     try:
-        return charts.apply_theme(keep_units_together(env.get_template(LAYOUTS[layout]).render(**ctx)), theme)
+        return charts.apply_theme(keep_units_together(env.get_template(name).render(**ctx)), theme)
     except jinja2.TemplateSyntaxError as err:
         raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
                            where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None

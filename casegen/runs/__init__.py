@@ -13,11 +13,12 @@ from typing import Any
 
 from casegen.errors import CasegenError
 from casegen.runs import table, vllm
-from casegen.runs.fields import DATA_ERRORS, first_json, first_line_json, read_text
+from casegen.runs.fields import DATA_ERRORS, first_json, first_line_json, read_text, scrub, scrub_text
 from casegen.runs.jsonio import first_line
 from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Format, Run, RunMeta, sha256_file
 from casegen.runs.plausibility import check_run
 from casegen.runs.select import describe_runs, parse_selector, select_run
+from casegen.safe_io import OutsideCaseError
 
 __all__ = [
     "FORMATS", "LATENCY_METRICS", "accepted_format_names", "REQUEST_COLUMNS", "Run", "RunMeta", "describe_runs",
@@ -103,6 +104,18 @@ def _refuse_known_non_results(path: Path, text: str) -> None:
             expected="the results beside it: " + (", ".join(siblings) if siblings else
                                                   "profile_export.jsonl or profile_export_aiperf.json")
             + f", or the folder {path.parent}")
+_META_TEXT_FIELDS = ("tool_version", "model", "tokenizer", "backend", "date", "label")
+
+
+def scrub_meta(run: Run) -> None:
+    """Secret-looking values (tokens, API keys, passwords) out of every metadata string a run
+    carries into a report, whatever the importer already did (casegen.runs.fields.scrub)."""
+    meta = run.meta
+    for name in _META_TEXT_FIELDS:
+        value = getattr(meta, name)
+        if isinstance(value, str):
+            setattr(meta, name, scrub_text(value))
+    meta.extra = scrub(meta.extra)
 
 
 def detect_format(path: str | Path, text: str | None = None) -> str:
@@ -171,6 +184,7 @@ def load_runs(
         raise CasegenError("holds no runs", file=path, expected=fmt.description)
     for run in runs:
         check_run(run)
+        scrub_meta(run)
     return runs
 
 
@@ -195,6 +209,8 @@ def _loose_files(path: Path) -> dict[Path, str]:
     for f in files[:_MAX_LOOSE_FILES]:
         try:
             found[f] = detect_format(f)
+        except OutsideCaseError:  # a link out of the case: say so, rather than skip it as "not a run"
+            raise
         except CasegenError:
             continue  # not a benchmark output (a config file, a note): not a candidate
     return found
@@ -280,6 +296,7 @@ def _load_dir(path: Path, name: str) -> list[Run]:
         raise CasegenError("holds no runs", file=path, expected=fmt.description)
     for run in runs:
         check_run(run)
+        scrub_meta(run)
     return runs
 
 

@@ -204,6 +204,9 @@ _SECRET_TEXT = [
     # --api-key "x", --api-key=x, --api_key x, --token x, --hf-token x, --password x
     (re.compile(r"(--?(?:api[-_]?key|[\w-]*token|[\w-]*secret[\w-]*|password)(?:\s+|=))(\"[^\"]*\"|'[^']*'|\S+)",
                 re.IGNORECASE), r"\1***"),
+    # key=value lists without dashes (lm-eval model_args 'pretrained=x,token=y', URLs' ?api_key=y)
+    (re.compile(r"(?<![\w-])([\w-]*(?:token|api[-_]?key|secret|password|passwd)=)(?!\*\*\*)([^,\s&\"']+)",
+                re.IGNORECASE), r"\1***"),
     # Authorization: Bearer x / Bearer x
     (re.compile(r"(bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1***"),
     (re.compile(r"((?:authorization|x-api-key|api-key)\s*[:=]\s*)(?!Bearer)[^\s\"',]+", re.IGNORECASE), r"\1***"),

@@ -34,6 +34,50 @@ def _loads(text: str, path: str | Path, expected: str, where: str | None = None)
                            expected=expected) from None
 
 
+class _BigInt(str):
+    """An integer literal longer than a bounded parse allows (reported with its key after parsing)."""
+
+
+def _key_text(keys: list[Any]) -> str:
+    return "key " + ".".join(str(k) for k in keys) if keys else "top level"
+
+
+def parse_json_bounded(text: str, path: str | Path, expected: str, *, max_depth: int = 64,
+                       max_int_digits: int = 30) -> Any:
+    """:func:`parse_json` for small structured files (lm-eval results): nesting deeper than
+    ``max_depth`` and integers longer than ``max_int_digits`` are CasegenErrors naming the key."""
+    def bounded_int(literal: str) -> Any:
+        digits = len(literal.lstrip("-"))
+        return _BigInt(literal) if digits > max_int_digits else int(literal)
+
+    try:
+        value = json.loads(text, parse_int=bounded_int)
+    except json.JSONDecodeError as err:
+        hint = "; the file may be truncated" if _looks_truncated(text, err) else ""
+        raise CasegenError(f"not valid JSON ({err.msg}){hint}", file=path,
+                           where=f"line {err.lineno}, column {err.colno}", expected=expected) from None
+    except RecursionError:
+        raise CasegenError("JSON is nested too deeply to read", file=path,
+                           expected=f"{expected}, nested at most {max_depth} levels") from None
+    except ValueError as err:
+        raise CasegenError(f"JSON holds a value casegen cannot read ({str(err)[:120]})", file=path,
+                           expected=expected) from None
+    stack: list[tuple[Any, list[Any]]] = [(value, [])]
+    while stack:  # iterative: a check must not recurse as deep as the document
+        node, keys = stack.pop()
+        if len(keys) > max_depth:
+            raise CasegenError(f"JSON is nested more than {max_depth} levels deep", file=path,
+                               where=_key_text(keys[:8]) + " …", expected=expected)
+        if isinstance(node, _BigInt):
+            raise CasegenError(f"holds an integer of {len(node.lstrip('-')):,} digits", file=path,
+                               where=_key_text(keys), expected=f"numbers of at most {max_int_digits} digits")
+        if isinstance(node, dict):
+            stack += [(v, keys + [k]) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(v, keys + [i]) for i, v in enumerate(node)]
+    return value
+
+
 def parse_json(text: str, path: str | Path, expected: str) -> Any:
     """The whole text as one JSON document; CasegenError naming line and column otherwise."""
     try:

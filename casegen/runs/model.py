@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from casegen import registry
+from casegen.safe_io import check_regular_file
 
 REQUEST_COLUMNS: tuple[str, ...] = (
     "start_s",
@@ -165,6 +166,7 @@ class Format:
 
 
 def sha256_file(path: str | Path) -> str:
+    check_regular_file(path, what="run file")  # regular, and inside the case unless trusted
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
