@@ -332,6 +332,30 @@ def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[T
                    side)]
 
 
+def transient_threats(side: str, transient: Any) -> list[Threat]:
+    """What the MSER-5 warm-up check found (casegen.analysis.transient): a trimmed warm-up, a run with
+    no steady part, or — when analysis.warmup is not ``auto`` — a warm-up worth trimming."""
+    from casegen.analysis.transient import MATERIAL_SHARE
+
+    t = transient
+    if t is None:
+        return []
+    if not t.steady:
+        return [Threat("no-steady-state", "major" if t.applied else "minor", "No steady state",
+                       t.reason + ("; no interval for this run's statistics (†)" if t.applied else
+                                   "; its statistics mix the ramp with whatever came after it"),
+                       "run longer, or at a load the server can sustain", side)]
+    if t.applied and t.requests_trimmed:
+        return [Threat("warmup-transient", "minor", "Warm-up transient trimmed",
+                       f"{t.reason}: those {t.requests_trimmed:,} requests ({t.share:.0%}) are left out and the "
+                       "statistics describe the steady part", "run longer so that the steady part dominates", side)]
+    if not t.applied and t.share >= MATERIAL_SHARE:
+        return [Threat("warmup-transient", "minor", "Run starts with a warm-up transient",
+                       f"{t.reason}: {t.share:.0%} of the run, included in its statistics",
+                       "set analysis.warmup: auto in case.yaml to analyse the steady part", side)]
+    return []
+
+
 def dependence_threats(side: str, intervals: Any) -> list[Threat]:
     """A threat when neighbouring requests (in send order) are alike: intervals then rest on far
     fewer effectively independent requests than were sent."""
