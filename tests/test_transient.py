@@ -134,8 +134,9 @@ def test_without_warmup_auto_a_large_transient_is_reported_not_trimmed(tmp_path)
     assert "analysis.warmup: auto" in threat.fix
 
 
-def test_no_steady_part_is_the_reason_for_the_dagger(tmp_path):
-    d = _case(tmp_path, "auto", ramp=False)
+@pytest.mark.parametrize("warmup", ["auto", None])
+def test_no_steady_part_is_the_reason_for_the_dagger(tmp_path, warmup):
+    d = _case(tmp_path, warmup, ramp=False)
     rng = np.random.default_rng(9)
     n = 600
     start = np.cumsum(rng.exponential(1 / 30.0, n))
@@ -146,7 +147,8 @@ def test_no_steady_part_is_the_reason_for_the_dagger(tmp_path):
     case, d = load_case(d)
     study = analyze(case, d)
     t = study.transients["optimized"]
-    assert t.applied and not t.steady and t.requests_trimmed == 0
+    assert t.applied == (warmup == "auto") and not t.steady and t.requests_trimmed == 0
+    assert study.intervals["baseline"].intervals["ttft"]["p50"] is not None  # the steady side keeps its intervals
     iv = study.intervals["optimized"]
     assert all(ci is None for row in iv.intervals.values() for ci in row.values())
     assert all(r.startswith("no steady part") for row in iv.reasons.values() for r in row.values())

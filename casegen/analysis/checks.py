@@ -341,10 +341,9 @@ def transient_threats(side: str, transient: Any) -> list[Threat]:
     if t is None:
         return []
     if not t.steady:
-        return [Threat("no-steady-state", "major" if t.applied else "minor", "No steady state",
-                       t.reason + ("; no interval for this run's statistics (†)" if t.applied else
-                                   "; its statistics mix the ramp with whatever came after it"),
-                       "run longer, or at a load the server can sustain", side)]
+        return [Threat("no-steady-state", "major", "No steady state",
+                       t.reason + "; its statistics describe a moving target, so none gets an interval (†)",
+                       "run longer, at a load the server can sustain, on a machine nothing else is using", side)]
     if t.applied and t.requests_trimmed:
         return [Threat("warmup-transient", "minor", "Warm-up transient trimmed",
                        f"{t.reason}: those {t.requests_trimmed:,} requests ({t.share:.0%}) are left out and the "

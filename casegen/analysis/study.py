@@ -564,12 +564,11 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
             t = transients.get(side)
             intervals[side] = uncertainty.run_intervals(runs[side], a.confidence, a.bootstrap_resamples, a.seed, i,
                                                         method, tuple(stat for _m, stat in family),
-                                                        withhold=t.reason if t is not None and t.applied
-                                                        and not t.steady else "")
+                                                        withhold=t.reason if t is not None and not t.steady else "")
     tp_cis, tp_reasons = {}, {}
     for side in SIDES:
         t = transients.get(side)
-        if t is not None and t.applied and not t.steady:
+        if t is not None and not t.steady:  # no steady state: nothing to estimate an interval of
             tp_cis[side], tp_reasons[side] = {}, t.reason
         else:
             tp_cis[side], tp_reasons[side] = run_throughput_cis(runs[side], metrics[side].throughput, a.confidence)

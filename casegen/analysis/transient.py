@@ -13,7 +13,8 @@ analysis, picks the warm-up to drop:
 * the warm-up is the first 5·d* requests. When what is left still drifts — the slope of its 10
   batch means against time is significant at 1 % (t-test, 8 df): the queue keeps growing, or the
   run is too short to leave its transient — there is **no steady part** and nothing is trimmed;
-  the run's statistics then get no interval (the reason is said wherever † appears).
+  the run's statistics then get no interval (the reason is said wherever † appears), whether or
+  not analysis.warmup is ``auto``: a drifting run has no steady state for an interval to describe.
 
 A run is trimmed at the latest truncation point of TTFT and E2E (queueing shows in both; a
 decode-only effect shows in E2E). Pure functions on arrays; ``trim_transient`` makes the trimmed
