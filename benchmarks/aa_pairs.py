@@ -2,10 +2,10 @@
 
     PYTHONPATH=. python benchmarks/aa_pairs.py RUNS_DIR [--warmup auto] [--json out.json]
 
-RUNS_DIR holds ``<tool>/<mode>-…-runN/`` folders (tools/make_fixtures.sh layout: AIPerf
+RUNS_DIR holds ``<tool>/<mode>-<load>-runN/`` folders (tools/make_aa_fixtures.sh layout: AIPerf
 ``profile_export.jsonl`` or GuideLLM ``benchmarks.json``); ``mode`` is ``closed`` or ``open``. Every
-ordered pair (a, b), a ≠ b, of one tool and mode is a case "a → b" where nothing changed, so page 1
-should say "no change". Counted per tool and mode:
+ordered pair (a, b), a ≠ b, of one tool and load is a case "a → b" where nothing changed, so page 1
+should say "no change". Counted per tool and load:
 
 * ``regression``: page 1 lists a regression ("Worse after the change");
 * ``coloured_throughput``: a throughput card is coloured better/worse without an interval that excludes 0;
@@ -50,8 +50,8 @@ def runs_by_group(root: Path) -> dict[tuple[str, str], list[Path]]:
     for tool_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for run_dir in sorted(p for p in tool_dir.iterdir() if p.is_dir()):
             mode = run_dir.name.split("-", 1)[0]
-            if mode in ("closed", "open"):
-                out.setdefault((tool_dir.name, mode), []).append(run_dir)
+            if mode in ("closed", "open"):  # one group per load: the name without its "-runN"
+                out.setdefault((tool_dir.name, run_dir.name.rsplit("-run", 1)[0]), []).append(run_dir)
     return out
 
 
@@ -76,21 +76,22 @@ def card_problems(report, findings_by_key) -> tuple[bool, bool]:
     return coloured_tp, contradiction
 
 
-def evaluate(root: Path, warmup: str | None) -> dict:
+def evaluate(root: Path, warmup: str | None, open_warmup: str | None = None) -> dict:
     from casegen.analysis.study import analyze
     from casegen.case.model import load_case
     from casegen.report.build import build_report
 
-    analysis = f"analysis: {{warmup: {warmup}}}\n" if warmup else ""
     result: dict = {}
-    for (tool, mode), dirs in runs_by_group(root).items():
+    for (tool, group), dirs in runs_by_group(root).items():
+        w = open_warmup if open_warmup and group.startswith("open") else warmup
+        analysis = f"analysis: {{warmup: {w}}}\n" if w else ""
         stats = {"pairs": 0, "regression": 0, "coloured_throughput": 0, "contradiction": 0,
                  "examples": [], "trimmed_share": {}, "stats_with_interval": {}}
         for a, b in itertools.permutations(dirs, 2):
             with tempfile.TemporaryDirectory() as tmp:
                 case_dir = Path(tmp)
                 (case_dir / "case.yaml").write_text(CASE.format(
-                    tool=tool, mode=mode, a=a.name, b=b.name, pa=run_file(a), pb=run_file(b), analysis=analysis))
+                    tool=tool, mode=group, a=a.name, b=b.name, pa=run_file(a), pb=run_file(b), analysis=analysis))
                 case, d = load_case(case_dir)
                 study = analyze(case, d)
                 report = build_report(study)
@@ -113,7 +114,7 @@ def evaluate(root: Path, warmup: str | None) -> dict:
                             for s in ("mean", "p50", "p90", "p95", "p99")
                             if (iv.intervals.get(m) or {}).get(s) is not None)
                     stats["stats_with_interval"][run_dir.name] = n
-        result[f"{tool}/{mode}"] = stats
+        result[f"{tool}/{group}"] = stats
     return result
 
 
@@ -121,9 +122,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("root", type=Path)
     ap.add_argument("--warmup", default=None, help="analysis.warmup for every case (e.g. auto)")
+    ap.add_argument("--open-warmup", default=None, help="analysis.warmup for open-loop cases only (e.g. auto)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    res = evaluate(args.root, args.warmup)
+    res = evaluate(args.root, args.warmup, args.open_warmup)
     for group, s in res.items():
         print(f"{group}: {s['pairs']} pairs; page-1 regression {s['regression']}, coloured throughput "
               f"{s['coloured_throughput']}, contradictory card {s['contradiction']}")

@@ -29,7 +29,7 @@ def _aiperf_files() -> list[Path]:
 
 
 def test_there_are_fixtures_to_check():
-    assert len(_guidellm_files()) >= 3 + 10 and len(_aiperf_files()) >= 5 + 10
+    assert len(_guidellm_files()) >= 3 + 6 and len(_aiperf_files()) >= 5 + 6
 
 
 @pytest.mark.parametrize("path", _guidellm_files(), ids=lambda p: str(p.relative_to(FIXTURES)))

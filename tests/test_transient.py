@@ -88,16 +88,16 @@ def _case(tmp_path: Path, warmup: str | None, ramp: bool = True) -> Path:
     (d / "runs").mkdir(parents=True)
     _write_run(d / "runs" / "a.csv", 600, 1, ramp)
     _write_run(d / "runs" / "b.csv", 600, 2, ramp)
-    (d / "case.yaml").write_text(f"""
+    (d / "case.yaml").write_text("""
 title: "Simulated open-loop runs from an empty queue"
 author: "test"
 date: 2026-12-07
 summary: "two runs of one system, each starting with a ramp"
-system: {{model: "m", hardware: "h", serving_stack: "s"}}
-workload: {{description: "simulated"}}
+system: {model: "m", hardware: "h", serving_stack: "s"}
+workload: {description: "simulated"}
 runs:
-  baseline: {{path: runs/a.csv, label: "A"}}
-  optimized: {{path: runs/b.csv, label: "B"}}
+  baseline: {path: runs/a.csv, label: "A"}
+  optimized: {path: runs/b.csv, label: "B"}
 """ + (f"analysis: {{warmup: {warmup}}}\n" if warmup else ""), encoding="utf-8")
     return d
 

@@ -58,9 +58,11 @@ def main() -> None:
                          "(the rest of every record unchanged)")
     ap.add_argument("--keep-metadata", default=None,
                     help="with --keep-metrics: keep only these comma-separated keys of each record's 'metadata'")
+    ap.add_argument("--note", action="append", default=[], help="a paragraph to add to PROVENANCE")
     ap.add_argument("--one-server", action="store_true", help="A/A runs against one server process (PROVENANCE says so)")
     ap.add_argument("--dest", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "fixtures")
     args = ap.parse_args()
+    args.dest = args.dest.resolve()
     src = args.raw / args.tool
     dst = args.dest / args.tool / args.version
     if dst.exists():
@@ -124,7 +126,7 @@ Texts blanked (string values replaced by ""): {', '.join(args.blank_key) if args
 Keys removed from JSON objects (not read by casegen): {', '.join(args.drop_key) if args.drop_key else 'none'}.
 JSON Lines records (AIPerf): {('metrics kept: ' + args.keep_metrics + ('; metadata kept: ' + args.keep_metadata if args.keep_metadata else '')) if args.keep_metrics else 'unchanged'}.
 JSON re-serialised without indentation (same content): {', '.join(compacted) if compacted else 'none'}.
-Regenerate: bash {script} {args.tool} && python tools/trim_fixtures.py $RAW {args.tool} {args.version}{extra}
+{"".join(n.strip() + chr(10) + chr(10) for n in args.note)}Regenerate: bash {script}{"" if args.one_server else " " + args.tool} && python tools/trim_fixtures.py $RAW {args.tool} {args.version}{extra}
 """, encoding="utf-8")
     total = sum(p.stat().st_size for p in dst.rglob("*") if p.is_file())
     print(f"{dst}: {total / 1024:.0f} kB")

@@ -565,7 +565,8 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
             intervals[side] = uncertainty.run_intervals(runs[side], a.confidence, a.bootstrap_resamples, a.seed, i,
                                                         method, tuple(stat for _m, stat in family),
                                                         withhold=t.reason if t is not None and not t.steady else "")
-    tp_cis, tp_reasons = {}, {}
+    tp_cis: dict[str, dict[str, Any]] = {}
+    tp_reasons: dict[str, str] = {}
     for side in SIDES:
         t = transients.get(side)
         if t is not None and not t.steady:  # no steady state: nothing to estimate an interval of
