@@ -147,9 +147,12 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
     differs = bool(nb and no and abs(nb - no) / max(nb, no) > 0.1)
     row("Requests issued", nb, no, differs)
     if differs:
+        cut = base.trimmed or opt.trimmed
         T.append(Threat("request-count", "minor", "Different number of requests",
-                        f"{nb} vs {no} requests: tail percentiles rest on different sample sizes",
-                        "run the same number of prompts on both sides"))
+                        f"{nb} vs {no} requests" + (" after the warm-up was trimmed" if cut else "")
+                        + ": tail percentiles rest on different sample sizes",
+                        "run longer, so that what is left after the warm-up is alike on both sides" if cut
+                        else "run the same number of prompts on both sides"))
 
     for kind, col in (("input", "input_tokens"), ("output", "output_tokens")):
         xb, xo = _tokens(base, col), _tokens(opt, col)
