@@ -418,6 +418,19 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
     return lad.Ladder(rungs, steps, compare_load, notes)
 
 
+def _step_throughput_cis(confidence: float, prev: Any, cur: Any) -> dict[str, Any]:
+    """Throughput intervals of a ladder step (previous rung → this rung), as for the two sides."""
+    cis, reasons = {}, {}
+    for side, rung in (("baseline", prev), ("optimized", cur)):
+        cis[side], reasons[side] = run_throughput_cis(rung.run, rung.metrics.throughput, confidence)
+    deltas = {}
+    for key in ("requests_per_s", "output_tokens_per_s", "total_tokens_per_s"):
+        why = next((f"{r.label}: {reasons[s]}" for s, r in (("baseline", prev), ("optimized", cur)) if reasons[s]), "")
+        deltas[key] = throughput_delta_ci(cis["baseline"].get(key), cis["optimized"].get(key), confidence, why)
+    return {"throughput_cis": cis, "throughput_ci_reasons": reasons, "throughput_delta_cis": deltas,
+            "transients": {}}
+
+
 def step_study(study: Study, i: int) -> Study:
     """Step ``i`` (1-based) of the ladder seen as a two-sided study (previous rung → this rung), so that
     every rule of casegen.story.findings applies to it unchanged."""
@@ -450,6 +463,7 @@ def step_study(study: Study, i: int) -> Study:
         metrics={"baseline": prev.metrics, "optimized": cur.metrics},
         deltas=latency_deltas(prev.metrics, cur.metrics),
         throughput_deltas=throughput_deltas(prev.metrics, cur.metrics), delta_cis=step.latency_ci,
+        **_step_throughput_cis(study.case.analysis.confidence, prev, cur),
         intervals={k: r.intervals for k, r in (("baseline", prev), ("optimized", cur)) if r.intervals is not None},
         slos={k: r.slos for k, r in (("baseline", prev), ("optimized", cur)) if r.slos is not None},
         capacities={k: r.capacity for k, r in (("baseline", prev), ("optimized", cur)) if r.capacity is not None},
