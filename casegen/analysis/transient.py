@@ -154,7 +154,7 @@ def detect(run: Run) -> Transient | None:
         seconds_cut = float(start[cut] - start.min()) if 0 < cut < n else 0.0
     if not steady:
         cut, by = 0, None
-        reason = (f"no steady part: {' and '.join(drifting)} still drifts after the warm-up MSER-5 finds (the slope "
+        reason = (f"no steady part: {' and '.join(drifting)} still {'drift' if len(drifting) > 1 else 'drifts'} after the warm-up MSER-5 finds (the slope "
                   "of its batch means over time is significant at 1 %): the queue keeps growing, or the run is too "
                   "short to leave its warm-up")
     elif cut:
