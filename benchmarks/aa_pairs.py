@@ -9,6 +9,8 @@ should say "no change". Counted per tool and load:
 
 * ``regression``: page 1 lists a regression ("Worse after the change");
 * ``coloured_throughput``: a throughput card is coloured better/worse without an interval that excludes 0;
+* ``throughput_card_significant``: a throughput card coloured because its interval excludes 0 (allowed by
+  the rules, but in an A/A pair it means the runs' throughput really differed — e.g. a shared machine);
 * ``contradiction``: a card's text contradicts its interval ("includes 0" next to an interval that
   excludes 0, or a coloured card whose finding has no interval);
 * open-loop only: share of requests trimmed as warm-up, and how many of the 25 latency statistics
@@ -86,6 +88,7 @@ def evaluate(root: Path, warmup: str | None, open_warmup: str | None = None) -> 
         w = open_warmup if open_warmup and group.startswith("open") else warmup
         analysis = f"analysis: {{warmup: {w}}}\n" if w else ""
         stats = {"pairs": 0, "regression": 0, "coloured_throughput": 0, "contradiction": 0,
+                 "throughput_card_significant": 0,
                  "examples": [], "trimmed_share": {}, "stats_with_interval": {}}
         for a, b in itertools.permutations(dirs, 2):
             with tempfile.TemporaryDirectory() as tmp:
@@ -102,6 +105,9 @@ def evaluate(root: Path, warmup: str | None, open_warmup: str | None = None) -> 
                 stats["examples"].append(f"{a.name}→{b.name}: " + "; ".join(
                     f"{c.title} {c.value}" for c in report.page1.regressions))
             tp, contra = card_problems(report, by)
+            stats["throughput_card_significant"] += any(
+                by[c.finding].kind == "throughput" and c.verdict in ("better", "worse") for c in report.page1.cards
+                if c.finding in by)
             stats["coloured_throughput"] += tp
             stats["contradiction"] += contra
             for side, run_dir in (("baseline", a), ("optimized", b)):
@@ -128,7 +134,8 @@ def main() -> None:
     res = evaluate(args.root, args.warmup, args.open_warmup)
     for group, s in res.items():
         print(f"{group}: {s['pairs']} pairs; page-1 regression {s['regression']}, coloured throughput "
-              f"{s['coloured_throughput']}, contradictory card {s['contradiction']}")
+              f"{s['coloured_throughput']}, contradictory card {s['contradiction']}, throughput card coloured with "
+              f"an interval that excludes 0 {s['throughput_card_significant']}")
         if s["trimmed_share"]:
             print(f"  trimmed share per run: {s['trimmed_share']}")
         print(f"  statistics with an interval (of 25) per run: {s['stats_with_interval']}")
