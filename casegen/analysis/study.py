@@ -424,7 +424,7 @@ def _step_throughput_cis(confidence: float, prev: Any, cur: Any) -> dict[str, An
     for side, rung in (("baseline", prev), ("optimized", cur)):
         cis[side], reasons[side] = run_throughput_cis(rung.run, rung.metrics.throughput, confidence)
     deltas = {}
-    for key in ("requests_per_s", "output_tokens_per_s", "total_tokens_per_s"):
+    for key in registry.THROUGHPUT_METRICS:
         why = next((f"{r.label}: {reasons[s]}" for s, r in (("baseline", prev), ("optimized", cur)) if reasons[s]), "")
         deltas[key] = throughput_delta_ci(cis["baseline"].get(key), cis["optimized"].get(key), confidence, why)
     return {"throughput_cis": cis, "throughput_ci_reasons": reasons, "throughput_delta_cis": deltas,
@@ -588,7 +588,7 @@ def analyze(case: Case, case_dir: str | Path) -> Study:
         else:
             tp_cis[side], tp_reasons[side] = run_throughput_cis(runs[side], metrics[side].throughput, a.confidence)
     tp_delta_cis = {}
-    for key in ("requests_per_s", "output_tokens_per_s", "total_tokens_per_s"):
+    for key in registry.THROUGHPUT_METRICS:
         why = next((f"{side_label(case, runs[s], s)}: {tp_reasons[s]}" for s in SIDES if tp_reasons[s]), "")
         tp_delta_cis[key] = throughput_delta_ci(tp_cis["baseline"].get(key), tp_cis["optimized"].get(key),
                                                 a.confidence, why)

@@ -30,8 +30,6 @@ import numpy as np
 
 from casegen.runs.model import Run
 
-#: the throughput keys that get intervals (what throughput_deltas compares)
-KEYS: tuple[str, ...] = ("requests_per_s", "output_tokens_per_s", "total_tokens_per_s")
 MAX_BATCHES = 10
 MIN_BATCHES = 5
 #: a batch lasts at least this many mean request latencies
