@@ -145,6 +145,8 @@ THREATS: dict[str, str] = {
     "one-repetition": "One repetition",
     "too-few-requests": "Too few requests for p99",
     "autocorrelated": "Neighbouring requests are alike",
+    "warmup-transient": "Warm-up transient (MSER-5)",
+    "no-steady-state": "No steady state",
     "zero-latency": "Successful requests with zero latency",
     "implausible-units": "Latencies too small to be real",
     "e2e-below-ttft": "End-to-end latency below TTFT",

@@ -38,10 +38,14 @@ def build(out: Path) -> None:
     tok.decoder = decoders.WordPiece(prefix="##")  # joins words with single spaces
     out.mkdir(parents=True, exist_ok=True)
     tok.save(str(out / "tokenizer.json"))
+    # "[UNK]" is deliberately NOT declared a special token: clients build prompts by encoding some text
+    # and decoding the first N ids with skip_special_tokens=True (GuideLLM's synthetic_text), which
+    # would drop every out-of-vocabulary word and send 2–16 words for prompt_tokens=128. Kept as an
+    # ordinary token it decodes to the word "[UNK]", so a prompt of N ids is N words on the server.
     (out / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]", "eos_token": "[EOS]",
+        "tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "[EOS]",
         "model_max_length": 1_000_000, "clean_up_tokenization_spaces": False}, indent=1))
-    (out / "special_tokens_map.json").write_text(json.dumps({"unk_token": "[UNK]", "eos_token": "[EOS]"}))
+    (out / "special_tokens_map.json").write_text(json.dumps({"eos_token": "[EOS]"}))
 
 
 if __name__ == "__main__":

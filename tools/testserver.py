@@ -55,8 +55,9 @@ class Config:
 
 
 class Server:
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, log_path: str | None = None) -> None:
         self.cfg = cfg
+        self.log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115 - open while serving
         self.inflight = 0
         self.rng = random.Random(cfg.seed)
         self.served = 0
@@ -173,6 +174,10 @@ class Server:
             n_in = self._prompt_tokens(req, chat)
             n_out = int(req.get("max_completion_tokens") or req.get("max_tokens") or self.cfg.default_max_tokens)
             n_out = max(1, n_out)
+            if self.log is not None:  # what the server counted, to check the prompt lengths clients claim
+                self.log.write(json.dumps({"t": round(time.time(), 3), "prompt_tokens": n_in, "max_tokens": n_out,
+                                           "chat": chat}) + "\n")
+                self.log.flush()
             created = int(time.time())
             obj = "chat.completion.chunk" if chat else "text_completion"
             words = [WORDS[(self.served + i) % len(WORDS)] for i in range(n_out)]
@@ -231,7 +236,7 @@ async def main_async(args: argparse.Namespace) -> None:
         slowdown=args.slowdown if args.slowdown is not None else preset["slowdown"],
         jitter=args.jitter, default_max_tokens=args.default_max_tokens, seed=args.seed,
     )
-    server = Server(cfg)
+    server = Server(cfg, args.log_requests)
     srv = await asyncio.start_server(server.handle, args.host, args.port, limit=1 << 22)
     print(json.dumps({"listening": f"{args.host}:{args.port}", **cfg.__dict__}), flush=True)
     stop = asyncio.Event()
@@ -259,6 +264,8 @@ def main() -> None:
     p.add_argument("--default-max-tokens", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-seconds", type=float, default=600.0)
+    p.add_argument("--log-requests", metavar="FILE",
+                   help="append one JSON line per generation request (prompt tokens counted, max tokens) to FILE")
     args = p.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         p.error("the test server only listens on the loopback address")

@@ -147,9 +147,12 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
     differs = bool(nb and no and abs(nb - no) / max(nb, no) > 0.1)
     row("Requests issued", nb, no, differs)
     if differs:
+        cut = base.trimmed or opt.trimmed
         T.append(Threat("request-count", "minor", "Different number of requests",
-                        f"{nb} vs {no} requests: tail percentiles rest on different sample sizes",
-                        "run the same number of prompts on both sides"))
+                        f"{nb} vs {no} requests" + (" after the warm-up was trimmed" if cut else "")
+                        + ": tail percentiles rest on different sample sizes",
+                        "run longer, so that what is left after the warm-up is alike on both sides" if cut
+                        else "run the same number of prompts on both sides"))
 
     for kind, col in (("input", "input_tokens"), ("output", "output_tokens")):
         xb, xo = _tokens(base, col), _tokens(opt, col)
@@ -330,6 +333,29 @@ def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[T
                    f"run more requests at a steady load: {stat} needs ≥ {need:,} effective samples, "
                    f"≥ {need_dep:,} when neighbouring requests are alike",
                    side)]
+
+
+def transient_threats(side: str, transient: Any) -> list[Threat]:
+    """What the MSER-5 warm-up check found (casegen.analysis.transient): a trimmed warm-up, a run with
+    no steady part, or — when analysis.warmup is not ``auto`` — a warm-up worth trimming."""
+    from casegen.analysis.transient import MATERIAL_SHARE
+
+    t = transient
+    if t is None:
+        return []
+    if not t.steady:
+        return [Threat("no-steady-state", "major", "No steady state",
+                       t.reason + "; its statistics describe a moving target, so none gets an interval (†)",
+                       "run longer, at a load the server can sustain, on a machine nothing else is using", side)]
+    if t.applied and t.requests_trimmed:
+        return [Threat("warmup-transient", "minor", "Warm-up transient trimmed",
+                       f"{t.reason}: those {t.requests_trimmed:,} requests ({t.share:.0%}) are left out and the "
+                       "statistics describe the steady part", "run longer so that the steady part dominates", side)]
+    if not t.applied and t.share >= MATERIAL_SHARE:
+        return [Threat("warmup-transient", "minor", "Run starts with a warm-up transient",
+                       f"{t.reason}: {t.share:.0%} of the run, included in its statistics",
+                       "set analysis.warmup: auto in case.yaml to analyse the steady part", side)]
+    return []
 
 
 def dependence_threats(side: str, intervals: Any) -> list[Threat]:

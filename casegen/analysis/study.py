@@ -25,6 +25,9 @@ from casegen.analysis.metrics import (
     latency_deltas,
     throughput_deltas,
 )
+from casegen.analysis.throughput import delta_ci as throughput_delta_ci
+from casegen.analysis.throughput import run_throughput_cis
+from casegen.analysis.transient import run_transient, trim_transient
 from casegen.analysis.window import pool, trim
 from casegen.case.model import Case
 from casegen.errors import CasegenError, ValidationFailed
@@ -69,6 +72,13 @@ class Study:
     unit: str = "requests"
     #: with the runs as the unit: were they interleaved and paired?
     paired_runs: bool = False
+    #: side → the MSER-5 warm-up transient (casegen.analysis.transient), trimmed with analysis.warmup: auto
+    transients: dict[str, Any] = field(default_factory=dict)
+    #: side → throughput key → throughput.ThroughputCI (batch means), and side → why there is none
+    throughput_cis: dict[str, dict[str, Any]] = field(default_factory=dict)
+    throughput_ci_reasons: dict[str, str] = field(default_factory=dict)
+    #: throughput key → throughput.ThroughputDeltaCI of the change
+    throughput_delta_cis: dict[str, Any] = field(default_factory=dict)
 
     def label(self, side: str) -> str:
         return side_label(self.case, self.runs[side], side)
@@ -134,6 +144,13 @@ def _trimmed(case: Case, run: Run, *, sweep: bool = False) -> Run:
     a = case.analysis
     if (a.warmup is None and a.cooldown is None) or (sweep and run.summary_only):
         return run
+    if a.warmup == "auto":
+        if run.summary_only:
+            raise CasegenError("warmup: auto (MSER-5) needs per-request data, but this run is summary only",
+                               file=run.meta.source, where=case.where("analysis", "warmup"),
+                               expected="remove analysis.warmup or use a detailed run")
+        run = trim(run, None, a.cooldown, where=case.where("analysis", "cooldown")) if a.cooldown else run
+        return trim_transient(run)
     return trim(run, a.warmup, a.cooldown, where=case.where("analysis", "warmup" if a.warmup else "cooldown"))
 
 
@@ -400,6 +417,19 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
     return lad.Ladder(rungs, steps, compare_load, notes)
 
 
+def _step_throughput_cis(confidence: float, prev: Any, cur: Any) -> dict[str, Any]:
+    """Throughput intervals of a ladder step (previous rung → this rung), as for the two sides."""
+    cis, reasons = {}, {}
+    for side, rung in (("baseline", prev), ("optimized", cur)):
+        cis[side], reasons[side] = run_throughput_cis(rung.run, rung.metrics.throughput, confidence)
+    deltas = {}
+    for key in registry.THROUGHPUT_METRICS:
+        why = next((f"{r.label}: {reasons[s]}" for s, r in (("baseline", prev), ("optimized", cur)) if reasons[s]), "")
+        deltas[key] = throughput_delta_ci(cis["baseline"].get(key), cis["optimized"].get(key), confidence, why)
+    return {"throughput_cis": cis, "throughput_ci_reasons": reasons, "throughput_delta_cis": deltas,
+            "transients": {}}
+
+
 def step_study(study: Study, i: int) -> Study:
     """Step ``i`` (1-based) of the ladder seen as a two-sided study (previous rung → this rung), so that
     every rule of casegen.story.findings applies to it unchanged."""
@@ -432,6 +462,7 @@ def step_study(study: Study, i: int) -> Study:
         metrics={"baseline": prev.metrics, "optimized": cur.metrics},
         deltas=latency_deltas(prev.metrics, cur.metrics),
         throughput_deltas=throughput_deltas(prev.metrics, cur.metrics), delta_cis=step.latency_ci,
+        **_step_throughput_cis(study.case.analysis.confidence, prev, cur),
         intervals={k: r.intervals for k, r in (("baseline", prev), ("optimized", cur)) if r.intervals is not None},
         slos={k: r.slos for k, r in (("baseline", prev), ("optimized", cur)) if r.slos is not None},
         capacities={k: r.capacity for k, r in (("baseline", prev), ("optimized", cur)) if r.capacity is not None},
@@ -584,10 +615,26 @@ def _analyze(case: Case, case_dir: Path) -> Study:
 
     intervals = {}
     family = uncertainty.primary_family(case)
+    transients = {side: t for side in SIDES if (t := run_transient(runs[side])) is not None}
     for i, side in enumerate(SIDES):
         if not runs[side].summary_only:
+            t = transients.get(side)
             intervals[side] = uncertainty.run_intervals(runs[side], a.confidence, a.bootstrap_resamples, a.seed, i,
-                                                        method, tuple(stat for _m, stat in family))
+                                                        method, tuple(stat for _m, stat in family),
+                                                        withhold=t.reason if t is not None and not t.steady else "")
+    tp_cis: dict[str, dict[str, Any]] = {}
+    tp_reasons: dict[str, str] = {}
+    for side in SIDES:
+        t = transients.get(side)
+        if t is not None and not t.steady:  # no steady state: nothing to estimate an interval of
+            tp_cis[side], tp_reasons[side] = {}, t.reason
+        else:
+            tp_cis[side], tp_reasons[side] = run_throughput_cis(runs[side], metrics[side].throughput, a.confidence)
+    tp_delta_cis = {}
+    for key in registry.THROUGHPUT_METRICS:
+        why = next((f"{side_label(case, runs[s], s)}: {tp_reasons[s]}" for s in SIDES if tp_reasons[s]), "")
+        tp_delta_cis[key] = throughput_delta_ci(tp_cis["baseline"].get(key), tp_cis["optimized"].get(key),
+                                                a.confidence, why)
     delta_cis = (uncertainty.delta_intervals(intervals["baseline"], intervals["optimized"], a.confidence, family)
                  if len(intervals) == 2 else {})
     slos = {side: slo.evaluate_slos(runs[side], list(case.slos), a, metrics[side].throughput.get("duration_s"), method,
@@ -619,6 +666,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         if side in intervals:
             threats += checks.dependence_threats(side, intervals[side])
         threats += checks.plausibility_checks(side, runs[side], metrics[side])
+        threats += checks.transient_threats(side, transients.get(side))
     threats += checks.scaffold_leftovers(case)
     threats += checks.scaffold_values(case, runs)
     spread = {side: _spread(runs[side].parts, method) for side in SIDES if len(runs[side].parts) > 1}
@@ -662,6 +710,10 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         slo_differences=slo_differences,
         unit=unit,
         paired_runs=paired,
+        transients=transients,
+        throughput_cis=tp_cis,
+        throughput_ci_reasons=tp_reasons,
+        throughput_delta_cis=tp_delta_cis,
     )
     return study
 
@@ -714,6 +766,11 @@ def _side_summary(run: Run, m: RunMetrics) -> dict[str, Any]:
         "parity": [asdict(p) for p in m.parity],
         "warnings": list(run.warnings),
     }
+
+
+def _transient_summary(study: Study, side: str) -> dict[str, Any] | None:
+    t = study.transients.get(side)
+    return t.as_dict() if t is not None else None
 
 
 def _sweep_summary(study: Study) -> dict[str, Any]:
@@ -806,6 +863,15 @@ def _ladder_summary(study: Study) -> dict[str, Any]:
             "notes": lad.notes}
 
 
+def _throughput_ci_summary(study: Study, key: str) -> dict[str, Any]:
+    """ci_pct / significant / supported of a throughput change (batch means), and why not when unsupported."""
+    ci = study.throughput_delta_cis.get(key)
+    if ci is None:
+        return {}
+    return {"ci_pct": [ci.pct_low, ci.pct_high] if ci.supported else None, "significant": ci.significant,
+            "supported": ci.supported, "unsupported_reason": ci.reason or None}
+
+
 def summary_dict(study: Study) -> dict[str, Any]:
     """Every computed figure, machine-readable (see docs/summary-json.md)."""
     out: dict[str, Any] = {
@@ -814,14 +880,16 @@ def summary_dict(study: Study) -> dict[str, Any]:
         "title": study.case.title,
         "date": study.case.date.isoformat(),
         "labels": {s: study.label(s) for s in SIDES},
-        "runs": {s: _side_summary(study.runs[s], study.metrics[s]) for s in SIDES},
+        "runs": {s: {**_side_summary(study.runs[s], study.metrics[s]), "transient": _transient_summary(study, s)}
+                 for s in SIDES},
         "deltas": {
             "latency_ms": {
                 m: {stat: {"abs": d.abs, "pct": d.pct, "verdict": d.verdict} for stat, d in row.items()}
                 for m, row in study.deltas.items()
             },
             "throughput": {
-                k: {"abs": d.abs, "pct": d.pct, "verdict": d.verdict} for k, d in study.throughput_deltas.items()
+                k: {"abs": d.abs, "pct": d.pct, "verdict": d.verdict, **_throughput_ci_summary(study, k)}
+                for k, d in study.throughput_deltas.items()
             },
         },
         "slos": [s.model_dump() for s in study.case.slos],
@@ -842,6 +910,8 @@ def summary_dict(study: Study) -> dict[str, Any]:
                                    "block_length": dep.block_length, "variance_factor": dep.lrv_factor,
                                    "n": dep.n, "n_eff": dep.n_eff}
                                for m, dep in iv.dependence.items()},
+                "throughput": {k: [ci.low, ci.high] for k, ci in study.throughput_cis.get(side, {}).items()},
+                "throughput_reason": study.throughput_ci_reasons.get(side) or None,
             }
             for side, iv in study.intervals.items()
         },

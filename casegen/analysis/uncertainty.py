@@ -334,8 +334,11 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
 
 
 def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_index: int,
-                  method: str = "linear", extra_stats: tuple[str, ...] = ()) -> RunIntervals:
-    """Intervals for every metric/statistic of a per-request run (deterministic for a seed)."""
+                  method: str = "linear", extra_stats: tuple[str, ...] = (), withhold: str = "") -> RunIntervals:
+    """Intervals for every metric/statistic of a per-request run (deterministic for a seed).
+
+    ``withhold``: a reason no statistic of this run gets an interval (a run with no steady part,
+    casegen.analysis.transient); every statistic is then unsupported (†) with that reason."""
     out = RunIntervals(confidence=confidence)
     names = STATS + tuple(s for s in extra_stats if s not in STATS)
     for metric, series in sorted(metric_series(run).items(), key=lambda kv: METRICS.index(kv[0])):
@@ -352,7 +355,13 @@ def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_i
         out.supported[metric] = {s: r.supported for s, r in res.items()}
         out.reasons[metric] = {s: r.reason for s, r in res.items() if r.reason}
         out.n_eff[metric] = {s: r.n_eff for s, r in res.items()}
-    return withhold_saturated(out, run_saturation(run))
+    out = withhold_saturated(out, run_saturation(run))
+    if withhold:  # no steady part (casegen.analysis.transient): nothing for an interval to describe
+        for metric in out.supported:
+            out.intervals[metric] = {s: None for s in out.supported[metric]}
+            out.supported[metric] = {s: False for s in out.supported[metric]}
+            out.reasons[metric] = {s: withhold for s in out.supported[metric]}
+    return out
 
 
 def delta_intervals(base: RunIntervals, opt: RunIntervals, confidence: float,

@@ -68,8 +68,15 @@ def compare_runs(a: str | Path, b: str | Path, *, select_a: Any = None, select_b
             rows.append({"metric": m, "label": METRIC_LABELS[m], "stat": stat, "a": d.base, "b": d.opt,
                          "abs": d.abs, "pct": d.pct, "ci_pct": f.evidence.ci_pct,
                          "verdict": verdict_word(f, ci is None), "unit": "ms", "family": ci.family if ci else None})
+    from casegen.analysis.throughput import delta_ci as throughput_delta_ci
+    from casegen.analysis.throughput import run_throughput_cis
+
+    (tca, why_a), (tcb, why_b) = (run_throughput_cis(ra, ma.throughput, analysis.confidence),
+                                  run_throughput_cis(rb, mb.throughput, analysis.confidence))
     for key, d in throughput_deltas(ma, mb).items():
-        f = throughput_delta_finding(key, d, "")
+        why = f"A: {why_a}" if why_a else f"B: {why_b}" if why_b else ""
+        f = throughput_delta_finding(key, d, "", throughput_delta_ci(tca.get(key), tcb.get(key), analysis.confidence, why),
+                                     analysis.confidence)
         found.append(f)
         rows.append({"metric": "throughput", "label": key.replace("_", " "), "stat": "", "a": d.base, "b": d.opt,
                      "abs": d.abs, "pct": d.pct, "ci_pct": f.evidence.ci_pct, "verdict": verdict_word(f, True),

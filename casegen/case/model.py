@@ -393,7 +393,10 @@ class Analysis(_Strict):
         0.05, description="Equivalence margin of 'same workload': input and output token means must be shown "
         "within ± this fraction of each other (TOST at 5 %); otherwise the report says 'not shown to be the same'."
     )
-    warmup: Trim | None = Field(None, description="Leave out requests sent during warm-up.")
+    warmup: Trim | Literal["auto"] | None = Field(
+        None, description="Leave out requests sent during warm-up: seconds or a fraction, or 'auto' = the initial "
+        "transient MSER-5 finds in TTFT and E2E (casegen.analysis.transient; a run with no steady part gets no "
+        "intervals). Without it a warm-up MSER-5 finds in ≥ 10 % of a run is reported, not trimmed.")
     cooldown: Trim | None = Field(None, description="Leave out requests sent during cool-down.")
 
 

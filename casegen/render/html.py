@@ -227,11 +227,16 @@ def _throughput_rows(study: Study) -> list[dict[str, Any]]:
     for key in THROUGHPUT_METRICS:
         label, unit = METRICS[key].label, METRICS[key].unit
         d = study.throughput_deltas.get(key)
-        f = throughput_delta_finding(key, d, operating_point(study)) if d is not None else None
+        # the table's verdict is the finding's: better/worse only when the change's batch-means interval
+        # excludes 0 (casegen.analysis.throughput), † without an interval
+        ci = study.throughput_delta_cis.get(key)
+        f = (throughput_delta_finding(key, d, operating_point(study), ci, study.case.analysis.confidence)
+             if d is not None else None)
+        ok = ci is not None and ci.supported
         rows.append({"label": label, "unit": unit, "base": fmt_sig3(b.throughput.get(key)),
                      "opt": fmt_sig3(o.throughput.get(key)),
                      "abs": fmt_sig3_signed(d.abs) if d else "—",
-                     "pct": fmt_pct(d.pct) if d else "—",
+                     "pct": (fmt_pct(d.pct) + ("" if ok or bound else "†")) if d else "—",
                      "verdict": "na" if bound or f is None else _verdict_class(f)})
     er_b, er_o = b.requests.get("error_rate"), o.requests.get("error_rate")
     rows.append({"label": "Failed requests", "unit": "",

@@ -72,7 +72,8 @@ def _decided_verdicts(study: Study, fs: list, figures: dict) -> None:
     bound = rate_bound(study)
     for key, d in figures["deltas"]["throughput"].items():
         delta = study.throughput_deltas.get(key)
-        d["verdict"] = "na" if bound or delta is None else throughput_delta_finding(key, delta, op).verdict
+        d["verdict"] = "na" if bound or delta is None else throughput_delta_finding(
+            key, delta, op, study.throughput_delta_cis.get(key), study.case.analysis.confidence).verdict
     if figures.get("ladder") and study.ladder is not None:
         for st, fig in zip(study.ladder.steps, figures["ladder"]["steps"]):
             step_by = {f.key: f for f in st.findings}

@@ -296,6 +296,9 @@ runs.<side>                                      side = baseline | optimized
   percentile_method                              "linear" | "mlperf" | "as printed by the tool"
   parity[].{metric, stat, ours, tool, diff_pct, flagged}    flagged = |diff| > 1 %
   warnings[]
+  transient.{method, requests, requests_trimmed, seconds, seconds_trimmed, by, steady, applied, reason}
+                                                 MSER-5 warm-up (applied = analysis.warmup: auto); null
+                                                 for summary-only runs
 deltas.latency_ms.<metric>.<stat>.{abs, pct, verdict}       stat = mean | p50 | p90 | p95 | p99
                                                  verdict: the finding's (better/worse only when the
                                                  interval excludes 0; na without an interval)
@@ -304,10 +307,14 @@ deltas.latency_ms.<metric>.<stat>.{abs, pct, verdict}       stat = mean | p50 | 
                                                  unsupported (†); family = primary | exploratory
 deltas.throughput.<key>.{abs, pct, verdict}                 verdict = the finding's: better | worse |
                                                  same | na
+  .{ci_pct, significant, supported, unsupported_reason}
+                                                 batch-means interval of the change (docs/statistics.md §4);
+                                                 better/worse only when significant, na (†) without one
 slos[].{metric, percentile, threshold_ms}
 intervals.<side>.{confidence, method.<metric>, latency_ms.<metric>.<stat>: [low, high] | null}
   .{unit, saturation}                            unit = requests | runs; saturation: why one run cannot
                                                  support an interval (null when it can)
+  .throughput.<key>: [low, high]; .throughput_reason   why a run has no throughput interval (or null)
                                                  null: too few samples for a two-sided interval
 slo_results.<side>.{available, reason, joint_attainment, good_requests, goodput_requests_per_s,
                     one_token_responses, tpot_one_token}

@@ -112,15 +112,18 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
     if d is None:
         return None
     ci = _ci(study, metric, stat)
+    tested = sum(1 for row in study.delta_cis.values() for c in row.values()
+                 if c.family == "primary" and c.supported and c.p_adjusted is not None)
     f = delta_finding(metric, stat, d, ci, primary, study.case.analysis.confidence, operating_point(study),
-                      _n(study, "baseline", metric), _n(study, "optimized", metric))
+                      _n(study, "baseline", metric), _n(study, "optimized", metric), tested or None)
     if not f.evidence.supported:
         f.evidence.note = unsupported_reason(study, metric, stat)
     return f
 
 
 def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[str, str]], conf: float,
-                  op: str = "", n_base: int | None = None, n_opt: int | None = None) -> Finding:
+                  op: str = "", n_base: int | None = None, n_opt: int | None = None,
+                  family_size: int | None = None) -> Finding:
     """The finding for one latency statistic's change ``d`` (metrics.Delta) with its interval ``ci``
     (stats.DeltaCI or None): the same wording in the report and in ``casegen compare``."""
     ok = bool(ci is not None and ci.supported)
@@ -165,8 +168,15 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
     else:
         strength = "not_significant"
         value, verdict = "no significant change", "same"
-        detail = f"{values} ({change}); {ci_text}, includes 0"
-        claim = f"{title}: no significant change ({values}, {ci_text})."
+        lo, hi = (ev.ci_pct or ev.ci_abs or [0.0, 0.0])
+        if lo <= 0 <= hi:
+            detail = f"{values} ({change}); {ci_text}, includes 0"
+            claim = f"{title}: no significant change ({values}, {ci_text})."
+        else:  # the unadjusted interval excludes 0 but Holm's correction over the primary family does not reject
+            k = f"{family_size} " if family_size else ""
+            adj = f"not significant after correcting for {k}comparisons (Holm)"
+            detail = f"{values} ({change}); {adj}; unadjusted {ci_text}"
+            claim = f"{title}: no significant change ({values}; {adj}; unadjusted {ci_text})."
     return Finding(key=f"latency:{metric}:{stat}", kind="latency", claim=claim, title=title, value=value,
                    detail=detail, verdict=verdict, strength=strength,  # type: ignore[arg-type]
                    regression=strength == "significant" and verdict == "worse", evidence=ev)
@@ -392,23 +402,41 @@ def throughput_finding(study: Study) -> Finding | None:
                        claim=f"Both runs kept up with the offered rate ({op}), so throughput ({values}) shows the load "
                              "sent, not what a replica can carry.",
                        verdict="na", strength="point_only", evidence=ev)
-    return throughput_delta_finding(key, d, op)
+    return throughput_delta_finding(key, d, op, study.throughput_delta_cis.get(key), study.case.analysis.confidence)
 
 
-def throughput_delta_finding(key: str, d: Any, op: str) -> Finding:
-    """A throughput change measured at ``op`` (no interval: one run per side)."""
+def throughput_delta_finding(key: str, d: Any, op: str, ci: Any = None, conf: float = 0.95) -> Finding:
+    """A throughput change measured at ``op``, judged by its batch-means interval ``ci``
+    (throughput.ThroughputDeltaCI): better/worse only when the interval excludes 0; without an
+    interval the change is a neutral point value (†)."""
     unit = registry.METRICS[key].unit
     digits = 0 if unit == "tok/s" else 2
     values = f"{fmt_num(d.base, digits)} → {fmt_num(d.opt, digits)} {unit}"
-    change = fmt_pct(d.pct, digits=0)
+    # a small change keeps one decimal: −0.52 % is "−0.5%", never "−1%"
+    change = fmt_pct(d.pct, digits=0 if d.pct is not None and abs(d.pct) >= 9.95 else 1)
     where = f" at {op}" if op else ""
+    ok = bool(ci is not None and ci.supported)
     ev = Evidence(metric=key, unit=unit, baseline=d.base, optimized=d.opt, change_abs=d.abs, change_pct=d.pct,
-                  supported=False, operating_point=op)
+                  ci_pct=[ci.pct_low, ci.pct_high] if ok else None, confidence=conf if ok else None,
+                  significant=bool(ci.significant) if ok else None, supported=ok, operating_point=op)
     title = "output throughput" if key == "output_tokens_per_s" else "request throughput"
-    return Finding(key=f"throughput:{key}", kind="throughput", title=title, value=change,
-                   detail=f"{values}{where}", verdict=d.verdict,  # type: ignore[arg-type]
-                   claim=f"{title[:1].upper() + title[1:]} changed {change} ({values}){where}.",
-                   strength="point_only", evidence=ev)
+    cap = title[:1].upper() + title[1:]
+    if not ok:
+        why = ci.reason if ci is not None and ci.reason else "no interval"
+        return Finding(key=f"throughput:{key}", kind="throughput", title=title, value=change + "†",
+                       detail=f"{values}{where}; † point value only: {why}", verdict="na",
+                       claim=f"{cap} changed {change} ({values}){where}, a point value without an interval ({why}).",
+                       strength="point_only", evidence=ev)
+    ci_text = f"{conf:.0%} CI {fmt_pct(ci.pct_low)} to {fmt_pct(ci.pct_high)}"
+    if ci.significant:
+        return Finding(key=f"throughput:{key}", kind="throughput", title=title, value=change,
+                       detail=f"{values}{where}; {ci_text}", verdict=d.verdict,  # type: ignore[arg-type]
+                       claim=f"{cap} changed {change} ({values}{where}, {ci_text}).",
+                       strength="exploratory", evidence=ev)
+    return Finding(key=f"throughput:{key}", kind="throughput", title=title, value="no significant change",
+                   detail=f"{values} ({change}){where}; {ci_text}, includes 0", verdict="same",
+                   claim=f"{cap}: no significant change ({values}{where}, {ci_text}).",
+                   strength="not_significant", evidence=ev)
 
 
 def failure_verdict(study: Study) -> str:
