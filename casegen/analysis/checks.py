@@ -105,6 +105,25 @@ def mean_equivalence(base: np.ndarray, opt: np.ndarray, margin: float) -> Equiva
     return Equivalence(d, d - z * se, d + z * se, margin, (nb, no), se)
 
 
+#: threats that an intended difference (``registry.OptimizationKind.intended``) turns into a finding
+INTENDED_THREATS = {"input": ("input-differs", "input-not-shown-same"),
+                    "output": ("output-differs", "output-not-shown-same"),
+                    "streaming": ("streaming-differs",)}
+_ROW_DIFFERENCE = {"Input tokens": "input", "Output tokens": "output", "Streaming": "streaming", "Model": "model"}
+
+
+class _IntendedFilter(list):
+    """A threat list that drops the threats an intended difference explains."""
+
+    def __init__(self, intended: tuple[str, ...]) -> None:
+        super().__init__()
+        self.skip = {key for what in intended for key in INTENDED_THREATS.get(what, ())}
+
+    def append(self, t: "Threat") -> None:  # type: ignore[override]
+        if t.key not in self.skip:
+            super().append(t)
+
+
 @dataclass
 class WorkloadComparison:
     rows: list[WorkloadRow] = field(default_factory=list)
@@ -135,9 +154,13 @@ def _fmt(v: Any) -> str:
 
 
 def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
-                      margin: float = EQUIVALENCE_MARGIN) -> WorkloadComparison:
+                      margin: float = EQUIVALENCE_MARGIN, intended: tuple[str, ...] = (),
+                      kind_label: str = "") -> WorkloadComparison:
+    """Rows and threats of the workload comparison. ``intended``: differences the optimization makes on
+    purpose (``registry.OPTIMIZATION_KINDS``: "input", "output", "streaming", "model"); they are
+    reported as intended rows (the cheap-win findings state them with intervals), not as threats."""
     wc = WorkloadComparison()
-    T = wc.threats
+    T = _IntendedFilter(intended)
 
     def row(label: str, b: Any, o: Any, differs: bool, detail: str = "", informational: bool = False,
             equivalent: bool | None = None) -> None:
@@ -233,6 +256,13 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
         T.append(Threat("streaming-differs", "major", "One side streamed and the other did not",
                         "TTFT is not measured without streaming", "stream on both sides"))
 
+    for r in wc.rows:
+        what = _ROW_DIFFERENCE.get(r.label.split(" (")[0])
+        if what in intended and r.differs:
+            r.informational = True
+            r.detail = (r.detail + "; " if r.detail else "") + f"intended ({kind_label or what})"
+    wc.threats = list(T)
+    T = wc.threats
     valid = ["TTFT", "TPOT", "inter-chunk latency", "end-to-end latency", "throughput"]
     keys = {t.key for t in T}
     if "output-differs" in keys:

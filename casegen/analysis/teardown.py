@@ -61,7 +61,8 @@ class PrefillFit(_M):
         description="interval of the rate (from Sen's interval of b; upper null when b's lower end ≤ 0)")
     confidence: float
     n: int = Field(description="requests in the fit")
-    max_in_flight: int = Field(description="k*: the fit uses requests sent with at most this many others in flight")
+    max_in_flight: int | None = Field(description="k*: the fit uses requests sent with at most this many others in "
+                                             "flight (null: no send times, every request is in the fit)")
     light_load: bool = Field(description="k* is at most 1: the fit describes prefill without queueing")
     source: str = Field(description="'this run' or the sweep point the fit comes from")
     note: str = ""
@@ -151,8 +152,13 @@ def _frame(run: Run) -> dict[str, np.ndarray] | None:
     ok = df[df["success"]]
     cols = {k: ok[c].to_numpy(dtype=float) for k, c in (("start", "start_s"), ("ttft", "ttft_s"), ("e2e", "e2e_s"),
                                                         ("inp", "input_tokens"), ("out", "output_tokens"))}
-    keep = np.isfinite(cols["ttft"]) & np.isfinite(cols["e2e"]) & np.isfinite(cols["start"])
+    keep = np.isfinite(cols["ttft"]) & np.isfinite(cols["e2e"])
     return {k: v[keep] for k, v in cols.items()}
+
+
+def _timed(f: dict[str, np.ndarray]) -> bool:
+    """Every request has a send time (in-flight counts need them)."""
+    return bool(f["start"].size) and bool(np.isfinite(f["start"]).all())
 
 
 def prefill_fit(run: Run, confidence: float = 0.95, source: str = "this run") -> PrefillFit | None:
@@ -160,19 +166,20 @@ def prefill_fit(run: Run, confidence: float = 0.95, source: str = "this run") ->
     f = _frame(run)
     if f is None or f["ttft"].size < MIN_FIT:
         return None
-    k = in_flight_at(f["start"], f["start"] + f["e2e"], f["start"]) - 1
-    need = max(MIN_FIT, math.ceil(MIN_FIT_SHARE * k.size))
-    levels = np.sort(k)
-    kstar = int(levels[min(need, k.size) - 1])
-    sel = k <= kstar
+    kstar: int | None = None
+    if _timed(f):
+        k = in_flight_at(f["start"], f["start"] + f["e2e"], f["start"]) - 1
+        need = max(MIN_FIT, math.ceil(MIN_FIT_SHARE * k.size))
+        kstar = int(np.sort(k)[min(need, k.size) - 1])
+        sel = k <= kstar
+    else:  # no send times: the load each request met is unknown, so every request is in the fit
+        sel = np.ones(f["ttft"].size, dtype=bool)
     x, y = f["inp"][sel], f["ttft"][sel] * 1e3
     good = np.isfinite(x)
     x, y = x[good], y[good]
-    order = np.argsort(f["start"][sel][good], kind="stable")
-    x, y = x[order], y[order]
     if y.size < MIN_FIT:
         return None
-    light = kstar <= 1
+    light = kstar is not None and kstar <= 1
     med = float(np.median(x)) if x.size else 0.0
     spread = (float(np.percentile(x, 90) - np.percentile(x, 10)) / med) if med > 0 else 0.0
     if x.size == 0 or spread < MIN_SPREAD:
@@ -180,7 +187,7 @@ def prefill_fit(run: Run, confidence: float = 0.95, source: str = "this run") ->
                           tokens_per_s_interval=None, confidence=confidence, n=int(y.size), max_in_flight=kstar,
                           light_load=light, source=source,
                           note="prompts of (nearly) one length: the prefill rate is not identifiable; prefill time "
-                               "is the light-load median TTFT")
+                               "is the median TTFT of the fitted requests")
     b, a, lo, hi = theil_sen(x, y, confidence)
     if b <= 0:
         return PrefillFit(intercept_ms=float(np.median(y)), ms_per_token=None, tokens_per_s=None,
@@ -195,7 +202,7 @@ def prefill_fit(run: Run, confidence: float = 0.95, source: str = "this run") ->
 
 def decode_slowdown(run: Run, confidence: float = 0.95) -> DecodeSlowdown | None:
     f = _frame(run)
-    if f is None:
+    if f is None or not _timed(f):
         return None
     ok = f["out"] >= 2
     if ok.sum() < 2 * MIN_LEVEL:
@@ -244,7 +251,7 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
     use = own
     if fit is not None and (own is None or not own.light_load):
         use = fit
-    k = in_flight_at(f["start"], f["start"] + f["e2e"], f["start"]) - 1
+    k = in_flight_at(f["start"], f["start"] + f["e2e"], f["start"]) - 1 if _timed(f) else None
     decode_ms = float(np.mean(e2e_ms - ttft_ms))
     e2e_mean, ttft_mean = float(e2e_ms.mean()), float(ttft_ms.mean())
     queue = prefill = None
@@ -255,6 +262,9 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
         prefill = ttft_mean - queue
         if use is not own:
             notes.append(f"prefill at light load taken from {use.source}")
+    elif use is not None and use.max_in_flight is None:
+        notes.append("the file has no send times, so the load each request met is unknown: queue wait and prefill "
+                     "are not separable, and the prefill fit runs over every request")
     elif use is not None:
         notes.append(f"no request of this run was sent at light load (at least {use.max_in_flight} others in flight): "
                      "queue wait and prefill are not separable")
@@ -267,7 +277,7 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
         shares = {"before_first_token": ttft_mean / e2e_mean, "decode": decode_ms / e2e_mean}
     qshare = queue / ttft_mean if queue is not None and ttft_mean > 0 else None
     q_least = per_k = None
-    if queue is None and use is not None and ttft_mean > 0:
+    if queue is None and use is not None and k is not None and ttft_mean > 0:
         # the least-loaded requests' fit still holds some waiting: what it leaves is a lower bound
         expected = _expected_ttft(use, f["inp"])
         q_least = min(max(0.0, float(np.mean(ttft_ms - expected))), ttft_mean)
@@ -279,7 +289,8 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
         bottleneck = "queueing"
         evidence = (f"queueing: {_pct(qshare)} of TTFT is waiting ({queue:,.0f} of {ttft_mean:,.0f} ms on average, "
                     f"beyond what prefill takes at light load); the server is saturated at this load")
-    elif q_least is not None and use is not None and per_k is not None and q_least / ttft_mean >= QUEUE_BOUND:
+    elif (q_least is not None and use is not None and per_k is not None and k is not None
+          and q_least / ttft_mean >= QUEUE_BOUND):
         bottleneck = "queueing"
         evidence = (f"queueing: at least {_pct(q_least / ttft_mean)} of TTFT is waiting (mean TTFT {ttft_mean:,.0f} ms, "
                     f"{q_least:,.0f} ms more than the {use.n} least-loaded requests' prompt-length fit predicts) and "
@@ -307,7 +318,7 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
         bottleneck, evidence = "unknown", "no single phase dominates"
     return RunTeardown(label=label, load=run.meta.describe_load(), n=n, e2e_mean_ms=e2e_mean, ttft_mean_ms=ttft_mean,
                        queue_ms=queue, prefill_ms=prefill, decode_ms=decode_ms, queue_share_of_ttft=qshare,
-                       queue_ms_at_least=q_least, ttft_ms_per_request_in_flight=per_k, shares_of_e2e=shares, mean_in_flight=float(k.mean() + 1), prefill=use, decode=dec,
+                       queue_ms_at_least=q_least, ttft_ms_per_request_in_flight=per_k, shares_of_e2e=shares, mean_in_flight=None if k is None else float(k.mean() + 1), prefill=use, decode=dec,
                        bottleneck=bottleneck, evidence=evidence, notes=notes)
 
 
