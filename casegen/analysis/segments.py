@@ -3,7 +3,8 @@
 Definitions (``docs/segments.md``):
 
 * **segments** of an axis: prompt length (quantile bins of the input tokens of both sides pooled;
-  metric TTFT), output length (quantile bins of output tokens; metric end-to-end latency) and, for
+  metric TTFT; 3–5 bins of at least 30 requests per side, only when (p90 − p10)/median ≥ 0.25),
+  output length (quantile bins of output tokens; metric end-to-end latency) and, for
   load sweeps, the load points both sweeps measured (metric: the first SLO's, else TTFT, else E2E);
 * per segment: the change of the **mean** (optimized − baseline, ms) with a normal interval
   ``d ± z·√(f_o·s_o²/n_o + f_b·s_b²/n_b)``, ``f`` the long-run variance factor of the values in send
@@ -34,6 +35,7 @@ from casegen.runs.model import Run
 MIN_PER_BIN = 30  # requests per side and bin
 MAX_BINS = 5
 MIN_BINS = 3
+MIN_SPREAD = 0.25  # (p90 − p10) / median of the pooled lengths below which an axis is not segmented
 
 Axis = Literal["input_tokens", "output_tokens", "load"]
 AXIS_METRIC = {"input_tokens": "ttft", "output_tokens": "e2e"}
@@ -151,6 +153,9 @@ def binned_axis(base: Run, opt: Run, axis: Axis, confidence: float) -> SegmentAx
     if k < MIN_BINS:
         return None
     pooled = np.concatenate([xb, xo])
+    med = float(np.median(pooled))
+    if med <= 0 or (np.percentile(pooled, 90) - np.percentile(pooled, 10)) / med < MIN_SPREAD:
+        return None  # (nearly) one length: nothing to segment
     edges = np.unique(np.quantile(pooled, np.linspace(0, 1, k + 1)[1:-1]))
     while k >= MIN_BINS:
         ib, io = np.searchsorted(edges, xb, side="right"), np.searchsorted(edges, xo, side="right")
