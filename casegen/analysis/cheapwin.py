@@ -155,13 +155,16 @@ def _output_cap(study: Any, conf: float) -> IntendedChange | None:
 
 
 def _streams(run: Any, m: Any) -> bool | None:
-    if run.meta.streaming is not None:
-        return bool(run.meta.streaming)
+    """The side streamed: its TTFT is not its end-to-end latency (the data wins over the file's flag, as in
+    checks.realism_checks); None when unknown."""
     df = run.requests
-    if df is None or m.latency_ms.get("ttft") is None:
-        return None if df is None else False
-    ok = df[df["success"]]
-    return not (len(ok) > 1 and np.allclose(ok["ttft_s"].to_numpy(float), ok["e2e_s"].to_numpy(float)))
+    if df is not None:
+        if m.latency_ms.get("ttft") is None:
+            return False
+        ok = df[df["success"]]
+        if len(ok) > 1 and np.allclose(ok["ttft_s"].to_numpy(float), ok["e2e_s"].to_numpy(float)):
+            return False
+    return None if run.meta.streaming is None and df is None else run.meta.streaming is not False
 
 
 def _user_wait(study: Any, conf: float) -> IntendedChange | None:

@@ -28,6 +28,7 @@ Pure functions; the small pydantic models at the end are what summary.json carri
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -136,13 +137,15 @@ def _thin(n: int, limit: int = MAX_FIT_POINTS) -> np.ndarray:
 
 
 def theil_sen(x: np.ndarray, y: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float, float]:
-    """(slope, intercept, slope_low, slope_high): Theil–Sen slope with Sen's interval, intercept
-    median(y − slope·x) (scipy.stats.theilslopes, method 'separate')."""
+    """(slope, intercept, slope_low, slope_high): Theil–Sen slope with Sen's interval (NaN ends when the x
+    are too tied for one), intercept median(y − slope·x) (scipy.stats.theilslopes, method 'separate')."""
     from scipy.stats import theilslopes
 
     idx = _thin(x.size)
-    r = theilslopes(y[idx], x[idx], alpha=confidence, method="separate")
-    return float(r.slope), float(r.intercept), float(r.low_slope), float(r.high_slope)
+    with warnings.catch_warnings():  # Sen's interval with heavily tied x: scipy warns, the interval is NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = theilslopes(y[idx], x[idx], alpha=confidence, method="separate")
+    return float(r.slope), float(r.intercept), float(r.low_slope), float(r.high_slope)  # NaN ends: no interval
 
 
 def _frame(run: Run) -> dict[str, np.ndarray] | None:
@@ -195,7 +198,8 @@ def prefill_fit(run: Run, confidence: float = 0.95, source: str = "this run") ->
                           light_load=light, source=source,
                           note="TTFT does not grow with prompt length at light load: no prefill rate")
     rate = 1e3 / b
-    interval = [1e3 / hi if hi > 0 else None, 1e3 / lo if lo > 0 else None]
+    interval = ([1e3 / hi if hi > 0 else None, 1e3 / lo if lo > 0 else None]
+                if math.isfinite(lo) and math.isfinite(hi) else None)
     return PrefillFit(intercept_ms=a, ms_per_token=b, tokens_per_s=rate, tokens_per_s_interval=interval,
                       confidence=confidence, n=int(y.size), max_in_flight=kstar, light_load=light, source=source)
 
@@ -219,7 +223,7 @@ def decode_slowdown(run: Run, confidence: float = 0.95) -> DecodeSlowdown | None
     slope = interval = None
     if np.unique(m).size >= 2:
         s, _a, lo, hi = theil_sen(m.astype(float), tpot, confidence)
-        slope, interval = s, [lo, hi]
+        slope, interval = s, ([lo, hi] if math.isfinite(lo) and math.isfinite(hi) else None)
     return DecodeSlowdown(levels=levels, low_in_flight=low.in_flight, high_in_flight=high.in_flight,
                           tpot_low_ms=low.tpot_p50_ms, tpot_high_ms=high.tpot_p50_ms,
                           ratio=high.tpot_p50_ms / low.tpot_p50_ms if low.tpot_p50_ms > 0 else 1.0,
