@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from casegen.analysis.segments import SegmentAxis, Segment, find_crossover, mean_change
+from casegen.analysis.segments import Segment, SegmentAxis, find_crossover, mean_change
 from casegen.analysis.study import analyze
 from casegen.case.model import load_case
 from casegen.report.build import build_report, summary_json

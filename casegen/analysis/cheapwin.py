@@ -216,7 +216,7 @@ def _cost_per_request(study: Any, conf: float) -> IntendedChange | None:
 
         mean_in = {s: (m.tokens["input"].mean if m.tokens.get("input") else None) for s, m in study.metrics.items()}
         resolved = prices.resolve_cost(cs, mean_in).cost
-        per = {}
+        per: dict[str, np.ndarray] = {}
         for side in ("baseline", "optimized"):
             p = getattr(resolved, side).api
             xi, xo = _tokens(study.runs[side], "input_tokens"), _tokens(study.runs[side], "output_tokens")

@@ -262,9 +262,8 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
             r.informational = True
             r.detail = (r.detail + "; " if r.detail else "") + f"intended ({kind_label or what})"
     wc.threats = list(T)
-    T = wc.threats
     valid = ["TTFT", "TPOT", "inter-chunk latency", "end-to-end latency", "throughput"]
-    keys = {t.key for t in T}
+    keys = {t.key for t in wc.threats}
     if "output-differs" in keys:
         valid = ["TTFT", "TPOT", "inter-chunk latency"]
     if "input-differs" in keys:

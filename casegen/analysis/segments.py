@@ -199,6 +199,10 @@ def _fmt_x(x: float, unit: str) -> str:
     return f"{x:,.0f}" if unit == "tokens" or abs(x) >= 100 else f"{x:,.3g}"
 
 
+def _pct(s: Segment) -> str:
+    return f"{s.change_pct:+.0f}%".replace("-", "−") if s.change_pct is not None else ""
+
+
 def find_crossover(ax: SegmentAxis) -> Crossover | None:
     """The first change from a segment that helps to one that hurts (or back), unclear ones between."""
     from casegen.registry import label
@@ -231,17 +235,16 @@ def find_crossover(ax: SegmentAxis) -> Crossover | None:
             lo_txt, hi_txt = _fmt_x(a.center, ax.unit), _fmt_x(b.center, ax.unit)
             est_txt = _fmt_x(est, ax.unit)
             m = label(ax.metric)
-            pct = (lambda s: f"{s.change_pct:+.0f}%".replace("-", "−") if s.change_pct is not None else "")
             if ax.axis == "load":
                 side_help = f"{'below' if helps == 'below' else 'above'} ~{est_txt} {unit}"
                 side_hurt = f"{higher if helps == 'below' else lower} load"
-                text = (f"The change helps {m} at load {side_help} ({pct(best)} there) and hurts it at {side_hurt} "
-                        f"({pct(worst)}); the crossover lies between {lo_txt} and {hi_txt} {unit}.")
+                text = (f"The change helps {m} at load {side_help} ({_pct(best)} there) and hurts it at {side_hurt} "
+                        f"({_pct(worst)}); the crossover lies between {lo_txt} and {hi_txt} {unit}.")
             else:
                 side_help = f"{what} {'shorter' if helps == 'below' else 'longer'} than ~{est_txt} {unit}"
                 side_hurt = f"{higher if helps == 'below' else lower} ones"
-                text = (f"The change helps {m} for {side_help} ({pct(best)} there) and hurts {side_hurt} "
-                        f"({pct(worst)}); the crossover lies between {lo_txt} and {hi_txt} {unit}.")
+                text = (f"The change helps {m} for {side_help} ({_pct(best)} there) and hurts {side_hurt} "
+                        f"({_pct(worst)}); the crossover lies between {lo_txt} and {hi_txt} {unit}.")
             return Crossover(axis=ax.axis, metric=ax.metric, unit=ax.unit, helps=helps, bracket=[a.center, b.center],
                              estimate=float(est), helps_change_pct=best.change_pct, hurts_change_pct=worst.change_pct,
                              text=text)

@@ -62,7 +62,7 @@ def diagnose(paths: list[Path], fmt: str = "auto", select: str | None = None,
 
 def write_teardown(paths: list[Path], outdir: Path, formats: tuple[str, ...] = ("html", "pdf", "json"),
                    fmt: str = "auto", select: str | None = None, title: str | None = None) -> list[Path]:
-    from casegen.render.diagnosis_view import teardown_document
+    from casegen.render.teardown_doc import teardown_document
 
     items, runs = diagnose(paths, fmt, select)
     outdir.mkdir(parents=True, exist_ok=True)

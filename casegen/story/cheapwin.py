@@ -21,6 +21,10 @@ def _value(pct: float | None, fallback: str) -> str:
     return fallback if pct is None else f"{pct:+.0f}%".replace("-", "−")
 
 
+def _num(v: float | str | None) -> float | None:
+    return v if isinstance(v, float) else None
+
+
 def findings(study: Study) -> list[Finding]:
     """One finding per measured intended change (kind 'workload', cost per request kind 'cost')."""
     cw = study.cheap_win
@@ -33,13 +37,12 @@ def findings(study: Study) -> list[Finding]:
         lower = c.change_pct is not None and c.change_pct < -0.5
         higher = c.change_pct is not None and c.change_pct > 0.5
         verdict = "na" if c.key in ("model", "output_cap") else "better" if lower else "worse" if higher else "same"
-        num = (lambda v: v if isinstance(v, float) else None)
         value = (_value(c.change_pct, "") if c.key != "output_cap" else f"{c.optimized:.0%} cut") if c.key != "model" \
             else str(c.optimized or "—")
         out.append(Finding(
             key=f"intended:{c.key}", kind="cost" if c.key == "cost_per_request" else "workload", claim=c.claim,
             title=c.title, value=value, detail=c.detail, verdict=verdict, strength=strength,  # type: ignore[arg-type]
-            evidence=Evidence(metric=c.key, unit=c.unit, baseline=num(c.baseline), optimized=num(c.optimized),
+            evidence=Evidence(metric=c.key, unit=c.unit, baseline=_num(c.baseline), optimized=_num(c.optimized),
                               change_pct=c.change_pct, ci_pct=c.ci_pct, confidence=c.confidence,
                               supported=bool(c.ci_pct), significant=sig if c.ci_pct else None,
                               operating_point="intended by the optimization")))
