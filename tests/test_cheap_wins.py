@@ -176,3 +176,21 @@ optimization: {kind: right-sizing}
     model = next(c for c in study.cheap_win.changes if c.key == "model")
     assert model.claim == "The model changed as intended (llama-70b → llama-8b)."
     assert "quality-not-measured" in {t.key for t in study.threats}
+
+
+EXAMPLE_TRIM = Path(__file__).resolve().parent.parent / "cases" / "prompt-trimming-testserver"
+
+
+def test_prompt_trimming_example_from_real_guidellm_runs():
+    """The bundled example (GuideLLM 0.8.1 against tools/testserver.py, prompts cut to 0.6×)."""
+    study, report = _report(EXAMPLE_TRIM)
+    keys = {t.key for t in study.threats}
+    assert "input-differs" not in keys and study.threats[0].key == "quality-not-measured"
+    cw = {c.key: c for c in study.cheap_win.changes}
+    assert cw["input_tokens"].change_pct == pytest.approx(-40, abs=0.5)
+    cards = [c.finding for c in report.page1.cards]
+    assert cards[0] == "intended:input_tokens" and cards[-1] == "intended:cost_per_request"
+    assert any(c.startswith("latency:ttft") for c in cards)
+    ttft = next(f for f in report.findings if f.key == "latency:ttft:p50")
+    assert ttft.verdict == "better"  # prefill is 0.08 ms per prompt token on this server
+    assert "quality not measured" in report.page1.in_short
