@@ -194,3 +194,24 @@ def test_prompt_trimming_example_from_real_guidellm_runs():
     ttft = next(f for f in report.findings if f.key == "latency:ttft:p50")
     assert ttft.verdict == "better"  # prefill is 0.08 ms per prompt token on this server
     assert "quality not measured" in report.page1.in_short
+
+
+def test_other_differences_stay_threats(tmp_path):
+    from tests.simruns import write_vllm
+
+    d = tmp_path / "case"
+    rng = np.random.default_rng(2)
+    prompts = rng.integers(500, 2500, 200).astype(float)
+    write_vllm(d / "runs" / "base.json", fifo_queue(n=200, rate=0.5, slots=8, inp=prompts, seed=1), 0.5)
+    write_vllm(d / "runs" / "opt.json", fifo_queue(n=200, rate=1.0, slots=8, inp=np.round(0.6 * prompts), seed=2), 1.0)
+    (d / "case.yaml").write_text(CASE_HEAD + """
+runs:
+  baseline: {path: runs/base.json}
+  optimized: {path: runs/opt.json}
+optimization: {kind: prompt-trimming}
+""")
+    study, _ = _report(d)
+    keys = {t.key for t in study.threats}
+    assert "input-differs" not in keys and "load-differs" in keys  # only the prompt change is intended
+    row = next(r for r in study.workload.rows if r.label.startswith("Input tokens"))
+    assert row.differs and row.informational and "intended (prompt trimming)" in row.detail

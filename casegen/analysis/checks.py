@@ -112,18 +112,6 @@ INTENDED_THREATS = {"input": ("input-differs", "input-not-shown-same"),
 _ROW_DIFFERENCE = {"Input tokens": "input", "Output tokens": "output", "Streaming": "streaming", "Model": "model"}
 
 
-class _IntendedFilter(list):
-    """A threat list that drops the threats an intended difference explains."""
-
-    def __init__(self, intended: tuple[str, ...]) -> None:
-        super().__init__()
-        self.skip = {key for what in intended for key in INTENDED_THREATS.get(what, ())}
-
-    def append(self, t: "Threat") -> None:  # type: ignore[override]
-        if t.key not in self.skip:
-            super().append(t)
-
-
 @dataclass
 class WorkloadComparison:
     rows: list[WorkloadRow] = field(default_factory=list)
@@ -160,7 +148,7 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
     purpose (``registry.OPTIMIZATION_KINDS``: "input", "output", "streaming", "model"); they are
     reported as intended rows (the cheap-win findings state them with intervals), not as threats."""
     wc = WorkloadComparison()
-    T = _IntendedFilter(intended)
+    T = wc.threats
 
     def row(label: str, b: Any, o: Any, differs: bool, detail: str = "", informational: bool = False,
             equivalent: bool | None = None) -> None:
@@ -261,7 +249,8 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
         if what in intended and r.differs:
             r.informational = True
             r.detail = (r.detail + "; " if r.detail else "") + f"intended ({kind_label or what})"
-    wc.threats = list(T)
+    skip = {key for what in intended for key in INTENDED_THREATS.get(what, ())}
+    wc.threats = [t for t in T if t.key not in skip]
     valid = ["TTFT", "TPOT", "inter-chunk latency", "end-to-end latency", "throughput"]
     keys = {t.key for t in wc.threats}
     if "output-differs" in keys:
