@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
@@ -102,3 +103,18 @@ def test_sweep_uses_lowest_point_fit_and_cli_writes_diagnosis(tmp_path):
     assert "queueing:" in html and "Prefill rate" in html
     bad = CliRunner().invoke(main, ["teardown", str(tmp_path / "missing.csv"), "-o", str(out)])
     assert bad.exit_code != 0 and "Traceback" not in bad.output
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "cases" / "teardown-testserver" / "runs" / "rate-sweep.json"
+
+
+def test_teardown_example_from_a_real_guidellm_sweep():
+    """GuideLLM 0.8.1 against tools/testserver.py --slots 4 (prefill 0.08 ms per token = 12,500 tokens/s)."""
+    from casegen.app.teardown import diagnose
+
+    items, _runs = diagnose([EXAMPLE])
+    assert [t.label for t in items] == ["rate 1 req/s", "rate 3 req/s", "rate 6 req/s"]
+    low = items[0]
+    assert low.prefill.light_load and abs(low.prefill.tokens_per_s / 12_500 - 1) < 0.10
+    assert low.bottleneck != "queueing"
+    assert items[-1].bottleneck == "queueing" and items[-1].prefill.source.startswith("the lowest load point")
