@@ -269,7 +269,9 @@ def study_segments(study: Any) -> Segments | None:
             if ax is not None:
                 out.axes.append(ax)
     if study.sweeps and study.pairing is not None:
-        slo_metric = next((s.metric for s in study.case.slos if s.metric in ("ttft", "tpot", "e2e")), None)
+        from casegen.registry import CURVE_METRICS
+
+        slo_metric = next((s.metric for s in study.case.slos if s.metric in CURVE_METRICS), None)
         pairs = [(p.load, p.base.run, p.opt.run) for p in study.pairing.pairs if p.base is not None and p.opt is not None]
         metric = slo_metric or ("ttft" if all(np.isfinite(r.requests["ttft_s"]).any() for _l, r, _o in pairs
                                               if r.requests is not None) else "e2e")
