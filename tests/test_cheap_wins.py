@@ -75,7 +75,7 @@ def test_prompt_trimming_case_page1(tmp_path):
     assert "Cost per request" in text and "quality not measured" in text
     assert "Caveat: quality not measured" in text
     # TTFT fell: prefill is 0.5 ms per token, prompts lost 40 % of ~1,500 tokens
-    ttft = next(f for f in report.findings if f.key == "latency:ttft:mean")
+    ttft = next(f for f in report.findings if f.key == "latency:ttft:p50")
     assert ttft.evidence.change_pct < -20 and ttft.evidence.ci_pct[1] < 0
     # cost per request by hand: gpt-4o-mini $0.15 / 1M input, $0.60 / 1M output; 50 output tokens
     m_in = {s: study.metrics[s].tokens["input"].mean for s in ("baseline", "optimized")}
