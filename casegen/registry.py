@@ -152,4 +152,40 @@ THREATS: dict[str, str] = {
     "e2e-below-ttft": "End-to-end latency below TTFT",
     "scaffold-text": "Example text from `casegen new` left in case.yaml",
     "scaffold-value": "Example values from `casegen new` left in case.yaml",
+    "quality-not-measured": "Quality not measured",
 }
+
+
+@dataclass(frozen=True)
+class OptimizationKind:
+    """What an optimization changes on purpose (``optimization.kind`` in case.yaml)."""
+
+    key: str
+    label: str  # "prompt trimming"
+    #: workload differences between the sides that are the optimization itself, not threats:
+    #: "input" (prompt tokens), "output" (output tokens), "streaming", "model"
+    intended: tuple[str, ...]
+    #: the kind can change answer quality, so the case needs a quality measurement
+    quality_risk: bool
+    description: str
+
+
+OPTIMIZATION_KINDS: dict[str, OptimizationKind] = {
+    k.key: k
+    for k in (
+        OptimizationKind("serving", "serving change", (), False,
+                         "a serving-configuration change (engine, precision, parallelism, routing): both sides must "
+                         "serve the same workload"),
+        OptimizationKind("prompt-trimming", "prompt trimming", ("input",), True,
+                         "shorter prompts for the same task: fewer input tokens are intended"),
+        OptimizationKind("output-capping", "output capping", ("output",), True,
+                         "a max_tokens cap (or a terser instruction): fewer output tokens are intended"),
+        OptimizationKind("caching", "caching", (), False,
+                         "prompt/prefix or response caching: the same workload, cheaper repeats"),
+        OptimizationKind("streaming", "streaming", ("streaming",), False,
+                         "streaming the answer: the user waits for the first token instead of the whole answer"),
+        OptimizationKind("right-sizing", "model right-sizing", ("model",), True,
+                         "a smaller (or cheaper) model for the same task: a different model is intended"),
+    )
+}
+OPTIMIZATION_KIND_NAMES: tuple[str, ...] = tuple(OPTIMIZATION_KINDS)

@@ -124,7 +124,7 @@ def test_the_example_runs_are_flagged_under_any_name(tmp_path):
 
 
 def test_bundled_cases_pass_strict():
-    for case in sorted((ROOT / "cases").iterdir()):
+    for case in sorted(p for p in (ROOT / "cases").iterdir() if (p / "case.yaml").is_file()):  # teardown-testserver: runs only
         r = run("validate", case, "--strict")
         assert r.exit_code == 0, (case, r.stderr)
         assert "acknowledged: " in r.stderr

@@ -16,6 +16,7 @@ Timing model (seconds, all configurable; ``--profile`` picks a preset):
 * TTFT = (base + prompt_tokens × prefill_per_token) × slow
 * each further token = decode_per_token × slow
 * slow = 1 + slowdown × (requests in flight − 1), so latency grows with concurrency
+* ``--slots N``: at most N requests run at once, the others wait in a FIFO queue (queueing inside TTFT)
 * every delay is multiplied by a log-normal jitter (``--jitter`` sigma, seeded ``--seed``)
 
 The server stops by itself after ``--max-seconds`` (default 600) so a forgotten process
@@ -52,6 +53,7 @@ class Config:
     jitter: float
     default_max_tokens: int
     seed: int
+    slots: int = 0  # 0: every request runs at once; N: at most N run, the rest wait in a FIFO queue
 
 
 class Server:
@@ -61,6 +63,7 @@ class Server:
         self.inflight = 0
         self.rng = random.Random(cfg.seed)
         self.served = 0
+        self.sem = asyncio.Semaphore(cfg.slots) if cfg.slots > 0 else None
 
     # ---------------------------------------------------------------- timing
     def _noise(self) -> float:
@@ -167,6 +170,13 @@ class Server:
         return len(str(prompt).split())
 
     async def generate(self, req: dict, chat: bool, writer: asyncio.StreamWriter) -> None:
+        if self.sem is None:
+            await self._generate(req, chat, writer)
+            return
+        async with self.sem:  # wait for a free slot (FIFO): this wait is queueing, inside the client's TTFT
+            await self._generate(req, chat, writer)
+
+    async def _generate(self, req: dict, chat: bool, writer: asyncio.StreamWriter) -> None:
         self.inflight += 1
         self.served += 1
         rid = f"cmpl-{self.served}"
@@ -234,7 +244,7 @@ async def main_async(args: argparse.Namespace) -> None:
         decode_ms_per_token=(args.decode_ms_per_token if args.decode_ms_per_token is not None
                              else preset["decode_ms_per_token"]),
         slowdown=args.slowdown if args.slowdown is not None else preset["slowdown"],
-        jitter=args.jitter, default_max_tokens=args.default_max_tokens, seed=args.seed,
+        jitter=args.jitter, default_max_tokens=args.default_max_tokens, seed=args.seed, slots=args.slots,
     )
     server = Server(cfg, args.log_requests)
     srv = await asyncio.start_server(server.handle, args.host, args.port, limit=1 << 22)
@@ -263,6 +273,7 @@ def main() -> None:
     p.add_argument("--jitter", type=float, default=0.15, help="log-normal sigma of every delay")
     p.add_argument("--default-max-tokens", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--slots", type=int, default=0, help="at most this many requests run at once; the rest queue (0: no limit)")
     p.add_argument("--max-seconds", type=float, default=600.0)
     p.add_argument("--log-requests", metavar="FILE",
                    help="append one JSON line per generation request (prompt tokens counted, max tokens) to FILE")

@@ -105,6 +105,13 @@ def mean_equivalence(base: np.ndarray, opt: np.ndarray, margin: float) -> Equiva
     return Equivalence(d, d - z * se, d + z * se, margin, (nb, no), se)
 
 
+#: threats that an intended difference (``registry.OptimizationKind.intended``) turns into a finding
+INTENDED_THREATS = {"input": ("input-differs", "input-not-shown-same"),
+                    "output": ("output-differs", "output-not-shown-same"),
+                    "streaming": ("streaming-differs",)}
+_ROW_DIFFERENCE = {"Input tokens": "input", "Output tokens": "output", "Streaming": "streaming", "Model": "model"}
+
+
 @dataclass
 class WorkloadComparison:
     rows: list[WorkloadRow] = field(default_factory=list)
@@ -135,7 +142,11 @@ def _fmt(v: Any) -> str:
 
 
 def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
-                      margin: float = EQUIVALENCE_MARGIN) -> WorkloadComparison:
+                      margin: float = EQUIVALENCE_MARGIN, intended: tuple[str, ...] = (),
+                      kind_label: str = "") -> WorkloadComparison:
+    """Rows and threats of the workload comparison. ``intended``: differences the optimization makes on
+    purpose (``registry.OPTIMIZATION_KINDS``: "input", "output", "streaming", "model"); they are
+    reported as intended rows (the cheap-win findings state them with intervals), not as threats."""
     wc = WorkloadComparison()
     T = wc.threats
 
@@ -236,8 +247,15 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
         T.append(Threat("streaming-differs", "major", "One side streamed and the other did not",
                         "TTFT is not measured without streaming", "stream on both sides"))
 
+    for r in wc.rows:
+        what = _ROW_DIFFERENCE.get(r.label.split(" (")[0])
+        if what in intended and r.differs:
+            r.informational = True
+            r.detail = (r.detail + "; " if r.detail else "") + f"intended ({kind_label or what})"
+    skip = {key for what in intended for key in INTENDED_THREATS.get(what, ())}
+    wc.threats = [t for t in T if t.key not in skip]
     valid = ["TTFT", "TPOT", "inter-chunk latency", "end-to-end latency", "throughput"]
-    keys = {t.key for t in T}
+    keys = {t.key for t in wc.threats}
     if "output-differs" in keys:
         valid = ["TTFT", "TPOT", "inter-chunk latency"]
     if "input-differs" in keys:

@@ -79,6 +79,9 @@ class Study:
     throughput_ci_reasons: dict[str, str] = field(default_factory=dict)
     #: throughput key → throughput.ThroughputDeltaCI of the change
     throughput_delta_cis: dict[str, Any] = field(default_factory=dict)
+    teardown: Any = None  # teardown.Teardown (per-request sides with TTFT)
+    segments: Any = None  # segments.Segments: where the change helps and hurts
+    cheap_win: Any = None  # cheapwin.CheapWin when optimization.kind is not 'serving'
 
     def label(self, side: str) -> str:
         return side_label(self.case, self.runs[side], side)
@@ -468,8 +471,8 @@ def step_study(study: Study, i: int) -> Study:
         capacities={k: r.capacity for k, r in (("baseline", prev), ("optimized", cur)) if r.capacity is not None},
         sweeps={k: r.sweep for k, r in (("baseline", prev), ("optimized", cur)) if r.sweep is not None},
         compare_load=lad.compare_load if lad.compare_load is not None else study.compare_load,
-        cost=cost, ladder=None, quality={}, revenue=None, break_even=None,
-        slo_differences=[])  # the whole study's tests are not a step's: the step's SLOs are tested by the story
+        cost=cost, ladder=None, quality={}, revenue=None, break_even=None, teardown=None, segments=None,
+        cheap_win=None, slo_differences=[])  # the whole study's tests are not a step's: the step's SLOs are tested by the story
 
 
 def resolve_case_path(case_dir: Path, name: str) -> Path:
@@ -655,8 +658,11 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         sat = [iv.saturation.reason for iv in intervals.values() if iv.saturation is not None]
         slo_differences = slo.attainment_differences(slos["baseline"], slos["optimized"], 1 - a.confidence,
                                                      withheld=sat[0] if sat else "")
+    from casegen.registry import OPTIMIZATION_KINDS
+
+    kind = OPTIMIZATION_KINDS[case.optimization.kind]
     workload = checks.compare_workloads(runs["baseline"], runs["optimized"], metrics["baseline"], metrics["optimized"],
-                                        a.workload_margin)
+                                        a.workload_margin, kind.intended, kind.label)
     threats = list(workload.threats)
     trimmed = a.warmup is not None
     for side in SIDES:
@@ -669,6 +675,10 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         threats += checks.transient_threats(side, transients.get(side))
     threats += checks.scaffold_leftovers(case)
     threats += checks.scaffold_values(case, runs)
+    if kind.key != "serving":
+        from casegen.analysis.cheapwin import kind_threats
+
+        threats = kind_threats(case, threats)
     spread = {side: _spread(runs[side].parts, method) for side in SIDES if len(runs[side].parts) > 1}
     deltas = latency_deltas(metrics["baseline"], metrics["optimized"])
     revenue = None
@@ -715,6 +725,13 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         throughput_ci_reasons=tp_reasons,
         throughput_delta_cis=tp_delta_cis,
     )
+    from casegen.analysis.cheapwin import cheap_win
+    from casegen.analysis.segments import study_segments
+    from casegen.analysis.teardown import study_teardown
+
+    study.teardown = study_teardown(study)
+    study.segments = study_segments(study)
+    study.cheap_win = cheap_win(study)
     return study
 
 

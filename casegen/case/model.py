@@ -340,6 +340,21 @@ class TradeOff(_Strict):
     risk: str | None = Field(None, description="Operational risk and how it is contained.")
 
 
+class Optimization(_Strict):
+    """What kind of optimization the case shows, and so which differences between the sides are intended."""
+
+    kind: Literal[registry.OPTIMIZATION_KIND_NAMES] = Field(  # type: ignore[valid-type]
+        "serving", description="serving (default: the workload must be the same on both sides); prompt-trimming "
+        "(fewer input tokens intended); output-capping (fewer output tokens); caching; streaming (one side "
+        "streams); right-sizing (a different model). Intended differences become findings, not threats; "
+        "prompt-trimming, output-capping and right-sizing need a quality measurement (tradeoffs[].quality).",
+    )
+    output_cap_tokens: int | None = Field(
+        None, ge=1, le=10_000_000, description="output-capping: the max_tokens cap of the optimized side (default: the "
+        "longest answer it produced)."
+    )
+
+
 class Trim(_Strict):
     """Part of a run to leave out: give seconds or a fraction of the run."""
 
@@ -486,6 +501,8 @@ class Case(_Strict):
     workload: Workload = Field(description="The traffic the runs represent.")
     slos: list[SLO] = Field(default_factory=list, max_length=MAX_SLOS, description="Latency objectives (the first one drives the headline).")
     runs: Runs = Field(description="The baseline and optimized benchmark runs.")
+    optimization: Optimization = Field(default_factory=Optimization,
+                                       description="Kind of optimization (which differences between the sides are intended).")
     cost: Cost | None = Field(None, description="Cost assumptions; leave out to skip the cost section.")
     tradeoffs: list[TradeOff] = Field(default_factory=list, max_length=MAX_TRADEOFFS, description="One entry per technique applied.")
     notes: str = Field("", max_length=100_000, description="Markdown. Raw HTML is shown as text.")

@@ -520,6 +520,36 @@ def preview(case: Path, port: int, layout: str | None, theme: str | None, templa
         pass
 
 
+@main.command(short_help="Diagnose where latency goes in one run or a sweep: queue, prefill, decode.")
+@click.argument("runs", nargs=-1, required=True, type=UserPath(path_type=Path))
+@click.option("-o", "--outdir", type=UserPath(path_type=Path), required=True, help="Output folder.")
+@click.option("--format", "formats", type=CommaChoice(("html", "pdf", "json")), default="html,pdf,json",
+              show_default=True, help="Comma-separated outputs.")
+@click.option("--input-format", "fmt", type=LazyChoice(_format_names, "[auto|NAME]"), default="auto",
+              show_default=True, help="Input format; names as in case.yaml's format: (docs/formats.md).")
+@click.option("--select", default=None, help="Keep only the runs this selector picks, e.g. 'rate=10'.")
+@click.option("--title", default=None, help="Title of the diagnosis (default: 'Latency teardown: MODEL').")
+@_user_errors
+def teardown(runs: tuple[Path, ...], outdir: Path, formats: tuple[str, ...], fmt: str, select: str | None,
+             title: str | None) -> None:
+    """Write a short diagnosis (teardown.html, .pdf, .json) of benchmark RUNS.
+
+    One run, or several (a sweep: every run of the files, ordered by load). For each:
+    mean end-to-end time split into queue wait, prefill and decode; the prefill rate
+    (Theil–Sen fit of TTFT on prompt length at light load, with interval); how TPOT grows
+    with the number of requests in flight; the bottleneck named with its evidence
+    (docs/teardown.md). Needs per-request data with TTFT and send times.
+
+    \b
+    Example:
+      casegen teardown results/guidellm-sweep.json -o teardown --format html,json
+    """
+    from casegen.app.teardown import write_teardown
+
+    for path in write_teardown(list(runs), outdir, tuple(formats), fmt, select, title):
+        click.echo(f"wrote {path}")
+
+
 @main.command(short_help="Build many cases, an index.html and one portfolio.pdf.")
 @click.argument("dirs", nargs=-1, required=True, type=UserPath(path_type=Path))
 @click.option("-o", "--outdir", type=UserPath(path_type=Path), required=True, help="Output folder.")

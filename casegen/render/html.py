@@ -49,7 +49,7 @@ from casegen.registry import (
     THROUGHPUT_METRICS,
     TOOL_NAMES,
 )
-from casegen.render import charts
+from casegen.render import charts, diagnosis_view
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
@@ -649,6 +649,8 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "results": _results_rows(study, found),
         "throughput": _throughput_rows(study),
         "teardown": _teardown(study),
+        "diagnosis": diagnosis_view.teardown_view(study),
+        "segments": diagnosis_view.segments_view(study),
         "cost": _cost(study),
         "tradeoffs": _tradeoffs(study),
         "inputs": _inputs(study),

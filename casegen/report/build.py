@@ -8,6 +8,8 @@ from __future__ import annotations
 from casegen import __version__
 from casegen.analysis.study import SIDES, Study, _clean, summary_dict
 from casegen.report.model import Labels, Report
+from casegen.story import cheapwin as cheapwin_story
+from casegen.story import segments as segments_story
 from casegen.story.findings import (
     attach_step_findings,
     findings,
@@ -85,8 +87,8 @@ def _decided_verdicts(study: Study, fs: list, figures: dict) -> None:
 
 def build_report(study: Study) -> Report:
     attach_step_findings(study)
-    fs = findings(study)
-    page1 = select_page1(study, fs)
+    fs = findings(study) + cheapwin_story.findings(study) + segments_story.findings(study)
+    page1 = segments_story.page1(study, fs, cheapwin_story.page1(study, fs, select_page1(study, fs)))
     figures = summary_dict(study)
     _decided_verdicts(study, fs, figures)
     return Report(
@@ -100,6 +102,10 @@ def build_report(study: Study) -> Report:
         threats=threat_items(study),
         author_actions=author_actions(study),
         **{block: figures[block] for block in FIGURE_BLOCKS},
+        teardown=study.teardown,
+        segments=study.segments,
+        crossovers=list(study.segments.crossovers) if study.segments is not None else [],
+        optimization=study.cheap_win,
     )
 
 

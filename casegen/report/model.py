@@ -21,6 +21,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from casegen.analysis.cheapwin import CheapWin, IntendedChange
+from casegen.analysis.segments import Crossover, Segment, SegmentAxis, Segments
+from casegen.analysis.teardown import DecodeLevel, DecodeSlowdown, PrefillFit, RunTeardown, Teardown
 from casegen.story.model import Card, Evidence, Finding, Page1, ThreatItem, _Model
 
 SCHEMA_ID = "casegen.summary/3"
@@ -216,6 +219,17 @@ class Report(_Model):
         "n_baseline, n_optimized, verdict, reason} (docs/quality.md)")
     ladder: Ladder | None = Field(None, description="null unless runs.steps (docs/ladder.md)")
 
+    teardown: Teardown | None = Field(
+        None, description="Where the time goes, per side: queue wait, prefill, decode, prefill rate, decode slowdown, "
+        "bottleneck (docs/teardown.md); null without per-request runs with TTFT")
+    segments: Segments | None = Field(
+        None, description="Per-segment changes (prompt length, output length, load) with Bonferroni-corrected "
+        "intervals (docs/segments.md)")
+    crossovers: list[Crossover] = Field(default_factory=list,
+                                        description="Where the change stops helping, with its bracket (docs/segments.md)")
+    optimization: CheapWin | None = Field(
+        None, description="optimization.kind other than serving: the intended changes, measured (docs/cheap-wins.md)")
+
     def dump(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")
 
@@ -223,7 +237,9 @@ class Report(_Model):
 MODELS: tuple[type[BaseModel], ...] = (Report, Page1, Card, Finding, Evidence, ThreatItem, SLOSpec, Multiplicity,
                                         StatKey, AttainmentTest, Workload, WorkloadRowModel, KS, EquivalenceModel, Ladder, LadderRung,
                                         RungSLO, RungCapacity, RungCost, LadderStep, StepDelta, StepThroughput,
-                                        StepSLOChange)
+                                        StepSLOChange,
+                                        Teardown, RunTeardown, PrefillFit, DecodeSlowdown, DecodeLevel, Segments,
+                                        SegmentAxis, Segment, Crossover, CheapWin, IntendedChange)
 
 
 def json_schema() -> str:

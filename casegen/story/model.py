@@ -56,7 +56,7 @@ class Finding(_Model):
     """One claim the evidence supports, with how strongly."""
 
     key: str = Field(description="Stable id, e.g. 'latency:tpot:p95', 'slo:0', 'capacity', 'cost:per_token'")
-    kind: Literal["latency", "slo", "capacity", "throughput", "cost"]
+    kind: Literal["latency", "slo", "capacity", "throughput", "cost", "workload", "segment"]
     claim: str = Field(description="One sentence in reader language")
     title: str = Field(description="Card title, e.g. 'TTFT p95'")
     value: str = Field(description="Card value, formatted, e.g. '−12%', '≥ 1.35×', 'no significant change'")

@@ -1,0 +1,285 @@
+"""Where a change helps and where it hurts: per-segment deltas and crossovers.
+
+Definitions (``docs/segments.md``):
+
+* **segments** of an axis: prompt length (quantile bins of the input tokens of both sides pooled;
+  metric TTFT; 3–5 bins of at least 30 requests per side, only when (p90 − p10)/median ≥ 0.25),
+  output length (quantile bins of output tokens; metric end-to-end latency) and, for
+  load sweeps, the load points both sweeps measured (metric: the first SLO's, else TTFT, else E2E);
+* per segment: the change of the **mean** (optimized − baseline, ms) with a normal interval
+  ``d ± z·√(f_o·s_o²/n_o + f_b·s_b²/n_b)``, ``f`` the long-run variance factor of the values in send
+  order (``casegen.analysis.dependence``; 1 for independent requests). The intervals of one axis are
+  **Bonferroni-corrected** for its ``k`` segments (each at ``1 − α/k``), so "helps here, hurts there"
+  is not an artefact of looking at many bins;
+* a segment **helps** when its interval lies below 0, **hurts** when above 0, else is "no clear
+  change";
+* a **crossover**: along the axis, the first segment that helps (hurts) followed — with only unclear
+  segments between — by one that hurts (helps). Its **bracket** is [centre of the one, centre of the
+  other] (a bin's centre = mean of its pooled x; a load point's load), and the estimate is the linear
+  interpolation of the point changes where they change sign. Meaningful only when both sides served
+  the same mix along that axis, so an axis the optimization changes on purpose (prompt length for
+  prompt trimming, output length for output capping) is not segmented.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from casegen.runs.model import Run
+
+MIN_PER_BIN = 30  # requests per side and bin
+MAX_BINS = 5
+MIN_BINS = 3
+MIN_SPREAD = 0.25  # (p90 − p10) / median of the pooled lengths below which an axis is not segmented
+
+Axis = Literal["input_tokens", "output_tokens", "load"]
+AXIS_METRIC = {"input_tokens": "ttft", "output_tokens": "e2e"}
+AXIS_WORDS = {"input_tokens": ("prompts", "tokens", "shorter", "longer"),
+              "output_tokens": ("answers", "output tokens", "shorter", "longer"),
+              "load": ("load", "", "lower", "higher")}
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Segment(_M):
+    low: float = Field(description="lower edge of the segment on the axis (a load point: its load)")
+    high: float = Field(description="upper edge (a load point: its load)")
+    center: float = Field(description="mean x of the pooled segment (a load point: its load)")
+    n_baseline: int
+    n_optimized: int
+    baseline_mean_ms: float
+    optimized_mean_ms: float
+    change_ms: float
+    change_pct: float | None
+    ci_ms: list[float] = Field(description="Bonferroni-corrected interval of change_ms")
+    verdict: Literal["helps", "hurts", "unclear"]
+
+
+class SegmentAxis(_M):
+    axis: Axis
+    metric: str
+    unit: str = Field(description="unit of the axis: tokens, req/s or concurrent requests")
+    confidence: float = Field(description="family confidence; each segment's interval is at 1 − (1 − confidence)/k")
+    segments: list[Segment]
+
+
+class Crossover(_M):
+    """Where the change stops helping along one axis."""
+
+    axis: Axis
+    metric: str
+    unit: str
+    helps: Literal["below", "above"] = Field(description="the change helps below or above the crossover")
+    bracket: list[float] = Field(description="[low, high]: the crossover lies between these two segment centres")
+    estimate: float = Field(description="linear interpolation of the segments' changes where they change sign")
+    helps_change_pct: float | None = Field(description="change of the mean in the segment that helps most")
+    hurts_change_pct: float | None = Field(description="change of the mean in the segment that hurts most")
+    text: str
+
+
+class Segments(_M):
+    axes: list[SegmentAxis] = Field(default_factory=list)
+    crossovers: list[Crossover] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- math
+
+
+def _var_mean(x: np.ndarray) -> float:
+    from casegen.analysis.dependence import dependence
+
+    if x.size < 2:
+        return math.inf
+    dep = dependence(x)
+    f = dep.lrv_factor if dep.dependent else 1.0
+    return f * float(np.var(x, ddof=1)) / x.size
+
+
+def mean_change(base: np.ndarray, opt: np.ndarray, z: float) -> tuple[float, float, float]:
+    """(d, low, high): optimized − baseline mean with its normal interval at ``z`` (values in send order)."""
+    d = float(opt.mean() - base.mean())
+    se = math.sqrt(_var_mean(base) + _var_mean(opt))
+    return d, d - z * se, d + z * se
+
+
+def _z(confidence: float, k: int) -> float:
+    return NormalDist().inv_cdf(1 - (1 - confidence) / (2 * max(k, 1)))
+
+
+def _segment(low: float, high: float, center: float, b: np.ndarray, o: np.ndarray, z: float) -> Segment:
+    d, lo, hi = mean_change(b, o, z)
+    mb = float(b.mean())
+    verdict: Literal["helps", "hurts", "unclear"] = "helps" if hi < 0 else "hurts" if lo > 0 else "unclear"
+    return Segment(low=low, high=high, center=center, n_baseline=int(b.size), n_optimized=int(o.size),
+                   baseline_mean_ms=mb, optimized_mean_ms=float(o.mean()), change_ms=d,
+                   change_pct=d / mb * 100 if mb > 0 else None, ci_ms=[lo, hi], verdict=verdict)
+
+
+def _values(run: Run, axis_col: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """(x, metric values in ms) of the successful requests with both, in send order."""
+    from casegen.analysis.metrics import request_latencies_ms
+
+    df = run.requests
+    if df is None:
+        return np.array([]), np.array([])
+    ok = df[df["success"]]
+    if "start_s" in ok and ok["start_s"].notna().all():
+        ok = ok.sort_values("start_s", kind="stable")
+    y = request_latencies_ms(ok)[metric]
+    x = ok[axis_col].to_numpy(dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
+def binned_axis(base: Run, opt: Run, axis: Axis, confidence: float) -> SegmentAxis | None:
+    """Quantile bins of input or output tokens (pooled), the metric's mean change in each."""
+    metric = AXIS_METRIC[axis]
+    xb, yb = _values(base, axis, metric)
+    xo, yo = _values(opt, axis, metric)
+    if metric == "ttft" and (yb.size == 0 or yo.size == 0):
+        metric = "e2e"
+        xb, yb = _values(base, axis, metric)
+        xo, yo = _values(opt, axis, metric)
+    n = min(xb.size, xo.size)
+    k = min(MAX_BINS, n // MIN_PER_BIN)
+    if k < MIN_BINS:
+        return None
+    pooled = np.concatenate([xb, xo])
+    med = float(np.median(pooled))
+    if med <= 0 or (np.percentile(pooled, 90) - np.percentile(pooled, 10)) / med < MIN_SPREAD:
+        return None  # (nearly) one length: nothing to segment
+    edges = np.unique(np.quantile(pooled, np.linspace(0, 1, k + 1)[1:-1]))
+    while k >= MIN_BINS:
+        ib, io = np.searchsorted(edges, xb, side="right"), np.searchsorted(edges, xo, side="right")
+        counts = [min(int((ib == j).sum()), int((io == j).sum())) for j in range(edges.size + 1)]
+        if edges.size + 1 >= MIN_BINS and min(counts) >= MIN_PER_BIN:
+            break
+        k -= 1
+        edges = np.unique(np.quantile(pooled, np.linspace(0, 1, k + 1)[1:-1]))
+    else:
+        return None
+    if edges.size + 1 < MIN_BINS:
+        return None
+    z = _z(confidence, edges.size + 1)
+    bounds = np.concatenate([[pooled.min()], edges, [pooled.max()]])
+    segs = []
+    for j in range(edges.size + 1):
+        sel_b, sel_o = ib == j, io == j
+        center = float(np.concatenate([xb[sel_b], xo[sel_o]]).mean())
+        segs.append(_segment(float(bounds[j]), float(bounds[j + 1]), center, yb[sel_b], yo[sel_o], z))
+    return SegmentAxis(axis=axis, metric=metric, unit="tokens", confidence=confidence, segments=segs)
+
+
+def load_axis(pairs: list[tuple[float, Run, Run]], metric: str, load_kind: str, confidence: float) -> SegmentAxis | None:
+    """The metric's mean change at each load point both sweeps measured (per-request points only)."""
+    usable = []
+    for load, b, o in sorted(pairs, key=lambda t: t[0]):
+        if b.summary_only or o.summary_only or not math.isfinite(load):
+            continue
+        yb, yo = _values(b, "input_tokens", metric)[1], _values(o, "input_tokens", metric)[1]
+        if yb.size >= 2 and yo.size >= 2:
+            usable.append((load, yb, yo))
+    if len(usable) < 2:
+        return None
+    z = _z(confidence, len(usable))
+    segs = [_segment(load, load, load, yb, yo, z) for load, yb, yo in usable]
+    unit = "req/s" if load_kind == "rate" else "concurrent requests"
+    return SegmentAxis(axis="load", metric=metric, unit=unit, confidence=confidence, segments=segs)
+
+
+def _fmt_x(x: float, unit: str) -> str:
+    return f"{x:,.0f}" if unit == "tokens" or abs(x) >= 100 else f"{x:,.3g}"
+
+
+def _pct(s: Segment) -> str:
+    return f"{s.change_pct:+.0f}%".replace("-", "−") if s.change_pct is not None else ""
+
+
+def find_crossover(ax: SegmentAxis) -> Crossover | None:
+    """The first change from a segment that helps to one that hurts (or back), unclear ones between."""
+    from casegen.registry import label
+
+    segs = ax.segments
+    sign = [(-1 if s.verdict == "helps" else 1 if s.verdict == "hurts" else 0) for s in segs]
+    last = None
+    for j, sg in enumerate(sign):
+        if sg == 0:
+            continue
+        if last is not None and sign[last] == -sg:
+            a, b = segs[last], segs[j]
+            est = a.center
+            for i in range(last, j):  # interpolate where the point changes change sign
+                c0, c1 = segs[i].change_ms, segs[i + 1].change_ms
+                if c0 == 0:
+                    est = segs[i].center
+                    break
+                if (c0 < 0) != (c1 < 0):
+                    t = c0 / (c0 - c1)
+                    est = segs[i].center + t * (segs[i + 1].center - segs[i].center)
+                    break
+            helps = "below" if sign[last] < 0 else "above"
+            helping = [s for s in segs if s.verdict == "helps"]
+            hurting = [s for s in segs if s.verdict == "hurts"]
+            best = min(helping, key=lambda s: s.change_pct if s.change_pct is not None else 0.0)
+            worst = max(hurting, key=lambda s: s.change_pct if s.change_pct is not None else 0.0)
+            what, unit_word, lower, higher = AXIS_WORDS[ax.axis]
+            unit = ax.unit if ax.axis == "load" else unit_word
+            lo_txt, hi_txt = _fmt_x(a.center, ax.unit), _fmt_x(b.center, ax.unit)
+            est_txt = _fmt_x(est, ax.unit)
+            m = label(ax.metric)
+            if ax.axis == "load":
+                side_help = f"{'below' if helps == 'below' else 'above'} ~{est_txt} {unit}"
+                side_hurt = f"{higher if helps == 'below' else lower} load"
+                text = (f"The change helps {m} at load {side_help} ({_pct(best)} there) and hurts it at {side_hurt} "
+                        f"({_pct(worst)}); the crossover lies between {lo_txt} and {hi_txt} {unit}.")
+            else:
+                side_help = f"{what} {'shorter' if helps == 'below' else 'longer'} than ~{est_txt} {unit}"
+                side_hurt = f"{higher if helps == 'below' else lower} ones"
+                text = (f"The change helps {m} for {side_help} ({_pct(best)} there) and hurts {side_hurt} "
+                        f"({_pct(worst)}); the crossover lies between {lo_txt} and {hi_txt} {unit}.")
+            return Crossover(axis=ax.axis, metric=ax.metric, unit=ax.unit, helps=helps, bracket=[a.center, b.center],
+                             estimate=float(est), helps_change_pct=best.change_pct, hurts_change_pct=worst.change_pct,
+                             text=text)
+        last = j
+    return None
+
+
+def study_segments(study: Any) -> Segments | None:
+    """Every axis that applies to the study, and their crossovers (None for summary-only runs)."""
+    from casegen.registry import OPTIMIZATION_KINDS
+
+    conf = study.case.analysis.confidence
+    out = Segments()
+    intended = OPTIMIZATION_KINDS[study.case.optimization.kind].intended
+    b, o = study.runs["baseline"], study.runs["optimized"]
+    if not (b.summary_only or o.summary_only):
+        for axis, what in (("input_tokens", "input"), ("output_tokens", "output")):
+            if what in intended:
+                out.notes.append(f"Not segmented by {what} length: the optimization changes it on purpose.")
+                continue
+            ax = binned_axis(b, o, axis, conf)  # type: ignore[arg-type]
+            if ax is not None:
+                out.axes.append(ax)
+    if study.sweeps and study.pairing is not None:
+        from casegen.registry import CURVE_METRICS
+
+        slo_metric = next((s.metric for s in study.case.slos if s.metric in CURVE_METRICS), None)
+        pairs = [(p.load, p.base.run, p.opt.run) for p in study.pairing.pairs if p.base is not None and p.opt is not None]
+        metric = slo_metric or ("ttft" if all(np.isfinite(r.requests["ttft_s"]).any() for _l, r, _o in pairs
+                                              if r.requests is not None) else "e2e")
+        ax = load_axis(pairs, metric, study.sweeps["baseline"].load_kind, conf)
+        if ax is not None:
+            out.axes.append(ax)
+    for ax in out.axes:
+        c = find_crossover(ax)
+        if c is not None:
+            out.crossovers.append(c)
+    return out if out.axes or out.notes else None

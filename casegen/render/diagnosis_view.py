@@ -1,0 +1,189 @@
+"""Views of the teardown (queue / prefill / decode, bottleneck), the helps/hurts segments and the
+intended changes of a cheap win: template variables and their two charts.
+
+Figures come from ``casegen.analysis.teardown``, ``.segments`` and ``.cheapwin``; this module only
+words and draws them (the same sentences in the case report and in ``casegen teardown``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from markupsafe import Markup
+from matplotlib.ticker import MaxNLocator
+
+from casegen.formatting import fmt_ms
+from casegen.registry import label as metric_label
+from casegen.render import charts
+
+QUEUE_COLOR = "#b91c1c"
+
+
+def _share(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.0f}%"
+
+
+def run_sentences(t: Any) -> list[str]:
+    """What a RunTeardown says, in reader language."""
+    s = []
+    if t.queue_ms is not None and t.prefill_ms is not None:
+        s.append(f"Mean end-to-end time {fmt_ms(t.e2e_mean_ms)}: queue wait {fmt_ms(t.queue_ms)} "
+                 f"({_share(t.shares_of_e2e.get('queue'))}), prefill {fmt_ms(t.prefill_ms)} "
+                 f"({_share(t.shares_of_e2e.get('prefill'))}), decode {fmt_ms(t.decode_ms)} "
+                 f"({_share(t.shares_of_e2e.get('decode'))}).")
+    else:
+        s.append(f"Mean end-to-end time {fmt_ms(t.e2e_mean_ms)}: {fmt_ms(t.ttft_mean_ms)} before the first token "
+                 f"({_share(t.shares_of_e2e.get('before_first_token'))}; queue wait and prefill not separable), "
+                 f"decode {fmt_ms(t.decode_ms)} ({_share(t.shares_of_e2e.get('decode'))}).")
+    p = t.prefill
+    if p is not None and p.tokens_per_s is not None:
+        iv = p.tokens_per_s_interval or [None, None]
+        rng = (f"{p.confidence:.0%} interval {iv[0]:,.0f}–" + (f"{iv[1]:,.0f}" if iv[1] is not None else "∞")
+               if iv[0] is not None else "no interval")
+        where = ("at light load" if p.light_load else
+                 f"over the {p.n} least-loaded requests (≤ {p.max_in_flight} others in flight, not light load)"
+                 if p.max_in_flight is not None else "over every request (load per request unknown)")
+        s.append(f"Prefill rate {p.tokens_per_s:,.0f} prompt tokens/s ({rng}; Theil–Sen fit of TTFT on prompt "
+                 f"length {where}, {p.n} requests, from {p.source}): TTFT ≈ {p.intercept_ms:,.1f} ms + "
+                 f"{p.ms_per_token:.4f} ms × prompt tokens.")
+    elif p is not None and p.note:
+        s.append(p.note[:1].upper() + p.note[1:] + ".")
+    d = t.decode
+    if d is not None and d.high_in_flight > d.low_in_flight:
+        slope = ""
+        if d.slope_ms_per_request is not None and d.slope_interval:
+            lo, hi = d.slope_interval
+            word = "rises" if lo > 0 else "falls" if hi < 0 else "changes by"
+            slope = (f"; TPOT {word} {d.slope_ms_per_request:,.2f} ms per extra request in flight ({d.confidence:.0%} "
+                     f"interval {lo:,.2f} to {hi:,.2f}" + (", includes 0)" if lo <= 0 <= hi else ")"))
+        s.append(f"Decode slows with the number in flight: median TPOT {d.tpot_low_ms:,.1f} ms with "
+                 f"{d.low_in_flight} in flight, {d.tpot_high_ms:,.1f} ms with {d.high_in_flight} "
+                 f"({d.ratio:.2f}×){slope}.")
+    s.append("Bottleneck — " + t.evidence + ".")
+    s += [n[:1].upper() + n[1:] + "." for n in t.notes]
+    return s
+
+
+def _split_figure(rows: list[Any], narrow: bool):
+    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(rows)) if narrow else (8.0, 1.0 + 0.5 * len(rows)))
+    pal = charts.PALETTES["modern"]
+    y = np.arange(len(rows))
+    total = max(r.e2e_mean_ms for r in rows)
+    labelled: set[str] = set()
+    for yi, r in zip(y, rows):
+        if r.queue_ms is not None and r.prefill_ms is not None:
+            parts = [("queue wait", r.queue_ms, QUEUE_COLOR), ("prefill", r.prefill_ms, pal["prefill"])]
+        else:
+            parts = [("before first token (queue + prefill)", r.ttft_mean_ms, pal["prefill"])]
+        parts.append(("decode", r.decode_ms, pal["decode"]))
+        left = 0.0
+        for name, v, colour in parts:
+            ax.barh(yi, v, left=left, color=colour, height=0.5, label=None if name in labelled else name)
+            labelled.add(name)
+            left += v
+        ax.text(left + total * 0.015, float(yi), charts._label_ms(left), va="center", fontsize=9, color=charts.INK,
+                fontweight="bold")
+    ax.set_yticks(y, [r.label for r in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.6)
+    ax.set_xlim(0, total * (1.3 if narrow else 1.15))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6))
+    ax.grid(axis="y", visible=False)
+    charts._ms_axis(ax.xaxis)
+    ax.set_title("Mean end-to-end time per request: queue wait, prefill, decode")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if narrow else -0.22), ncol=1 if narrow else 3)
+    return fig
+
+
+def split_chart(rows: list[Any]) -> str:
+    title = "Mean end-to-end time per request: queue wait, prefill, decode"
+    desc = "; ".join(f"{r.label}: {run_sentences(r)[0]}" for r in rows)
+    with plt.rc_context(charts._RC):
+        wide = charts._to_svg(_split_figure(rows, False), title, desc)
+        narrow = charts._to_svg(_split_figure(rows, True), title, desc, "narrow")
+    return charts.responsive(wide, narrow)
+
+
+def teardown_view(study: Any) -> dict[str, Any] | None:
+    """The per-side diagnosis for the "Where the time goes" section (None without a teardown)."""
+    td = study.teardown
+    if td is None:
+        return None
+    rows = list(td.sides.values())
+    separable = any(r.queue_ms is not None for r in rows)  # otherwise the first-token split chart says it all
+    return {"chart": Markup(split_chart(rows)) if separable else None,
+            "sides": [{"label": r.label, "bottleneck": r.bottleneck, "sentences": run_sentences(r)} for r in rows]}
+
+
+# --------------------------------------------------------------------------- segments
+
+AXIS_TITLE = {"input_tokens": "prompt length (input tokens)", "output_tokens": "output length (tokens)",
+              "load": "load"}
+
+
+def _segments_figure(axes: list[Any], narrow: bool):
+    n = len(axes)
+    fig, axs = plt.subplots(n, 1, figsize=(4.4, 2.2 * n) if narrow else (8.0, 2.0 * n), squeeze=False)
+    for ax, a in zip(axs[:, 0], axes):
+        xs = np.arange(len(a.segments))
+        for x, s in zip(xs, a.segments):
+            base = s.baseline_mean_ms or 1.0
+            lo, hi = s.ci_ms[0] / base * 100, s.ci_ms[1] / base * 100
+            colour = charts.BETTER if s.verdict == "helps" else charts.WORSE if s.verdict == "hurts" else charts.MUTED
+            ax.plot([x, x], [lo, hi], color=colour, lw=2)
+            ax.plot([x], [(s.change_pct or 0.0)], "o", color=colour, ms=5)
+        ax.axhline(0, color=charts.INK, lw=0.8)
+        if a.axis == "load":
+            ticks = [f"{s.center:g}" for s in a.segments]
+        else:
+            ticks = [f"{s.low:,.0f}–{s.high:,.0f}" for s in a.segments]
+        ax.set_xticks(xs, ticks, fontsize=8)
+        ax.set_ylabel("change of mean, %")
+        ax.set_title(f"{metric_label(a.metric)} change by {AXIS_TITLE[a.axis]}"
+                     + (f" ({a.unit})" if a.axis == "load" else ""))
+    fig.tight_layout()
+    return fig
+
+
+def segments_chart(axes: list[Any]) -> str:
+    title = "Where the change helps and where it hurts"
+    desc = "; ".join(f"{metric_label(a.metric)} by {AXIS_TITLE[a.axis]}: " + ", ".join(
+        f"{s.verdict} ({s.change_pct:+.0f}%)" if s.change_pct is not None else s.verdict for s in a.segments)
+        for a in axes)
+    with plt.rc_context(charts._RC):
+        wide = charts._to_svg(_segments_figure(axes, False), title, desc)
+        narrow = charts._to_svg(_segments_figure(axes, True), title, desc, "narrow")
+    return charts.responsive(wide, narrow)
+
+
+def _ci(s: Any) -> str:
+    return f"{fmt_ms(s.change_ms)} [{fmt_ms(s.ci_ms[0])}, {fmt_ms(s.ci_ms[1])}]"
+
+
+def segments_view(study: Any) -> dict[str, Any] | None:
+    seg = study.segments
+    cw = study.cheap_win
+    out: dict[str, Any] = {"intended": [c.claim for c in cw.changes] if cw is not None else [],
+                           "intended_notes": list(cw.notes) if cw is not None else [],
+                           "quality": (cw.quality_text if cw is not None and cw.quality_needed else None),
+                           "chart": None, "axes": [], "crossovers": [], "notes": []}
+    if seg is not None:
+        out["notes"] = list(seg.notes)
+        out["crossovers"] = [c.text for c in seg.crossovers]
+        if seg.axes:
+            out["chart"] = Markup(segments_chart(seg.axes))
+        for a in seg.axes:
+            k = len(a.segments)
+            out["axes"].append({
+                "title": f"{metric_label(a.metric)} by {AXIS_TITLE[a.axis]}",
+                "note": f"mean change with {a.confidence:.0%} family interval (each segment at "
+                        f"{1 - (1 - a.confidence) / k:.2%}, Bonferroni over {k})",
+                "rows": [{"range": (f"{s.center:g} {a.unit}" if a.axis == "load" else f"{s.low:,.0f}–{s.high:,.0f}"),
+                          "n": f"{s.n_baseline} / {s.n_optimized}", "base": fmt_ms(s.baseline_mean_ms),
+                          "opt": fmt_ms(s.optimized_mean_ms), "change": _ci(s), "verdict": s.verdict}
+                         for s in a.segments]})
+    if not (out["intended"] or out["axes"] or out["notes"] or out["intended_notes"]):
+        return None
+    return out
+
