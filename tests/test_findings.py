@@ -257,3 +257,18 @@ def test_compare_regressions_hold_every_worse_verdict_and_fail_on_regression_exi
                                      "--fail-on-regression", "--json"])
     assert same.exit_code == 0, same.output
     assert json.loads(same.output)["regressions"] == []
+
+
+def test_page1_names_every_major_caveat():
+    """A major threat outside the workload box (here: quality not measured for a prompt trim) is on page 1,
+    in the Report and in the HTML's headline section, whatever else page 1 holds."""
+    from casegen.render.html import render_html
+
+    root = Path(__file__).resolve().parent.parent
+    case, d = load_case(root / "cases" / "prompt-trimming-testserver")
+    study = analyze(case, d)
+    report = build_report(study)
+    assert any(c.startswith("Quality not measured") for c in report.page1.caveats), report.page1.caveats
+    html = render_html(study, report=report)
+    head = html.split('aria-label="Headline results"', 1)[1].split("<h2", 1)[0]
+    assert "Caveat:" in head and "Quality not measured" in head

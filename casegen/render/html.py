@@ -643,6 +643,7 @@ def report_context(study: Study, *, theme: str | None = None, layout: str | None
         "headline": report.page1.cards,
         "regressions": report.page1.regressions,
         "missed": report.page1.missed,
+        "caveats": report.page1.caveats,
         "business_summary": report.page1.in_short,
         "cost_basis": report.page1.cost_basis,
         "method": _method_rows(study),

@@ -725,7 +725,22 @@ def select_page1(study: Study, fs: list[Finding]) -> Page1:
                 + [c.finding for c in reg_cards if c.finding.startswith("steps.")] + [f.key for f in missed])
     missed_cards = [_card(f) for f in missed]
     return Page1(cards=cards, regressions=reg_cards, missed=missed_cards,
+                 caveats=major_caveats(study),
                  in_short=in_short(study, chosen, reg_cards, missed_cards), cost_basis=cost_basis(study), selected=selected)
+
+
+def major_caveats(study: Study) -> list[str]:
+    """Page 1's caveat line: each major threat once, by title (the workload's own major threats have
+    their box on page 1 already); one the author acknowledged says so."""
+    out: list[str] = []
+    boxed = {t.key for t in study.workload.threats} if study.workload is not None else set()  # their own box
+    for t in study.threats:
+        if t.severity != "major" or t.key in boxed:
+            continue
+        text = t.title + (" (acknowledged by the author)" if t.key in study.case.accept else "")
+        if text not in out:
+            out.append(text)
+    return out
 
 
 def _group_regressions(regs: list[Finding]) -> list[Card]:

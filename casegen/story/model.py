@@ -91,6 +91,9 @@ class Page1(_Model):
     regressions: list[Card] = Field(description="Every regression not already a card (rule 4), regression colour")
     missed: list[Card] = Field(default_factory=list,
                                description="Every objective the optimized side misses, not already a card (rule 4)")
+    caveats: list[str] = Field(default_factory=list,
+                               description="Every major threat to validity, by title (acknowledged ones say so): "
+                                           "on page 1 beside the cards, never only further down")
     in_short: str = Field(description="The 'In short' paragraph")
     cost_basis: str | None = Field(None, description="Which monthly figure is the headline, and why")
     selected: list[str] = Field(description="keys of every finding page 1 shows, cards then regressions")
