@@ -69,6 +69,8 @@ class StepEffect:
     #: (the same rules as page 1: significant after correction, or a † point regression so labelled)
     worse: list[str] = field(default_factory=list)
     better: list[str] = field(default_factory=list)
+    #: the same regressions as page-1 cards (story.model.Card), kept so page 1 does not decide them again
+    regression_cards: list[Any] = field(default_factory=list)
     tradeoffs: list[Any] = field(default_factory=list)  # case.yaml trade-offs with step == this rung's label
     findings: list[Any] = field(default_factory=list)  # report_model.Finding: casegen.story.findings' rules on this step
 

@@ -359,6 +359,7 @@ def _cost(study: Study) -> dict[str, Any] | None:
                         lambda v: fmt_num(v) if v is not None else "— (API)"))
         rows.append(row("Always-on fleet per month", "fleet_usd_per_month",
                         lambda v: fmt_usd(v, 0) if v is not None else "—"))
+    sentence, tone = cost_sentence(c)
     chart = Markup(charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
                                         c.payback_months)) if c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0 else None
     return {
@@ -373,8 +374,8 @@ def _cost(study: Study) -> dict[str, Any] | None:
         "roi": c.roi_pct,
         "net": c.net_usd_over_horizon,
         "horizon": c.horizon_months,
-        "verdict": cost_sentence(c)[0],
-        "tone": cost_sentence(c)[1],
+        "verdict": sentence,
+        "tone": tone,
         "chart": chart,
         "price_source": cs.price_source,
         "basis": cs.monthly_basis,

@@ -867,19 +867,20 @@ def attach_step_findings(study: Study) -> None:
     for i, st in enumerate(study.ladder.steps, start=1):
         step = step_study(study, i)
         st.findings = findings(step)
-        st.worse = [f"{c.title}: {c.value} ({c.detail})" for c in step_regressions(step, st.findings)]
+        st.regression_cards = step_regressions(step, st.findings)
+        st.worse = [f"{c.title}: {c.value} ({c.detail})" for c in st.regression_cards]
         st.better = [f"{f.title}: {f.value} ({f.detail})" for f in st.findings
                      if f.verdict == "better" and f.strength in ("significant", "judged", "bound")]
 
 
 def ladder_regression_cards(study: Study) -> list[Card]:
-    """Page 1 of a ladder: every step's regressions, each labelled with its step."""
+    """Page 1 of a ladder: every step's regressions (decided by ``attach_step_findings``), each labelled
+    with its step."""
     if study.ladder is None:
         return []
     out = []
     for i, st in enumerate(study.ladder.steps, start=1):
-        step = step_study(study, i)
-        for c in step_regressions(step, st.findings):
+        for c in st.regression_cards:
             out.append(c.model_copy(update={"title": f"Step {i} ({st.to}): {c.title}",
                                             "finding": f"steps.{i}:{c.finding}"}))
     return out
