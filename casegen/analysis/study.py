@@ -1008,6 +1008,8 @@ def summary_dict(study: Study) -> dict[str, Any]:
             "horizon_months": c.horizon_months,
             "net_usd_over_horizon": c.net_usd_over_horizon,
             "verdict": c.verdict,
+            "savings_bound": c.savings_bound,
+            "established": c.established,
             "revenue_effect": asdict(study.revenue) if study.revenue is not None else None,
             "self_host_vs_api": asdict(study.break_even) if study.break_even is not None else None,
         }

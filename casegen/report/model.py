@@ -5,9 +5,9 @@ dump (``Report.model_dump(by_alias=True)``), with the JSON Schema in ``schema/su
 and the field reference in ``docs/summary-json.md`` both generated from these classes
 (``python -m casegen.report.model``; tests fail when either is stale).
 
-Units are in the field names (``_ms``, ``_pct``, ``_usd``, ``_rps``). The figure blocks that predate
-the model (``runs``, ``deltas``, ``intervals``, ``slo_results``, ``workload``, ``sweep``, ``cost``)
-are carried as documented mappings; findings, page 1 and threats are typed.
+Units are in the field names (``_ms``, ``_pct``, ``_usd``, ``_rps``). Every block is typed (no
+``Any``): the figure blocks in :mod:`casegen.report.figures`, findings, page 1 and threats in
+:mod:`casegen.story.model`.
 
 Adding a report section = a field here + one builder (a function ``Study → that field``) + one
 HTML and one Markdown template under ``templates/sections/`` (listed in ``SECTIONS`` of
@@ -24,9 +24,19 @@ from pydantic import BaseModel, Field
 from casegen.analysis.cheapwin import CheapWin, IntendedChange
 from casegen.analysis.segments import Crossover, Segment, SegmentAxis, Segments
 from casegen.analysis.teardown import DecodeLevel, DecodeSlowdown, PrefillFit, RunTeardown, Teardown
+from casegen.report import figures
+from casegen.report.figures import (
+    CostFigures,
+    Deltas,
+    QualityFigures,
+    RunFigures,
+    SideIntervals,
+    SideSLOResults,
+    SweepFigures,
+)
 from casegen.story.model import Card, Evidence, Finding, Page1, ThreatItem, _Model
 
-SCHEMA_ID = "casegen.summary/3"
+SCHEMA_ID = "casegen.summary/4"
 
 class Labels(_Model):
     baseline: str
@@ -198,22 +208,22 @@ class Report(_Model):
     author_actions: list[str] = Field(default_factory=list,
                                       description="Fix instructions for the case author (printed by build/validate; "
                                                   "never in the report)")
-    runs: dict[str, Any] = Field(description="runs.<side>: source, model, load, requests, latency_ms, throughput, "
-                                             "tokens, split, parity, warnings (see below)")
-    deltas: dict[str, Any] = Field(description="latency_ms.<metric>.<stat>.{abs, pct, verdict, ci_abs, ci_pct, "
-                                               "significant}; throughput.<key>.{abs, pct, verdict}")
+    runs: dict[str, RunFigures] = Field(description="runs.<side>: source, model, load, requests, latency_ms, "
+                                                    "throughput, tokens, split, parity, warnings")
+    deltas: Deltas = Field(description="optimized − baseline of every latency statistic and throughput, with the "
+                                       "findings' verdicts")
     slos: list[SLOSpec] = Field(description="The objectives, as case.yaml states them")
     notes: list[str] = Field(description="Data notes shown in the report")
     definitions: list[str] = Field(description="How each tool's names map onto casegen's")
-    intervals: dict[str, Any] = Field(description="intervals.<side>.{confidence, method.<metric>, "
-                                                  "latency_ms.<metric>.<stat>: [low, high] | null}")
-    slo_results: dict[str, Any] = Field(description="slo_results.<side>: attainment, goodput, objectives[] with verdicts")
+    intervals: dict[str, SideIntervals] = Field(description="intervals.<side>: every interval and why one is missing")
+    slo_results: dict[str, SideSLOResults] = Field(description="slo_results.<side>: attainment, goodput, "
+                                                               "objectives[] with verdicts")
     workload: Workload
-    sweep: dict[str, Any] | None = Field(description="null unless both sides are load sweeps")
-    cost: dict[str, Any] | None = Field(description="null without cost assumptions; self_host_vs_api: the break-even "
+    sweep: SweepFigures | None = Field(description="null unless both sides are load sweeps")
+    cost: CostFigures | None = Field(description="null without cost assumptions; self_host_vs_api: the break-even "
                                                     "volume against cost.compare_api (docs/cost.md)")
     multiplicity: Multiplicity
-    quality: list[dict[str, Any] | None] = Field(
+    quality: list[QualityFigures | None] = Field(
         default_factory=list, description="quality[] per trade-off: null, or {technique, source: typed | lm-eval, "
         "verdict, …}; lm-eval: tolerance, confidence, files, rows[].{task, metric, baseline, optimized, delta, ci, "
         "n_baseline, n_optimized, verdict, reason} (docs/quality.md)")
@@ -239,7 +249,8 @@ MODELS: tuple[type[BaseModel], ...] = (Report, Page1, Card, Finding, Evidence, T
                                         RungSLO, RungCapacity, RungCost, LadderStep, StepDelta, StepThroughput,
                                         StepSLOChange,
                                         Teardown, RunTeardown, PrefillFit, DecodeSlowdown, DecodeLevel, Segments,
-                                        SegmentAxis, Segment, Crossover, CheapWin, IntendedChange)
+                                        SegmentAxis, Segment, Crossover, CheapWin, IntendedChange,
+                                        *figures.MODELS)
 
 
 def json_schema() -> str:
@@ -289,69 +300,9 @@ def reference() -> str:
     for k, m in METRICS.items():
         lines.append(f"| `{k}` | {m.label} | {m.unit} | {m.direction} | {m.definition} |")
     lines += ["", "Statistics: " + ", ".join(f"`{k}`" for k in STATISTICS) + ".", ""]
-    lines += ["## Figure blocks", "", "```text", FIGURE_BLOCKS.strip("\n"), "```", ""]
     return "\n".join(lines)
 
 
-FIGURE_BLOCKS = """
-runs.<side>                                      side = baseline | optimized
-  source.{file, sha256, format, tool, tool_version, run_index, data}
-                                                 data = "per-request" | "summary"
-  model
-  load.{request_rate, max_concurrency, num_prompts}    request_rate may be "inf"
-  requests.{total, succeeded, failed, error_rate}
-  latency_ms.<metric>.{n, mean, std, min, p50, p90, p95, p99, max}
-                                                 metric = ttft | tpot | itl | e2e | decode
-                                                 (summary-only runs: only what the tool printed; n null)
-  throughput.{requests_per_s, output_tokens_per_s, input_tokens_per_s, total_tokens_per_s,
-              duration_s, duration_source}       duration_source = "tool" | "timestamps"
-  tokens.{input, output}.{n, mean, std, min, p50, p90, p95, p99, max}   tokens per request
-  tokens.{input_total, output_total}
-  split.{prefill_share, decode_share, mean_ttft_ms, mean_decode_ms, estimated}
-  one_token_responses                            requests with exactly 1 output token (no TPOT)
-  percentile_method                              "linear" | "mlperf" | "as printed by the tool"
-  parity[].{metric, stat, ours, tool, diff_pct, flagged}    flagged = |diff| > 1 %
-  warnings[]
-  transient.{method, requests, requests_trimmed, seconds, seconds_trimmed, by, steady, applied, reason}
-                                                 MSER-5 warm-up (applied = analysis.warmup: auto); null
-                                                 for summary-only runs
-deltas.latency_ms.<metric>.<stat>.{abs, pct, verdict}       stat = mean | p50 | p90 | p95 | p99
-                                                 verdict: the finding's (better/worse only when the
-                                                 interval excludes 0; na without an interval)
-  .{ci_abs, ci_pct, significant, supported, family, p_value, p_adjusted}
-                                                 interval of the change (per-request runs); ci null when
-                                                 unsupported (†); family = primary | exploratory
-deltas.throughput.<key>.{abs, pct, verdict}                 verdict = the finding's: better | worse |
-                                                 same | na
-  .{ci_pct, significant, supported, unsupported_reason}
-                                                 batch-means interval of the change (docs/statistics.md §4);
-                                                 better/worse only when significant, na (†) without one
-slos[].{metric, percentile, threshold_ms}
-intervals.<side>.{confidence, method.<metric>, latency_ms.<metric>.<stat>: [low, high] | null}
-  .{unit, saturation}                            unit = requests | runs; saturation: why one run cannot
-                                                 support an interval (null when it can)
-  .throughput.<key>: [low, high]; .throughput_reason   why a run has no throughput interval (or null)
-                                                 null: too few samples for a two-sided interval
-slo_results.<side>.{available, reason, joint_attainment, good_requests, goodput_requests_per_s,
-                    one_token_responses, tpot_one_token}
-slo_results.<side>.objectives[].{metric, percentile, threshold_ms, issued, violations, attainment,
-                    observed_ms, verdict, requests_needed_to_pass, reason, variance_factor}
-                                                 verdict = pass | fail | inconclusive
-workload.{rows[].{label, base, opt, differs, detail, informational}, ks.<input|output>.{d, p},
-          comparisons_still_valid[], comparisons_note}
-cost.<side>.{kind, usd_per_request, usd_per_million_output_tokens, usd_per_million_total_tokens,
-             usd_per_month, replicas_for_peak, fleet_usd_per_month, assumptions[], …}
-cost.{savings_usd_per_month, savings_pct, one_time_cost_usd, payback_months, roi_pct, horizon_months,
-      net_usd_over_horizon, verdict, revenue_effect}
-sweep                                            null unless both sides are load sweeps
-  compare_at_load                                nominal load of the point the detailed tables compare
-  sides.<side>.{load_kind, knees.<metric>}
-  sides.<side>.points[].{load, load_kind, achieved_requests_per_s, achieved_output_tokens_per_s, data,
-                         latency_ms.<ttft|tpot|e2e>.<p50|p90|p95|p99>, slo_status}
-  sides.<side>.capacity.{bound, requests_per_s, interval_requests_per_s, output_tokens_per_s, text, limiting,
-                         missing, notes, attainment}
-  capacity_ratio, unpaired.<side>[], notes[]
-"""
 
 
 if __name__ == "__main__":  # pragma: no cover
