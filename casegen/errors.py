@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 #: exit statuses of the ``casegen`` command (documented in README.md and docs/cli.md)
 EXIT_OK = 0
@@ -97,3 +98,23 @@ class ValidationFailed(CasegenError):
         for where, what, exp in rows:
             lines.append(f"  {where.ljust(w1)}  {what.ljust(w2)}  {exp}".rstrip())
         return "\n".join(lines)
+
+
+class InternalError(Exception):
+    """A broken invariant inside casegen: a bug, not bad input (exit status 70, like any other bug)."""
+
+
+_T = TypeVar("_T")
+
+
+def require(value: _T | None, what: str) -> _T:
+    """*value*, which the caller's own logic has already established is present.
+
+    For the places where a ``None`` cannot happen by construction (a key checked a few lines
+    earlier, a list only built when its source exists) but the type checker cannot follow: a
+    ``None`` here is a bug in casegen and raises :class:`InternalError` naming *what* was missing,
+    instead of a ``TypeError`` somewhere downstream.
+    """
+    if value is None:
+        raise InternalError(f"{what} is missing (a bug in casegen: it was established earlier)")
+    return value

@@ -73,6 +73,7 @@ def fmt_pct(v: float | None, signed: bool = True, digits: int = 1) -> str:
     """A percentage: +12.3% (a change) or 12.3% (``signed=False``)."""
     if _missing(v):
         return "—"
+    assert v is not None
     if round(v, digits) == 0:
         return f"{0:.{digits}f}%"
     s = f"{v:+,.{digits}f}%" if signed else f"{v:,.{digits}f}%"
@@ -111,7 +112,7 @@ def fmt_num_signed(v: float | None, digits: int = 2) -> str:
 
 def fmt_share(v: float | None) -> str:
     """A fraction 0–1 as a percentage without sign: 0.853 → 85.3%."""
-    return "—" if _missing(v) else f"{v * 100:.1f}%"  # type: ignore[operator]
+    return "—" if v is None or _missing(v) else f"{v * 100:.1f}%"
 
 
 def fmt_rate(v: float | None, unit: str = "req/s") -> str:
@@ -201,7 +202,7 @@ def fmt_tokens(v: float | None) -> str:
 
 
 def fmt_count(v: float | None) -> str:
-    return "—" if _missing(v) else f"{int(v):,}"  # type: ignore[arg-type]
+    return "—" if v is None or _missing(v) else f"{int(v):,}"
 
 
 FORMATTERS: dict[str, Callable[[float | None], str]] = {

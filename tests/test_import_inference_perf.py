@@ -134,6 +134,22 @@ def test_failures_and_newer_token_schema(tmp_path):
     assert compute_run_metrics(run).requests["failed"] == 4
 
 
+@pytest.mark.parametrize("mean, input_total", [(65.5, 65.5 * 1884), ("", None), ("nan", None), (float("nan"), None)])
+def test_token_total_from_the_mean_and_a_missing_mean(tmp_path, mean, input_total):
+    """No 'total': the total is mean × successful requests; a mean that is missing ("", "nan", NaN)
+    leaves the total out (it used to be multiplied before its None was checked: a TypeError)."""
+    raw = json.loads((BASE / "stage_1_lifecycle_metrics.json").read_text())
+    s = raw["successes"]
+    s["prompt_tokens"] = {"cached": 0.0, "mean": mean}
+    s["output_tokens"] = {"total": 654321.0, "mean": 347.3}
+    del s["prompt_len"], s["output_len"]
+    p = tmp_path / "stage_1_lifecycle_metrics.json"
+    p.write_text(json.dumps(raw))
+    run = load_run(p)
+    want = {"output_total": 654321.0} if input_total is None else {"input_total": input_total, "output_total": 654321.0}
+    assert run.tool_summary["tokens"] == want
+
+
 # --------------------------------------------------------------------------- bad input
 
 def _mutated(tmp_path: Path, fn) -> Path:

@@ -166,6 +166,18 @@ def test_details_give_per_request_rows(tmp_path, nested):
     assert m.latency_ms["tpot"].mean == pytest.approx((30 / 2 + 30 / 1) / 2)
 
 
+@pytest.mark.parametrize("nested", [False, True])
+def test_null_ttfts_reads_as_summary_only(tmp_path, nested):
+    """'ttfts': null holds no per-request data (as in the vLLM importer): the record is read from its
+    summary, with the summary-only warning, instead of failing with a TypeError (a bug in casegen)."""
+    obj = _with_details(nested)
+    (obj["details"] if nested else obj)["ttfts"] = None
+    p = write(tmp_path / "n.jsonl", json.dumps(obj) + "\n")
+    run = load_run(p, format="sglang")
+    assert run.summary_only
+    assert any(w.startswith("summary only") for w in run.warnings)
+
+
 # --------------------------------------------------------------------------- bad input
 
 

@@ -206,7 +206,7 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
             row(f"{kind.capitalize()} tokens (mean)", f"{mb_tok.mean:,.0f}" if mb_tok else None,
                 f"{mo_tok.mean:,.0f}" if mo_tok else None, differs,
                 "summary only: means compared (> 10 % apart counts), no distribution test")
-            if differs:
+            if differs and mb_tok and mo_tok:
                 key, what = (("input-differs", "prompts") if kind == "input" else ("output-differs", "output lengths"))
                 T.append(Threat(key, "major", f"The two sides had different {what}",
                                 f"mean {kind} tokens {mb_tok.mean:,.0f} vs {mo_tok.mean:,.0f}"
@@ -248,10 +248,10 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
                         "TTFT is not measured without streaming", "stream on both sides"))
 
     for r in wc.rows:
-        what = _ROW_DIFFERENCE.get(r.label.split(" (")[0])
-        if what in intended and r.differs:
+        difference = _ROW_DIFFERENCE.get(r.label.split(" (")[0])
+        if difference in intended and r.differs:
             r.informational = True
-            r.detail = (r.detail + "; " if r.detail else "") + f"intended ({kind_label or what})"
+            r.detail = (r.detail + "; " if r.detail else "") + f"intended ({kind_label or difference})"
     skip = {key for what in intended for key in INTENDED_THREATS.get(what, ())}
     wc.threats = [t for t in T if t.key not in skip]
     valid = ["TTFT", "TPOT", "inter-chunk latency", "end-to-end latency", "throughput"]

@@ -27,7 +27,8 @@ import numpy as np
 from casegen import registry
 from casegen.runs.model import Run
 
-PERCENTILES: dict[str, float] = {k: registry.STATISTICS[k].quantile * 100 for k in registry.PERCENTILE_STATS}  # type: ignore[operator]
+PERCENTILES: dict[str, float] = {k: q * 100 for k in registry.PERCENTILE_STATS
+                                  if (q := registry.STATISTICS[k].quantile) is not None}  # all of them: percentiles have one
 DIST_STATS: tuple[str, ...] = ("n", "mean", "std", "min", *registry.PERCENTILE_STATS, "max")
 DELTA_STATS: tuple[str, ...] = registry.TABLE_STATS
 METRIC_LABELS: dict[str, str] = registry.METRIC_LABELS

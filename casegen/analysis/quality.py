@@ -29,7 +29,7 @@ from statistics import NormalDist
 from typing import Any
 
 from casegen.errors import CasegenError
-from casegen.runs.fields import is_secret_key, scrub_text
+from casegen.runs.fields import is_secret_key, scrub_text, sub_object
 from casegen.runs.jsonio import kind_of, parse_json_bounded
 from casegen.safe_io import find_files, inside_case, read_text_capped
 
@@ -152,7 +152,7 @@ def read_lm_eval(path: str | Path) -> EvalFile:
         if not isinstance(n_task, int):
             ns = nsamples.get(task)
             n_task = ns.get("effective") if isinstance(ns, dict) else None
-        counts = row.get("sample_count") if isinstance(row.get("sample_count"), dict) else {}
+        counts = sub_object(row, "sample_count")
         for key, value in row.items():
             if "," not in key or STDERR_SUFFIX + "," in key:
                 continue
@@ -166,14 +166,14 @@ def read_lm_eval(path: str | Path) -> EvalFile:
             name = metric if filt == "none" else f"{metric},{filt}"
             se = _num(row.get(f"{metric}{STDERR_SUFFIX},{filt}"))
             n = counts.get(key) if isinstance(counts.get(key), int) else n_task
-            h = hib.get(task, {}).get(metric) if isinstance(hib.get(task), dict) else None
+            h = sub_object(hib, task).get(metric)
             scores[(task, name)] = Score(task, name, v, se, n if isinstance(n, int) and n >= 0 else None,
                                          h if isinstance(h, bool) else None, _meta(versions.get(task)),
                                          _meta(nshot.get(task)), task in groups)
     if not scores:
         raise CasegenError("no numeric metric in 'results'", file=p, where="key results",
                            expected="tasks with values such as \"acc,none\": 0.71")
-    cfg = data.get("config") if isinstance(data.get("config"), dict) else {}
+    cfg = sub_object(data, "config")
     model = _meta(data.get("model_name")) if isinstance(data.get("model_name"), str) else None
     if isinstance(cfg.get("model"), str):
         args = _model_args(cfg.get("model_args"))

@@ -30,6 +30,7 @@ import numpy as np
 
 from casegen.analysis import stats
 from casegen.analysis.stats import t_quantile, t_two_sided_p
+from casegen.errors import require
 from casegen.runs.model import Run
 
 MIN_RUNS = 3
@@ -55,11 +56,11 @@ def run_pairs(base: list[Run], opt: list[Run]) -> list[tuple[Run, Run]] | None:
     linear drift). Needs as many runs on each side, and a distinct start time for every run."""
     if len(base) != len(opt) or len(base) < 2:
         return None
-    tagged = [(_start(r), side, r) for side, runs in (("b", base), ("o", opt)) for r in runs]
-    if any(t is None for t, _s, _r in tagged) or len({t for t, _s, _r in tagged}) != len(tagged):
+    tagged = [(t, side, r) for side, runs in (("b", base), ("o", opt)) for r in runs if (t := _start(r)) is not None]
+    if len(tagged) != len(base) + len(opt) or len({t for t, _s, _r in tagged}) != len(tagged):
         return None
     try:
-        tagged.sort(key=lambda x: x[0])  # type: ignore[arg-type,return-value]
+        tagged.sort(key=lambda x: x[0])
     except TypeError:  # naive and aware datetimes mixed
         return None
     out = []
@@ -78,9 +79,11 @@ def interleaved(base: list[Run], opt: list[Run]) -> bool:
 
 def time_sorted(runs: list[Run]) -> list[Run]:
     """Runs in order of their start times (as listed when a time is missing)."""
-    if any(_start(r) is None for r in runs):
+    starts = [_start(r) for r in runs]
+    known = [t for t in starts if t is not None]
+    if len(known) != len(runs):
         return list(runs)
-    return sorted(runs, key=lambda r: _start(r))  # type: ignore[arg-type,return-value]
+    return [r for _t, r in sorted(zip(known, runs), key=lambda tr: tr[0])]
 
 
 # ------------------------------------------------------------------------------ statistics
@@ -214,7 +217,7 @@ def apply(base_parts: list[Run], opt_parts: list[Run], base_iv, opt_iv, confiden
                     iv.intervals[metric][stat] = None
                     iv.reasons[metric][stat] = why or "no value"
                     continue
-                level = RunLevel([float(v) for v in vals])  # type: ignore[arg-type]
+                level = RunLevel([float(require(v, "a run's value (checked above)")) for v in vals])
                 levels[key].setdefault(metric, {})[stat] = level
                 points[key].setdefault(metric, {})[stat] = point
                 iv.supported[metric][stat] = True
@@ -235,6 +238,8 @@ def apply(base_parts: list[Run], opt_parts: list[Run], base_iv, opt_iv, confiden
                 continue
             bp, op = points["b"][metric][stat], points["o"][metric][stat]
             ratio = ratio_delta(bp, op, lb, lo, confidence, paired)
+            plo: float | None  # the change in %: None when the baseline is 0
+            phi: float | None
             if ratio is not None:  # on the log scale: a change by a factor, never below −100 %
                 r_lo, r_hi, p, _df = ratio
                 low, high, plo, phi = bp * (r_lo - 1), bp * (r_hi - 1), (r_lo - 1) * 100, (r_hi - 1) * 100

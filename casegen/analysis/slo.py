@@ -38,7 +38,7 @@ class SLOResult:
     percentile: float
     threshold_ms: float
     issued: int
-    violations: int
+    violations: int | None  # None: a summary-only run (no request-by-request count)
     attainment: float | None  # None: a summary-only run (judged by the tool's printed value)
     observed_ms: float | None  # the percentile over successful requests
     verdict: stats.Verdict | None
@@ -295,7 +295,7 @@ def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: flo
                                  float(meets.sum()) / issued if issued else 0.0, observed, verdict, note, variance_factor=factor))
         meets_all &= meets
     good = int(meets_all.sum()) if slos else None
-    joint = good / issued if slos and issued else None
+    joint = good / issued if good is not None and issued else None
     # goodput = share meeting every SLO × requests issued per second; after trimming without send
     # timestamps the rate is the whole run's (casegen.analysis.window.throughput_counts)
     whole = run.meta.extra.get("throughput_counts")

@@ -264,13 +264,14 @@ def _priced_cost(case: Case, cost_case, metrics: dict[str, RunMetrics],
     be = None
     api = resolved.cost.compare_api
     if api is not None:
-        opt = cost.optimized
-        if opt.kind != "self_hosted" or not opt.usd_per_replica_hour or not opt.throughput_requests_per_s:
+        opt, opt_pricing = cost.optimized, resolved.cost.optimized.self_hosted
+        if (opt.kind != "self_hosted" or opt_pricing is None or not opt.usd_per_replica_hour
+                or not opt.throughput_requests_per_s):
             raise CasegenError("cost.compare_api compares a self-hosted optimized side with an API, but the optimized "
                                "side is not self-hosted", where=case.where("cost", "compare_api"),
                                expected="cost.optimized.self_hosted, or no compare_api")
         a = api_cost(api, metrics["optimized"], resolved.cost, "optimized")
-        util = resolved.cost.optimized.self_hosted.utilization
+        util = opt_pricing.utilization
         be = prices.break_even(a.usd_per_request, opt.usd_per_replica_hour * prices.HOURS_PER_MONTH,
                                opt.throughput_requests_per_s * util * 3600 * prices.HOURS_PER_MONTH,
                                resolved.cost.requests_per_month, api.provider or api.model or "the API")
@@ -587,18 +588,18 @@ def _analyze(case: Case, case_dir: Path) -> Study:
             updates = {}
             for side in SIDES:
                 pricing = getattr(cost_case, side)
-                cap = capacities.get(side)
+                side_cap = capacities.get(side)
                 if (pricing.self_hosted is not None and pricing.self_hosted.capacity_requests_per_s is None
-                        and cap is not None and cap.value_rps):
-                    sh = pricing.self_hosted.model_copy(update={"capacity_requests_per_s": cap.value_rps})
+                        and side_cap is not None and side_cap.value_rps):
+                    sh = pricing.self_hosted.model_copy(update={"capacity_requests_per_s": side_cap.value_rps})
                     updates[side] = pricing.model_copy(update={"self_hosted": sh})
                     priced_at_capacity.add(side)
                     consequence = {"at_least": "; the capacity is a lower bound, so the cost is an upper bound",
                                    "bracketed": "; the capacity's lower end is used, so the cost is an upper bound",
                                    "below_min": "; the lowest tested load already misses the SLOs, so the capacity "
-                                                "is an upper bound and the cost a lower bound"}.get(cap.bound, "")
+                                                "is an upper bound and the cost a lower bound"}.get(side_cap.bound, "")
                     notes.append(f"{side_label(case, runs[side], side)}: cost uses the capacity at SLO from the sweep "
-                                 f"({cap.text()}), not the throughput of one load point{consequence}")
+                                 f"({side_cap.text()}), not the throughput of one load point{consequence}")
             if updates:
                 cost_case = cost_case.model_copy(update=updates)
     cost_metrics = dict(metrics)
@@ -831,7 +832,7 @@ def _quality_summary(study: Study, i: int) -> dict[str, Any] | None:
     if i in study.quality:
         return {"technique": t.technique, "source": "lm-eval", **quality.summary_dict(study.quality[i])}
     q = t.quality
-    if q is None:
+    if q is None or q.baseline is None or q.optimized is None:  # none, or lm-eval files this study did not read
         return None
     hib = q.higher_is_better is not False
     loss = (q.baseline - q.optimized) if hib else (q.optimized - q.baseline)

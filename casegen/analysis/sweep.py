@@ -38,12 +38,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Literal, Sequence
 
 from casegen.analysis.metrics import METRIC_LABELS, RunMetrics, compute_run_metrics
 from casegen.analysis.slo import evaluate_slos, judge_printed
 from casegen.case.model import SLO, Analysis
-from casegen.errors import CasegenError
+from casegen.errors import CasegenError, require
 from casegen.formatting import fmt_rate
 from casegen.runs.model import Run
 
@@ -158,10 +158,10 @@ class SweepPoint:
         states the send window, the duration and the mean request time so a reader can tell; it
         does not guess.
         """
-        gap = self.offered_gap
-        if gap is None or abs(gap) <= OFFERED_GAP:
+        gap, achieved = self.offered_gap, self.achieved_rps
+        if gap is None or achieved is None or abs(gap) <= OFFERED_GAP:  # a gap implies an achieved rate
             return None
-        text = (f"{self.label}: achieved {_fmt(self.achieved_rps)} req/s, "
+        text = (f"{self.label}: achieved {_fmt(achieved)} req/s, "
                 f"{gap:+.0%}".replace("-", "\u2212") + " from the offered rate")
         req = self.metrics.requests
         n = self.run.meta.num_prompts or req.get("total") or req.get("succeeded")
@@ -274,18 +274,19 @@ def build_sweep(runs: Sequence[Run], load: str = "auto", label: str | None = Non
             f"{len(missing)} run(s) record no {what}: " + ", ".join(missing),
             expected=f"every load point of a {kind} sweep has a {what}",
         )
+    loads = [require(v, "a run's load (checked above)") for v in values]
     if kind == "concurrency":
-        bad = [_run_name(r) for r, v in zip(runs, values) if not (float(v) > 0 and math.isfinite(float(v)))]
+        bad = [_run_name(r) for r, v in zip(runs, loads) if not (float(v) > 0 and math.isfinite(float(v)))]
         if bad:
             raise CasegenError("max concurrency must be a positive number: " + ", ".join(bad))
     else:
-        bad = [_run_name(r) for r, v in zip(runs, values) if not float(v) > 0]
+        bad = [_run_name(r) for r, v in zip(runs, loads) if not float(v) > 0]
         if bad:
             raise CasegenError("request rate must be > 0 (or inf): " + ", ".join(bad))
     if metrics is None:
         metrics = [compute_run_metrics(r, method) for r in runs]
     points = []
-    for run, value, m in zip(runs, values, metrics):
+    for run, value, m in zip(runs, loads, metrics):
         tp = m.throughput
         points.append(SweepPoint(run, m, float(value), kind, tp.get("requests_per_s"), tp.get("output_tokens_per_s")))
     points.sort(key=lambda p: p.load)
@@ -636,13 +637,13 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
           and pv.joint_attainment > v.joint_attainment):
         t = (pv.joint_attainment - attainment) / (pv.joint_attainment - v.joint_attainment)
     else:
-        ts: list[Any] = []
+        ts: list[tuple[float, str]] = []
         for cp, cf in zip(pv.checks, v.checks):
             if cf.meets is not False:
                 continue
             if not (cp.exact and cf.exact and cp.value_ms is not None and cf.value_ms is not None
                     and cf.value_ms > cp.value_ms):
-                ts = None
+                ts.clear()  # one failing SLO cannot be placed: no crossing is interpolated
                 notes.append(f"{slo_text(cf.slo)} fails at {fail.label} but its value is not known at both "
                              "bracketing points: not interpolated")
                 break
@@ -708,8 +709,8 @@ def capacity_interval(cap: Capacity, confidence: float = 0.95, resamples: int = 
     if cap.attainment is not None:
         draws = []
         for i, pt in ((i_p, P), (i_f, F)):
-            n = len(pt.run.requests)
-            good = cap.verdicts[i].joint_attainment * n
+            n = len(require(pt.run.requests, "a bracketing point's requests (not summary-only)"))
+            good = require(cap.verdicts[i].joint_attainment, "a per-request point's joint attainment") * n
             draws.append(rng.beta(max(good, 0.5), max(n - good, 0.5), size=resamples))
         with np.errstate(invalid="ignore", divide="ignore"):
             t = (draws[0] - cap.attainment) / (draws[0] - draws[1])
@@ -793,8 +794,7 @@ def knee(sweep: Sweep, metric: str = "ttft", stat: str = "p50", factor: float = 
     """The knee of the latency curve (rule in :class:`Knee`); None when the statistic is missing at the lowest load."""
     if factor <= 1:
         raise CasegenError(f"knee factor {factor!r} must be > 1")
-    values = [(p, p.latency(metric, stat)) for p in sweep.points]
-    values = [(p, v) for p, v in values if v is not None]
+    values = [(p, v) for p in sweep.points if (v := p.latency(metric, stat)) is not None]
     if not values or values[0][0] is not sweep.points[0]:
         return None
     ref = values[0][1]
@@ -859,12 +859,13 @@ def capacity_cost(capacity_rps: float, capacity_out_tps: float | None, gpu_hourl
                                      "total_tokens_per_s": None},
                          tokens={}, split={}, one_token_responses=None)
     s = self_hosted_cost(pricing, metrics, cost, "capacity")
-    hour = s.usd_per_replica_hour
+    hour = require(s.usd_per_replica_hour, "a self-hosted replica-hour price")
     assumptions = [
         f"{gpus_per_replica} × {gpu or 'GPU'} at ${gpu_hourly_usd:,.2f}/GPU-hour = ${hour:,.2f} per replica-hour",
         f"capacity at SLO {_fmt(capacity_rps)} req/s per replica, used at {utilization:.0%} on average",
     ]
     if peak_rps is not None:
         assumptions.append(f"peak {_fmt(peak_rps)} req/s served with replicas planned at {headroom:.0%} of capacity")
-    return CapacityCost(capacity_rps, capacity_out_tps, hour, s.usd_per_request, s.usd_per_million_output_tokens,
+    return CapacityCost(capacity_rps, capacity_out_tps, hour,
+                        require(s.usd_per_request, "a self-hosted cost per request"), s.usd_per_million_output_tokens,
                         s.usage_usd_per_month, s.replicas_for_peak, s.fleet_usd_per_month, assumptions)

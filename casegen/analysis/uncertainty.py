@@ -395,10 +395,10 @@ def holm_family(out: dict[str, dict[str, stats.DeltaCI]], family: list[tuple[str
     """Holm over the primary statistics that can be tested (``out`` updated and returned): one
     withheld for too little data (a rule on n alone, fixed before any difference is looked at) can
     never be rejected, so it does not count in the family size."""
-    keys = [(m, s) for m, s in family if (d := out.get(m, {}).get(s)) is not None and d.supported
-            and d.p_value is not None]
-    pvals = [out[m][s].p_value for m, s in keys]
-    for (metric, stat), p_adj in zip(keys, stats.holm(pvals) if pvals else []):
+    tested = [(m, s, p) for m, s in family if (d := out.get(m, {}).get(s)) is not None and d.supported
+              and (p := d.p_value) is not None]
+    pvals = [p for _m, _s, p in tested]
+    for (metric, stat, _p), p_adj in zip(tested, stats.holm(pvals) if pvals else []):
         d = out.get(metric, {}).get(stat)
         if d is not None and d.supported:
             out[metric][stat] = stats.DeltaCI(d.abs_low, d.abs_high, d.pct_low, d.pct_high,

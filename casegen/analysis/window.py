@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from casegen.errors import CasegenError
+from casegen.errors import CasegenError, require
 from casegen.runs.model import Run
 
 
@@ -91,7 +91,7 @@ def trim(run: Run, warmup: Any, cooldown: Any, *, where: str) -> Run:
     return out
 
 
-def throughput_counts(run: Run) -> dict[str, float]:
+def throughput_counts(run: Run) -> dict[str, float | None]:
     """Successful requests and their input/output tokens that throughput divides by the duration:
     the run's own, or — after trimming without timestamps — those of the whole untrimmed run."""
     counts = run.meta.extra.get("throughput_counts")
@@ -105,6 +105,12 @@ def throughput_counts(run: Run) -> dict[str, float]:
     return {"issued": float(len(df)), "succeeded": float(len(ok)),
             "output_tokens": float(np.nansum(out)) if np.isfinite(out).any() else None,
             "input_tokens": float(np.nansum(inp)) if np.isfinite(inp).any() else None}
+
+
+def _total(values: list[float | None]) -> float | None:
+    """The sum, or None when any value is missing."""
+    known = [v for v in values if v is not None]
+    return sum(known) if len(known) == len(values) else None
 
 
 def pool(runs: list[Run], *, where: str) -> Run:
@@ -134,7 +140,7 @@ def pool(runs: list[Run], *, where: str) -> Run:
     for r in runs:
         d = run_duration(r)[0]
         durations.append(d)
-        df = r.requests.copy()
+        df = require(r.requests, "a repetition's requests (checked above)").copy()
         if df["start_s"].notna().any():
             df["start_s"] = df["start_s"] + offset
         offset += (d or 0.0) + 1.0
@@ -142,13 +148,13 @@ def pool(runs: list[Run], *, where: str) -> Run:
     out = copy.copy(first)
     out.meta = copy.copy(first.meta)
     out.requests = pd.concat(frames, ignore_index=True)
-    out.meta.duration_s = sum(durations) if all(d for d in durations) else None
+    measured = [d for d in durations if d]
+    out.meta.duration_s = sum(measured) if len(measured) == len(durations) else None
     out.meta.extra = {k: v for k, v in first.meta.extra.items() if k != "throughput_counts"}
     out.meta.extra["repetitions"] = len(runs)
     if any("throughput_counts" in r.meta.extra for r in runs):
         parts = [throughput_counts(r) for r in runs]
-        out.meta.extra["throughput_counts"] = {
-            k: (sum(p[k] for p in parts) if all(p[k] is not None for p in parts) else None) for k in parts[0]}
+        out.meta.extra["throughput_counts"] = {k: _total([p[k] for p in parts]) for k in parts[0]}
     out.tool_summary = {}
     out.warnings = [w for r in runs for w in r.warnings]
     out.parts = list(runs)

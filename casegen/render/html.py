@@ -394,8 +394,7 @@ def _tradeoffs(study: Study) -> list[dict[str, Any]]:
             qc = study.quality[i]
             q = {"lm_eval": qc, "metric": quality_one_line(qc), "within": qc.verdict == "within",
                  "verdict": qc.verdict, "rows": qc.rows}
-        elif t.quality is not None and t.quality.baseline is not None and t.quality.optimized is not None:
-            qq = t.quality
+        elif (qq := t.quality) is not None and qq.baseline is not None and qq.optimized is not None:
             loss = (qq.baseline - qq.optimized) if qq.higher_is_better is not False else (qq.optimized - qq.baseline)
             unit = qq.unit or ""
             change = qq.optimized - qq.baseline

@@ -112,8 +112,8 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     for k, stat in enumerate(stats):
         any_value = False
         for sweep, color in sides:
-            pts = [(p.achieved_rps, p.latency(metric, stat), p) for p in sweep.points]
-            pts = [(x, y, p) for x, y, p in pts if x is not None and y is not None]
+            pts = [(x, y, p) for p in sweep.points
+                   if (x := p.achieved_rps) is not None and (y := p.latency(metric, stat)) is not None]
             if not pts:
                 continue
             any_value = True
@@ -150,8 +150,8 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             continue
         prefix = {"at_least": "≥\u00a0", "below_min": "<\u00a0"}.get(cap.bound, "")
         text = f"{prefix}{_rps(cap.value_rps)}"
-        stat = _capacity_stat(cap, metric, stats)
-        y = _at(_curve(sweep, metric, stat), cap.value_rps) if stat else None
+        cap_stat = _capacity_stat(cap, metric, stats)
+        y = _at(_curve(sweep, metric, cap_stat), cap.value_rps) if cap_stat else None
         if y is None:  # the constraining statistic is not on this chart: mark the throughput only
             ax.axvline(cap.value_rps, color=color, lw=1.2, ls=(0, (1, 2)))
             ax.annotate(text, (cap.value_rps, 1.0), xycoords=("data", "axes fraction"),
@@ -247,8 +247,9 @@ def latency_throughput_chart(
     caps = [(sw.label, c) for sw, c in zip((base, opt), capacities) if c is not None and c.value_rps is not None]
     if caps:
         said.append("capacity at SLO " + ", ".join(f"{lab} {c.text()}" for lab, c in caps))
-        if len(caps) == 2 and caps[0][1].value_rps:
-            said.append(f"{caps[1][1].value_rps / caps[0][1].value_rps:.2f}× the requests per replica")
+        b_rps, o_rps = (caps[0][1].value_rps, caps[1][1].value_rps) if len(caps) == 2 else (None, None)
+        if b_rps and o_rps is not None:
+            said.append(f"{o_rps / b_rps:.2f}× the requests per replica")
     desc = "; ".join(said) + "."
     args = (base, opt, metric, stats, threshold_ms, knees, capacities, title)
     with plt.rc_context(_RC):

@@ -41,6 +41,7 @@ from casegen.runs.fields import (
     read_text,
     scrub,
     scrub_text,
+    sub_object,
     unit_factor_s,
 )
 from casegen.runs.fields import is_scalar as _scalar
@@ -218,7 +219,7 @@ def meta_from_config(obj: dict, path: Path, sha256: str, fmt: str, index: int) -
                 return float(v)
         return None
 
-    variation = run_info.get("variation_values") if isinstance(run_info.get("variation_values"), dict) else {}
+    variation = sub_object(run_info, "variation_values")
     var_flat = {str(k).rsplit(".", 1)[-1]: v for k, v in variation.items() if _scalar(v)}
     concurrency = first_num(var_flat.get("concurrency"), loadgen.get("concurrency"), phase.get("concurrency"))
     rate = first_num(var_flat.get("request_rate"), loadgen.get("request_rate"), phase.get("request_rate"),
@@ -292,7 +293,7 @@ def _summary_warnings(obj: dict, table: dict, streaming: bool | None) -> list[st
         parts = []
         for e in errs:
             if isinstance(e, dict):
-                d = e.get("error_details") if isinstance(e.get("error_details"), dict) else {}
+                d = sub_object(e, "error_details")
                 parts.append(f"{e.get('count')} × {d.get('type') or 'error'} ({d.get('code')})")
         w.append("failed requests: " + "; ".join(parts))
     if "time_to_first_output_token" in table:
@@ -385,7 +386,7 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
     kept = []
     warmup = 0
     for lineno, obj in rows:
-        md = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        md = sub_object(obj, "metadata")
         phase = md.get("benchmark_phase", md.get("credit_phase"))
         if isinstance(phase, str) and phase.lower() == "warmup":
             warmup += 1
@@ -411,7 +412,7 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
     any_ttft = False
     for i, (lineno, obj) in enumerate(kept):
         where = f"line {lineno}"
-        md = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        md = sub_object(obj, "metadata")
         metrics = obj["metrics"]
         err = obj.get("error")
         if err or md.get("was_cancelled") is True:
@@ -479,12 +480,13 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
         gaps = [g if g is not None else (np.array([], dtype=float) if ok[i] else None) for i, g in enumerate(gaps)]
     starts = None
     duration = None
-    if all(s is not None for s in start_ns):
-        s0 = min(start_ns)  # type: ignore[type-var]
-        starts = np.array([(s - s0) / 1e9 for s in start_ns], dtype=float)  # type: ignore[operator]
+    known_ns = [s for s in start_ns if s is not None]
+    if len(known_ns) == len(start_ns):
+        s0 = min(known_ns)
+        starts = np.array([(s - s0) / 1e9 for s in known_ns], dtype=float)
         ends = starts + np.nan_to_num(e2e, nan=0.0)
         duration = float(np.max(ends) - np.min(starts)) or None
-    elif any(s is not None for s in start_ns):
+    elif known_ns:
         warnings.append("some records have no request start timestamp; send times left out")
     # the server's token counts when every successful record has them (one source per run, never a mix)
     server_tokens = bool(ok.any()) and bool(np.isfinite(usage_in[ok]).all() and np.isfinite(usage_out[ok]).all())
@@ -892,7 +894,7 @@ def read_aggregate(path: Path, text: str, sha256: str) -> list[Run]:
             if not isinstance(combo, dict) or not isinstance(combo.get("metrics"), dict):
                 raise CasegenError("is not an object with 'metrics'", file=path, where=where,
                                    expected="{parameters, metrics}")
-            params = combo.get("parameters") if isinstance(combo.get("parameters"), dict) else {}
+            params = sub_object(combo, "parameters")
             label = ", ".join(f"{k}={v}" for k, v in params.items()) or f"combination {i + 1}"
             runs.append(_aggregate_run(combo["metrics"], path, sha256, i, params, flat_stats=False,
                                        trials=trials if isinstance(trials, int) else None, label=label))

@@ -22,7 +22,7 @@ import csv
 import math
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal, overload
 
 from casegen.errors import CasegenError
 from casegen.runs.jsonio import first_json, first_line_json, kind_of
@@ -30,8 +30,8 @@ from casegen.safe_io import read_bytes_capped
 
 __all__ = [
     "DATA_ERRORS", "MAX_BYTES", "count", "dig", "first_json", "first_line_json", "is_scalar", "kind_of", "number",
-    "point_dir_params", "point_dirs", "read_text", "scrub", "scrub_text", "seconds", "unit_factor_s",
-    "where_text",
+    "point_dir_params", "point_dirs", "read_text", "scrub", "scrub_text", "seconds", "sub_object",
+    "unit_factor_s", "where_text",
 ]
 
 MAX_BYTES = 512 * 1024 * 1024
@@ -51,6 +51,14 @@ def where_text(line: int | None = None, key: str | None = None, where: str | Non
     return ", ".join(parts) or None
 
 
+@overload
+def number(value: Any, file: str | Path, *, key: str | None = None, line: int | None = None,
+           where: str | None = None, optional: Literal[False], allow_inf: bool = False,
+           min_value: float | None = None, expected: str = "a number") -> float: ...
+@overload
+def number(value: Any, file: str | Path, *, key: str | None = None, line: int | None = None,
+           where: str | None = None, optional: bool = True, allow_inf: bool = False,
+           min_value: float | None = None, expected: str = "a number") -> float | None: ...
 def number(value: Any, file: str | Path, *, key: str | None = None, line: int | None = None,
            where: str | None = None, optional: bool = True, allow_inf: bool = False,
            min_value: float | None = None, expected: str = "a number") -> float | None:
@@ -92,6 +100,12 @@ def number(value: Any, file: str | Path, *, key: str | None = None, line: int | 
     return out
 
 
+@overload
+def count(value: Any, file: str | Path, *, key: str | None = None, line: int | None = None,
+          where: str | None = None, optional: Literal[False] = False, expected: str = "a count ≥ 0") -> int: ...
+@overload
+def count(value: Any, file: str | Path, *, key: str | None = None, line: int | None = None,
+          where: str | None = None, optional: bool, expected: str = "a count ≥ 0") -> int | None: ...
 def count(value: Any, file: str | Path, *, key: str | None = None, line: int | None = None,
           where: str | None = None, optional: bool = False, expected: str = "a count ≥ 0") -> int | None:
     """A non-negative whole number (``12`` or ``12.0``)."""
@@ -132,6 +146,12 @@ def dig(obj: Any, *keys: str) -> Any:
             return None
         obj = obj.get(k)
     return obj
+
+
+def sub_object(obj: dict, key: str) -> dict:
+    """``obj[key]`` when it is an object, else ``{}``: an optional nested object read key by key."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def is_scalar(v: Any) -> bool:

@@ -355,7 +355,7 @@ def run_from_experiment(exp: dict, ei: int, obj: dict, path: Path, sha256: str,
                                where=where, expected="one output per response timestamp")
         n_resp.append(len(ts))
         kept_ts = []
-        all_events = []
+        all_events: list[Any] = []
         err_text = ""
         for k, t in enumerate(ts):
             evs = _events(bodies[k]) if bodies else [None]
@@ -404,11 +404,12 @@ def run_from_experiment(exp: dict, ei: int, obj: dict, path: Path, sha256: str,
         facts["request_rate"] = value
     meta = meta_from_facts(facts, path, sha256, FMT_RAW, ei)
     meta.streaming = bool(streaming)
-    if mode == "concurrency" and _num_or_none(value) is not None and math.isfinite(value):
-        meta.max_concurrency = int(value)
-        meta.extra["concurrency"] = int(value)
-    elif mode == "request_rate" and _num_or_none(value) is not None:
-        meta.request_rate = float(value)
+    number = _num_or_none(value)
+    if mode == "concurrency" and number is not None and math.isfinite(number):
+        meta.max_concurrency = int(number)
+        meta.extra["concurrency"] = int(number)
+    elif mode == "request_rate" and number is not None:
+        meta.request_rate = number
     meta.num_prompts = n
     duration = (max(end_ns) - s0) / 1e9
     meta.duration_s = duration if duration > 0 else None

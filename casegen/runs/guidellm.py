@@ -29,7 +29,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from casegen.errors import CasegenError
+from casegen.errors import CasegenError, require
 from casegen.runs.fields import number
 from casegen.runs.jsonio import kind_of as _kind
 from casegen.runs.jsonio import parse_json
@@ -194,7 +194,8 @@ def _run(c: _Ctx, bench: Any, i: int, sha256: str, version: Any, top_args: dict)
     for k, v in counts.items():
         if v is not None and (v < 0 or v != int(v)):
             raise c.fail(f"is {v!r}", f"{totals_where}.{k}", "a request count ≥ 0")
-    n_ok, n_err, n_inc = (int(counts[k]) for k in ("successful", "errored", "incomplete"))
+    n_ok, n_err, n_inc = (int(require(counts[k], f"{totals_where}.{k} (read with optional=False)"))
+                          for k in ("successful", "errored", "incomplete"))
     n_total = int(counts["total"]) if counts["total"] is not None else n_ok + n_err + n_inc
 
     stype = strategy.get("type_")

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from casegen.errors import CasegenError
-from casegen.runs.fields import number, read_text
+from casegen.runs.fields import number, read_text, sub_object
 from casegen.runs.jsonio import kind_of as _kind
 from casegen.runs.jsonio import parse_json
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame, sha256_file
@@ -79,6 +79,10 @@ def _fail(path: Path, what: str, where: str, expected: str) -> CasegenError:
     return CasegenError(what, file=path, where=f"key {where}", expected=expected)
 
 
+@overload
+def _obj(path: Path, value: Any, where: str, optional: Literal[False] = False) -> dict: ...
+@overload
+def _obj(path: Path, value: Any, where: str, optional: bool) -> dict | None: ...
 def _obj(path: Path, value: Any, where: str, optional: bool = False) -> dict | None:
     if value is None and optional:
         return None
@@ -212,8 +216,8 @@ def _requests(path: Path, records: list[tuple[int, dict]]):
         w = f"record {i + 1}"
         t0 = number(rec.get("start_time"), path, where=w, key="start_time", optional=False, expected="a time in s")
         t1 = number(rec.get("end_time"), path, where=w, key="end_time", optional=False, expected="a time in s")
-        info = rec.get("info") if isinstance(rec.get("info"), dict) else {}
-        rm = info.get("response_metrics") if isinstance(info.get("response_metrics"), dict) else {}
+        info = sub_object(rec, "info")
+        rm = sub_object(info, "response_metrics")
         times = rm.get("output_token_times") or rm.get("chunk_times")
         chunks = rm.get("chunk_times") or rm.get("output_token_times")
         error = rec.get("error")
@@ -232,12 +236,12 @@ def _requests(path: Path, records: list[tuple[int, dict]]):
             n_in = (info["request_metrics"].get("text") or {}).get("input_tokens") \
                 if isinstance(info["request_metrics"].get("text"), dict) else None
         start.append(t0)
-        e2e.append(np.nan if failed else (last if last is not None else t1) - t0)  # type: ignore[operator]
-        ttft.append(np.nan if failed or first is None else first - t0)  # type: ignore[operator]
+        e2e.append(np.nan if failed else (last if last is not None else t1) - t0)
+        ttft.append(np.nan if failed or first is None else first - t0)
         inp.append(number(n_in, path, where=w, key="info.input_tokens", min_value=0))
         out.append(number(rm.get("output_tokens"), path, where=w, key="info.response_metrics.output_tokens",
                           min_value=0))
-        usage = rm.get("server_usage") if isinstance(rm.get("server_usage"), dict) else {}
+        usage = sub_object(rm, "server_usage")
         s_in.append(number(usage.get("prompt_tokens"), path, where=w, key="info.response_metrics.server_usage."
                            "prompt_tokens", min_value=0))
         s_out.append(number(usage.get("completion_tokens"), path, where=w, key="info.response_metrics.server_usage."
@@ -276,7 +280,8 @@ def _attach_requests(path: Path, text: str, runs: list[Run]) -> None:
                                                                 where=f"record {i + 1}", key="start_time",
                                                                 optional=False) or 0.0)
     counts = [r.meta.num_prompts for r in runs]
-    if any(c is None for c in counts) or sum(counts) != len(records):  # type: ignore[arg-type]
+    known = [c for c in counts if c is not None]
+    if len(known) != len(counts) or sum(known) != len(records):
         raise CasegenError(
             f"holds {len(records)} requests but the stage reports beside it sent "
             f"{' + '.join(str(c) for c in counts)} = {sum(c or 0 for c in counts)}",
@@ -341,7 +346,6 @@ def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | N
             file=path, where="key successes",
             expected="stage_N_lifecycle_metrics.json or summary_lifecycle_metrics.json from the same folder",
         )
-    assert load is not None and succ is not None and fail is not None
     n_ok = _count(path, succ.get("count"), "successes.count")
     n_fail = _count(path, fail.get("count", 0), "failures.count")
     latency = _obj(path, succ.get("latency"), "successes.latency", optional=n_ok == 0) or {}
@@ -378,8 +382,9 @@ def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | N
             schema = "prompt_tokens/output_tokens"
             d = succ[new]
             v = _num(path, d.get("total"), f"successes.{new}.total")
-            if v is None and d.get("mean") is not None:
-                v = _num(path, d.get("mean"), f"successes.{new}.mean") * n_ok  # type: ignore[operator]
+            if v is None:
+                mean = _num(path, d.get("mean"), f"successes.{new}.mean")
+                v = mean * n_ok if mean is not None else None
         else:
             d = _obj(path, succ.get(old), f"successes.{old}", optional=True) or {}
             mean = _num(path, d.get("mean"), f"successes.{old}.mean")

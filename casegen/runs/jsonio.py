@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from casegen.errors import CasegenError
+from casegen.errors import CasegenError, require
 
 
 def _looks_truncated(doc: str, err: json.JSONDecodeError) -> bool:
@@ -152,7 +152,7 @@ _LEADING_SPACE = re.compile(r"\s*")
 
 def first_json(text: str) -> Any:
     """The whole text as JSON, else its first non-blank line as JSON, else None."""
-    start = _LEADING_SPACE.match(text).end()
+    start = require(_LEADING_SPACE.match(text), r"a match of \s*, which matches every text").end()
     if text[start:start + 1] in ("{", "["):  # other documents are scalars: the first line is the same value
         try:
             return json.loads(text.strip())

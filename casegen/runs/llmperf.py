@@ -431,8 +431,8 @@ def read_dir(path: Path) -> list[Run]:
         raise CasegenError("no LLMPerf files in this folder", file=path,
                            expected="*_summary.json and/or *_individual_responses.json (or sub-folders with them)")
     runs = []
-    for index, (label, g) in enumerate(items):
-        runs.append(_build(g.get("individual"), g.get("summary"), index=index, label=label))
+    for index, (run_label, g) in enumerate(items):
+        runs.append(_build(g.get("individual"), g.get("summary"), index=index, label=run_label))
     return runs
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from casegen.errors import CasegenError
+from casegen.errors import CasegenError, require
 from casegen.runs.fields import number
 from casegen.runs.jsonio import parse_json_lines
 from casegen.runs.model import Format, Run, RunMeta, check_requests, make_requests_frame
@@ -109,10 +109,10 @@ def _server(obj: dict) -> tuple[str | None, str | None, str | None, bool]:
 
 
 def _details(obj: dict) -> dict | None:
-    if "ttfts" in obj:
+    if obj.get("ttfts") is not None:  # "ttfts": null is no per-request data, as in casegen.runs.vllm
         return obj
     d = obj.get("details")
-    if isinstance(d, dict) and "ttfts" in d:
+    if isinstance(d, dict) and d.get("ttfts") is not None:
         return d
     return None
 
@@ -131,7 +131,7 @@ def _array(d: dict, key: str, n: int | None, path: Path, where: str) -> list | N
 
 
 def _requests(d: dict, path: Path, where: str):
-    ttfts = _array(d, "ttfts", None, path, where)
+    ttfts = require(_array(d, "ttfts", None, path, where), "'ttfts' (_details returns only records that have it)")
     n = len(ttfts)
     if n == 0:
         raise CasegenError("'ttfts' is an empty list", file=path, where=f"{where}, key 'ttfts'",
@@ -297,7 +297,7 @@ def run_from_object(obj: dict, path: Path, sha256: str, index: int, lineno: int)
                         f"'completed' ({completed:g}) is known, so the error rate is unknown")
     req: dict[str, float] = {"succeeded": completed}
     if requests is not None:
-        req = {"total": float(requests_total), "succeeded": float(requests["success"].sum()),
+        req = {"total": float(len(requests)), "succeeded": float(requests["success"].sum()),
                "failed": float((~requests["success"]).sum())}
     summary["requests"] = req
     causes: dict[str, str] = {}

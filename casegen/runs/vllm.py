@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from casegen.errors import CasegenError
+from casegen.errors import CasegenError, require
 from casegen.runs.fields import number
 from casegen.runs.jsonio import parse_json_lines
 from casegen.runs.model import Run, RunMeta, check_requests, make_requests_frame
@@ -208,7 +208,7 @@ def check_numbers(arrays: dict[str, list | None], path: Path, where: str) -> Non
 
 
 def _requests(obj: dict, path: Path, where: str):
-    ttfts = _array(obj, "ttfts", None, path, where)
+    ttfts = require(_array(obj, "ttfts", None, path, where), "'ttfts' (the caller reads requests only when it is there)")
     n = len(ttfts)
     if n == 0:
         raise CasegenError("'ttfts' is an empty list", file=path, where=where,
