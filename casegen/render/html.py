@@ -49,7 +49,7 @@ from casegen.registry import (
     THROUGHPUT_METRICS,
     TOOL_NAMES,
 )
-from casegen.render import charts, diagnosis_view
+from casegen.render import charts, diagnosis_view, prose
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
@@ -148,6 +148,7 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
     )
     env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
                        lower_first=lower_first, abbr=abbr)
+    env.globals["prose"] = prose.namespace()
     if markdown_out:
         env.filters.update(md=md_escape, md_fence=md_fence, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),
                            chart_alt=lambda chart, fallback="": charts.alt_text(chart) or fallback)

@@ -1,0 +1,192 @@
+"""The report's fixed sentences, captions and headings, written once for every output.
+
+The HTML and Markdown templates print these (``{{ prose.no_cost }}``, ``{{ prose.sweep_intro(…) }}``)
+instead of each carrying its own copy; only the markup around them (a ``<p class="caption">`` or a
+Markdown ``*…*``) is the template's. Values arrive already formatted (the templates' filters), and
+every sentence is plain text: each template environment escapes it for its own output (HTML
+autoescape, Markdown's :func:`casegen.render.mdtext.md_finalize`).
+
+Sentences that state a finding (a verdict, a bound, a cost) are not here: they are decided in
+:mod:`casegen.story`, once, and carried by the Report.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+REPORT_KIND = "Inference optimization case study"
+
+# --- page 1 -----------------------------------------------------------------------------------------
+MISSED_TITLE = "Objectives not met after the change"
+
+
+def still_valid(comparisons: list[str], note: str = "") -> str:
+    """What stays comparable when the two sides' workloads differ."""
+    if not comparisons:
+        return "No latency comparison remains valid."
+    return f"Comparisons that remain valid: {', '.join(comparisons)}" + (f" — {note}" if note else "") + "."
+
+
+# --- method -----------------------------------------------------------------------------------------
+
+
+def method_intro(summary_only: list[str]) -> str:
+    """How the figures were obtained: recomputed from per-request records, or as the tool printed them."""
+    how = (f"recomputed every figure it could; {' and '.join(summary_only)} carried only the tool's summary "
+           "statistics, which are reported as printed" if summary_only else
+           "recomputed every figure from the per-request records with one set of definitions (appendix A)")
+    return f"Both sides were measured with the benchmark client below. casegen re-read the tools' output files and {how}."
+
+
+TOOLS_DIFFER = "The two sides were measured with different tools"
+
+
+def tools_differ_detail(tools: list[str]) -> str:
+    """What follows :data:`TOOLS_DIFFER` (which the templates print in bold)."""
+    return (f"({' and '.join(tools)}). casegen applied one set of formulas to each tool's records (names mapped as in "
+            "appendix C), but each tool timestamps requests in its own client, so part of any difference can come "
+            "from the tools themselves; see Threats to validity.")
+
+
+def not_recorded(items: list[str]) -> str:
+    return f"Not recorded, by the tools' files or the author: {', '.join(items).lower()}."
+
+
+POOLED_CAPTION = ("Requests of all repetitions are pooled for the results below; CV is the coefficient of variation "
+                  "across repetitions.")
+
+# --- results ----------------------------------------------------------------------------------------
+CDF_CAPTION = "Cumulative distributions over successful requests: a curve further left is faster at every percentile."
+PARITY_TITLE = "Where casegen and the benchmark tool disagree by more than 1%"
+
+
+def throughput_caption(confidence: str, rate_bound: bool) -> str:
+    """How to read the throughput table, and why it is no verdict when the load generator set it."""
+    text = ("Throughput: higher is better; successful requests and their tokens divided by the run's duration. A change "
+            f"is marked better or worse only when its {confidence} interval (batch means over time) excludes zero; "
+            "† no interval (summary-only data, no send times, too short a run, or no steady state).")
+    if rate_bound:
+        text += (" Both runs kept up with the same offered rate, so their throughput is set by the load generator, not "
+                 "by the server: differences here are not a verdict.")
+    return text
+
+
+# --- SLOs, sweeps, ladders ----------------------------------------------------------------------------
+JOINT_ATTAINMENT = "Requests meeting every objective"
+SWEEP_HEADING = "Load sweep and capacity at SLO"
+NO_SLOS_SWEEP = "No SLOs were given, so no capacity at SLO can be computed; the curves show the latency at each load."
+
+
+def sweep_intro(kind: str, points: tuple[int, int], compare_at: str, attainment: str | None) -> str:
+    """How a load sweep was measured and how a load point passes (``attainment``: the formatted share
+    of requests each objective needs, or None for early stopping at each objective's percentile)."""
+    rule = (f"{attainment} of requests within it" if attainment else
+            "each at its own percentile, by MLPerf early stopping")
+    return (f"Each side was measured at several loads ({kind}; {points[0]} and {points[1]} points). The detailed "
+            f"tables under Results compare the one load point both sides measured ({compare_at}). A load point passes "
+            f"when every objective holds ({rule} for per-request points; the tool's printed percentile for "
+            "summary-only points); the capacity is the highest throughput that passes, interpolated between the last "
+            "passing and the first failing point.")
+
+
+WATERFALL_CAPTION = ("Waterfall: the baseline, each step's change (green helps, red hurts) and the total. The steps add "
+                     "up exactly to the total change.")
+
+def ladder_intro(steps: int, rungs: list[str], compare_load: str | None, per_request: bool, confidence: str) -> str:
+    """How a ladder of steps is read."""
+    at = f", at the load every variant measured ({compare_load})" if compare_load else ""
+    how = (f"intervals are {confidence} bootstrap intervals of the change, and a change whose interval includes 0 is "
+           "not called better or worse" if per_request else
+           "some variants have summary statistics only, so the changes are point estimates without intervals")
+    return (f"The optimization came in {steps} steps: {' → '.join(rungs)}. Each step is compared with the one before "
+            f"it{at}; {how}.")
+
+
+def lm_eval_interval(tolerance: str, version: str, notes: list[str]) -> str:
+    """How an lm-eval quality verdict was reached."""
+    text = ("Interval from the harness's standard errors: delta ± z·√(se_b² + se_o²); within = the whole interval loses "
+            f"at most the tolerance ({tolerance}), outside = all of it loses more. lm-eval {version}.")
+    return text + "".join(f" {n}." for n in notes)
+
+
+# --- cost -------------------------------------------------------------------------------------------
+NO_COST = "No cost assumptions were given, so this study makes no cost claim."
+
+
+def revenue_title(usd_per_month: str) -> str:
+    return f"Revenue effect (an assumption, not included in the savings above): {usd_per_month} per month"
+
+
+def projected_volume(volume: str, basis: str, headroom: str) -> str:
+    """The volume assumption and how the monthly cost follows from it."""
+    how = ("monthly cost = cost per request × volume" if basis == "usage" else
+           f"monthly cost = always-on fleet sized for the peak at {headroom} of measured throughput")
+    return f"Projected volume: {volume} requests per month; {how}; 730 hours per month."
+
+
+# --- trade-offs, teardown, threats ---------------------------------------------------------------------
+HELPS_HURTS_HEADING = "Where the change helps and where it hurts"
+NO_CROSSOVER = ("No segment changes sign: the change does not help one part of the traffic and hurt another "
+                "(within the intervals).")
+TEARDOWN_SPLIT_HEADING = "Queue wait, prefill and decode"
+QUEUE_WAIT_CAPTION = ("Queue wait = TTFT minus what the light-load fit of TTFT on prompt length predicts; definitions "
+                      "in docs/teardown.md.")
+NO_THREATS = "casegen found nothing that weakens this comparison."
+THREATS_INTRO = ("What could make these numbers mislead, found by casegen's checks. Each item says what was found "
+                 "and why it matters.")
+
+
+# --- appendix ---------------------------------------------------------------------------------------
+
+
+def percentile_rule(method: str) -> str:
+    how = ("Linear interpolation between order statistics (NumPy default, as vLLM, GenAI-Perf and AIPerf compute them)"
+           if method == "linear" else "MLPerf nearest rank: sorted(x)[⌊n·p⌋]")
+    return f"{how}; std is the population standard deviation."
+
+
+def intervals_method(method: str, confidence: str, resamples: str) -> str:
+    """The statistical method in one paragraph (docs/statistics.md has the detail)."""
+    return (f"Percentiles by the {method} method over successful requests. Confidence intervals ({confidence}) allow for "
+            "neighbouring requests being alike: order-statistic intervals for percentiles (on the effective number of "
+            "independent requests when requests in send order are correlated), a block bootstrap over requests in send "
+            "order for means, and whole requests as the unit for inter-chunk gaps; the change's interval comes from "
+            f"{resamples} seeded draws per side. The primary statistics (those the objectives name, and the medians) "
+            "are tested together with Holm's correction for multiple comparisons; a change marked exploratory is "
+            "outside that family and may be chance. A change whose interval includes zero is shown as no significant "
+            "change. † point value only: too few (effective) requests for a trustworthy interval at that percentile.")
+
+
+def command_not_recorded(settings: str) -> str:
+    return f"the command was not recorded; the file records the load as {settings}."
+
+
+PARITY_HEADING = "Parity with the tools' own summaries"
+
+
+def parity_summary(n: int, flagged: int, unexplained: int) -> str:
+    text = f"casegen recomputed {n} figures that the benchmark tools also printed; "
+    if not flagged:
+        return text + "all agree within 1%."
+    why = (f"{unexplained} of them for a reason casegen cannot name" if unexplained else
+           "each for the reason given in its row")
+    return text + f"{flagged} differ by more than 1% (flagged), {why}."
+
+
+def parity_largest(diff: str, side: str, metric: str, stat: str) -> str:
+    return f"Largest difference: {diff} ({side}, {metric} {stat}). Every figure and its tool value are in summary.json."
+
+
+def parity_listed(n: int) -> str:
+    return f"Only the figures that differ by more than 1% are listed; all {n} are in summary.json."
+
+
+def colophon(version: str) -> str:
+    return f"Generated by casegen {version} from the files above; latencies in the tables are milliseconds unless marked s."
+
+
+def namespace() -> SimpleNamespace:
+    """Every sentence and sentence function above, as the templates' ``prose``."""
+    return SimpleNamespace(**{k: v for k, v in globals().items()
+                              if not k.startswith("_") and (k.isupper() or callable(v))
+                              and k not in ("namespace", "SimpleNamespace", "annotations")})
