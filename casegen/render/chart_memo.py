@@ -20,6 +20,22 @@ from typing import Any, Callable, Iterator, TypeVar
 import numpy as np
 
 _store: ContextVar[dict[str, Any] | None] = ContextVar("casegen_chart_memo", default=None)
+#: The report theme charts are drawn in (their colours and font); part of every memo key.
+_theme: ContextVar[str] = ContextVar("casegen_chart_theme", default="modern")
+
+
+def current_theme() -> str:
+    return _theme.get()
+
+
+@contextmanager
+def chart_theme(theme: str) -> Iterator[None]:
+    """Charts drawn inside the block use ``theme``'s palette and font (casegen.render.charts.PALETTES)."""
+    token = _theme.set(theme)
+    try:
+        yield
+    finally:
+        _theme.reset(token)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -73,7 +89,7 @@ def memoized(fn: F) -> F:
         store = _store.get()
         if store is None:
             return fn(*args, **kwargs)
-        key = fingerprint(fn.__module__, fn.__qualname__, args, kwargs)
+        key = fingerprint(fn.__module__, fn.__qualname__, _theme.get(), args, kwargs)
         if key is None:
             return fn(*args, **kwargs)
         if key not in store:

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from casegen.formatting import fmt_ms, fmt_ms_limit, fmt_ticks  # noqa: E402
-from casegen.render.chart_memo import memoized
+from casegen.render.chart_memo import current_theme, memoized
 from casegen.render.idrefs import prefix_ids, referenced_ids  # noqa: E402
 
 BASE_COLOR = "#94a3b8"
@@ -64,7 +64,7 @@ _RC: dict[Any, Any] = {  # matplotlib types rc keys as a Literal of every rc nam
 
 
 #: Chart colours per report theme (the theme's CSS sets the page; this sets the charts). The
-#: modern palette is what the chart functions draw with; :func:`apply_theme` swaps it for another.
+#: modern palette is the default; chart functions read the current theme's through :data:`C` and :func:`rc`.
 PALETTES: dict[str, dict[str, str]] = {
     "modern": {"base": BASE_COLOR, "opt": OPT_COLOR, "better": BETTER, "worse": WORSE, "ink": INK,
                "muted": MUTED, "prefill": "#f59e0b", "decode": "#1e3a8a", "prefill_text": PREFILL_TEXT},
@@ -75,19 +75,21 @@ PALETTES: dict[str, dict[str, str]] = {
 CHART_FONTS = {"modern": "DejaVu Sans", "classic": "DejaVu Serif"}
 
 
-def apply_theme(html: str, theme: str) -> str:
-    """Recolour every inline chart of ``html`` from the modern palette to ``theme``'s, and set its font."""
-    if theme == "modern" or theme not in PALETTES:
-        return html
-    swap = {PALETTES["modern"][k].lower(): v for k, v in PALETTES[theme].items()}
-    pattern = re.compile("|".join(re.escape(c) for c in swap), re.IGNORECASE)
-    font = CHART_FONTS[theme]
+class _Palette:
+    """The current theme's chart colours (``C.base``, ``C.opt``, ``C.better`` …): chart functions draw
+    in the theme set by :func:`casegen.render.chart_memo.chart_theme`, so no finished SVG is recoloured."""
 
-    def one(m: re.Match) -> str:
-        svg = pattern.sub(lambda c: swap[c.group(0).lower()], m.group(0))
-        return svg.replace("'DejaVu Sans'", f"'{font}'").replace('"DejaVu Sans"', f'"{font}"')
+    def __getattr__(self, key: str) -> str:
+        return PALETTES.get(current_theme(), PALETTES["modern"])[key]
 
-    return re.sub(r"<svg\b.*?</svg>", one, html, flags=re.DOTALL)
+
+C = _Palette()
+
+
+def rc() -> dict[Any, Any]:
+    """matplotlib settings for a chart in the current theme (its ink, muted ticks and font)."""
+    return {**_RC, "font.family": CHART_FONTS.get(current_theme(), CHART_FONTS["modern"]), "axes.labelcolor": C.ink,
+            "xtick.color": C.muted, "ytick.color": C.muted}
 
 
 def _xml_text(text: str) -> str:
@@ -149,7 +151,7 @@ def _tight_view_box(fig, renderer) -> str | None:
     return f"{x0:.2f} {y0:.2f} {w:.2f} {h:.2f}"
 
 
-def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> str:
+def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> Chart:
     """The figure as an inline ``<svg>`` with an accessible name (``<title>``) and a text
     alternative stating the chart's point (``<desc>``), both referenced by ``aria-labelledby``."""
     if not fig.legends and not fig.texts and fig.get_layout_engine() is None:
@@ -170,9 +172,9 @@ def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> str:
     uid = "chart-" + hashlib.sha256(f"{variant}\n{title}\n{desc}".encode()).hexdigest()[:10]
     svg = _scoped_ids(svg, uid)
     head_end = svg.index(">") + 1
-    return (svg[:head_end - 1] + f' role="img" aria-labelledby="{uid}-t {uid}-d">'
-            + f'<title id="{uid}-t">{_xml_text(title)}</title><desc id="{uid}-d">{_xml_text(desc)}</desc>'
-            + svg[head_end:])
+    return Chart(svg[:head_end - 1] + f' role="img" aria-labelledby="{uid}-t {uid}-d">'
+                 + f'<title id="{uid}-t">{_xml_text(title)}</title><desc id="{uid}-d">{_xml_text(desc)}</desc>'
+                 + svg[head_end:], name=title, description=desc)
 
 
 def _scoped_ids(svg: str, uid: str) -> str:
@@ -185,11 +187,38 @@ def _scoped_ids(svg: str, uid: str) -> str:
     return prefix_ids(svg, uid)
 
 
-def responsive(wide: str, narrow: str) -> str:
-    """Two variants of one chart: ``wide`` for screens and print, ``narrow`` (stacked panels, larger
-    type) for phones; CSS shows one of them (``.desk-only`` / ``.phone-only``)."""
-    return (f'<div class="chart-variants"><div class="desk-only">{wide}</div>'
-            f'<div class="phone-only">{narrow}</div></div>')
+class Chart(str):
+    """A drawn chart as a value: its accessible name (``name``, the SVG's ``<title>``), its text
+    alternative (``description``, the SVG's ``<desc>``), the
+    ``wide`` rendering (screens and print) and an optional ``narrow`` one (stacked panels, larger type,
+    for phones). Each renderer embeds it its own way: HTML prints the value (both variants, CSS shows
+    one: ``.desk-only`` / ``.phone-only``), Markdown writes ``wide`` to a file with ``alt`` as its alt
+    text. As a string it is the HTML markup, and it is never escaped (``__html__``)."""
+
+    name: str
+    description: str
+    wide: str
+    narrow: str | None
+
+    def __new__(cls, wide: str, narrow: str | None = None, *, name: str, description: str) -> Chart:
+        markup = wide if narrow is None else (f'<div class="chart-variants"><div class="desk-only">{wide}</div>'
+                                              f'<div class="phone-only">{narrow}</div></div>')
+        chart = super().__new__(cls, markup)
+        chart.name, chart.description, chart.wide, chart.narrow = name, description, wide, narrow
+        return chart
+
+    def __html__(self) -> str:
+        return str.__str__(self)
+
+    @property
+    def alt(self) -> str:
+        """Name and text alternative as one plain sentence."""
+        return ": ".join(p for p in (self.name.strip(), self.description.strip()) if p)
+
+
+def responsive(wide: Chart, narrow: Chart) -> Chart:
+    """Two variants of one chart: ``wide`` for screens and print, ``narrow`` for phones."""
+    return Chart(wide.wide, narrow.wide, name=wide.name, description=wide.description)
 
 
 _PHONE_VARIANT = re.compile(r'<div class="phone-only">\s*<svg\b.*?</svg>\s*</div>', re.DOTALL)
@@ -228,14 +257,16 @@ def as_print_images(html: str) -> str:
     return _CHART_SVG.sub(one, html)
 
 
-def svg_file(chart: str) -> str:
-    """The first (wide) ``<svg>`` of a chart, for writing as a standalone .svg file."""
-    m = re.search(r"<svg\b.*?</svg>", str(chart), flags=re.DOTALL)
-    return m.group(0) if m else str(chart)
+def svg_file(chart: Chart) -> str:
+    """The wide ``<svg>`` of a chart, for writing as a standalone .svg file."""
+    return chart.wide
 
 
-def alt_text(chart: str) -> str:
-    """The chart's accessible name and text alternative, as one plain sentence (Markdown alt text)."""
+def alt_text(chart: Chart | str) -> str:
+    """The chart's accessible name and text alternative, as one plain sentence (Markdown alt text);
+    from a chart's own ``<title>``/``<desc>`` for an SVG string (the PDF's image variant)."""
+    if isinstance(chart, Chart):
+        return chart.alt
     t = re.search(r"<title[^>]*>(.*?)</title>", str(chart), flags=re.DOTALL)
     d = re.search(r"<desc[^>]*>(.*?)</desc>", str(chart), flags=re.DOTALL)
     parts = [html_unescape(x.group(1)).strip() for x in (t, d) if x]
@@ -331,13 +362,13 @@ def ecdf_points(sorted_x: np.ndarray, cells: int = CURVE_CELLS) -> tuple[np.ndar
 
 @memoized
 def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, opt_label: str,
-              percentiles: Sequence[float] = (50, 99)) -> str:
+              percentiles: Sequence[float] = (50, 99)) -> Chart:
     """Empirical CDFs of one latency metric (ms), baseline vs optimized."""
     base = np.sort(np.asarray(base, dtype=float))
     opt = np.sort(np.asarray(opt, dtype=float))
-    with plt.rc_context(_RC):
+    with plt.rc_context(rc()):
         fig, ax = plt.subplots(figsize=(3.7, 2.6))
-        for x, label, color, ls in ((base, base_label, BASE_COLOR, "--"), (opt, opt_label, OPT_COLOR, "-")):
+        for x, label, color, ls in ((base, base_label, C.base, "--"), (opt, opt_label, C.opt, "-")):
             if x.size == 0:
                 continue
             xs, ys = ecdf_points(x)
@@ -345,7 +376,7 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
         for p in percentiles:  # reference lines, labelled outside the plot so no label sits on a curve
             ax.axhline(p, color=GRID, lw=1, zorder=0)
             ax.text(1.01, p, f"p{p:g}", transform=ax.get_yaxis_transform(), ha="left", va="center",
-                    color=MUTED, fontsize=9, clip_on=False)
+                    color=C.muted, fontsize=9, clip_on=False)
         ax.set_ylim(0, 101)
         ax.set_ylabel("requests at or below (%)")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
@@ -377,8 +408,8 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
         h = 0.38
         b = np.array(row["base"], dtype=float)
         o = np.array(row["opt"], dtype=float)
-        ax.barh(y - h / 2, b, height=h, color=BASE_COLOR, label=base_label)  # axis is inverted:
-        ax.barh(y + h / 2, o, height=h, color=OPT_COLOR, label=opt_label)   # baseline on top
+        ax.barh(y - h / 2, b, height=h, color=C.base, label=base_label)  # axis is inverted:
+        ax.barh(y + h / 2, o, height=h, color=C.opt, label=opt_label)   # baseline on top
         xmax = np.nanmax(np.concatenate([b, o])) if len(b) else 1
         marks = row.get("marks") or [None] * len(stats)
         for yi, bv, ov, mark in zip(y, b, o, marks):
@@ -386,7 +417,7 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
                 pct = (ov - bv) / bv * 100
                 # the colour is the finding's verdict (casegen.story): only a significant change is coloured
                 verdict, suffix = mark if mark is not None else ("na", "")
-                color = {"better": BETTER, "worse": WORSE}.get(verdict, MUTED)
+                color = {"better": C.better, "worse": C.worse}.get(verdict, C.muted)
                 ax.text(max(bv, ov) + xmax * 0.03, yi, _pct_text(pct) + suffix, va="center", fontsize=9,
                         color=color, fontweight="bold")
         ax.set_yticks(y, stats)
@@ -426,7 +457,7 @@ def _place_panels(fig, n: int, stacked: bool, compact: bool = False) -> None:
 
 
 @memoized
-def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: bool = False) -> str:
+def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: bool = False) -> Chart:
     """Percentile ladder: one panel per metric, p50/p90/p95/p99 bars with Δ% labels; side by side on
     wide screens and in print, stacked on phones (see :func:`responsive`).
 
@@ -449,7 +480,7 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: boo
                 items.append(f"{st} {_label_ms(bv)} \u2192 {_label_ms(ov)} ({_pct_text((ov - bv) / bv * 100)})")
         parts.append(f"{row['label']}: " + ", ".join(items))
     desc = "; ".join(parts) + "."
-    with plt.rc_context(_RC):
+    with plt.rc_context(rc()):
         wide = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=False, compact=compact), title, desc,
                        "compact" if compact else "wide")
         narrow = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=True, compact=compact), title, desc,
@@ -463,17 +494,17 @@ def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
     ttft = np.array([s[1] for s in sides])
     dec = np.array([s[2] for s in sides])
     y = np.arange(len(sides))
-    prefill, decode = PALETTES["modern"]["prefill"], PALETTES["modern"]["decode"]
+    prefill, decode = C.prefill, C.decode
     ax.barh(y, ttft, color=prefill, height=0.5, label="before first token (queue + prefill)")
     ax.barh(y, dec, left=ttft, color=decode, height=0.5, label="decode (first \u2192 last token)")
     total = ttft + dec
     for yi, t, d in zip(y, ttft, dec):
         share = t / (t + d) * 100 if t + d > 0 else 0
-        ax.text(t + d + total.max() * 0.015, float(yi), _label_ms(t + d), va="center", fontsize=9, color=INK,
+        ax.text(t + d + total.max() * 0.015, float(yi), _label_ms(t + d), va="center", fontsize=9, color=C.ink,
                 fontweight="bold")
         # the share before the first token is often a sliver: name it above the bar, with a tick to its end
         ax.annotate(f"{_label_ms(t)} before the first token ({share:.1f}\u00a0%)", xy=(t, yi - 0.25),
-                    xytext=(0, yi - 0.33), textcoords="data", fontsize=9, color=PREFILL_TEXT,
+                    xytext=(0, yi - 0.33), textcoords="data", fontsize=9, color=C.prefill_text,
                     fontweight="bold", va="bottom", ha="left",
                     arrowprops={"arrowstyle": "-", "color": prefill, "lw": 1, "shrinkA": 0, "shrinkB": 0})
     ax.set_yticks(y, labels)
@@ -488,7 +519,7 @@ def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
 
 
 @memoized
-def split_chart(sides: list[tuple[str, float, float]]) -> str:
+def split_chart(sides: list[tuple[str, float, float]]) -> Chart:
     """Where the time goes: stacked bars of mean TTFT and mean decode time (ms) per side."""
     parts = []
     for label, t, d in sides:
@@ -497,7 +528,7 @@ def split_chart(sides: list[tuple[str, float, float]]) -> str:
                      f"the first token and {_label_ms(d)} decoding")
     title = "Mean end-to-end time per request, split at the first token"
     desc = "; ".join(parts) + "."
-    with plt.rc_context(_RC):
+    with plt.rc_context(rc()):
         wide = _to_svg(_split_figure(sides, narrow=False), title, desc)
         narrow = _to_svg(_split_figure(sides, narrow=True), title, desc, "narrow")
     return responsive(wide, narrow)
@@ -520,13 +551,13 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
     fig, ax = plt.subplots(figsize=(4.4, 3.0) if narrow else (8.0, 2.8))
     months = np.arange(0, horizon + 1)
     cum = savings_per_month * months
-    ax.plot(months, cum, color=OPT_COLOR, lw=2.2, label="cumulative savings")
-    ax.axhline(one_time, color=WORSE, lw=1.4, ls="--", label=f"one-time cost ${one_time:,.0f}")
-    ax.fill_between(months, cum, one_time, where=cum >= one_time, color=BETTER, alpha=0.10, interpolate=True)
+    ax.plot(months, cum, color=C.opt, lw=2.2, label="cumulative savings")
+    ax.axhline(one_time, color=C.worse, lw=1.4, ls="--", label=f"one-time cost ${one_time:,.0f}")
+    ax.fill_between(months, cum, one_time, where=cum >= one_time, color=C.better, alpha=0.10, interpolate=True)
     if payback_months is not None and payback_months <= horizon:
-        ax.plot([payback_months], [one_time], "o", color=BETTER, ms=6, zorder=5)
+        ax.plot([payback_months], [one_time], "o", color=C.better, ms=6, zorder=5)
         ax.annotate(f"break-even at {payback_months:.1f} months", (payback_months, one_time),
-                    xytext=(8, -16), textcoords="offset points", color=BETTER, fontsize=9, fontweight="bold")
+                    xytext=(8, -16), textcoords="offset points", color=C.better, fontsize=9, fontweight="bold")
     ax.set_xlim(0, horizon)
     lo = min(0.0, float(cum.min()))
     hi = max(float(cum.max()), one_time) * 1.12 or 1.0
@@ -540,7 +571,7 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
 
 
 @memoized
-def payback_chart(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None) -> str:
+def payback_chart(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None) -> Chart:
     """Cumulative savings over the horizon against the one-time cost, with break-even."""
     title = "Cumulative savings vs one-time cost"
     total = savings_per_month * horizon
@@ -550,7 +581,7 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
         point = f"no break-even within {horizon} months"
     desc = (f"Savings of ${savings_per_month:,.0f} a month add up to ${total:,.0f} over {horizon} months against a "
             f"one-time cost of ${one_time:,.0f}: {point}.")
-    with plt.rc_context(_RC):
+    with plt.rc_context(rc()):
         wide = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, False), title, desc)
         narrow = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, True), title, desc,
                          "narrow")
@@ -568,23 +599,23 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool)
     for ax, r in zip(panels, rows):
         top = max(v for v in (r["threshold"], r["base"], r["opt"], *(r["base_ci"] or ()), *(r["opt_ci"] or ()))
                   if v is not None)
-        for y, value, ci, color in ((1, r["base"], r["base_ci"], BASE_COLOR), (0, r["opt"], r["opt_ci"], OPT_COLOR)):
+        for y, value, ci, color in ((1, r["base"], r["base_ci"], C.base), (0, r["opt"], r["opt_ci"], C.opt)):
             if value is None:
                 continue
             ax.barh([y], [value], height=0.52, color=color, zorder=3)
             if ci is not None:
-                ax.errorbar([value], [y], xerr=[[value - ci[0]], [ci[1] - value]], fmt="none", ecolor=INK,
+                ax.errorbar([value], [y], xerr=[[value - ci[0]], [ci[1] - value]], fmt="none", ecolor=C.ink,
                             elinewidth=1.1, capsize=3, zorder=4)
             if ci is None and value > 0.3 * top * 1.28:  # inside the bar's end: clear of the limit's line
                 ax.annotate(_label_ms(value), (value, y), xytext=(-4, 0), textcoords="offset points", ha="right",
-                            va="center", fontsize=9, color="white" if color == OPT_COLOR else INK, zorder=6)
+                            va="center", fontsize=9, color="white" if color == C.opt else C.ink, zorder=6)
             else:
                 ax.annotate(_label_ms(value), (ci[1] if ci else value, y), xytext=(4, 0), textcoords="offset points",
-                            va="center", fontsize=9, color=INK)
-        ax.axvline(r["threshold"], color=WORSE, lw=1.4, ls="--", zorder=5)
+                            va="center", fontsize=9, color=C.ink)
+        ax.axvline(r["threshold"], color=C.worse, lw=1.4, ls="--", zorder=5)
         ax.annotate("SLO " + fmt_ms_limit(r["threshold"]).replace(" ", "\u00a0"), (r["threshold"], 1.0),
                     xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points", ha="center",
-                    fontsize=9, color=WORSE, fontweight="bold")
+                    fontsize=9, color=C.worse, fontweight="bold")
         ax.set_xlim(0, top * 1.28)
         ax.set_ylim(-0.55, 1.55)
         ax.set_yticks([1, 0])
@@ -602,7 +633,7 @@ def _short_label(label: str, n: int = 22) -> str:
 
 
 @memoized
-def slo_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
+def slo_chart(rows: list[dict], base_label: str, opt_label: str) -> Chart:
     """Each objective's statistic before and after, with its interval, against the objective's limit.
 
     ``rows``: [{"label": "TTFT p99", "threshold": ms, "base": ms, "opt": ms, "base_ci": (lo, hi) | None,
@@ -617,7 +648,7 @@ def slo_chart(rows: list[dict], base_label: str, opt_label: str) -> str:
                      f"{_label_ms(r['base']) if r['base'] is not None else 'not measured'}{ci(r['base_ci'])}, "
                      f"{opt_label} {_label_ms(r['opt']) if r['opt'] is not None else 'not measured'}{ci(r['opt_ci'])}")
     desc = "; ".join(parts) + "."
-    with plt.rc_context(_RC):
+    with plt.rc_context(rc()):
         wide = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=False), title, desc)
         narrow = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=True), title, desc, "narrow")
     return responsive(wide, narrow)

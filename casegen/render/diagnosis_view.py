@@ -11,7 +11,6 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-from markupsafe import Markup
 from matplotlib.ticker import MaxNLocator
 
 from casegen.formatting import fmt_ms
@@ -68,22 +67,22 @@ def run_sentences(t: Any) -> list[str]:
 
 def _split_figure(rows: list[Any], narrow: bool):
     fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(rows)) if narrow else (8.0, 1.0 + 0.5 * len(rows)))
-    pal = charts.PALETTES["modern"]
+    pal = charts.C
     y = np.arange(len(rows))
     total = max(r.e2e_mean_ms for r in rows)
     labelled: set[str] = set()
     for yi, r in zip(y, rows):
         if r.queue_ms is not None and r.prefill_ms is not None:
-            parts = [("queue wait", r.queue_ms, QUEUE_COLOR), ("prefill", r.prefill_ms, pal["prefill"])]
+            parts = [("queue wait", r.queue_ms, QUEUE_COLOR), ("prefill", r.prefill_ms, pal.prefill)]
         else:
-            parts = [("before first token (queue + prefill)", r.ttft_mean_ms, pal["prefill"])]
-        parts.append(("decode", r.decode_ms, pal["decode"]))
+            parts = [("before first token (queue + prefill)", r.ttft_mean_ms, pal.prefill)]
+        parts.append(("decode", r.decode_ms, pal.decode))
         left = 0.0
         for name, v, colour in parts:
             ax.barh(yi, v, left=left, color=colour, height=0.5, label=None if name in labelled else name)
             labelled.add(name)
             left += v
-        ax.text(left + total * 0.015, float(yi), charts._label_ms(left), va="center", fontsize=9, color=charts.INK,
+        ax.text(left + total * 0.015, float(yi), charts._label_ms(left), va="center", fontsize=9, color=charts.C.ink,
                 fontweight="bold")
     ax.set_yticks(y, [r.label for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.6)
@@ -96,10 +95,10 @@ def _split_figure(rows: list[Any], narrow: bool):
     return fig
 
 
-def split_chart(rows: list[Any]) -> str:
+def split_chart(rows: list[Any]) -> charts.Chart:
     title = "Mean end-to-end time per request: queue wait, prefill, decode"
     desc = "; ".join(f"{r.label}: {run_sentences(r)[0]}" for r in rows)
-    with plt.rc_context(charts._RC):
+    with plt.rc_context(charts.rc()):
         wide = charts._to_svg(_split_figure(rows, False), title, desc)
         narrow = charts._to_svg(_split_figure(rows, True), title, desc, "narrow")
     return charts.responsive(wide, narrow)
@@ -112,7 +111,7 @@ def teardown_view(study: Any) -> dict[str, Any] | None:
         return None
     rows = list(td.sides.values())
     separable = any(r.queue_ms is not None for r in rows)  # otherwise the first-token split chart says it all
-    return {"chart": Markup(split_chart(rows)) if separable else None,
+    return {"chart": split_chart(rows) if separable else None,
             "sides": [{"label": r.label, "bottleneck": r.bottleneck, "sentences": run_sentences(r)} for r in rows]}
 
 
@@ -130,10 +129,10 @@ def _segments_figure(axes: list[Any], narrow: bool):
         for x, s in zip(xs, a.segments):
             base = s.baseline_mean_ms or 1.0
             lo, hi = s.ci_ms[0] / base * 100, s.ci_ms[1] / base * 100
-            colour = charts.BETTER if s.verdict == "helps" else charts.WORSE if s.verdict == "hurts" else charts.MUTED
+            colour = charts.C.better if s.verdict == "helps" else charts.C.worse if s.verdict == "hurts" else charts.C.muted
             ax.plot([x, x], [lo, hi], color=colour, lw=2)
             ax.plot([x], [(s.change_pct or 0.0)], "o", color=colour, ms=5)
-        ax.axhline(0, color=charts.INK, lw=0.8)
+        ax.axhline(0, color=charts.C.ink, lw=0.8)
         if a.axis == "load":
             ticks = [f"{s.center:g}" for s in a.segments]
         else:
@@ -146,12 +145,12 @@ def _segments_figure(axes: list[Any], narrow: bool):
     return fig
 
 
-def segments_chart(axes: list[Any]) -> str:
+def segments_chart(axes: list[Any]) -> charts.Chart:
     title = "Where the change helps and where it hurts"
     desc = "; ".join(f"{metric_label(a.metric)} by {AXIS_TITLE[a.axis]}: " + ", ".join(
         f"{s.verdict} ({s.change_pct:+.0f}%)" if s.change_pct is not None else s.verdict for s in a.segments)
         for a in axes)
-    with plt.rc_context(charts._RC):
+    with plt.rc_context(charts.rc()):
         wide = charts._to_svg(_segments_figure(axes, False), title, desc)
         narrow = charts._to_svg(_segments_figure(axes, True), title, desc, "narrow")
     return charts.responsive(wide, narrow)
@@ -172,7 +171,7 @@ def segments_view(study: Any) -> dict[str, Any] | None:
         out["notes"] = list(seg.notes)
         out["crossovers"] = [c.text for c in seg.crossovers]
         if seg.axes:
-            out["chart"] = Markup(segments_chart(seg.axes))
+            out["chart"] = segments_chart(seg.axes)
         for a in seg.axes:
             k = len(a.segments)
             out["axes"].append({

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from markupsafe import Markup
-
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.story.so_what import so_what
 
@@ -59,7 +57,7 @@ def _ladder(study: Any) -> dict[str, Any] | None:
     panel: list[Panel] = [(title, w, fmt, lower, prefix)]
     chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.3)),
                        waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow"))
-    return {"chart": Markup(chart), "caption": caption}
+    return {"chart": chart, "caption": caption}
 
 
 def _sweep(study: Any) -> dict[str, Any] | None:
@@ -83,7 +81,7 @@ def _sweep(study: Any) -> dict[str, Any] | None:
     chart = latency_throughput_chart(study.sweeps["baseline"], study.sweeps["optimized"], slo.metric,
                                      stats=tuple(stats), threshold_ms=slo.threshold_ms, knees=kn, capacities=(cb, co),
                                      title=f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} vs throughput", height_in=1.8)
-    return {"chart": Markup(chart),
+    return {"chart": chart,
             "caption": (f"Each point is one load of the sweep; a side's capacity at SLO (◆) is where its "
                         f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} curve crosses the objective.")}
 
@@ -112,7 +110,7 @@ def _fixed(study: Any) -> dict[str, Any] | None:
     caption = "Bars: the measured statistic; whiskers: its interval; dashed line: the objective's limit."
     if missing_ci:
         caption += " A bar without whiskers has too few independent requests for a trustworthy interval."
-    return {"chart": Markup(slo_chart(rows, study.label("baseline"), study.label("optimized"))), "caption": caption}
+    return {"chart": slo_chart(rows, study.label("baseline"), study.label("optimized")), "caption": caption}
 
 
 def hero_view(study: Any, report: Any = None) -> dict[str, Any] | None:

@@ -50,6 +50,7 @@ from casegen.registry import (
     TOOL_NAMES,
 )
 from casegen.render import charts, diagnosis_view, prose
+from casegen.render.chart_memo import chart_theme
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
@@ -292,10 +293,10 @@ def _teardown(study: Study) -> dict[str, Any]:
     if sb.get("mean_ttft_ms") is None or so.get("mean_ttft_ms") is None:
         out["sentences"].append("The split of time before and after the first token needs TTFT on both sides.")
         return out
-    out["chart"] = Markup(charts.split_chart([
+    out["chart"] = charts.split_chart([
         (study.label("baseline"), sb["mean_ttft_ms"], sb["mean_decode_ms"]),
         (study.label("optimized"), so["mean_ttft_ms"], so["mean_decode_ms"]),
-    ]))
+    ])
     e2e_b = sb["mean_ttft_ms"] + sb["mean_decode_ms"]
     e2e_o = so["mean_ttft_ms"] + so["mean_decode_ms"]
     d_total = e2e_o - e2e_b
@@ -361,8 +362,8 @@ def _cost(study: Study) -> dict[str, Any] | None:
         rows.append(row("Always-on fleet per month", "fleet_usd_per_month",
                         lambda v: fmt_usd(v, 0) if v is not None else "—"))
     sentence, tone = cost_sentence(c)
-    chart = Markup(charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
-                                        c.payback_months)) if c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0 else None
+    chart = charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
+                                 c.payback_months) if c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0 else None
     return {
         "rows": rows,
         "assumptions": {"baseline": c.baseline.assumptions, "optimized": c.optimized.assumptions},
@@ -451,9 +452,9 @@ def _charts(study: Study, layout: str = "full", found: dict[str, Finding] | None
     if not rb.summary_only and not ro.summary_only:
         vb, vo = per_request_values(rb), per_request_values(ro)
         if vb["ttft"].size and vo["ttft"].size:
-            out["ttft_cdf"] = Markup(charts.cdf_chart("Time to first token", vb["ttft"], vo["ttft"], lb, lo))
+            out["ttft_cdf"] = charts.cdf_chart("Time to first token", vb["ttft"], vo["ttft"], lb, lo)
         if vb["e2e"].size and vo["e2e"].size:
-            out["e2e_cdf"] = Markup(charts.cdf_chart("End-to-end latency", vb["e2e"], vo["e2e"], lb, lo))
+            out["e2e_cdf"] = charts.cdf_chart("End-to-end latency", vb["e2e"], vo["e2e"], lb, lo)
     rows = []
     b, o = study.metrics["baseline"], study.metrics["optimized"]
     for m in CURVE_METRICS:
@@ -465,9 +466,9 @@ def _charts(study: Study, layout: str = "full", found: dict[str, Finding] | None
                              "base": [b.latency_ms[m].get(s) for s in stats],
                              "opt": [o.latency_ms[m].get(s) for s in stats], "marks": marks})
     if rows:
-        out["ladder"] = Markup(charts.ladder_chart(rows, lb, lo))
+        out["ladder"] = charts.ladder_chart(rows, lb, lo)
         if layout == "onepager" and any(s in ("p50", "p99") for r in rows for s in r["stats"]):
-            out["ladder_compact"] = Markup(charts.ladder_chart(rows, lb, lo, compact=True))
+            out["ladder_compact"] = charts.ladder_chart(rows, lb, lo, compact=True)
     return out
 
 
@@ -543,8 +544,8 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
         if not stats:
             continue
         kn = (study.knees.get("baseline", {}).get(metric), study.knees.get("optimized", {}).get(metric))
-        charts_out.append(Markup(latency_throughput_chart(b, o, metric, stats=tuple(stats), threshold_ms=threshold,
-                                                          knees=kn, capacities=(cb, co))))
+        charts_out.append(latency_throughput_chart(b, o, metric, stats=tuple(stats), threshold_ms=threshold,
+                                                   knees=kn, capacities=(cb, co)))
     rows = []
     status_b = {i: v.status for i, v in enumerate(cb.verdicts)} if cb else {}
     status_o = {i: v.status for i, v in enumerate(co.verdicts)} if co else {}
@@ -623,7 +624,14 @@ def theme_css(theme: str = "modern") -> str:
 
 def report_context(study: Study, *, theme: str | None = None, layout: str | None = None, tight: int = 0,
                    report: Report | None = None, outputs: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Every variable the templates receive (documented in docs/templates.md)."""
+    """Every variable the templates receive (documented in docs/templates.md); charts are drawn in
+    the theme's colours and font."""
+    with chart_theme(theme or study.case.report.theme):
+        return _report_context(study, theme=theme, layout=layout, tight=tight, report=report, outputs=outputs)
+
+
+def _report_context(study: Study, *, theme: str | None, layout: str | None, tight: int, report: Report | None,
+                    outputs: tuple[str, ...]) -> dict[str, Any]:
     case = study.case
     report = report or build_report(study)
     found = {f.key: f for f in report.findings}
@@ -745,7 +753,7 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
 
 def _render_html(env: jinja2.Environment, name: str, ctx: dict[str, Any], theme: str, user_dir: Path | None) -> str:
     try:
-        return charts.apply_theme(keep_units_together(env.get_template(name).render(**ctx)), theme)
+        return keep_units_together(env.get_template(name).render(**ctx))
     except jinja2.TemplateSyntaxError as err:
         raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
                            where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None

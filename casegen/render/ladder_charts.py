@@ -8,17 +8,13 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
 from casegen.render.charts import (
-    _RC,
-    BASE_COLOR,
-    BETTER,
-    INK,
-    MUTED,
-    OPT_COLOR,
-    WORSE,
+    C,
+    Chart,
     _ms_axis,
     _to_svg,
     _usd_axis,
     plain_axis,
+    rc,
 )
 
 #: One waterfall panel: title, [(baseline label, value), (step label, change), …], format,
@@ -27,13 +23,13 @@ Panel = tuple[str, list[tuple[str, float]], Callable[[float], str], bool, str]
 
 
 def waterfall_chart(panels: Sequence[Panel],
-                    panel_size: tuple[float, float] = (4.2, 3.0), variant: str = "wide") -> str:
+                    panel_size: tuple[float, float] = (4.2, 3.0), variant: str = "wide") -> Chart:
     """One panel per figure: (title, [(baseline label, value), (step label, change), …], format, lower_is_better).
 
     The first bar is the baseline value, each following bar floats from the running total by the
     step's change (green when it helps, red when it hurts), the last grey bar is the optimized total.
     """
-    with plt.rc_context(_RC):
+    with plt.rc_context(rc()):
         k = len(panels)
         cols = min(k, 2)
         rows = (k + cols - 1) // cols
@@ -44,13 +40,13 @@ def waterfall_chart(panels: Sequence[Panel],
         for ax, (title, items, fmt, lower_is_better, total_prefix) in zip(flat, panels):
             labels = [items[0][0]] + [lab for lab, _ in items[1:]] + ["total"]
             total = items[0][1]
-            bars = [(0.0, total, BASE_COLOR)]
+            bars = [(0.0, total, C.base)]
             for _lab, change in items[1:]:
                 helps = change < 0 if lower_is_better else change > 0
-                color = BETTER if helps else WORSE if change != 0 else MUTED
+                color = C.better if helps else C.worse if change != 0 else C.muted
                 bars.append((total, change, color))
                 total += change
-            bars.append((0.0, total, OPT_COLOR))
+            bars.append((0.0, total, C.opt))
             xs = range(len(bars))
             ax.bar(xs, [h for _b, h, _c in bars], bottom=[b for b, _h, _c in bars],
                    color=[c for _b, _h, c in bars], width=0.62, zorder=3)
@@ -59,9 +55,9 @@ def waterfall_chart(panels: Sequence[Panel],
                 top = b + h if h >= 0 else b
                 text = (total_prefix if i == len(bars) - 1 else "") + fmt(h) if i in (0, len(bars) - 1) else ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
                 ax.annotate(text, (i, max(top, b)), xytext=(0, 3), textcoords="offset points", ha="center",
-                            va="bottom", fontsize=7.5, color=INK)
+                            va="bottom", fontsize=7.5, color=C.ink)
                 if 0 < i < len(bars) - 1:
-                    ax.plot([i - 0.31 - 0.38, i - 0.31], [running, running], color=MUTED, lw=0.8, zorder=2)
+                    ax.plot([i - 0.31 - 0.38, i - 0.31], [running, running], color=C.muted, lw=0.8, zorder=2)
                     running += h
             ax.set_xticks(list(xs))
             ax.set_xticklabels([_short(lab) for lab in labels], rotation=25, ha="right", fontsize=7.5)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from markupsafe import Markup
-
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.analysis.study import step_study
@@ -89,7 +87,7 @@ def ladder_view(study) -> dict[str, Any] | None:
             # a cost priced at a capacity that is a bound is a bound too (the story's rule)
             panels.append(("Monthly cost (USD)", w, _usd, True,
                            {"at_most": "≤\u00a0", "at_least": "≥\u00a0"}.get(lad.rungs[-1].cost.bound, "")))
-    chart = Markup(waterfall_chart(panels)) if panels else None
+    chart = waterfall_chart(panels) if panels else None
 
     rows = []
     for s in lad.steps:

@@ -24,7 +24,7 @@ from casegen.analysis.sweep import Capacity, Knee, Sweep
 from casegen.formatting import fmt_ms_limit, fmt_sig3
 from casegen.registry import PERCENTILE_STATS
 from casegen.render.chart_memo import memoized
-from casegen.render.charts import _RC, BASE_COLOR, MUTED, OPT_COLOR, WORSE, _ms_axis, _to_svg, plain_axis, responsive
+from casegen.render.charts import C, _ms_axis, _to_svg, plain_axis, rc, responsive
 
 _STYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "D")
@@ -100,7 +100,7 @@ def _capacity_stat(cap: Capacity, metric: str, stats: Sequence[str]) -> str | No
 def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshold_ms: float | None,
             knees: Sequence[Knee | None], capacities: Sequence[Capacity | None], title: str, narrow: bool,
             height_in: float | None = None):
-    sides = ((base, BASE_COLOR), (opt, OPT_COLOR))
+    sides = ((base, C.base), (opt, C.opt))
     name = METRIC_LABELS.get(metric, metric)
     fig, ax = plt.subplots(figsize=(4.4, 3.3) if narrow else (7.4, height_in or 3.4))
     drawn: list[float] = []
@@ -142,7 +142,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
         ax.plot([kn.point.achieved_rps], [y], marker="o", ms=11, mfc="none", mec=color, mew=1.6, ls="none", zorder=5)
         knee_factor = (kn.stat, kn.factor)
     if knee_factor is not None:
-        extra.append(Line2D([], [], marker="o", ms=9, mfc="none", mec=MUTED, mew=1.4, ls="none",
+        extra.append(Line2D([], [], marker="o", ms=9, mfc="none", mec=C.muted, mew=1.4, ls="none",
                             label=f"knee ({knee_factor[0]} > {knee_factor[1]:g}× lowest load)"))
     marked = False
     for (sweep, color), cap in zip(sides, capacities):
@@ -165,11 +165,11 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
                                "right" if sweep is base else "left", True))
         marked = True
     if marked:
-        extra.append(Line2D([], [], marker="D", ms=6, mfc=MUTED, mec="white", ls="none", label="capacity at SLO"))
+        extra.append(Line2D([], [], marker="D", ms=6, mfc=C.muted, mec="white", ls="none", label="capacity at SLO"))
     if threshold_ms is not None:
-        ax.axhline(threshold_ms, color=WORSE, lw=1.3, ls="--")
+        ax.axhline(threshold_ms, color=C.worse, lw=1.3, ls="--")
         ax.annotate("SLO " + fmt_ms_limit(threshold_ms).replace(" ", "\u00a0"), (0.0, threshold_ms), xycoords=("axes fraction", "data"),
-                    xytext=(3, 3), textcoords="offset points", fontsize=9, color=WORSE, fontweight="bold")
+                    xytext=(3, 3), textcoords="offset points", fontsize=9, color=C.worse, fontweight="bold")
         drawn.append(threshold_ms)
     positive = [v for v in drawn if v > 0 and math.isfinite(v)]
     log = bool(positive) and max(positive) / min(positive) > 20
@@ -199,7 +199,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
               fontsize=9, frameon=False, handlelength=2.4)
     if absent:
         ax.text(0.0, -0.2, f"not in the data: {name} {', '.join(absent)}", transform=ax.transAxes, fontsize=9,
-                color=MUTED, ha="left", va="bottom")
+                color=C.muted, ha="left", va="bottom")
     return fig
 
 
@@ -252,7 +252,7 @@ def latency_throughput_chart(
             said.append(f"{o_rps / b_rps:.2f}× the requests per replica")
     desc = "; ".join(said) + "."
     args = (base, opt, metric, stats, threshold_ms, knees, capacities, title)
-    with plt.rc_context(_RC):
+    with plt.rc_context(rc()):
         wide = _to_svg(_figure(*args, narrow=False, height_in=height_in), title, desc)
         narrow = _to_svg(_figure(*args, narrow=True), title, desc, "narrow")
     return responsive(wide, narrow)

@@ -25,4 +25,4 @@ def teardown_document(items: list[Any], files: list[dict[str, str]], title: str)
     env = _env()
     return env.get_template("teardown.html.j2").render(
         title=title, subtitle=f"Latency teardown of {len(items)} run(s) by casegen", runs=runs, summary=summary,
-        chart=Markup(split_chart(items)), files=files, css=Markup(theme_css("modern")), version=__version__)
+        chart=split_chart(items), files=files, css=Markup(theme_css("modern")), version=__version__)
