@@ -62,10 +62,6 @@ from casegen.resources import templates_dir
 from casegen.story.findings import (
     capacity_finding,
     cost_sentence,
-    failure_verdict,
-    operating_point,
-    rate_bound,
-    throughput_delta_finding,
 )
 from casegen.story.model import Finding
 
@@ -184,67 +180,69 @@ def _interval_text(f: Finding | None) -> str:
     return ""
 
 
-def _results_rows(study: Study, found: dict[str, Finding]) -> list[dict[str, Any]]:
+def _results_rows(report: Report, found: dict[str, Finding]) -> list[dict[str, Any]]:
+    """The latency table: every figure, interval and verdict read from the Report."""
     rows = []
-    b, o = study.metrics["baseline"], study.metrics["optimized"]
-    ib, io = study.intervals.get("baseline"), study.intervals.get("optimized")
+    b, o = report.runs["baseline"].latency_ms, report.runs["optimized"].latency_ms
+    ib, io = report.intervals.get("baseline"), report.intervals.get("optimized")
     for m in TABLE_METRICS:
-        if m not in b.latency_ms and m not in o.latency_ms:
+        if m not in b and m not in o:
             continue
         group = []
         for stat in TABLE_STATS:
-            bv = b.latency_ms[m].get(stat) if m in b.latency_ms else None
-            ov = o.latency_ms[m].get(stat) if m in o.latency_ms else None
+            bv = b[m].get(stat) if m in b else None
+            ov = o[m].get(stat) if m in o else None
             if bv is None and ov is None:
                 continue
-            d = study.deltas.get(m, {}).get(stat)
-            dci = study.delta_cis.get(m, {}).get(stat)
+            d = report.deltas.latency_ms.get(m, {}).get(stat)
             f = found.get(f"latency:{m}:{stat}")
             verdict, ci_text = _verdict_class(f), _interval_text(f)
-            cib = ib.intervals.get(m, {}).get(stat) if ib else None
-            cio = io.intervals.get(m, {}).get(stat) if io else None
-            no_ci = ((ib is not None and m in ib.intervals and cib is None)
-                     or (io is not None and m in io.intervals and cio is None)
-                     or (dci is not None and not dci.supported)
+            cib = ib.latency_ms.get(m, {}).get(stat) if ib else None
+            cio = io.latency_ms.get(m, {}).get(stat) if io else None
+            no_ci = ((ib is not None and m in ib.latency_ms and cib is None)
+                     or (io is not None and m in io.latency_ms and cio is None)
+                     or (d is not None and d.supported is False)
                      or (f is not None and f.strength == "point_only"))
             # a change outside the primary (confirmatory) family is never "significant" unlabelled
             exploratory = f is not None and f.strength == "exploratory"
             group.append({"stat": stat, "base": fmt_ms(bv), "opt": fmt_ms(ov),
-                          "base_ci": _ci_text(cib), "opt_ci": _ci_text(cio), "no_ci": no_ci,
+                          "base_ci": _ci_text(_pair(cib)), "opt_ci": _ci_text(_pair(cio)), "no_ci": no_ci,
                           "abs": fmt_ms_signed(d.abs) if d else "—", "pct": fmt_pct(d.pct) if d else "—",
                           "ci": ci_text, "verdict": verdict, "exploratory": exploratory,
                           "why": f.evidence.note if f is not None and f.strength == "point_only" else ""})
-        nb = b.latency_ms[m].n if m in b.latency_ms else None
-        no = o.latency_ms[m].n if m in o.latency_ms else None
+        nb = b[m].get("n") if m in b else None
+        no = o[m].get("n") if m in o else None
         unit = "chunks" if m == "itl" else "requests"
         rows.append({"metric": METRIC_LABELS[m], "key": m, "note": METRIC_NOTES[m], "rows": group,
                      "n": f"n = {fmt_num(nb)} / {fmt_num(no)} {unit}" if nb or no else "n not reported (summary only)"})
     return rows
 
 
-def _throughput_rows(study: Study) -> list[dict[str, Any]]:
-    b, o = study.metrics["baseline"], study.metrics["optimized"]
+def _pair(ci: list[float | None] | None) -> tuple[float, float] | None:
+    return (ci[0], ci[1]) if ci and ci[0] is not None and ci[1] is not None else None
+
+
+def _throughput_rows(report: Report) -> list[dict[str, Any]]:
+    """The throughput table, read from the Report: the verdict is the one the findings decided
+    (better/worse only when the change's batch-means interval excludes 0, † without one)."""
+    b, o = report.runs["baseline"], report.runs["optimized"]
     rows = []
-    bound = rate_bound(study)
+    bound = report.deltas.rate_bound
     for key in THROUGHPUT_METRICS:
         label, unit = METRICS[key].label, METRICS[key].unit
-        d = study.throughput_deltas.get(key)
-        # the table's verdict is the finding's: better/worse only when the change's batch-means interval
-        # excludes 0 (casegen.analysis.throughput), † without an interval
-        ci = study.throughput_delta_cis.get(key)
-        f = (throughput_delta_finding(key, d, operating_point(study), ci, study.case.analysis.confidence)
-             if d is not None else None)
-        ok = ci is not None and ci.supported
-        rows.append({"label": label, "unit": unit, "base": fmt_sig3(b.throughput.get(key)),
-                     "opt": fmt_sig3(o.throughput.get(key)),
+        d = report.deltas.throughput.get(key)
+        ok = d is not None and d.supported is True
+        verdict = "na" if bound or d is None else ("ns" if d.strength == "not_significant" else d.verdict)
+        rows.append({"label": label, "unit": unit, "base": fmt_sig3(getattr(b.throughput, key)),
+                     "opt": fmt_sig3(getattr(o.throughput, key)),
                      "abs": fmt_sig3_signed(d.abs) if d else "—",
                      "pct": (fmt_pct(d.pct) + ("" if ok or bound else "†")) if d else "—",
-                     "verdict": "na" if bound or f is None else _verdict_class(f)})
-    er_b, er_o = b.requests.get("error_rate"), o.requests.get("error_rate")
+                     "verdict": verdict})
+    rb, ro = b.requests, o.requests
     rows.append({"label": "Failed requests", "unit": "",
-                 "base": f"{fmt_num(b.requests.get('failed'))} ({fmt_share(er_b)})",
-                 "opt": f"{fmt_num(o.requests.get('failed'))} ({fmt_share(er_o)})", "abs": "", "pct": "",
-                 "verdict": failure_verdict(study)})
+                 "base": f"{fmt_num(rb.failed)} ({fmt_share(rb.error_rate)})",
+                 "opt": f"{fmt_num(ro.failed)} ({fmt_share(ro.error_rate)})", "abs": "", "pct": "",
+                 "verdict": report.deltas.failed_requests})
     return rows
 
 
@@ -637,11 +635,10 @@ def _report_context(study: Study, *, theme: str | None, layout: str | None, tigh
     found = {f.key: f for f in report.findings}
     parity = []
     for s in SIDES:
-        for p in study.metrics[s].parity:
-            parity.append({"side": study.label(s), "metric": METRIC_LABELS.get(p.metric, p.metric), "stat": p.stat,
-                           "ours": p.ours, "tool": p.tool, "diff": fmt_pct(p.diff_pct, digits=2), "flagged": p.flagged,
-                           "diff_pct": p.diff_pct,
-                           "cause": p.cause})
+        for p in report.runs[s].parity:
+            parity.append({"side": getattr(report.labels, s), "metric": METRIC_LABELS.get(p.metric, p.metric),
+                           "stat": p.stat, "ours": p.ours, "tool": p.tool, "diff": fmt_pct(p.diff_pct, digits=2),
+                           "flagged": p.flagged, "diff_pct": p.diff_pct, "cause": p.cause})
     return {
         "case": case,
         "version": __version__,
@@ -656,8 +653,8 @@ def _report_context(study: Study, *, theme: str | None, layout: str | None, tigh
         "business_summary": report.page1.in_short,
         "cost_basis": report.page1.cost_basis,
         "method": _method_rows(study),
-        "results": _results_rows(study, found),
-        "throughput": _throughput_rows(study),
+        "results": _results_rows(report, found),
+        "throughput": _throughput_rows(report),
         "teardown": _teardown(study),
         "diagnosis": diagnosis_view.teardown_view(study),
         "segments": diagnosis_view.segments_view(study),
@@ -668,26 +665,25 @@ def _report_context(study: Study, *, theme: str | None, layout: str | None, tigh
         "links": output_links(outputs),
         "workload_line": _workload_line(study),
         "charts": _charts(study, layout or case.report.layout, found),
-        "notes_data": study.notes,
-        "definitions": study.definitions,
-        "tools_differ": ([TOOL_NAMES.get(study.runs[s].meta.tool, study.runs[s].meta.tool) for s in SIDES]
-                         if study.runs["baseline"].meta.tool != study.runs["optimized"].meta.tool else []),
+        "notes_data": report.notes,
+        "definitions": report.definitions,
+        "tools_differ": _tools_differ(report),
         "parity": parity,
         "parity_flagged": [p for p in parity if p["flagged"]],
         "parity_largest": max(parity, key=lambda p: abs(float(p["diff_pct"] or 0.0))) if parity else None,  # type: ignore[arg-type]
         "percentile_method": case.analysis.percentile_method,
-        "summary_only": [study.label(s) for s in SIDES if study.runs[s].summary_only],
+        "summary_only": [getattr(report.labels, s) for s in SIDES if report.runs[s].source.data == "summary"],
         "css": Markup(theme_css(theme or case.report.theme)),
         "keywords": list(case.tags) + [case.system.model, "LLM inference", "casegen"],
         "theme": theme or case.report.theme,
         "layout": layout or case.report.layout,
-        "compact_latency": _compact_latency(study, found),
+        "compact_latency": _compact_latency(report, found),
         "tight": tight,
         "page_size": case.report.page_size,
         "slos": case.slos,
         "slo_view": _slos(study),
         "sweep": _sweep_view(study),
-        "rate_bound": rate_bound(study),
+        "rate_bound": report.deltas.rate_bound,
         "threats": report.threats,
         "workload": _workload(study),
         "spread": _spread_view(study),
@@ -695,6 +691,12 @@ def _report_context(study: Study, *, theme: str | None, layout: str | None, tigh
         "resamples": case.analysis.bootstrap_resamples,
         "reps": {s: max(1, len(study.runs[s].parts)) for s in SIDES},
     }
+
+
+def _tools_differ(report: Report) -> list[str]:
+    """The two benchmark clients' names when the sides were measured with different ones, else []."""
+    tools = [report.runs[s].source.tool or "" for s in SIDES]
+    return [TOOL_NAMES.get(t, t) for t in tools] if tools[0] != tools[1] else []
 
 
 def _section_order(study: Study) -> list[str]:
@@ -707,17 +709,19 @@ def _section_order(study: Study) -> list[str]:
     return names
 
 
-def _compact_latency(study: Study, found: dict[str, Finding]) -> list[dict[str, Any]]:
+def _compact_latency(report: Report, found: dict[str, Finding]) -> list[dict[str, Any]]:
     rows = []
+    b, o = report.runs["baseline"].latency_ms, report.runs["optimized"].latency_ms
     for m in CURVE_METRICS:
         for stat in ("p50", "p99"):
-            d = study.deltas.get(m, {}).get(stat)
+            d = report.deltas.latency_ms.get(m, {}).get(stat)
             if d is None:
                 continue
             verdict = _verdict_class(found.get(f"latency:{m}:{stat}"))
             pct = "n.s." if verdict == "ns" else fmt_pct(d.pct) + ("†" if verdict == "na" else "")
-            rows.append({"label": f"{METRIC_LABELS[m] if m != 'e2e' else 'E2E'} {stat}", "base": fmt_ms(d.base),
-                         "opt": fmt_ms(d.opt), "pct": pct, "verdict": verdict})
+            rows.append({"label": f"{METRIC_LABELS[m] if m != 'e2e' else 'E2E'} {stat}",
+                         "base": fmt_ms(b.get(m, {}).get(stat)), "opt": fmt_ms(o.get(m, {}).get(stat)),
+                         "pct": pct, "verdict": verdict})
     return rows
 
 

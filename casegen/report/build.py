@@ -12,6 +12,7 @@ from casegen.story import cheapwin as cheapwin_story
 from casegen.story import segments as segments_story
 from casegen.story.findings import (
     attach_step_findings,
+    failure_verdict,
     findings,
     operating_point,
     rate_bound,
@@ -63,19 +64,25 @@ FIGURE_BLOCKS = ("runs", "deltas", "slos", "notes", "definitions", "intervals", 
 
 
 def _decided_verdicts(study: Study, fs: list, figures: dict) -> None:
-    """summary.json's ``deltas`` and ladder steps carry the verdict the findings decided (colour only
-    with an interval that excludes 0), not the sign of the point change."""
+    """summary.json's ``deltas`` and ladder steps carry the verdict (and strength) the findings decided
+    (colour only with an interval that excludes 0), not the sign of the point change; the renderers'
+    tables read them from here."""
     by = {f.key: f for f in fs}
     for m, row in figures["deltas"]["latency_ms"].items():
         for stat, d in row.items():
             f = by.get(f"latency:{m}:{stat}")
             d["verdict"] = f.verdict if f is not None else "na"
+            d["strength"] = f.strength if f is not None else None
     op = operating_point(study)
     bound = rate_bound(study)
     for key, d in figures["deltas"]["throughput"].items():
         delta = study.throughput_deltas.get(key)
-        d["verdict"] = "na" if bound or delta is None else throughput_delta_finding(
-            key, delta, op, study.throughput_delta_cis.get(key), study.case.analysis.confidence).verdict
+        tf = None if bound or delta is None else throughput_delta_finding(
+            key, delta, op, study.throughput_delta_cis.get(key), study.case.analysis.confidence)
+        d["verdict"] = "na" if tf is None else tf.verdict
+        d["strength"] = None if tf is None else tf.strength
+    figures["deltas"]["rate_bound"] = bound
+    figures["deltas"]["failed_requests"] = failure_verdict(study)
     if figures.get("ladder") and study.ladder is not None:
         for st, fig in zip(study.ladder.steps, figures["ladder"]["steps"]):
             step_by = {f.key: f for f in st.findings}

@@ -140,6 +140,8 @@ class LatencyDelta(_Model):
     family: Literal["primary", "exploratory"] | None = None
     p_value: float | None = None
     p_adjusted: float | None = Field(None, description="Holm-adjusted within the primary family")
+    strength: str | None = Field(None, description="The finding's strength (docs/findings.md): primary, "
+                                                   "exploratory, not_significant, point_only; null without a finding")
 
 
 class ThroughputDelta(_Model):
@@ -150,11 +152,16 @@ class ThroughputDelta(_Model):
     significant: bool | None = None
     supported: bool | None = None
     unsupported_reason: str | None = None
+    strength: str | None = Field(None, description="The finding's strength; null when the load generator set it")
 
 
 class Deltas(_Model):
     latency_ms: dict[str, dict[str, LatencyDelta]] = Field(description="<metric>.<stat>")
     throughput: dict[str, ThroughputDelta] = Field(description="<throughput key>")
+    rate_bound: bool = Field(False, description="Both runs kept up with the same offered rate: throughput is the "
+                                                "load generator's, and its changes are no verdict")
+    failed_requests: str = Field("na", description="Change of the failure rate by a two-proportion test at the "
+                                                   "case's confidence: better | worse | same | na")
 
 
 # --- intervals ------------------------------------------------------------------------------------
