@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from casegen.analysis.metrics import METRIC_LABELS
-from casegen.story.so_what import so_what
 
 #: Terms page 1 uses, spelled out (HTML: <abbr title>; every output: the glossary line).
 GLOSSARY: dict[str, str] = {
@@ -113,7 +112,7 @@ def _fixed(study: Any) -> dict[str, Any] | None:
     return {"chart": slo_chart(rows, study.label("baseline"), study.label("optimized")), "caption": caption}
 
 
-def hero_view(study: Any, report: Any = None) -> dict[str, Any] | None:
+def hero_view(study: Any, report: Any) -> dict[str, Any] | None:
     """The chart, its caption and the so-what line for page 1 (None: no picture fits the case)."""
     view = None
     if study.ladder is not None:
@@ -125,6 +124,6 @@ def hero_view(study: Any, report: Any = None) -> dict[str, Any] | None:
     if view is None:
         return None
     terms = [t for t in ("TTFT", "TPOT", "p99", "SLO") if t in str(view["chart"]) or t == "SLO"]
-    view["so_what"] = so_what(study)
+    view["so_what"] = report.so_what
     view["glossary"] = [(t, GLOSSARY[t]) for t in terms]
     return view

@@ -25,7 +25,7 @@ from casegen.analysis.metrics import METRIC_LABELS, per_request_values
 from casegen.analysis.quality import one_line as quality_one_line
 from casegen.analysis.study import SIDES, Study
 from casegen.analysis.sweep import offered_notes
-from casegen.errors import CasegenError
+from casegen.errors import CasegenError, InternalError
 from casegen.formatting import (
     fmt_ms,
     fmt_ms_limit,
@@ -59,10 +59,6 @@ from casegen.report.build import build_report
 from casegen.report.model import Report
 from casegen.report.reproduce import reproduce_view
 from casegen.resources import templates_dir
-from casegen.story.findings import (
-    capacity_finding,
-    cost_sentence,
-)
 from casegen.story.model import Finding
 
 # ------------------------------------------------------------------ formatting filters
@@ -334,7 +330,7 @@ def _teardown(study: Study) -> dict[str, Any]:
     return out
 
 
-def _cost(study: Study) -> dict[str, Any] | None:
+def _cost(study: Study, report: Report) -> dict[str, Any] | None:
     c = study.cost
     if c is None:
         return None
@@ -359,7 +355,10 @@ def _cost(study: Study) -> dict[str, Any] | None:
                         lambda v: fmt_num(v) if v is not None else "— (API)"))
         rows.append(row("Always-on fleet per month", "fleet_usd_per_month",
                         lambda v: fmt_usd(v, 0) if v is not None else "—"))
-    sentence, tone = cost_sentence(c)
+    rc = report.cost
+    if rc is None:  # the Report has a cost block whenever the study priced both sides
+        raise InternalError("a priced study whose Report has no cost block")
+    sentence, tone = rc.headline, rc.tone
     chart = charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
                                  c.payback_months) if c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0 else None
     return {
@@ -508,7 +507,7 @@ def _slos(study: Study) -> dict[str, Any] | None:
     return {"rows": rows, "joint": joint, "confidence": f"{a.slo_confidence:.0%}", "tpot_rule": a.tpot_one_token}
 
 
-def _sweep_view(study: Study) -> dict[str, Any] | None:
+def _sweep_view(study: Study, report: Report) -> dict[str, Any] | None:
     if not study.sweeps:
         return None
     from casegen.analysis.sweep import slo_text
@@ -567,7 +566,7 @@ def _sweep_view(study: Study) -> dict[str, Any] | None:
     for sw in (b, o):
         notes += [n for n in sw.notes if n not in notes]
     kind = "request rate (req/s)" if b.load_kind == "rate" else "concurrency"
-    capf = capacity_finding(study)
+    capf = next((f for f in report.findings if f.key == "capacity"), None)
     return {"cap_rows": cap_rows, "ratio": ratio, "slo_phrase": slo_phrase,
             "ratio_text": capf.value if capf is not None and capf.evidence.ratio_bound != "unknown" else None,
             "ratio_verdict": capf.verdict if capf is not None else "na", "charts": charts_out, "rows": rows,
@@ -658,7 +657,7 @@ def _report_context(study: Study, *, theme: str | None, layout: str | None, tigh
         "teardown": _teardown(study),
         "diagnosis": diagnosis_view.teardown_view(study),
         "segments": diagnosis_view.segments_view(study),
-        "cost": _cost(study),
+        "cost": _cost(study, report),
         "tradeoffs": _tradeoffs(study),
         "inputs": _inputs(study),
         "reproduce": reproduce_view(study),
@@ -682,7 +681,7 @@ def _report_context(study: Study, *, theme: str | None, layout: str | None, tigh
         "page_size": case.report.page_size,
         "slos": case.slos,
         "slo_view": _slos(study),
-        "sweep": _sweep_view(study),
+        "sweep": _sweep_view(study, report),
         "rate_bound": report.deltas.rate_bound,
         "threats": report.threats,
         "workload": _workload(study),

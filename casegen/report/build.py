@@ -12,6 +12,7 @@ from casegen.story import cheapwin as cheapwin_story
 from casegen.story import segments as segments_story
 from casegen.story.findings import (
     attach_step_findings,
+    cost_sentence,
     failure_verdict,
     findings,
     operating_point,
@@ -20,6 +21,7 @@ from casegen.story.findings import (
     throughput_delta_finding,
 )
 from casegen.story.model import ThreatItem
+from casegen.story.so_what import so_what
 
 
 def threat_items(study: Study) -> list[ThreatItem]:
@@ -98,6 +100,8 @@ def build_report(study: Study) -> Report:
     page1 = segments_story.page1(study, fs, cheapwin_story.page1(study, fs, select_page1(study, fs)))
     figures = summary_dict(study)
     _decided_verdicts(study, fs, figures)
+    if figures["cost"] is not None and study.cost is not None:
+        figures["cost"]["headline"], figures["cost"]["tone"] = cost_sentence(study.cost)
     return Report(
         casegen_version=__version__,
         title=study.case.title,
@@ -112,6 +116,7 @@ def build_report(study: Study) -> Report:
         teardown=study.teardown,
         segments=study.segments,
         crossovers=list(study.segments.crossovers) if study.segments is not None else [],
+        so_what=so_what(study),
         optimization=study.cheap_win,
     )
 

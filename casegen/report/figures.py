@@ -316,6 +316,8 @@ class CostFigures(_Model):
     horizon_months: int
     net_usd_over_horizon: float | None
     verdict: str
+    headline: str = Field("", description="The cost section's headline sentence, bounds kept (story.findings.cost_sentence)")
+    tone: Literal["good", "bad", "neutral"] = Field("neutral", description="good | bad (a loss is never good) | neutral")
     savings_bound: Literal["point", "at_least", "at_most", "unknown"] = Field(
         description="How the saving (and so payback, ROI) is known")
     established: bool = Field(description="False: a side is priced at an uncertified capacity (†)")

@@ -237,6 +237,8 @@ class Report(_Model):
         "intervals (docs/segments.md)")
     crossovers: list[Crossover] = Field(default_factory=list,
                                         description="Where the change stops helping, with its bracket (docs/segments.md)")
+    so_what: str | None = Field(None, description="Page 1's one-sentence business consequence; null without an "
+                                                  "established cost (story.so_what)")
     optimization: CheapWin | None = Field(
         None, description="optimization.kind other than serving: the intended changes, measured (docs/cheap-wins.md)")
 
