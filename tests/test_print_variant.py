@@ -6,7 +6,8 @@ from casegen.render.html import charts
 def test_without_phone_variants_keeps_the_wide_chart_only():
     wide = '<svg class="chart" role="img"><title>w</title><path d="M0 0"/></svg>'
     narrow = '<svg class="chart" role="img"><title>n</title><path d="M1 1"/></svg>'
-    html = "<p>a</p>" + charts.responsive(wide, narrow) + "<p>b</p>" + charts.responsive(wide, narrow)
+    both = charts.responsive(charts.Chart(wide, name="w", description=""), charts.Chart(narrow, name="n", description=""))
+    html = "<p>a</p>" + both + "<p>b</p>" + both
     out = charts.without_phone_variants(html)
     assert out.count(wide) == 2
     assert narrow not in out and "phone-only" not in out
