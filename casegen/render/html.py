@@ -280,54 +280,15 @@ def _method_rows(study: Study) -> list[dict[str, Any]]:
     return rows
 
 
-def _teardown(study: Study) -> dict[str, Any]:
-    b, o = study.metrics["baseline"], study.metrics["optimized"]
-    sb, so = b.split, o.split
-    out: dict[str, Any] = {"chart": None, "sentences": []}
-    if sb.get("mean_ttft_ms") is None or so.get("mean_ttft_ms") is None:
-        out["sentences"].append("The split of time before and after the first token needs TTFT on both sides.")
-        return out
-    out["chart"] = charts.split_chart([
-        (study.label("baseline"), sb["mean_ttft_ms"], sb["mean_decode_ms"]),
-        (study.label("optimized"), so["mean_ttft_ms"], so["mean_decode_ms"]),
-    ])
-    e2e_b = sb["mean_ttft_ms"] + sb["mean_decode_ms"]
-    e2e_o = so["mean_ttft_ms"] + so["mean_decode_ms"]
-    d_total = e2e_o - e2e_b
-    d_ttft = so["mean_ttft_ms"] - sb["mean_ttft_ms"]
-    d_dec = so["mean_decode_ms"] - sb["mean_decode_ms"]
-    s = out["sentences"]
-    s.append(
-        f"Before the first token (queueing and prefill) takes {fmt_share(sb['prefill_share'])} of the mean "
-        f"end-to-end time on the baseline and {fmt_share(so['prefill_share'])} after the change; the rest is decode."
-    )
-    if abs(d_total) > 0:
-        head = (f"Mean end-to-end time changed by {fmt_ms_signed(d_total)} ({fmt_pct(d_total / e2e_b * 100)}): "
-                f"{fmt_ms_signed(d_ttft)} before the first token and {fmt_ms_signed(d_dec)} in decode")
-        if d_ttft * d_dec >= 0:  # both parts moved the same way: a share of the change means something
-            s.append(f"{head}, so decode accounts for {abs(d_dec / d_total) * 100:.0f}% of the change.")
-        else:
-            s.append(f"{head}: the two parts moved in opposite directions, "
-                     f"{'decode' if abs(d_dec) > abs(d_ttft) else 'the time before the first token'} outweighing the other.")
-    tp = study.deltas.get("tpot", {}).get("p50")
-    if tp is not None:
-        s.append(
-            f"Median TPOT went from {fmt_ms(tp.base)} to {fmt_ms(tp.opt)} per token "
-            f"({1000 / tp.base:,.0f} → {1000 / tp.opt:,.0f} tokens/s for each user)."
-        )
-    itl = study.deltas.get("itl", {}).get("p99")
-    tpm = study.deltas.get("tpot", {}).get("p99")
-    if itl is not None and tpm is not None:
-        s.append(
-            f"The p99 inter-chunk gap ({fmt_ms(itl.base)} → {fmt_ms(itl.opt)}) is well above p99 TPOT "
-            f"({fmt_ms(tpm.base)} → {fmt_ms(tpm.opt)}): single stalls, typically when a new request's prefill "
-            f"is scheduled into a running batch, that the per-request average hides."
-            if itl.opt > 1.5 * tpm.opt else
-            f"The p99 inter-chunk gap ({fmt_ms(itl.base)} → {fmt_ms(itl.opt)}) stays close to TPOT: streaming is smooth."
-        )
-    if sb.get("estimated") or so.get("estimated"):
-        s.append("Decode time of a summary-only run is estimated as mean TPOT × (mean output tokens − 1).")
-    return out
+def _teardown(study: Study, report: Report) -> dict[str, Any]:
+    """The "Where the time goes" split: its chart (drawn from the Study's unrounded means, like every
+    chart) and the sentences the story decided (report.time_split)."""
+    sb, so = study.metrics["baseline"].split, study.metrics["optimized"].split
+    chart = None
+    if sb.get("mean_ttft_ms") is not None and so.get("mean_ttft_ms") is not None:
+        chart = charts.split_chart([(study.label("baseline"), sb["mean_ttft_ms"], sb["mean_decode_ms"]),
+                                    (study.label("optimized"), so["mean_ttft_ms"], so["mean_decode_ms"])])
+    return {"chart": chart, "sentences": list(report.time_split)}
 
 
 def _cost(study: Study, report: Report) -> dict[str, Any] | None:
@@ -654,7 +615,7 @@ def _report_context(study: Study, *, theme: str | None, layout: str | None, tigh
         "method": _method_rows(study),
         "results": _results_rows(report, found),
         "throughput": _throughput_rows(report),
-        "teardown": _teardown(study),
+        "teardown": _teardown(study, report),
         "diagnosis": diagnosis_view.teardown_view(study),
         "segments": diagnosis_view.segments_view(study),
         "cost": _cost(study, report),

@@ -10,6 +10,7 @@ from casegen.analysis.study import SIDES, Study, _clean, summary_dict
 from casegen.report.model import Labels, Report
 from casegen.story import cheapwin as cheapwin_story
 from casegen.story import segments as segments_story
+from casegen.story import time_split
 from casegen.story.findings import (
     attach_step_findings,
     cost_sentence,
@@ -116,6 +117,7 @@ def build_report(study: Study) -> Report:
         teardown=study.teardown,
         segments=study.segments,
         crossovers=list(study.segments.crossovers) if study.segments is not None else [],
+        time_split=time_split.sentences(study),
         so_what=so_what(study),
         optimization=study.cheap_win,
     )

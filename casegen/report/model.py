@@ -237,6 +237,8 @@ class Report(_Model):
         "intervals (docs/segments.md)")
     crossovers: list[Crossover] = Field(default_factory=list,
                                         description="Where the change stops helping, with its bracket (docs/segments.md)")
+    time_split: list[str] = Field(default_factory=list, description="Where the time goes: how mean E2E splits into "
+                                  "the time before the first token and decode, and how each changed")
     so_what: str | None = Field(None, description="Page 1's one-sentence business consequence; null without an "
                                                   "established cost (story.so_what)")
     optimization: CheapWin | None = Field(
