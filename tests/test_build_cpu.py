@@ -38,3 +38,67 @@ def test_build_in_a_library_caller_leaves_the_collector_alone(tmp_path):
     result = CliRunner().invoke(main, ["build", str(EXAMPLE), "-o", str(tmp_path / "out"), "--format", "json", "-q"])
     assert result.exit_code == 0, result.output
     assert gc.isenabled()
+
+
+# ------------------------------------------------------------------ compiled templates kept on disk
+
+
+def _env_with(cache, folder):
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), bytecode_cache=cache)
+
+
+def _compiles(monkeypatch):
+    import jinja2
+
+    calls = []
+    original = jinja2.Environment.compile
+
+    def counting(self, source, *args, **kwargs):
+        calls.append(1)
+        return original(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return calls
+
+
+def test_a_new_process_takes_compiled_templates_from_disk(tmp_path, monkeypatch):
+    from casegen.render.template_cache import TemplateCache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "page.j2").write_text("Hello {{ name }}")
+    calls = _compiles(monkeypatch)
+    assert _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2").render(name="a") == "Hello a"
+    assert len(calls) == 1
+    folder = next((tmp_path / "cache" / "casegen" / "templates").iterdir())
+    assert oct(folder.stat().st_mode & 0o777) == "0o700" and len(list(folder.glob("*.cache"))) == 1
+    # a fresh cache (a new process): loaded from disk, not compiled
+    assert _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2").render(name="b") == "Hello b"
+    assert len(calls) == 1
+    # an edited template is compiled again (Jinja's checksum of the source)
+    (tmp_path / "t" / "page.j2").write_text("Bye {{ name }}")
+    assert _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2").render(name="c") == "Bye c"
+    assert len(calls) == 2
+    # another casegen version has its own folder
+    _env_with(TemplateCache("html", "10.0"), tmp_path / "t").get_template("page.j2")
+    assert len(calls) == 3
+
+
+def test_a_folder_others_can_write_is_not_used(tmp_path, monkeypatch):
+    from casegen.render.template_cache import TemplateCache, cache_folder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    shared = tmp_path / "cache" / "casegen" / "templates"
+    shared.mkdir(parents=True)
+    folder = cache_folder("html", "9.9")
+    assert folder is not None
+    folder.chmod(0o777)  # someone else could plant compiled code here
+    assert cache_folder("html", "9.9") is None
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "page.j2").write_text("x")
+    calls = _compiles(monkeypatch)
+    _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2")
+    _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2")
+    assert len(calls) == 2 and not list(folder.iterdir())
