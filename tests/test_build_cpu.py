@@ -102,3 +102,28 @@ def test_a_folder_others_can_write_is_not_used(tmp_path, monkeypatch):
     _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2")
     _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2")
     assert len(calls) == 2 and not list(folder.iterdir())
+
+
+# ------------------------------------------------------------------ preview: a prose edit draws no chart
+
+
+def test_a_prose_edit_draws_no_chart_again(tmp_path, monkeypatch):
+    """Every chart of a re-render after a prose edit comes from the preview's memo — the segments
+    chart included (its arguments are pydantic models)."""
+    from casegen.app.preview import PreviewCache, render_preview
+    from casegen.render import charts
+
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "synth.py"), str(tmp_path), "2000"], check=True,
+                   capture_output=True, timeout=120)
+    case = tmp_path / "synthetic-2000"
+    cache = PreviewCache()
+    first = render_preview(case, cache)
+    assert "Where the change helps and where it hurts" in first.html  # the segments chart is drawn
+    drawn = []
+    original = charts._to_svg
+    monkeypatch.setattr(charts, "_to_svg", lambda *a, **k: drawn.append(a[1]) or original(*a, **k))
+    y = case / "case.yaml"
+    y.write_text(y.read_text().replace("title: ", "title: Edited ", 1))
+    second = render_preview(case, cache)
+    assert second.reused and "Edited" in second.html
+    assert drawn == []
