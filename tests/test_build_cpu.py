@@ -127,3 +127,15 @@ def test_a_prose_edit_draws_no_chart_again(tmp_path, monkeypatch):
     second = render_preview(case, cache)
     assert second.reused and "Edited" in second.html
     assert drawn == []
+
+
+def test_a_users_template_renders_with_the_collector_on():
+    """The sandbox child of a user's templates collects its own garbage even when `casegen build`
+    switched the collector off in the parent."""
+    from casegen.render.sandbox import render_bounded
+
+    gc.disable()
+    try:
+        assert render_bounded(lambda: str(gc.isenabled()), where="t") == "True"
+    finally:
+        gc.enable()
