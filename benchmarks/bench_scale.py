@@ -1,23 +1,33 @@
 """How casegen's cost grows with the number of requests (targets live here, not in unit tests).
 
-Runs, each as a separate process measured with ``os.wait4`` (wall time, user + system CPU time,
-peak resident memory of that process alone):
+Runs, each as a separate process measured with ``os.wait4`` (wall time, user + system CPU time of
+the process and any children it waited for, interpreter start-up included; peak resident memory):
 
-1. the hand-written notebook pipeline (``notebook_baseline.py``) on the example's two runs and
-   ``casegen build`` (HTML + PDF + JSON) of the example case, alternated ``--pair-repeat`` times
-   (this machine's CPU speed drifts by ±20 % between runs), and the CPU ratio of the two;
-2. ``casegen build`` of synthetic cases (``synth.py``) with 10k, 100k and 1M requests per side
-   without chunk gaps and 10k and 100k with ~150 chunk gaps per request;
+1. the yardsticks on the example's two vLLM files and ``casegen build`` of the example, alternated
+   ``--pair-repeat`` times (at least 5; this machine's CPU speed drifts by ±20 % between runs), and
+   the CPU ratio of the medians:
+
+   - ``hand_pipeline.py``, the issue's yardstick: a verbatim copy of ``../shared/bench/hand_pipeline.py``
+     (checked against it when that file is present): NumPy percentiles, three matplotlib SVG charts,
+     a Jinja HTML page, a WeasyPrint PDF; it writes ``OUT.html`` and ``OUT.pdf``;
+   - ``notebook_baseline.py``, the repository's older yardstick (pandas percentiles, three charts,
+     a string template, WeasyPrint);
+   - ``casegen build CASE -o OUT --format html,pdf -q``: the same two outputs the yardsticks write
+     (no summary.json), from the same two files;
+
+2. ``casegen build`` (HTML + PDF + JSON) of synthetic cases (``synth.py``) with 10k, 100k and 1M
+   requests per side without chunk gaps and 10k and 100k with ~150 chunk gaps per request;
 3. ``casegen portfolio`` of 20 copies of the example (are both cores busy?).
 
 and prints a Markdown table plus the growth exponent between sizes (CPU ∝ n^k: k = 1 is linear).
 Every child runs with bytecode cached outside the source tree, as an installed package would
-(after one warm-up run of each program).
+(after one warm-up run of each program, which also fills casegen's compiled-template cache in
+``$XDG_CACHE_HOME/casegen/templates``, as any earlier build on the machine has).
 CPU time is the figure to compare on a shared machine; wall time includes waiting for a core.
 The load average before and after is printed so contention is visible.
 
-Targets (2-core machine): example ≤ 1.5× the notebook's CPU; 2 × 1M requests ≤ 30 s and
-≤ 3 GiB; 2 × 100k requests with ~150 chunk gaps ≤ 30 s; linear (or n log n) growth.
+Targets (2-core machine): example ≤ 1.5× the hand pipeline's CPU (medians); 2 × 1M requests ≤ 30 s
+and ≤ 3 GiB; 2 × 100k requests with ~150 chunk gaps ≤ 30 s; linear (or n log n) growth.
 
 Usage: python benchmarks/bench_scale.py [--workdir DIR] [--sizes 10000,100000,1000000]
                                         [--gap-sizes 10000,100000] [--repeat 1] [--pair-repeat 7]
@@ -27,6 +37,7 @@ Usage: python benchmarks/bench_scale.py [--workdir DIR] [--sizes 10000,100000,10
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import os
 import resource
@@ -43,6 +54,10 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 
 EXAMPLE = ROOT / "cases" / "h100-llama31-8b-fp8"
+HAND = Path(__file__).resolve().parent / "hand_pipeline.py"
+#: the shared original of HAND, where this checkout sits beside it (/work/main or /work/wt/issueNN)
+HAND_ORIGINALS = [ROOT.parent / "shared" / "bench" / "hand_pipeline.py",
+                  ROOT.parent.parent / "shared" / "bench" / "hand_pipeline.py"]
 
 
 @dataclass
@@ -81,14 +96,38 @@ def casegen_env(pycache: Path) -> dict[str, str]:
     return env
 
 
-def build_cmd(case: Path, out: str) -> list[str]:
-    return [sys.executable, "-m", "casegen", "build", str(case), "-o", out, "-q"]
+def build_cmd(case: Path, out: str, formats: str | None = None) -> list[str]:
+    return [sys.executable, "-m", "casegen", "build", str(case), "-o", out, "-q"] + (
+        ["--format", formats] if formats else [])
+
+
+def example_cmd(out: str) -> list[str]:
+    """The example build compared with the yardsticks: HTML and PDF, as they write."""
+    return build_cmd(EXAMPLE, out, "html,pdf")
 
 
 def notebook_cmd(out: str) -> list[str]:
     runs = EXAMPLE / "runs"
     return [sys.executable, str(Path(__file__).parent / "notebook_baseline.py"),
             str(runs / "fp16-baseline.json"), str(runs / "fp8-optimized.json"), out]
+
+
+def hand_cmd(out: str) -> list[str]:
+    runs = EXAMPLE / "runs"
+    return [sys.executable, str(HAND), str(runs / "fp16-baseline.json"), str(runs / "fp8-optimized.json"),
+            str(Path(out) / "report")]
+
+
+def check_hand_copy() -> None:
+    """Stop when the vendored hand pipeline differs from the shared original beside this checkout."""
+    for original in HAND_ORIGINALS:
+        if original.is_file():
+            ours, theirs = (hashlib.sha256(p.read_bytes()).hexdigest() for p in (HAND, original))
+            if ours != theirs:
+                sys.exit(f"{HAND} differs from {original}: copy it again (the yardstick must be the same)")
+            print(f"hand pipeline: {HAND.name} = {original} (sha256 {ours[:12]}…)")
+            return
+    print(f"hand pipeline: {HAND.name} (no shared original beside this checkout to check it against)")
 
 
 def measure_once(label: str, cmd_for: Callable[[str], list[str]], n: int | None, env: dict[str, str]) -> Measure:
@@ -109,14 +148,19 @@ def measure_build(label: str, case: Path, n: int | None, repeat: int, env: dict[
     return best_of([measure_once(label, lambda out: build_cmd(case, out), n, env) for _ in range(repeat)])
 
 
-def measure_pair(repeat: int, env: dict[str, str]) -> tuple[Measure, Measure]:
-    """The notebook and the example build, alternated so drift in the machine's speed hits both."""
+def measure_pair(repeat: int, env: dict[str, str]) -> tuple[Measure, Measure, Measure]:
+    """The hand pipeline, the notebook and the example build (HTML + PDF each), alternated so drift
+    in the machine's speed hits all three."""
+    hand: list[Measure] = []
     nb: list[Measure] = []
     ex: list[Measure] = []
     for _ in range(repeat):
+        hand.append(measure_once("hand pipeline (example)", hand_cmd, 100, env))
         nb.append(measure_once("notebook pipeline (example)", notebook_cmd, 100, env))
-        ex.append(measure_once("casegen build (example)", lambda out: build_cmd(EXAMPLE, out), 100, env))
-    return best_of(nb), best_of(ex)
+        ex.append(measure_once("casegen build --format html,pdf (example)", example_cmd, 100, env))
+    for m in hand:  # the hand pipeline names its outputs OUT/report.html and .pdf: measure_once found them
+        m.ok = m.ok and m.html_kib is not None
+    return best_of(hand), best_of(nb), best_of(ex)
 
 
 def measure_portfolio(workdir: Path, cases: int, env: dict[str, str]) -> tuple[float, float]:
@@ -132,11 +176,12 @@ def measure_portfolio(workdir: Path, cases: int, env: dict[str, str]) -> tuple[f
     return wall, cpu
 
 
-def table(rows: list[Measure], notebook: Measure) -> str:
-    out = ["| run | requests per side | wall s | CPU s | CPU ÷ notebook | peak MiB | HTML KiB |",
+def table(rows: list[Measure], yardstick: Measure) -> str:
+    """Best (least disturbed) CPU of each run and its ratio to the yardstick's best."""
+    out = ["| run | requests per side | wall s | CPU s | CPU ÷ hand pipeline | peak MiB | HTML KiB |",
            "|---|---:|---:|---:|---:|---:|---:|"]
     for m in rows:
-        ratio = m.cpu_s / notebook.cpu_s if notebook.cpu_s else math.nan
+        ratio = m.cpu_s / yardstick.cpu_s if yardstick.cpu_s else math.nan
         out.append(f"| {m.label}{'' if m.ok else ' (FAILED)'} | {m.n:,} | {m.wall_s:.1f} | {m.cpu_s:.1f} | "
                    f"{ratio:.2f}× | {m.peak_mib:,.0f} | {m.html_kib:,.0f} |" if m.html_kib is not None else
                    f"| {m.label} | {m.n:,} | {m.wall_s:.1f} | {m.cpu_s:.1f} | {ratio:.2f}× | {m.peak_mib:,.0f} | — |")
@@ -162,11 +207,14 @@ def main() -> None:
     ap.add_argument("--gap-sizes", default="10000,100000")
     ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the lowest CPU time is kept")
     ap.add_argument("--pair-repeat", type=int, default=7,
-                    help="alternating runs of the notebook and the example build (default 7)")
+                    help="alternating runs of the yardsticks and the example build (default 7, at least 5)")
     ap.add_argument("--portfolio", type=int, default=20, metavar="N",
                     help="also time `casegen portfolio` of N copies of the example (0: skip; default 20)")
     ap.add_argument("--quick", action="store_true", help="only the example and the notebook baseline")
     args = ap.parse_args()
+    if args.pair_repeat < 5:
+        ap.error("--pair-repeat must be at least 5 (the ratio is of medians)")
+    check_hand_copy()
     sizes = [int(s) for s in args.sizes.split(",") if s] if not args.quick else []
     gap_sizes = [int(s) for s in args.gap_sizes.split(",") if s] if not args.quick else []
 
@@ -180,20 +228,24 @@ def main() -> None:
                        + (["--gaps"] if gaps else []), check=True, stdout=subprocess.DEVNULL)
 
     env = casegen_env(args.workdir / "pycache")
-    measure_once("warm-up", lambda out: build_cmd(EXAMPLE, out), 100, env)  # bytecode cache, page cache
+    measure_once("warm-up", example_cmd, 100, env)  # bytecode and template caches, page cache
     measure_once("warm-up", notebook_cmd, 100, env)
-    notebook, example = measure_pair(args.pair_repeat, env)
+    measure_once("warm-up", hand_cmd, 100, env)
+    hand, notebook, example = measure_pair(args.pair_repeat, env)
     plain = [measure_build(f"casegen build, {n:,} requests", args.workdir / f"synthetic-{n}", n, args.repeat, env)
              for n in sizes]
     gaps = [measure_build(f"casegen build, {n:,} requests + chunk gaps", args.workdir / f"synthetic-{n}-gaps", n,
                           args.repeat, env) for n in gap_sizes]
     folio = measure_portfolio(args.workdir, args.portfolio, env) if args.portfolio and not args.quick else None
     print(f"load average after {os.getloadavg()[0]:.1f}\n")
-    print(table([notebook, example] + plain + gaps, notebook))
+    print(table([hand, notebook, example] + plain + gaps, hand))
     print()
-    print(f"example CPU ÷ notebook CPU: {example.cpu_s / notebook.cpu_s:.2f}× best of {args.pair_repeat} alternating "
-          f"runs each ({example.cpu_median_s / notebook.cpu_median_s:.2f}× of the medians: "
-          f"{example.cpu_median_s:.2f} s ÷ {notebook.cpu_median_s:.2f} s) (target ≤ 1.5×)")
+    assert example.cpu_median_s and hand.cpu_median_s and notebook.cpu_median_s
+    print(f"example CPU ÷ hand pipeline CPU: {example.cpu_median_s / hand.cpu_median_s:.2f}× of the medians of "
+          f"{args.pair_repeat} alternating runs ({example.cpu_median_s:.2f} s ÷ {hand.cpu_median_s:.2f} s; best "
+          f"{example.cpu_s / hand.cpu_s:.2f}×) (target ≤ 1.5×)")
+    print(f"example CPU ÷ notebook CPU: {example.cpu_median_s / notebook.cpu_median_s:.2f}× of the medians "
+          f"({example.cpu_median_s:.2f} s ÷ {notebook.cpu_median_s:.2f} s)")
     for m in plain + gaps:
         if m.n == 1_000_000 and "gaps" not in m.label:
             print(f"2 × 1M requests: {m.wall_s:.1f} s wall, {m.cpu_s:.1f} s CPU, {m.peak_mib:,.0f} MiB "

@@ -6,7 +6,9 @@ report allocates millions of short-lived ones (layout boxes, chart artists), so 
 thresholds (a collection every 700 allocations, a full one every 100 of those) spend about a
 fifth of a short build re-scanning objects that live until exit. Collections still happen, 70×
 less often in the youngest generation; cycles are still freed (``benchmarks/bench_scale.py``
-measures the effect; the library functions leave the collector alone).
+measures the effect; the library functions leave the collector alone). ``casegen build``, a
+process that ends when its one build does, switches the collector off altogether
+(``casegen.cli.main.ONE_SHOT``).
 
 At exit every object left is frozen first: the interpreter's shutdown then skips collecting
 them (it frees them by reference count as usual) instead of scanning the whole heap — that
@@ -30,7 +32,10 @@ def main() -> None:
         sys.stderr.write(f"Error: {UNSUPPORTED_PLATFORM}\n")
         raise SystemExit(1)
     gc.set_threshold(*GC_THRESHOLDS)
+    import casegen.cli.main
     from casegen.cli.main import main as cli_main
+
+    casegen.cli.main.ONE_SHOT = True  # `casegen build` may switch the collector off for its remaining life
 
     try:
         cli_main()  # ends in SystemExit (Click's standalone mode)

@@ -13,6 +13,7 @@ with ``casegen --debug`` (or ``CASEGEN_DEBUG=1``).
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 import traceback
@@ -135,6 +136,21 @@ def _format_names() -> list[str]:
     from casegen.runs import accepted_format_names
 
     return accepted_format_names()
+
+
+#: True in the ``casegen`` console script (set by casegen.__main__): the process ends after one command.
+ONE_SHOT = False
+
+
+def _no_collection_until_exit() -> None:
+    """In the console script, switch the cyclic garbage collector off for the rest of a build: a
+    build allocates millions of short-lived objects and its cyclic garbage (chart figures, layout
+    boxes) is a few MiB, so collecting it only costs time — about 0.2 s of CPU per example build
+    (its young-generation collections of 50,000 objects each); peak memory of a 2 × 1M-request
+    build is unchanged (644 MiB). The collector is not switched back on: the first collection would
+    then scan every object the build allocated. Elsewhere (tests, a library caller) it is left alone."""
+    if ONE_SHOT:
+        gc.disable()
 
 
 def _say(quiet: bool) -> Callable[[str], None] | None:
@@ -320,12 +336,13 @@ def build(case: Path, outdir: Path | None, no_pdf: bool, formats: tuple[str, ...
     Example:
       casegen build cases/h100-llama31-8b-fp8 -o out --format html,json --strict
     """
-    from casegen.app.build import build as build_case
-
     if no_pdf and formats is not None and "pdf" in formats:
         raise click.UsageError("--no-pdf and --format with pdf contradict each other: give one of them")
     if formats is None and no_pdf:
         formats = tuple(f for f in DEFAULT_OUTPUTS if f != "pdf")
+    _no_collection_until_exit()
+    from casegen.app.build import build as build_case
+
     result = build_case(case, outdir, formats=formats, layout=layout, theme=theme, templates=templates, png=png,
                         trust_case_templates=trust_case_templates, trust_case_paths=trust_case_paths,
                         progress=_say(quiet))

@@ -1,7 +1,7 @@
 """Reuse of drawn charts between renders of the same data (``casegen preview``).
 
 A chart function decorated with :func:`memoized` is a pure function of its arguments: the same
-arguments draw the same SVG. Inside ``with chart_memo(store):`` its results are kept in ``store``
+arguments draw the same SVG (arrays, dataclasses and pydantic models are fingerprinted by value). Inside ``with chart_memo(store):`` its results are kept in ``store``
 under a SHA-256 of the arguments (arrays by dtype, shape and bytes), so a preview that re-renders
 after a prose edit does not draw the charts again. Outside such a block (every ``build``), the
 decorator calls straight through. Arguments it cannot fingerprint (callables, arbitrary objects)
@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
+from pydantic import BaseModel
 
 _store: ContextVar[dict[str, Any] | None] = ContextVar("casegen_chart_memo", default=None)
 #: The report theme charts are drawn in (their colours and font); part of every memo key.
@@ -61,6 +62,12 @@ def _feed(h: Any, value: Any) -> None:
         for k in sorted(value, key=repr):
             _feed(h, k)
             _feed(h, value[k])
+        h.update(b")")
+    elif isinstance(value, BaseModel):  # the analysis's typed results (segments, teardown rows)
+        h.update(f"pm:{type(value).__module__}.{type(value).__qualname__}(".encode())
+        for name in type(value).model_fields:
+            _feed(h, name)
+            _feed(h, getattr(value, name))
         h.update(b")")
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         h.update(f"dc:{type(value).__qualname__}(".encode())

@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 from casegen.formatting import fmt_ms
 from casegen.registry import label as metric_label
 from casegen.render import charts
+from casegen.render.chart_memo import memoized
 
 QUEUE_COLOR = "#b91c1c"
 
@@ -95,6 +96,7 @@ def _split_figure(rows: list[Any], narrow: bool):
     return fig
 
 
+@memoized
 def split_chart(rows: list[Any]) -> charts.Chart:
     title = "Mean end-to-end time per request: queue wait, prefill, decode"
     desc = "; ".join(f"{r.label}: {run_sentences(r)[0]}" for r in rows)
@@ -145,6 +147,7 @@ def _segments_figure(axes: list[Any], narrow: bool):
     return fig
 
 
+@memoized
 def segments_chart(axes: list[Any]) -> charts.Chart:
     title = "Where the change helps and where it hurts"
     desc = "; ".join(f"{metric_label(a.metric)} by {AXIS_TITLE[a.axis]}: " + ", ".join(

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.bccache import Bucket
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
@@ -54,6 +53,7 @@ from casegen.render.chart_memo import chart_theme
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
+from casegen.render.template_cache import TemplateCache
 from casegen.render.weasyprint_import import import_weasyprint
 from casegen.report.build import build_report
 from casegen.report.model import Report
@@ -91,28 +91,9 @@ def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
-class _MemoryBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates kept in memory for this process, keyed by template file and checked against
-    its source (Jinja's checksum), so a process that renders several times (``casegen preview``,
-    one worker of ``portfolio``) compiles each template once and an edited template again."""
-
-    def __init__(self, limit: int = 512) -> None:
-        self._store: dict[str, bytes] = {}
-        self._limit = limit
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        data = self._store.get(bucket.key)
-        if data is not None:
-            bucket.bytecode_from_string(data)
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        if len(self._store) >= self._limit:
-            self._store.clear()
-        self._store[bucket.key] = bucket.bytecode_to_string()
-
-
-#: one cache per environment flavour: compiled code depends on the environment's options (autoescape)
-_BYTECODE = {"html": _MemoryBytecodeCache(), "md": _MemoryBytecodeCache()}
+#: one cache per environment flavour: compiled code depends on the environment's options (autoescape);
+#: kept on disk between processes too (casegen.render.template_cache)
+_BYTECODE = {"html": TemplateCache("html", __version__), "md": TemplateCache("md", __version__)}
 
 
 def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Environment:

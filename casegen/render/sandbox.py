@@ -22,6 +22,7 @@ Any such attempt ends in a :class:`~casegen.errors.CasegenError` naming the temp
 
 from __future__ import annotations
 
+import gc
 import operator
 import os
 import pickle
@@ -340,6 +341,9 @@ def render_bounded(render: Callable[[], str], *, where: str | None) -> str:
         status = 1
         try:
             os.close(read_fd)
+            if not gc.isenabled():  # `casegen build` runs without the collector (casegen.cli.main); a user's
+                gc.freeze()  # template gets it back for its own garbage, the inherited objects set aside
+                gc.enable()
             _limit_child()
             data = pickle.dumps(_child_result(render, where), protocol=pickle.HIGHEST_PROTOCOL)
             view = memoryview(data)

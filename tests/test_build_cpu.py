@@ -1,0 +1,141 @@
+"""What keeps `casegen build` cheap in CPU (benchmarks/bench_scale.py measures the effect against
+the hand-written pipeline): the console script's garbage-collector policy."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from casegen.cli.main import main
+from conftest import ROOT
+
+EXAMPLE = ROOT / "cases" / "h100-llama31-8b-fp8"
+
+
+def test_console_build_switches_the_collector_off_until_exit(tmp_path):
+    """The console script's build runs without cyclic collections (it ends with the build)."""
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('collector', gc.isenabled(), file=sys.stderr))\n"
+        f"sys.argv = ['casegen', 'build', {str(EXAMPLE)!r}, '-o', {str(tmp_path / 'out')!r}, '--format', 'json', '-q']\n"
+        "from casegen.__main__ import main\n"
+        "main()\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "collector False" in done.stderr
+    assert (tmp_path / "out" / "summary.json").is_file()
+
+
+def test_build_in_a_library_caller_leaves_the_collector_alone(tmp_path):
+    """Tests and library callers build many times in one process: their collector stays on."""
+    assert gc.isenabled()
+    result = CliRunner().invoke(main, ["build", str(EXAMPLE), "-o", str(tmp_path / "out"), "--format", "json", "-q"])
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled()
+
+
+# ------------------------------------------------------------------ compiled templates kept on disk
+
+
+def _env_with(cache, folder):
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), bytecode_cache=cache)
+
+
+def _compiles(monkeypatch):
+    import jinja2
+
+    calls = []
+    original = jinja2.Environment.compile
+
+    def counting(self, source, *args, **kwargs):
+        calls.append(1)
+        return original(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return calls
+
+
+def test_a_new_process_takes_compiled_templates_from_disk(tmp_path, monkeypatch):
+    from casegen.render.template_cache import TemplateCache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "page.j2").write_text("Hello {{ name }}")
+    calls = _compiles(monkeypatch)
+    assert _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2").render(name="a") == "Hello a"
+    assert len(calls) == 1
+    folder = next((tmp_path / "cache" / "casegen" / "templates").iterdir())
+    assert oct(folder.stat().st_mode & 0o777) == "0o700" and len(list(folder.glob("*.cache"))) == 1
+    # a fresh cache (a new process): loaded from disk, not compiled
+    assert _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2").render(name="b") == "Hello b"
+    assert len(calls) == 1
+    # an edited template is compiled again (Jinja's checksum of the source)
+    (tmp_path / "t" / "page.j2").write_text("Bye {{ name }}")
+    assert _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2").render(name="c") == "Bye c"
+    assert len(calls) == 2
+    # another casegen version has its own folder
+    _env_with(TemplateCache("html", "10.0"), tmp_path / "t").get_template("page.j2")
+    assert len(calls) == 3
+
+
+def test_a_folder_others_can_write_is_not_used(tmp_path, monkeypatch):
+    from casegen.render.template_cache import TemplateCache, cache_folder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    shared = tmp_path / "cache" / "casegen" / "templates"
+    shared.mkdir(parents=True)
+    folder = cache_folder("html", "9.9")
+    assert folder is not None
+    folder.chmod(0o777)  # someone else could plant compiled code here
+    assert cache_folder("html", "9.9") is None
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "page.j2").write_text("x")
+    calls = _compiles(monkeypatch)
+    _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2")
+    _env_with(TemplateCache("html", "9.9"), tmp_path / "t").get_template("page.j2")
+    assert len(calls) == 2 and not list(folder.iterdir())
+
+
+# ------------------------------------------------------------------ preview: a prose edit draws no chart
+
+
+def test_a_prose_edit_draws_no_chart_again(tmp_path, monkeypatch):
+    """Every chart of a re-render after a prose edit comes from the preview's memo — the segments
+    chart included (its arguments are pydantic models)."""
+    from casegen.app.preview import PreviewCache, render_preview
+    from casegen.render import charts
+
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "synth.py"), str(tmp_path), "2000"], check=True,
+                   capture_output=True, timeout=120)
+    case = tmp_path / "synthetic-2000"
+    cache = PreviewCache()
+    first = render_preview(case, cache)
+    assert "Where the change helps and where it hurts" in first.html  # the segments chart is drawn
+    drawn = []
+    original = charts._to_svg
+    monkeypatch.setattr(charts, "_to_svg", lambda *a, **k: drawn.append(a[1]) or original(*a, **k))
+    y = case / "case.yaml"
+    y.write_text(y.read_text().replace("title: ", "title: Edited ", 1))
+    second = render_preview(case, cache)
+    assert second.reused and "Edited" in second.html
+    assert drawn == []
+
+
+def test_a_users_template_renders_with_the_collector_on():
+    """The sandbox child of a user's templates collects its own garbage even when `casegen build`
+    switched the collector off in the parent."""
+    from casegen.render.sandbox import render_bounded
+
+    gc.disable()
+    try:
+        assert render_bounded(lambda: str(gc.isenabled()), where="t") == "True"
+    finally:
+        gc.enable()
