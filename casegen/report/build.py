@@ -14,6 +14,7 @@ from casegen.story import time_split
 from casegen.story.findings import (
     attach_step_findings,
     cost_sentence,
+    cost_support,
     failure_verdict,
     findings,
     operating_point,
@@ -102,7 +103,7 @@ def build_report(study: Study) -> Report:
     figures = summary_dict(study)
     _decided_verdicts(study, fs, figures)
     if figures["cost"] is not None and study.cost is not None:
-        figures["cost"]["headline"], figures["cost"]["tone"] = cost_sentence(study.cost)
+        figures["cost"]["headline"], figures["cost"]["tone"] = cost_sentence(study.cost, cost_support(study) is not None)
     return Report(
         casegen_version=__version__,
         title=study.case.title,

@@ -526,10 +526,24 @@ def cost_is_loss(c: Any) -> bool:
     return False
 
 
-def cost_sentence(c: Any) -> tuple[str, str]:
+def cost_support(study: Study) -> str | None:
+    """Why a self-hosted cost priced at the throughput each run measured is only a point estimate: the
+    change of that throughput has no interval (one short run, summary-only data …). None when the
+    cost rests on an interval (or on a capacity, a rate the load generator set, or API prices)."""
+    c = study.cost
+    if c is None or study.sweeps or "self_hosted" not in (c.baseline.kind, c.optimized.kind) or rate_bound(study):
+        return None
+    ci = study.throughput_delta_cis.get("requests_per_s")
+    if ci is not None and ci.supported:
+        return None
+    return ci.reason if ci is not None and ci.reason else "the runs' throughput has no interval"
+
+
+def cost_sentence(c: Any, point_only: bool = False) -> tuple[str, str]:
     """The cost section's headline sentence and its tone ('good', 'bad' or 'neutral'), by the same
     rules as the cost finding: bounds kept, a loss (payback beyond the horizon, negative return) never
-    shown as good."""
+    shown as good, a cost resting on a throughput change without an interval (``point_only``) neutral
+    and marked †."""
     if abs(c.savings_usd_per_month) < ZERO_SAVING_USD and c.savings_bound == "point":
         return "No saving: the monthly cost is the same on both sides", "neutral"
     text = saving_phrase(c.savings_usd_per_month, c.savings_bound)
@@ -538,9 +552,10 @@ def cost_sentence(c: Any) -> tuple[str, str]:
         text += f"; {payback}"
     elif c.savings_usd_per_month <= 0:
         text += "; there is no payback"
-    tone = ("neutral" if not c.established or c.savings_bound == "unknown" else "bad" if cost_is_loss(c)
+    established = c.established and not point_only
+    tone = ("neutral" if not established or c.savings_bound == "unknown" else "bad" if cost_is_loss(c)
             else "good" if c.savings_usd_per_month > 0 and c.savings_bound in ("point", "at_least") else "neutral")
-    return text[:1].upper() + text[1:] + ("†" if not c.established else ""), tone
+    return text[:1].upper() + text[1:] + ("†" if not established else ""), tone
 
 
 def cost_finding(study: Study) -> Finding | None:
@@ -555,25 +570,32 @@ def cost_finding(study: Study) -> Finding | None:
     zero = abs(saving) < ZERO_SAVING_USD and c.savings_bound == "point"
     per_token = bool(bo and oo)
     change = (oo - bo) / bo * 100 if bo and oo else None  # the relative change of cost per 1M output tokens
+    weak = cost_support(study)
+    established = c.established and weak is None
     ev = Evidence(metric="usd_per_million_output_tokens" if per_token else "usd_per_month", unit="usd",
                   baseline=bo if per_token else c.baseline.usd_per_month,
                   optimized=oo if per_token else c.optimized.usd_per_month,
                   baseline_bound=bb, optimized_bound=ob,  # type: ignore[arg-type]
                   change_pct=change if per_token else (-c.savings_pct if c.savings_pct is not None else None),
                   supported=False, operating_point=op,
-                  note="" if c.established else "priced at a capacity no load point certified: a point estimate")
-    dagger = "" if c.established else "†"
+                  note=("" if established else
+                        "priced at a capacity no load point certified: a point estimate" if not c.established else
+                        f"priced at each run's measured throughput, whose change has no interval ({weak}): "
+                        "a point estimate"))
+    dagger = "" if established else "†"
     if zero:
         return Finding(key="cost", kind="cost", title="monthly cost", value="no saving" + dagger,
                        detail=f"{fmt_usd(c.baseline.usd_per_month, 0)} a month on both sides, {op}",
                        claim=f"No saving: serving the volume costs {fmt_usd(c.baseline.usd_per_month, 0)} a month "
                              f"on both sides ({op}).",
-                       verdict="same" if c.established else "na", strength="point_only", evidence=ev)
+                       verdict="same" if established else "na", strength="point_only", evidence=ev)
     save_txt = saving_phrase(saving, c.savings_bound)
     loss = cost_is_loss(c)
     payback = payback_phrase(c)
     tail = f"; {payback}" if loss and c.savings_usd_per_month > 0 else ""
-    if not c.established or c.savings_bound == "unknown":
+    # a cost priced at a throughput change without an interval says so where it is claimed
+    point = f" (a point estimate: the throughput change has no interval, {weak})" if weak else ""
+    if not established or c.savings_bound == "unknown":
         verdict = "na"
     elif loss:
         verdict = "worse"
@@ -586,16 +608,16 @@ def cost_finding(study: Study) -> Finding | None:
         bound_pct = saving_bound_text(bb, ob)
         value = (f"{bound_pct}{pct_txt}" if bound_pct is not None else "not comparable") + dagger
         return Finding(key="cost", kind="cost", title="cost per 1M output tokens", value=value,
-                       detail=f"{usd_text(bo, bb)} → {usd_text(oo, ob)}, {op}; {save_txt}{tail}",
+                       detail=f"{usd_text(bo, bb)} → {usd_text(oo, ob)}, {op}{point}; {save_txt}{tail}",
                        claim=f"Cost per 1M output tokens went from {usd_text(bo, bb)} to {usd_text(oo, ob)} "
                              f"({(bound_pct or '') + pct_txt}), "
-                             f"{op}; serving the projected volume {save_txt} ({monthly}){tail}.",
+                             f"{op}{point}; serving the projected volume {save_txt} ({monthly}){tail}.",
                        verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",  # type: ignore[arg-type]
-                       regression=loss and c.established, evidence=ev)
+                       regression=loss and established, evidence=ev)
     return Finding(key="cost", kind="cost", title="monthly cost", value=save_txt.replace(" a month", "") + dagger,
-                   detail=f"{monthly}, {op}{tail}", claim=f"The change {save_txt} ({monthly}, {op}){tail}.",
+                   detail=f"{monthly}, {op}{point}{tail}", claim=f"The change {save_txt} ({monthly}, {op}){point}{tail}.",
                    verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",  # type: ignore[arg-type]
-                   regression=loss and c.established, evidence=ev)
+                   regression=loss and established, evidence=ev)
 
 
 def saving_bound_text(baseline: str, optimized: str) -> str | None:

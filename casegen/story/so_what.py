@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from casegen.story.findings import payback_phrase, saving_phrase
+from casegen.story.findings import cost_support, payback_phrase, saving_phrase
 
 
 def so_what(study: Any) -> str | None:
@@ -21,14 +21,15 @@ def so_what(study: Any) -> str | None:
     cs = study.case.cost
     if c is None or cs is None or not c.established:
         return None
+    mark = "†" if cost_support(study) is not None else ""  # priced at a throughput change without an interval
     b, o = c.baseline, c.optimized
     if b.replicas_for_peak is not None and o.replicas_for_peak is not None and b.replicas_for_peak != o.replicas_for_peak:
         # a side priced at a capacity that is a lower bound needs at most that many replicas
         q = {("point", "point"): "", ("point", "at_most"): "at most "}.get((b.bound, o.bound))
         if q is not None:
             return (f"The same {cs.peak_requests_per_s:,g} req/s peak runs on {q}{o.replicas_for_peak} replicas "
-                    f"instead of {b.replicas_for_peak} (each loaded to {cs.headroom:.0%} of its measured throughput).")
+                    f"instead of {b.replicas_for_peak} (each loaded to {cs.headroom:.0%} of its measured throughput){mark}.")
     if c.savings_usd_per_month > 0 and c.savings_bound != "unknown":
         said = saving_phrase(c.savings_usd_per_month, c.savings_bound)
-        return f"{said[:1].upper()}{said[1:]}; {payback_phrase(c)}."
+        return f"{said[:1].upper()}{said[1:]}; {payback_phrase(c)}{mark}."
     return None
