@@ -3,14 +3,16 @@ the cost per request and the quality guardrail (or its absence). Figures: ``case
 
 Rules (docs/findings.md, "Cheap wins"): the first card is the intended change (input tokens for
 prompt trimming, the output change for capping, the user's wait for streaming, the model for
-right-sizing); the cost card becomes cost per request (what a cheap win saves); "In short" adds one
-sentence with the intended change, the cost per request and the quality guardrail or "quality not
-measured".
+right-sizing; hit rate and hit/miss TTFT for caching); the cost card becomes cost per request (what a
+cheap win saves); "In short" adds one sentence with the intended change, the cost per request (with the
+monthly saving and payback: the general cost sentence is then left out, so the cost is said once) and
+the quality guardrail or "quality not measured" (unless the caveat already names it).
 """
 
 from __future__ import annotations
 
 from casegen.analysis.study import Study
+from casegen.story import findings as findings_story
 from casegen.story.model import Card, Evidence, Finding, Page1
 
 MAX_CARDS = 3
@@ -69,14 +71,29 @@ def page1(study: Study, fs: list[Finding], p1: Page1) -> Page1:
     cards = cards[:MAX_CARDS]
     parts = [f"Intended by the optimization ({cw.label})"]
     said = []
-    for f in (first, by.get("intended:output_cap"), cost):
+    for f in (first, by.get("intended:output_cap"), by.get("intended:cache_hit_rate"),
+              by.get("intended:cache_hit_ttft"), cost):
         if f is not None:
             said.append(f.claim.rstrip("."))
+    in_short = p1.in_short
+    if cost is not None and study.cost is not None:
+        # the cost is said once: the cost per request (from the tokens sent), with the monthly saving and the
+        # payback of the general cost sentence, which "In short" then leaves out
+        chosen = [by[c.finding] for c in p1.cards if c.finding in by and by[c.finding].kind != "cost"]
+        in_short = findings_story.in_short(study, chosen, p1.regressions, p1.missed)
+        text, _tone = findings_story.cost_sentence(study.cost)
+        said[-1] += "; serving the projected volume: " + text[:1].lower() + text[1:]
     sentence = parts[0] + ": " + "; ".join(said) if said else parts[0]
     if cw.quality == "measured":
         sentence += f"; quality guardrail: {cw.quality_text}"
-    elif cw.quality_needed:
+    elif cw.quality_needed and not _caveat_is_quality(study):
         sentence += "; quality not measured — a major threat: the saving may be paid for in answer quality"
     selected = [c.finding for c in cards] + [k for k in p1.selected if k not in {c.finding for c in cards}]
-    return p1.model_copy(update={"cards": cards, "in_short": (p1.in_short + " " + sentence + ".").strip(),
+    return p1.model_copy(update={"cards": cards, "in_short": (in_short + " " + sentence + ".").strip(),
                                  "selected": selected})
+
+
+def _caveat_is_quality(study: Study) -> bool:
+    """'In short' already names "Quality not measured" as its caveat (the first major threat)."""
+    major = [t for t in study.threats if t.severity == "major"]
+    return bool(major) and major[0].key == "quality-not-measured"
