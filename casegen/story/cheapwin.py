@@ -16,7 +16,9 @@ from casegen.story import findings as findings_story
 from casegen.story.model import Card, Evidence, Finding, Page1
 
 MAX_CARDS = 3
-_FIRST = ("input_tokens", "output_tokens", "user_wait", "model")
+_FIRST = ("input_tokens", "output_tokens", "user_wait", "model", "cache_hit_rate")
+#: intended changes that are a share of requests (the card shows the optimized side's share), not a change
+_SHARES = {"output_cap": "cut", "cache_hit_rate": "hits"}
 
 
 def _value(pct: float | None, fallback: str) -> str:
@@ -34,12 +36,15 @@ def findings(study: Study) -> list[Finding]:
         return []
     out = []
     for c in cw.changes:
-        sig = bool(c.ci_pct) and (c.ci_pct[0] > 0 or c.ci_pct[1] < 0) if c.key != "output_cap" else None
-        strength = "point_only" if not c.ci_pct else ("significant" if sig or c.key == "output_cap" else "not_significant")
+        share = c.key in _SHARES
+        sig = bool(c.ci_pct) and (c.ci_pct[0] > 0 or c.ci_pct[1] < 0) if not share else None
+        strength = "point_only" if not c.ci_pct else ("significant" if sig or share else "not_significant")
         lower = c.change_pct is not None and c.change_pct < -0.5
         higher = c.change_pct is not None and c.change_pct > 0.5
-        verdict = "na" if c.key in ("model", "output_cap") else "better" if lower else "worse" if higher else "same"
-        value = (_value(c.change_pct, "") if c.key != "output_cap" else f"{c.optimized:.0%} cut") if c.key != "model" \
+        verdict = "na" if c.key == "model" or share else "better" if lower else "worse" if higher else "same"
+        if c.key == "cache_hit_ttft" and not sig:
+            verdict = "same" if c.ci_pct else "na"  # an interval that includes 0 colours nothing
+        value = (_value(c.change_pct, "") if not share else f"{c.optimized:.0%} {_SHARES[c.key]}") if c.key != "model" \
             else str(c.optimized or "—")
         out.append(Finding(
             key=f"intended:{c.key}", kind="cost" if c.key == "cost_per_request" else "workload", claim=c.claim,
@@ -71,9 +76,11 @@ def page1(study: Study, fs: list[Finding], p1: Page1) -> Page1:
     cards = cards[:MAX_CARDS]
     parts = [f"Intended by the optimization ({cw.label})"]
     said = []
+    seen: set[str] = set()
     for f in (first, by.get("intended:output_cap"), by.get("intended:cache_hit_rate"),
               by.get("intended:cache_hit_ttft"), cost):
-        if f is not None:
+        if f is not None and f.key not in seen:
+            seen.add(f.key)
             said.append(f.claim.rstrip("."))
     in_short = p1.in_short
     if cost is not None and study.cost is not None:
