@@ -163,3 +163,36 @@ runs:
     study = analyze(case, cd)
     assert study.cheap_win.cache is None
     assert "do not record which requests hit the cache" in study.cheap_win.notes[0]
+
+
+AIPERF = Path(__file__).parent / "fixtures" / "aiperf" / "0.13.0-cache" / "prefix-cache-slots4-c8"
+
+
+def test_aiperf_records_cached_tokens_and_the_servers_queue_time():
+    """AIPerf 0.13.0 against tools/testserver.py with a prefix cache and 4 slots (PROVENANCE): each record's
+    usage_prompt_cache_read_tokens, and the server's vllm:request_queue_time_seconds that AIPerf scraped."""
+    from casegen.analysis.teardown import run_teardown
+
+    rows = [json.loads(line) for line in (AIPERF / "profile_export.jsonl").read_text().splitlines() if line.strip()]
+    cached = np.array([r["metrics"]["usage_prompt_cache_read_tokens"]["value"] for r in rows], float)
+    run = load_runs(AIPERF / "profile_export.jsonl")[0]
+    assert sorted(run.requests["cached_tokens"]) == sorted(cached)
+    cs = side_cache(run)
+    assert cs is not None and (cs.hits, cs.requests) == (int((cached > 0).sum()), 200) == (86, 200)
+    # the server's own queue time: Δsum ÷ Δcount of the histogram over the profiling phase
+    stats = json.loads((AIPERF / "server_metrics_export.json").read_text())["metrics"][
+        "vllm:request_queue_time_seconds"]["series"][0]["stats"]
+    assert run.tool_summary["server_queue"]["mean"] == pytest.approx(stats["sum"] / stats["count"] * 1e3)
+    t = run_teardown(run, "aiperf")
+    assert t.queue_source == "tool" and t.queue_ms == pytest.approx(776.286, abs=1e-3)
+    assert "vllm:request_queue_time_seconds as AIPerf scraped it" in t.queue_source_text
+    assert t.bottleneck == "queueing" and "by the server's own queue time" in t.evidence
+
+
+def test_a_malformed_server_metrics_file_is_a_clear_error(tmp_path):
+    d = tmp_path / "run"
+    shutil.copytree(AIPERF, d)
+    (d / "server_metrics_export.json").write_text('{"metrics": [1, 2]}')
+    with pytest.raises(CasegenError) as err:
+        load_runs(d / "profile_export.jsonl")
+    assert "server_metrics_export.json" in err.value.format() and "has no 'metrics' object" in err.value.format()

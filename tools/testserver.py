@@ -17,6 +17,10 @@ Timing model (seconds, all configurable; ``--profile`` picks a preset):
 * each further token = decode_per_token × slow
 * slow = 1 + slowdown × (requests in flight − 1), so latency grows with concurrency
 * ``--slots N``: at most N requests run at once, the others wait in a FIFO queue (queueing inside TTFT)
+* ``GET /metrics``: Prometheus text with vLLM's names — ``vllm:request_queue_time_seconds`` (histogram of
+  the time each request waited for a slot), ``vllm:num_requests_waiting`` / ``vllm:num_requests_running``
+  (gauges) and ``vllm:prefix_cache_queries_total`` / ``vllm:prefix_cache_hits_total`` (prompt tokens looked
+  up in / served from the prefix cache), so a client that scrapes the server (AIPerf) records them
 * every delay is multiplied by a log-normal jitter (``--jitter`` sigma, seeded ``--seed``)
 * ``--prefix-cache-blocks N``: a prefix cache (as vLLM's automatic prefix caching): the prompt's words
   in blocks of ``--block-tokens`` (16), each block keyed by the hash of the whole prefix up to its end;
@@ -46,6 +50,8 @@ PROFILES = {
     # faster kernels, less contention: the "after" configuration
     "optimized": dict(base_ms=20.0, prefill_ms_per_token=0.05, decode_ms_per_token=8.0, slowdown=0.03),
 }
+#: the queue-time histogram's upper bounds, seconds (finer than vLLM's, for the test server's short waits)
+QUEUE_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
          "quebec romeo sierra tango uniform victor whiskey xray yankee zulu").split()
 
@@ -65,6 +71,20 @@ class Config:
     block_tokens: int = 16
 
 
+class _Headers:
+    """Collects what a GET handler writes and keeps the status line and headers only (for HEAD)."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    @property
+    def head(self) -> bytes:
+        return self.data.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+
+
 class Server:
     def __init__(self, cfg: Config, log_path: str | None = None) -> None:
         self.cfg = cfg
@@ -74,6 +94,32 @@ class Server:
         self.served = 0
         self.sem = asyncio.Semaphore(cfg.slots) if cfg.slots > 0 else None
         self.blocks: OrderedDict[int, None] = OrderedDict()  # the prefix cache, least recently used first
+        self.waiting = 0
+        self.queue_counts = [0] * (len(QUEUE_BUCKETS_S) + 1)  # per bucket (le), the last one +Inf
+        self.queue_sum_s = 0.0
+        self.cache_queries = self.cache_hits = 0
+
+    def observe_queue(self, wait_s: float) -> None:
+        i = next((j for j, le in enumerate(QUEUE_BUCKETS_S) if wait_s <= le), len(QUEUE_BUCKETS_S))
+        self.queue_counts[i] += 1
+        self.queue_sum_s += wait_s
+
+    def metrics_text(self) -> str:
+        """Prometheus exposition text with vLLM's metric names (see the module docstring)."""
+        lab = f'model_name="{self.cfg.model}"'
+        name = "vllm:request_queue_time_seconds"
+        lines = [f"# HELP {name} Histogram of time spent in WAITING phase for request.", f"# TYPE {name} histogram"]
+        total = 0
+        for le, c in zip([*map(str, QUEUE_BUCKETS_S), "+Inf"], self.queue_counts):
+            total += c
+            lines.append(f'{name}_bucket{{le="{le}",{lab}}} {total}')
+        lines += [f"{name}_sum{{{lab}}} {self.queue_sum_s!r}", f"{name}_count{{{lab}}} {total}"]
+        for gauge, v, text in (("vllm:num_requests_waiting", self.waiting, "Number of requests waiting to be processed."),
+                               ("vllm:num_requests_running", self.inflight, "Number of requests in model execution.")):
+            lines += [f"# HELP {gauge} {text}", f"# TYPE {gauge} gauge", f"{gauge}{{{lab}}} {v}"]
+        for counter, v in (("vllm:prefix_cache_queries", self.cache_queries), ("vllm:prefix_cache_hits", self.cache_hits)):
+            lines += [f"# TYPE {counter} counter", f"{counter}_total{{{lab}}} {v}"]
+        return "\n".join(lines) + "\n"
 
     def cache_lookup(self, words: list[str]) -> int:
         """Prompt tokens served from the prefix cache (leading full blocks already cached); then caches
@@ -165,6 +211,11 @@ class Server:
                      f"Connection: keep-alive\r\n\r\n".encode() + payload)
 
     async def route(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> None:
+        if method == "HEAD":  # as GET, headers only (a client checks that /metrics is there)
+            probe = _Headers()
+            await self.route("GET", path, body, probe)  # type: ignore[arg-type]
+            writer.write(probe.head)
+            return
         if method == "GET" and path in ("/health", "/v1/health", "/ping"):
             self._send(writer, "200 OK", b"{}")
         elif method == "GET" and path == "/v1/models":
@@ -172,7 +223,7 @@ class Server:
                 {"id": self.cfg.model, "object": "model", "created": 0, "owned_by": "testserver",
                  "max_model_len": 32768}]}).encode())
         elif method == "GET" and path == "/metrics":
-            self._send(writer, "200 OK", b"# test server: no metrics\n", "text/plain; version=0.0.4")
+            self._send(writer, "200 OK", self.metrics_text().encode(), "text/plain; version=0.0.4")
         elif method == "POST" and path in ("/v1/completions", "/v1/chat/completions"):
             try:
                 req = json.loads(body or b"{}")
@@ -203,10 +254,20 @@ class Server:
 
     async def generate(self, req: dict, chat: bool, writer: asyncio.StreamWriter) -> None:
         if self.sem is None:
+            self.observe_queue(0.0)
             await self._generate(req, chat, writer)
             return
-        async with self.sem:  # wait for a free slot (FIFO): this wait is queueing, inside the client's TTFT
+        t0 = time.monotonic()
+        self.waiting += 1
+        try:
+            await self.sem.acquire()  # wait for a free slot (FIFO): this wait is queueing, inside the client's TTFT
+        finally:
+            self.waiting -= 1
+        self.observe_queue(time.monotonic() - t0)
+        try:
             await self._generate(req, chat, writer)
+        finally:
+            self.sem.release()
 
     async def _generate(self, req: dict, chat: bool, writer: asyncio.StreamWriter) -> None:
         self.inflight += 1
@@ -216,6 +277,9 @@ class Server:
             prompt = self._prompt_words(req, chat)
             n_in = len(prompt)
             n_cached = self.cache_lookup(prompt)
+            if self.cfg.prefix_cache_blocks:
+                self.cache_queries += n_in
+                self.cache_hits += n_cached
             n_out = int(req.get("max_completion_tokens") or req.get("max_tokens") or self.cfg.default_max_tokens)
             n_out = max(1, n_out)
             if self.log is not None:  # what the server counted, to check the prompt lengths clients claim

@@ -28,6 +28,11 @@ column             dtype      meaning
                               (KV) cache, as the API response's usage reported
                               them (``prompt_tokens_details.cached_tokens``);
                               NaN when the tool did not record it
+``client_wait_s``  float64    time the benchmark client held the request after
+                              its scheduled send time, before sending it (its
+                              own queue: vLLM's ``queue_times``, GuideLLM's
+                              ``request_start − targeted_start``); outside
+                              TTFT and E2E; NaN when not recorded
 =================  =========  ===============================================
 """
 
@@ -55,6 +60,7 @@ REQUEST_COLUMNS: tuple[str, ...] = (
     "error",
     "chunk_gaps_s",
     "cached_tokens",
+    "client_wait_s",
 )
 
 #: Metric keys used everywhere (summaries, deltas, SLOs, summary.json).
@@ -190,6 +196,7 @@ def make_requests_frame(
     start_s: Any = None,
     chunk_gaps_s: list[Any] | None = None,
     cached_tokens: Any = None,
+    client_wait_s: Any = None,
 ) -> pd.DataFrame:
     """Build a per-request frame with the canonical columns and dtypes.
 
@@ -218,6 +225,7 @@ def make_requests_frame(
                 list(chunk_gaps_s) if chunk_gaps_s is not None else [None] * n, dtype=object
             ),
             "cached_tokens": col(cached_tokens),
+            "client_wait_s": col(client_wait_s),
         }
     )
     df.loc[~df["success"], ["ttft_s", "e2e_s"]] = np.nan
