@@ -196,3 +196,26 @@ def test_a_malformed_server_metrics_file_is_a_clear_error(tmp_path):
     with pytest.raises(CasegenError) as err:
         load_runs(d / "profile_export.jsonl")
     assert "server_metrics_export.json" in err.value.format() and "has no 'metrics' object" in err.value.format()
+
+
+def test_outside_the_caching_kind_a_different_hit_rate_is_a_threat(tmp_path):
+    """The same runs as a serving case: the cache is a confounder, a major threat (0 % vs 69 % of requests)."""
+    case, cd = load_case(_cache_case(tmp_path, kind="serving"))
+    study = analyze(case, cd)
+    t = next(t for t in study.threats if t.key == "cache-differs")
+    assert t.severity == "major" and "0% of baseline requests and 69% of optimized requests" in t.reason
+    assert study.cheap_win is None
+
+
+def test_inference_perf_keeps_the_servers_cached_tokens_per_request():
+    """inference-perf 0.7.0 with shared-prefix prompts against tools/testserver.py's prefix cache (PROVENANCE)."""
+    d = Path(__file__).parent / "fixtures" / "inference-perf" / "0.7.0-cache" / "prefix-cache"
+    recs = json.loads((d / "per_request_lifecycle_metrics.json").read_text())
+    cached = np.array([r["info"]["response_metrics"]["server_usage"]["prompt_tokens_details"]["cached_tokens"]
+                       for r in recs], float)
+    prompt = np.array([r["info"]["response_metrics"]["server_usage"]["prompt_tokens"] for r in recs], float)
+    run = load_runs(d)[0]
+    cs = side_cache(run)
+    assert cs is not None and (cs.hits, cs.requests) == (int((cached > 0).sum()), len(recs)) == (103, 240)
+    assert cs.cached_share == pytest.approx(cached.sum() / prompt.sum())
+    assert cs.ttft_hit_minus_miss_ci_ms is not None and cs.ttft_hit_minus_miss_ci_ms[1] < 0

@@ -143,6 +143,34 @@ def side_cache(run: Run, confidence: float = 0.95) -> CacheSide | None:
     return out
 
 
+#: hit rates differing by at least this much (absolute) and significantly make a threat outside the caching kind
+CACHE_DIFF_MIN = 0.05
+
+
+def cache_threats(runs: dict, kind: str, confidence: float = 0.95) -> list:
+    """Outside ``optimization.kind: caching`` a different cache hit rate is a confounder, not the result:
+    a major threat when both sides record cached tokens and their hit rates differ by at least
+    ``CACHE_DIFF_MIN`` with a two-proportion z test on the effective numbers of requests."""
+    from casegen.analysis.checks import Threat
+
+    if kind == "caching":
+        return []
+    b, o = side_cache(runs["baseline"], confidence), side_cache(runs["optimized"], confidence)
+    if b is None or o is None:
+        return []
+    d = o.hit_rate - b.hit_rate
+    se = math.sqrt(b.hit_rate * (1 - b.hit_rate) / b.n_eff + o.hit_rate * (1 - o.hit_rate) / o.n_eff)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    if abs(d) < CACHE_DIFF_MIN or (se > 0 and abs(d) < z * se):
+        return []
+    return [Threat("cache-differs", "major", "The two sides hit the prefix cache at different rates",
+                   f"{b.hit_rate:.0%} of baseline requests and {o.hit_rate:.0%} of optimized requests were served "
+                   f"partly from the server's prefix cache ({b.cached_share:.0%} vs {o.cached_share:.0%} of prompt "
+                   "tokens): part of any latency change is the cache, not the change being measured",
+                   "run both sides with the same cache state (the same prompts, warmed or flushed alike), or set "
+                   "optimization.kind: caching when the cache is the change")]
+
+
 def study_cache(study) -> CacheStats | None:  # noqa: ANN001 - the Study (imported lazily: study imports this module)
     """Both sides' cache figures, or None when neither side's tool recorded cached tokens."""
     conf = study.case.analysis.confidence
