@@ -185,7 +185,7 @@ def test_aiperf_records_cached_tokens_and_the_servers_queue_time():
     assert run.tool_summary["server_queue"]["mean"] == pytest.approx(stats["sum"] / stats["count"] * 1e3)
     t = run_teardown(run, "aiperf")
     assert t.queue_source == "tool" and t.queue_ms == pytest.approx(776.286, abs=1e-3)
-    assert "vllm:request_queue_time_seconds as AIPerf scraped it" in t.queue_source_text
+    assert "vllm:request_queue_time_seconds, scraped by AIPerf into server_metrics_export.json, over 200" in t.queue_source_text
     assert t.bottleneck == "queueing" and "by the server's own queue time" in t.evidence
 
 

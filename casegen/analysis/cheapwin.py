@@ -272,12 +272,16 @@ def _cache_changes(study: Any, cache: CacheStats) -> list[IntendedChange]:
     b, o = cache.baseline, cache.optimized
     out: list[IntendedChange] = []
     if o is not None:
-        before = f"; {lb}: {_hits_text(b, conf)}" if b is not None else f"; {lb}: cached tokens not recorded"
+        before = (f"; {lb}: {b.hits:,} of {b.requests:,} ({_share(b.hit_rate)})" if b is not None
+                  else f"; {lb}: cached tokens not recorded")
+        lo_, hi_ = o.hit_rate_ci
+        short = (f"{o.hits:,} of {o.requests:,} requests ({conf:.0%} CI {_share(lo_)}–{_share(hi_)}), "
+                 f"{_share(o.cached_share)} of prompt tokens cached")
         out.append(IntendedChange(
             key="cache_hit_rate", title="requests served from the cache", unit="share",
             baseline=b.hit_rate if b is not None else None, optimized=o.hit_rate,
             ci_pct=[o.hit_rate_ci[0] * 100, o.hit_rate_ci[1] * 100], confidence=conf,
-            detail=f"{lo}: {_hits_text(o, conf)}{before}",
+            detail=f"{lo}: {short}{before}",
             claim=f"Cache hits as intended: {_hits_text(o, conf)}" + (
                 f" (before: {_share(b.hit_rate)} of requests)" if b is not None else "") + "."))
     side = o if o is not None and o.ttft_hit_minus_miss_ms is not None else None

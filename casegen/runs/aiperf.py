@@ -560,7 +560,7 @@ def server_queue(path: Path) -> tuple[dict[str, float], str] | None:
             count, total = count + c, total + t
         if count > 0:
             return ({"mean": total / count * 1e3, "count": count},
-                    f"the server's {name} as AIPerf scraped it ({sm.name})")
+                    f"the server's {name}, scraped by AIPerf into {sm.name}")
     return None
 
 
