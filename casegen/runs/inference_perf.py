@@ -247,7 +247,7 @@ def _requests(path: Path, records: list[tuple[int, dict]]):
                            "prompt_tokens", min_value=0))
         s_out.append(number(usage.get("completion_tokens"), path, where=w, key="info.response_metrics.server_usage."
                             "completion_tokens", min_value=0))
-        details = usage.get("prompt_tokens_details") if isinstance(usage.get("prompt_tokens_details"), dict) else {}
+        details = sub_object(usage, "prompt_tokens_details")
         cached.append(number(details.get("cached_tokens"), path, where=w, key="info.response_metrics.server_usage."
                              "prompt_tokens_details.cached_tokens", min_value=0))
         ok.append(not failed)
