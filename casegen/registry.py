@@ -153,6 +153,7 @@ THREATS: dict[str, str] = {
     "scaffold-text": "Example text from `casegen new` left in case.yaml",
     "scaffold-value": "Example values from `casegen new` left in case.yaml",
     "quality-not-measured": "Quality not measured",
+    "cache-differs": "The two sides hit the prefix cache at different rates",
 }
 
 

@@ -74,6 +74,11 @@ def test_prompt_trimming_case_page1(tmp_path):
     assert "Input tokens per request changed −40%" in text
     assert "Cost per request" in text and "quality not measured" in text
     assert "Caveat: quality not measured" in text
+    # each said once: the cost (per request, with the monthly saving; not again per 1M output tokens) and
+    # the missing quality measurement
+    assert "Cost per 1M output tokens" not in text and text.count("Cost per request") == 1
+    assert text.count("a month") == 1 and "serving the projected volume: saves $" in text
+    assert text.lower().count("quality not measured") == 1
     # TTFT fell: prefill is 0.5 ms per token, prompts lost 40 % of ~1,500 tokens
     ttft = next(f for f in report.findings if f.key == "latency:ttft:p50")
     assert ttft.evidence.change_pct < -20 and ttft.evidence.ci_pct[1] < 0

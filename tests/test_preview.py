@@ -118,3 +118,33 @@ def test_a_new_file_in_a_run_folder_and_other_hosts(server, example_case):
     data["ttfts"] = [t * 2 for t in data["ttfts"]]
     run.write_text(json.dumps(data))
     assert server.check() is True and server.status()["reused"] is False
+
+
+def test_preview_takes_trust_case_paths_like_build(example_case, tmp_path, monkeypatch):
+    """A run outside the case folder: preview refuses it as build does, and --trust-case-paths (the one
+    option object build, validate and portfolio share) lets it through (issue 22's leftover)."""
+    import click
+    from click.testing import CliRunner
+
+    from casegen.cli import main as cli
+
+    outside = tmp_path / "elsewhere"
+    (example_case / "runs").rename(outside)
+    y = example_case / "case.yaml"
+    y.write_text(y.read_text().replace("path: runs/", f"path: {outside}/"))
+
+    def stop(self):  # noqa: ANN001 - the server built; serving would block the test
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(PreviewServer, "serve_forever", stop)
+    r = CliRunner().invoke(cli.main, ["preview", str(example_case), "--port", "0"])
+    assert r.exit_code == 1 and "leads outside the case folder" in r.stderr and "--trust-case-paths" in r.stderr
+    r = CliRunner().invoke(cli.main, ["preview", str(example_case), "--port", "0", "--trust-case-paths"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("serving http://127.0.0.1:")
+
+    def option(name: str) -> click.Option:
+        return next(p for p in cli.main.commands[name].params if p.name == "trust_case_paths")  # type: ignore[return-value]
+
+    helps = {option(c).help for c in ("build", "validate", "preview", "portfolio")}
+    assert len(helps) == 1

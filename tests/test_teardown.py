@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from casegen.analysis.teardown import in_flight_at, prefill_fit, run_teardown, sweep_teardown
@@ -118,3 +119,45 @@ def test_teardown_example_from_a_real_guidellm_sweep():
     assert low.prefill.light_load and abs(low.prefill.tokens_per_s / 12_500 - 1) < 0.10
     assert low.bottleneck != "queueing"
     assert items[-1].bottleneck == "queueing" and items[-1].prefill.source.startswith("the lowest load point")
+
+
+def test_queue_wait_from_the_tools_own_field_when_recorded():
+    """Where the tool recorded the server's queue time (AIPerf's server_metrics_export.json), the teardown
+    uses it, says so, and keeps the estimate from TTFT against prompt length beside it (issue 25)."""
+    run = _run(fifo_queue(n=600, rate=3.0, seed=4))
+    est = run_teardown(run, "busy")
+    assert est.queue_source == "estimate" and "estimated" in est.queue_source_text
+    assert est.queue_estimate_ms is None and est.queue_ms is not None
+    run.tool_summary["server_queue"] = {"mean": 123.0, "count": 600.0}
+    run.meta.extra["server_queue_source"] = "the server's vllm:request_queue_time_seconds as AIPerf scraped it"
+    t = run_teardown(run, "busy")
+    assert t.queue_source == "tool" and t.queue_ms == 123.0
+    assert t.prefill_ms == t.ttft_mean_ms - 123.0
+    assert t.queue_estimate_ms == est.queue_ms  # the estimate, for comparison
+    assert "the server's own mean queue time, 123.0 ms (the server's vllm:request_queue_time_seconds as AIPerf " \
+           "scraped it, over 600 requests), not estimated" in t.queue_source_text
+    # a figure above mean TTFT is capped at it (the server cannot wait longer than the client saw)
+    run.tool_summary["server_queue"] = {"mean": 1e6, "count": 600.0}
+    t = run_teardown(run, "busy")
+    assert t.queue_ms == t.ttft_mean_ms and t.bottleneck == "queueing" and "by the server's own queue time" in t.evidence
+
+
+def test_client_wait_from_the_tools_own_fields():
+    """vLLM bench serve's queue_times and GuideLLM's request_start − targeted_start are the client's own send
+    queue (outside TTFT): the teardown reports their mean and p95 beside the split, from the real files."""
+    from casegen.runs import load_runs
+
+    fix = Path(__file__).parent / "fixtures"
+    raw = json.loads((fix / "vllm" / "0.33.0" / "baseline-c4.json").read_text())
+    q = np.array(raw["queue_times"], float) * 1e3
+    run = load_runs(fix / "vllm" / "0.33.0" / "baseline-c4.json")[0]
+    t = run_teardown(run, "vllm c4")
+    assert t.client_wait_ms == np.mean(q) and t.client_wait_p95_ms == np.percentile(q, 95)
+    assert t.client_wait_ms > 100  # max concurrency 4 with 20 prompts sent at once: most wait for a slot
+    raw = json.loads((fix / "guidellm" / "0.8.1" / "baseline-rate5" / "benchmarks.json").read_text())
+    reqs = raw["benchmarks"][0]["requests"]["successful"]
+    waits = np.array([r["info"]["timings"]["request_start"] - r["info"]["timings"]["targeted_start"] for r in reqs])
+    g = run_teardown(load_runs(fix / "guidellm" / "0.8.1" / "baseline-rate5" / "benchmarks.json")[0], "guidellm")
+    assert g.client_wait_ms == pytest.approx(float(np.mean(waits)) * 1e3, rel=1e-9)
+    # GuideLLM's own field says the same thing
+    assert g.client_wait_ms == pytest.approx(np.mean([r["request_dispatch_delay"] for r in reqs]) * 1e3, rel=1e-6)

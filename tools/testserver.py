@@ -17,7 +17,17 @@ Timing model (seconds, all configurable; ``--profile`` picks a preset):
 * each further token = decode_per_token × slow
 * slow = 1 + slowdown × (requests in flight − 1), so latency grows with concurrency
 * ``--slots N``: at most N requests run at once, the others wait in a FIFO queue (queueing inside TTFT)
+* ``GET /metrics``: Prometheus text with vLLM's names — ``vllm:request_queue_time_seconds`` (histogram of
+  the time each request waited for a slot), ``vllm:num_requests_waiting`` / ``vllm:num_requests_running``
+  (gauges) and ``vllm:prefix_cache_queries_total`` / ``vllm:prefix_cache_hits_total`` (prompt tokens looked
+  up in / served from the prefix cache), so a client that scrapes the server (AIPerf) records them
 * every delay is multiplied by a log-normal jitter (``--jitter`` sigma, seeded ``--seed``)
+* ``--prefix-cache-blocks N``: a prefix cache (as vLLM's automatic prefix caching): the prompt's words
+  in blocks of ``--block-tokens`` (16), each block keyed by the hash of the whole prefix up to its end;
+  the leading blocks already cached are not prefilled again (TTFT counts only the other prompt tokens,
+  at least one), and every block of the prompt is then cached, least recently used evicted beyond N
+  blocks. The usage then reports ``prompt_tokens_details.cached_tokens`` (0 with ``N = 0``: no cache,
+  but the field reported, as vLLM does with ``--enable-prompt-tokens-details``)
 
 The server stops by itself after ``--max-seconds`` (default 600) so a forgotten process
 never lingers. It is a test double: nothing here measures a real model.
@@ -31,6 +41,7 @@ import json
 import random
 import signal
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 PROFILES = {
@@ -39,6 +50,8 @@ PROFILES = {
     # faster kernels, less contention: the "after" configuration
     "optimized": dict(base_ms=20.0, prefill_ms_per_token=0.05, decode_ms_per_token=8.0, slowdown=0.03),
 }
+#: the queue-time histogram's upper bounds, seconds (finer than vLLM's, for the test server's short waits)
+QUEUE_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
          "quebec romeo sierra tango uniform victor whiskey xray yankee zulu").split()
 
@@ -54,6 +67,22 @@ class Config:
     default_max_tokens: int
     seed: int
     slots: int = 0  # 0: every request runs at once; N: at most N run, the rest wait in a FIFO queue
+    prefix_cache_blocks: int | None = None  # None: no cache, no cached_tokens in the usage; 0: none cached
+    block_tokens: int = 16
+
+
+class _Headers:
+    """Collects what a GET handler writes and keeps the status line and headers only (for HEAD)."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    @property
+    def head(self) -> bytes:
+        return self.data.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
 
 
 class Server:
@@ -64,6 +93,55 @@ class Server:
         self.rng = random.Random(cfg.seed)
         self.served = 0
         self.sem = asyncio.Semaphore(cfg.slots) if cfg.slots > 0 else None
+        self.blocks: OrderedDict[int, None] = OrderedDict()  # the prefix cache, least recently used first
+        self.waiting = 0
+        self.queue_counts = [0] * (len(QUEUE_BUCKETS_S) + 1)  # per bucket (le), the last one +Inf
+        self.queue_sum_s = 0.0
+        self.cache_queries = self.cache_hits = 0
+
+    def observe_queue(self, wait_s: float) -> None:
+        i = next((j for j, le in enumerate(QUEUE_BUCKETS_S) if wait_s <= le), len(QUEUE_BUCKETS_S))
+        self.queue_counts[i] += 1
+        self.queue_sum_s += wait_s
+
+    def metrics_text(self) -> str:
+        """Prometheus exposition text with vLLM's metric names (see the module docstring)."""
+        lab = f'model_name="{self.cfg.model}"'
+        name = "vllm:request_queue_time_seconds"
+        lines = [f"# HELP {name} Histogram of time spent in WAITING phase for request.", f"# TYPE {name} histogram"]
+        total = 0
+        for le, c in zip([*map(str, QUEUE_BUCKETS_S), "+Inf"], self.queue_counts):
+            total += c
+            lines.append(f'{name}_bucket{{le="{le}",{lab}}} {total}')
+        lines += [f"{name}_sum{{{lab}}} {self.queue_sum_s!r}", f"{name}_count{{{lab}}} {total}"]
+        for gauge, v, text in (("vllm:num_requests_waiting", self.waiting, "Number of requests waiting to be processed."),
+                               ("vllm:num_requests_running", self.inflight, "Number of requests in model execution.")):
+            lines += [f"# HELP {gauge} {text}", f"# TYPE {gauge} gauge", f"{gauge}{{{lab}}} {v}"]
+        for counter, v in (("vllm:prefix_cache_queries", self.cache_queries), ("vllm:prefix_cache_hits", self.cache_hits)):
+            lines += [f"# TYPE {counter} counter", f"{counter}_total{{{lab}}} {v}"]
+        return "\n".join(lines) + "\n"
+
+    def cache_lookup(self, words: list[str]) -> int:
+        """Prompt tokens served from the prefix cache (leading full blocks already cached); then caches
+        every full block of the prompt, evicting the least recently used beyond the capacity."""
+        cap, size = self.cfg.prefix_cache_blocks, self.cfg.block_tokens
+        if not cap:
+            return 0
+        keys, h = [], 0
+        for i in range(len(words) // size):
+            h = hash((h, tuple(words[i * size:(i + 1) * size])))
+            keys.append(h)
+        hit = 0
+        for k in keys:
+            if k not in self.blocks:
+                break
+            hit += 1
+        for k in reversed(keys):  # the chain's tail is the least recently used: evicted first (as vLLM does)
+            self.blocks[k] = None
+            self.blocks.move_to_end(k)
+        while len(self.blocks) > cap:
+            self.blocks.popitem(last=False)
+        return min(hit * size, max(0, len(words) - 1))  # at least one prompt token is computed
 
     # ---------------------------------------------------------------- timing
     def _noise(self) -> float:
@@ -72,9 +150,9 @@ class Server:
     def _slow(self) -> float:
         return 1.0 + self.cfg.slowdown * max(0, self.inflight - 1)
 
-    def ttft_s(self, prompt_tokens: int) -> float:
+    def ttft_s(self, prompt_tokens: int, cached_tokens: int = 0) -> float:
         c = self.cfg
-        return (c.base_ms + prompt_tokens * c.prefill_ms_per_token) * self._slow() * self._noise() / 1e3
+        return (c.base_ms + (prompt_tokens - cached_tokens) * c.prefill_ms_per_token) * self._slow() * self._noise() / 1e3
 
     def itl_s(self) -> float:
         return self.cfg.decode_ms_per_token * self._slow() * self._noise() / 1e3
@@ -133,6 +211,11 @@ class Server:
                      f"Connection: keep-alive\r\n\r\n".encode() + payload)
 
     async def route(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> None:
+        if method == "HEAD":  # as GET, headers only (a client checks that /metrics is there)
+            probe = _Headers()
+            await self.route("GET", path, body, probe)  # type: ignore[arg-type]
+            writer.write(probe.head)
+            return
         if method == "GET" and path in ("/health", "/v1/health", "/ping"):
             self._send(writer, "200 OK", b"{}")
         elif method == "GET" and path == "/v1/models":
@@ -140,7 +223,7 @@ class Server:
                 {"id": self.cfg.model, "object": "model", "created": 0, "owned_by": "testserver",
                  "max_model_len": 32768}]}).encode())
         elif method == "GET" and path == "/metrics":
-            self._send(writer, "200 OK", b"# test server: no metrics\n", "text/plain; version=0.0.4")
+            self._send(writer, "200 OK", self.metrics_text().encode(), "text/plain; version=0.0.4")
         elif method == "POST" and path in ("/v1/completions", "/v1/chat/completions"):
             try:
                 req = json.loads(body or b"{}")
@@ -153,47 +236,64 @@ class Server:
 
     # ---------------------------------------------------------------- generation
     @staticmethod
-    def _prompt_tokens(req: dict, chat: bool) -> int:
+    def _prompt_words(req: dict, chat: bool) -> list[str]:
         if chat:
-            n = 0
+            words: list[str] = []
             for m in req.get("messages") or []:
                 content = m.get("content", "")
                 if isinstance(content, list):
                     content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-                n += len(str(content).split())
-            return n
+                words += str(content).split()
+            return words
         prompt = req.get("prompt", "")
         if isinstance(prompt, list):
             if prompt and isinstance(prompt[0], int):
-                return len(prompt)
+                return [str(t) for t in prompt]
             prompt = " ".join(map(str, prompt))
-        return len(str(prompt).split())
+        return str(prompt).split()
 
     async def generate(self, req: dict, chat: bool, writer: asyncio.StreamWriter) -> None:
         if self.sem is None:
+            self.observe_queue(0.0)
             await self._generate(req, chat, writer)
             return
-        async with self.sem:  # wait for a free slot (FIFO): this wait is queueing, inside the client's TTFT
+        t0 = time.monotonic()
+        self.waiting += 1
+        try:
+            await self.sem.acquire()  # wait for a free slot (FIFO): this wait is queueing, inside the client's TTFT
+        finally:
+            self.waiting -= 1
+        self.observe_queue(time.monotonic() - t0)
+        try:
             await self._generate(req, chat, writer)
+        finally:
+            self.sem.release()
 
     async def _generate(self, req: dict, chat: bool, writer: asyncio.StreamWriter) -> None:
         self.inflight += 1
         self.served += 1
         rid = f"cmpl-{self.served}"
         try:
-            n_in = self._prompt_tokens(req, chat)
+            prompt = self._prompt_words(req, chat)
+            n_in = len(prompt)
+            n_cached = self.cache_lookup(prompt)
+            if self.cfg.prefix_cache_blocks:
+                self.cache_queries += n_in
+                self.cache_hits += n_cached
             n_out = int(req.get("max_completion_tokens") or req.get("max_tokens") or self.cfg.default_max_tokens)
             n_out = max(1, n_out)
             if self.log is not None:  # what the server counted, to check the prompt lengths clients claim
                 self.log.write(json.dumps({"t": round(time.time(), 3), "prompt_tokens": n_in, "max_tokens": n_out,
-                                           "chat": chat}) + "\n")
+                                           "chat": chat, "cached_tokens": n_cached}) + "\n")
                 self.log.flush()
             created = int(time.time())
             obj = "chat.completion.chunk" if chat else "text_completion"
             words = [WORDS[(self.served + i) % len(WORDS)] for i in range(n_out)]
-            usage = {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out}
+            usage: dict = {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out}
+            if self.cfg.prefix_cache_blocks is not None:
+                usage["prompt_tokens_details"] = {"cached_tokens": n_cached}
             if not req.get("stream"):
-                await asyncio.sleep(self.ttft_s(n_in) + sum(self.itl_s() for _ in range(n_out - 1)))
+                await asyncio.sleep(self.ttft_s(n_in, n_cached) + sum(self.itl_s() for _ in range(n_out - 1)))
                 text = " ".join(words)
                 choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
                           if chat else {"index": 0, "text": text, "finish_reason": "length"})
@@ -214,7 +314,7 @@ class Server:
                        "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                     "finish_reason": None}]})
             await writer.drain()
-            await asyncio.sleep(self.ttft_s(n_in))
+            await asyncio.sleep(self.ttft_s(n_in, n_cached))
             for i, word in enumerate(words):
                 if i:
                     await asyncio.sleep(self.itl_s())
@@ -245,6 +345,7 @@ async def main_async(args: argparse.Namespace) -> None:
                              else preset["decode_ms_per_token"]),
         slowdown=args.slowdown if args.slowdown is not None else preset["slowdown"],
         jitter=args.jitter, default_max_tokens=args.default_max_tokens, seed=args.seed, slots=args.slots,
+        prefix_cache_blocks=args.prefix_cache_blocks, block_tokens=args.block_tokens,
     )
     server = Server(cfg, args.log_requests)
     srv = await asyncio.start_server(server.handle, args.host, args.port, limit=1 << 22)
@@ -274,6 +375,9 @@ def main() -> None:
     p.add_argument("--default-max-tokens", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--slots", type=int, default=0, help="at most this many requests run at once; the rest queue (0: no limit)")
+    p.add_argument("--prefix-cache-blocks", type=int, default=None, metavar="N",
+                   help="a prefix cache of N blocks (LRU); usage reports cached_tokens (0: no cache, field reported)")
+    p.add_argument("--block-tokens", type=int, default=16, help="tokens per prefix-cache block")
     p.add_argument("--max-seconds", type=float, default=600.0)
     p.add_argument("--log-requests", metavar="FILE",
                    help="append one JSON line per generation request (prompt tokens counted, max tokens) to FILE")

@@ -13,8 +13,11 @@ threat (``checks.compare_workloads`` skips it) but a measured finding, with its 
 * **streaming**: what the user waits for before seeing an answer — end-to-end latency on the side that
   does not stream, TTFT on the side that does — mean change with a normal interval, medians shown;
 * **model**: the model each side served (no interval: it is a fact of the runs);
-* **caching**: the benchmark files casegen reads do not record per-request cache hits, so no hit rate
-  is claimed; the latency deltas are the cache's effect;
+* **caching**: from the per-request cached-token counts (``casegen.analysis.cache``), each side's hit
+  rate (share of requests with cached tokens, Wilson interval on the effective n) and cached share of
+  prompt tokens, and the TTFT of hits vs misses (difference of means with its interval) — the intended
+  difference, not a threat. Without cached counts (a tool that does not record them) no hit rate is
+  claimed and the latency deltas are the cache's effect;
 * **cost per request** follows the tokens actually sent and generated: at API prices
   ``(I·p_in + O·p_out)/1e6`` per request, its relative change with an interval from the per-request
   costs; self-hosted, the cost per request of the cost section (measured throughput, no interval).
@@ -33,6 +36,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from casegen.analysis.cache import CacheSide, CacheStats, study_cache
 from casegen.analysis.checks import Threat, mean_equivalence
 from casegen.registry import OPTIMIZATION_KINDS
 
@@ -44,7 +48,8 @@ class _M(BaseModel):
 class IntendedChange(_M):
     """One intended difference, measured."""
 
-    key: str = Field(description="input_tokens | output_tokens | output_cap | user_wait | model | cost_per_request")
+    key: str = Field(description="input_tokens | output_tokens | output_cap | user_wait | model | cache_hit_rate | "
+                                 "cache_hit_ttft | cost_per_request")
     title: str
     unit: str
     baseline: float | str | None
@@ -67,6 +72,7 @@ class CheapWin(_M):
     quality: str = Field(description="measured: a trade-off carries a quality measurement | not measured | not needed")
     quality_text: str
     notes: list[str] = Field(default_factory=list)
+    cache: CacheStats | None = Field(None, description="prefix-cache hits per side (from per-request cached tokens)")
 
 
 def _tokens(run: Any, col: str) -> np.ndarray:
@@ -224,8 +230,12 @@ def _cost_per_request(study: Any, conf: float) -> IntendedChange | None:
                 per = {}
                 break
             cached = p.cached_input_usd_per_1m if p.cached_input_usd_per_1m is not None else p.input_usd_per_1m
-            share = p.cached_input_share
-            per[side] = (xi * ((1 - share) * p.input_usd_per_1m + share * cached) + xo * p.output_usd_per_1m) / 1e6
+            xc = _tokens(study.runs[side], "cached_tokens")
+            if xc.size == xi.size:  # cached tokens recorded per request (as casegen.analysis.cost uses them)
+                per[side] = ((xi - xc) * p.input_usd_per_1m + xc * cached + xo * p.output_usd_per_1m) / 1e6
+            else:
+                share = p.cached_input_share
+                per[side] = (xi * ((1 - share) * p.input_usd_per_1m + share * cached) + xo * p.output_usd_per_1m) / 1e6
         if per:
             rc = _rel_change(per["baseline"], per["optimized"], conf)
             if rc is not None:
@@ -239,6 +249,60 @@ def _cost_per_request(study: Any, conf: float) -> IntendedChange | None:
                           claim=f"Cost per request {_pct(pct)} (${b:.6f} → ${o:.6f} {how}"
                                 + (f", {_ci_text(ci, conf)}" if ci else "") + f"): {word} "
                                 f"${abs(saving) * 1000:,.4f} per 1,000 requests.")
+
+
+def _share(v: float) -> str:
+    return f"{v:.0%}"
+
+
+def _hits_text(cs: CacheSide, conf: float) -> str:
+    lo, hi = cs.hit_rate_ci
+    text = (f"{_share(cs.hit_rate)} of requests hit the cache ({cs.hits:,} of {cs.requests:,}, {conf:.0%} CI "
+            f"{_share(lo)}–{_share(hi)}), {_share(cs.cached_share)} of prompt tokens cached")
+    if cs.cached_share_ci:
+        text += f" ({_share(cs.cached_share_ci[0])}–{_share(cs.cached_share_ci[1])})"
+    return text
+
+
+def _cache_changes(study: Any, cache: CacheStats) -> list[IntendedChange]:
+    """The caching kind's intended changes: the hit rate (the optimized side's, beside the baseline's) and the
+    TTFT of hits vs misses on the optimized side."""
+    conf = cache.confidence
+    lb, lo = study.label("baseline"), study.label("optimized")
+    b, o = cache.baseline, cache.optimized
+    out: list[IntendedChange] = []
+    if o is not None:
+        before = (f"; {lb}: {b.hits:,} of {b.requests:,} ({_share(b.hit_rate)})" if b is not None
+                  else f"; {lb}: cached tokens not recorded")
+        lo_, hi_ = o.hit_rate_ci
+        short = (f"{o.hits:,} of {o.requests:,} requests ({conf:.0%} CI {_share(lo_)}–{_share(hi_)}), "
+                 f"{_share(o.cached_share)} of prompt tokens cached")
+        out.append(IntendedChange(
+            key="cache_hit_rate", title="requests served from the cache", unit="share",
+            baseline=b.hit_rate if b is not None else None, optimized=o.hit_rate,
+            ci_pct=[o.hit_rate_ci[0] * 100, o.hit_rate_ci[1] * 100], confidence=conf,
+            detail=f"{lo}: {short}{before}",
+            claim=f"Cache hits as intended: {_hits_text(o, conf)}" + (
+                f" (before: {_share(b.hit_rate)} of requests)" if b is not None else "") + "."))
+    side = o if o is not None and o.ttft_hit_minus_miss_ms is not None else None
+    if side is not None and side.ttft_miss_mean_ms and side.ttft_hit_minus_miss_ci_ms is not None:
+        d, (dlo, dhi), miss = side.ttft_hit_minus_miss_ms, side.ttft_hit_minus_miss_ci_ms, side.ttft_miss_mean_ms
+        assert d is not None and side.ttft_hit_mean_ms is not None
+        pct, ci = d / miss * 100, [dlo / miss * 100, dhi / miss * 100]
+        values = (f"mean {miss:,.0f} ms (miss) → {side.ttft_hit_mean_ms:,.0f} ms (hit), median "
+                  f"{side.ttft_miss_p50_ms:,.0f} → {side.ttft_hit_p50_ms:,.0f} ms; difference {d:+,.0f} ms, {conf:.0%} CI "
+                  f"{dlo:+,.0f} to {dhi:+,.0f} ms").replace("+-", "−").replace("-", "−")
+        prompts = ""
+        if side.mean_prompt_tokens_hit is not None and side.mean_prompt_tokens_miss is not None:
+            prompts = (f"; mean prompt {side.mean_prompt_tokens_miss:,.0f} (miss) vs {side.mean_prompt_tokens_hit:,.0f} "
+                       f"(hit) tokens, {side.mean_cached_tokens_per_hit:,.0f} of them cached per hit")
+        out.append(IntendedChange(
+            key="cache_hit_ttft", title="TTFT of cache hits vs misses", unit="ms", baseline=miss,
+            optimized=side.ttft_hit_mean_ms, change_pct=pct, ci_pct=ci, confidence=conf,
+            detail=f"{lo}: {values}{prompts}",
+            claim=f"On {lo}, the first token of a cache hit came {abs(pct):.0f}% {'sooner' if d < 0 else 'later'} "
+                  f"than a miss's ({values})."))
+    return out
 
 
 def _quality(study: Any) -> tuple[str, str]:
@@ -294,11 +358,16 @@ def cheap_win(study: Any) -> CheapWin | None:
         changes.append(w)
     if "model" in kind.intended:
         changes.append(_model(study))
+    cache = study_cache(study) if kind.key == "caching" else None
     if kind.key == "caching":
-        notes.append("The benchmark files do not record which requests hit the cache, so no hit rate (or latency of "
-                      "hits vs misses) is claimed; the latency deltas are the cache's effect on this workload.")
+        if cache is None:
+            notes.append("The benchmark files do not record which requests hit the cache (no per-request cached "
+                         "tokens), so no hit rate (or latency of hits vs misses) is claimed; the latency deltas are "
+                         "the cache's effect on this workload.")
+        else:
+            changes += _cache_changes(study, cache)
     changes.append(_cost_per_request(study, conf))
     quality, text = _quality(study) if kind.quality_risk else ("not needed", f"{kind.label} does not change the answers")
     return CheapWin(kind=kind.key, label=kind.label, intended=list(kind.intended),
                     changes=[c for c in changes if c is not None], quality_needed=kind.quality_risk,
-                    quality=quality, quality_text=text, notes=notes)
+                    quality=quality, quality_text=text, notes=notes, cache=cache)

@@ -154,7 +154,8 @@ def api_cost(p: ApiPricing, m: RunMetrics, c: Cost, side: str) -> SideCost:
         raise CasegenError(f"no API price for the {side} side", where=f"cost.{side}.api",
                            expected="input_usd_per_1m and output_usd_per_1m, or model (and provider) from the catalogue")
     cached_price = p.cached_input_usd_per_1m if p.cached_input_usd_per_1m is not None else p.input_usd_per_1m
-    i, o, share = tin.mean, tout.mean, p.cached_input_share
+    measured = m.tokens.get("cached_share")  # the run's per-request cached tokens win over a stated share
+    i, o, share = tin.mean, tout.mean, (measured if measured is not None else p.cached_input_share)
     per_request = (i * (1 - share) * p.input_usd_per_1m + i * share * cached_price + o * p.output_usd_per_1m) / 1e6
     per_m_out = per_request / o * 1e6 if o > 0 else None
     per_m_tot = per_request / (i + o) * 1e6 if i + o > 0 else None
@@ -162,7 +163,8 @@ def api_cost(p: ApiPricing, m: RunMetrics, c: Cost, side: str) -> SideCost:
     who = p.provider or "API"
     assumptions = [
         f"{who}: ${p.input_usd_per_1m:g} per 1M input, ${cached_price:g} per 1M cached input "
-        f"({share:.0%} of input cached), ${p.output_usd_per_1m:g} per 1M output tokens",
+        f"({share:.0%} of input cached, {'measured per request by the run' if measured is not None else 'as stated'}), "
+        f"${p.output_usd_per_1m:g} per 1M output tokens",
         f"mean {i:,.0f} input and {o:,.0f} output tokens per request (from the run)",
     ]
     return SideCost("api", per_request, per_m_out, per_m_tot, monthly, monthly, assumptions=assumptions)

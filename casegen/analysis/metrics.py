@@ -211,6 +211,9 @@ def compute_run_metrics(run: Run, method: str = "linear") -> RunMetrics:
         "output": _dist_or_none(out),
         "input_total": float(np.nansum(inp)) if np.isfinite(inp).any() else None,
         "output_total": float(np.nansum(out)) if np.isfinite(out).any() else None,
+        # share of prompt tokens the server served from its prefix cache (Σ cached ÷ Σ prompt over the requests
+        # that record both); None when the tool did not record cached tokens (casegen.analysis.cache)
+        "cached_share": _cached_share(ok),
     }
     split = _split(values)
     one_token = int(np.sum(out == 1)) if np.isfinite(out).any() else None
@@ -243,6 +246,16 @@ def run_duration(run: Run) -> tuple[float | None, str | None]:
         d = float(np.nanmax(end) - np.nanmin(start))
         return (d, "timestamps") if d > 0 else (None, None)
     return None, None
+
+
+def _cached_share(ok: Any) -> float | None:
+    """Σ cached ÷ Σ prompt tokens of the (successful) requests ``ok`` that record both, or None."""
+    if "cached_tokens" not in ok:
+        return None
+    cached, prompt = ok["cached_tokens"].to_numpy(dtype=float), ok["input_tokens"].to_numpy(dtype=float)
+    both = np.isfinite(cached) & np.isfinite(prompt)
+    total = float(prompt[both].sum())
+    return float(cached[both].sum()) / total if both.any() and total > 0 else None
 
 
 def _split(values: dict[str, np.ndarray]) -> dict[str, Any]:

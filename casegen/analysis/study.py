@@ -676,6 +676,9 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         threats += checks.transient_threats(side, transients.get(side))
     threats += checks.scaffold_leftovers(case)
     threats += checks.scaffold_values(case, runs)
+    from casegen.analysis.cache import cache_threats
+
+    threats += cache_threats(runs, kind.key, a.confidence)
     if kind.key != "serving":
         from casegen.analysis.cheapwin import kind_threats
 

@@ -14,7 +14,12 @@ Definitions (``docs/teardown.md``), on the successful requests of a per-request 
 * **queue wait** of a request = ``TTFT − (a + b · input_tokens)``: time before the first token that
   prefill at light load does not explain (waiting for a slot, and prefill slowed by other requests).
   The mean over requests (floored at 0) is reported; it needs light-load requests, either in the run
-  or at the lowest point of a sweep (``fit=``), otherwise queue and prefill are not separable;
+  or at the lowest point of a sweep (``fit=``), otherwise queue and prefill are not separable.
+  **Where the tool recorded the server's own queue time** (``Run.tool_summary["server_queue"]``: the
+  server's ``vllm:request_queue_time_seconds`` histogram as AIPerf scraped it into
+  ``server_metrics_export.json``), the mean queue wait is that figure instead (capped at mean TTFT),
+  prefill is mean TTFT minus it, and the estimate is kept beside it (``queue_estimate_ms``);
+  ``queue_source`` says which was used;
 * **decode slowdown**: TPOT against ``m_i``; median TPOT at the lowest and highest in-flight level
   holding at least 10 requests, their ratio, and the Theil–Sen slope (ms per extra request) with its
   interval;
@@ -101,6 +106,17 @@ class RunTeardown(_M):
     prefill_ms: float | None = Field(description="mean prefill time (null: not separable from queueing)")
     decode_ms: float
     queue_share_of_ttft: float | None
+    queue_source: Literal["tool", "estimate", "none"] = Field(
+        "none", description="tool: the server's own queue time as the tool recorded it; estimate: TTFT minus the "
+        "light-load prefill fit; none: queue wait and prefill not separable")
+    queue_source_text: str = Field("", description="one sentence saying where the queue wait comes from")
+    queue_estimate_ms: float | None = Field(
+        None, description="with queue_source 'tool': the estimate from TTFT against prompt length, for comparison")
+    client_wait_ms: float | None = Field(
+        None, description="mean time the benchmark client held a request after its scheduled send time, before "
+        "sending it (the tool's own per-request field: vLLM's queue_times, GuideLLM's request_start − "
+        "targeted_start); outside TTFT and E2E, so not in the split")
+    client_wait_p95_ms: float | None = None
     queue_ms_at_least: float | None = Field(
         None, description="without light-load requests: a lower bound of the mean queue wait from the growth of "
         "TTFT with the number in flight at arrival (Theil–Sen slope × (k − min k))")
@@ -238,6 +254,31 @@ def _expected_ttft(fit: PrefillFit, inp: np.ndarray) -> np.ndarray:
     return fit.intercept_ms + fit.ms_per_token * x
 
 
+def client_wait_ms(run: Run) -> tuple[float, float] | None:
+    """(mean, p95) in ms of the client's own wait before sending (``client_wait_s`` of the successful
+    requests), or None when the tool did not record it."""
+    df = run.requests
+    if df is None or "client_wait_s" not in df:
+        return None
+    w = df.loc[df["success"], "client_wait_s"].to_numpy(dtype=float)
+    w = w[np.isfinite(w)] * 1e3
+    if not w.size:
+        return None
+    return float(w.mean()), float(np.percentile(w, 95))
+
+
+def server_queue_ms(run: Run) -> tuple[float, str] | None:
+    """(mean queue wait in ms, where it comes from) when the tool recorded the server's own queue time
+    (``tool_summary["server_queue"]``: ``mean`` ms, ``count`` requests; ``meta.extra["server_queue_source"]``
+    names the source)."""
+    q = run.tool_summary.get("server_queue") or {}
+    mean, count = q.get("mean"), q.get("count")
+    if mean is None or not math.isfinite(mean) or mean < 0 or not count:
+        return None
+    source = str(run.meta.extra.get("server_queue_source") or "recorded by the benchmark tool")
+    return float(mean), f"{source}, over {int(count):,} requests"
+
+
 def _pct(x: float) -> str:
     return f"{x * 100:.0f}%"
 
@@ -258,12 +299,13 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
     k = in_flight_at(f["start"], f["start"] + f["e2e"], f["start"]) - 1 if _timed(f) else None
     decode_ms = float(np.mean(e2e_ms - ttft_ms))
     e2e_mean, ttft_mean = float(e2e_ms.mean()), float(ttft_ms.mean())
-    queue = prefill = None
+    queue = prefill = estimate = None
     if use is not None and use.light_load:
         expected = _expected_ttft(use, f["inp"])
         queue = max(0.0, float(np.mean(ttft_ms - expected)))
         queue = min(queue, ttft_mean)
         prefill = ttft_mean - queue
+        estimate = queue
         if use is not own:
             notes.append(f"prefill at light load taken from {use.source}")
     elif use is not None and use.max_in_flight is None:
@@ -274,6 +316,20 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
                      "queue wait and prefill are not separable")
     else:
         notes.append("too few requests with start times for a prefill fit: queue wait and prefill are not separable")
+    server = server_queue_ms(run)
+    if server is not None:
+        queue = min(server[0], ttft_mean)
+        prefill = ttft_mean - queue
+        source, source_text = "tool", (
+            f"queue wait is the server's own mean queue time, {server[0]:,.1f} ms ({server[1]}), not estimated"
+            + (f"; TTFT against prompt length at light load would estimate {estimate:,.1f} ms" if estimate is not None
+               else ""))
+    elif queue is not None:
+        source, source_text = "estimate", (
+            "queue wait is estimated: mean TTFT minus what the light-load fit of TTFT on prompt length predicts "
+            "(the run's files record no queue time of the server's)")
+    else:
+        source, source_text = "none", "queue wait and prefill are not separable (see the notes)"
     dec = decode_slowdown(run, confidence)
     if queue is not None and prefill is not None:
         shares = {"queue": queue / e2e_mean, "prefill": prefill / e2e_mean, "decode": decode_ms / e2e_mean}
@@ -291,8 +347,9 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
     bottleneck: Bottleneck
     if qshare is not None and qshare >= QUEUE_BOUND:
         bottleneck = "queueing"
+        how = "by the server's own queue time" if source == "tool" else "beyond what prefill takes at light load"
         evidence = (f"queueing: {_pct(qshare)} of TTFT is waiting ({queue:,.0f} of {ttft_mean:,.0f} ms on average, "
-                    f"beyond what prefill takes at light load); the server is saturated at this load")
+                    f"{how}); the server is saturated at this load")
     elif (q_least is not None and use is not None and per_k is not None and k is not None
           and q_least / ttft_mean >= QUEUE_BOUND):
         bottleneck = "queueing"
@@ -320,8 +377,12 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
                     + (f", at {rate:,.0f} prompt tokens/s" if rate else ""))
     else:
         bottleneck, evidence = "unknown", "no single phase dominates"
+    cw = client_wait_ms(run)
     return RunTeardown(label=label, load=run.meta.describe_load(), n=n, e2e_mean_ms=e2e_mean, ttft_mean_ms=ttft_mean,
+                       client_wait_ms=cw[0] if cw else None, client_wait_p95_ms=cw[1] if cw else None,
                        queue_ms=queue, prefill_ms=prefill, decode_ms=decode_ms, queue_share_of_ttft=qshare,
+                       queue_source=source, queue_source_text=source_text,  # type: ignore[arg-type]
+                       queue_estimate_ms=estimate if source == "tool" else None,
                        queue_ms_at_least=q_least, ttft_ms_per_request_in_flight=per_k, shares_of_e2e=shares, mean_in_flight=None if k is None else float(k.mean() + 1), prefill=use, decode=dec,
                        bottleneck=bottleneck, evidence=evidence, notes=notes)
 

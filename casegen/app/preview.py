@@ -122,21 +122,22 @@ class Rendered:
 
 def render_preview(case_path: str | Path, cache: PreviewCache, *, templates: str | Path | None = None,
                    theme: str | None = None, layout: str | None = None,
-                   trust_case_templates: bool = False) -> Rendered:
+                   trust_case_templates: bool = False, trust_case_paths: bool = False) -> Rendered:
     """The report HTML of the case (as ``build`` writes report.html), reusing the cached Study when
-    only prose changed."""
+    only prose changed. Unless ``trust_case_paths``, every file the case names must resolve inside
+    its folder (as for ``build``)."""
     from casegen.app.build import _template_dir
 
     t0 = time.perf_counter()
-    case, case_dir = load_case(case_path)
-    templates = _template_dir(case, case_dir, templates, trust_case_templates)
+    case, case_dir = load_case(case_path, trust_paths=trust_case_paths)
+    templates = _template_dir(case, case_dir, templates, trust_case_templates, trust_case_paths)
     key = cache.study_key(case, case_dir)
     reused = cache.study is not None and cache.key == key
     if reused:
         assert cache.study is not None
         study = _with_case(cache.study, case)
     else:
-        study = analyze(case, case_dir)
+        study = analyze(case, case_dir, trust_paths=trust_case_paths)
         cache.study, cache.key, cache.charts = study, key, {}
     with chart_memo(cache.charts):  # the same data draw the same charts: kept while the Study is
         report = build_report(study)
@@ -145,14 +146,15 @@ def render_preview(case_path: str | Path, cache: PreviewCache, *, templates: str
     return Rendered(html, time.perf_counter() - t0, reused)
 
 
-def watched_files(case_path: str | Path, templates: str | Path | None = None) -> list[Path]:
+def watched_files(case_path: str | Path, templates: str | Path | None = None,
+                  trust_case_paths: bool = False) -> list[Path]:
     """What a change is looked for in: case.yaml, the run files (while case.yaml reads) and the
     templates, with the folders that hold them (a file added to a run folder changes its mtime)."""
     path = Path(case_path)
     yaml_path = path / "case.yaml" if path.is_dir() else path
     files = [yaml_path]
     try:
-        case, case_dir = load_case(case_path)
+        case, case_dir = load_case(case_path, trust_paths=trust_case_paths)
         runs = _run_paths(case, case_dir)
         files += runs + sorted({p.parent for p in runs})
     except CasegenError:
@@ -208,9 +210,9 @@ class PreviewServer:
 
     def __init__(self, case_path: str | Path, *, port: int = 8000, templates: str | Path | None = None,
                  theme: str | None = None, layout: str | None = None, trust_case_templates: bool = False,
-                 say: Callable[[str], None] | None = None) -> None:
+                 trust_case_paths: bool = False, say: Callable[[str], None] | None = None) -> None:
         self.case_path, self.templates, self.theme, self.layout = case_path, templates, theme, layout
-        self.trust_case_templates = trust_case_templates
+        self.trust_case_templates, self.trust_case_paths = trust_case_templates, trust_case_paths
         self.say = say or (lambda _m: None)
         self.cache = PreviewCache()
         self.lock = threading.Lock()
@@ -223,13 +225,14 @@ class PreviewServer:
         self.rebuild()  # the first build's errors reach the caller (bad case: no server)
         self.httpd = ThreadingHTTPServer((HOST, port), self._handler())
         self.port = self.httpd.server_address[1]
-        self._files = watched_files(case_path, templates)
+        self._files = watched_files(case_path, templates, trust_case_paths)
         self._sig = _signature(self._files)
 
     def rebuild(self) -> None:
         try:
             out = render_preview(self.case_path, self.cache, templates=self.templates, theme=self.theme,
-                                 layout=self.layout, trust_case_templates=self.trust_case_templates)
+                                 layout=self.layout, trust_case_templates=self.trust_case_templates,
+                                 trust_case_paths=self.trust_case_paths)
         except CasegenError as err:
             if not self.html:
                 raise
@@ -249,7 +252,7 @@ class PreviewServer:
         per watched path; the list is made again (case.yaml read) only after a change."""
         if _signature(self._files) == self._sig:
             return False
-        self._files = watched_files(self.case_path, self.templates)
+        self._files = watched_files(self.case_path, self.templates, self.trust_case_paths)
         self._sig = _signature(self._files)
         self.rebuild()
         return True

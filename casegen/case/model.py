@@ -119,7 +119,8 @@ class RunSpec(_Strict):
         None,
         description="Which run, when the file holds several: an index, 'rate=10,concurrency=16', or a mapping.",
     )
-    columns: dict[Literal["start", "ttft", "e2e", "chunk_gaps", "input_tokens", "output_tokens", "success", "error"], str] | None = Field(
+    columns: dict[Literal["start", "ttft", "e2e", "chunk_gaps", "input_tokens", "output_tokens", "cached_tokens",
+                          "success", "error"], str] | None = Field(
         None, description="casegen CSV/JSONL: field → column name in your file."
     )
     units: Units | dict[Literal["start", "ttft", "e2e", "chunk_gaps"], Units] | None = Field(

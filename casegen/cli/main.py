@@ -505,10 +505,11 @@ def compare(a: Path, b: Path, more: tuple[Path, ...], select_a: str | None, sele
               help="Folder of your own templates overriding the built-in ones (watched for changes too).")
 @click.option("--trust-case-templates", is_flag=True,
               help="Use the templates folder named by report.templates in case.yaml (as for build).")
+@TRUST_PATHS
 @QUIET
 @_user_errors
 def preview(case: Path, port: int, layout: str | None, theme: str | None, templates: Path | None,
-            trust_case_templates: bool, quiet: bool) -> None:
+            trust_case_templates: bool, trust_case_paths: bool, quiet: bool) -> None:
     """Serve CASE's report (HTML) at http://127.0.0.1:PORT/ and rebuild it when case.yaml,
     a run file or a template changes; the open page reloads itself.
 
@@ -526,7 +527,8 @@ def preview(case: Path, port: int, layout: str | None, theme: str | None, templa
     say = _say(quiet)
     try:
         server = PreviewServer(case, port=port, templates=templates, theme=theme, layout=layout,
-                               trust_case_templates=trust_case_templates, say=say)
+                               trust_case_templates=trust_case_templates, trust_case_paths=trust_case_paths,
+                               say=say)
     except OSError as err:
         raise CasegenError(f"cannot listen on {port} ({err.strerror or err})",
                            expected="a free port (--port, or --port 0 for any)") from None

@@ -33,10 +33,16 @@ def run_sentences(t: Any) -> list[str]:
                  f"({_share(t.shares_of_e2e.get('queue'))}), prefill {fmt_ms(t.prefill_ms)} "
                  f"({_share(t.shares_of_e2e.get('prefill'))}), decode {fmt_ms(t.decode_ms)} "
                  f"({_share(t.shares_of_e2e.get('decode'))}).")
+        if t.queue_source_text:
+            s.append(t.queue_source_text[:1].upper() + t.queue_source_text[1:] + ".")
     else:
         s.append(f"Mean end-to-end time {fmt_ms(t.e2e_mean_ms)}: {fmt_ms(t.ttft_mean_ms)} before the first token "
                  f"({_share(t.shares_of_e2e.get('before_first_token'))}; queue wait and prefill not separable), "
                  f"decode {fmt_ms(t.decode_ms)} ({_share(t.shares_of_e2e.get('decode'))}).")
+    if t.client_wait_ms is not None and t.client_wait_p95_ms is not None:
+        s.append(f"Before sending, requests waited {fmt_ms(t.client_wait_ms)} on average in the benchmark client "
+                 f"(p95 {fmt_ms(t.client_wait_p95_ms)}; the tool's own record of its send queue): outside TTFT and "
+                 "end-to-end time, so not in the split above.")
     p = t.prefill
     if p is not None and p.tokens_per_s is not None:
         iv = p.tokens_per_s_interval or [None, None]

@@ -404,6 +404,7 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
     osl = np.full(n, np.nan)
     usage_in = np.full(n, np.nan)  # the server's usage, where the response carried it
     usage_out = np.full(n, np.nan)
+    cached = np.full(n, np.nan)  # prompt tokens the server served from its prefix cache (usage), where recorded
     ok = np.ones(n, dtype=bool)
     errors: list[str] = []
     gaps: list[Any] = []
@@ -452,6 +453,9 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
         u_out = _metric_count(metrics, "usage_completion_tokens", path, where)
         usage_in[i] = np.nan if u_in is None else u_in
         usage_out[i] = np.nan if u_out is None else u_out
+        # AIPerf 0.13: usage.prompt_tokens_details.cached_tokens (OpenAI/vLLM) as 'usage_prompt_cache_read_tokens'
+        c = _metric_count(metrics, "usage_prompt_cache_read_tokens", path, where)
+        cached[i] = np.nan if c is None else c
         icl = metrics.get("inter_chunk_latency")
         if icl is None:
             gaps.append(None)
@@ -497,8 +501,10 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
         if differ:
             warnings.append(f"{differ} of {int(ok.sum())} successful records: the server's token usage differs "
                             "from AIPerf's client count; casegen uses the server's")
+    else:  # cached tokens are the server's: kept only beside the server's prompt counts (one source)
+        cached[:] = np.nan
     df = make_requests_frame(ttft_s=ttft, e2e_s=e2e, input_tokens=isl, output_tokens=osl, success=ok,
-                             error=errors, start_s=starts, chunk_gaps_s=gaps)
+                             error=errors, start_s=starts, chunk_gaps_s=gaps, cached_tokens=cached)
     check_requests(df, path, lambda i: f"line {lines[i]}")
     df.attrs["token_source"] = "server" if server_tokens else "client"
     df.attrs["token_counts_differ"] = differ if server_tokens else 0
@@ -515,6 +521,46 @@ def _sibling_summary(path: Path) -> tuple[Path, Any] | None:
                 continue
             if looks_like_summary(obj):
                 return c, obj
+    return None
+
+
+#: server-side queue-time histograms AIPerf may scrape from the server's Prometheus endpoint (seconds)
+SERVER_QUEUE_METRICS = ("vllm:request_queue_time_seconds",)
+
+
+def server_queue(path: Path) -> tuple[dict[str, float], str] | None:
+    """The server's own queue wait from ``server_metrics_export.json`` beside the records (AIPerf scrapes the
+    server's /metrics during the profiling phase): ({"mean": ms, "count": n}, source text), or None when
+    the file or the metric is absent. A malformed file is an error naming it."""
+    sm = path.parent / "server_metrics_export.json"
+    if not sm.is_file():
+        return None
+    obj = parse_json(read_text(sm), sm, "AIPerf's server_metrics_export.json")
+    metrics = obj.get("metrics") if isinstance(obj, dict) else None
+    if not isinstance(metrics, dict):
+        raise CasegenError("has no 'metrics' object", file=sm, where="top level",
+                           expected="AIPerf's server_metrics_export.json: {\"metrics\": {name: {series: [...]}}}")
+    for name in SERVER_QUEUE_METRICS:
+        m = metrics.get(name)
+        if not isinstance(m, dict):
+            continue
+        count = total = 0.0
+        for j, series in enumerate(m.get("series") or []):
+            stats = series.get("stats") if isinstance(series, dict) else None
+            if not isinstance(stats, dict):
+                continue
+            where = f"metrics.{name}.series[{j}].stats"
+            c = to_num(stats.get("count"), sm, f"{where}.count")
+            t = to_num(stats.get("sum"), sm, f"{where}.sum")
+            if c is None or t is None:
+                continue
+            if c < 0 or t < 0:
+                raise CasegenError(f"negative histogram count or sum ({c:g}, {t:g})", file=sm, where=where,
+                                   expected="the increase of the server's histogram over the profiling phase (≥ 0)")
+            count, total = count + c, total + t
+        if count > 0:
+            return ({"mean": total / count * 1e3, "count": count},
+                    f"the server's {name}, scraped by AIPerf into {sm.name}")
     return None
 
 
@@ -542,6 +588,10 @@ def read_jsonl(path: Path, text: str, sha256: str, *, attach_summary: bool = Tru
             "figures are unknown (no parity check)"]
     if meta.num_prompts is None:
         meta.num_prompts = int(len(df))
+    queue = server_queue(path)
+    if queue is not None:  # the server's own queue wait: the teardown uses it instead of estimating (teardown.py)
+        summary = {**summary, "server_queue": queue[0]}
+        meta.extra["server_queue_source"] = queue[1]
     causes = dict(AIPERF_PARITY_CAUSES)
     window = _phase_window_s(sobj) if sib is not None else None
     if window is not None and meta.duration_s:

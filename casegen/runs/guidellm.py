@@ -373,7 +373,7 @@ def _requests(c: _Ctx, b: dict, w: str, expected: tuple[int, int, int],
     if reqs is None:
         return None, 0, "the report holds no per-request lists"
     reqs = c.obj(reqs, f"{w}.requests")
-    rows: list[tuple[float, float, float, float, float, bool, str]] = []
+    rows: list[tuple[float, float, float, float, float, bool, str, float, float]] = []
     kept = {"successful": 0, "errored": 0, "incomplete": 0}
     trimmed = 0
     for status in ("successful", "errored", "incomplete"):
@@ -398,6 +398,13 @@ def _requests(c: _Ctx, b: dict, w: str, expected: tuple[int, int, int],
             kept[status] += 1
             n_in = c.num(r.get("prompt_tokens"), f"{wr}.prompt_tokens")
             n_out = c.num(r.get("output_tokens"), f"{wr}.output_tokens")
+            # prompt tokens served from the server's prefix cache (usage.prompt_tokens_details.cached_tokens);
+            # null when the server did not report it
+            n_cached = c.num(r.get("cached_tokens"), f"{wr}.cached_tokens")
+            # GuideLLM's scheduler: the request was due at targeted_start and sent at request_start (its own
+            # queue, outside TTFT)
+            due = _timing(c, r, wr, "targeted_start", "targeted_start") if isinstance(r.get("info"), dict) else None
+            wait = start - due if start is not None and due is not None else math.nan
             if status == "successful":
                 if start is None:
                     raise c.fail("has no request start time", wr, "'start_time' or info.timings.request_start")
@@ -409,7 +416,7 @@ def _requests(c: _Ctx, b: dict, w: str, expected: tuple[int, int, int],
                 else:
                     lat = c.num(r.get("request_latency"), f"{wr}.request_latency")
                     e2e = lat if lat is not None else math.nan
-                rows.append((start, ttft, e2e, _nan(n_in), _nan(n_out), True, ""))
+                rows.append((start, ttft, e2e, _nan(n_in), _nan(n_out), True, "", _nan(n_cached), wait))
             else:
                 err = r.get("error")
                 info = r.get("info")
@@ -417,7 +424,8 @@ def _requests(c: _Ctx, b: dict, w: str, expected: tuple[int, int, int],
                     err = info.get("error")
                 text = str(err) if err else ("incomplete: cancelled when the benchmark ended"
                                              if status == "incomplete" else "errored")
-                rows.append((_nan(start), math.nan, math.nan, _nan(n_in), _nan(n_out), False, text))
+                rows.append((_nan(start), math.nan, math.nan, _nan(n_in), _nan(n_out), False, text, _nan(n_cached),
+                             wait))
     want = dict(zip(("successful", "errored", "incomplete"), expected))
     if kept != want:
         got = ", ".join(f"{kept[k]} {k}" for k in want)
@@ -432,7 +440,7 @@ def _requests(c: _Ctx, b: dict, w: str, expected: tuple[int, int, int],
         start_s=np.array(cols[0], dtype=float), ttft_s=np.array(cols[1], dtype=float),
         e2e_s=np.array(cols[2], dtype=float), input_tokens=np.array(cols[3], dtype=float),
         output_tokens=np.array(cols[4], dtype=float), success=np.array(cols[5], dtype=bool),
-        error=list(cols[6]),
+        error=list(cols[6]), cached_tokens=np.array(cols[7], dtype=float), client_wait_s=np.array(cols[8], dtype=float),
     )
     check_requests(df, c.path, lambda k: f"{w}.requests, request {k + 1} in send order")
     return df, trimmed, ""

@@ -212,6 +212,7 @@ def _requests(path: Path, records: list[tuple[int, dict]]):
     start, e2e, ttft, inp, out, ok, err, gaps = [], [], [], [], [], [], [], []
     s_in: list[float | None] = []  # the server's usage, where the response carried it
     s_out: list[float | None] = []
+    cached: list[float | None] = []  # the server's usage.prompt_tokens_details.cached_tokens, where reported
     for i, rec in records:
         w = f"record {i + 1}"
         t0 = number(rec.get("start_time"), path, where=w, key="start_time", optional=False, expected="a time in s")
@@ -246,6 +247,9 @@ def _requests(path: Path, records: list[tuple[int, dict]]):
                            "prompt_tokens", min_value=0))
         s_out.append(number(usage.get("completion_tokens"), path, where=w, key="info.response_metrics.server_usage."
                             "completion_tokens", min_value=0))
+        details = sub_object(usage, "prompt_tokens_details")
+        cached.append(number(details.get("cached_tokens"), path, where=w, key="info.response_metrics.server_usage."
+                             "prompt_tokens_details.cached_tokens", min_value=0))
         ok.append(not failed)
         if failed:
             text = error.get("error_msg") or error.get("error_type") if isinstance(error, dict) else error
@@ -258,8 +262,10 @@ def _requests(path: Path, records: list[tuple[int, dict]]):
     if server:
         inp = [a if good else c for a, c, good in zip(s_in, inp, ok)]
         out = [b if good else c for b, c, good in zip(s_out, out, ok)]
+    # cached tokens are the server's: kept only beside the server's prompt counts (one source)
+    cached_col = [np.nan if c is None else c for c in cached] if server else None
     df = make_requests_frame(ttft_s=ttft, e2e_s=e2e, input_tokens=inp, output_tokens=out, success=ok, error=err,
-                             start_s=start, chunk_gaps_s=gaps)
+                             start_s=start, chunk_gaps_s=gaps, cached_tokens=cached_col)
     check_requests(df, path, where=lambda j: f"record {records[j][0] + 1}")
     return df, ("server" if server else "client")
 

@@ -24,6 +24,15 @@ column             dtype      meaning
 ``chunk_gaps_s``   object     gaps between consecutive streamed chunks of the
                               request (a 1-D float array), or ``None`` when the
                               input has no per-chunk timing
+``cached_tokens``  float64    prompt tokens the server served from its prefix
+                              (KV) cache, as the API response's usage reported
+                              them (``prompt_tokens_details.cached_tokens``);
+                              NaN when the tool did not record it
+``client_wait_s``  float64    time the benchmark client held the request after
+                              its scheduled send time, before sending it (its
+                              own queue: vLLM's ``queue_times``, GuideLLM's
+                              ``request_start − targeted_start``); outside
+                              TTFT and E2E; NaN when not recorded
 =================  =========  ===============================================
 """
 
@@ -50,6 +59,8 @@ REQUEST_COLUMNS: tuple[str, ...] = (
     "success",
     "error",
     "chunk_gaps_s",
+    "cached_tokens",
+    "client_wait_s",
 )
 
 #: Metric keys used everywhere (summaries, deltas, SLOs, summary.json).
@@ -184,6 +195,8 @@ def make_requests_frame(
     error: Any = None,
     start_s: Any = None,
     chunk_gaps_s: list[Any] | None = None,
+    cached_tokens: Any = None,
+    client_wait_s: Any = None,
 ) -> pd.DataFrame:
     """Build a per-request frame with the canonical columns and dtypes.
 
@@ -211,6 +224,8 @@ def make_requests_frame(
             "chunk_gaps_s": pd.Series(
                 list(chunk_gaps_s) if chunk_gaps_s is not None else [None] * n, dtype=object
             ),
+            "cached_tokens": col(cached_tokens),
+            "client_wait_s": col(client_wait_s),
         }
     )
     df.loc[~df["success"], ["ttft_s", "e2e_s"]] = np.nan
@@ -256,7 +271,9 @@ def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> Non
             f"TTFT ({ttft[i]:.6g} s) is larger than the end-to-end latency ({e2e[i]:.6g} s)",
             file=file, where=where(i), expected="TTFT ≤ end-to-end latency (check the units)",
         )
-    for column in ("input_tokens", "output_tokens"):
+    for column in ("input_tokens", "output_tokens", "cached_tokens"):
+        if column not in df:
+            continue
         values = df[column].to_numpy(dtype=float)
         bad = np.flatnonzero(values < 0)
         if bad.size:
@@ -264,4 +281,13 @@ def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> Non
             raise CasegenError(
                 f"negative {column.replace('_', ' ')} ({values[i]:g})",
                 file=file, where=where(i), expected="a token count ≥ 0",
+            )
+    if "cached_tokens" in df:
+        cached, prompt = df["cached_tokens"].to_numpy(dtype=float), df["input_tokens"].to_numpy(dtype=float)
+        bad = np.flatnonzero(np.isfinite(cached) & np.isfinite(prompt) & (cached > prompt))
+        if bad.size:
+            i = int(bad[0])
+            raise CasegenError(
+                f"cached tokens ({cached[i]:g}) exceed the prompt tokens ({prompt[i]:g})",
+                file=file, where=where(i), expected="cached tokens ≤ prompt tokens (they are part of the prompt)",
             )

@@ -10,6 +10,8 @@ field               meaning
 ``start``           send time (optional; any origin; gives the run duration)
 ``input_tokens``    prompt tokens (optional)
 ``output_tokens``   generated tokens (optional, needed for TPOT and token rates)
+``cached_tokens``   prompt tokens the server served from its prefix cache (optional;
+                    the API usage's ``prompt_tokens_details.cached_tokens``)
 ``success``         true/false (optional; default: true unless ``error`` is set)
 ``error``           error text (optional; non-empty means failed)
 ``chunk_gaps``      gaps between streamed chunks: JSON array in JSONL, numbers
@@ -37,7 +39,9 @@ from casegen.runs.jsonio import parse_json_lines
 from casegen.runs.model import Run, RunMeta, check_requests, make_requests_frame
 
 TIME_FIELDS = ("start", "ttft", "e2e", "chunk_gaps")
-OTHER_FIELDS = ("input_tokens", "output_tokens", "success", "error")
+OTHER_FIELDS = ("input_tokens", "output_tokens", "cached_tokens", "success", "error")
+#: the numeric fields that are not times
+COUNT_FIELDS = ("input_tokens", "output_tokens", "cached_tokens")
 FIELDS = TIME_FIELDS + OTHER_FIELDS
 UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _TRUE = {"true", "1", "yes", "y", "ok", "t"}
@@ -169,7 +173,7 @@ def _exact_columns(rows: list[tuple[str, dict]], cols: dict[str, tuple[str, floa
     """
     data: dict[str, list] = {f: [] for f in FIELDS}
     for where, row in rows:
-        for field in ("start", "ttft", "e2e", "input_tokens", "output_tokens"):
+        for field in ("start", "ttft", "e2e", *COUNT_FIELDS):
             if field in cols:
                 source, factor = cols[field]
                 data[field].append(_to_float(row.get(source), field, path, where) * factor)
@@ -204,6 +208,7 @@ def _build(data: dict[str, Any], n: int, where: Callable[[int], str], cols: dict
         error=data["error"],
         start_s=data["start"] if "start" in cols else None,
         chunk_gaps_s=data["chunk_gaps"] if "chunk_gaps" in cols else None,
+        cached_tokens=data["cached_tokens"] if "cached_tokens" in cols else None,
     )
     check_requests(df, path, where)
     warnings = []
@@ -252,7 +257,7 @@ def _fast_csv_columns(text: str, header: list[str], cols: dict[str, tuple[str, f
     if table is None or bool(table.isna().all(axis=1).any()):  # a row of empty fields: the row reader skips it
         return None
     data: dict[str, Any] = {}
-    for field in ("start", "ttft", "e2e", "input_tokens", "output_tokens"):
+    for field in ("start", "ttft", "e2e", *COUNT_FIELDS):
         if field in cols:
             source, factor = cols[field]
             values = fastcsv.numbers(table[index[source]])

@@ -219,8 +219,9 @@ def _requests(obj: dict, path: Path, where: str):
     errors = _array(obj, "errors", n, path, where)
     latencies = _array(obj, "latencies", n, path, where)
     starts = _array(obj, "start_times", n, path, where)
+    queue = _array(obj, "queue_times", n, path, where)  # the client's wait for a concurrency slot (--max-concurrency)
     check_numbers({"input_lens": input_lens, "output_lens": output_lens, "start_times": starts,
-                   "latencies": latencies}, path, where)
+                   "latencies": latencies, "queue_times": queue}, path, where)
 
     success = np.ones(n, dtype=bool)
     if errors is not None:
@@ -263,6 +264,7 @@ def _requests(obj: dict, path: Path, where: str):
         error=errors,
         start_s=starts,
         chunk_gaps_s=gaps,
+        client_wait_s=None if queue is None else [np.nan if q is None else q for q in queue],
     )
     check_requests(df, path, lambda i: f"{where}, request {i + 1} (index {i} of 'ttfts')")
     return df

@@ -3,18 +3,22 @@ the cost per request and the quality guardrail (or its absence). Figures: ``case
 
 Rules (docs/findings.md, "Cheap wins"): the first card is the intended change (input tokens for
 prompt trimming, the output change for capping, the user's wait for streaming, the model for
-right-sizing); the cost card becomes cost per request (what a cheap win saves); "In short" adds one
-sentence with the intended change, the cost per request and the quality guardrail or "quality not
-measured".
+right-sizing; hit rate and hit/miss TTFT for caching); the cost card becomes cost per request (what a
+cheap win saves); "In short" adds one sentence with the intended change, the cost per request (with the
+monthly saving and payback: the general cost sentence is then left out, so the cost is said once) and
+the quality guardrail or "quality not measured" (unless the caveat already names it).
 """
 
 from __future__ import annotations
 
 from casegen.analysis.study import Study
+from casegen.story import findings as findings_story
 from casegen.story.model import Card, Evidence, Finding, Page1
 
 MAX_CARDS = 3
-_FIRST = ("input_tokens", "output_tokens", "user_wait", "model")
+_FIRST = ("input_tokens", "output_tokens", "user_wait", "model", "cache_hit_rate")
+#: intended changes that are a share of requests (the card shows the optimized side's share), not a change
+_SHARES = {"output_cap": "cut", "cache_hit_rate": "hits"}
 
 
 def _value(pct: float | None, fallback: str) -> str:
@@ -32,12 +36,15 @@ def findings(study: Study) -> list[Finding]:
         return []
     out = []
     for c in cw.changes:
-        sig = bool(c.ci_pct) and (c.ci_pct[0] > 0 or c.ci_pct[1] < 0) if c.key != "output_cap" else None
-        strength = "point_only" if not c.ci_pct else ("significant" if sig or c.key == "output_cap" else "not_significant")
+        share = c.key in _SHARES
+        sig = bool(c.ci_pct) and (c.ci_pct[0] > 0 or c.ci_pct[1] < 0) if not share else None
+        strength = "point_only" if not c.ci_pct else ("significant" if sig or share else "not_significant")
         lower = c.change_pct is not None and c.change_pct < -0.5
         higher = c.change_pct is not None and c.change_pct > 0.5
-        verdict = "na" if c.key in ("model", "output_cap") else "better" if lower else "worse" if higher else "same"
-        value = (_value(c.change_pct, "") if c.key != "output_cap" else f"{c.optimized:.0%} cut") if c.key != "model" \
+        verdict = "na" if c.key == "model" or share else "better" if lower else "worse" if higher else "same"
+        if c.key == "cache_hit_ttft" and not sig:
+            verdict = "same" if c.ci_pct else "na"  # an interval that includes 0 colours nothing
+        value = (_value(c.change_pct, "") if not share else f"{c.optimized:.0%} {_SHARES[c.key]}") if c.key != "model" \
             else str(c.optimized or "—")
         out.append(Finding(
             key=f"intended:{c.key}", kind="cost" if c.key == "cost_per_request" else "workload", claim=c.claim,
@@ -69,14 +76,31 @@ def page1(study: Study, fs: list[Finding], p1: Page1) -> Page1:
     cards = cards[:MAX_CARDS]
     parts = [f"Intended by the optimization ({cw.label})"]
     said = []
-    for f in (first, by.get("intended:output_cap"), cost):
-        if f is not None:
+    seen: set[str] = set()
+    for f in (first, by.get("intended:output_cap"), by.get("intended:cache_hit_rate"),
+              by.get("intended:cache_hit_ttft"), cost):
+        if f is not None and f.key not in seen:
+            seen.add(f.key)
             said.append(f.claim.rstrip("."))
+    in_short = p1.in_short
+    if cost is not None and study.cost is not None:
+        # the cost is said once: the cost per request (from the tokens sent), with the monthly saving and the
+        # payback of the general cost sentence, which "In short" then leaves out
+        chosen = [by[c.finding] for c in p1.cards if c.finding in by and by[c.finding].kind != "cost"]
+        in_short = findings_story.in_short(study, chosen, p1.regressions, p1.missed)
+        text, _tone = findings_story.cost_sentence(study.cost)
+        said[-1] += "; serving the projected volume: " + text[:1].lower() + text[1:]
     sentence = parts[0] + ": " + "; ".join(said) if said else parts[0]
     if cw.quality == "measured":
         sentence += f"; quality guardrail: {cw.quality_text}"
-    elif cw.quality_needed:
+    elif cw.quality_needed and not _caveat_is_quality(study):
         sentence += "; quality not measured — a major threat: the saving may be paid for in answer quality"
     selected = [c.finding for c in cards] + [k for k in p1.selected if k not in {c.finding for c in cards}]
-    return p1.model_copy(update={"cards": cards, "in_short": (p1.in_short + " " + sentence + ".").strip(),
+    return p1.model_copy(update={"cards": cards, "in_short": (in_short + " " + sentence + ".").strip(),
                                  "selected": selected})
+
+
+def _caveat_is_quality(study: Study) -> bool:
+    """'In short' already names "Quality not measured" as its caveat (the first major threat)."""
+    major = [t for t in study.threats if t.severity == "major"]
+    return bool(major) and major[0].key == "quality-not-measured"
