@@ -13,6 +13,7 @@ from casegen.case.model import load_case
 from casegen.formatting import fmt_ticks
 from casegen.render.hero import hero_view
 from casegen.render.sweep_charts import _at, _densify, sweep_chart_stats
+from casegen.report.build import build_report
 from casegen.story.so_what import so_what
 from conftest import ROOT
 
@@ -28,14 +29,18 @@ def studies():
     return out
 
 
+def _hero(studies, name):
+    return hero_view(studies[name], build_report(studies[name]))
+
+
 def test_the_picture_is_chosen_by_the_case(studies):
-    fixed = hero_view(studies["h100-llama31-8b-fp8"])
+    fixed = _hero(studies, "h100-llama31-8b-fp8")
     assert "The objectives' statistics before and after" in fixed["chart"]
     assert "SLO 200\u00a0ms" in fixed["chart"] and "SLO 20\u00a0ms" in fixed["chart"]  # limits as the case wrote them
-    sweep = hero_view(studies["inference-perf-llama3-8b-quantization-sweep"])
+    sweep = _hero(studies, "inference-perf-llama3-8b-quantization-sweep")
     assert "TTFT p99 vs throughput" in sweep["chart"]  # the objective's own percentile, not p50
     assert "Baseline p50" not in sweep["chart"]
-    ladder = hero_view(studies["llm-d-l40s-ladder"])
+    ladder = _hero(studies, "llm-d-l40s-ladder")
     assert "waterfall" in ladder["chart"] and "≥\u00a041.2/s" in ladder["chart"]  # a lower bound keeps its ≥
     for view in (fixed, sweep, ladder):
         assert view["chart"].count("<svg") == 2  # wide and phone variants

@@ -553,7 +553,7 @@ def cost_sentence(c: Any, point_only: bool = False) -> tuple[str, str]:
     elif c.savings_usd_per_month <= 0:
         text += "; there is no payback"
     established = c.established and not point_only
-    tone = ("neutral" if not established or c.savings_bound == "unknown" else "bad" if cost_is_loss(c)
+    tone = ("bad" if c.established and cost_is_loss(c) else "neutral" if not established or c.savings_bound == "unknown"
             else "good" if c.savings_usd_per_month > 0 and c.savings_bound in ("point", "at_least") else "neutral")
     return text[:1].upper() + text[1:] + ("†" if not established else ""), tone
 
@@ -595,10 +595,11 @@ def cost_finding(study: Study) -> Finding | None:
     tail = f"; {payback}" if loss and c.savings_usd_per_month > 0 else ""
     # a cost priced at a throughput change without an interval says so where it is claimed
     point = f" (a point estimate: the throughput change has no interval, {weak})" if weak else ""
-    if not established or c.savings_bound == "unknown":
-        verdict = "na"
-    elif loss:
+    point_short = "; † point estimate: the throughput change has no interval" if weak else ""
+    if loss and c.established:  # a loss by the case's own assumptions is flagged even as a point estimate
         verdict = "worse"
+    elif not established or c.savings_bound == "unknown":
+        verdict = "na"
     elif saving > 0 and c.savings_bound in ("point", "at_least"):
         verdict = "better"
     else:
@@ -608,16 +609,16 @@ def cost_finding(study: Study) -> Finding | None:
         bound_pct = saving_bound_text(bb, ob)
         value = (f"{bound_pct}{pct_txt}" if bound_pct is not None else "not comparable") + dagger
         return Finding(key="cost", kind="cost", title="cost per 1M output tokens", value=value,
-                       detail=f"{usd_text(bo, bb)} → {usd_text(oo, ob)}, {op}{point}; {save_txt}{tail}",
+                       detail=f"{usd_text(bo, bb)} → {usd_text(oo, ob)}, {op}; {save_txt}{tail}{point_short}",
                        claim=f"Cost per 1M output tokens went from {usd_text(bo, bb)} to {usd_text(oo, ob)} "
                              f"({(bound_pct or '') + pct_txt}), "
                              f"{op}{point}; serving the projected volume {save_txt} ({monthly}){tail}.",
                        verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",  # type: ignore[arg-type]
-                       regression=loss and established, evidence=ev)
+                       regression=loss and c.established, evidence=ev)
     return Finding(key="cost", kind="cost", title="monthly cost", value=save_txt.replace(" a month", "") + dagger,
-                   detail=f"{monthly}, {op}{point}{tail}", claim=f"The change {save_txt} ({monthly}, {op}){point}{tail}.",
+                   detail=f"{monthly}, {op}{tail}{point_short}", claim=f"The change {save_txt} ({monthly}, {op}){point}{tail}.",
                    verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",  # type: ignore[arg-type]
-                   regression=loss and established, evidence=ev)
+                   regression=loss and c.established, evidence=ev)
 
 
 def saving_bound_text(baseline: str, optimized: str) -> str | None:

@@ -32,7 +32,7 @@ def sentences(study: Study) -> list[str]:
             s.append(f"{head}: the two parts moved in opposite directions, "
                      f"{'decode' if abs(d_dec) > abs(d_ttft) else 'the time before the first token'} outweighing the other.")
     tp = study.deltas.get("tpot", {}).get("p50")
-    if tp is not None:
+    if tp is not None and tp.base and tp.opt:  # a 0 ms TPOT (no streamed tokens) has no per-user rate
         s.append(
             f"Median TPOT went from {fmt_ms(tp.base)} to {fmt_ms(tp.opt)} per token "
             f"({1000 / tp.base:,.0f} → {1000 / tp.opt:,.0f} tokens/s for each user)."
