@@ -167,7 +167,9 @@ def dependence(x: np.ndarray, m_hat: int | None = None) -> Dependence:
     block = int(min(max(1, math.ceil(b)), b_max))
     start, df0 = max(lrv / r0, ar1), 3.0 * n / (4.0 * big_m)
     if m_hat is None and f_sum > start + _sum_margin(start, k_sum, n):
-        start, df0 = f_sum, 3.0 * n / (4.0 * k_sum)  # the window stopped short of a long, weak correlation
+        # the window stopped short of a long, weak correlation; an unweighted sum of K lags is noisier
+        # than the flat-top window (Var f̂ ≈ 2(2K + 1)/n · f²): df = n / (2K + 1)
+        start, df0 = f_sum, n / (2.0 * k_sum + 1.0)
     factor, by = _bm_raise(x, start, False)
     df = (by - 1.0) if by is not None else df0
     if by is not None:  # the correlation outlives the lag window: blocks as long as the batches that saw it
