@@ -106,8 +106,9 @@ def plan_run(run: Run, change: float = 0.10, confidence: float = 0.95, power: fl
             if f is None or q <= 0:
                 continue
             resid = (s.values <= q).astype(float) - p
-            central = dep_z is not None and uncertainty.CENTRAL[0] <= p <= uncertainty.CENTRAL[1]
-            factor, _df = uncertainty._factor(resid, dep, uncertainty.percentile_floor(dep_z, p) if central else None)
+            central = uncertainty.CENTRAL[0] <= p <= uncertainty.CENTRAL[1]
+            floor = uncertainty.percentile_floor(dep_z, p) if dep_z is not None and central else None
+            factor, _df = uncertainty._factor(resid, dep, floor)
             out.rows.append(PlanRow(metric, stat, q, factor,
                                     requests_requested(p, q, f, factor, change, confidence, power),
                                     {k: max(requests_needed(p, q, f, factor, change, confidence, power, k),
