@@ -30,7 +30,7 @@ Signals (pure functions on per-request arrays in send order; ``docs/statistics.m
   "closed"), but intervals are **kept** (``withhold`` False): a closed loop has no busy periods —
   its users hold the queue at a fixed length — so its requests stay nearly independent; in
   simulation (8 users on a 4-slot FCFS server, ``benchmarks/coverage.py``) the printed intervals
-  covered 96–98 % at 200–5,000 requests. The figures describe the queue at this concurrency, which
+  covered 93–98 % at 200–5,000 requests. The figures describe the queue at this concurrency, which
   the note says.
 """
 
@@ -142,7 +142,7 @@ def detect(start_s: np.ndarray, ttft_ms: np.ndarray, e2e_ms: np.ndarray, offered
                           f"a first token, so "
                           f"TTFT is mostly queue wait and describes the queue at this concurrency, not the server; the "
                           f"intervals stand (a closed loop holds its queue at a fixed length: in simulation they covered "
-                          f"96–98 %); for the server's own latency, lower the concurrency", withhold=False)
+                          f"93–98 %); for the server's own latency, lower the concurrency", withhold=False)
     if ratio is not None and ratio < OFFERED_SHORTFALL and drift is not None and drift >= TTFT_DRIFT:
         return Saturation("overload", rho if math.isfinite(rho) else None, drift, ratio,
                           f"the run looks saturated: it completed {ratio:.0%} of the offered rate while its median "
