@@ -99,6 +99,15 @@ def _queue(load: float) -> tuple[Callable, Callable]:
     return run, lambda: queueing.queue_truth(load)
 
 
+def _closed(clients: int) -> tuple[Callable, Callable]:
+    def run(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+        r = queueing.closed_run(rng, n, clients)
+        return {"ttft": r["ttft_ms"], "tpot": r["tpot_ms"], "e2e": r["e2e_ms"], "start_s": r["start_s"],
+                "clients": r["clients"]}
+
+    return run, lambda: queueing.closed_truth(clients)
+
+
 SCENARIOS = [
     Scenario("independent lognormal", lambda r, n: _lognormal(r.standard_normal(n)),
              lambda r, n: _lognormal(r.standard_normal(n))),
@@ -112,6 +121,8 @@ SCENARIOS = [
              lambda r, n: _lognormal(r.standard_normal(n))),
     Scenario("M/G/4 queue, 70 % load", _lognormal, _lognormal, *_queue(0.7)),
     Scenario("M/G/4 queue, 90 % load", _lognormal, _lognormal, *_queue(0.9)),
+    Scenario("closed loop, 4 users on 4 slots", _lognormal, _lognormal, *_closed(4)),
+    Scenario("closed loop, 8 users on 4 slots", _lognormal, _lognormal, *_closed(8)),
 ]
 
 
@@ -173,6 +184,7 @@ def simulate(s: Scenario, n: int, sims: int, seed: int = 0, resamples: int = 100
     any_sig = 0
     slo_fail = 0
     slo_diff = 0
+    page1 = 0
     for _ in range(sims):
         raw = [draw_run(s, rng, n) for _side in range(2)]
         if effect != 1.0:
@@ -180,7 +192,8 @@ def simulate(s: Scenario, n: int, sims: int, seed: int = 0, resamples: int = 100
         runs = [run_intervals_of(r, rng, resamples) for r in raw]
         verdicts = [slo_check(r, t["ttft"]["p99"]) for r in raw]
         slo_fail += sum(v[0] == "fail" for v in verdicts)
-        slo_diff += slo.attainment_difference(verdicts[0][1], verdicts[1][1]).significant
+        att = slo.attainment_difference(verdicts[0][1], verdicts[1][1])
+        slo_diff += att.significant
         for r in runs[:1] if effect != 1.0 else runs:
             for m in METRICS:
                 for st in STATS:
@@ -190,6 +203,10 @@ def simulate(s: Scenario, n: int, sims: int, seed: int = 0, resamples: int = 100
                         cover[st][0] += ci[0] <= t[m][st] <= ci[1]
         cis = uncertainty.delta_intervals(runs[0], runs[1], 0.95, FAMILY)
         any_primary += uncertainty.any_primary_significant(cis)
+        # page 1's "Worse" list: a primary regression significant after Holm, or an SLO attainment
+        # that fell significantly (story/findings: the rule for single runs)
+        page1 += (any(d.significant and d.abs_low > 0 for row in cis.values() for d in row.values()
+                      if d.family == "primary") or (att.significant and att.diff < 0))
         improved += any(d.significant and d.abs_high < 0 for row in cis.values() for d in row.values()
                         if d.family == "primary")
         sig = False
@@ -207,6 +224,7 @@ def simulate(s: Scenario, n: int, sims: int, seed: int = 0, resamples: int = 100
         "coverage": {st: (c / k if k else None, k / total) for st, (c, k) in cover.items()},
         "delta_coverage": {st: (c / k if k else None, k / (sims * len(METRICS))) for st, (c, k) in dcover.items()},
         "aa_primary": any_primary / sims,
+        "aa_page1": page1 / sims,
         "aa_any": any_sig / sims,
         "power": improved / sims,
         "slo_false_fail": slo_fail / (2 * sims),
@@ -227,9 +245,7 @@ def _itl_run(rng: np.random.Generator, n: int, gaps: int, rho: float) -> MetricS
 
 def simulate_itl(n: int, gaps: int, rho: float, sims: int, seed: int = 0, resamples: int = 1000) -> dict:
     """Coverage of the pooled inter-chunk statistics and of their A/A deltas (truth: 0)."""
-    t_rng = np.random.default_rng(999)
-    big = np.concatenate([_itl_run(t_rng, 20_000, gaps, 0.0).values for _ in range(5)])
-    truth_v = {"mean": float(big.mean()), **{st: float(np.quantile(big, p)) for st, p in uncertainty.P.items()}}
+    truth_v = _itl_truth(gaps)
     rng = np.random.default_rng([seed, n, gaps, int(rho * 100)])
     cover = {st: [0, 0] for st in STATS}
     dcover = {st: [0, 0] for st in STATS}
@@ -252,6 +268,37 @@ def simulate_itl(n: int, gaps: int, rho: float, sims: int, seed: int = 0, resamp
                 dcover[st][0] += d.abs_low <= 0 <= d.abs_high
     return {"coverage": {st: (c / k if k else None, k / (2 * sims)) for st, (c, k) in cover.items()},
             "delta_coverage": {st: (c / k if k else None, k / sims) for st, (c, k) in dcover.items()}}
+
+
+def _itl_truth(gaps: int) -> dict[str, float]:
+    t_rng = np.random.default_rng(999)
+    big = np.concatenate([_itl_run(t_rng, 20_000, gaps, 0.0).values for _ in range(5)])
+    return {"mean": float(big.mean()), **{st: float(np.quantile(big, p)) for st, p in uncertainty.P.items()}}
+
+
+def simulate_itl_slo(n: int, gaps: int, rho: float, runs: int, seed: int = 0) -> dict:
+    """"ITL p99 ≤ its true pooled p99" judged over pooled gaps (a system exactly at its limit): share of
+    runs judged fail by casegen (requests as the unit) and by the plain rule (every gap independent)."""
+    import pandas as pd
+
+    from casegen.case.model import SLO, Analysis
+
+    t = _itl_truth(gaps)["p99"]
+    rng = np.random.default_rng([seed, n, gaps, int(rho * 100), 11])
+    slo_def = SLO(metric="itl", percentile=99, threshold_ms=t)
+    analysis = Analysis()
+    fail = plain_fail = passed = plain_pass = 0
+    for _ in range(runs):
+        ms = _itl_run(rng, n, gaps, rho)
+        per = np.split(ms.values / 1e3, ms.offsets[1:])
+        df = pd.DataFrame({"chunk_gaps_s": per, "success": np.ones(n, dtype=bool)})
+        res = slo._pooled_itl(df, np.ones(n, dtype=bool), slo_def, 0.99, analysis, "linear")
+        fail += res.verdict.status == "fail"
+        passed += res.verdict.status == "pass"
+        plain = slo.stats.slo_verdict(res.issued, res.violations, 0.99, 0.99).status
+        plain_fail += plain == "fail"
+        plain_pass += plain == "pass"
+    return {"fail": fail / runs, "plain_fail": plain_fail / runs, "pass": passed / runs, "plain_pass": plain_pass / runs}
 
 
 def _cell(c: float | None, shown: float) -> str:
@@ -299,16 +346,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scenario", nargs="*", help="only scenarios whose name contains one of these")
     ap.add_argument("--no-itl", action="store_true", help="skip the pooled inter-chunk table")
     ap.add_argument("--slo-runs", type=int, default=1000, help="runs per row of the SLO table")
-    ap.add_argument("--only", choices=["intervals", "power", "slo", "itl"], nargs="*",
+    ap.add_argument("--only", choices=["intervals", "power", "slo", "itl", "itl-slo"], nargs="*",
                     help="print only these tables (default: all)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     print(f"{args.sims} A/A pairs per row; 3 metrics per run; 95 % intervals; resamples {args.resamples}")
     print("coverage of printed intervals (share shown if < 100 %); † = always withheld; ✗ = below 93 %\n")
-    head = ("| scenario | n | " + " | ".join(STATS) + " | Δ mean | Δ p50 | Δ p99 | A/A primary | A/A any (exploratory) "
-            "| SLO false fail | A/A attainment differs |")
+    head = ("| scenario | n | " + " | ".join(STATS) + " | Δ mean | Δ p50 | Δ p99 | A/A primary | A/A page-1 regression "
+            "| A/A any (exploratory) | SLO false fail | A/A attainment differs |")
     chosen = [s for s in SCENARIOS if not args.scenario or any(k in s.name for k in args.scenario)]
-    only = set(args.only or ["intervals", "power", "slo", "itl"])
+    only = set(args.only or ["intervals", "power", "slo", "itl", "itl-slo"])
     if "intervals" in only:
         print(head)
         print("|" + "---|" * (head.count("|") - 1))
@@ -318,7 +365,8 @@ def main(argv: list[str] | None = None) -> None:
             cells = [_cell(*r["coverage"][st]) for st in STATS]
             dcells = [_cell(*r["delta_coverage"][st]) for st in ("mean", "p50", "p99")]
             print(f"| {s.name} | {n} | " + " | ".join(cells + dcells)
-                  + f" | {r['aa_primary']:.1%}{'' if r['aa_primary'] <= 0.05 else ' ✗'} | {r['aa_any']:.1%}"
+                  + f" | {r['aa_primary']:.1%}{'' if r['aa_primary'] <= 0.05 else ' ✗'}"
+                  + f" | {r['aa_page1']:.1%}{'' if r['aa_page1'] <= 0.05 else ' ✗'} | {r['aa_any']:.1%}"
                   + f" | {r['slo_false_fail']:.1%}{'' if r['slo_false_fail'] <= 0.01 else ' ✗'}"
                   + f" | {r['slo_diff_sig']:.1%}{'' if r['slo_diff_sig'] <= 0.05 else ' ✗'} |", flush=True)
     if "power" in only:
@@ -355,6 +403,15 @@ def main(argv: list[str] | None = None) -> None:
                 cells = [_cell(*r["coverage"][st]) for st in STATS]
                 dcells = [_cell(*r["delta_coverage"][st]) for st in ("mean", "p50", "p99")]
                 print(f"| {n} | {rho} | " + " | ".join(cells + dcells) + " |", flush=True)
+    if "itl-slo" in only:
+        print(f"\npooled ITL SLO \"ITL p99 ≤ its true pooled p99\": {args.slo_runs // 2} runs a row\n")
+        print("| requests | ρ | false fail | false fail, plain rule | pass at the boundary | pass, plain rule |")
+        print("|---|---|---|---|---|---|")
+        for n in args.n:
+            for rho in (0.0, 0.5, 0.9):
+                r = simulate_itl_slo(n, 50, rho, args.slo_runs // 2)
+                print(f"| {n} | {rho} | {r['fail']:.1%}{'' if r['fail'] <= 0.01 else ' ✗'} | {r['plain_fail']:.1%} | "
+                      f"{r['pass']:.1%} | {r['plain_pass']:.1%} |", flush=True)
     print(f"\n{time.perf_counter() - t0:.0f} s")
 
 

@@ -82,3 +82,48 @@ def queue_truth(load: float, n: int = 1_000_000) -> dict[str, dict[str, float]]:
         x = r[f"{m}_ms"]
         out[m] = {"mean": float(x.mean()), **{f"p{p}": float(np.quantile(x, p / 100)) for p in (50, 90, 95, 99)}}
     return out
+
+
+def closed_run(rng: np.random.Generator, n: int, clients: int, burn_in: int = BURN_IN) -> dict[str, np.ndarray]:
+    """One closed-loop run (fixed concurrency, as ``vllm bench serve --max-concurrency`` or GuideLLM's
+    concurrent profile): ``clients`` users each send their next request the moment the previous one
+    ends, into the same ``SLOTS``-slot FCFS server. With clients > SLOTS requests queue in the server:
+    TTFT = wait for a slot + prefill, and requests in flight sit at the cap all run long."""
+    total = n + burn_in
+    prefill = PREFILL_MS / 1000 * np.exp(0.4 * rng.standard_normal(total))
+    out_tok = rng.integers(OUT_TOKENS[0], OUT_TOKENS[1] + 1, total)
+    jitter = np.exp(0.1 * rng.standard_normal(total))
+    ready: list[float] = [0.0] * clients  # when each client sends next (heap)
+    free: list[float] = [0.0] * SLOTS
+    busy_until: list[float] = []
+    send = np.empty(total)
+    ttft = np.empty(total)
+    tpot = np.empty(total)
+    e2e = np.empty(total)
+    for i in range(total):
+        t = heapq.heappop(ready)
+        slot_free = heapq.heappop(free)
+        start = max(t, slot_free)
+        while busy_until and busy_until[0] <= start:
+            heapq.heappop(busy_until)
+        in_service = len(busy_until) + 1
+        tp = TPOT_MS / 1000 * (1 + SLOWDOWN * (in_service - 1)) * jitter[i]
+        end = start + prefill[i] + tp * (out_tok[i] - 1)
+        heapq.heappush(free, end)
+        heapq.heappush(busy_until, end)
+        heapq.heappush(ready, end)
+        send[i], ttft[i], tpot[i], e2e[i] = t, start - t + prefill[i], tp, end - t
+    s = slice(burn_in, total)
+    return {"start_s": send[s] - send[burn_in], "ttft_ms": ttft[s] * 1e3, "tpot_ms": tpot[s] * 1e3,
+            "e2e_ms": e2e[s] * 1e3, "clients": np.array([clients])}
+
+
+@functools.lru_cache(maxsize=8)
+def closed_truth(clients: int, n: int = 1_000_000) -> dict[str, dict[str, float]]:
+    """Stationary mean and percentiles of TTFT, TPOT and E2E of the closed loop (one long run)."""
+    r = closed_run(np.random.default_rng([4343, clients]), n, clients, burn_in=20_000)
+    out = {}
+    for m in ("ttft", "tpot", "e2e"):
+        x = r[f"{m}_ms"]
+        out[m] = {"mean": float(x.mean()), **{f"p{p}": float(np.quantile(x, p / 100)) for p in (50, 90, 95, 99)}}
+    return out

@@ -95,6 +95,9 @@ def plan_run(run: Run, change: float = 0.10, confidence: float = 0.95, power: fl
             continue
         values = np.sort(s.values)
         dep = uncertainty.dependence(s.num / s.den)
+        # the same floor the intervals use (uncertainty.series_stats): the indicator's Gaussian-copula factor
+        dep_z = (uncertainty.dependence(uncertainty.normal_scores(s.num / s.den), m_hat=dep.m_hat)
+                 if dep.dependent and not s.pooled else None)
         for stat in PLAN_STATS:
             p = uncertainty.stat_p(stat)
             assert p is not None
@@ -103,7 +106,9 @@ def plan_run(run: Run, change: float = 0.10, confidence: float = 0.95, power: fl
             if f is None or q <= 0:
                 continue
             resid = (s.values <= q).astype(float) - p
-            factor, _df = uncertainty._factor(resid, dep)
+            central = uncertainty.CENTRAL[0] <= p <= uncertainty.CENTRAL[1]
+            floor = uncertainty.percentile_floor(dep_z, p) if dep_z is not None and central else None
+            factor, _df = uncertainty._factor(resid, dep, floor)
             out.rows.append(PlanRow(metric, stat, q, factor,
                                     requests_requested(p, q, f, factor, change, confidence, power),
                                     {k: max(requests_needed(p, q, f, factor, change, confidence, power, k),
@@ -150,7 +155,7 @@ def format_plan(plan: Plan) -> str:
     lines.append("factor: long-run variance factor of the percentile's indicator in send order (1 = independent "
                  "requests). 1 run: requests a side in one run (minutes at the pilot's rate). k runs: requests per run "
                  "with k repetitions a side, the runs as the unit (paired t, k − 1 degrees of freedom).")
-    if plan.saturation is not None:
+    if plan.saturation is not None and plan.saturation.withhold:
         lines.append("This pilot looks saturated (" + plan.saturation.reason.split(";")[0].removeprefix(
             "the run looks saturated: ") + "): one run cannot show its own dependence, so the single-run figures "
             "are a floor. Measure repetitions (≥ 3 a side, interleaved) and read their spread.")

@@ -626,6 +626,9 @@ def _analyze(case: Case, case_dir: Path) -> Study:
             intervals[side] = uncertainty.run_intervals(runs[side], a.confidence, a.bootstrap_resamples, a.seed, i,
                                                         method, tuple(stat for _m, stat in family),
                                                         withhold=t.reason if t is not None and not t.steady else "")
+    for side, iv in intervals.items():  # a closed loop queueing at its cap: said, intervals kept
+        if iv.saturation is not None and not iv.saturation.withhold:
+            notes.append(f"{side_label(case, runs[side], side)}: {iv.saturation.reason}")
     tp_cis: dict[str, dict[str, Any]] = {}
     tp_reasons: dict[str, str] = {}
     for side in SIDES:
@@ -656,7 +659,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         slo_differences = slo.attainment_differences_runs(parts["baseline"], parts["optimized"], list(case.slos), a,
                                                           1 - a.confidence, method)
     elif slos:
-        sat = [iv.saturation.reason for iv in intervals.values() if iv.saturation is not None]
+        sat = [iv.saturation.reason for iv in intervals.values() if iv.saturation is not None and iv.saturation.withhold]
         slo_differences = slo.attainment_differences(slos["baseline"], slos["optimized"], 1 - a.confidence,
                                                      withheld=sat[0] if sat else "")
     from casegen.registry import OPTIMIZATION_KINDS

@@ -183,7 +183,9 @@ class SideIntervals(_Model):
     confidence: float
     method: dict[str, str] = Field(description="<metric> → how its intervals were made")
     unit: Literal["requests", "runs"]
-    saturation: str | None = Field(description="Why one run cannot support an interval (null when it can)")
+    saturation: str | None = Field(description="Why the run looks saturated (null when it does not): an open-loop "
+                                               "queue — one run cannot support an interval, they are withheld — or a "
+                                               "closed loop queueing at its cap (intervals kept)")
     latency_ms: dict[str, dict[str, Interval | None]]
     supported: dict[str, dict[str, bool]]
     unsupported_reason: dict[str, dict[str, str]]
