@@ -53,6 +53,8 @@ from casegen.render.chart_memo import chart_theme
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
+from casegen.render.glossary import PLACEHOLDER as GLOSSARY_PLACEHOLDER
+from casegen.render.glossary import fill_page_glossary
 from casegen.render.template_cache import TemplateCache
 from casegen.render.weasyprint_import import import_weasyprint
 from casegen.report.build import build_report
@@ -620,6 +622,7 @@ def _report_context(study: Study, *, theme: str | None, layout: str | None, tigh
         "layout": layout or case.report.layout,
         "compact_latency": _compact_latency(report, found),
         "tight": tight,
+        "page_glossary": Markup(GLOSSARY_PLACEHOLDER),
         "page_size": case.report.page_size,
         "slos": case.slos,
         "slo_view": _slos(study),
@@ -698,7 +701,7 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
 
 def _render_html(env: jinja2.Environment, name: str, ctx: dict[str, Any], theme: str, user_dir: Path | None) -> str:
     try:
-        return keep_units_together(env.get_template(name).render(**ctx))
+        return fill_page_glossary(keep_units_together(env.get_template(name).render(**ctx)))
     except jinja2.TemplateSyntaxError as err:
         raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
                            where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None
