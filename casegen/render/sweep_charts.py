@@ -64,7 +64,7 @@ def _place_labels(ax, labels: list[tuple[float, float, str, str, tuple[float, fl
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     fig.draw_without_rendering()  # tick labels laid out where they will print
-    placed: list = [a.get_window_extent(renderer) for a in obstacles]
+    placed: list = [a.get_window_extent(renderer).expanded(1.1, 1.5) for a in obstacles]
     for t in ax.get_yticklabels() + ax.get_xticklabels():
         if t.get_visible() and t.get_text():
             placed.append(t.get_window_extent(renderer))
