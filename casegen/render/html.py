@@ -50,13 +50,14 @@ from casegen.registry import (
 )
 from casegen.render import charts, diagnosis_view, prose
 from casegen.render.chart_memo import chart_theme
+from casegen.render.glossary import PLACEHOLDER as GLOSSARY_PLACEHOLDER
+from casegen.render.glossary import fill_page_glossary
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
-from casegen.render.glossary import PLACEHOLDER as GLOSSARY_PLACEHOLDER
-from casegen.render.glossary import fill_page_glossary
 from casegen.render.template_cache import TemplateCache
 from casegen.render.weasyprint_import import import_weasyprint
+from casegen.render.wide_tables import split_wide_tables, wide_tables
 from casegen.report.build import build_report
 from casegen.report.model import Report
 from casegen.report.reproduce import reproduce_view
@@ -812,9 +813,15 @@ def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | Non
         fetcher = _fetcher_class()([case_dir, templates_dir(), fonts_dir])
         font_config = FontConfiguration()
         extra = weasyprint.CSS(string=fonts_css, font_config=font_config, url_fetcher=fetcher)
-        doc = weasyprint.HTML(string=charts.as_print_images(charts.without_phone_variants(html)), base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
+        source = charts.as_print_images(charts.without_phone_variants(html))
+        doc = weasyprint.HTML(string=source, base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
         # PDF/UA-1: a tagged PDF (structure tree, reading order, alt texts) carrying the document language
         rendered = doc.render(stylesheets=[extra], font_config=font_config, pdf_variant=PDF_VARIANT)
+        wide = wide_tables(rendered, doc.etree_element)
+        if wide:  # a table wider than the page: split it into parts that fit, and lay out again
+            doc = weasyprint.HTML(string=split_wide_tables(source, wide), base_url=str(case_dir.resolve()) + "/",
+                                  url_fetcher=fetcher)
+            rendered = doc.render(stylesheets=[extra], font_config=font_config, pdf_variant=PDF_VARIANT)
         if max_pages is not None and len(rendered.pages) > max_pages:
             raise PageOverflow(len(rendered.pages))
         return rendered.write_pdf(pdf_variant=PDF_VARIANT)

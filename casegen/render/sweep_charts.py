@@ -63,11 +63,9 @@ def _place_labels(ax, labels: list[tuple[float, float, str, str, tuple[float, fl
     asked for. The same text at the same spot is said once (no piles of "10 / 10")."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
-    fig.draw_without_rendering()  # tick labels laid out where they will print
     placed: list = [a.get_window_extent(renderer).expanded(1.1, 1.5) for a in obstacles]
-    for t in ax.get_yticklabels() + ax.get_xticklabels():
-        if t.get_visible() and t.get_text():
-            placed.append(t.get_window_extent(renderer))
+    # the tick labels' band of each axis (laid out without drawing the figure: charts are drawn once)
+    placed += [b for b in (ax.yaxis.get_tightbbox(renderer), ax.xaxis.get_tightbbox(renderer)) if b is not None]
     said: list[tuple[str, float]] = []
     for x, y, text, color, (dx, dy), ha, bold in labels:
         px = ax.transData.transform((x, y))[0]
