@@ -37,6 +37,24 @@ LAYOUT_JS = """() => {
     const s = getComputedStyle(el);
     if (['auto', 'scroll'].includes(s.overflowX) && el.scrollWidth > el.clientWidth + 1) scrollers.push(el.tagName + '.' + el.className);
   }
+  // inside the report's white column (not only the window), and no cell's content wider than its cell
+  for (const d of document.querySelectorAll('details')) d.open = true;
+  const col = document.querySelector('main.report');
+  if (col) {
+    const cs = getComputedStyle(col), edge = col.getBoundingClientRect().right - parseFloat(cs.paddingRight) + 1;
+    for (const el of col.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.right > edge && !clipped(el)) past.push('column: ' + el.tagName + ' ' + (el.textContent || '').trim().slice(0, 60));
+    }
+    for (const cell of col.querySelectorAll('td, th')) {
+      if (cell.getClientRects().length === 0 || clipped(cell)) continue;
+      const c = cell.getBoundingClientRect();
+      for (const k of cell.querySelectorAll('*')) {
+        const q = k.getBoundingClientRect();
+        if (q.width > 0 && (q.right > c.right + 1 || q.left < c.left - 1)) { past.push('cell: ' + (cell.textContent || '').trim().slice(0, 60)); break; }
+      }
+    }
+  }
   const charts = [];
   for (const svg of document.querySelectorAll('svg')) {
     if (svg.getClientRects().length === 0) continue;  // not rendered at this width
@@ -69,17 +87,26 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     build(SWEEP, out / "sweep-one", formats=("html",), layout="onepager")
     build(LADDER, out / "ladder", formats=("html",))
     build(LADDER, out / "ladder-one", formats=("html",), layout="onepager")
+    # side labels as long as people write them: cards and headers must wrap, not run off the column
+    long_case = out / "long-labels"
+    shutil.copytree(EXAMPLE, long_case, ignore=shutil.ignore_patterns("build"))
+    text = (long_case / "case.yaml").read_text(encoding="utf-8")
+    text = text.replace('label: "BF16"', 'label: "BF16 checkpoint, vLLM 0.6.3 default scheduler (1 worker)"')
+    text = text.replace('label: "FP8"', 'label: "FP8 W8A8 checkpoint, vLLM 0.6.3 with chunked prefill (2 workers)"')
+    assert "default scheduler (1 worker)" in text
+    (long_case / "case.yaml").write_text(text, encoding="utf-8")
+    build(long_case, out / "long", formats=("html",))
     res = build_portfolio([EXAMPLE, SWEEP], out / "portfolio", jobs=1, pdf=False)
     assert not res.failed
     return {"report": out / "full" / "report.html", "one-pager": out / "one" / "report.html",
             "sweep report": out / "sweep" / "report.html", "portfolio index": out / "portfolio" / "index.html",
             "sweep one-pager": out / "sweep-one" / "report.html", "ladder report": out / "ladder" / "report.html",
-            "ladder one-pager": out / "ladder-one" / "report.html"}
+            "ladder one-pager": out / "ladder-one" / "report.html", "long labels": out / "long" / "report.html"}
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", ["report", "one-pager", "sweep report", "sweep one-pager", "ladder report",
-                                  "ladder one-pager", "portfolio index"])
+                                  "ladder one-pager", "long labels", "portfolio index"])
 def test_page_in_chromium(browser, pages, name, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
     url = pages[name].resolve().as_uri()

@@ -84,3 +84,17 @@ def test_tick_labels_share_one_style():
     assert fmt_ticks([0.0, 0.5, 1.0, 1.5]) == ["0.0", "0.5", "1.0", "1.5"]
     assert fmt_ticks([0.05, 0.1, 0.2, 0.5, 1, 2], per_tick=True) == ["0.05", "0.1", "0.2", "0.5", "1", "2"]
     assert fmt_ticks([-2, 0, 2000]) == ["−2", "0", "2,000"]
+
+
+def test_page_glossary_names_every_abbreviation_the_page_prints():
+    """The one-pager's "Terms." line: each abbreviation found in the page's visible text (charts'
+    labels included), none that is absent, nothing from a tooltip or a script."""
+    from casegen.render.glossary import PLACEHOLDER, fill_page_glossary, page_glossary
+
+    page = ('<h1>FP8 on one H100</h1><div class="kpi">−23%†</div><p>TTFT p99 107 ms; 5.45 req/s</p>'
+            '<svg><title>TPOT chart</title><text>SLO 20 ms</text></svg><abbr title="E2E: end to end">x</abbr>')
+    terms = [t for t, _ in page_glossary(page)]
+    assert terms == ["TTFT", "p50/p99", "SLO", "req/s", "FP8/BF16", "†"]
+    out = fill_page_glossary(page + PLACEHOLDER)
+    assert PLACEHOLDER not in out and "<strong>Terms.</strong> <strong>TTFT</strong> time to first token" in out
+    assert fill_page_glossary("<p>nothing here</p>" + PLACEHOLDER) == "<p>nothing here</p>"

@@ -92,6 +92,54 @@ def test_no_text_crosses_the_page_margin(pdfs, key):
     assert text_past_margins(pdfs[key]) == []
 
 
+def overlapping_text(pdf_path: Path) -> list[str]:
+    """One line per pair of characters printed on top of each other (a chart label on a tick label,
+    a capacity label on the SLO's, a header running into the next column). Characters within two
+    places of each other in the text are a ligature's parts ("ffi"), not a collision."""
+    doc = pdfium.PdfDocument(str(pdf_path))
+    found: list[str] = []
+    try:
+        for i in range(len(doc)):
+            text = doc[i].get_textpage()
+            boxes = []
+            for c in range(text.count_chars()):
+                left, bottom, right, top = text.get_charbox(c)
+                if right - left > 0.5 and top - bottom > 0.5 and not text.get_text_range(c, 1).isspace():
+                    boxes.append((left, bottom, right, top, c))
+            boxes.sort()
+            for k, (left, bottom, right, top, c) in enumerate(boxes):
+                for left2, bottom2, right2, top2, c2 in boxes[k + 1:]:
+                    if left2 >= right:
+                        break
+                    if abs(c2 - c) <= 2:
+                        continue
+                    ox, oy = min(right, right2) - max(left, left2), min(top, top2) - max(bottom, bottom2)
+                    if ox > 0.3 * min(right - left, right2 - left2) and oy > 0.3 * min(top - bottom, top2 - bottom2):
+                        found.append(f"page {i + 1}: {text.get_text_range(max(0, c - 6), 14)!r} on "
+                                     f"{text.get_text_range(max(0, c2 - 6), 14)!r}")
+    finally:
+        doc.close()
+    return found
+
+
+@pytest.mark.parametrize("key", [(n, lay) for n in EXAMPLES for lay in ("full", "onepager")] + [("aiperf-sweep", "full")],
+                         ids=lambda k: f"{k[0]}-{k[1]}")
+def test_no_text_prints_on_other_text(pdfs, key):
+    assert overlapping_text(pdfs[key]) == []
+
+
+def test_the_overlap_check_sees_text_on_text(tmp_path):
+    from casegen.render.html import render_pdf
+
+    html = ('<html><body><p style="position:absolute; top:40mm; left:20mm">break-even at 0.0 months</p>'
+            '<p style="position:absolute; top:40mm; left:22mm">0 2 4 6 8 10</p></body></html>')
+    import datetime as dt
+
+    pdf = tmp_path / "t.pdf"
+    pdf.write_bytes(render_pdf(html, tmp_path, dt.date(2026, 1, 1)))
+    assert overlapping_text(pdf)
+
+
 def test_the_margin_check_sees_text_past_the_margin(pdfs):
     """The check is not vacuous: with a margin wider than the page's, the body text is 'past' it."""
     assert text_past_margins(pdfs[(EXAMPLES[0], "full")], side_mm=40.0)

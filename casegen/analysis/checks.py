@@ -73,7 +73,7 @@ class Equivalence:
     def text(self) -> str:
         rng = f"{self.low:+.1%} to {self.high:+.1%}".replace("-", "\u2212")
         if self.equivalent:
-            return f"same within ±{self.margin:.0%} (TOST, 90% interval of the mean difference {rng})"
+            return f"mean the same within ±{self.margin:.0%} (equivalence test; 90% interval of the difference {rng})"
         return f"not shown to be the same within ±{self.margin:.0%} (90% interval of the mean difference {rng})"
 
 
@@ -180,7 +180,8 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
                 wc.equivalence[kind] = eq
             row(f"{kind.capitalize()} tokens (p50 / p90)",
                 f"{med_b:,.0f} / {np.percentile(xb, 90):,.0f}", f"{med_o:,.0f} / {np.percentile(xo, 90):,.0f}",
-                differs, f"KS D = {d:.3f}, p = {p:.3g}" + (f"; {eq.text()}" if eq is not None else ""),
+                differs, f"distributions compared (Kolmogorov–Smirnov D = {d:.3f}, p = {p:.3g})"
+                + (f"; {eq.text()}" if eq is not None else ""),
                 equivalent=None if eq is None else eq.equivalent)
             if not differs and eq is not None and not eq.equivalent:
                 T.append(Threat(f"{kind}-not-shown-same", "minor",

@@ -372,7 +372,8 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
             if x.size == 0:
                 continue
             xs, ys = ecdf_points(x)
-            ax.step(xs, ys * 100, where="post", color=color, lw=2, label=f"{label} (n\u00a0=\u00a0{x.size:,})", linestyle=ls)
+            ax.step(xs, ys * 100, where="post", color=color, lw=2,
+                    label=legend_text(f"{label} (n\u00a0=\u00a0{x.size:,})"), linestyle=ls)
         for p in percentiles:  # reference lines, labelled outside the plot so no label sits on a curve
             ax.axhline(p, color=GRID, lw=1, zorder=0)
             ax.text(1.01, p, f"p{p:g}", transform=ax.get_yaxis_transform(), ha="left", va="center",
@@ -383,7 +384,10 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
         _ms_axis(ax.xaxis)
         ax.set_title(title)
         # below the axis, not on it: a curve may pass anywhere inside the plot
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, handlelength=1.8, columnspacing=1.2)
+        # one column when a side's label is long: two would widen the figure past its axes and shrink it
+        long = max(len(base_label), len(opt_label)) > 16
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1 if long else 2, handlelength=1.8,
+                  columnspacing=1.2)
         parts = []
         for p in percentiles:
             if base.size and opt.size:
@@ -534,6 +538,15 @@ def split_chart(sides: list[tuple[str, float, float]]) -> Chart:
     return responsive(wide, narrow)
 
 
+def legend_text(text: str, width: int = 34) -> str:
+    """A legend entry wrapped onto lines of at most ``width`` characters: a long side label ("BF16
+    checkpoint, vLLM 0.6.3 default scheduler (1 worker)") must not widen its chart, which would then
+    print smaller than its neighbours."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)) or text
+
+
 def _usd_axis(v: float, _p=None) -> str:
     """Dollar ticks in one style: $0, $800, $3k, $12k, $1.5M (as the tables write money)."""
     a = abs(v)
@@ -552,12 +565,13 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
     months = np.arange(0, horizon + 1)
     cum = savings_per_month * months
     ax.plot(months, cum, color=C.opt, lw=2.2, label="cumulative savings")
-    ax.axhline(one_time, color=C.worse, lw=1.4, ls="--", label=f"one-time cost ${one_time:,.0f}")
     ax.fill_between(months, cum, one_time, where=cum >= one_time, color=C.better, alpha=0.10, interpolate=True)
-    if payback_months is not None and payback_months <= horizon:
-        ax.plot([payback_months], [one_time], "o", color=C.better, ms=6, zorder=5)
-        ax.annotate(f"break-even at {payback_months:.1f} months", (payback_months, one_time),
-                    xytext=(8, -16), textcoords="offset points", color=C.better, fontsize=9, fontweight="bold")
+    if one_time > 0:  # no one-time cost: nothing to pay back, no line at $0 and no "break-even at 0.0 months"
+        ax.axhline(one_time, color=C.worse, lw=1.4, ls="--", label=f"one-time cost ${one_time:,.0f}")
+        if payback_months is not None and payback_months <= horizon:
+            # named in the legend, not beside the point: there it would sit on the axis's ticks or the line
+            ax.plot([payback_months], [one_time], "o", color=C.better, ms=6, zorder=5, ls="none",
+                    label=f"break-even at {payback_months:.1f} months")
     ax.set_xlim(0, horizon)
     lo = min(0.0, float(cum.min()))
     hi = max(float(cum.max()), one_time) * 1.12 or 1.0
@@ -565,7 +579,7 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6))
     ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
     ax.set_xlabel("months after rollout")
-    ax.set_title("Cumulative savings vs one-time cost")
+    ax.set_title("Cumulative savings vs one-time cost" if one_time > 0 else "Cumulative savings")
     ax.legend(loc="upper left")
     return fig
 
@@ -573,9 +587,11 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
 @memoized
 def payback_chart(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None) -> Chart:
     """Cumulative savings over the horizon against the one-time cost, with break-even."""
-    title = "Cumulative savings vs one-time cost"
+    title = "Cumulative savings vs one-time cost" if one_time > 0 else "Cumulative savings"
     total = savings_per_month * horizon
-    if payback_months is not None and payback_months <= horizon:
+    if one_time <= 0:
+        point = "nothing to pay back"
+    elif payback_months is not None and payback_months <= horizon:
         point = f"break-even after {payback_months:.1f} months"
     else:
         point = f"no break-even within {horizon} months"

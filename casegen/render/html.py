@@ -50,11 +50,14 @@ from casegen.registry import (
 )
 from casegen.render import charts, diagnosis_view, prose
 from casegen.render.chart_memo import chart_theme
+from casegen.render.glossary import PLACEHOLDER as GLOSSARY_PLACEHOLDER
+from casegen.render.glossary import fill_page_glossary
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
 from casegen.render.template_cache import TemplateCache
 from casegen.render.weasyprint_import import import_weasyprint
+from casegen.render.wide_tables import split_wide_tables, wide_tables
 from casegen.report.build import build_report
 from casegen.report.model import Report
 from casegen.report.reproduce import reproduce_view
@@ -620,6 +623,7 @@ def _report_context(study: Study, *, theme: str | None, layout: str | None, tigh
         "layout": layout or case.report.layout,
         "compact_latency": _compact_latency(report, found),
         "tight": tight,
+        "page_glossary": Markup(GLOSSARY_PLACEHOLDER),
         "page_size": case.report.page_size,
         "slos": case.slos,
         "slo_view": _slos(study),
@@ -698,7 +702,7 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
 
 def _render_html(env: jinja2.Environment, name: str, ctx: dict[str, Any], theme: str, user_dir: Path | None) -> str:
     try:
-        return keep_units_together(env.get_template(name).render(**ctx))
+        return fill_page_glossary(keep_units_together(env.get_template(name).render(**ctx)))
     except jinja2.TemplateSyntaxError as err:
         raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
                            where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None
@@ -809,9 +813,15 @@ def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | Non
         fetcher = _fetcher_class()([case_dir, templates_dir(), fonts_dir])
         font_config = FontConfiguration()
         extra = weasyprint.CSS(string=fonts_css, font_config=font_config, url_fetcher=fetcher)
-        doc = weasyprint.HTML(string=charts.as_print_images(charts.without_phone_variants(html)), base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
+        source = charts.as_print_images(charts.without_phone_variants(html))
+        doc = weasyprint.HTML(string=source, base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
         # PDF/UA-1: a tagged PDF (structure tree, reading order, alt texts) carrying the document language
         rendered = doc.render(stylesheets=[extra], font_config=font_config, pdf_variant=PDF_VARIANT)
+        wide = wide_tables(rendered, doc.etree_element)
+        if wide:  # a table wider than the page: split it into parts that fit, and lay out again
+            doc = weasyprint.HTML(string=split_wide_tables(source, wide), base_url=str(case_dir.resolve()) + "/",
+                                  url_fetcher=fetcher)
+            rendered = doc.render(stylesheets=[extra], font_config=font_config, pdf_variant=PDF_VARIANT)
         if max_pages is not None and len(rendered.pages) > max_pages:
             raise PageOverflow(len(rendered.pages))
         return rendered.write_pdf(pdf_variant=PDF_VARIANT)

@@ -129,8 +129,8 @@ HELPS_HURTS_HEADING = "Where the change helps and where it hurts"
 NO_CROSSOVER = ("No segment changes sign: the change does not help one part of the traffic and hurt another "
                 "(within the intervals).")
 TEARDOWN_SPLIT_HEADING = "Queue wait, prefill and decode"
-QUEUE_WAIT_CAPTION = ("Queue wait = TTFT minus what the light-load fit of TTFT on prompt length predicts; definitions "
-                      "in docs/teardown.md.")
+QUEUE_WAIT_CAPTION = ("Queue wait = TTFT minus what the light-load fit of TTFT on prompt length predicts (the wait "
+                      "the request's own prompt length does not explain).")
 NO_THREATS = "casegen found nothing that weakens this comparison."
 THREATS_INTRO = ("What could make these numbers mislead, found by casegen's checks. Each item says what was found "
                  "and why it matters.")

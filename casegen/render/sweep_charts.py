@@ -24,7 +24,7 @@ from casegen.analysis.sweep import Capacity, Knee, Sweep
 from casegen.formatting import fmt_ms_limit, fmt_sig3
 from casegen.registry import PERCENTILE_STATS
 from casegen.render.chart_memo import memoized
-from casegen.render.charts import C, _ms_axis, _to_svg, plain_axis, rc, responsive
+from casegen.render.charts import C, _ms_axis, _to_svg, legend_text, plain_axis, rc, responsive
 
 _STYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "D")
@@ -54,25 +54,42 @@ def _densify(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], lis
     return dx, dy, marks
 
 
-def _place_labels(ax, labels: list[tuple[float, float, str, str, tuple[float, float], str, bool]]) -> None:
-    """Annotate (x, y, text, colour, offset pt, ha, bold) in order, skipping a label whose box would
-    overlap one already placed or repeat the same text at the same spot (no piles of "10 / 10")."""
+def _place_labels(ax, labels: list[tuple[float, float, str, str, tuple[float, float], str, bool]],
+                  obstacles: Sequence = ()) -> None:
+    """Annotate (x, y, text, colour, offset pt, ha, bold) in order. A label whose box would overlap one
+    already placed, an axis's tick labels or an ``obstacles`` artist (the SLO's label) is tried on the
+    other side of its point (mirrored left/right, then above/below); a load label that fits nowhere is
+    left out, a capacity label (bold) is kept at its first free place or, failing all, where it was
+    asked for. The same text at the same spot is said once (no piles of "10 / 10")."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
-    placed: list = []
+    placed: list = [a.get_window_extent(renderer).expanded(1.1, 1.5) for a in obstacles]
+    # the tick labels' band of each axis (laid out without drawing the figure: charts are drawn once)
+    placed += [b for b in (ax.yaxis.get_tightbbox(renderer), ax.xaxis.get_tightbbox(renderer)) if b is not None]
     said: list[tuple[str, float]] = []
-    for x, y, text, color, offset, ha, bold in labels:
+    for x, y, text, color, (dx, dy), ha, bold in labels:
         px = ax.transData.transform((x, y))[0]
         if any(t == text and abs(px - q) < 14 for t, q in said):
             continue  # the same load's label on the other side's point, right beside it
-        said.append((text, px))
-        ann = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=ha, fontsize=9, color=color,
-                          fontweight="bold" if bold else "normal")
-        box = ann.get_window_extent(renderer).expanded(1.08, 1.15)
-        if any(box.overlaps(b) for b in placed):
+        flip = {"left": "right", "right": "left"}.get(ha, ha)
+        tries = [((dx, dy), ha), ((-dx, dy), flip), ((dx, -dy - 4), ha), ((-dx, -dy - 4), flip)]
+        chosen = None
+        for offset, align in tries:
+            ann = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=align, fontsize=9,
+                              color=color, fontweight="bold" if bold else "normal")
+            box = ann.get_window_extent(renderer).expanded(1.08, 1.15)
+            if not any(box.overlaps(b) for b in placed):
+                chosen = (ann, box)
+                break
             ann.remove()
+        if chosen is None and bold:
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, fontsize=9,
+                              color=color, fontweight="bold")
+            chosen = (ann, ann.get_window_extent(renderer).expanded(1.08, 1.15))
+        if chosen is None:
             continue
-        placed.append(box)
+        said.append((text, px))
+        placed.append(chosen[1])
 
 
 def _curve(sweep: Sweep, metric: str, stat: str) -> list[tuple[float, float]]:
@@ -108,6 +125,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     load_labels: list = []
     cap_labels: list = []
     absent: list[str] = []
+    obstacles: list = []
     few = max(len(base.points), len(opt.points)) <= 5
     for k, stat in enumerate(stats):
         any_value = False
@@ -168,8 +186,10 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
         extra.append(Line2D([], [], marker="D", ms=6, mfc=C.muted, mec="white", ls="none", label="capacity at SLO"))
     if threshold_ms is not None:
         ax.axhline(threshold_ms, color=C.worse, lw=1.3, ls="--")
-        ax.annotate("SLO " + fmt_ms_limit(threshold_ms).replace(" ", "\u00a0"), (0.0, threshold_ms), xycoords=("axes fraction", "data"),
-                    xytext=(3, 3), textcoords="offset points", fontsize=9, color=C.worse, fontweight="bold")
+        slo_label = ax.annotate("SLO " + fmt_ms_limit(threshold_ms).replace(" ", "\u00a0"), (0.0, threshold_ms),
+                                xycoords=("axes fraction", "data"), xytext=(3, 3), textcoords="offset points",
+                                fontsize=9, color=C.worse, fontweight="bold")
+        obstacles.append(slo_label)
         drawn.append(threshold_ms)
     positive = [v for v in drawn if v > 0 and math.isfinite(v)]
     log = bool(positive) and max(positive) / min(positive) > 20
@@ -187,15 +207,17 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5 if narrow else 8))
     plain_axis(ax.xaxis)
     ax.autoscale_view()
-    _place_labels(ax, cap_labels + load_labels)  # capacities first: they win a clash with a load label
+    _place_labels(ax, cap_labels + load_labels, obstacles)  # capacities first: they win a clash with a load label
     ax.set_xlabel("achieved throughput (req/s)" + ("; labels: offered load" if few else ""))
     ax.set_ylabel(name)
     ax.set_title(title)
     handles, labels = ax.get_legend_handles_labels()
     handles += extra
     labels += [h.get_label() for h in extra]
+    long = max(len(base.label), len(opt.label)) > 16  # a long side label: two columns, wrapped
+    labels = [legend_text(t, 30) for t in labels]
     ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2 * 3.4 / (height_in or 3.4)),
-              ncol=2 if narrow else (len(handles) if len(handles) <= 4 else 3),
+              ncol=2 if narrow or long else (len(handles) if len(handles) <= 4 else 3),
               fontsize=9, frameon=False, handlelength=2.4)
     if absent:
         ax.text(0.0, -0.2, f"not in the data: {name} {', '.join(absent)}", transform=ax.transAxes, fontsize=9,
