@@ -5,4 +5,4 @@ Data flows one way: read runs (:mod:`casegen.runs`) → compute
 Every CLI command is a thin wrapper over a function in this package.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
