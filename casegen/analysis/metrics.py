@@ -374,9 +374,9 @@ def parity_cause(run: Run, metric: str, stat: str, tool_value: float, method: st
             and values.size):
         again = percentile(values, _PERCENTILE_STATS[stat], tool_method)
         if tool_value and abs(again - tool_value) / abs(tool_value) * 100.0 <= PARITY_TOLERANCE_PCT:
+            # reader language; the case author is told how to reproduce the tool (report.build.author_actions)
             return (f"percentile method: the tool prints {tool_method} percentiles, casegen uses {method} "
-                    f"(with {tool_method}: {again:.4g}); set analysis.percentile_method: {tool_method} "
-                    "to reproduce the tool")
+                    f"(with {tool_method}: {again:.4g})")
     return run.parity_causes.get(metric, "unexplained")
 
 

@@ -59,6 +59,13 @@ def author_actions(study: Study) -> list[str]:
             line = f"{t.title}: {t.fix}"
             if line not in out:
                 out.append(line)
+    for side in SIDES:
+        method = study.runs[side].tool_percentile_method
+        if method and any(p.cause.startswith("percentile method") for p in study.metrics[side].parity if p.cause):
+            line = (f"Parity with the tool: set analysis.percentile_method: {method} in case.yaml to reproduce the "
+                    "tool's percentiles")
+            if line not in out:
+                out.append(line)
     return out
 
 
