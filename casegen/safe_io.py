@@ -90,6 +90,20 @@ def inside_case(path: str | Path, *, what: str = "input file", where: str | None
     return Path(path)
 
 
+def private_dir(path: Path) -> Path | None:
+    """``path`` created (mode 0700) if needed; None unless it is a real folder of ours that nobody
+    else can write (a folder another user made in a shared /tmp is not used). Used for casegen's
+    own per-user state: output-folder locks, the compiled-template cache."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return None
+    return path
+
+
 def max_input_bytes() -> int:
     """Budget of one run file: ``CASEGEN_MAX_INPUT_MB`` (MiB) if set, else 512 MiB."""
     raw = os.environ.get("CASEGEN_MAX_INPUT_MB")

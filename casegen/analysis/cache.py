@@ -26,16 +26,13 @@ import math
 from statistics import NormalDist
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from casegen.analysis.model import FigureModel
 from casegen.runs.model import Run
 
 
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CacheSide(_M):
+class CacheSide(FigureModel):
     """One side's prefix-cache figures (summary.json ``optimization.cache.<side>``)."""
 
     requests: int = Field(description="successful requests whose cached-token count the tool recorded")
@@ -57,7 +54,7 @@ class CacheSide(_M):
     ttft_hit_minus_miss_ci_ms: list[float] | None = Field(None, description="its normal interval at `confidence`")
 
 
-class CacheStats(_M):
+class CacheStats(FigureModel):
     """summary.json ``optimization.cache``: each side's hits (None for a side whose tool did not record them)."""
 
     confidence: float

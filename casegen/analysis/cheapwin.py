@@ -34,18 +34,15 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from casegen.analysis.cache import CacheSide, CacheStats, study_cache
 from casegen.analysis.checks import Threat, mean_equivalence
+from casegen.analysis.model import FigureModel
 from casegen.registry import OPTIMIZATION_KINDS
 
 
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class IntendedChange(_M):
+class IntendedChange(FigureModel):
     """One intended difference, measured."""
 
     key: str = Field(description="input_tokens | output_tokens | output_cap | user_wait | model | cache_hit_rate | "
@@ -61,7 +58,7 @@ class IntendedChange(_M):
     claim: str
 
 
-class CheapWin(_M):
+class CheapWin(FigureModel):
     """summary.json ``optimization``: the kind, what it intends, and the measured intended changes."""
 
     kind: str

@@ -28,8 +28,9 @@ from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from casegen.analysis.model import FigureModel
 from casegen.runs.model import Run
 
 MIN_PER_BIN = 30  # requests per side and bin
@@ -44,11 +45,8 @@ AXIS_WORDS = {"input_tokens": ("prompts", "tokens", "shorter", "longer"),
               "load": ("load", "", "lower", "higher")}
 
 
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-
-class Segment(_M):
+class Segment(FigureModel):
     low: float = Field(description="lower edge of the segment on the axis (a load point: its load)")
     high: float = Field(description="upper edge (a load point: its load)")
     center: float = Field(description="mean x of the pooled segment (a load point: its load)")
@@ -62,7 +60,7 @@ class Segment(_M):
     verdict: Literal["helps", "hurts", "unclear"]
 
 
-class SegmentAxis(_M):
+class SegmentAxis(FigureModel):
     axis: Axis
     metric: str
     unit: str = Field(description="unit of the axis: tokens, req/s or concurrent requests")
@@ -70,7 +68,7 @@ class SegmentAxis(_M):
     segments: list[Segment]
 
 
-class Crossover(_M):
+class Crossover(FigureModel):
     """Where the change stops helping along one axis."""
 
     axis: Axis
@@ -84,7 +82,7 @@ class Crossover(_M):
     text: str
 
 
-class Segments(_M):
+class Segments(FigureModel):
     axes: list[SegmentAxis] = Field(default_factory=list)
     crossovers: list[Crossover] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)

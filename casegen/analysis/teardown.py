@@ -37,8 +37,9 @@ import warnings
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from casegen.analysis.model import FigureModel
 from casegen.runs.model import Run
 
 MIN_FIT = 30  # requests a prefill fit needs
@@ -53,11 +54,8 @@ SLOWDOWN_NAMED = 1.2  # a TPOT ratio at least this large is named as the decode 
 Bottleneck = Literal["queueing", "prefill", "decode", "unknown"]
 
 
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-
-class PrefillFit(_M):
+class PrefillFit(FigureModel):
     """Robust fit of TTFT on input tokens at light load."""
 
     intercept_ms: float = Field(description="a: TTFT of an empty prompt at light load, ms")
@@ -74,13 +72,13 @@ class PrefillFit(_M):
     note: str = ""
 
 
-class DecodeLevel(_M):
+class DecodeLevel(FigureModel):
     in_flight: int
     n: int
     tpot_p50_ms: float
 
 
-class DecodeSlowdown(_M):
+class DecodeSlowdown(FigureModel):
     """TPOT against the number of requests in flight during decode."""
 
     levels: list[DecodeLevel]
@@ -94,7 +92,7 @@ class DecodeSlowdown(_M):
     confidence: float
 
 
-class RunTeardown(_M):
+class RunTeardown(FigureModel):
     """One run's teardown."""
 
     label: str
@@ -132,7 +130,7 @@ class RunTeardown(_M):
     notes: list[str] = Field(default_factory=list)
 
 
-class Teardown(_M):
+class Teardown(FigureModel):
     """summary.json ``teardown``: one teardown per side (per-request runs with TTFT only)."""
 
     sides: dict[str, RunTeardown] = Field(default_factory=dict)

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Iterator
 
 from casegen.errors import CasegenError
+from casegen.safe_io import private_dir
 
 #: names casegen writes into an output folder (a folder holding only these is casegen's own)
 OWN_NAMES = frozenset({"report.html", "report.pdf", "summary.json", "report.md", "report.png", "charts"})
@@ -77,19 +78,6 @@ def check_output_folder(out: Path, case_dir: Path | None) -> Path:
     return resolved
 
 
-def _private_dir(path: Path) -> Path | None:
-    """``path`` created (mode 0700) if needed; None unless it is a real folder of ours that nobody
-    else can write (a folder another user made in a shared /tmp is not used)."""
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
-        return None
-    return path
-
-
 def lock_dir() -> Path:
     """The per-user folder of output-folder locks (see the module docstring)."""
     candidates = []
@@ -99,7 +87,7 @@ def lock_dir() -> Path:
     candidates.append(Path(cache) / "casegen" / "locks")
     candidates.append(Path(tempfile.gettempdir()) / f"casegen-{os.getuid()}" / "locks")
     for candidate in candidates:
-        if candidate.is_absolute() and (found := _private_dir(candidate)) is not None:
+        if candidate.is_absolute() and (found := private_dir(candidate)) is not None:
             return found
     raise CasegenError("no private folder for the build lock", file=candidates[-1],
                        expected="a writable $XDG_RUNTIME_DIR, ~/.cache or temporary folder")

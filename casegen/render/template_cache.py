@@ -17,7 +17,6 @@ temporary file renamed), so concurrent builds never read half an entry.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -25,18 +24,7 @@ from pathlib import Path
 import jinja2
 from jinja2.bccache import Bucket
 
-
-def private_dir(path: Path) -> Path | None:
-    """``path`` created (mode 0700) if missing; None unless it is a folder owned by this user that
-    no one else can write to."""
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
-        return None
-    return path
+from casegen.safe_io import private_dir
 
 
 def cache_folder(flavour: str, version: str) -> Path | None:
