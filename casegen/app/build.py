@@ -37,6 +37,8 @@ class BuildResult:
     report: Report | None = None
     #: casegen's files from an earlier build that this build's set does not hold (removed)
     removed: list[Path] = field(default_factory=list)
+    #: the HTML rendered for print (what the PDF was laid out from), when a PDF or ``print_html`` was asked for
+    print_html: str = ""
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -120,15 +122,16 @@ def render_png(pdf: bytes, scale: float = 1.5) -> bytes:
 
 
 def _pdf_for_layout(html: str, study, case_dir: Path, layout: str, theme, templates, say, context) -> bytes:
-    """PDF bytes; the one-page layout is tightened step by step until it fits one page (each step
-    renders the templates again from ``context``, the report context ``html`` was made from)."""
+    """PDF bytes from ``html`` (rendered for print); the one-page layout is tightened step by step
+    until it fits one page (each step renders the templates again from ``context``, the report
+    context ``html`` was made from)."""
     from casegen.render.html import PageOverflow
 
     if layout != "onepager":
         return render_pdf(html, case_dir, study.case.date)
     for tight in (0, 1, 2, 3):
         page_html = html if tight == 0 else render_html(study, layout=layout, theme=theme, templates=templates,
-                                                        context=context, tight=tight)
+                                                        context=context, tight=tight, medium="print")
         try:
             return render_pdf(page_html, case_dir, study.case.date, max_pages=1)
         except PageOverflow as over:
@@ -162,6 +165,7 @@ def build(
     trust_case_templates: bool = False,
     trust_case_paths: bool = False,
     progress: Callable[[str], None] | None = None,
+    print_html: bool = False,
 ) -> BuildResult:
     """Build the outputs of the case at ``case_path`` (a folder or its case.yaml).
 
@@ -170,6 +174,7 @@ def build(
     ``--templates``) wins over ``report.templates`` in case.yaml, which is used only with
     ``trust_case_templates`` — a case someone sent must not choose the code that renders it.
     Unless ``trust_case_paths``, every file the case names must resolve inside its folder.
+    ``print_html``: also render the HTML for print (``BuildResult.print_html``) without a PDF.
     """
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -193,11 +198,16 @@ def build(
     timings["report"] = time.perf_counter() - t
     html = ""
     ctx = None  # the report context (charts drawn once) shared by the HTML, its tightening and Markdown
-    if "html" in formats or "pdf" in formats or png:  # Markdown and JSON do not need the HTML
+    want_print = "pdf" in formats or png or print_html
+    printed = ""
+    if "html" in formats or want_print:  # Markdown and JSON do not need the HTML
         t = time.perf_counter()
         say("rendering HTML")
         ctx = report_context(study, theme=theme, layout=layout, report=report, outputs=tuple(formats))
-        html = render_html(study, layout=layout, theme=theme, templates=templates, context=ctx)
+        if "html" in formats:
+            html = render_html(study, layout=layout, theme=theme, templates=templates, context=ctx)
+        if want_print:
+            printed = render_html(study, layout=layout, theme=theme, templates=templates, context=ctx, medium="print")
         timings["html"] = time.perf_counter() - t
     outputs: list[tuple[Path, bytes]] = []
     if "html" in formats:
@@ -214,7 +224,7 @@ def build(
     if "pdf" in formats or png:
         say("rendering PDF")
         t = time.perf_counter()
-        pdf_bytes = _pdf_for_layout(html, study, case_dir, layout or case.report.layout, theme, templates, say,
+        pdf_bytes = _pdf_for_layout(printed, study, case_dir, layout or case.report.layout, theme, templates, say,
                                     ctx)
         timings["pdf"] = time.perf_counter() - t
         if "pdf" in formats:
@@ -225,4 +235,4 @@ def build(
     removed = sorted(own_files(out) - {rel for rel, _data in rel_outputs})
     write_output_set(out, rel_outputs, case_dir=case_dir, write_one=write_atomic)
     return BuildResult(out, [p for p, _ in outputs], study, time.perf_counter() - t0, timings, report,
-                       [out / rel for rel in removed])
+                       [out / rel for rel in removed], printed)

@@ -99,7 +99,7 @@ class CaseOutcome:
     body: str = ""  # the report's <main> content, for the combined PDF
     summary_body: str = ""  # the one-pager's <main> content (the book's page for this case)
     summary_tight: int = 0  # the one-pager's tightening level that fits one page
-    pdf_job: tuple[str, str, str] | None = None  # (case folder, out folder, date): its PDF is still to render
+    pdf_job: tuple[str, str, str, str] | None = None  # (case folder, out folder, date, print HTML): its PDF is still to render
 
 
 def _side_value(value: float | None, bound: str, upper: float | None, unit: str) -> str:
@@ -165,11 +165,11 @@ def _build_one_unguarded(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool,
     slug = slug_of(Path(case_dir))
     later = pdf and defer_pdf and load_case(case_dir, trust_paths=trust_case_paths)[0].report.layout != "onepager"
     result = build(case_dir, outdir, formats=("html", "json") + (("pdf",) if pdf and not later else ()),
-                   trust_case_templates=trust_case_templates, trust_case_paths=trust_case_paths)
+                   trust_case_templates=trust_case_templates, trust_case_paths=trust_case_paths, print_html=pdf)
     study = result.study
     case = study.case
     report = result.report if result.report is not None else build_report(study)
-    html = (Path(outdir) / "report.html").read_text(encoding="utf-8")
+    html = result.print_html  # the book is printed: its chapters carry the charts as print images
     m = re.search(r'<main class="report[^"]*">(.*)</main>', html, re.S)
     card = {
         "title": case.title, "summary": case.summary, "date": case.date.isoformat(),
@@ -182,7 +182,7 @@ def _build_one_unguarded(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool,
         "missed": [f"{c.title}: {c.value}" for c in report.page1.missed],
         "pdf": f"{slug}/report.pdf" if pdf else None, "threats": len({t.key for t in study.threats}),
     }
-    job = (str(study.case_dir), outdir, case.date.isoformat()) if later else None
+    job = (str(study.case_dir), outdir, case.date.isoformat(), html) if later else None
     summary, tight = _one_page(study, result) if pdf else ("", 0)
     return CaseOutcome(slug, case_dir, True, None, card, m.group(1) if m else "", pdf_job=job, summary_body=summary,
                        summary_tight=tight)
@@ -195,7 +195,7 @@ def _one_page(study, result) -> tuple[str, int]:
 
     for tight in (0, 1, 2, 3):
         html = render_html(study, layout="onepager", theme=study.case.report.theme, tight=tight,
-                           report=getattr(result, "report", None))
+                           report=getattr(result, "report", None), medium="print")
         try:
             render_pdf(html, study.case_dir, study.case.date, max_pages=1)
         except PageOverflow:
@@ -205,12 +205,11 @@ def _one_page(study, result) -> tuple[str, int]:
     return "", 0
 
 
-def _case_pdf(case_dir: str, outdir: str, date: str) -> str | None:
-    """Worker: report.pdf from the report.html :func:`_build_one` wrote; the error text or None."""
+def _case_pdf(case_dir: str, outdir: str, date: str, html: str) -> str | None:
+    """Worker: report.pdf from the print HTML :func:`_build_one` rendered; the error text or None."""
     from casegen.render.html import render_pdf
 
     try:
-        html = (Path(outdir) / "report.html").read_text(encoding="utf-8")
         write_atomic(Path(outdir) / "report.pdf", render_pdf(html, Path(case_dir), dt.date.fromisoformat(date)))
     except CasegenError as err:
         return err.format()
@@ -315,14 +314,14 @@ def _outcome(future: Any, retry: Callable[[], CaseOutcome], slug: str, path: str
                                "killed); the other cases were built")
 
 
-def _pdf_result(future: Any, job: tuple[str, str, str]) -> str | None:
+def _pdf_result(future: Any, job: tuple[str, str, str, str]) -> str | None:
     try:
         return future.result()
     except BrokenProcessPool:
         return _pdf_alone(job)
 
 
-def _pdf_alone(job: tuple[str, str, str]) -> str | None:
+def _pdf_alone(job: tuple[str, str, str, str]) -> str | None:
     try:
         return _alone(_case_pdf, *job)
     except BrokenProcessPool:

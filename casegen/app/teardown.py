@@ -86,6 +86,10 @@ def write_teardown(paths: list[Path], outdir: Path, formats: tuple[str, ...] = (
             date = dt.date.fromisoformat((runs[0].meta.date or "")[:10])
         except ValueError:
             pass
-        (outdir / "teardown.pdf").write_bytes(render_pdf(html, outdir, date))
+        from casegen.render.charts import chart_medium
+
+        with chart_medium("print"):
+            printed = teardown_document(items, files, title)
+        (outdir / "teardown.pdf").write_bytes(render_pdf(printed, outdir, date))
         written.append(outdir / "teardown.pdf")
     return written

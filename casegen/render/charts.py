@@ -12,9 +12,10 @@ import hashlib
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from html import escape as html_escape
-from html import unescape as html_unescape
 from typing import Any
 
 import matplotlib
@@ -166,15 +167,20 @@ def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> Chart:
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):].rstrip()  # drop XML prolog and doctype for inline use, and the final newline
     # a responsive size: drop the fixed width/height; the viewBox crops to the drawn content
-    svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+" viewBox="([^"]+)"',
-                 lambda m: f'<svg{m.group(1)} viewBox="{view_box or m.group(2)}" class="chart" '
-                           'preserveAspectRatio="xMidYMid meet"', svg, count=1)
+    boxes: list[str] = []
+
+    def sized(m: re.Match) -> str:
+        boxes.append(view_box or m.group(2))
+        return f'<svg{m.group(1)} viewBox="{boxes[0]}" class="chart" preserveAspectRatio="xMidYMid meet"'
+
+    svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+" viewBox="([^"]+)"', sized, svg, count=1)
+    width_pt = float(boxes[0].split()[2]) if boxes else None
     uid = "chart-" + hashlib.sha256(f"{variant}\n{title}\n{desc}".encode()).hexdigest()[:10]
     svg = _scoped_ids(svg, uid)
     head_end = svg.index(">") + 1
     return Chart(svg[:head_end - 1] + f' role="img" aria-labelledby="{uid}-t {uid}-d">'
                  + f'<title id="{uid}-t">{_xml_text(title)}</title><desc id="{uid}-d">{_xml_text(desc)}</desc>'
-                 + svg[head_end:], name=title, description=desc)
+                 + svg[head_end:], name=title, description=desc, width_pt=width_pt)
 
 
 def _scoped_ids(svg: str, uid: str) -> str:
@@ -187,28 +193,68 @@ def _scoped_ids(svg: str, uid: str) -> str:
     return prefix_ids(svg, uid)
 
 
+#: The medium charts are embedded for: "screen" (inline SVG, with the phone variant) or "print"
+#: (WeasyPrint: the wide variant as an image). Set with :func:`chart_medium` around a template render.
+_MEDIUM: ContextVar[str] = ContextVar("casegen_chart_medium", default="screen")
+MEDIA = ("screen", "print")
+
+
+@contextmanager
+def chart_medium(medium: str) -> Iterator[None]:
+    """Charts printed inside the block embed themselves for ``medium`` (one of :data:`MEDIA`)."""
+    if medium not in MEDIA:
+        raise ValueError(f"unknown medium {medium!r}")
+    token = _MEDIUM.set(medium)
+    try:
+        yield
+    finally:
+        _MEDIUM.reset(token)
+
+
 class Chart(str):
     """A drawn chart as a value: its accessible name (``name``, the SVG's ``<title>``), its text
-    alternative (``description``, the SVG's ``<desc>``), the
-    ``wide`` rendering (screens and print) and an optional ``narrow`` one (stacked panels, larger type,
-    for phones). Each renderer embeds it its own way: HTML prints the value (both variants, CSS shows
-    one: ``.desk-only`` / ``.phone-only``), Markdown writes ``wide`` to a file with ``alt`` as its alt
-    text. As a string it is the HTML markup, and it is never escaped (``__html__``)."""
+    alternative (``description``, the SVG's ``<desc>``), the ``wide`` rendering (screens and print),
+    an optional ``narrow`` one (stacked panels, larger type, for phones) and the wide rendering's
+    drawn width in points (``width_pt``). Each renderer embeds it its own way: printed into a
+    template (``__html__``) it is, on screen, both variants inline (CSS shows one: ``.desk-only`` /
+    ``.phone-only``) and, for print (:func:`chart_medium`), the wide variant as an ``<img>`` with a
+    data URL (:meth:`print_markup`); Markdown writes ``wide`` to a file with ``alt`` as its alt
+    text. As a string it is the screen markup, and it is never escaped."""
 
     name: str
     description: str
     wide: str
     narrow: str | None
+    width_pt: float | None
 
-    def __new__(cls, wide: str, narrow: str | None = None, *, name: str, description: str) -> Chart:
+    def __new__(cls, wide: str, narrow: str | None = None, *, name: str, description: str,
+                width_pt: float | None = None) -> Chart:
         markup = wide if narrow is None else (f'<div class="chart-variants"><div class="desk-only">{wide}</div>'
                                               f'<div class="phone-only">{narrow}</div></div>')
         chart = super().__new__(cls, markup)
         chart.name, chart.description, chart.wide, chart.narrow = name, description, wide, narrow
+        chart.width_pt = width_pt
         return chart
 
     def __html__(self) -> str:
-        return str.__str__(self)
+        return self.print_markup() if _MEDIUM.get() == "print" else str.__str__(self)
+
+    def print_markup(self) -> str:
+        """The wide variant as an ``<img class="chart">`` carrying the SVG as a data URL, its text
+        alternative as ``alt``, never wider than drawn (its 9 pt type is not blown up).
+
+        For WeasyPrint: an inline SVG's every element goes through the HTML style cascade and the
+        HTML parser before the SVG renderer sees it; as an image it goes straight to the SVG
+        renderer, which draws it the same. That spares about a tenth of the PDF's CPU time, and the
+        tagged PDF takes the chart's full description as the figure's alternate text. The phone
+        variant is not printed (print CSS hides it anyway)."""
+        svg = self.wide
+        if "xmlns=" not in svg[: svg.index(">")]:
+            svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        size = f' style="max-width: {self.width_pt:.0f}pt"' if self.width_pt else ""
+        return (f'<img class="chart"{size} alt="{html_escape(self.alt, quote=True)}" '
+                f'src="data:image/svg+xml;base64,{data}">')
 
     @property
     def alt(self) -> str:
@@ -218,43 +264,7 @@ class Chart(str):
 
 def responsive(wide: Chart, narrow: Chart) -> Chart:
     """Two variants of one chart: ``wide`` for screens and print, ``narrow`` for phones."""
-    return Chart(wide.wide, narrow.wide, name=wide.name, description=wide.description)
-
-
-_PHONE_VARIANT = re.compile(r'<div class="phone-only">\s*<svg\b.*?</svg>\s*</div>', re.DOTALL)
-
-
-def without_phone_variants(html: str) -> str:
-    """``html`` without the phone variant of each :func:`responsive` chart: print hides it
-    (``.phone-only`` is ``display: none`` outside the phone media query), so dropping it before
-    WeasyPrint leaves the PDF unchanged while sparing the style cascade half the SVG elements."""
-    return _PHONE_VARIANT.sub("", html)
-
-
-_CHART_SVG = re.compile(r'<svg\b[^>]*\bclass="chart"[^>]*>.*?</svg>', re.DOTALL)
-
-
-def as_print_images(html: str) -> str:
-    """``html`` with each chart's inline ``<svg>`` (those :func:`_to_svg` made) turned into an
-    ``<img class="chart">`` carrying the same SVG as a data URL and its text alternative as ``alt``.
-
-    For WeasyPrint only: an inline SVG's every element goes through the HTML style cascade and
-    the HTML parser before the SVG renderer sees it; as an image it goes straight to the SVG
-    renderer, which draws it the same. That spares about a tenth of the PDF's CPU time, and the
-    tagged PDF takes the chart's full description as the figure's alternate text."""
-
-    def one(m: re.Match) -> str:
-        svg = m.group(0)
-        if "xmlns=" not in svg[: svg.index(">")]:
-            svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
-        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-        box = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', svg[: svg.index(">")])
-        # never wider than drawn (points): a small chart is not blown up past its 9 pt type
-        size = f' style="max-width: {float(box.group(1)):.0f}pt"' if box else ""
-        return (f'<img class="chart"{size} alt="{html_escape(alt_text(svg), quote=True)}" '
-                f'src="data:image/svg+xml;base64,{data}">')
-
-    return _CHART_SVG.sub(one, html)
+    return Chart(wide.wide, narrow.wide, name=wide.name, description=wide.description, width_pt=wide.width_pt)
 
 
 def svg_file(chart: Chart) -> str:
@@ -262,15 +272,10 @@ def svg_file(chart: Chart) -> str:
     return chart.wide
 
 
-def alt_text(chart: Chart | str) -> str:
+def alt_text(chart: Chart | None) -> str:
     """The chart's accessible name and text alternative, as one plain sentence (Markdown alt text);
-    from a chart's own ``<title>``/``<desc>`` for an SVG string (the PDF's image variant)."""
-    if isinstance(chart, Chart):
-        return chart.alt
-    t = re.search(r"<title[^>]*>(.*?)</title>", str(chart), flags=re.DOTALL)
-    d = re.search(r"<desc[^>]*>(.*?)</desc>", str(chart), flags=re.DOTALL)
-    parts = [html_unescape(x.group(1)).strip() for x in (t, d) if x]
-    return ": ".join(p for p in parts if p)
+    "" without a chart."""
+    return chart.alt if isinstance(chart, Chart) else ""
 
 
 class _UnitFormatter(Formatter):

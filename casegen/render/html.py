@@ -672,8 +672,12 @@ def _compact_latency(report: Report, found: dict[str, Finding]) -> list[dict[str
 
 def render_html(study: Study, *, layout: str | None = None, theme: str | None = None,
                 templates: str | Path | None = None, tight: int = 0, report: Report | None = None,
-                outputs: tuple[str, ...] = (), context: dict[str, Any] | None = None) -> str:
+                outputs: tuple[str, ...] = (), context: dict[str, Any] | None = None,
+                medium: str = "screen") -> str:
     """The report as one self-contained HTML string (deterministic).
+
+    ``medium`` is where it is read: "screen" (report.html: charts inline, with their phone
+    variants) or "print" (the HTML :func:`render_pdf` lays out: charts as images, wide variant).
 
     ``layout`` (full | onepager) and ``theme`` (modern | classic) default to the case's ``report:``
     settings; ``templates`` is a folder of template overrides (never taken from case.yaml here:
@@ -694,15 +698,16 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
     ctx = (dict(context, tight=tight) if context is not None
            else report_context(study, theme=theme, layout=layout, tight=tight, report=report, outputs=outputs))
     if user_dir is None:  # casegen's own templates
-        return _render_html(_env(None), LAYOUTS[layout], ctx, theme, None)
+        return _render_html(_env(None), LAYOUTS[layout], ctx, medium, None)
     # a user's templates: in a child process with CPU, memory and output limits (casegen.render.sandbox)
-    return render_bounded(lambda: _render_html(_env(user_dir), LAYOUTS[layout], ctx, theme, user_dir),
+    return render_bounded(lambda: _render_html(_env(user_dir), LAYOUTS[layout], ctx, medium, user_dir),
                           where=str(user_dir))
 
 
-def _render_html(env: jinja2.Environment, name: str, ctx: dict[str, Any], theme: str, user_dir: Path | None) -> str:
+def _render_html(env: jinja2.Environment, name: str, ctx: dict[str, Any], medium: str, user_dir: Path | None) -> str:
     try:
-        return fill_page_glossary(keep_units_together(env.get_template(name).render(**ctx)))
+        with charts.chart_medium(medium):
+            return fill_page_glossary(keep_units_together(env.get_template(name).render(**ctx)))
     except jinja2.TemplateSyntaxError as err:
         raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
                            where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None
@@ -813,7 +818,7 @@ def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | Non
         fetcher = _fetcher_class()([case_dir, templates_dir(), fonts_dir])
         font_config = FontConfiguration()
         extra = weasyprint.CSS(string=fonts_css, font_config=font_config, url_fetcher=fetcher)
-        source = charts.as_print_images(charts.without_phone_variants(html))
+        source = html  # rendered for print: charts are already images (charts.chart_medium)
         doc = weasyprint.HTML(string=source, base_url=str(case_dir.resolve()) + "/", url_fetcher=fetcher)
         # PDF/UA-1: a tagged PDF (structure tree, reading order, alt texts) carrying the document language
         rendered = doc.render(stylesheets=[extra], font_config=font_config, pdf_variant=PDF_VARIANT)
