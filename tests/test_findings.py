@@ -161,9 +161,7 @@ def test_sweep_leads_with_capacity():
     r = build_report(study)
     assert r.page1.cards[0].finding == "capacity"
     # "Notes on the sweep": each point's offered-rate note once, the way to read them once
-    from casegen.render.html import _sweep_view
-
-    notes = _sweep_view(study, r)["notes"]
+    notes = r.sweep.notes  # what the sweep section prints
     rates = [n.split(":")[0].replace(",", "") for n in notes if "from the offered rate" in n]
     assert len(rates) == len(set(rates)) == 5, notes
     assert sum("drain tail" in n for n in notes) == 1

@@ -11,7 +11,7 @@ import pytest
 from casegen.analysis.study import analyze
 from casegen.case.model import load_case
 from casegen.formatting import fmt_ticks
-from casegen.render.hero import hero_view
+from casegen.render.hero import hero_chart, hero_view
 from casegen.render.sweep_charts import _at, _densify, sweep_chart_stats
 from casegen.report.build import build_report
 from casegen.story.so_what import so_what
@@ -30,7 +30,7 @@ def studies():
 
 
 def _hero(studies, name):
-    return hero_view(studies[name], build_report(studies[name]))
+    return hero_view(build_report(studies[name]), {"hero": hero_chart(studies[name])})
 
 
 def test_the_picture_is_chosen_by_the_case(studies):

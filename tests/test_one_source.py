@@ -154,8 +154,15 @@ runs:
 """)
 
 
+def cost_point_only(d: Path) -> None:
+    """The FP8 example: vLLM files record no send times, so the throughput change the self-hosted cost
+    is priced at has no interval: the cost is a point estimate (†), neutral in every view."""
+    shutil.copytree(ROOT / "cases" / "h100-llama31-8b-fp8", d, ignore=shutil.ignore_patterns("build"))
+
+
 SCENARIOS = {
     "summary_only": summary_only,
+    "cost_point_only": cost_point_only,
     "bounded": bounded,
     "uncertified_sweep": uncertified_sweep,
     "missed_both": missed_both,
@@ -281,6 +288,20 @@ def test_scenario_claims(built):
     one = built("bounded")["onepager"]
     assert 'class="so-what">Saves at least' in one or 'verdict-line good">Saves at least' in one
     assert "**Saves at least" in built("bounded")["md"]
+
+    # the cost table shows each side's bound and the change as a bound, never a point
+    cost_md = built("bounded")["md"].split("## Cost and payback", 1)[1].split("\n## ", 1)[0]
+    assert "| ≤ $" in cost_md and "| ≤ −" in cost_md, cost_md
+    assert re.search(r"\| ≥ \$[\d,]+ \([\d.]+%\) \| \$[\d,]+ \| ≤ [\d.]+ months \| ≥ \+\d+% \|", cost_md), cost_md
+
+    s = built("cost_point_only")["summary"]
+    assert s["cost"]["point_only"] and s["cost"]["tone"] == "neutral"
+    cost = _finding(s, "cost")
+    assert cost["verdict"] == "na" and cost["value"].endswith("†")
+    section = built("cost_point_only")["html"].split('id="cost"', 1)[1].split("</section>", 1)[0]
+    assert "v-better" not in section and "v-worse" not in section and "%†" in section
+    cost_md = built("cost_point_only")["md"].split("## Cost and payback", 1)[1].split("\n## ", 1)[0]
+    assert "%† |" in cost_md, cost_md
 
     s = built("uncertified_sweep")["summary"]
     cap = _finding(s, "capacity")

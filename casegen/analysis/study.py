@@ -25,6 +25,7 @@ from casegen.analysis.metrics import (
     latency_deltas,
     throughput_deltas,
 )
+from casegen.analysis.sweep import offered_notes
 from casegen.analysis.throughput import delta_ci as throughput_delta_ci
 from casegen.analysis.throughput import run_throughput_cis
 from casegen.analysis.transient import run_transient, trim_transient
@@ -797,14 +798,20 @@ def _transient_summary(study: Study, side: str) -> dict[str, Any] | None:
     return t.as_dict() if t is not None else None
 
 
+def _load_value(load: float | None) -> float | str | None:
+    """A nominal load for summary.json: a number, "inf" for an unbounded rate (all requests at once),
+    or None."""
+    return "inf" if load is not None and math.isinf(load) else load
+
+
 def _sweep_summary(study: Study) -> dict[str, Any]:
-    out: dict[str, Any] = {"compare_at_load": study.compare_load, "sides": {}}
+    out: dict[str, Any] = {"compare_at_load": _load_value(study.compare_load), "sides": {}}
     for side, sw in study.sweeps.items():
         cap = study.capacities.get(side)
         pts = []
         for i, p in enumerate(sw.points):
             verdict = cap.verdicts[i].status if cap is not None and i < len(cap.verdicts) else None
-            pts.append({"load": p.load, "load_kind": p.load_kind, "achieved_requests_per_s": p.achieved_rps,
+            pts.append({"load": _load_value(p.load), "load_kind": p.load_kind, "achieved_requests_per_s": p.achieved_rps,
                         "achieved_output_tokens_per_s": p.achieved_out_tps, "data": "summary" if p.summary_only else "per-request",
                         "latency_ms": {m: {st: p.latency(m, st) for st in registry.PERCENTILE_STATS}
                                        for m in registry.CURVE_METRICS},
@@ -826,7 +833,13 @@ def _sweep_summary(study: Study) -> dict[str, Any]:
     if study.pairing is not None:
         out["unpaired"] = {"baseline": [p.load for p in study.pairing.unpaired_base],
                            "optimized": [p.load for p in study.pairing.unpaired_opt]}
-        out["notes"] = list(study.pairing.notes)
+    # every note on the sweep: the pairing's (they hold the offered-rate notes), else the offered-rate
+    # notes, then each side's own
+    bs, os_ = study.sweeps["baseline"], study.sweeps["optimized"]
+    notes = list(study.pairing.notes) if study.pairing is not None else offered_notes(bs, os_)
+    for sw in (bs, os_):
+        notes += [n for n in sw.notes if n not in notes]
+    out["notes"] = notes
     return out
 
 
@@ -883,7 +896,7 @@ def _ladder_summary(study: Study) -> dict[str, Any]:
                       "payback_months": s.payback_months, "worse": s.worse, "better": s.better,
                       "findings": [f.model_dump(mode="json") for f in s.findings],
                       "tradeoffs": [t.technique for t in s.tradeoffs]})
-    return {"compare_at_load": lad.compare_load, "rungs": rungs, "steps": steps, "findings": lad.findings,
+    return {"compare_at_load": _load_value(lad.compare_load), "rungs": rungs, "steps": steps, "findings": lad.findings,
             "notes": lad.notes}
 
 
@@ -955,7 +968,8 @@ def summary_dict(study: Study) -> dict[str, Any]:
                      "verdict": r.verdict.status if r.verdict else None,
                      "requests_needed_to_pass": r.verdict.needed if r.verdict else None,
                      "variance_factor": r.variance_factor,
-                     "reason": r.verdict.reason if r.verdict else r.note}
+                     "reason": r.verdict.reason if r.verdict else r.note,
+                     "note": r.note if r.verdict else ""}
                     for r in sm.results
                 ],
             }
@@ -969,6 +983,9 @@ def summary_dict(study: Study) -> dict[str, Any]:
                             for k, e in study.workload.equivalence.items()} if study.workload else {},
             "comparisons_still_valid": study.workload.still_valid if study.workload else [],
             "comparisons_note": study.workload.valid_note if study.workload else "",
+            "compared": study.workload is not None,
+            "major_threats": [{"title": t.title, "reason": t.reason} for t in study.workload.threats
+                              if t.severity == "major"] if study.workload else [],
         },
         "threats": [asdict(t) for t in study.threats],
         "sweep": _sweep_summary(study) if study.sweeps else None,

@@ -379,7 +379,7 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
     return RunTeardown(label=label, load=run.meta.describe_load(), n=n, e2e_mean_ms=e2e_mean, ttft_mean_ms=ttft_mean,
                        client_wait_ms=cw[0] if cw else None, client_wait_p95_ms=cw[1] if cw else None,
                        queue_ms=queue, prefill_ms=prefill, decode_ms=decode_ms, queue_share_of_ttft=qshare,
-                       queue_source=source, queue_source_text=source_text,  # type: ignore[arg-type]
+                       queue_source=source, queue_source_text=source_text,
                        queue_estimate_ms=estimate if source == "tool" else None,
                        queue_ms_at_least=q_least, ttft_ms_per_request_in_flight=per_k, shares_of_e2e=shares, mean_in_flight=None if k is None else float(k.mean() + 1), prefill=use, decode=dec,
                        bottleneck=bottleneck, evidence=evidence, notes=notes)

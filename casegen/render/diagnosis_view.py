@@ -112,15 +112,22 @@ def split_chart(rows: list[Any]) -> charts.Chart:
     return charts.responsive(wide, narrow)
 
 
-def teardown_view(study: Any) -> dict[str, Any] | None:
-    """The per-side diagnosis for the "Where the time goes" section (None without a teardown)."""
-    td = study.teardown
+def teardown_chart(td: Any) -> charts.Chart | None:
+    """The queue / prefill / decode split of each side (None without a teardown, or when queue wait
+    and prefill are not separable: the first-token split chart says it all)."""
     if td is None:
         return None
     rows = list(td.sides.values())
-    separable = any(r.queue_ms is not None for r in rows)  # otherwise the first-token split chart says it all
-    return {"chart": split_chart(rows) if separable else None,
-            "sides": [{"label": r.label, "bottleneck": r.bottleneck, "sentences": run_sentences(r)} for r in rows]}
+    return split_chart(rows) if any(r.queue_ms is not None for r in rows) else None
+
+
+def teardown_view(td: Any, chart: charts.Chart | None) -> dict[str, Any] | None:
+    """The per-side diagnosis for the "Where the time goes" section (None without a teardown)."""
+    if td is None:
+        return None
+    return {"chart": chart,
+            "sides": [{"label": r.label, "bottleneck": r.bottleneck, "sentences": run_sentences(r)}
+                      for r in td.sides.values()]}
 
 
 # --------------------------------------------------------------------------- segments
@@ -169,9 +176,11 @@ def _ci(s: Any) -> str:
     return f"{fmt_ms(s.change_ms)} [{fmt_ms(s.ci_ms[0])}, {fmt_ms(s.ci_ms[1])}]"
 
 
-def segments_view(study: Any) -> dict[str, Any] | None:
-    seg = study.segments
-    cw = study.cheap_win
+def segments_view(report: Any, chart: charts.Chart | None) -> dict[str, Any] | None:
+    """The helps/hurts segments and a cheap win's intended changes, from the Report (``segments``,
+    ``optimization``) and the drawn segments chart."""
+    seg = report.segments
+    cw = report.optimization
     out: dict[str, Any] = {"intended": [c.claim for c in cw.changes] if cw is not None else [],
                            "intended_notes": list(cw.notes) if cw is not None else [],
                            "quality": (cw.quality_text if cw is not None and cw.quality_needed else None),
@@ -179,8 +188,7 @@ def segments_view(study: Any) -> dict[str, Any] | None:
     if seg is not None:
         out["notes"] = list(seg.notes)
         out["crossovers"] = [c.text for c in seg.crossovers]
-        if seg.axes:
-            out["chart"] = segments_chart(seg.axes)
+        out["chart"] = chart
         for a in seg.axes:
             k = len(a.segments)
             out["axes"].append({

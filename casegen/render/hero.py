@@ -8,7 +8,8 @@
   interval, against the limit;
 * otherwise: the latency percentiles before and after (the results' bar chart).
 
-The builder of the ``hero`` section (:mod:`casegen.render.sections`).
+The chart is drawn once with the others (:func:`hero_chart`); :func:`hero_view` is the builder of
+the ``hero`` section (:mod:`casegen.render.sections`).
 """
 
 from __future__ import annotations
@@ -112,17 +113,23 @@ def _fixed(study: Any) -> dict[str, Any] | None:
     return {"chart": slo_chart(rows, study.label("baseline"), study.label("optimized")), "caption": caption}
 
 
-def hero_view(study: Any, report: Any) -> dict[str, Any] | None:
-    """The chart, its caption and the so-what line for page 1 (None: no picture fits the case)."""
-    view = None
+def hero_chart(study: Any) -> dict[str, Any] | None:
+    """Page 1's chart and its caption (what the chart shows), drawn from the Study's figures; None
+    when no picture fits the case."""
     if study.ladder is not None:
-        view = _ladder(study)
-    elif study.sweeps:
-        view = _sweep(study)
-    elif study.case.slos and not any(study.runs[s].summary_only for s in ("baseline", "optimized")):
-        view = _fixed(study)
-    if view is None:
+        return _ladder(study)
+    if study.sweeps:
+        return _sweep(study)
+    if study.case.slos and not any(study.runs[s].summary_only for s in ("baseline", "optimized")):
+        return _fixed(study)
+    return None
+
+
+def hero_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
+    """The chart, its caption and the so-what line for page 1 (None: no picture fits the case)."""
+    if drawn.get("hero") is None:
         return None
+    view = dict(drawn["hero"])
     terms = [t for t in ("TTFT", "TPOT", "p99", "SLO") if t in str(view["chart"]) or t == "SLO"]
     view["so_what"] = report.so_what
     view["glossary"] = [(t, GLOSSARY[t]) for t in terms]

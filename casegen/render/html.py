@@ -21,9 +21,8 @@ from markupsafe import Markup, escape
 
 from casegen import __version__
 from casegen.analysis.metrics import METRIC_LABELS, per_request_values
-from casegen.analysis.quality import one_line as quality_one_line
 from casegen.analysis.study import SIDES, Study
-from casegen.analysis.sweep import offered_notes
+from casegen.analysis.sweep import slo_text
 from casegen.errors import CasegenError, InternalError
 from casegen.formatting import (
     fmt_ms,
@@ -52,6 +51,8 @@ from casegen.render import charts, diagnosis_view, prose
 from casegen.render.chart_memo import chart_theme
 from casegen.render.glossary import PLACEHOLDER as GLOSSARY_PLACEHOLDER
 from casegen.render.glossary import fill_page_glossary
+from casegen.render.hero import hero_chart
+from casegen.render.ladder_view import ladder_chart
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
 from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
@@ -60,7 +61,6 @@ from casegen.render.weasyprint_import import import_weasyprint
 from casegen.render.wide_tables import split_wide_tables, wide_tables
 from casegen.report.build import build_report
 from casegen.report.model import Report
-from casegen.report.reproduce import reproduce_view
 from casegen.resources import templates_dir
 from casegen.story.model import Finding
 
@@ -231,62 +231,80 @@ TOKEN_SOURCES = {"server": "the server's (the API response's usage)",
                  "client": "the benchmark client's own count (the response re-tokenised)"}
 
 
-def _method_rows(study: Study) -> list[dict[str, Any]]:
+def _method_rows(report: Report) -> list[dict[str, Any]]:
     rows = []
+    R, S = report.runs, report.setup
 
     def both(label: str, f) -> None:
         rows.append({"label": label, "cells": [f(s) for s in SIDES]})
 
     def tok(s: str, kind: str) -> str:
-        d = study.metrics[s].tokens.get(kind)
+        d = getattr(R[s].tokens, kind)
         if d is None:
             return "—"
-        if d.n is None:
-            return f"mean {fmt_num(d.mean, 0)} (summary only)"
-        if d.min == d.max:
-            return f"{fmt_num(d.mean, 0)} for every request"
-        return f"mean {fmt_num(d.mean, 0)}, p50 {fmt_num(d.p50, 0)}, p90 {fmt_num(d.p90, 0)} (min {fmt_num(d.min, 0)}, max {fmt_num(d.max, 0)})"
+        if d.get("n") is None:
+            return f"mean {fmt_num(d['mean'], 0)} (summary only)"
+        if d["min"] == d["max"]:
+            return f"{fmt_num(d['mean'], 0)} for every request"
+        return (f"mean {fmt_num(d['mean'], 0)}, p50 {fmt_num(d['p50'], 0)}, p90 {fmt_num(d['p90'], 0)} "
+                f"(min {fmt_num(d['min'], 0)}, max {fmt_num(d['max'], 0)})")
 
-    R, M = study.runs, study.metrics
-    both("Tool", lambda s: TOOL_NAMES.get(R[s].meta.tool, R[s].meta.tool)
-         + (f" {R[s].meta.tool_version}" if R[s].meta.tool_version else "") )
-    both("Model", lambda s: R[s].meta.model or "—")
-    both("Backend", lambda s: R[s].meta.backend or "—")
-    both("Run date", lambda s: fmt_run_date(R[s].meta.date))
-    both("Offered load", lambda s: R[s].meta.describe_load())
-    both("Requests", lambda s: f"{fmt_num(M[s].requests.get('total'))} sent, {fmt_num(M[s].requests.get('succeeded'))} succeeded, {fmt_num(M[s].requests.get('failed'))} failed")
-    both("Duration", lambda s: f"{M[s].throughput.get('duration_s'):,.1f} s" if M[s].throughput.get("duration_s") else "—")
+    both("Tool", lambda s: TOOL_NAMES.get(R[s].source.tool or "", R[s].source.tool or "")
+         + (f" {R[s].source.tool_version}" if R[s].source.tool_version else ""))
+    both("Model", lambda s: R[s].model or "—")
+    both("Backend", lambda s: S[s].backend or "—")
+    both("Run date", lambda s: fmt_run_date(S[s].run_date))
+    both("Offered load", lambda s: S[s].load_text)
+    both("Requests", lambda s: f"{fmt_num(R[s].requests.total)} sent, {fmt_num(R[s].requests.succeeded)} succeeded, "
+                               f"{fmt_num(R[s].requests.failed)} failed")
+    both("Duration", lambda s: f"{R[s].throughput.duration_s:,.1f} s" if R[s].throughput.duration_s else "—")
     both("Input tokens", lambda s: tok(s, "input"))
     both("Output tokens", lambda s: tok(s, "output"))
-    if any(R[s].meta.token_source for s in SIDES):
-        both("Token counts", lambda s: TOKEN_SOURCES.get(R[s].meta.token_source or "", "as the tool wrote them"))
-    both("Data", lambda s: "per-request (recomputed by casegen)" if M[s].source == "per-request" else "summary only (the tool's own statistics)")
+    if any(S[s].token_source for s in SIDES):
+        both("Token counts", lambda s: TOKEN_SOURCES.get(S[s].token_source or "", "as the tool wrote them"))
+    both("Data", lambda s: "per-request (recomputed by casegen)" if R[s].source.data == "per-request"
+         else "summary only (the tool's own statistics)")
     return rows
 
 
-def _teardown(study: Study, report: Report) -> dict[str, Any]:
-    """The "Where the time goes" split: its chart (drawn from the Study's unrounded means, like every
-    chart) and the sentences the story decided (report.time_split)."""
-    sb, so = study.metrics["baseline"].split, study.metrics["optimized"].split
-    chart = None
-    if sb.get("mean_ttft_ms") is not None and so.get("mean_ttft_ms") is not None:
-        chart = charts.split_chart([(study.label("baseline"), sb["mean_ttft_ms"], sb["mean_decode_ms"]),
-                                    (study.label("optimized"), so["mean_ttft_ms"], so["mean_decode_ms"])])
-    return {"chart": chart, "sentences": list(report.time_split)}
+def _teardown(report: Report, drawn: dict[str, Any]) -> dict[str, Any]:
+    """The "Where the time goes" split: its chart and the sentences the story decided (report.time_split)."""
+    return {"chart": drawn["split"], "sentences": list(report.time_split)}
 
 
-def _cost(study: Study, report: Report) -> dict[str, Any] | None:
-    c = study.cost
+def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
+    c, cs = report.cost, report.case.cost
     if c is None:
         return None
-    cs = study.case.cost
-    assert cs is not None
+    if cs is None:  # the Report has cost inputs whenever the study priced both sides
+        raise InternalError("a priced Report without the case's cost inputs")
+
+    # a cost priced at a throughput change without an interval, or at an uncertified capacity, is a
+    # point estimate: its changes are shown neutral and marked †, like every figure without an interval
+    point = c.point_only is not None or not c.established
+
+    # a side priced at a capacity that is a bound has costs that are bounds ("≤ $0.0000809"), and so is
+    # the change ("≤ −42.3%"); it has a direction only where the bound excludes the other one
+    bb, ob = c.baseline.bound, c.optimized.bound
+    pct_bound = ("unknown" if bb != "point" and ob != "point" else
+                 ob if ob != "point" else {"at_most": "at_least", "at_least": "at_most"}.get(bb, "point"))
 
     def row(label: str, key: str, fmt) -> dict:
         bv, ov = getattr(c.baseline, key), getattr(c.optimized, key)
         pct = (ov - bv) / bv * 100 if bv and ov is not None else None
-        return {"label": label, "base": fmt(bv), "opt": fmt(ov), "pct": fmt_pct(pct),
-                "verdict": "na" if pct is None else "better" if pct < -0.5 else "worse" if pct > 0.5 else "same"}
+        cells = {"label": label, "base": _BOUND_SIGN.get(bb, "") + fmt(bv) if bv is not None else fmt(bv),
+                 "opt": _BOUND_SIGN.get(ob, "") + fmt(ov) if ov is not None else fmt(ov)}
+        if pct is None:
+            return {**cells, "pct": fmt_pct(pct), "verdict": "na"}
+        if pct_bound == "unknown":
+            return {**cells, "pct": "—", "verdict": "na"}
+        text = _BOUND_SIGN.get(pct_bound, "") + fmt_pct(pct)
+        if point and abs(pct) > 0.5:
+            return {**cells, "pct": text + "†", "verdict": "na"}
+        verdict = "better" if pct < -0.5 else "worse" if pct > 0.5 else "same"
+        if (pct_bound == "at_most" and verdict != "better") or (pct_bound == "at_least" and verdict != "worse"):
+            verdict = "na"  # the bound allows either direction
+        return {**cells, "pct": text, "verdict": verdict}
 
     rows = [
         row("Cost per request", "usd_per_request", fmt_usd),
@@ -300,13 +318,17 @@ def _cost(study: Study, report: Report) -> dict[str, Any] | None:
                         lambda v: fmt_num(v) if v is not None else "— (API)"))
         rows.append(row("Always-on fleet per month", "fleet_usd_per_month",
                         lambda v: fmt_usd(v, 0) if v is not None else "—"))
-    rc = report.cost
-    if rc is None:  # the Report has a cost block whenever the study priced both sides
-        raise InternalError("a priced study whose Report has no cost block")
-    sentence, tone = rc.headline, rc.tone
-    chart = charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
-                                 c.payback_months) if c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0 else None
+    # the summary tiles keep the saving's bound: payback moves the other way, ROI the same way
+    sb = c.savings_bound
+    mark = "†" if point or sb == "unknown" else ""
+    same, other = _BOUND_SIGN.get(sb, ""), _BOUND_SIGN.get({"at_least": "at_most", "at_most": "at_least"}.get(sb, ""), "")
+    saving = same + fmt_usd(c.savings_usd_per_month, 0) + (
+        f" ({fmt_pct(c.savings_pct, signed=False)})" if c.savings_pct is not None else "") + mark
+    payback = ("none" if c.payback_months is None else "immediate" if c.payback_months == 0
+               else f"{other}{c.payback_months:.1f} months{mark}")
+    roi = "n/a" if c.roi_pct is None else f"{same}{fmt_pct(c.roi_pct, digits=0)}{mark}"
     return {
+        "tiles": {"saving": saving, "one_time": fmt_usd(c.one_time_cost_usd, 0), "payback": payback, "roi": roi},
         "rows": rows,
         "assumptions": {"baseline": c.baseline.assumptions, "optimized": c.optimized.assumptions},
         "volume": cs.requests_per_month,
@@ -318,42 +340,35 @@ def _cost(study: Study, report: Report) -> dict[str, Any] | None:
         "roi": c.roi_pct,
         "net": c.net_usd_over_horizon,
         "horizon": c.horizon_months,
-        "verdict": sentence,
-        "tone": tone,
-        "chart": chart,
+        "verdict": c.headline,
+        "tone": c.tone,
+        "chart": drawn["payback"],
         "price_source": cs.price_source,
         "basis": cs.monthly_basis,
-        "revenue": study.revenue,
-        "break_even": study.break_even,
+        "revenue": c.revenue_effect,
+        "break_even": c.self_host_vs_api,
         "headroom": cs.headroom,
     }
 
 
-def _tradeoffs(study: Study) -> list[dict[str, Any]]:
+def _tradeoffs(report: Report) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for t in study.case.tradeoffs:
+    for i, t in enumerate(report.case.tradeoffs):
         q = None
-        i = len(out)
-        if i in study.quality:
-            qc = study.quality[i]
-            q = {"lm_eval": qc, "metric": quality_one_line(qc), "within": qc.verdict == "within",
-                 "verdict": qc.verdict, "rows": qc.rows}
-        elif (qq := t.quality) is not None and qq.baseline is not None and qq.optimized is not None:
-            loss = (qq.baseline - qq.optimized) if qq.higher_is_better is not False else (qq.optimized - qq.baseline)
-            unit = qq.unit or ""
-            change = qq.optimized - qq.baseline
-            q = {"lm_eval": None, "metric": qq.metric, "base": f"{qq.baseline:g}{unit}", "opt": f"{qq.optimized:g}{unit}",
+        qf = report.quality[i] if i < len(report.quality) else None
+        if qf is not None and qf.source == "lm-eval":
+            q = {"lm_eval": qf, "metric": t.quality_line, "within": qf.verdict == "within",
+                 "verdict": qf.verdict, "rows": qf.rows}
+        elif qf is not None and qf.baseline is not None and qf.optimized is not None and qf.tolerance is not None:
+            loss = (qf.baseline - qf.optimized) if qf.higher_is_better is not False else (qf.optimized - qf.baseline)
+            unit = t.quality_unit or ""
+            change = qf.optimized - qf.baseline
+            q = {"lm_eval": None, "metric": qf.metric, "base": f"{qf.baseline:g}{unit}", "opt": f"{qf.optimized:g}{unit}",
                  "loss": (f"{change:+.4g}{unit}".replace("-", "−") if change else "no change"),
-                 "tolerance": f"{qq.tolerance:g}{unit}", "within": loss <= qq.tolerance + 1e-12,
+                 "tolerance": f"{qf.tolerance:g}{unit}", "within": qf.verdict == "within",
                  "improved": loss < 0}
         out.append({"t": t, "quality": q})
     return out
-
-
-def _inputs(study: Study) -> list[dict[str, Any]]:
-    from casegen.report.reproduce import input_files
-
-    return input_files(study)
 
 
 #: Files written beside report.html that the page links to, by output format (label, file name).
@@ -366,17 +381,16 @@ def output_links(outputs: tuple[str, ...]) -> list[dict[str, str]]:
     return [{"label": OUTPUT_LINKS[f][0], "href": OUTPUT_LINKS[f][1]} for f in OUTPUT_LINKS if f in outputs]
 
 
-def _workload_line(study: Study) -> str:
+def _workload_line(report: Report) -> str:
     """One line for the one-pager: dataset, offered load, requests and token lengths of the compared runs."""
-    meta, m = study.runs["baseline"].meta, study.metrics["baseline"]
-    parts = [study.case.workload.dataset] if study.case.workload.dataset else []
-    parts.append(meta.describe_load())
-    total = m.requests.get("total")
-    if total:
-        parts.append(f"{fmt_num(total)} requests per side")
-    tin, tout = m.tokens.get("input"), m.tokens.get("output")
-    if tin is not None and tout is not None and tin.mean is not None and tout.mean is not None:
-        parts.append(f"mean {fmt_num(tin.mean, 0)} input / {fmt_num(tout.mean, 0)} output tokens")
+    run = report.runs["baseline"]
+    parts = [report.case.workload.dataset] if report.case.workload.dataset else []
+    parts.append(report.setup["baseline"].load_text)
+    if run.requests.total:
+        parts.append(f"{fmt_num(run.requests.total)} requests per side")
+    tin, tout = run.tokens.input, run.tokens.output
+    if tin is not None and tout is not None and tin.get("mean") is not None and tout.get("mean") is not None:
+        parts.append(f"mean {fmt_num(tin['mean'], 0)} input / {fmt_num(tout['mean'], 0)} output tokens")
     return "; ".join(parts)
 
 
@@ -387,8 +401,17 @@ def _chart_mark(f: Finding | None) -> tuple[str, str] | None:
     return f.verdict, ("†" if f.strength == "point_only" else "")
 
 
-def _charts(study: Study, layout: str = "full", found: dict[str, Finding] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"ttft_cdf": None, "e2e_cdf": None, "ladder": None, "ladder_compact": None}
+def draw_charts(study: Study, report: Report, layout: str = "full") -> dict[str, Any]:
+    """Every chart of the report, drawn once from the Study's per-request arrays and figures (charts
+    are values: :class:`casegen.render.charts.Chart`); the views take them from here. Change labels
+    carry the findings' verdicts (``report``)."""
+    found = {f.key: f for f in report.findings}
+    out: dict[str, Any] = {"ttft_cdf": None, "e2e_cdf": None, "ladder": None, "ladder_compact": None,
+                           "split": None, "payback": None, "sweep": [], "hero": hero_chart(study),
+                           "ladder_section": ladder_chart(study),
+                           "diagnosis": diagnosis_view.teardown_chart(report.teardown),
+                           "segments": diagnosis_view.segments_chart(report.segments.axes)
+                           if report.segments is not None and report.segments.axes else None}
     lb, lo = study.label("baseline"), study.label("optimized")
     rb, ro = study.runs["baseline"], study.runs["optimized"]
     if not rb.summary_only and not ro.summary_only:
@@ -403,7 +426,7 @@ def _charts(study: Study, layout: str = "full", found: dict[str, Finding] | None
         if m in b.latency_ms and m in o.latency_ms:
             stats = [s for s in LADDER_STATS if b.latency_ms[m].get(s) is not None and o.latency_ms[m].get(s) is not None]
             if stats:
-                marks = [_chart_mark((found or {}).get(f"latency:{m}:{s}")) for s in stats]
+                marks = [_chart_mark(found.get(f"latency:{m}:{s}")) for s in stats]
                 rows.append({"label": METRIC_LABELS[m], "stats": stats,
                              "base": [b.latency_ms[m].get(s) for s in stats],
                              "opt": [o.latency_ms[m].get(s) for s in stats], "marks": marks})
@@ -411,32 +434,45 @@ def _charts(study: Study, layout: str = "full", found: dict[str, Finding] | None
         out["ladder"] = charts.ladder_chart(rows, lb, lo)
         if layout == "onepager" and any(s in ("p50", "p99") for r in rows for s in r["stats"]):
             out["ladder_compact"] = charts.ladder_chart(rows, lb, lo, compact=True)
+    sb, so = study.metrics["baseline"].split, study.metrics["optimized"].split
+    if sb.get("mean_ttft_ms") is not None and so.get("mean_ttft_ms") is not None:  # unrounded means
+        out["split"] = charts.split_chart([(lb, sb["mean_ttft_ms"], sb["mean_decode_ms"]),
+                                           (lo, so["mean_ttft_ms"], so["mean_decode_ms"])])
+    c = study.cost
+    if c is not None and (c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0):
+        out["payback"] = charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
+                                              c.payback_months)
+    if study.sweeps:
+        out["sweep"] = sweep_charts(study)
     return out
 
+
+#: How a bound is written before a figure (story.findings uses the same signs).
+_BOUND_SIGN = {"at_most": "≤ ", "at_least": "≥ "}
 
 STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive"}
 
 
-def _slos(study: Study) -> dict[str, Any] | None:
-    if not study.case.slos:
+def _slos(report: Report) -> dict[str, Any] | None:
+    if not report.slos:
         return None
     rows = []
-    for i, s in enumerate(study.case.slos):
+    for i, s in enumerate(report.slos):
         cells = []
         for side in SIDES:
-            summ = study.slos[side]
+            summ = report.slo_results[side]
             if not summ.available:
-                printed = study.metrics[side].latency_ms.get(s.metric)
-                val = printed.get(f"p{s.percentile:g}") if printed is not None and hasattr(printed, f"p{s.percentile:g}") else None
-                detail = summ.reason
+                printed = report.runs[side].latency_ms.get(s.metric)
+                val = printed.get(f"p{s.percentile:g}") if printed is not None else None
+                detail = summ.reason or ""
                 if val is not None:
                     detail += ("; the tool's printed value is within the threshold" if val <= s.threshold_ms
                                else "; the tool's printed value exceeds the threshold")
                 cells.append({"status": "na", "observed": fmt_ms(val), "attainment": "—", "detail": detail})
                 continue
-            r = summ.results[i]
-            status = r.verdict.status if r.verdict else "na"
-            detail = r.verdict.reason if r.verdict else r.note
+            r = summ.objectives[i]
+            status = r.verdict or "na"
+            detail = r.reason or ""
             if r.note and r.verdict:
                 detail += f"; {r.note}"
             cells.append({"status": status, "observed": fmt_ms(r.observed_ms), "attainment": fmt_share(r.attainment),
@@ -444,88 +480,96 @@ def _slos(study: Study) -> dict[str, Any] | None:
         rows.append({"label": f"{METRIC_LABELS[s.metric]} p{s.percentile:g} ≤ {fmt_ms_limit(s.threshold_ms)}", "cells": cells})
     joint = []
     for side in SIDES:
-        summ = study.slos[side]
+        summ = report.slo_results[side]
         joint.append({"attainment": fmt_share(summ.joint_attainment) if summ.available else "—",
-                      "goodput": fmt_sig3(summ.goodput_rps) if summ.available and summ.goodput_rps is not None else "—",
+                      "goodput": fmt_sig3(summ.goodput_requests_per_s)
+                      if summ.available and summ.goodput_requests_per_s is not None else "—",
                       "one_token": summ.one_token_responses})
-    a = study.case.analysis
+    a = report.case.analysis
     return {"rows": rows, "joint": joint, "confidence": f"{a.slo_confidence:.0%}", "tpot_rule": a.tpot_one_token}
 
 
-def _sweep_view(study: Study, report: Report) -> dict[str, Any] | None:
-    if not study.sweeps:
-        return None
-    from casegen.analysis.sweep import slo_text
+def sweep_charts(study: Study) -> list[Any]:
+    """One latency–throughput chart per SLO metric (or TTFT and TPOT without SLOs), at the percentiles
+    the tools printed, with both capacities and knees."""
     from casegen.render.sweep_charts import latency_throughput_chart, sweep_chart_stats
 
     b, o = study.sweeps["baseline"], study.sweeps["optimized"]
-    caps = study.capacities
-    cb, co = caps.get("baseline"), caps.get("optimized")
-    cap_rows = []
-    for side in SIDES:
-        c = caps.get(side)
-        if c is None:
-            continue
-        cap_rows.append({"side": study.label(side), "capacity": c.text(),
-                         "tokens": f"{c.output_tokens_per_s:,.0f} tok/s" if c.output_tokens_per_s else "—",
-                         "limiting": ", ".join(c.limiting) or "—", "notes": list(c.notes) + list(c.missing)})
-    ratio = None
-    if cb is not None and co is not None and cb.value_rps and co.value_rps:
-        ratio = co.value_rps / cb.value_rps
-    slo_phrase = " and ".join(slo_text(x) for x in study.case.slos)
-    # one chart per SLO metric (or TTFT and TPOT without SLOs), percentiles the tools printed
+    cb, co = study.capacities.get("baseline"), study.capacities.get("optimized")
     metrics: list[tuple[str, float | None]] = []
     for x in study.case.slos:
         if x.metric not in [m for m, _ in metrics]:
             metrics.append((x.metric, x.threshold_ms))
     if not metrics:
         metrics = [("ttft", None), ("tpot", None)]
-    charts_out = []
+    out = []
     for metric, threshold in metrics[:3]:
         stats = sweep_chart_stats(study, metric)
         if not stats:
             continue
         kn = (study.knees.get("baseline", {}).get(metric), study.knees.get("optimized", {}).get(metric))
-        charts_out.append(latency_throughput_chart(b, o, metric, stats=tuple(stats), threshold_ms=threshold,
-                                                   knees=kn, capacities=(cb, co)))
+        out.append(latency_throughput_chart(b, o, metric, stats=tuple(stats), threshold_ms=threshold,
+                                            knees=kn, capacities=(cb, co)))
+    return out
+
+
+def _sweep_view(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
+    sw = report.sweep
+    if sw is None:
+        return None
+    b, o = sw.sides["baseline"], sw.sides["optimized"]
+    cb, co = b.capacity, o.capacity
+    cap_rows = []
+    for side in SIDES:
+        c = sw.sides[side].capacity
+        if c is None:
+            continue
+        cap_rows.append({"side": getattr(report.labels, side), "capacity": c.text,
+                         "tokens": f"{c.output_tokens_per_s:,.0f} tok/s" if c.output_tokens_per_s else "—",
+                         "limiting": ", ".join(c.limiting) or "—", "notes": list(c.notes) + list(c.missing)})
+    ratio = None
+    if cb is not None and co is not None and cb.requests_per_s and co.requests_per_s:
+        ratio = co.requests_per_s / cb.requests_per_s
+    slo_phrase = " and ".join(slo_text(x) for x in report.slos)  # type: ignore[arg-type]
     rows = []
-    status_b = {i: v.status for i, v in enumerate(cb.verdicts)} if cb else {}
-    status_o = {i: v.status for i, v in enumerate(co.verdicts)} if co else {}
-    loads = sorted({p.load for p in b.points} | {p.load for p in o.points})
+    loads = sorted({_load(p.load) for p in b.points} | {_load(p.load) for p in o.points})
     for load in loads:
         cells = []
-        for sw, statuses in ((b, status_b), (o, status_o)):
-            idx = next((i for i, p in enumerate(sw.points) if p.load == load or
-                        (math.isfinite(load) and math.isfinite(p.load) and math.isclose(p.load, load, rel_tol=0.01))), None)
-            if idx is None:
+        for sweep_side in (b, o):
+            p = next((p for p in sweep_side.points if _load(p.load) == load or
+                      (math.isfinite(load) and math.isfinite(_load(p.load))
+                       and math.isclose(_load(p.load), load, rel_tol=0.01))), None)
+            if p is None:
                 cells.append({"rps": "not measured", "status": "na"})
             else:
-                p = sw.points[idx]
-                cells.append({"rps": fmt_sig3(p.achieved_rps) if p.achieved_rps is not None else "—",
-                              "status": statuses.get(idx, "na")})
+                cells.append({"rps": fmt_sig3(p.achieved_requests_per_s) if p.achieved_requests_per_s is not None else "—",
+                              "status": p.slo_status or "na"})
         label = "unbounded" if not math.isfinite(load) else fmt_sig3(load)  # "43.3", as every figure
         rows.append({"load": label, "cells": cells,
-                     "compared": study.compare_load is not None and load == study.compare_load})
-    # the pairing's notes already hold the offered-rate notes (sweep.offered_notes): not again here
-    notes = list(study.pairing.notes) if study.pairing is not None else offered_notes(b, o)
-    for sw in (b, o):
-        notes += [n for n in sw.notes if n not in notes]
+                     "compared": sw.compare_at_load is not None and load == _load(sw.compare_at_load)})
     kind = "request rate (req/s)" if b.load_kind == "rate" else "concurrency"
     capf = next((f for f in report.findings if f.key == "capacity"), None)
+    compare = sw.compare_at_load
     return {"cap_rows": cap_rows, "ratio": ratio, "slo_phrase": slo_phrase,
             "ratio_text": capf.value if capf is not None and capf.evidence.ratio_bound != "unknown" else None,
-            "ratio_verdict": capf.verdict if capf is not None else "na", "charts": charts_out, "rows": rows,
-            "notes": notes, "kind": kind, "n_points": (len(b.points), len(o.points)),
-            "compare_at": ("unbounded" if study.compare_load is not None and not math.isfinite(study.compare_load)
-                           else f"{study.compare_load:g}"),
-            "attainment": study.case.capacity.attainment}
+            "ratio_verdict": capf.verdict if capf is not None else "na", "charts": drawn["sweep"], "rows": rows,
+            "notes": list(sw.notes), "kind": kind, "n_points": (len(b.points), len(o.points)),
+            "compare_at": ("unbounded" if compare == "inf" else f"{compare:g}" if compare is not None else "None"),
+            "attainment": report.case.analysis.capacity_attainment}
 
 
-def _workload(study: Study) -> dict[str, Any] | None:
-    wc = study.workload
-    if wc is None:
+def _load(value: float | str | None) -> float:
+    """A sweep point's nominal load as a number (an unbounded rate is ∞)."""
+    return math.inf if value is None or value == "inf" else float(value)
+
+
+def _workload(report: Report) -> dict[str, Any] | None:
+    wc = report.workload
+    if not wc.compared:
         return None
-    def said(text: str) -> str:  # the reader's words for a recorded value
+
+    def said(text: str | bool | float | None) -> str:  # the reader's words for a recorded value
+        text = str(text)
         if text in ("", "—", "None"):
             return "not recorded"
         return {"True": "yes", "False": "no"}.get(text, TOOL_NAMES.get(text, text))
@@ -537,20 +581,19 @@ def _workload(study: Study) -> dict[str, Any] | None:
         rows.append({"label": r.label, "base": base, "opt": opt, "differs": r.differs, "detail": r.detail,
                      "informational": r.informational, "equivalent": None if unknown else r.equivalent,
                      "unknown": unknown})
-    return {"rows": rows, "still_valid": wc.still_valid, "valid_note": wc.valid_note,
-            "major": [t for t in wc.threats if t.severity == "major"]}
+    return {"rows": rows, "still_valid": wc.comparisons_still_valid, "valid_note": wc.comparisons_note,
+            "major": wc.major_threats}
 
 
-def _spread_view(study: Study) -> list[dict[str, Any]]:
+def _spread_view(report: Report) -> list[dict[str, Any]]:
     out = []
-    for side, rows in study.spread.items():
-        for r in rows:
-            is_tp = r["metric"] == "throughput"
-            f = fmt_sig3 if is_tp else fmt_ms
-            out.append({"side": study.label(side),
-                        "label": "requests/s" if is_tp else f"{METRIC_LABELS[r['metric']]} {r['stat']}",
-                        "values": ", ".join(f(v) for v in r["values"]), "range": f"{f(r['min'])} – {f(r['max'])}",
-                        "cv": fmt_pct(r["cv_pct"], signed=False) if r["cv_pct"] is not None else "—"})
+    for r in report.spread:
+        is_tp = r.metric == "throughput"
+        f = fmt_sig3 if is_tp else fmt_ms
+        out.append({"side": getattr(report.labels, r.side),
+                    "label": "requests/s" if is_tp else f"{METRIC_LABELS[r.metric]} {r.stat}",
+                    "values": ", ".join(f(v) for v in r.values), "range": f"{f(r.min)} – {f(r.max)}",
+                    "cv": fmt_pct(r.cv_pct, signed=False) if r.cv_pct is not None else "—"})
     return out
 
 
@@ -566,16 +609,23 @@ def theme_css(theme: str = "modern") -> str:
 
 def report_context(study: Study, *, theme: str | None = None, layout: str | None = None, tight: int = 0,
                    report: Report | None = None, outputs: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Every variable the templates receive (documented in docs/templates.md); charts are drawn in
-    the theme's colours and font."""
-    with chart_theme(theme or study.case.report.theme):
-        return _report_context(study, theme=theme, layout=layout, tight=tight, report=report, outputs=outputs)
-
-
-def _report_context(study: Study, *, theme: str | None, layout: str | None, tight: int, report: Report | None,
-                    outputs: tuple[str, ...]) -> dict[str, Any]:
-    case = study.case
+    """Every variable the templates receive (documented in docs/templates.md): the Report's views and
+    the charts, drawn in the theme's colours and font. The Study is used only to draw the charts
+    (:func:`draw_charts`); everything else comes from the Report (:func:`page_context`)."""
+    settings = study.case.report
+    theme, layout = theme or settings.theme, layout or settings.layout
     report = report or build_report(study)
+    with chart_theme(theme):
+        drawn = draw_charts(study, report, layout)
+    return page_context(report, drawn, theme=theme, layout=layout, page_size=settings.page_size, tight=tight,
+                        outputs=outputs)
+
+
+def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: str, page_size: str, tight: int = 0,
+                 outputs: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The template variables: views of the Report (formatting only) and the drawn charts, with the
+    render settings (theme, layout, page size, tightening level, the formats written beside)."""
+    case = report.case
     found = {f.key: f for f in report.findings}
     parity = []
     for s in SIDES:
@@ -583,58 +633,59 @@ def _report_context(study: Study, *, theme: str | None, layout: str | None, tigh
             parity.append({"side": getattr(report.labels, s), "metric": METRIC_LABELS.get(p.metric, p.metric),
                            "stat": p.stat, "ours": p.ours, "tool": p.tool, "diff": fmt_pct(p.diff_pct, digits=2),
                            "flagged": p.flagged, "diff_pct": p.diff_pct, "cause": p.cause})
+    charts_shown = {k: drawn[k] for k in ("ttft_cdf", "e2e_cdf", "ladder", "ladder_compact")}
     return {
         "case": case,
         "version": __version__,
-        "labels": {s: study.label(s) for s in SIDES},
+        "labels": {s: getattr(report.labels, s) for s in SIDES},
         "report": report,
-        "sections": _section_order(study),
-        **section_context(study, report),
+        "sections": _section_order(report),
+        **section_context(report, drawn),
         "headline": report.page1.cards,
         "regressions": report.page1.regressions,
         "missed": report.page1.missed,
         "caveats": report.page1.caveats,
         "business_summary": report.page1.in_short,
         "cost_basis": report.page1.cost_basis,
-        "method": _method_rows(study),
+        "method": _method_rows(report),
         "results": _results_rows(report, found),
         "throughput": _throughput_rows(report),
-        "teardown": _teardown(study, report),
-        "diagnosis": diagnosis_view.teardown_view(study),
-        "segments": diagnosis_view.segments_view(study),
-        "cost": _cost(study, report),
-        "tradeoffs": _tradeoffs(study),
-        "inputs": _inputs(study),
-        "reproduce": reproduce_view(study),
+        "teardown": _teardown(report, drawn),
+        "diagnosis": diagnosis_view.teardown_view(report.teardown, drawn["diagnosis"]),
+        "segments": diagnosis_view.segments_view(report, drawn["segments"]),
+        "cost": _cost(report, drawn),
+        "tradeoffs": _tradeoffs(report),
+        "inputs": report.inputs,
+        "reproduce": report.reproduce,
         "links": output_links(outputs),
-        "workload_line": _workload_line(study),
-        "charts": _charts(study, layout or case.report.layout, found),
+        "workload_line": _workload_line(report),
+        "charts": charts_shown,
         "notes_data": report.notes,
         "definitions": report.definitions,
         "tools_differ": _tools_differ(report),
         "parity": parity,
         "parity_flagged": [p for p in parity if p["flagged"]],
-        "parity_largest": max(parity, key=lambda p: abs(float(p["diff_pct"] or 0.0))) if parity else None,  # type: ignore[arg-type]
+        "parity_largest": max(parity, key=lambda p: abs(float(p["diff_pct"] or 0.0))) if parity else None,
         "percentile_method": case.analysis.percentile_method,
         "summary_only": [getattr(report.labels, s) for s in SIDES if report.runs[s].source.data == "summary"],
-        "css": Markup(theme_css(theme or case.report.theme)),
+        "css": Markup(theme_css(theme)),
         "keywords": list(case.tags) + [case.system.model, "LLM inference", "casegen"],
-        "theme": theme or case.report.theme,
-        "layout": layout or case.report.layout,
+        "theme": theme,
+        "layout": layout,
         "compact_latency": _compact_latency(report, found),
         "tight": tight,
         "page_glossary": Markup(GLOSSARY_PLACEHOLDER),
-        "page_size": case.report.page_size,
-        "slos": case.slos,
-        "slo_view": _slos(study),
-        "sweep": _sweep_view(study, report),
+        "page_size": page_size,
+        "slos": report.slos,
+        "slo_view": _slos(report),
+        "sweep": _sweep_view(report, drawn),
         "rate_bound": report.deltas.rate_bound,
         "threats": report.threats,
-        "workload": _workload(study),
-        "spread": _spread_view(study),
+        "workload": _workload(report),
+        "spread": _spread_view(report),
         "confidence": f"{case.analysis.confidence:.0%}",
         "resamples": case.analysis.bootstrap_resamples,
-        "reps": {s: max(1, len(study.runs[s].parts)) for s in SIDES},
+        "reps": {s: report.setup[s].repetitions for s in SIDES},
     }
 
 
@@ -644,11 +695,11 @@ def _tools_differ(report: Report) -> list[str]:
     return [TOOL_NAMES.get(t, t) for t in tools] if tools[0] != tools[1] else []
 
 
-def _section_order(study: Study) -> list[str]:
+def _section_order(report: Report) -> list[str]:
     """The sections in reading order: a sweep leads with its curve and capacity, right after the
     context; the single-load results (the one load both sides measured) follow."""
     names = section_names()
-    if study.sweeps and study.ladder is None and "sweep" in names and "context" in names:
+    if report.sweep is not None and report.ladder is None and "sweep" in names and "context" in names:
         names.remove("sweep")
         names.insert(names.index("context") + 1, "sweep")
     return names

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
-from casegen.analysis.study import step_study
 from casegen.formatting import fmt_sig3, fmt_usd
 from casegen.render.ladder_charts import Panel, waterfall_chart
-from casegen.story.findings import payback_phrase, saving_phrase
 
 
 def _ms(v: float) -> str:
@@ -34,20 +31,6 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:+.1f}%".replace("-", "−")
 
 
-def _step_cost(study, i: int) -> tuple[str, str] | None:
-    """(saving, payback) of step ``i`` in words, bounds included (the story's phrases)."""
-    c = step_study(study, i).cost
-    if c is None:
-        return None
-    saving = saving_phrase(c.savings_usd_per_month, c.savings_bound).replace(" a month", "")
-    if not c.established:
-        saving += "†"
-    payback = payback_phrase(c)
-    if payback.startswith("the "):
-        payback = payback.split(" pays back in ", 1)[1]
-    return saving, ("none" if payback.startswith("there is") else payback)
-
-
 def headline_stat(case) -> tuple[str, str]:
     """The latency figure the ladder follows: the first SLO's metric at its percentile (p50/p90/p95/p99)."""
     if case.slos:
@@ -57,12 +40,13 @@ def headline_stat(case) -> tuple[str, str]:
     return "ttft", "p50"
 
 
-def ladder_view(study) -> dict[str, Any] | None:
+def ladder_chart(study: Any) -> Any:
+    """The ladder section's waterfall (latency, throughput, capacity at SLO, monthly cost from the
+    baseline through each step to the total), drawn from the Study's rungs; None without a ladder."""
     lad: Ladder | None = study.ladder
     if lad is None:
         return None
-    case = study.case
-    metric, stat = headline_stat(case)
+    metric, stat = headline_stat(study.case)
     mlabel = f"{METRIC_LABELS.get(metric, metric)} {stat}"
 
     def lat(r: Rung):
@@ -87,16 +71,25 @@ def ladder_view(study) -> dict[str, Any] | None:
             # a cost priced at a capacity that is a bound is a bound too (the story's rule)
             panels.append(("Monthly cost (USD)", w, _usd, True,
                            {"at_most": "≤\u00a0", "at_least": "≥\u00a0"}.get(lad.rungs[-1].cost.bound, "")))
-    chart = waterfall_chart(panels) if panels else None
+    return waterfall_chart(panels) if panels else None
 
+
+def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
+    """The ladder section from the Report (its steps' findings decided every verdict and bound) and
+    the drawn waterfall."""
+    lad = report.ladder
+    if lad is None:
+        return None
+    metric, stat = headline_stat(report)
+    mlabel = f"{METRIC_LABELS.get(metric, metric)} {stat}"
     rows = []
     for s in lad.steps:
         found = {f.key: f for f in s.findings}  # the step's findings: every verdict and bound decided there
 
         def cell(m: str, st: str) -> dict[str, Any]:
-            d = s.latency.get(m, {}).get(st)  # noqa: B023 (cell is called within this iteration)
+            d = s.latency_ms.get(m, {}).get(st)  # noqa: B023 (cell is called within this iteration)
             f = found.get(f"latency:{m}:{st}")  # noqa: B023
-            if d is None:
+            if d is None or d.abs is None:
                 return {"text": "—", "ci": "", "cls": ""}
             cls = f"v-{f.verdict}" if f is not None and f.verdict in ("better", "worse") else ""
             text = f"{_pct(d.pct)} ({'+' if d.abs > 0 else '−' if d.abs < 0 else ''}{_ms(abs(d.abs))})"
@@ -111,7 +104,6 @@ def ladder_view(study) -> dict[str, Any] | None:
 
         thr = s.throughput.get("requests_per_s")
         cap = found.get("capacity")
-        step_cost = _step_cost(study, s.index)
         rows.append({
             "index": s.index, "frm": s.frm, "to": s.to,
             "headline": cell(metric, stat),
@@ -119,23 +111,23 @@ def ladder_view(study) -> dict[str, Any] | None:
             "tpot_p50": cell("tpot", "p50"),
             "throughput": _pct(thr.pct) if thr is not None else "—",
             "capacity": cap.value if cap is not None and s.capacity_ratio is not None else None,
-            "saving": step_cost[0] if step_cost else None,
-            "one_time": _usd(s.one_time_cost_usd) if step_cost else None,
-            "payback": step_cost[1] if step_cost else "none",
-            "slo": [c for c in s.slo_changes if c["before"] != c["after"]],
+            "saving": s.saving_text,
+            "one_time": _usd(s.one_time_cost_usd) if s.saving_text is not None else None,
+            "payback": s.payback_text,
+            "slo": [c for c in s.slo_changes if c.before != c.after],
             "worse": s.worse, "better": s.better,
-            "tradeoffs": [t.technique for t in s.tradeoffs],
+            "tradeoffs": list(s.tradeoffs),
             "findings": [f"{f.title} {f.value}" for f in s.findings if f.verdict in ("better", "worse")],
-            "regressions": s.regressions,
+            "regressions": s.worse,
         })
-    per_request = all(not r.run.summary_only for r in lad.rungs)
+    per_request = all(r.data == "per-request" for r in lad.rungs)
     load = None
-    if lad.compare_load is not None:
-        load = "unbounded rate" if math.isinf(lad.compare_load) else f"{lad.compare_load:g}"
+    if lad.compare_at_load is not None:
+        load = "unbounded rate" if lad.compare_at_load == "inf" else f"{lad.compare_at_load:g}"
     return {
         "rungs": [r.label for r in lad.rungs],
         "rows": rows,
-        "chart": chart,
+        "chart": drawn["ladder_section"],
         "headline_label": mlabel,
         "per_request": per_request,
         "compare_load": load,
@@ -143,5 +135,5 @@ def ladder_view(study) -> dict[str, Any] | None:
         "has_cost": any(r["saving"] for r in rows),
         "findings": lad.findings,
         "notes": lad.notes,
-        "confidence": f"{case.analysis.confidence:.0%}",
+        "confidence": f"{report.confidence:.0%}",
     }

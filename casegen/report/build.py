@@ -6,8 +6,23 @@ Data flows one way: Study (computed figures) → findings → page-1 selection �
 from __future__ import annotations
 
 from casegen import __version__
-from casegen.analysis.study import SIDES, Study, _clean, summary_dict
+from casegen.analysis.quality import one_line as quality_one_line
+from casegen.analysis.study import SIDES, Study, _clean, step_study, summary_dict
 from casegen.report.model import Labels, Report
+from casegen.report.reproduce import input_files, reproduce_view
+from casegen.report.setup import (
+    AnalysisSettings,
+    AuthorLinkText,
+    CaseText,
+    CostInputs,
+    InputFile,
+    Reproduce,
+    RunSetup,
+    SpreadRow,
+    SystemText,
+    TradeOffText,
+    WorkloadText,
+)
 from casegen.story import cheapwin as cheapwin_story
 from casegen.story import segments as segments_story
 from casegen.story import time_split
@@ -18,7 +33,9 @@ from casegen.story.findings import (
     failure_verdict,
     findings,
     operating_point,
+    payback_phrase,
     rate_bound,
+    saving_phrase,
     select_page1,
     throughput_delta_finding,
 )
@@ -32,7 +49,7 @@ def threat_items(study: Study) -> list[ThreatItem]:
     grouped: dict[str, ThreatItem] = {}
     reasons: dict[str, dict[str, list[str]]] = {}  # key → reason → sides that have it
     for t in study.threats:
-        g = grouped.setdefault(t.key, ThreatItem(key=t.key, severity=t.severity,  # type: ignore[arg-type]
+        g = grouped.setdefault(t.key, ThreatItem(key=t.key, severity=t.severity,
                                                  title=t.title, reasons=[], sides=[],
                                                  acknowledged=study.case.accept.get(t.key)))
         who = study.label(t.side) if t.side else None
@@ -74,6 +91,21 @@ FIGURE_BLOCKS = ("runs", "deltas", "slos", "notes", "definitions", "intervals", 
                  "sweep", "cost", "multiplicity", "quality", "ladder")
 
 
+def _step_cost_text(study: Study, i: int) -> tuple[str | None, str]:
+    """(saving, payback) of ladder step ``i`` in words, bounds included (the story's phrases);
+    (None, "none") when the step is not priced."""
+    c = step_study(study, i).cost
+    if c is None:
+        return None, "none"
+    saving = saving_phrase(c.savings_usd_per_month, c.savings_bound).replace(" a month", "")
+    if not c.established:
+        saving += "†"
+    payback = payback_phrase(c)
+    if payback.startswith("the "):
+        payback = payback.split(" pays back in ", 1)[1]
+    return saving, ("none" if payback.startswith("there is") else payback)
+
+
 def _decided_verdicts(study: Study, fs: list, figures: dict) -> None:
     """summary.json's ``deltas`` and ladder steps carry the verdict (and strength) the findings decided
     (colour only with an interval that excludes 0), not the sign of the point change; the renderers'
@@ -96,11 +128,53 @@ def _decided_verdicts(study: Study, fs: list, figures: dict) -> None:
     figures["deltas"]["failed_requests"] = failure_verdict(study)
     if figures.get("ladder") and study.ladder is not None:
         for st, fig in zip(study.ladder.steps, figures["ladder"]["steps"]):
+            fig["saving_text"], fig["payback_text"] = _step_cost_text(study, st.index)
             step_by = {f.key: f for f in st.findings}
             for m, row in fig["latency_ms"].items():
                 for stat, d in row.items():
                     f = step_by.get(f"latency:{m}:{stat}")
                     d["verdict"] = f.verdict if f is not None else "na"
+
+
+def case_text(study: Study) -> CaseText:
+    """The author's words and settings, as written in case.yaml."""
+    case = study.case
+    a, cs = case.analysis, case.cost
+    tradeoffs = []
+    for i, t in enumerate(case.tradeoffs):
+        qc = study.quality.get(i)
+        tradeoffs.append(TradeOffText(
+            technique=t.technique, what_changed=t.what_changed, helps_when=t.helps_when, hurts_when=t.hurts_when,
+            risk=t.risk, step=t.step, quality_unit=(t.quality.unit if t.quality is not None else None),
+            quality_line=quality_one_line(qc) if qc is not None else None))
+    return CaseText(
+        title=case.title, author=case.author, role=case.role,
+        links=[AuthorLinkText(label=lk.label, url=lk.url) for lk in case.links], what_i_did=case.what_i_did,
+        date=case.date, summary=case.summary, tags=list(case.tags),
+        system=SystemText(model=case.system.model, hardware=case.system.hardware,
+                          serving_stack=case.system.serving_stack, notes=case.system.notes),
+        workload=WorkloadText(description=case.workload.description, dataset=case.workload.dataset),
+        notes=case.notes, url=case.report.url, tradeoffs=tradeoffs,
+        analysis=AnalysisSettings(confidence=a.confidence, slo_confidence=a.slo_confidence,
+                                  bootstrap_resamples=a.bootstrap_resamples, percentile_method=a.percentile_method,
+                                  tpot_one_token=a.tpot_one_token, capacity_attainment=case.capacity.attainment),
+        cost=None if cs is None else CostInputs(
+            requests_per_month=cs.requests_per_month, peak_requests_per_s=cs.peak_requests_per_s,
+            headroom=cs.headroom, monthly_basis=cs.monthly_basis, one_time_cost_note=cs.one_time_cost_note,
+            price_source=cs.price_source))
+
+
+def run_setup(study: Study) -> dict[str, RunSetup]:
+    out = {}
+    for s in SIDES:
+        meta = study.runs[s].meta
+        out[s] = RunSetup(backend=meta.backend, run_date=meta.date, load_text=meta.describe_load(),
+                          token_source=meta.token_source, repetitions=max(1, len(study.runs[s].parts)))
+    return out
+
+
+def spread_rows(study: Study) -> list[SpreadRow]:
+    return [SpreadRow(side=side, **r) for side, rows in study.spread.items() for r in rows]
 
 
 def build_report(study: Study) -> Report:
@@ -110,7 +184,9 @@ def build_report(study: Study) -> Report:
     figures = summary_dict(study)
     _decided_verdicts(study, fs, figures)
     if figures["cost"] is not None and study.cost is not None:
-        figures["cost"]["headline"], figures["cost"]["tone"] = cost_sentence(study.cost, cost_support(study) is not None)
+        support = cost_support(study)
+        figures["cost"]["headline"], figures["cost"]["tone"] = cost_sentence(study.cost, support is not None)
+        figures["cost"]["point_only"] = support
     return Report(
         casegen_version=__version__,
         title=study.case.title,
@@ -128,6 +204,11 @@ def build_report(study: Study) -> Report:
         time_split=time_split.sentences(study),
         so_what=so_what(study),
         optimization=study.cheap_win,
+        case=case_text(study),
+        setup=run_setup(study),
+        spread=spread_rows(study),
+        reproduce=Reproduce.model_validate(reproduce_view(study)),
+        inputs=[InputFile.model_validate(f) for f in input_files(study)],
     )
 
 

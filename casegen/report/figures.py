@@ -210,6 +210,7 @@ class ObjectiveResult(_Model):
     requests_needed_to_pass: int | None
     variance_factor: float | None = Field(description="Dependence of the exceedance indicator (1 = independent)")
     reason: str | None
+    note: str = Field("", description="What else the reader should know about this result (e.g. one-token responses)")
 
 
 class SideSLOResults(_Model):
@@ -227,7 +228,7 @@ class SideSLOResults(_Model):
 
 
 class SweepPoint(_Model):
-    load: float | None
+    load: float | Literal["inf"] | None = Field(description="Nominal load; \"inf\": an unbounded rate")
     load_kind: str
     achieved_requests_per_s: float | None
     achieved_output_tokens_per_s: float | None
@@ -257,11 +258,13 @@ class SweepSide(_Model):
 
 
 class SweepFigures(_Model):
-    compare_at_load: float | None = Field(description="Nominal load of the point the detailed tables compare")
+    compare_at_load: float | Literal["inf"] | None = Field(
+        description="Nominal load of the point the detailed tables compare; \"inf\": an unbounded rate")
     sides: dict[str, SweepSide]
     capacity_ratio: float | None
     unpaired: dict[str, list[float | None]] | None = None
-    notes: list[str] | None = None
+    notes: list[str] = Field(default_factory=list, description="Every note on the sweep: pairing, offered rates, "
+                                                                "each side's")
 
 
 # --- cost -----------------------------------------------------------------------------------------
@@ -323,6 +326,8 @@ class CostFigures(_Model):
     savings_bound: Literal["point", "at_least", "at_most", "unknown"] = Field(
         description="How the saving (and so payback, ROI) is known")
     established: bool = Field(description="False: a side is priced at an uncertified capacity (†)")
+    point_only: str | None = Field(None, description="Why the comparison is a point estimate (†): the throughput "
+                                                     "change it is priced at has no interval; null otherwise")
     revenue_effect: RevenueEffectFigures | None
     self_host_vs_api: BreakEvenFigures | None = Field(description="Break-even volume against cost.compare_api")
 

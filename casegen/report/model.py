@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from casegen.analysis.cheapwin import CheapWin, IntendedChange
 from casegen.analysis.segments import Crossover, Segment, SegmentAxis, Segments
 from casegen.analysis.teardown import DecodeLevel, DecodeSlowdown, PrefillFit, RunTeardown, Teardown
-from casegen.report import figures
+from casegen.report import figures, setup
 from casegen.report.figures import (
     CostFigures,
     Deltas,
@@ -34,9 +34,10 @@ from casegen.report.figures import (
     SideSLOResults,
     SweepFigures,
 )
+from casegen.report.setup import CaseText, InputFile, Reproduce, RunSetup, SpreadRow
 from casegen.story.model import Card, Evidence, Finding, Page1, ThreatItem, _Model
 
-SCHEMA_ID = "casegen.summary/4"
+SCHEMA_ID = "casegen.summary/5"
 
 class Labels(_Model):
     baseline: str
@@ -104,6 +105,11 @@ class EquivalenceModel(_Model):
     equivalent: bool
 
 
+class WorkloadThreat(_Model):
+    title: str
+    reason: str
+
+
 class Workload(_Model):
     """Whether the two sides served the same workload, and what stays comparable."""
 
@@ -112,6 +118,9 @@ class Workload(_Model):
     equivalence: dict[str, EquivalenceModel] = Field(description="input / output: TOST of the mean lengths")
     comparisons_still_valid: list[str]
     comparisons_note: str = Field("", description="How far those comparisons hold (e.g. different tools)")
+    compared: bool = Field(True, description="False: the workloads could not be compared (no per-request data)")
+    major_threats: list[WorkloadThreat] = Field(default_factory=list,
+                                                description="Differences that make the runs not like-for-like")
 
 
 class RungSLO(_Model):
@@ -183,10 +192,12 @@ class LadderStep(_Model):
     better: list[str]
     findings: list[Finding]
     tradeoffs: list[str]
+    saving_text: str | None = Field(None, description="The step's monthly saving in words, bounds kept (null: unpriced)")
+    payback_text: str = Field("none", description="When the step's one-time cost pays back, in words")
 
 
 class Ladder(_Model):
-    compare_at_load: float | None
+    compare_at_load: float | Literal["inf"] | None = Field(description="\"inf\": an unbounded rate")
     rungs: list[LadderRung]
     steps: list[LadderStep]
     findings: list[str] = Field(description="Every step regression, 'Step i (label): …'")
@@ -243,18 +254,23 @@ class Report(_Model):
                                                   "established cost (story.so_what)")
     optimization: CheapWin | None = Field(
         None, description="optimization.kind other than serving: the intended changes, measured (docs/cheap-wins.md)")
+    case: CaseText = Field(description="The author's words and settings, as written in case.yaml")
+    setup: dict[str, RunSetup] = Field(description="setup.<side>: how the run was made, as its file records it")
+    spread: list[SpreadRow] = Field(description="Each repetition's headline statistics (sides with several runs)")
+    reproduce: Reproduce
+    inputs: list[InputFile] = Field(description="Every file read, with its SHA-256")
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")
 
 
 MODELS: tuple[type[BaseModel], ...] = (Report, Page1, Card, Finding, Evidence, ThreatItem, SLOSpec, Multiplicity,
-                                        StatKey, AttainmentTest, Workload, WorkloadRowModel, KS, EquivalenceModel, Ladder, LadderRung,
+                                        StatKey, AttainmentTest, Workload, WorkloadThreat, WorkloadRowModel, KS, EquivalenceModel, Ladder, LadderRung,
                                         RungSLO, RungCapacity, RungCost, LadderStep, StepDelta, StepThroughput,
                                         StepSLOChange,
                                         Teardown, RunTeardown, PrefillFit, DecodeSlowdown, DecodeLevel, Segments,
                                         SegmentAxis, Segment, Crossover, CheapWin, IntendedChange,
-                                        *figures.MODELS)
+                                        *figures.MODELS, *setup.MODELS)
 
 
 def json_schema() -> str:

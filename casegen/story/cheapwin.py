@@ -48,7 +48,7 @@ def findings(study: Study) -> list[Finding]:
             else str(c.optimized or "—")
         out.append(Finding(
             key=f"intended:{c.key}", kind="cost" if c.key == "cost_per_request" else "workload", claim=c.claim,
-            title=c.title, value=value, detail=c.detail, verdict=verdict, strength=strength,  # type: ignore[arg-type]
+            title=c.title, value=value, detail=c.detail, verdict=verdict, strength=strength,
             evidence=Evidence(metric=c.key, unit=c.unit, baseline=_num(c.baseline), optimized=_num(c.optimized),
                               change_pct=c.change_pct, ci_pct=c.ci_pct, confidence=c.confidence,
                               supported=bool(c.ci_pct), significant=sig if c.ci_pct else None,

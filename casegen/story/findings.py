@@ -178,7 +178,7 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
             detail = f"{values} ({change}); {adj}; unadjusted {ci_text}"
             claim = f"{title}: no significant change ({values}; {adj}; unadjusted {ci_text})."
     return Finding(key=f"latency:{metric}:{stat}", kind="latency", claim=claim, title=title, value=value,
-                   detail=detail, verdict=verdict, strength=strength,  # type: ignore[arg-type]
+                   detail=detail, verdict=verdict, strength=strength,
                    regression=strength == "significant" and verdict == "worse", evidence=ev)
 
 
@@ -254,7 +254,7 @@ def slo_findings(study: Study) -> list[Finding]:
             key=f"slo:{i}", kind="slo", title=title,
             claim=f"{title}: {att}; {verdicts}." + (" The optimized side misses this objective." if missed else ""),
             value=value, detail=f"{att}; {verdicts}",
-            verdict=verdict,  # type: ignore[arg-type]
+            verdict=verdict,
             strength="judged", regression=worse, missed=missed, evidence=ev))
     return out
 
@@ -364,7 +364,7 @@ def capacity_finding(study: Study) -> Finding | None:
                        evidence=ev)
     claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values})."
     return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
-                   value=ratio_txt, detail=values, verdict=verdict,  # type: ignore[arg-type]
+                   value=ratio_txt, detail=values, verdict=verdict,
                    strength="bound" if kind != "point" else "point_only", regression=verdict == "worse",
                    evidence=ev)
 
@@ -430,7 +430,7 @@ def throughput_delta_finding(key: str, d: Any, op: str, ci: Any = None, conf: fl
     ci_text = f"{conf:.0%} CI {fmt_pct(ci.pct_low)} to {fmt_pct(ci.pct_high)}"
     if ci.significant:
         return Finding(key=f"throughput:{key}", kind="throughput", title=title, value=change,
-                       detail=f"{values}{where}; {ci_text}", verdict=d.verdict,  # type: ignore[arg-type]
+                       detail=f"{values}{where}; {ci_text}", verdict=d.verdict,
                        claim=f"{cap} changed {change} ({values}{where}, {ci_text}).",
                        strength="exploratory", evidence=ev)
     return Finding(key=f"throughput:{key}", kind="throughput", title=title, value="no significant change",
@@ -575,7 +575,7 @@ def cost_finding(study: Study) -> Finding | None:
     ev = Evidence(metric="usd_per_million_output_tokens" if per_token else "usd_per_month", unit="usd",
                   baseline=bo if per_token else c.baseline.usd_per_month,
                   optimized=oo if per_token else c.optimized.usd_per_month,
-                  baseline_bound=bb, optimized_bound=ob,  # type: ignore[arg-type]
+                  baseline_bound=bb, optimized_bound=ob,
                   change_pct=change if per_token else (-c.savings_pct if c.savings_pct is not None else None),
                   supported=False, operating_point=op,
                   note=("" if established else
@@ -613,11 +613,11 @@ def cost_finding(study: Study) -> Finding | None:
                        claim=f"Cost per 1M output tokens went from {usd_text(bo, bb)} to {usd_text(oo, ob)} "
                              f"({(bound_pct or '') + pct_txt}), "
                              f"{op}{point}; serving the projected volume {save_txt} ({monthly}){tail}.",
-                       verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",  # type: ignore[arg-type]
+                       verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",
                        regression=loss and c.established, evidence=ev)
     return Finding(key="cost", kind="cost", title="monthly cost", value=save_txt.replace(" a month", "") + dagger,
                    detail=f"{monthly}, {op}{tail}{point_short}", claim=f"The change {save_txt} ({monthly}, {op}){point}{tail}.",
-                   verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",  # type: ignore[arg-type]
+                   verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",
                    regression=loss and c.established, evidence=ev)
 
 
