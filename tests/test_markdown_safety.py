@@ -123,7 +123,7 @@ def test_every_output_carries_the_same_page1(case, tmp_path):
     build(ROOT / "cases" / case, out, formats=("md", "html", "json", "pdf"))
     summary = json.loads((out / "summary.json").read_text())
     page1 = summary["page1"]
-    assert page1["cards"] and summary["schema"] == "casegen.summary/4"
+    assert page1["cards"] and summary["schema"] == "casegen.summary/5"
     md = _norm((out / "report.md").read_text().replace("\\", ""))
     html_text = _norm(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).replace("&amp;", "&"))
     pdf = _norm(_pdf_text(out / "report.pdf"))
