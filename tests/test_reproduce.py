@@ -55,7 +55,8 @@ reproduce:
 def test_example_shows_reproduce_links_and_hashes(tmp_path):
     build(ROOT / "cases" / "h100-llama31-8b-fp8", tmp_path, formats=("html", "json"))
     html = (tmp_path / "report.html").read_text()
-    assert 'id="reproduce"' in html and "benchmark_serving.py --backend openai" in html
+    # a long command prints one option a line (it wraps between options, never inside a token)
+    assert 'id="reproduce"' in html and "benchmark_serving.py \\\n    --backend openai \\\n    --model" in html
     assert '<a href="summary.json">' in html and 'href="report.pdf"' not in html  # only files that were built
 
 
