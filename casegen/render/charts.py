@@ -409,7 +409,7 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
         fig, axes = plt.subplots(n, 1, figsize=(4.2, 1.25 * n + 0.12 if compact else 1.75 * n + 0.55), squeeze=False)
         panels = axes[:, 0]
     else:
-        fig, axes = plt.subplots(1, n, figsize=(2.45 * n + 0.3, 1.7 if compact else 2.75), squeeze=False)
+        fig, axes = plt.subplots(1, n, figsize=(2.45 * n + 0.3, 1.7 if compact else 2.35), squeeze=False)
         panels = axes[0]
     for ax, row in zip(panels, rows):
         stats = row["stats"]
@@ -498,7 +498,7 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: boo
 
 
 def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
-    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(sides)) if narrow else (8.0, 1.0 + 0.5 * len(sides)))
+    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(sides)) if narrow else (8.0, 0.65 + 0.5 * len(sides)))
     labels = [s[0] for s in sides]
     ttft = np.array([s[1] for s in sides])
     dec = np.array([s[2] for s in sides])

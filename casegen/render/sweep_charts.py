@@ -99,7 +99,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             height_in: float | None = None):
     sides = ((base, C.base), (opt, C.opt))
     name = METRIC_LABELS.get(metric, metric)
-    fig, ax = plt.subplots(figsize=(4.4, 3.3) if narrow else (7.4, height_in or 3.4))
+    fig, ax = plt.subplots(figsize=(4.4, 3.3) if narrow else (7.4, height_in or 2.3))
     drawn: list[float] = []
     all_x: list[float] = []
     load_labels: list = []
@@ -195,7 +195,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     labels += [h.get_label() for h in extra]
     long = max(len(base.label), len(opt.label)) > 16  # a long side label: two columns, wrapped
     labels = [legend_text(t, 30) for t in labels]
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2 * 3.4 / (height_in or 3.4)),
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2 * 3.4 / (height_in or 2.3)),
               ncol=2 if narrow or long else (len(handles) if len(handles) <= 4 else 3),
               fontsize=9, frameon=False, handlelength=2.4)
     if absent:
