@@ -107,11 +107,12 @@ def whole_sentences(text: str, limit: int) -> str:
     return kept.rstrip(".;") + " … (see report)"
 
 
-def shell_lines(command: str, width: int = 72) -> str:
-    """A long shell command with each option on a line of its own (``" \\"`` continuations), so that
-    it wraps between options, never inside a token; quoted text is never split. Pastes into a shell
-    as the same command. A command of at most ``width`` characters, or one with a line break of its
-    own, is returned as it is."""
+def shell_lines(command: str, width: int = 78) -> str:
+    """A long shell command broken into lines of at most ``width`` characters between options, with
+    ``" \\"`` continuations: it wraps between options, never inside a token or quoted text, and
+    pastes into a shell as the same command (an option longer than ``width`` gets a line of its
+    own). A command of at most ``width`` characters, or one with a line break of its own, is
+    returned as it is."""
     if len(command) <= width or "\n" in command:
         return command
     starts: list[int] = []
@@ -127,10 +128,17 @@ def shell_lines(command: str, width: int = 72) -> str:
         return command
     pieces, prev = [], 0
     for i in starts:
-        pieces.append(command[prev:i])
+        pieces.append(command[prev:i].strip())
         prev = i + 1
-    pieces.append(command[prev:])
-    return " \\\n    ".join(p.strip() for p in pieces if p.strip())
+    pieces.append(command[prev:].strip())
+    lines = [pieces[0]]
+    for piece in (p for p in pieces[1:] if p):
+        indent = "    " if len(lines) > 1 else ""
+        if len(indent) + len(lines[-1]) + 1 + len(piece) + 2 <= width:
+            lines[-1] += " " + piece
+        else:
+            lines.append(piece)
+    return " \\\n    ".join(lines)
 
 
 def lower_first(text: str) -> str:
