@@ -89,9 +89,23 @@ def test_the_drawn_segment_is_the_interpolation_the_capacity_uses(studies):
     for d, line in zip(diamonds, lines):
         x, y = float(d.get_xdata()[0]), float(d.get_ydata()[0])
         assert math.isclose(float(np.interp(x, line.get_xdata(), line.get_ydata())), y, rel_tol=1e-9)
+    # the axis runs past the SLO with room; latencies far past it (saturation) stop at 3× the SLO,
+    # each point above marked on the top edge (▲) with the highest value written
     top = ax.get_ylim()[1]
     highest = max(max(ln.get_ydata()) for ln in lines)
-    assert top >= 1.1 * max(slo.threshold_ms, highest)
+    assert highest > 5 * slo.threshold_ms and top == 3 * slo.threshold_ms
+    above = sum(1 for ln in lines for y in ln.get_ydata() if y > top)
+    tips = [ln for ln in ax.get_lines() if ln.get_marker() == "^"]
+    assert above >= 2 and len(tips) == above and all(float(t.get_ydata()[0]) == top for t in tips)
+    texts = [t.get_text() for t in ax.texts]
+    from casegen.formatting import fmt_ms
+
+    assert "\u2191\u00a0" + fmt_ms(highest).replace(" ", "\u00a0") in texts and "SLO 500\u00a0ms" in texts, texts
+    plt.close(fig)
+    with plt.rc_context(rc()):  # without the objective: room above the highest point
+        fig = _figure(st.sweeps["baseline"], st.sweeps["optimized"], slo.metric, ("p99",), None, (None, None),
+                      (None, None), "t", narrow=False)
+    assert fig.axes[0].get_ylim()[1] >= 1.1 * highest
     plt.close(fig)
     curve = [(10.0, 50.0), (20.0, 80.0), (40.0, 2000.0)]
     assert _at(curve, 30.0) == 1040.0

@@ -30,6 +30,12 @@ _STYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "D")
 
 
+def _label_ms_axis(v: float) -> str:
+    from casegen.formatting import fmt_ms
+
+    return fmt_ms(v).replace(" ", "\u00a0")
+
+
 def _rps(v: float) -> str:
     return f"{fmt_sig3(v)}\u00a0req/s"
 
@@ -107,6 +113,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     absent: list[str] = []
     obstacles: list = []
     few = max(len(base.points), len(opt.points)) <= 5
+    plotted: list[tuple[float, float, str]] = []
     for k, stat in enumerate(stats):
         any_value = False
         for sweep, color in sides:
@@ -120,6 +127,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             ys = [y for _, y, _ in pts]
             drawn.extend(ys)
             all_x.extend(xs)
+            plotted += [(x, y, color) for x, y in zip(xs, ys)]
             # straight segments between the measured points (markers): the linear interpolation
             # the capacity at SLO uses, so its marker lies on the drawn line
             ax.plot(xs, ys, color=color, lw=2 if k == 0 else 1.3, ls=_STYLES[k % len(_STYLES)],
@@ -175,7 +183,21 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     # a linear axis: each segment between two measured points is the straight line the capacity
     # interpolation assumes, drawn straight; the top clears the highest point and the SLO's line and label
     finite = [v for v in drawn if math.isfinite(v)]
-    ax.set_ylim(bottom=0, top=max(finite) * 1.15 if finite and max(finite) > 0 else 1.0)
+    top = max(finite) * 1.15 if finite and max(finite) > 0 else 1.0
+    if threshold_ms is not None and threshold_ms > 0 and top > 5 * threshold_ms:
+        # latencies far past the objective (a saturated load) would squash the crossing at the SLO
+        # into the bottom of the chart: the axis stops at 3× the SLO and each point above it is
+        # marked at the top edge with its value (its line leaves the chart towards it)
+        top = 3 * threshold_ms
+        highest: dict[str, tuple[float, float]] = {}
+        for x, y, color in plotted:
+            if y > top:
+                ax.plot([x], [top], marker="^", ms=6, color=color, ls="none", clip_on=False, zorder=6)
+                if color not in highest or y > highest[color][1]:
+                    highest[color] = (x, y)
+        for color, (x, y) in highest.items():  # one value per side: the highest point off the chart
+            cap_labels.append((x, top, "\u2191\u00a0" + _label_ms_axis(y), color, (-6, -4), "right", False))
+    ax.set_ylim(bottom=0, top=top)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     _ms_axis(ax.yaxis)
     lo_x, hi_x = (min(all_x), max(all_x)) if all_x else (0.0, 1.0)
