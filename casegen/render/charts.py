@@ -627,12 +627,16 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool)
             if ci is not None:
                 ax.errorbar([value], [y], xerr=[[value - ci[0]], [ci[1] - value]], fmt="none", ecolor=C.ink,
                             elinewidth=1.1, capsize=3, zorder=4)
-            if ci is None and value > 0.3 * top * 1.28:  # inside the bar's end: clear of the limit's line
+            # the value on a patch of its background: where the limit's dashed line crosses the label
+            # (a value near the limit), the line is hidden behind the text rather than drawn through it
+            if ci is None and value > 0.3 * top * 1.28:  # inside the bar's end
                 ax.annotate(_label_ms(value), (value, y), xytext=(-4, 0), textcoords="offset points", ha="right",
-                            va="center", fontsize=9, color="white" if color == C.opt else C.ink, zorder=6)
+                            va="center", fontsize=9, color="white" if color == C.opt else C.ink, zorder=6,
+                            bbox={"boxstyle": "square,pad=0.12", "fc": color, "ec": "none"})
             else:
                 ax.annotate(_label_ms(value), (ci[1] if ci else value, y), xytext=(4, 0), textcoords="offset points",
-                            va="center", fontsize=9, color=C.ink)
+                            va="center", fontsize=9, color=C.ink, zorder=6,
+                            bbox={"boxstyle": "square,pad=0.12", "fc": "white", "ec": "none"})
         ax.axvline(r["threshold"], color=C.worse, lw=1.4, ls="--", zorder=5)
         ax.annotate("SLO " + fmt_ms_limit(r["threshold"]).replace(" ", "\u00a0"), (r["threshold"], 1.0),
                     xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points", ha="center",
