@@ -189,14 +189,14 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
         # into the bottom of the chart: the axis stops at 3× the SLO and each point above it is
         # marked at the top edge with its value (its line leaves the chart towards it)
         top = 3 * threshold_ms
-        highest: dict[str, tuple[float, float]] = {}
+        above: dict[str, list[tuple[float, float]]] = {}
         for x, y, color in plotted:
             if y > top:
                 ax.plot([x], [top], marker="^", ms=6, color=color, ls="none", clip_on=False, zorder=6)
-                if color not in highest or y > highest[color][1]:
-                    highest[color] = (x, y)
-        for color, (x, y) in highest.items():  # one value per side: the highest point off the chart
-            cap_labels.append((x, top, "\u2191\u00a0" + _label_ms_axis(y), color, (-6, -4), "right", False))
+                above.setdefault(color, []).append((x, y))
+        for color, pts in above.items():  # one value per side, the highest, left of its leftmost mark
+            cap_labels.append((min(x for x, _ in pts), top, "\u2191\u00a0" + _label_ms_axis(max(y for _, y in pts)),
+                               color, (-7, -4), "right", False))
     ax.set_ylim(bottom=0, top=top)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     _ms_axis(ax.yaxis)
