@@ -498,7 +498,7 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: boo
 
 
 def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
-    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(sides)) if narrow else (8.0, 0.65 + 0.5 * len(sides)))
+    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(sides)) if narrow else (8.0, 0.45 + 0.5 * len(sides)))
     labels = [s[0] for s in sides]
     ttft = np.array([s[1] for s in sides])
     dec = np.array([s[2] for s in sides])
