@@ -194,8 +194,8 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             if y > top:
                 ax.plot([x], [top], marker="^", ms=6, color=color, ls="none", clip_on=False, zorder=6)
                 above.setdefault(color, []).append((x, y))
-        for color, off in above.items():  # one value per side, the highest, left of its leftmost mark
-            cap_labels.append((min(x for x, _ in off), top, "\u2191\u00a0" + _label_ms_axis(max(y for _, y in off)),
+        for color, side_above in above.items():  # one value per side, the highest, left of its leftmost mark
+            cap_labels.append((min(x for x, _ in side_above), top, "\u2191\u00a0" + _label_ms_axis(max(y for _, y in side_above)),
                                color, (-7, -4), "right", False))
     ax.set_ylim(bottom=0, top=top)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
