@@ -17,7 +17,7 @@ import pytest
 
 from casegen.app.build import build
 from casegen.app.portfolio import build_portfolio
-from conftest import EXAMPLE, ROOT
+from conftest import EXAMPLE, FIXTURES, ROOT
 
 CHROMIUM = os.environ.get("CASEGEN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 WIDTHS = (1280, 390)
@@ -98,15 +98,75 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     build(long_case, out / "long", formats=("html",))
     res = build_portfolio([EXAMPLE, SWEEP], out / "portfolio", jobs=1, pdf=False)
     assert not res.failed
-    return {"report": out / "full" / "report.html", "one-pager": out / "one" / "report.html",
-            "sweep report": out / "sweep" / "report.html", "portfolio index": out / "portfolio" / "index.html",
-            "sweep one-pager": out / "sweep-one" / "report.html", "ladder report": out / "ladder" / "report.html",
-            "ladder one-pager": out / "ladder-one" / "report.html", "long labels": out / "long" / "report.html"}
+    got = {"report": out / "full" / "report.html", "one-pager": out / "one" / "report.html",
+           "sweep report": out / "sweep" / "report.html", "portfolio index": out / "portfolio" / "index.html",
+           "sweep one-pager": out / "sweep-one" / "report.html", "ladder report": out / "ladder" / "report.html",
+           "ladder one-pager": out / "ladder-one" / "report.html", "long labels": out / "long" / "report.html"}
+    # every other example, and two cases from today's AIPerf outputs (a sweep; summary JSON only)
+    for case in sorted(p for p in (ROOT / "cases").iterdir() if (p / "case.yaml").is_file()):
+        if case in (EXAMPLE, SWEEP, LADDER):
+            continue
+        build(case, out / case.name, formats=("html",))
+        build(case, out / f"{case.name}-one", formats=("html",), layout="onepager")
+        got[case.name] = out / case.name / "report.html"
+        got[f"{case.name} one-pager"] = out / f"{case.name}-one" / "report.html"
+    for kind, case in (("aiperf sweep", _aiperf_sweep(out / "aiperf-sweep-case")),
+                       ("aiperf summary", _aiperf_summary(out / "aiperf-summary-case"))):
+        build(case, out / kind, formats=("html",))
+        build(case, out / f"{kind} one", formats=("html",), layout="onepager")
+        got[kind], got[f"{kind} one-pager"] = out / kind / "report.html", out / f"{kind} one" / "report.html"
+    return got
+
+
+def _aiperf_sweep(case: Path) -> Path:
+    from test_sweep_cases_current_releases import CASE, SWEEPS
+
+    version, base, opt, load = SWEEPS["aiperf"]
+    shutil.copytree(FIXTURES / "aiperf" / version / base, case / "runs" / "baseline")
+    shutil.copytree(FIXTURES / "aiperf" / version / opt, case / "runs" / "optimized")
+    (case / "case.yaml").write_text(CASE.format(tool="aiperf", version=version, load=load), encoding="utf-8")
+    return case
+
+
+def _aiperf_summary(case: Path) -> Path:
+    """AIPerf 0.13's summary JSON only (no per-request records), with objectives."""
+    (case / "runs").mkdir(parents=True)
+    for side in ("baseline", "optimized"):
+        shutil.copy(FIXTURES / "aiperf" / "0.13.0" / f"{side}-c4" / "profile_export_aiperf.json",
+                    case / "runs" / f"{side}.json")
+    (case / "case.yaml").write_text(AIPERF_SUMMARY_CASE, encoding="utf-8")
+    return case
+
+
+AIPERF_SUMMARY_CASE = """title: "Test server at concurrency 4, summary statistics only: AIPerf 0.13"
+author: "casegen tests"
+date: 2026-12-07
+summary: "AIPerf 0.13 summary JSON of the test server's baseline and optimized timing profiles at concurrency 4."
+system:
+  model: "test-model (tools/testserver.py)"
+  hardware: "CPU, 127.0.0.1"
+  serving_stack: "tools/testserver.py"
+workload:
+  description: "Synthetic streaming requests (AIPerf 0.13.0), summary JSON only."
+slos:
+  - {metric: ttft, percentile: 99, threshold_ms: 70}
+  - {metric: e2e, percentile: 50, threshold_ms: 450}
+runs:
+  baseline: {path: runs/baseline.json, label: "Baseline"}
+  optimized: {path: runs/optimized.json, label: "Optimized"}
+"""
+
+
+def _names() -> list[str]:
+    others = sorted(p.name for p in (ROOT / "cases").iterdir() if (p / "case.yaml").is_file()
+                    and p not in (EXAMPLE, SWEEP, LADDER))
+    return (["report", "one-pager", "sweep report", "sweep one-pager", "ladder report", "ladder one-pager",
+             "long labels", "portfolio index"] + [n for o in others for n in (o, f"{o} one-pager")]
+            + ["aiperf sweep", "aiperf sweep one-pager", "aiperf summary", "aiperf summary one-pager"])
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("name", ["report", "one-pager", "sweep report", "sweep one-pager", "ladder report",
-                                  "ladder one-pager", "long labels", "portfolio index"])
+@pytest.mark.parametrize("name", _names())
 def test_page_in_chromium(browser, pages, name, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
     url = pages[name].resolve().as_uri()

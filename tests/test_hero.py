@@ -12,7 +12,7 @@ from casegen.analysis.study import analyze
 from casegen.case.model import load_case
 from casegen.formatting import fmt_ticks
 from casegen.render.hero import hero_chart, hero_view
-from casegen.render.sweep_charts import _at, _densify, sweep_chart_stats
+from casegen.render.sweep_charts import _at, _figure, sweep_chart_stats
 from casegen.report.build import build_report
 from casegen.story.so_what import so_what
 from conftest import ROOT
@@ -63,20 +63,52 @@ def test_sweep_charts_draw_the_objectives_percentile_first(studies):
     assert sweep_chart_stats(st, "tpot") == ["p99", "p50"]
 
 
-def test_the_drawn_segment_is_the_interpolation_the_capacity_uses():
-    """On a log axis a straight segment between two points is not the linear interpolation; the
-    chart draws the linear one (densified), so a capacity placed by it lies on the drawn curve."""
-    xs, ys = [10.0, 20.0, 40.0], [50.0, 80.0, 2000.0]
-    dx, dy, marks = _densify(xs, ys)
-    assert [dx[i] for i in marks] == xs and [dy[i] for i in marks] == ys
-    curve = list(zip(xs, ys))
-    for x in (12.5, 27.0, 39.0):
-        y_cap = _at(curve, x)
-        assert math.isclose(float(np.interp(x, dx, dy)), y_cap, rel_tol=1e-9)
-    # what a plain line on a log axis shows on the steep segment (interpolated in log y): far off
-    t = (27.0 - 20.0) / 20.0
-    y_log = math.exp(math.log(80.0) + t * (math.log(2000.0) - math.log(80.0)))
-    assert abs(y_log - _at(curve, 27.0)) / _at(curve, 27.0) > 0.5
+def test_the_drawn_segment_is_the_interpolation_the_capacity_uses(studies):
+    """Straight segments between the measured points on a linear axis (not a log axis, where the
+    linear interpolation would be drawn as a curve): each capacity marker lies on its side's drawn
+    line, and the axis runs past the SLO's line and the highest point with room to spare."""
+    import matplotlib.pyplot as plt
+
+    from casegen.render.charts import rc
+
+    st = studies["inference-perf-llama3-8b-quantization-sweep"]
+    slo = st.case.slos[0]
+    caps = (st.capacities.get("baseline"), st.capacities.get("optimized"))
+    with plt.rc_context(rc()):
+        fig = _figure(st.sweeps["baseline"], st.sweeps["optimized"], slo.metric, ("p99",), slo.threshold_ms,
+                      (None, None), caps, "t", narrow=False)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "linear"
+    lines = [ln for ln in ax.get_lines() if ln.get_marker() == "o" and len(ln.get_xdata()) > 1]
+    assert len(lines) == 2
+    for line, sweep in zip(lines, (st.sweeps["baseline"], st.sweeps["optimized"])):
+        measured = sorted(p.achieved_rps for p in sweep.points if p.latency(slo.metric, "p99") is not None)
+        assert list(line.get_xdata()) == measured  # the measured points only: nothing smoothed in between
+    diamonds = [ln for ln in ax.get_lines() if ln.get_marker() == "D"]
+    assert len(diamonds) == 2
+    for d, line in zip(diamonds, lines):
+        x, y = float(d.get_xdata()[0]), float(d.get_ydata()[0])
+        assert math.isclose(float(np.interp(x, line.get_xdata(), line.get_ydata())), y, rel_tol=1e-9)
+    # the axis runs past the SLO with room; latencies far past it (saturation) stop at 3× the SLO,
+    # each point above marked on the top edge (▲) with the highest value written
+    top = ax.get_ylim()[1]
+    highest = max(max(ln.get_ydata()) for ln in lines)
+    assert highest > 5 * slo.threshold_ms and top == 3 * slo.threshold_ms
+    above = sum(1 for ln in lines for y in ln.get_ydata() if y > top)
+    tips = [ln for ln in ax.get_lines() if ln.get_marker() == "^"]
+    assert above >= 2 and len(tips) == above and all(float(t.get_ydata()[0]) == top for t in tips)
+    texts = [t.get_text() for t in ax.texts]
+    from casegen.formatting import fmt_ms
+
+    assert "\u2191\u00a0" + fmt_ms(highest).replace(" ", "\u00a0") in texts and "SLO 500\u00a0ms" in texts, texts
+    plt.close(fig)
+    with plt.rc_context(rc()):  # without the objective: room above the highest point
+        fig = _figure(st.sweeps["baseline"], st.sweeps["optimized"], slo.metric, ("p99",), None, (None, None),
+                      (None, None), "t", narrow=False)
+    assert fig.axes[0].get_ylim()[1] >= 1.1 * highest
+    plt.close(fig)
+    curve = [(10.0, 50.0), (20.0, 80.0), (40.0, 2000.0)]
+    assert _at(curve, 30.0) == 1040.0
 
 
 def test_tick_labels_share_one_style():

@@ -196,3 +196,75 @@ def test_perceptual_difference_sees_a_moved_block(pdfs):
     shifted = Image.new("RGB", img.size, "white")
     shifted.paste(img.crop((0, 0, img.width, img.height - 5)), (0, 5))
     assert perceptual_difference(img, shifted) > TOLERANCE
+
+
+# ------------------------------------------------------------------ page fill
+
+def page_fills(pdf_path: Path, dpi: int = 30) -> list[float]:
+    """Per page: the lowest ink of the page body (between the running header and footer) as a share
+    of the body's height (style.css: @page margins 20 mm top, 18 mm bottom, A4)."""
+    doc = pdfium.PdfDocument(str(pdf_path))
+    fills = []
+    try:
+        for i in range(len(doc)):
+            img = doc[i].render(scale=dpi / 72, grayscale=True).to_numpy()
+            rows = img.shape[0]
+            body = img[int(rows * 20 / 297):int(rows * (297 - 18) / 297)]
+            ink = (body < 200).any(axis=1).nonzero()[0]
+            fills.append((ink.max() + 1) / body.shape[0] if ink.size else 0.0)
+    finally:
+        doc.close()
+    return fills
+
+
+MIN_FILL = 0.70  # every page but the last; most pages of the examples are above 0.8
+
+
+@pytest.mark.parametrize("key", [(n, "full") for n in EXAMPLES] + [("aiperf-sweep", "full")],
+                         ids=lambda k: k[0])
+def test_no_page_but_the_last_is_left_largely_blank(pdfs, key):
+    """A heading kept with too much, or a group pushed whole to the next page, leaves the page before
+    it partly blank; at most 30 % of a page may stay empty (the last page excepted)."""
+    fills = page_fills(pdfs[key])
+    short = [(i + 1, round(f, 2)) for i, f in enumerate(fills[:-1]) if f < MIN_FILL]
+    assert not short, f"pages under {MIN_FILL:.0%} full (page, fill): {short}; all: {[round(f, 2) for f in fills]}"
+
+
+def test_the_fill_check_sees_a_half_empty_page(tmp_path):
+    import datetime as dt
+
+    from casegen.render.html import render_pdf
+
+    html = ('<html lang="en"><body><div style="height: 120mm; background: #333"></div>'
+            '<div style="height: 235mm; background: #333; break-before: page"></div></body></html>')
+    pdf = tmp_path / "t.pdf"
+    pdf.write_bytes(render_pdf(html, tmp_path, dt.date(2026, 1, 1)))
+    fills = page_fills(pdf)
+    assert fills[0] < MIN_FILL <= fills[1]
+
+
+# ------------------------------------------------------------------ the one-pager never cuts a sentence
+
+def test_whole_sentences_cuts_only_between_sentences():
+    from casegen.render.html import whole_sentences
+
+    text = ("On GPUs without FP8 tensor cores (pre-Hopper/Ada) the gain disappears; accuracy-sensitive tasks "
+            "(math, code, long-context retrieval) can lose points that matter.")
+    assert whole_sentences(text, 1000) == text
+    assert whole_sentences(text, 150) == "On GPUs without FP8 tensor cores (pre-Hopper/Ada) the gain disappears … (see report)"
+    assert whole_sentences("One long first sentence that is over the limit. Two.", 10) == \
+        "One long first sentence that is over the limit … (see report)"
+
+
+def test_tightest_onepager_keeps_whole_sentences():
+    from casegen.analysis.study import analyze
+    from casegen.case.model import load_case
+    from casegen.render.html import render_html
+
+    case, d = load_case(ROOT / "cases" / "h100-llama31-8b-fp8")
+    html = render_html(analyze(case, d), layout="onepager", tight=3)
+    item = html.split('<ul class="tradeoff-list">')[1].split("</li>")[0]
+    assert "(see report)" in item and "…;" not in item and "…." not in item
+    for part in item.split("hurts when")[1:] + [item.split("helps when")[1].split("; hurts when")[0]]:
+        text = part.split("(see report)")[0]
+        assert text.rstrip().endswith("…") or "(see report)" not in part, part  # cut only where a sentence ends

@@ -55,7 +55,10 @@ reproduce:
 def test_example_shows_reproduce_links_and_hashes(tmp_path):
     build(ROOT / "cases" / "h100-llama31-8b-fp8", tmp_path, formats=("html", "json"))
     html = (tmp_path / "report.html").read_text()
-    assert 'id="reproduce"' in html and "benchmark_serving.py --backend openai" in html
+    # a long command is broken between options (never inside a token), lines of at most 78 characters
+    assert 'id="reproduce"' in html and "python benchmark_serving.py --backend openai \\\n    --model meta-llama" in html
+    cmd = html.split('<pre class="command"><code>')[1].split("</code>")[0]
+    assert " \\\n    --" in cmd and all(len(line) <= 78 for line in cmd.splitlines())
     assert '<a href="summary.json">' in html and 'href="report.pdf"' not in html  # only files that were built
 
 

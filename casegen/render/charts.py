@@ -409,7 +409,7 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
         fig, axes = plt.subplots(n, 1, figsize=(4.2, 1.25 * n + 0.12 if compact else 1.75 * n + 0.55), squeeze=False)
         panels = axes[:, 0]
     else:
-        fig, axes = plt.subplots(1, n, figsize=(2.45 * n + 0.3, 1.7 if compact else 2.75), squeeze=False)
+        fig, axes = plt.subplots(1, n, figsize=(2.45 * n + 0.3, 1.7 if compact else 2.35), squeeze=False)
         panels = axes[0]
     for ax, row in zip(panels, rows):
         stats = row["stats"]
@@ -498,7 +498,7 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: boo
 
 
 def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
-    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(sides)) if narrow else (8.0, 1.0 + 0.5 * len(sides)))
+    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(sides)) if narrow else (8.0, 0.45 + 0.5 * len(sides)))
     labels = [s[0] for s in sides]
     ttft = np.array([s[1] for s in sides])
     dec = np.array([s[2] for s in sides])
@@ -627,12 +627,16 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool)
             if ci is not None:
                 ax.errorbar([value], [y], xerr=[[value - ci[0]], [ci[1] - value]], fmt="none", ecolor=C.ink,
                             elinewidth=1.1, capsize=3, zorder=4)
-            if ci is None and value > 0.3 * top * 1.28:  # inside the bar's end: clear of the limit's line
+            # the value on a patch of its background: where the limit's dashed line crosses the label
+            # (a value near the limit), the line is hidden behind the text rather than drawn through it
+            if ci is None and value > 0.3 * top * 1.28:  # inside the bar's end
                 ax.annotate(_label_ms(value), (value, y), xytext=(-4, 0), textcoords="offset points", ha="right",
-                            va="center", fontsize=9, color="white" if color == C.opt else C.ink, zorder=6)
+                            va="center", fontsize=9, color="white" if color == C.opt else C.ink, zorder=6,
+                            bbox={"boxstyle": "square,pad=0.12", "fc": color, "ec": "none"})
             else:
                 ax.annotate(_label_ms(value), (ci[1] if ci else value, y), xytext=(4, 0), textcoords="offset points",
-                            va="center", fontsize=9, color=C.ink)
+                            va="center", fontsize=9, color=C.ink, zorder=6,
+                            bbox={"boxstyle": "square,pad=0.12", "fc": "white", "ec": "none"})
         ax.axvline(r["threshold"], color=C.worse, lw=1.4, ls="--", zorder=5)
         ax.annotate("SLO " + fmt_ms_limit(r["threshold"]).replace(" ", "\u00a0"), (r["threshold"], 1.0),
                     xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points", ha="center",

@@ -5,7 +5,7 @@
 * a load sweep: the latency–throughput curve at the objective's own percentile, with both sides'
   capacity at SLO on their curves;
 * one fixed load with objectives: each objective's statistic before and after, with its
-  interval, against the limit;
+  interval (none for summary-only data: the tool's printed value), against the limit;
 * otherwise: the latency percentiles before and after (the results' bar chart).
 
 The chart is drawn once with the others (:func:`hero_chart`); :func:`hero_view` is the builder of
@@ -108,7 +108,10 @@ def _fixed(study: Any) -> dict[str, Any] | None:
     if not rows:
         return None
     caption = "Bars: the measured statistic; whiskers: its interval; dashed line: the objective's limit."
-    if missing_ci:
+    if any(study.runs[side].summary_only for side in ("baseline", "optimized")):
+        caption = ("Bars: the statistic as the benchmark tool printed it (summary-only data: no per-request "
+                   "records, so no interval); dashed line: the objective's limit.")
+    elif missing_ci:
         caption += " A bar without whiskers has too few independent requests for a trustworthy interval."
     return {"chart": slo_chart(rows, study.label("baseline"), study.label("optimized")), "caption": caption}
 
@@ -120,7 +123,7 @@ def hero_chart(study: Any) -> dict[str, Any] | None:
         return _ladder(study)
     if study.sweeps:
         return _sweep(study)
-    if study.case.slos and not any(study.runs[s].summary_only for s in ("baseline", "optimized")):
+    if study.case.slos:
         return _fixed(study)
     return None
 

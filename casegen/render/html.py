@@ -89,6 +89,58 @@ def abbr(text: str) -> Markup:
     return Markup(out)
 
 
+def whole_sentences(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a sentence (or ``;`` clause) boundary, never in a
+    sentence: the first sentence always stays whole; when some are left out the text ends "… (see
+    report)". For the one-pager, whose tightest levels shorten the trade-offs (the full report has them)."""
+    text = (text or "").strip()
+    if len(text) <= limit:
+        return text
+    parts = re.split(r"(?<=[.;!?])\s+", text)
+    kept = parts[0]
+    for part in parts[1:]:
+        if len(kept) + 1 + len(part) > limit:
+            break
+        kept += " " + part
+    if kept == text:
+        return text
+    return kept.rstrip(".;") + " … (see report)"
+
+
+def shell_lines(command: str, width: int = 78) -> str:
+    """A long shell command broken into lines of at most ``width`` characters between options, with
+    ``" \\"`` continuations: it wraps between options, never inside a token or quoted text, and
+    pastes into a shell as the same command (an option longer than ``width`` gets a line of its
+    own). A command of at most ``width`` characters, or one with a line break of its own, is
+    returned as it is."""
+    if len(command) <= width or "\n" in command:
+        return command
+    starts: list[int] = []
+    quote = ""
+    for i, ch in enumerate(command):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == " " and command[i + 1:i + 2] == "-" and i > 0 and command[i - 1] != "\\":
+            starts.append(i)
+    if not starts:
+        return command
+    pieces, prev = [], 0
+    for i in starts:
+        pieces.append(command[prev:i].strip())
+        prev = i + 1
+    pieces.append(command[prev:].strip())
+    lines = [pieces[0]]
+    for piece in (p for p in pieces[1:] if p):
+        indent = "    " if len(lines) > 1 else ""
+        if len(indent) + len(lines[-1]) + 1 + len(piece) + 2 <= width:
+            lines[-1] += " " + piece
+        else:
+            lines.append(piece)
+    return " \\\n    ".join(lines)
+
+
 def lower_first(text: str) -> str:
     text = (text or "").strip().rstrip(".")
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
@@ -124,7 +176,8 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
         bytecode_cache=_BYTECODE["md" if markdown_out else "html"],
     )
     env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
-                       lower_first=lower_first, abbr=abbr)
+                       lower_first=lower_first, abbr=abbr,
+                       whole_sentences=whole_sentences, shell_lines=shell_lines)
     env.globals["prose"] = prose.namespace()
     if markdown_out:
         env.filters.update(md=md_escape, md_fence=md_fence, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),

@@ -55,12 +55,13 @@ def waterfall_chart(panels: Sequence[Panel],
                 top = b + h if h >= 0 else b
                 text = (total_prefix if i == len(bars) - 1 else "") + fmt(h) if i in (0, len(bars) - 1) else ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
                 ax.annotate(text, (i, max(top, b)), xytext=(0, 3), textcoords="offset points", ha="center",
-                            va="bottom", fontsize=7.5, color=C.ink)
+                            va="bottom", fontsize=9, color=C.ink)
                 if 0 < i < len(bars) - 1:
                     ax.plot([i - 0.31 - 0.38, i - 0.31], [running, running], color=C.muted, lw=0.8, zorder=2)
                     running += h
             ax.set_xticks(list(xs))
-            ax.set_xticklabels([_short(lab) for lab in labels], rotation=25, ha="right", fontsize=7.5)
+            # whole step names, wrapped under their bar (never cut to "+ KV-cache-aware …", never slanted)
+            ax.set_xticklabels([_wrapped(lab, panel_size[0], len(labels)) for lab in labels], fontsize=8.5)
             ax.set_title(title, fontsize=9)
             # ticks in the one chart style (casegen.formatting via charts): ms/s axes in one unit,
             # rates and dollars without the labels' decimals ("40", "$3k"); the title names the unit
@@ -86,5 +87,10 @@ def waterfall_chart(panels: Sequence[Panel],
         return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".", variant)
 
 
-def _short(label: str, n: int = 18) -> str:
-    return label if len(label) <= n else label[: n - 1] + "…"
+def _wrapped(label: str, panel_width_in: float, bars: int) -> str:
+    """``label`` on lines that fit its bar's slot at 8.5 pt (about 0.6 em a character); a word longer
+    than the slot keeps its own line rather than being cut."""
+    import textwrap
+
+    chars = max(8, int(panel_width_in * 72 * 0.85 / bars / (0.6 * 8.5)))
+    return "\n".join(textwrap.wrap(label, chars, break_long_words=False, break_on_hyphens=True)) or label

@@ -30,28 +30,14 @@ _STYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "D")
 
 
+def _label_ms_axis(v: float) -> str:
+    from casegen.formatting import fmt_ms
+
+    return fmt_ms(v).replace(" ", "\u00a0")
+
+
 def _rps(v: float) -> str:
     return f"{fmt_sig3(v)}\u00a0req/s"
-
-
-#: Sub-points per segment when a curve is drawn: the segment between two measured points is the
-#: straight line *in data units* that the capacity interpolation assumes, so on a log axis it is
-#: drawn as the curve it is, and a capacity marker placed by that interpolation sits on it.
-_SEGMENT_STEPS = 24
-
-
-def _densify(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float], list[int]]:
-    """(x, y, indices of the measured points) of the polyline linear in data units through the points."""
-    dx: list[float] = [xs[0]]
-    dy: list[float] = [ys[0]]
-    marks = [0]
-    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
-        for k in range(1, _SEGMENT_STEPS + 1):
-            t = k / _SEGMENT_STEPS
-            dx.append(x0 + (x1 - x0) * t)
-            dy.append(y0 + (y1 - y0) * t)
-        marks.append(len(dx) - 1)
-    return dx, dy, marks
 
 
 def _place_labels(ax, labels: list[tuple[float, float, str, str, tuple[float, float], str, bool]],
@@ -119,7 +105,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             height_in: float | None = None):
     sides = ((base, C.base), (opt, C.opt))
     name = METRIC_LABELS.get(metric, metric)
-    fig, ax = plt.subplots(figsize=(4.4, 3.3) if narrow else (7.4, height_in or 3.4))
+    fig, ax = plt.subplots(figsize=(4.4, 3.3) if narrow else (7.4, height_in or 2.3))
     drawn: list[float] = []
     all_x: list[float] = []
     load_labels: list = []
@@ -127,6 +113,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     absent: list[str] = []
     obstacles: list = []
     few = max(len(base.points), len(opt.points)) <= 5
+    plotted: list[tuple[float, float, str]] = []
     for k, stat in enumerate(stats):
         any_value = False
         for sweep, color in sides:
@@ -140,9 +127,11 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             ys = [y for _, y, _ in pts]
             drawn.extend(ys)
             all_x.extend(xs)
-            dx, dy, marks = _densify(xs, ys)
-            ax.plot(dx, dy, color=color, lw=2 if k == 0 else 1.3, ls=_STYLES[k % len(_STYLES)],
-                    marker=_MARKERS[k % len(_MARKERS)], markevery=marks, ms=4, label=f"{sweep.label} {stat}")
+            plotted += [(x, y, color) for x, y in zip(xs, ys)]
+            # straight segments between the measured points (markers): the linear interpolation
+            # the capacity at SLO uses, so its marker lies on the drawn line
+            ax.plot(xs, ys, color=color, lw=2 if k == 0 else 1.3, ls=_STYLES[k % len(_STYLES)],
+                    marker=_MARKERS[k % len(_MARKERS)], ms=4, label=f"{sweep.label} {stat}")
             if k == 0 and few:  # nominal load next to each point (few points only: legibility)
                 off = (4, -12) if sweep is base else (4, 5)
                 load_labels += [(x, y, p.short_label, color, off, "left", False) for x, y, p in pts]
@@ -191,14 +180,26 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
                                 fontsize=9, color=C.worse, fontweight="bold")
         obstacles.append(slo_label)
         drawn.append(threshold_ms)
-    positive = [v for v in drawn if v > 0 and math.isfinite(v)]
-    log = bool(positive) and max(positive) / min(positive) > 20
-    if log:
-        ax.set_yscale("log")
-    else:
-        ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    _ms_axis(ax.yaxis, log=log)
+    # a linear axis: each segment between two measured points is the straight line the capacity
+    # interpolation assumes, drawn straight; the top clears the highest point and the SLO's line and label
+    finite = [v for v in drawn if math.isfinite(v)]
+    top = max(finite) * 1.15 if finite and max(finite) > 0 else 1.0
+    if threshold_ms is not None and threshold_ms > 0 and top > 5 * threshold_ms:
+        # latencies far past the objective (a saturated load) would squash the crossing at the SLO
+        # into the bottom of the chart: the axis stops at 3× the SLO and each point above it is
+        # marked at the top edge with its value (its line leaves the chart towards it)
+        top = 3 * threshold_ms
+        above: dict[str, list[tuple[float, float]]] = {}
+        for x, y, color in plotted:
+            if y > top:
+                ax.plot([x], [top], marker="^", ms=6, color=color, ls="none", clip_on=False, zorder=6)
+                above.setdefault(color, []).append((x, y))
+        for color, side_above in above.items():  # one value per side, the highest, left of its leftmost mark
+            cap_labels.append((min(x for x, _ in side_above), top, "\u2191\u00a0" + _label_ms_axis(max(y for _, y in side_above)),
+                               color, (-7, -4), "right", False))
+    ax.set_ylim(bottom=0, top=top)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    _ms_axis(ax.yaxis)
     lo_x, hi_x = (min(all_x), max(all_x)) if all_x else (0.0, 1.0)
     if lo_x > 0.25 * hi_x:  # starting at 0 would leave most of the width empty
         ax.set_xlim(left=lo_x - 0.06 * (hi_x - lo_x), right=hi_x + 0.06 * (hi_x - lo_x))
@@ -216,7 +217,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     labels += [h.get_label() for h in extra]
     long = max(len(base.label), len(opt.label)) > 16  # a long side label: two columns, wrapped
     labels = [legend_text(t, 30) for t in labels]
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2 * 3.4 / (height_in or 3.4)),
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2 * 3.4 / (height_in or 2.3)),
               ncol=2 if narrow or long else (len(handles) if len(handles) <= 4 else 3),
               fontsize=9, frameon=False, handlelength=2.4)
     if absent:
@@ -256,7 +257,7 @@ def latency_throughput_chart(
 
     ``knees`` and ``capacities`` are ``(baseline, optimized)`` pairs (either may be None).
     Statistics missing at a point are skipped; a statistic missing everywhere is named under the
-    chart. The y axis is logarithmic (1-2-5 ticks) when latencies span more than 20×. Returns the
+    chart. The y axis is linear from 0, with room above the highest point and the SLO. Returns the
     HTML of :func:`casegen.render.charts.responsive` (two ``<svg>`` variants).
     """
     knees = tuple(knees) if knees is not None else (None, None)
