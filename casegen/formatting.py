@@ -23,6 +23,7 @@ The full list, with examples, is docs/number-formats.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from typing import Callable
@@ -171,17 +172,51 @@ def fmt_ticks(values: list[float], per_tick: bool = False) -> list[str]:
     return [_minus(f"{v:,.{d}f}") for v in values]
 
 
+def fmt_date(d: "dt.date | str | None") -> str:
+    """A calendar date as people read it, the one date style of every output: 'March 27, 2025'
+    (summary.json keeps ISO 8601)."""
+    if d is None or d == "":
+        return "—"
+    if isinstance(d, str):
+        try:
+            d = dt.date.fromisoformat(d[:10])
+        except ValueError:
+            return d
+    return f"{d.strftime('%B')} {d.day}, {d.year}"
+
+
+def fmt_link(url: str) -> str:
+    """An address as printed text: without the scheme and a trailing slash ('alex.example.com/cv')."""
+    return re.sub(r"^(?:https?://|mailto:)", "", url or "").rstrip("/")
+
+
+def fmt_month(d: "dt.date") -> str:
+    """A month: 'December 2026'."""
+    return f"{d.strftime('%B')} {d.year}"
+
+
+_RUN_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})(?:[-_T ]?(\d{2}):?(\d{2})(?::?(\d{2}))?(?:\.\d+)?)?"
+                       r"\s*(Z|[+-]00:?00|UTC)?")
+
+
 def fmt_run_date(text: str | None) -> str:
-    """A tool's run date or run id as a date: '20250325-230132' → '2025-03-25 23:01:32'."""
+    """A tool's run date or run id in the report's date style, with the time as recorded:
+    '20250325-230132' → 'March 25, 2025, 23:01:32'; '2026-12-07T10:04:05Z' → 'December 7, 2026,
+    10:04:05 UTC'; anything else as written."""
     if not text:
         return "—"
-    import re
-
-    m = re.fullmatch(r"(\d{4})(\d{2})(\d{2})[-_T ]?(\d{2})(\d{2})(\d{2})?", text.strip())
+    m = _RUN_DATE.fullmatch(text.strip())
     if not m:
         return text
-    y, mo, d, h, mi, sec = m.groups()
-    return f"{y}-{mo}-{d} {h}:{mi}" + (f":{sec}" if sec else "")
+    y, mo, d, h, mi, sec, utc = m.groups()
+    try:
+        day = dt.date(int(y), int(mo), int(d))
+    except ValueError:
+        return text
+    out = fmt_date(day)
+    if h is not None:
+        out += f", {h}:{mi}" + (f":{sec}" if sec else "") + (" UTC" if utc else "")
+    return out
 
 
 def fmt_rps(v: float | None) -> str:

@@ -28,6 +28,7 @@ from markupsafe import Markup
 from casegen import __version__
 from casegen.app.build import _check_outdir, _make_outdir, build, write_atomic
 from casegen.errors import CasegenError
+from casegen.formatting import fmt_date
 from casegen.render.idrefs import prefix_ids
 from casegen.safe_io import TRUST_HINT, is_within
 
@@ -173,7 +174,7 @@ def _build_one_unguarded(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool,
     m = re.search(r'<main class="report[^"]*">(.*)</main>', html, re.S)
     card = {
         "title": case.title, "summary": case.summary, "date": case.date.isoformat(),
-        "date_text": case.date.strftime("%B %-d, %Y"), "author": case.author, "tags": list(case.tags),
+        "date_text": fmt_date(case.date), "author": case.author, "tags": list(case.tags),
         "role": case.role, "author_links": [{"label": lk.label, "url": lk.url} for lk in case.links],
         "model": case.system.model, "hardware": case.system.hardware,
         "headline": _headline_cards(report), "html": f"{slug}/report.html",

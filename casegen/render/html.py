@@ -25,6 +25,9 @@ from casegen.analysis.study import SIDES, Study
 from casegen.analysis.sweep import slo_text
 from casegen.errors import CasegenError, InternalError
 from casegen.formatting import (
+    fmt_date,
+    fmt_link,
+    fmt_month,
     fmt_ms,
     fmt_ms_limit,
     fmt_ms_signed,
@@ -177,7 +180,8 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
     )
     env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
                        lower_first=lower_first, abbr=abbr,
-                       whole_sentences=whole_sentences, shell_lines=shell_lines)
+                       whole_sentences=whole_sentences, shell_lines=shell_lines, date=fmt_date, month=fmt_month,
+                       link_text=fmt_link)
     env.globals["prose"] = prose.namespace()
     if markdown_out:
         env.filters.update(md=md_escape, md_fence=md_fence, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),
