@@ -219,6 +219,28 @@ def fmt_run_date(text: str | None) -> str:
     return out
 
 
+def fmt_load_value(v: float) -> str:
+    """An offered load's number, as the load generator was set: '1', '4', '10', '31.4', '43.3',
+    '1,200' (three significant digits at most; no added decimals); '∞' for an unbounded rate."""
+    if not math.isfinite(v):
+        return "∞"
+    if abs(v) >= 100:
+        return _minus(f"{v:,.0f}")
+    return _minus(f"{float(f'{v:.3g}'):g}")
+
+
+def fmt_load(v: float | None, kind: str, short: bool = False) -> str:
+    """An offered load, one style everywhere: 'rate 10 req/s', 'rate unbounded', 'concurrency 8';
+    ``short`` (chart labels): '10', '∞', 'c8'. ``kind`` is 'rate' or 'concurrency'."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if kind == "rate":
+        if short:
+            return fmt_load_value(v)
+        return "rate unbounded" if not math.isfinite(v) else f"rate {fmt_load_value(v)} req/s"
+    return f"c{fmt_load_value(v)}" if short else f"concurrency {fmt_load_value(v)}"
+
+
 def fmt_rps(v: float | None) -> str:
     return fmt_rate(v, "req/s")
 

@@ -17,7 +17,7 @@ def test_holm_non_rejection_is_said_as_such_not_as_includes_zero():
     f = _finding(DeltaCI(1.1, 9.0, 1.1, 9.0, False, True, "primary", 0.03, 0.09))
     assert f.verdict == "same" and f.value == "no significant change" and not f.regression
     assert "includes 0" not in f.detail and "includes 0" not in f.claim
-    assert "not significant after correcting for 3 comparisons (Holm)" in f.detail
+    assert "not significant once corrected for 3 comparisons made together" in f.detail
     assert "unadjusted 95% CI +1.1% to +9.0%" in f.detail
 
 

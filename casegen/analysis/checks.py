@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,7 +207,7 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
                            and abs(mo_tok.mean - mb_tok.mean) / mb_tok.mean > 2 * LENGTH_TOL)
             row(f"{kind.capitalize()} tokens (mean)", f"{mb_tok.mean:,.0f}" if mb_tok else None,
                 f"{mo_tok.mean:,.0f}" if mo_tok else None, differs,
-                "summary only: means compared (> 10 % apart counts), no distribution test")
+                "summary only: means compared (> 10% apart counts), no distribution test")
             if differs and mb_tok and mo_tok:
                 key, what = (("input-differs", "prompts") if kind == "input" else ("output-differs", "output lengths"))
                 T.append(Threat(key, "major", f"The two sides had different {what}",
@@ -229,8 +230,9 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
         "expected when the optimization changes the checkpoint", informational=True)
     tb, to = base.meta.tokenizer, opt.meta.tokenizer
     if tb or to:
-        row("Tokenizer", tb, to, (tb or "") != (to or ""), "token counts may differ if the tokenizers do",
-            informational=True)
+        differs = (tb or "") != (to or "")
+        row("Tokenizer", _tokenizer_text(tb), _tokenizer_text(to), differs,
+            "token counts may differ if the tokenizers do" if differs else "", informational=True)
     vb = f"{base.meta.tool} {base.meta.tool_version or ''}".strip()
     vo = f"{opt.meta.tool} {opt.meta.tool_version or ''}".strip()
     row("Benchmark tool", vb, vo, vb != vo, informational=True)
@@ -274,6 +276,18 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
                              "difference of a few percent can come from the tools alone")
     wc.still_valid = valid
     return wc
+
+
+def _tokenizer_text(name: str | None) -> str | None:
+    """A tokenizer as the reader can use it: a hub id as written; a path on the benchmark machine as
+    'a local copy (<folder>)', since the machine's file system means nothing to the reader."""
+    if not name:
+        return name
+    text = name.strip()
+    if text.startswith(("/", "./", "../", "~", "\\")) or re.match(r"^[A-Za-z]:[\\/]", text):
+        leaf = re.split(r"[\\/]", text.rstrip("/\\"))[-1] or text
+        return f"a local copy ({leaf})"
+    return text
 
 
 def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool) -> list[Threat]:

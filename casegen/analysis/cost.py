@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from casegen.analysis.metrics import RunMetrics
 from casegen.case.model import ApiPricing, Cost, SelfHostedPricing, SidePricing
 from casegen.errors import CasegenError
-from casegen.formatting import fmt_rps
+from casegen.formatting import fmt_rps, fmt_sig3
 
 HOURS_PER_MONTH = 730.0
 
@@ -135,9 +135,16 @@ def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str,
     else:
         capacity = f"measured throughput {fmt_rps(x_req)} per replica"
     assumptions = [
-        f"{p.gpus_per_replica} × {gpu} at ${p.gpu_hourly_usd:,.2f}/GPU-hour = ${hour:,.2f} per replica-hour",
-        f"{capacity}, used at {p.utilization:.0%} on average",
+        f"{p.gpus_per_replica} × {gpu} at ${p.gpu_hourly_usd:,.2f} per GPU-hour = ${hour:,.2f} per replica-hour",
+        # two different figures, named apart (issue 23): the average utilisation prices each request,
+        # the peak planning load sizes the fleet
+        f"{capacity}; cost per request at an average utilisation of {p.utilization:.0%} of it (idle time is paid for)",
     ]
+    if replicas is not None and c.peak_requests_per_s is not None:
+        assumptions.append(
+            f"{replicas} replica{'s' if replicas != 1 else ''} for the {c.peak_requests_per_s:,g} req/s peak, each "
+            f"planned at {c.headroom:.0%} of that throughput ({c.peak_requests_per_s:,g} ÷ "
+            f"({fmt_sig3(x_req)} × {c.headroom:.0%}), rounded up)")
     return SideCost("self_hosted", per_request, per_m_out, per_m_tot, monthly, usage, hour, replicas, fleet,
                     x_req, assumptions)
 

@@ -32,6 +32,7 @@ from casegen.analysis.transient import run_transient, trim_transient
 from casegen.analysis.window import pool, trim
 from casegen.case.model import Case
 from casegen.errors import CasegenError, ValidationFailed
+from casegen.formatting import fmt_load
 from casegen.runs import Run, load_run, load_runs
 from casegen.runs.select import SelectorError, filter_runs
 from casegen.safe_io import confined_to, inside_case
@@ -375,9 +376,8 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
             iv = (uncertainty.run_intervals(point.run, a.confidence, a.bootstrap_resamples, a.seed, idx)
                   if not point.run.summary_only else None)
             rungs.append(lad.Rung(k, labels[idx], point.run, point.metrics, iv, None, sw[k], cap))
-        notes.append("Statistics per step at the load every rung measured: " + (
-            "unbounded request rate" if math.isinf(compare_load) else
-            f"{compare_load:g}" + (" req/s" if sw["baseline"].load_kind == "rate" else " concurrent requests")))
+        notes.append("Statistics per step at the load every rung measured: "
+                     + fmt_load(compare_load, sw["baseline"].load_kind))
     else:
         for idx, k in enumerate(keys):
             run = runs[k] if k in runs else read_side(case, case_dir, k)

@@ -44,7 +44,7 @@ from casegen.analysis.metrics import METRIC_LABELS, RunMetrics, compute_run_metr
 from casegen.analysis.slo import evaluate_slos, judge_printed
 from casegen.case.model import SLO, Analysis
 from casegen.errors import CasegenError, require
-from casegen.formatting import fmt_rate
+from casegen.formatting import fmt_load, fmt_ms, fmt_rate
 from casegen.runs.model import Run
 
 LoadKind = Literal["rate", "concurrency"]
@@ -112,17 +112,13 @@ class SweepPoint:
 
     @property
     def label(self) -> str:
-        """'rate 10 req/s', 'rate unbounded', 'concurrency 16'."""
-        if self.load_kind == "rate":
-            return "rate unbounded" if self.unbounded else f"rate {self.load:g} req/s"
-        return f"concurrency {self.load:g}"
+        """'rate 10 req/s', 'rate unbounded', 'concurrency 16' (formatting.fmt_load)."""
+        return fmt_load(self.load, self.load_kind)
 
     @property
     def short_label(self) -> str:
-        """'10', '∞', 'c16' — for chart annotations."""
-        if self.load_kind == "rate":
-            return "∞" if self.unbounded else f"{self.load:g}"
-        return f"c{self.load:g}"
+        """'10', '∞', 'c16' — for chart annotations (formatting.fmt_load)."""
+        return fmt_load(self.load, self.load_kind, short=True)
 
     def latency(self, metric: str, stat: str) -> float | None:
         """A latency statistic in ms (e.g. ``("ttft", "p99")``); None when not available."""
@@ -782,12 +778,12 @@ class Knee:
     def text(self) -> str:
         name = f"{METRIC_LABELS.get(self.metric, self.metric)} {self.stat}"
         if self.point is None:
-            return f"{name} stays within {self.factor:g}× its lowest-load value ({self.reference_ms:,.1f} ms) over the sweep"
+            return f"{name} stays within {self.factor:g}× its lowest-load value ({fmt_ms(self.reference_ms)}) over the sweep"
         where = f"{self.point.label}"
         if self.point.achieved_rps is not None:
             where += f", {_fmt(self.point.achieved_rps)} req/s achieved"
-        return (f"{name} climbs past {self.factor:g}× its lowest-load value ({self.reference_ms:,.1f} ms) at {where}: "
-                f"{self.value_ms:,.1f} ms")
+        return (f"{name} climbs past {self.factor:g}× its lowest-load value ({fmt_ms(self.reference_ms)}) at {where}: "
+                f"{fmt_ms(self.value_ms)}")
 
 
 def knee(sweep: Sweep, metric: str = "ttft", stat: str = "p50", factor: float = DEFAULT_KNEE_FACTOR) -> Knee | None:
@@ -861,11 +857,12 @@ def capacity_cost(capacity_rps: float, capacity_out_tps: float | None, gpu_hourl
     s = self_hosted_cost(pricing, metrics, cost, "capacity")
     hour = require(s.usd_per_replica_hour, "a self-hosted replica-hour price")
     assumptions = [
-        f"{gpus_per_replica} × {gpu or 'GPU'} at ${gpu_hourly_usd:,.2f}/GPU-hour = ${hour:,.2f} per replica-hour",
-        f"capacity at SLO {_fmt(capacity_rps)} req/s per replica, used at {utilization:.0%} on average",
+        f"{gpus_per_replica} × {gpu or 'GPU'} at ${gpu_hourly_usd:,.2f} per GPU-hour = ${hour:,.2f} per replica-hour",
+        f"capacity at SLO {_fmt(capacity_rps)} req/s per replica; cost per request at an average utilisation of "
+        f"{utilization:.0%} of it (idle time is paid for)",
     ]
     if peak_rps is not None:
-        assumptions.append(f"peak {_fmt(peak_rps)} req/s served with replicas planned at {headroom:.0%} of capacity")
+        assumptions.append(f"replicas for the {_fmt(peak_rps)} req/s peak, each planned at {headroom:.0%} of capacity")
     return CapacityCost(capacity_rps, capacity_out_tps, hour,
                         require(s.usd_per_request, "a self-hosted cost per request"), s.usd_per_million_output_tokens,
                         s.usage_usd_per_month, s.replicas_for_peak, s.fleet_usd_per_month, assumptions)

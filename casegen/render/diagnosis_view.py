@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from casegen.formatting import fmt_ms
+from casegen.formatting import fmt_load, fmt_ms, fmt_pct
 from casegen.registry import label as metric_label
 from casegen.render import charts
 from casegen.render.chart_memo import memoized
@@ -164,7 +164,8 @@ def _segments_figure(axes: list[Any], narrow: bool):
 def segments_chart(axes: list[Any]) -> charts.Chart:
     title = "Where the change helps and where it hurts"
     desc = "; ".join(f"{metric_label(a.metric)} by {AXIS_TITLE[a.axis]}: " + ", ".join(
-        f"{s.verdict} ({s.change_pct:+.0f}%)" if s.change_pct is not None else s.verdict for s in a.segments)
+        f"{SEGMENT_VERDICT.get(s.verdict, s.verdict)} ({fmt_pct(s.change_pct, digits=0)})" if s.change_pct is not None
+        else SEGMENT_VERDICT.get(s.verdict, s.verdict) for s in a.segments)
         for a in axes)
     with plt.rc_context(charts.rc()):
         wide = charts._to_svg(_segments_figure(axes, False), title, desc)
@@ -174,6 +175,10 @@ def segments_chart(axes: list[Any]) -> charts.Chart:
 
 def _ci(s: Any) -> str:
     return f"{fmt_ms(s.change_ms)} [{fmt_ms(s.ci_ms[0])}, {fmt_ms(s.ci_ms[1])}]"
+
+
+#: a segment's verdict in the words the results tables use for the same outcome (one word per verdict)
+SEGMENT_VERDICT = {"helps": "helps", "hurts": "hurts", "unclear": "no significant change"}
 
 
 def segments_view(report: Any, chart: charts.Chart | None) -> dict[str, Any] | None:
@@ -193,11 +198,13 @@ def segments_view(report: Any, chart: charts.Chart | None) -> dict[str, Any] | N
             k = len(a.segments)
             out["axes"].append({
                 "title": f"{metric_label(a.metric)} by {AXIS_TITLE[a.axis]}",
-                "note": f"mean change with {a.confidence:.0%} family interval (each segment at "
-                        f"{1 - (1 - a.confidence) / k:.2%}, Bonferroni over {k})",
-                "rows": [{"range": (f"{s.center:g} {a.unit}" if a.axis == "load" else f"{s.low:,.0f}–{s.high:,.0f}"),
+                # the correction is named once, in the appendix's method paragraph (prose.intervals_method)
+                "note": f"mean change with its {a.confidence:.0%} interval, widened because {k} segments are "
+                        "compared at once",
+                "rows": [{"range": (fmt_load(s.center, "rate" if a.unit == "req/s" else "concurrency") if a.axis == "load" else f"{s.low:,.0f}–{s.high:,.0f}"),
                           "n": f"{s.n_baseline} / {s.n_optimized}", "base": fmt_ms(s.baseline_mean_ms),
-                          "opt": fmt_ms(s.optimized_mean_ms), "change": _ci(s), "verdict": s.verdict}
+                          "opt": fmt_ms(s.optimized_mean_ms), "change": _ci(s),
+                          "verdict": SEGMENT_VERDICT.get(s.verdict, s.verdict)}
                          for s in a.segments]})
     if not (out["intended"] or out["axes"] or out["notes"] or out["intended_notes"]):
         return None

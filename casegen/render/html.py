@@ -27,6 +27,7 @@ from casegen.errors import CasegenError, InternalError
 from casegen.formatting import (
     fmt_date,
     fmt_link,
+    fmt_load,
     fmt_month,
     fmt_ms,
     fmt_ms_limit,
@@ -405,6 +406,7 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
         "revenue": c.revenue_effect,
         "break_even": c.self_host_vs_api,
         "headroom": cs.headroom,
+        "priced_at": c.priced_at,
     }
 
 
@@ -601,7 +603,7 @@ def _sweep_view(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
             else:
                 cells.append({"rps": fmt_sig3(p.achieved_requests_per_s) if p.achieved_requests_per_s is not None else "—",
                               "status": p.slo_status or "na"})
-        label = "unbounded" if not math.isfinite(load) else fmt_sig3(load)  # "43.3", as every figure
+        label = fmt_load(load, b.load_kind)  # "concurrency 8", "rate 43.3 req/s": one style (formatting.fmt_load)
         rows.append({"load": label, "cells": cells,
                      "compared": sw.compare_at_load is not None and load == _load(sw.compare_at_load)})
     kind = "request rate (req/s)" if b.load_kind == "rate" else "concurrency"
@@ -609,9 +611,11 @@ def _sweep_view(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     compare = sw.compare_at_load
     return {"cap_rows": cap_rows, "ratio": ratio, "slo_phrase": slo_phrase,
             "ratio_text": capf.value if capf is not None and capf.evidence.ratio_bound != "unknown" else None,
+            # the capacity finding's own sentence (decided once, in casegen.story.findings)
+            "verdict_line": capf.claim if capf is not None else None,
             "ratio_verdict": capf.verdict if capf is not None else "na", "charts": drawn["sweep"], "rows": rows,
             "notes": list(sw.notes), "kind": kind, "n_points": (len(b.points), len(o.points)),
-            "compare_at": ("unbounded" if compare == "inf" else f"{compare:g}" if compare is not None else "None"),
+            "compare_at": fmt_load(_load(compare), b.load_kind) if compare is not None else "—",
             "attainment": report.case.analysis.capacity_attainment}
 
 

@@ -124,6 +124,17 @@ def projected_volume(volume: str, basis: str, headroom: str) -> str:
     return f"Projected volume: {volume} requests per month; {how}; 730 hours per month."
 
 
+def priced_throughput(priced_at: str | None) -> str | None:
+    """What throughput the self-hosted cost is priced at, as it is (``_priced_at`` in render.html)."""
+    return {
+        "capacity": ("Each side is priced at its capacity at SLO from the sweep (the highest throughput at which "
+                     "every objective held), not at the throughput of one load point."),
+        "stated": "Each side is priced at the capacity stated with the cost assumptions, not at the run's throughput.",
+        "measured": ("Each side is priced at the throughput its run measured at the offered load, not at a saturation "
+                     "peak: the cost per token is only as good as that operating point."),
+    }.get(priced_at or "")
+
+
 # --- trade-offs, teardown, threats ---------------------------------------------------------------------
 HELPS_HURTS_HEADING = "Where the change helps and where it hurts"
 NO_CROSSOVER = ("No segment changes sign: the change does not help one part of the traffic and hurt another "
@@ -174,11 +185,11 @@ def parity_summary(n: int, flagged: int, unexplained: int) -> str:
 
 
 def parity_largest(diff: str, side: str, metric: str, stat: str) -> str:
-    return f"Largest difference: {diff} ({side}, {metric} {stat}). Every figure and its tool value are in summary.json."
+    return f"Largest difference: {diff} ({side}, {metric} {stat})."
 
 
 def parity_listed(n: int) -> str:
-    return f"Only the figures that differ by more than 1% are listed; all {n} are in summary.json."
+    return f"Listed: the figures that differ by more than 1%, of {n:,} compared."
 
 
 def colophon(version: str) -> str:

@@ -83,6 +83,9 @@ def author_actions(study: Study) -> list[str]:
                     "tool's percentiles")
             if line not in out:
                 out.append(line)
+    if not study.case.tradeoffs:
+        out.append("No trade-offs: name each technique under tradeoffs: in case.yaml (what changed, where it helps "
+                   "and where it hurts); the report leaves the Trade-offs section out without them")
     return out
 
 
@@ -177,6 +180,22 @@ def spread_rows(study: Study) -> list[SpreadRow]:
     return [SpreadRow(side=side, **r) for side, rows in study.spread.items() for r in rows]
 
 
+def priced_at(study: Study) -> str | None:
+    """Which throughput the self-hosted cost rests on: 'capacity' (capacity at SLO from a sweep),
+    'stated' (a capacity the author gave), 'measured' (each run's throughput at its load), or None
+    (API prices only: no throughput involved)."""
+    c, cs = study.cost, study.case.cost
+    if c is None or cs is None or "self_hosted" not in (c.baseline.kind, c.optimized.kind):
+        return None
+    if (study.sweeps and study.capacities) or (study.ladder is not None and any(
+            r.capacity is not None and r.capacity.value_rps for r in study.ladder.rungs)):
+        return "capacity"
+    if any(s.self_hosted is not None and s.self_hosted.capacity_requests_per_s is not None
+           for s in (cs.baseline, cs.optimized)):
+        return "stated"
+    return "measured"
+
+
 def build_report(study: Study) -> Report:
     attach_step_findings(study)
     fs = findings(study) + cheapwin_story.findings(study) + segments_story.findings(study)
@@ -187,6 +206,7 @@ def build_report(study: Study) -> Report:
         support = cost_support(study)
         figures["cost"]["headline"], figures["cost"]["tone"] = cost_sentence(study.cost, support is not None)
         figures["cost"]["point_only"] = support
+        figures["cost"]["priced_at"] = priced_at(study)
     return Report(
         casegen_version=__version__,
         title=study.case.title,

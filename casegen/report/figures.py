@@ -328,6 +328,9 @@ class CostFigures(_Model):
     established: bool = Field(description="False: a side is priced at an uncertified capacity (†)")
     point_only: str | None = Field(None, description="Why the comparison is a point estimate (†): the throughput "
                                                      "change it is priced at has no interval; null otherwise")
+    priced_at: Literal["capacity", "stated", "measured"] | None = Field(
+        None, description="The throughput the self-hosted cost is priced at: capacity at SLO from a sweep, a capacity "
+                          "stated in the cost inputs, or each run's measured throughput; null for API prices only")
     revenue_effect: RevenueEffectFigures | None
     self_host_vs_api: BreakEvenFigures | None = Field(description="Break-even volume against cost.compare_api")
 

@@ -160,8 +160,8 @@ def run_from_object(obj: dict, path: Path, sha256: str, index: int, lineno: int,
         requests = _requests(obj, path, where)
     else:
         warnings.append(
-            "summary only: the file has no per-request arrays (run vLLM with --save-detailed "
-            "to get them); percentiles other than those vLLM printed are unavailable"
+            "summary only: the file has no per-request records, so percentiles other than those vLLM "
+            "printed are unavailable"
         )
     if no_data:
         warnings.append("every request failed; vLLM's 0.0 latency statistics mean 'no data' and are ignored")

@@ -17,6 +17,8 @@ from casegen.analysis.study import SIDES, Study, step_study
 from casegen.analysis.uncertainty import MIN_REQUESTS
 from casegen.formatting import (
     fmt_bound,
+    fmt_load,
+    fmt_load_value,
     fmt_ms,
     fmt_ms_limit,
     fmt_num,
@@ -42,9 +44,9 @@ VERDICT_RANK = {"fail": 0, "inconclusive": 1, "pass": 2}
 def _load_phrase(rate: float | None, concurrency: int | None) -> str:
     has_rate = rate is not None and math.isfinite(rate)
     if has_rate and concurrency is not None:
-        return f"offered rate {rate:g} req/s, at most {concurrency} concurrent"
+        return f"offered rate {fmt_load_value(rate)} req/s, at most {concurrency} concurrent"  # type: ignore[arg-type]
     if has_rate:
-        return f"offered rate {rate:g} req/s"
+        return f"offered rate {fmt_load_value(rate)} req/s"  # type: ignore[arg-type]
     if concurrency is not None:
         return f"fixed concurrency {concurrency}"
     if rate is not None:  # infinite rate, no concurrency cap
@@ -56,9 +58,7 @@ def operating_point(study: Study) -> str:
     """The load the two compared runs were measured at, as it was (rate, concurrency or both)."""
     phrases = [_load_phrase(study.runs[s].meta.request_rate, study.runs[s].meta.max_concurrency) for s in SIDES]
     if study.sweeps and study.compare_load is not None:
-        kind = study.sweeps["baseline"].load_kind
-        load = "unbounded" if not math.isfinite(study.compare_load) else f"{study.compare_load:g}"
-        return f"the shared sweep point ({'rate' if kind == 'rate' else 'concurrency'} {load})"
+        return f"the shared sweep point ({fmt_load(study.compare_load, study.sweeps['baseline'].load_kind)})"
     if phrases[0] == phrases[1]:
         return phrases[0]
     return f"{phrases[0]} (baseline) vs {phrases[1]} (optimized)"
@@ -174,7 +174,7 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
             claim = f"{title}: no significant change ({values}, {ci_text})."
         else:  # the unadjusted interval excludes 0 but Holm's correction over the primary family does not reject
             k = f"{family_size} " if family_size else ""
-            adj = f"not significant after correcting for {k}comparisons (Holm)"
+            adj = f"not significant once corrected for {k}comparisons made together"
             detail = f"{values} ({change}); {adj}; unadjusted {ci_text}"
             claim = f"{title}: no significant change ({values}; {adj}; unadjusted {ci_text})."
     return Finding(key=f"latency:{metric}:{stat}", kind="latency", claim=claim, title=title, value=value,
@@ -353,14 +353,16 @@ def capacity_finding(study: Study) -> Finding | None:
                        value="not reached" if both_pass else "unknown", detail=f"{values}; {why}", verdict="na",
                        strength="bound", evidence=ev)
     unproven = [study.label(s) for s, cap in (("baseline", cb), ("optimized", co)) if not cap.established]
-    if unproven:  # a point estimate only: no load point passed with enough requests to certify it
-        why = (f"not established for {' and '.join(unproven)}: no load point passed the objectives with enough "
-               "requests to certify it, so the figures are estimates from uncertified points")
+    if unproven:  # estimates only: no load point passed with enough requests to certify it. Not a headline
+        # figure (issue 23): the card says "not established" once; the estimates are in its detail
+        who = "either side" if len(unproven) == 2 else unproven[0]
+        why = (f"no load point of {who} met the objectives with enough requests to certify it; the estimates "
+               f"from uncertified points are {values}")
         ev.note = why
         ev.supported = False
         return Finding(key="capacity", kind="capacity", title="capacity at SLO (per replica)",
-                       claim=f"Capacity under {slo_phrase} is not established ({values}; {ratio_txt}†): {why}.",
-                       value=f"{ratio_txt}†", detail=f"{values}; {why}", verdict="na", strength="point_only",
+                       claim=f"Capacity under {slo_phrase} is not established: {why}.",
+                       value="not established", detail=why, verdict="na", strength="point_only",
                        evidence=ev)
     claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values})."
     return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
@@ -733,6 +735,8 @@ def select_page1(study: Study, fs: list[Finding]) -> Page1:
     cost = by.get("cost")
     if thr is not None and len(chosen) < MAX_CARDS - (1 if cost else 0):
         add(thr)
+    if cost is not None and study.cost is not None and not study.cost.established:
+        cost = None  # priced at a capacity no load point certified: not a headline (the cost section says so)
     if cost is not None:
         chosen = chosen[: MAX_CARDS - 1]
         add(cost)

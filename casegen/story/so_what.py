@@ -27,8 +27,10 @@ def so_what(study: Any) -> str | None:
         # a side priced at a capacity that is a lower bound needs at most that many replicas
         q = {("point", "point"): "", ("point", "at_most"): "at most "}.get((b.bound, o.bound))
         if q is not None:
+            # the planning load the replica count uses (cost.headroom), named as the cost assumptions name it
+            basis = "capacity at SLO" if study.sweeps or study.ladder is not None else "measured throughput"
             return (f"The same {cs.peak_requests_per_s:,g} req/s peak runs on {q}{o.replicas_for_peak} replicas "
-                    f"instead of {b.replicas_for_peak} (each loaded to {cs.headroom:.0%} of its measured throughput){mark}.")
+                    f"instead of {b.replicas_for_peak}, each planned at {cs.headroom:.0%} of its {basis}{mark}.")
     if c.savings_usd_per_month > 0 and c.savings_bound != "unknown":
         said = saving_phrase(c.savings_usd_per_month, c.savings_bound)
         return f"{said[:1].upper()}{said[1:]}; {payback_phrase(c)}{mark}."
