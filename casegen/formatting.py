@@ -141,6 +141,18 @@ def fmt_sig3(v: float | None) -> str:
     return _minus(s)
 
 
+def fmt_sig(v: float | None, digits: int = 3) -> str:
+    """A measured quantity with ``digits`` significant digits (at least whole units), thousands
+    separated: fmt_sig(1301.981, 4) → '1,302', fmt_sig(10.172, 4) → '10.17'. Parity tables use four,
+    so that two figures 1% apart read apart."""
+    if _missing(v):
+        return "—"
+    assert v is not None
+    a = abs(v)
+    decimals = 0 if a == 0 else max(0, digits - 1 - math.floor(math.log10(a)))
+    return _minus(f"{v:,.{decimals}f}")
+
+
 def fmt_sig3_signed(v: float | None) -> str:
     """A change of a measured quantity: +1.54, −261, 0 when it rounds to zero."""
     if _missing(v):

@@ -89,7 +89,7 @@ def test_closed_loop_queueing_is_reported_and_its_intervals_kept():
     q = queueing.closed_run(np.random.default_rng(1), 1000, 8)
     sat = saturation.detect(q["start_s"], q["ttft_ms"], q["e2e_ms"])
     assert sat is not None and sat.signal == "closed" and not sat.withhold
-    assert "closed loop at its cap (8 requests in flight)" in sat.reason and "lower the concurrency" in sat.reason
+    assert "closed loop at its cap (8 requests in flight)" in sat.reason and "at a lower concurrency" in sat.reason
     iv = uncertainty.run_intervals(_run(q), 0.95, 200, 0, 0)
     assert iv.saturation is not None and iv.supported["ttft"]["p50"] and iv.intervals["ttft"]["p50"] is not None
     free = queueing.closed_run(np.random.default_rng(1), 1000, 4)

@@ -56,7 +56,7 @@ def test_saturation_found_in_a_queue_at_90_percent_not_at_30():
     lo = queueing.queue_run(rng, 1000, 0.3)
     sat = saturation.detect(hi["start_s"], hi["ttft_ms"], hi["e2e_ms"])
     assert sat is not None and sat.signal == "queue" and sat.rank_corr > 0.85
-    assert "repeat the run ≥ 3 times" in sat.reason
+    assert "three or more runs per side would" in sat.reason
     assert saturation.detect(lo["start_s"], lo["ttft_ms"], lo["e2e_ms"]) is None
     # independent latencies with Poisson sends: TTFT does not follow the requests in flight
     start = np.cumsum(rng.exponential(0.05, 1000))
@@ -92,7 +92,7 @@ def test_saturated_run_withholds_every_latency_interval_with_the_remedy():
     assert iv.saturation is not None
     for m in ("ttft", "e2e", "tpot"):
         assert not any(iv.supported[m].values())
-        assert "repeat the run ≥ 3 times" in iv.reasons[m]["p50"]
+        assert "three or more runs per side would" in iv.reasons[m]["p50"]
     calm = _run(queueing.queue_run(np.random.default_rng(5), 1500, 0.3))
     iv2 = uncertainty.run_intervals(calm, 0.95, 200, 0, 0)
     assert iv2.saturation is None and iv2.supported["ttft"]["p50"]

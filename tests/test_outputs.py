@@ -138,7 +138,7 @@ def test_html_has_social_and_pdf_metadata(example_case):
     html = render_html(analyze(case, d))
     assert '<meta property="og:title" content="FP8 weights' in html
     assert '<meta name="twitter:card" content="summary">' in html
-    assert '<meta name="author" content="casegen example">' in html
+    assert '<meta name="author" content="Alex Example">' in html
 
 
 def test_portfolio_builds_index_and_book(tmp_path):

@@ -57,8 +57,30 @@ def test_sentence_functions_read_right():
     assert prose.parity_summary(30, 2, 1).endswith("2 differ by more than 1% (flagged), 1 of them for a reason "
                                                    "casegen cannot name.")
     assert "90% of requests within it" in prose.sweep_intro("concurrency", (3, 4), "8", "90%")
-    assert "MLPerf early stopping" in prose.sweep_intro("concurrency", (3, 4), "8", None)
+    assert "each at its own percentile" in prose.sweep_intro("concurrency", (3, 4), "8", None)
     assert prose.throughput_caption("95%", True).endswith("differences here are not a verdict.")
     ns = prose.namespace()
     assert ns.NO_COST == prose.NO_COST and ns.ladder_intro is prose.ladder_intro
     assert not hasattr(ns, "namespace")
+
+
+def test_reader_sentences_give_the_author_no_instructions():
+    """The reader's copy says what was found, never what the case author should run or edit
+    (issue 23): such advice goes to the CLI (Report.author_actions)."""
+    texts = [prose.parity_largest("0.00%", "FP8", "TPOT", "std"), prose.parity_listed(48),
+             prose.parity_summary(30, 2, 1)] + [prose.priced_throughput(k) or "" for k in ("capacity", "stated", "measured")]
+    texts += [v for v in vars(prose).values() if isinstance(v, str)]
+    for text in texts:
+        assert not re.search(r"summary\.json|case\.yaml|--[a-z]|\brerun\b|\brun again\b", text), text
+    assert prose.priced_throughput(None) is None
+
+
+def test_templates_carry_no_author_instructions():
+    """No template prints an instruction to the case author ('No trade-offs were recorded', 'add …
+    under reproduce:', '--layout full')."""
+    for path in sorted(templates_dir().glob("**/*.j2")):
+        if "new" in path.parts:  # the scaffold `casegen new` writes is for the author
+            continue
+        text = re.sub(r"\{[{%#].*?[}%#]\}", " ", path.read_text(encoding="utf-8"), flags=re.S)
+        for phrase in ("were recorded", "add them", "Add it", "--layout", "--save-detailed", "summary.json"):
+            assert phrase not in text, (path.name, phrase)

@@ -405,10 +405,11 @@ def dependence_threats(side: str, intervals: Any) -> list[Threat]:
         return []
     metric, dep = worst
     return [Threat("autocorrelated", "minor", "Neighbouring requests are alike",
-                   f"{METRIC_LABELS.get(metric, metric)} of consecutive requests is correlated (lag-1 "
-                   f"autocorrelation {dep.lag1:.2f} in send order): queues and batches make neighbours alike, so "
-                   f"the {dep.n:,} requests carry about as much information as {_independent(dep.n_eff)}. "
-                   "casegen widens intervals accordingly (block bootstrap) and withholds those it cannot support",
+                   f"{METRIC_LABELS.get(metric, metric)} of consecutive requests is correlated (correlation "
+                   f"{dep.lag1:.2f} between each request and the next, in send order): queues and batches make "
+                   f"neighbours alike, so the {dep.n:,} requests carry about as much information as "
+                   f"{_independent(dep.n_eff)}. casegen widens intervals accordingly (appendix A) and withholds "
+                   "those it cannot support",
                    "run longer (more requests) at a steady load, or repeat the run", side)]
 
 

@@ -54,7 +54,8 @@ TTFT_DRIFT = 1.5
 #: swings with the same busy periods (in simulation at 90 % load the TPOT median's interval covered
 #: 84–90 % when printed)
 QUEUE_METRICS: tuple[str, ...] = registry.LATENCY_METRICS
-REMEDY = "one run cannot support an interval here: repeat the run ≥ 3 times (casegen then uses the runs as the unit)"
+# reader language (issue 23): what would support an interval, not an instruction to the author
+REMEDY = "one run cannot support an interval here; three or more runs per side would (the runs as the unit)"
 MIN_REQUESTS = 50
 #: share of sends at the run's largest number in flight from which a run is a closed loop at its cap
 CLOSED_AT_CAP = 0.9
@@ -142,7 +143,7 @@ def detect(start_s: np.ndarray, ttft_ms: np.ndarray, e2e_ms: np.ndarray, offered
                           f"a first token, so "
                           f"TTFT is mostly queue wait and describes the queue at this concurrency, not the server; the "
                           f"intervals stand (a closed loop holds its queue at a fixed length: in simulation they covered "
-                          f"93–98 %); for the server's own latency, lower the concurrency", withhold=False)
+                          f"93–98%); the server's own latency would show at a lower concurrency", withhold=False)
     if ratio is not None and ratio < OFFERED_SHORTFALL and drift is not None and drift >= TTFT_DRIFT:
         return Saturation("overload", rho if math.isfinite(rho) else None, drift, ratio,
                           f"the run looks saturated: it completed {ratio:.0%} of the offered rate while its median "

@@ -133,7 +133,7 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
 
 def _has(n: float, df: float) -> str:
     """'412' or, for an estimated (lower-bounded) effective n, '412 (80 % lower bound of an estimate)'."""
-    return f"{n:,.0f}" if not math.isfinite(df) else f"{n:,.0f} (80 % lower bound of an estimate)"
+    return f"{n:,.0f}" if not math.isfinite(df) else f"{n:,.0f} (80% lower bound of an estimate)"
 
 
 @dataclass

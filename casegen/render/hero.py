@@ -17,16 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from casegen.analysis.metrics import METRIC_LABELS
-
-#: Terms page 1 uses, spelled out (HTML: <abbr title>; every output: the glossary line).
-GLOSSARY: dict[str, str] = {
-    "TTFT": "time to first token: from sending a request to its first streamed token (queueing + prefill)",
-    "TPOT": "time per output token: the gap between tokens after the first, per request (decode speed a user sees)",
-    "E2E": "end-to-end latency: from sending a request to its last token",
-    "p99": "99th percentile: 99 of 100 requests are at least this fast (p50 = the median)",
-    "SLO": "service-level objective: the latency limit the deployment must meet",
-    "capacity at SLO": "the highest throughput at which every objective still holds",
-}
+from casegen.render.glossary import terms_in, visible_text
 
 
 def _ladder(study: Any) -> dict[str, Any] | None:
@@ -133,7 +124,15 @@ def hero_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
     if drawn.get("hero") is None:
         return None
     view = dict(drawn["hero"])
-    terms = [t for t in ("TTFT", "TPOT", "p99", "SLO") if t in str(view["chart"]) or t == "SLO"]
     view["so_what"] = report.so_what
-    view["glossary"] = [(t, GLOSSARY[t]) for t in terms]
+    view["glossary"] = terms_in(page1_text(report, str(view["chart"]), view["caption"]))
     return view
+
+
+def page1_text(report: Any, chart_html: str = "", caption: str = "") -> str:
+    """What page 1 prints in words: the cards, the regressions and missed objectives, the so-what
+    line, the picture's labels and caption, and "In short" — the text its glossary line covers."""
+    p1 = report.page1
+    parts = [f"{c.value} {c.title} {c.detail}" for c in list(p1.cards) + list(p1.regressions) + list(p1.missed)]
+    parts += [report.so_what or "", visible_text(chart_html), caption, p1.in_short or ""]
+    return "\n".join(parts)

@@ -36,6 +36,7 @@ from casegen.formatting import (
     fmt_pct,
     fmt_run_date,
     fmt_share,
+    fmt_sig,
     fmt_sig3,
     fmt_sig3_signed,
     fmt_usd,
@@ -48,6 +49,7 @@ from casegen.registry import (
     PERCENTILE_STATS,
     TABLE_METRICS,
     TABLE_STATS,
+    THROUGHPUT,
     THROUGHPUT_METRICS,
     TOOL_NAMES,
 )
@@ -85,11 +87,11 @@ LAYOUTS = {"full": "report.html.j2", "onepager": "onepager.html.j2"}
 
 def abbr(text: str) -> Markup:
     """``text`` escaped, with the first TTFT, TPOT and E2E in it spelled out as a tooltip (<abbr title>)."""
-    from casegen.render.hero import GLOSSARY
+    from casegen.render.glossary import meaning
 
     out = str(escape(str(text)))
     for term in ("TTFT", "TPOT", "E2E"):
-        out = re.sub(rf"\b{term}\b", f'<abbr title="{escape(GLOSSARY[term])}">{term}</abbr>', out, count=1)
+        out = re.sub(rf"\b{term}\b", f'<abbr title="{escape(meaning(term))}">{term}</abbr>', out, count=1)
     return Markup(out)
 
 
@@ -691,8 +693,11 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
     parity = []
     for s in SIDES:
         for p in report.runs[s].parity:
-            parity.append({"side": getattr(report.labels, s), "metric": METRIC_LABELS.get(p.metric, p.metric),
-                           "stat": p.stat, "ours": p.ours, "tool": p.tool, "diff": fmt_pct(p.diff_pct, digits=2),
+            throughput = p.metric == "throughput"
+            parity.append({"side": getattr(report.labels, s),
+                           "metric": "Throughput" if throughput else METRIC_LABELS.get(p.metric, p.metric),
+                           "stat": _PARITY_THROUGHPUT.get(p.stat, p.stat) if throughput else p.stat,
+                           "ours": fmt_sig(p.ours, 4), "tool": fmt_sig(p.tool, 4), "diff": fmt_pct(p.diff_pct, digits=2),
                            "flagged": p.flagged, "diff_pct": p.diff_pct, "cause": p.cause})
     charts_shown = {k: drawn[k] for k in ("ttft_cdf", "e2e_cdf", "ladder", "ladder_compact")}
     return {
@@ -754,6 +759,11 @@ def _tools_differ(report: Report) -> list[str]:
     """The two benchmark clients' names when the sides were measured with different ones, else []."""
     tools = [report.runs[s].source.tool or "" for s in SIDES]
     return [TOOL_NAMES.get(t, t) for t in tools] if tools[0] != tools[1] else []
+
+
+#: a throughput figure of the parity table, named as the throughput table names it
+_PARITY_THROUGHPUT = {**{k: f"{m.label.lower()} ({m.unit})" for k, m in THROUGHPUT.items()},
+                      "input_tokens_per_s": "input tokens (tok/s)"}
 
 
 def _section_order(report: Report) -> list[str]:

@@ -80,12 +80,11 @@ NO_SLOS_SWEEP = "No SLOs were given, so no capacity at SLO can be computed; the 
 def sweep_intro(kind: str, points: tuple[int, int], compare_at: str, attainment: str | None) -> str:
     """How a load sweep was measured and how a load point passes (``attainment``: the formatted share
     of requests each objective needs, or None for early stopping at each objective's percentile)."""
-    rule = (f"{attainment} of requests within it" if attainment else
-            "each at its own percentile, by MLPerf early stopping")
+    rule = (f"{attainment} of requests within it" if attainment else "each at its own percentile")
     return (f"Each side was measured at several loads ({kind}; {points[0]} and {points[1]} points). The detailed "
             f"tables under Results compare the one load point both sides measured ({compare_at}). A load point passes "
-            f"when every objective holds ({rule} for per-request points; the tool's printed percentile for "
-            "summary-only points); the capacity is the highest throughput that passes, interpolated between the last "
+            f"when every objective holds ({rule} for per-request points, as in the objectives' table; the tool's "
+            "printed percentile for summary-only points); the capacity is the highest throughput that passes, interpolated between the last "
             "passing and the first failing point.")
 
 
@@ -164,8 +163,10 @@ def intervals_method(method: str, confidence: str, resamples: str) -> str:
             "order for means, and whole requests as the unit for inter-chunk gaps; the change's interval comes from "
             f"{resamples} seeded draws per side. The primary statistics (those the objectives name, and the medians) "
             "are tested together with Holm's correction for multiple comparisons; a change marked exploratory is "
-            "outside that family and may be chance. A change whose interval includes zero is shown as no significant "
-            "change. † point value only: too few (effective) requests for a trustworthy interval at that percentile.")
+            "outside that family and may be chance. Where the change is compared segment by segment (prompt length, "
+            "output length, load), each segment's interval is widened for the number of segments (Bonferroni). A change "
+            "whose interval includes zero is shown as no significant change. † point value only: too few (effective) "
+            "requests for a trustworthy interval at that percentile.")
 
 
 def command_not_recorded(settings: str) -> str:

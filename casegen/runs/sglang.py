@@ -267,7 +267,7 @@ def run_from_object(obj: dict, path: Path, sha256: str, index: int, lineno: int)
         if tout and retok is not None and abs(retok - tout) / tout > 0.01:
             warnings.append(
                 f"total_output_tokens ({tout:g}) and total_output_tokens_retokenized ({retok:g}) differ by "
-                f"{abs(retok - tout) / tout * 100:.1f} %: older bench_serving versions count the requested "
+                f"{abs(retok - tout) / tout * 100:.1f}%: older bench_serving versions count the requested "
                 "output length when the server reports none, so output-token figures may be off"
             )
     else:
