@@ -70,10 +70,11 @@ def _percentiles(text: str) -> tuple[str, str, str] | None:
         return None
     term = " / ".join(f"p{p}" for p in found)
     others = [p for p in found if p != "50"]
-    parts = ["p50 is the median request"] if "50" in found else []
+    several = len(found) > 1
+    parts = [("the median request" + (" (p50)" if several else ""))] if "50" in found else []
     if others:
-        parts.append(f"{', '.join('p' + p for p in others)}: {' or '.join(others)} of 100 requests are at least "
-                     "this fast")
+        parts.append(f"{' or '.join(others)} of 100 requests are at least this fast"
+                     + (f" ({', '.join('p' + p for p in others)})" if several else ""))
     text = "; ".join(parts)
     return term, text, text
 

@@ -125,7 +125,8 @@ def hero_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
         return None
     view = dict(drawn["hero"])
     view["so_what"] = report.so_what
-    view["glossary"] = terms_in(page1_text(report, str(view["chart"]), view["caption"]))
+    # the few-word meanings, as the one-pager's line: page 1 stays one page; Appendix A defines each metric in full
+    view["glossary"] = terms_in(page1_text(report, str(view["chart"]), view["caption"]), long=False)
     return view
 
 

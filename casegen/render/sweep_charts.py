@@ -209,7 +209,9 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     plain_axis(ax.xaxis)
     ax.autoscale_view()
     _place_labels(ax, cap_labels + load_labels, obstacles)  # capacities first: they win a clash with a load label
-    ax.set_xlabel("achieved throughput (req/s)" + ("; labels: offered load" if few else ""))
+    # the load labels explained where they are drawn: "c8" is formatting.fmt_load's short concurrency
+    ax.set_xlabel("achieved throughput (req/s)" + (("; labels: concurrency (c8 = 8 in flight)" if base.load_kind !=
+                                                    "rate" else "; labels: offered rate (req/s)") if few else ""))
     ax.set_ylabel(name)
     ax.set_title(title)
     handles, labels = ax.get_legend_handles_labels()

@@ -356,8 +356,8 @@ def capacity_finding(study: Study) -> Finding | None:
     if unproven:  # estimates only: no load point passed with enough requests to certify it. Not a headline
         # figure (issue 23): the card says "not established" once; the estimates are in its detail
         who = "either side" if len(unproven) == 2 else unproven[0]
-        why = (f"no load point of {who} met the objectives with enough requests to certify it; the estimates "
-               f"from uncertified points are {values}")
+        why = (f"no load point of {who} had enough requests to certify that it meets the objectives; estimates "
+               f"from uncertified points: {values}")
         ev.note = why
         ev.supported = False
         return Finding(key="capacity", kind="capacity", title="capacity at SLO (per replica)",
