@@ -253,6 +253,17 @@ def fmt_load(v: float | None, kind: str, short: bool = False) -> str:
     return f"c{fmt_load_value(v)}" if short else f"concurrency {fmt_load_value(v)}"
 
 
+def fmt_independent(n_eff: float) -> str:
+    """How many independent requests dependent ones are worth, in words: '37 independent ones', 'a
+    single independent one', 'less than one independent one' (never '0 independent ones')."""
+    if _missing(n_eff):
+        return "an unknown number of independent ones"
+    if n_eff < 0.5:
+        return "less than one independent one"
+    n = max(1, round(n_eff))
+    return "a single independent one" if n == 1 else f"{n:,} independent ones"
+
+
 def fmt_rps(v: float | None) -> str:
     return fmt_rate(v, "req/s")
 

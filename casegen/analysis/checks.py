@@ -18,6 +18,7 @@ import numpy as np
 from casegen import registry
 from casegen.analysis import stats
 from casegen.analysis.metrics import RunMetrics
+from casegen.formatting import fmt_independent
 from casegen.runs.model import Run
 
 KS_P = 0.01  # two-sample KS p-value below which token distributions "differ"
@@ -414,9 +415,8 @@ def dependence_threats(side: str, intervals: Any) -> list[Threat]:
 
 
 def _independent(n_eff: float) -> str:
-    """'37 independent ones', never fewer than one ('a single independent one')."""
-    n = max(1, round(n_eff))
-    return "a single independent one" if n == 1 else f"{n:,} independent ones"
+    """'37 independent ones', 'a single independent one' (formatting.fmt_independent)."""
+    return fmt_independent(n_eff)
 
 
 # --------------------------------------------------------------------------- plausibility

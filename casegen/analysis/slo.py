@@ -28,7 +28,7 @@ import numpy as np
 from casegen.analysis import stats
 from casegen.analysis.metrics import percentile, request_latencies_ms
 from casegen.case.model import SLO, Analysis
-from casegen.formatting import fmt_ms
+from casegen.formatting import fmt_independent, fmt_ms
 from casegen.runs.model import Run
 
 
@@ -210,7 +210,7 @@ def dependent_verdict(n: int, violations: int, p: float, confidence: float, fact
         return stats.slo_verdict(n, violations, p, confidence)
     n_pass, t_pass = max(1, math.floor(n / f_pass)), math.ceil(violations / f_pass)
     n_fail, t_fail = max(1, math.ceil(n / factor)), math.floor(violations / factor)
-    lead = f"requests are alike in send order (variance factor {f_pass:.1f}: worth {n / f_pass:,.0f} independent ones); "
+    lead = f"requests are alike in send order (variance factor {f_pass:.1f}: worth {fmt_independent(n / f_pass)}); "
     v_pass = stats.slo_verdict(n_pass, t_pass, p, confidence)
     if v_pass.status == "pass":
         needed = math.ceil((v_pass.needed or n_pass) * f_pass)
@@ -300,7 +300,7 @@ def _pooled_itl(df, ok: np.ndarray, slo: SLO, p: float, analysis: Analysis, meth
     verdict = dependent_verdict(units, violations, p, analysis.slo_confidence, factor, pass_factor)
     note = (f"pooled: judged over {gaps.size:,} chunk gaps" + (f" and {failed} failed requests" if failed else "")
             + f"; gaps of one request are alike, so the request is the unit (the gaps weigh as about "
-            f"{units / max(factor, pass_factor, 1.0):,.0f} independent ones)")
+            f"{fmt_independent(units / max(factor, pass_factor, 1.0))})")
     return SLOResult(slo.metric, slo.percentile, slo.threshold_ms, units, violations,
                      (units - violations) / units if units else 0.0, observed, verdict, note, variance_factor=factor)
 
