@@ -305,9 +305,13 @@ def test_scenario_claims(built):
 
     s = built("uncertified_sweep")["summary"]
     cap = _finding(s, "capacity")
-    assert cap["verdict"] == "na" and cap["value"].endswith("†") and "not established" in cap["claim"]
+    # not established is the card's value, said once (issue 23): no ratio as a headline figure
+    assert cap["verdict"] == "na" and cap["value"] == "not established" and "not established" in cap["claim"]
+    assert cap["claim"].count("not established") == 1 and "×" not in cap["value"]
     cost = _finding(s, "cost")
     assert cost["verdict"] == "na" and cost["value"].endswith("†")
+    # a cost priced at a capacity no load point certified is not a page-1 card
+    assert "cost" not in [c["finding"] for c in s["page1"]["cards"]]
 
     s = built("missed_both")["summary"]
     assert [c["value"].split(",")[0] for c in s["page1"]["missed"]] == ["missed on both sides"]

@@ -95,7 +95,7 @@ def test_server_serves_the_report_and_reloads_on_save(server, example_case):
     assert st["version"] == v + 1 and st["reused"] and st["error"] is None
     assert "Saved: FP8 weights" in _get(server, "/report.html")[2]
     # a slip in case.yaml: the error is shown, the last good report stays
-    _edit(example_case, 'author: "casegen example"', "author: [unclosed")
+    _edit(example_case, 'author: "Alex Example"', "author: [unclosed")
     assert server.check() is True
     st = json.loads(_get(server, "/__version")[2])
     assert st["error"] and "case.yaml" in st["error"]

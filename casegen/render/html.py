@@ -56,7 +56,7 @@ from casegen.registry import (
 from casegen.render import charts, diagnosis_view, prose
 from casegen.render.chart_memo import chart_theme
 from casegen.render.glossary import PLACEHOLDER as GLOSSARY_PLACEHOLDER
-from casegen.render.glossary import fill_page_glossary
+from casegen.render.glossary import fill_page_glossary, terms_in
 from casegen.render.hero import hero_chart
 from casegen.render.ladder_view import ladder_chart
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
@@ -741,6 +741,8 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
         "compact_latency": _compact_latency(report, found),
         "tight": tight,
         "page_glossary": Markup(GLOSSARY_PLACEHOLDER),
+        # page 1 without a picture still spells out its terms (with one, the hero section carries them)
+        "page1_glossary": page1_terms(report),
         "page_size": page_size,
         "slos": report.slos,
         "slo_view": _slos(report),
@@ -759,6 +761,13 @@ def _tools_differ(report: Report) -> list[str]:
     """The two benchmark clients' names when the sides were measured with different ones, else []."""
     tools = [report.runs[s].source.tool or "" for s in SIDES]
     return [TOOL_NAMES.get(t, t) for t in tools] if tools[0] != tools[1] else []
+
+
+def page1_terms(report: Report) -> list[tuple[str, str]]:
+    """(term, few words) for every term page 1's cards, boxes and "In short" use (no picture)."""
+    from casegen.render.hero import page1_text
+
+    return terms_in(page1_text(report), long=False)
 
 
 #: a throughput figure of the parity table, named as the throughput table names it
