@@ -191,10 +191,12 @@ def fmt_date(d: "dt.date | str | None") -> str:
         return "—"
     if isinstance(d, str):
         try:
-            d = dt.date.fromisoformat(d[:10])
+            day = dt.date.fromisoformat(d[:10])
         except ValueError:
             return d
-    return f"{d.strftime('%B')} {d.day}, {d.year}"
+    else:
+        day = d
+    return f"{day.strftime('%B')} {day.day}, {day.year}"
 
 
 def fmt_link(url: str) -> str:
