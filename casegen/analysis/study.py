@@ -599,8 +599,8 @@ def _analyze(case: Case, case_dir: Path) -> Study:
                                    "bracketed": "; the capacity's lower end is used, so the cost is an upper bound",
                                    "below_min": "; the lowest tested load already misses the SLOs, so the capacity "
                                                 "is an upper bound and the cost a lower bound"}.get(side_cap.bound, "")
-                    notes.append(f"{side_label(case, runs[side], side)}: cost uses the capacity at SLO from the sweep "
-                                 f"({side_cap.text()}), not the throughput of one load point{consequence}")
+                    notes.append(f"{side_label(case, runs[side], side)}: cost uses the capacity at SLO from the sweep, "
+                                 f"{side_cap.text()}, not the throughput of one load point{consequence}")
             if updates:
                 cost_case = cost_case.model_copy(update=updates)
     cost_metrics = dict(metrics)

@@ -59,7 +59,8 @@ TERMS: dict[str, tuple[str, str, str]] = {
                     "a change outside the statistics tested together: it may be chance"),
     "†": (r"†", "a point value without an interval (why: beside it)",
           "a point value without an interval; the reason is given beside the figure"),
-    "≥ / ≤": (r"[≥≤]\s?[\d$−-]", "a bound (at least / at most)", "a bound: at least / at most this value"),
+    # a bound, not an objective's limit ("TTFT p99 ≤ 70 ms" is the objective, spelled out by "SLO")
+    "≥ / ≤": (r"(?<!p\d\d\s)[≥≤]\s?[\d$−-]", "a bound (at least / at most)", "a bound: at least / at most this value"),
 }
 
 
