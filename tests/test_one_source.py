@@ -308,6 +308,7 @@ def test_scenario_claims(built):
     # not established is the card's value, said once (issue 23): no ratio as a headline figure
     assert cap["verdict"] == "na" and cap["value"] == "not established" and "not established" in cap["claim"]
     assert cap["claim"].count("not established") == 1 and "×" not in cap["value"]
+    assert "not established" not in s["page1"]["in_short"]  # the card says it; "In short" does not repeat it
     cost = _finding(s, "cost")
     assert cost["verdict"] == "na" and cost["value"].endswith("†")
     # a cost priced at a capacity no load point certified is not a page-1 card

@@ -809,7 +809,9 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
     regressions) in one, cost and payback in one, trade-offs and the major caveat in one."""
     lb, lo = study.label("baseline"), study.label("optimized")
     lead = f"Moving from {lb} to {lo}:" if study.sweeps else f"Moving from {lb} to {lo}, measured at {operating_point(study)}:"
-    facts = [_clause(f.claim) for f in chosen if f.kind != "cost"]
+    # a capacity no load point certified is said once, by its card ("not established"); not again here
+    facts = [_clause(f.claim) for f in chosen if f.kind != "cost" and not (
+        f.kind == "capacity" and f.value == "not established")]
     if not study.sweeps:  # the operating point was stated in the lead: not again in each clause
         facts = [x.replace(f" at {operating_point(study)}", "") for x in facts]
     if regressions:
