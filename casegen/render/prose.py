@@ -15,6 +15,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 REPORT_KIND = "Inference optimization case study"
+#: the one-pager's eyebrow, beside the author's byline (the title says what was optimized)
+REPORT_KIND_SHORT = "Case study"
 
 # --- page 1 -----------------------------------------------------------------------------------------
 MISSED_TITLE = "Objectives not met after the change"
