@@ -93,3 +93,26 @@ def test_weak_long_correlation_at_200_requests_aa():
     # independent runs at 200 requests: still found (not silenced) and honest
     iid = coverage.simulate(SC["independent lognormal"], 200, 100, resamples=400)
     assert iid["delta_coverage"]["p50"][1] >= 0.95 and iid["aa_primary"] <= 0.05
+
+
+def test_heavy_tail_mean_widens_for_its_variance_kurtosis():
+    """A mean's variance of a heavy tail rests on its few largest requests: the interval widens by the t of
+    2(N − 1)/(κ − 1) degrees of freedom (Pareto α 2.5 at 1,000 requests: coverage 92.3 → 94.1 %, 300 pairs);
+    a normal-ish sample (κ ≈ 3, df ≈ N − 1) keeps the plain bootstrap width."""
+    def width(v: np.ndarray) -> float:
+        res, dep = uncertainty.series_stats(uncertainty.MetricSeries(v, v, np.ones(v.size)), ("mean",), 0.95, 2000,
+                                            np.random.default_rng(0), "linear", "ttft")
+        assert not dep.dependent
+        lo, hi = res["mean"].interval
+        return hi - lo
+
+    rng = np.random.default_rng(1)
+    pareto = 50.0 * (1 + rng.pareto(2.5, 1000))
+    normal = 60.0 + 5.0 * rng.standard_normal(1000)
+    for v, lo_ratio, hi_ratio in ((pareto, 1.02, 1.6), (normal, 0.97, 1.03)):
+        plain = 2 * 1.96 * float(np.std(v)) / math.sqrt(v.size)
+        kurt = float(np.mean((v - v.mean()) ** 4) / np.var(v) ** 2)
+        df = 2 * (v.size - 1) / (kurt - 1)
+        expect = plain * sps.t.ppf(0.975, df) / 1.96
+        assert lo_ratio * plain <= width(v) <= hi_ratio * plain
+        assert abs(width(v) - expect) < 0.05 * expect

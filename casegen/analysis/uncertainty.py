@@ -352,17 +352,20 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
             resid = num - theta * den
             factor, df = _factor(resid, dep)
             n_eff = units / max(1.0, factor)
-            # the t-interval's widening for a variance estimated with df degrees of freedom
-            target_var = units * factor * float(np.var(resid)) / total ** 2 * n_eff / n_eff_for_interval(n_eff, df, confidence)
-            if dep.dependent or series.pooled:
-                sd = float(np.std(draws))
-                if sd > 0 and target_var > sd * sd:
-                    draws = theta + (draws - theta) * math.sqrt(target_var) / sd
+            var_r = float(np.var(resid))
+            # the t-interval's widening for a variance estimated with df degrees of freedom — the factor's
+            # and the sample variance's own (2(N − 1)/(κ − 1): a heavy tail's variance rests on its few
+            # largest requests and is low in most runs; ≈ N − 1 for a normal sample)
+            df_w = 1.0 / (1.0 / df + 1.0 / _variance_df(resid, var_r)) if var_r > 0 else df
+            target_var = units * factor * var_r / total ** 2 * n_eff / n_eff_for_interval(n_eff, df_w, confidence)
+            sd = float(np.std(draws))
+            if sd > 0 and target_var > sd * sd:
+                draws = theta + (draws - theta) * math.sqrt(target_var) / sd
             n_sup = _support_n(n_eff, factor, df, dep)
             ok, why = support_rule(metric, stat, n_sup, n_sup, dep.dependent, units, confidence, lower_bound=df)
             lo, hi = np.percentile(draws, [a, 100 - a])
             out[stat] = StatResult(theta, draws, (float(lo), float(hi)) if ok else None, ok, n_eff, why,
-                                   n_eff_for_interval(n_eff, df, confidence))
+                                   n_eff_for_interval(n_eff, df_w, confidence))
             continue
         q = float((stats.quantile_at if presorted else stats.quantile_select)(sorted_values, p, method))
         df, factor = math.inf, 1.0
