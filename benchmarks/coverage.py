@@ -153,6 +153,9 @@ def run_intervals_of(series: dict[str, np.ndarray], rng: np.random.Generator, re
         out.boot[metric] = {s: r.draws for s, r in res.items()}
         out.intervals[metric] = {s: r.interval for s, r in res.items()}
         out.supported[metric] = {s: r.supported for s, r in res.items()}
+        out.n_eff[metric] = {s: r.n_eff for s, r in res.items()}
+        out.draw_n_eff[metric] = {s: r.draw_n_eff for s, r in res.items()}
+        out.n[metric] = int(v.size)
     sat = None
     if "start_s" in series:  # the run has send times: casegen's saturation check applies
         sat = saturation.detect(series["start_s"], series["ttft"], series["e2e"])
@@ -335,7 +338,10 @@ def simulate_slo(s: Scenario, n: int, runs: int, seed: int = 0) -> dict:
 
 
 #: the power rows: (scenario, n, effect) — a true improvement the report must find
-POWER = (("independent lognormal", 1000, 0.85), ("AR(1) ρ 0.5 lognormal", 1000, 0.90))
+POWER = (("independent lognormal", 1000, 0.85), ("AR(1) ρ 0.5 lognormal", 1000, 0.90),
+         ("AR(1) ρ 0.5 lognormal", 1500, 0.90), ("AR(1) ρ 0.5 lognormal", 2000, 0.90))
+#: the Gaussian AR(1) ρ of each power row's scenario (for the closed-form oracle, ``power.analytic_oracle``)
+POWER_RHO = {"independent lognormal": 0.0, "AR(1) ρ 0.5 lognormal": 0.5}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -346,6 +352,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scenario", nargs="*", help="only scenarios whose name contains one of these")
     ap.add_argument("--no-itl", action="store_true", help="skip the pooled inter-chunk table")
     ap.add_argument("--slo-runs", type=int, default=1000, help="runs per row of the SLO table")
+    ap.add_argument("--itl-pairs", type=int, help="A/A pairs per row of the pooled inter-chunk table "
+                    "(default: a third of --sims, at least 20)")
     ap.add_argument("--only", choices=["intervals", "power", "slo", "itl", "itl-slo"], nargs="*",
                     help="print only these tables (default: all)")
     args = ap.parse_args(argv)
@@ -370,15 +378,19 @@ def main(argv: list[str] | None = None) -> None:
                   + f" | {r['slo_false_fail']:.1%}{'' if r['slo_false_fail'] <= 0.01 else ' ✗'}"
                   + f" | {r['slo_diff_sig']:.1%}{'' if r['slo_diff_sig'] <= 0.05 else ' ✗'} |", flush=True)
     if "power" in only:
-        print("\npower: share of reports with a significant primary improvement (Holm over the family)\n")
-        print("| scenario | n | true change | found |")
-        print("|---|---|---|---|")
+        print("\npower: share of reports with a significant primary improvement (Holm over the family); the oracle "
+              "is a test that knows each median's true variance (benchmarks/power.py, closed form)\n")
+        print("| scenario | n | true change | found | oracle (true variance) |")
+        print("|---|---|---|---|---|")
     by_name = {s.name: s for s in SCENARIOS}
     for name, n, effect in POWER if "power" in only else ():
         if args.scenario and not any(k in name for k in args.scenario):
             continue
         r = simulate(by_name[name], n, args.sims, resamples=args.resamples, effect=effect)
-        print(f"| {name} | {n} | {effect - 1:+.0%} | {r['power']:.1%} |", flush=True)
+        import power  # here: power.py imports this module's simulators
+
+        oracle = power.analytic_oracle(n, POWER_RHO[name], effect)["family"]
+        print(f"| {name} | {n} | {effect - 1:+.0%} | {r['power']:.1%} | {oracle:.1%} |", flush=True)
     if "slo" in only:
         print("\nSLO \"TTFT p99 ≤ its true p99\" (a system exactly meeting it): share of runs judged fail by casegen "
           f"and by the plain rule (independent requests), share passed, A/A pairs with a significant attainment "
@@ -399,7 +411,7 @@ def main(argv: list[str] | None = None) -> None:
         print("|" + "---|" * (head.count("|") - 1))
         for n in [x for x in args.n if 100 <= x <= 1000]:
             for rho in (0.0, 0.5):
-                r = simulate_itl(n, 50, rho, max(args.sims // 3, 20), resamples=args.resamples)
+                r = simulate_itl(n, 50, rho, args.itl_pairs or max(args.sims // 3, 20), resamples=args.resamples)
                 cells = [_cell(*r["coverage"][st]) for st in STATS]
                 dcells = [_cell(*r["delta_coverage"][st]) for st in ("mean", "p50", "p99")]
                 print(f"| {n} | {rho} | " + " | ".join(cells + dcells) + " |", flush=True)

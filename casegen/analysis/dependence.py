@@ -26,10 +26,17 @@ SUPPORT_Z = 0.84
 BM_BATCHES: tuple[int, ...] = (32, 16, 8)
 #: shortest batch the batch-means test uses (so it applies from 8 × 16 = 128 values on)
 BM_MIN_BATCH = 16
-#: upper 25 % points of χ²_{k−1}/(k − 1): a batch-means factor above the current one times this raises
-#: it (a conservative trigger: a correct factor is raised in about a quarter of dependent series, by
-#: a third at most with 8 batches; a missed long correlation is caught far more often than at 5 %)
-BM_RAISE = {32: 35.887 / 31, 16: 18.245 / 15, 8: 9.037 / 7}
+#: upper 1.67 % points of χ²_{k−1}/(k − 1) (5 % over the three batch counts, Bonferroni): a batch-means
+#: factor above the current one times this raises it. A 25 % trigger raised a correct factor in about
+#: half of AR(1) ρ 0.5 series to a noisier one (df 7–31) and cost a third of the median's effective n
+#: (power 70 % where the oracle has 90 %); the √n-lag sum, now also on the normal scores, catches the weak
+#: long correlation that trigger was for (docs/statistics.md section 1)
+BM_RAISE = {32: 50.024 / 31, 16: 28.880 / 15, 8: 17.115 / 7}
+#: below this many values the trigger is the upper 25 % point (conservative): the √n-lag sum covers only
+#: ⌈√n⌉ lags (15 at 200 requests) and misses part of a correlation lasting ~20 lags, which 8 batches
+#: of 25 see (weak long correlation at 200 requests: A/A primary 6.7 % with the 1.67 % trigger, 4.1 % with 25 %)
+BM_SHORT_RUN = 500
+BM_RAISE_SHORT = {32: 35.887 / 31, 16: 18.245 / 15, 8: 9.037 / 7}
 #: upper 1 % points: a series with no significant lag counts as dependent when f_k exceeds this
 BM_DETECT = {32: 52.191 / 31, 16: 30.578 / 15, 8: 18.475 / 7}
 
@@ -58,6 +65,9 @@ class Dependence:
     #: the largest batch-means factor over k = 8, 16, 32 batches (unthresholded; the † rule's
     #: "largest plausible" factor), 1 for an independent series
     bm_max: float = 1.0
+    #: the sum of the first ⌈√n⌉ autocorrelations as a variance factor (:func:`_sum_factor`), whether or
+    #: not it was significant: an estimate with no pre-test (a change uses it, ``uncertainty.borrowed_draws``)
+    f_sum: float = 1.0
 
     @property
     def lag1(self) -> float:
@@ -116,11 +126,13 @@ def _m_hat(rho: np.ndarray, n: int) -> int:
     return small.size  # never died out within the lags examined
 
 
-def dependence(x: np.ndarray, m_hat: int | None = None) -> Dependence:
+def dependence(x: np.ndarray, m_hat: int | None = None, sum_raise: bool | None = None) -> Dependence:
     """Dependence summary of a series in send order (NaNs must be removed by the caller).
 
     ``m_hat``: use this bandwidth instead of estimating it (lets an indicator or residual series
     borrow the bandwidth found on the raw metric, which is estimated with more power).
+    ``sum_raise``: whether the √n-lag sum may raise the factor (default: only when the bandwidth is
+    estimated here; a series on the same scale as the raw one, its normal scores, passes True).
     """
     x = np.asarray(x, dtype=float)
     n = x.size
@@ -153,7 +165,7 @@ def dependence(x: np.ndarray, m_hat: int | None = None) -> Dependence:
     if m == 0 and m_hat is None and f_sum > 1.0 + _sum_margin(1.0, k_sum, n):
         m = 1  # weak but long correlation: the first √n autocorrelations add up to more than chance allows
     if m == 0:
-        return Dependence(n, lags, 0, 1.0, 1)
+        return Dependence(n, lags, 0, 1.0, 1, f_sum=float(f_sum))
     big_m = min(2 * m, r.size - 1)
     k = np.arange(1, big_m + 1)
     w = _flat_top(k / big_m)
@@ -166,7 +178,7 @@ def dependence(x: np.ndarray, m_hat: int | None = None) -> Dependence:
     b_max = max(1, min(n // 3, math.ceil(min(20 * math.sqrt(n), n / 3))))
     block = int(min(max(1, math.ceil(b)), b_max))
     start, df0 = max(lrv / r0, ar1), 3.0 * n / (4.0 * big_m)
-    if m_hat is None and f_sum > start + _sum_margin(start, k_sum, n):
+    if (m_hat is None if sum_raise is None else sum_raise) and f_sum > start + _sum_margin(start, k_sum, n):
         # the window stopped short of a long, weak correlation; an unweighted sum of K lags is noisier
         # than the flat-top window (Var f̂ ≈ 2(2K + 1)/n · f²): df = n / (2K + 1)
         start, df0 = f_sum, n / (2.0 * k_sum + 1.0)
@@ -175,7 +187,7 @@ def dependence(x: np.ndarray, m_hat: int | None = None) -> Dependence:
     if by is not None:  # the correlation outlives the lag window: blocks as long as the batches that saw it
         block = int(min(max(block, math.ceil(factor)), b_max))
     bm_max = max([f for k in BM_BATCHES if (f := batch_means(x, k)) is not None] + [1.0])
-    return Dependence(n, lags, int(m), float(factor), block, float(df), float(bm_max))
+    return Dependence(n, lags, int(m), float(factor), block, float(df), float(bm_max), float(f_sum))
 
 
 def _sum_factor(rho: np.ndarray, n: int) -> tuple[float, int]:
@@ -245,11 +257,12 @@ def batch_means_factor(x: np.ndarray, start: float = 1.0, detect: bool = False) 
     bandwidth: a batch of b values carries every correlation shorter than b (biased low by O(1/b)).
     Their noise is that of a variance with k − 1 degrees of freedom, so they are used as a test:
     for k = 32, 16 and 8 batches in turn (longer batches, longer correlations), when the batch-means
-    factor f_k exceeds the current factor times the upper 25 % point of χ²_{k−1}/(k − 1) (1 % with
-    ``detect``, for a series with no significant lag), the current factor was missing correlation
-    and becomes f_k. A correct factor is raised by chance in about a quarter of dependent series
-    (conservative: intervals a little wider); a missed correlation is caught with 8 batches even
-    when it lasts n/20 values.
+    factor f_k exceeds the current factor times the upper 1.67 % point of χ²_{k−1}/(k − 1) (5 % over
+    the three batch counts; the upper 25 % point below ``BM_SHORT_RUN`` values; 1 % with ``detect``,
+    for a series with no significant lag), the current
+    factor was missing correlation and becomes f_k. A correct factor is raised by chance in about
+    5 % of dependent series; a missed correlation that doubles the variance or more is caught with
+    8 batches even when it lasts n/20 values.
     """
     return _bm_raise(x, start, detect)[0]
 
@@ -257,9 +270,10 @@ def batch_means_factor(x: np.ndarray, start: float = 1.0, detect: bool = False) 
 def _bm_raise(x: np.ndarray, start: float, detect: bool) -> tuple[float, int | None]:
     """:func:`batch_means_factor` and the batch count that set it (None: ``start`` stands)."""
     cur, by = start, None
+    raise_at = BM_RAISE_SHORT if np.asarray(x).size < BM_SHORT_RUN else BM_RAISE
     for k in BM_BATCHES:
         f = batch_means(x, k)
-        if f is not None and f > cur * (BM_DETECT[k] if detect else BM_RAISE[k]):
+        if f is not None and f > cur * (BM_DETECT[k] if detect else raise_at[k]):
             cur, by = f, k
     return cur, by
 def ar1_factor(rho1: float, n: int) -> float:
