@@ -133,3 +133,30 @@ def test_ids_are_unique_in_a_report_and_every_reference_resolves():
         for ref in re.findall(r'(?:xlink:href|href)="#([^"]+)"|url\(#([^)]+)\)', html):
             target = ref[0] or ref[1]
             assert target in ids, (case_dir.name, target)
+
+
+def test_measuring_once_draws_the_same_bytes(monkeypatch):
+    """charts._measured_once (ticks and text layouts computed once per drawing) changes nothing
+    drawn: every chart of every worked example, and the figures above, come out byte for byte as
+    matplotlib draws them measuring everything again each time."""
+    import contextlib
+
+    state = RNG.bit_generator.state
+
+    def all_charts() -> list[str]:
+        RNG.bit_generator.state = state  # the same random data both times
+        out = [str(make()) for make in FIGURES.values()]
+        for case_dir in EXAMPLES:
+            case, d = load_case(case_dir)
+            study = analyze(case, d)
+            html = render_html(study, report=build_report(study))
+            out += re.findall(r"<svg\b.*?</svg>", html, flags=re.DOTALL)
+        return out
+
+    fast = all_charts()
+    monkeypatch.setattr(charts, "_measured_once", contextlib.nullcontext)
+    slow = all_charts()
+    assert len(fast) == len(slow) >= 30
+    assert fast == slow
+    assert charts.matplotlib.axis.Axis._update_ticks.__name__ == "_update_ticks"  # put back after each chart
+    assert charts.matplotlib.text.Text._get_layout.__name__ == "_get_layout"
