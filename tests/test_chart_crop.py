@@ -160,3 +160,16 @@ def test_measuring_once_draws_the_same_bytes(monkeypatch):
     assert fast == slow
     assert charts.matplotlib.axis.Axis._update_ticks.__name__ == "_update_ticks"  # put back after each chart
     assert charts.matplotlib.text.Text._get_layout.__name__ == "_get_layout"
+
+
+def test_bare_groups_are_dropped_and_everything_else_kept():
+    """Groups without attributes go (their children stay, in order); groups with a clip path,
+    transform or style stay with their children; charts keep their drawing."""
+    svg = ('<svg><g>\n <g clip-path="url(#c)">\n  <g>\n   <path d="M 0 0"/>\n  </g>\n  <text>a</text>\n </g>'
+           '\n <g><g transform="scale(2)"><use href="#m"/></g></g>\n</g></svg>')
+    assert charts._without_bare_groups(svg) == (
+        '<svg>\n <g clip-path="url(#c)">\n   <path d="M 0 0"/>\n  <text>a</text>\n </g>'
+        '<g transform="scale(2)"><use href="#m"/></g></svg>')
+    chart = FIGURES["ladder"]()
+    assert "<g>" not in chart and "<path" in chart
+    assert chart.count("<g ") == chart.count("</g>")
