@@ -123,3 +123,25 @@ def test_bad_line_in_append_file(tmp_path):
     with pytest.raises(CasegenError) as exc:
         load_runs(f, "vllm")
     assert "line 5" in str(exc.value) and "not valid JSON" in str(exc.value)
+
+
+def test_a_result_file_is_parsed_once(monkeypatch):
+    """Telling the format and reading share one parse of the JSON document (the sniffer's), and
+    the parsed document is not kept once the file is read; the run is the same either way."""
+    import casegen.runs.jsonio as jsonio
+
+    parses = []
+    real = json.JSONDecoder.raw_decode
+
+    def counting(self, s, *args, **kwargs):
+        parses.append(len(s))
+        return real(self, s, *args, **kwargs)
+
+    monkeypatch.setattr(json.JSONDecoder, "raw_decode", counting)
+    run = load_run(FP16)
+    assert len(parses) == 1
+    assert jsonio._SNIFFED.get() is None
+    parses.clear()
+    again = load_runs(FP16, format="vllm")[0]  # no sniffing: the reader parses
+    assert len(parses) == 1
+    assert run.requests.equals(again.requests)

@@ -14,7 +14,7 @@ from typing import Any
 from casegen.errors import CasegenError
 from casegen.runs import table, vllm
 from casegen.runs.fields import DATA_ERRORS, first_json, first_line_json, read_text, scrub, scrub_text
-from casegen.runs.jsonio import first_line
+from casegen.runs.jsonio import first_line, one_parse_per_file
 from casegen.runs.model import LATENCY_METRICS, REQUEST_COLUMNS, Format, Run, RunMeta, sha256_file
 from casegen.runs.plausibility import check_run
 from casegen.runs.select import describe_runs, parse_selector, select_run
@@ -149,6 +149,18 @@ def load_runs(
     path = Path(path)
     if path.is_dir():
         return _load_dir(path, _ALIASES.get(format, format))
+    with one_parse_per_file():  # the sniffer's parse of a JSON document is the reader's
+        return _load_file(path, format, columns=columns, units=units, duration_s=duration_s)
+
+
+def _load_file(
+    path: Path,
+    format: str,
+    *,
+    columns: dict[str, str] | None,
+    units: dict[str, str] | str | None,
+    duration_s: float | None,
+) -> list[Run]:
     text = read_text(path)
     name = _ALIASES.get(format, format)
     if name == "auto":

@@ -24,7 +24,7 @@ import numpy as np
 
 from casegen.errors import CasegenError, require
 from casegen.runs.fields import number
-from casegen.runs.jsonio import parse_json_lines
+from casegen.runs.jsonio import parse_json_lines, take_sniffed
 from casegen.runs.model import Run, RunMeta, check_requests, make_requests_frame
 
 FORMAT = "vllm"
@@ -64,6 +64,9 @@ def parse_objects(text: str, path: Path) -> list[tuple[int, Any]]:
     Returns (line number, object) pairs. vLLM's ``--append-result`` writes a
     newline and then the next object, so a file may also start with a blank line.
     """
+    sniffed, obj = take_sniffed(text)  # the format sniffer's parse of this text, when there was one
+    if sniffed:
+        return [(1, obj)]
     try:
         return [(1, json.loads(text))]
     except json.JSONDecodeError:
