@@ -193,6 +193,13 @@ def _measured_once():
             setattr(cls, name, method)
 
 
+def tight_layout(fig, **kwargs: Any) -> None:
+    """``fig.tight_layout(**kwargs)``, measuring each axis's ticks and each text once
+    (:func:`_measured_once`): the layout measures every axes in one pass and only then moves them."""
+    with _measured_once():
+        fig.tight_layout(**kwargs)
+
+
 def _tight_view_box(fig, renderer) -> str | None:
     """The SVG viewBox (points, y down) of everything ``fig`` drew, padded by :data:`CROP_PAD_IN`:
     what ``savefig(bbox_inches="tight")`` crops to, without its second drawing of the whole
@@ -234,6 +241,7 @@ def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> Chart:
 
     svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+" viewBox="([^"]+)"', sized, svg, count=1)
     width_pt = float(boxes[0].split()[2]) if boxes else None
+    svg = _NO_ROTATION.sub("", svg)
     uid = "chart-" + hashlib.sha256(f"{variant}\n{title}\n{desc}".encode()).hexdigest()[:10]
     svg = _scoped_ids(svg, uid)
     head_end = svg.index(">") + 1
@@ -252,6 +260,8 @@ def _scoped_ids(svg: str, uid: str) -> str:
     return prefix_ids(_without_bare_groups(svg), uid)
 
 
+#: matplotlib's rotation of an upright text (``rotate(-0 x y)``, a no-op every renderer still parses)
+_NO_ROTATION = re.compile(r' transform="rotate\(-?0 [-\d.e]+ [-\d.e]+\)"')
 _GROUP_TAG = re.compile(r"\n?[ \t]*(?:(<g>)|<g\b[^>]*>|(</g>))")
 
 
@@ -736,7 +746,7 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
         _ms_axis(ax.xaxis)
         ax.set_title(r["label"], pad=14)
-    fig.tight_layout(w_pad=2.5, h_pad=1.2)
+    tight_layout(fig, w_pad=2.5, h_pad=1.2)
     return fig
 
 

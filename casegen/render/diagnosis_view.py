@@ -156,7 +156,7 @@ def _segments_figure(axes: list[Any], narrow: bool):
         ax.set_ylabel("change of mean, %")
         ax.set_title(f"{metric_label(a.metric)} change by {AXIS_TITLE[a.axis]}"
                      + (f" ({a.unit})" if a.axis == "load" else ""))
-    fig.tight_layout()
+    charts.tight_layout(fig)
     return fig
 
 

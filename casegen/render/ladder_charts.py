@@ -15,6 +15,7 @@ from casegen.render.charts import (
     _usd_axis,
     plain_axis,
     rc,
+    tight_layout,
 )
 
 #: One waterfall panel: title, [(baseline label, value), (step label, change), …], format,
@@ -78,7 +79,7 @@ def waterfall_chart(panels: Sequence[Panel],
             lo = min(min(b, b + h) for b, h, _c in bars)
             hi = max(max(b, b + h) for b, h, _c in bars)
             ax.set_ylim(min(0.0, lo), hi * 1.15 if hi > 0 else 1.0)
-        fig.tight_layout()
+        tight_layout(fig)
         desc = ". ".join(
             f"{title}: {items[0][0]} {fmt(items[0][1])}; "
             + "; ".join(f"{lab} {'+' if ch > 0 else '−' if ch < 0 else '±'}{fmt(abs(ch))}" for lab, ch in items[1:])
