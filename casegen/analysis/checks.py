@@ -556,7 +556,10 @@ def scaffold_values(case: Any, runs: dict[str, Run] | None = None) -> list[Threa
     for section in _SCAFFOLD_VALUE_SECTIONS:
         left += _same_leaves(getattr(case, section), getattr(example, section), section, skip)
     for side, run in sorted((runs or {}).items()):
-        if any(part.meta.sha256 in _example_run_hashes() for part in (run.parts or [run])):
+        # the example runs are casegen CSV: a file of another format cannot have their bytes (and
+        # their text, made with NumPy on demand, is then never made)
+        if any(part.meta.format == "casegen-csv" and part.meta.sha256 in _example_run_hashes()
+               for part in (run.parts or [run])):
             left.append(f"runs.{side}.path")
     if not left:
         return []
