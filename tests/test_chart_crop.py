@@ -170,6 +170,8 @@ def test_bare_groups_are_dropped_and_everything_else_kept():
     assert charts._without_bare_groups(svg) == (
         '<svg>\n <g clip-path="url(#c)">\n   <path d="M 0 0"/>\n  <text>a</text>\n </g>'
         '<g transform="scale(2)"><use href="#m"/></g></svg>')
+    assert charts._without_bare_groups('<svg><g id="a"/><g><path/></g></svg>') == '<svg><g id="a"/><path/></svg>'
+    assert charts._without_bare_groups("<svg></g><g></svg>") == "<svg></g><g></svg>"  # not nested: kept
     chart = FIGURES["ladder"]()
     assert "<g>" not in chart and "<path" in chart
     assert chart.count("<g ") == chart.count("</g>")

@@ -151,9 +151,10 @@ def _measured_once():
       of the layout is in the key (string, font properties, rotation, alignments, line spacing,
       resolution), so two labels that read the same share one. Wrapped and TeX texts are not kept.
 
-    About 40 % of a chart's drawing time; the drawn bytes are the same (tests/test_charts.py checks
-    every chart against a drawing without the block). Where a matplotlib release lacks either
-    method, that part simply does not apply."""
+    About a seventh of the charts' CPU time (15 % fewer Python calls in the example's report
+    context); the drawn bytes are the same (tests/test_chart_crop.py checks every example chart
+    against a drawing without the block). Where a matplotlib release lacks either method, that
+    part simply does not apply."""
     from matplotlib.axis import Axis
     from matplotlib.text import Text
 
@@ -279,10 +280,13 @@ def _without_bare_groups(svg: str) -> str:
         if m.group(1):  # <g>
             bare.append(True)
         elif m.group(2):  # </g>
+            if not bare:  # not matplotlib's nesting: leave the markup as it is
+                return svg
             if not bare.pop():
                 continue
-        else:  # <g attr="…">
-            bare.append(False)
+        else:  # <g attr="…">, or an empty <g …/>
+            if not m.group(0).endswith("/>"):
+                bare.append(False)
             continue
         out.append(svg[pos:m.start()])
         pos = m.end()
