@@ -227,8 +227,9 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
                         "deltas mix the optimization with the load change", "benchmark both sides at the same rate and concurrency "
                         "(or compare load sweeps)"))
 
-    row("Model", base.meta.model, opt.meta.model, (base.meta.model or "") != (opt.meta.model or ""),
-        "expected when the optimization changes the checkpoint", informational=True)
+    model_differs = (base.meta.model or "") != (opt.meta.model or "")
+    row("Model", base.meta.model, opt.meta.model, model_differs,
+        "expected when the optimization changes the checkpoint" if model_differs else "", informational=True)
     tb, to = base.meta.tokenizer, opt.meta.tokenizer
     if tb or to:
         differs = (tb or "") != (to or "")

@@ -32,7 +32,7 @@ from casegen.analysis.transient import run_transient, trim_transient
 from casegen.analysis.window import pool, trim
 from casegen.case.model import Case
 from casegen.errors import CasegenError, ValidationFailed
-from casegen.formatting import fmt_load
+from casegen.formatting import fmt_load, fmt_ms, fmt_pct, fmt_sig3
 from casegen.runs import Run, load_run, load_runs
 from casegen.runs.select import SelectorError, filter_runs
 from casegen.safe_io import confined_to, inside_case
@@ -562,7 +562,8 @@ def _analyze(case: Case, case_dir: Path) -> Study:
             if row.flagged:
                 notes.append(
                     f"{side_label(case, run, side)}: casegen's {METRIC_LABELS.get(row.metric, row.metric)} {row.stat} "
-                    f"({row.ours:,.3f}) differs from the tool's own figure ({row.tool:,.3f}) by {row.diff_pct:+.2f}%"
+                    f"({_parity_value(row.ours, row.metric)}) differs from the tool's own figure "
+                    f"({_parity_value(row.tool, row.metric)}) by {fmt_pct(row.diff_pct, digits=2)}"
                     + (f" — cause: {row.cause}" if row.cause and row.cause != "unexplained" else " — cause not known")
                 )
     labels = {side: side_label(case, runs[side], side) for side in SIDES}
@@ -796,6 +797,12 @@ def _side_summary(run: Run, m: RunMetrics) -> dict[str, Any]:
 def _transient_summary(study: Study, side: str) -> dict[str, Any] | None:
     t = study.transients.get(side)
     return t.as_dict() if t is not None else None
+
+
+def _parity_value(value: float | None, metric: str) -> str:
+    """A parity figure in a note: latencies as every latency ('206.8 ms'), other figures with three
+    significant digits."""
+    return fmt_ms(value) if metric in registry.LATENCY_METRICS else fmt_sig3(value)
 
 
 def _load_value(load: float | None) -> float | str | None:

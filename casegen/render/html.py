@@ -547,7 +547,12 @@ def _slos(report: Report) -> dict[str, Any] | None:
                       if summ.available and summ.goodput_requests_per_s is not None else "—",
                       "one_token": summ.one_token_responses})
     a = report.case.analysis
-    return {"rows": rows, "joint": joint, "confidence": f"{a.slo_confidence:.0%}", "tpot_rule": a.tpot_one_token}
+    # rows with nothing to say on either side (summary-only data, no 1-token response) are left out
+    show = {"attainment": any(j["attainment"] != "—" for j in joint),
+            "goodput": any(j["goodput"] != "—" for j in joint),
+            "one_token": any(j["one_token"] for j in joint) and any(s.metric == "tpot" for s in report.slos)}
+    return {"rows": rows, "joint": joint, "show": show, "confidence": f"{a.slo_confidence:.0%}",
+            "tpot_rule": a.tpot_one_token}
 
 
 def sweep_charts(study: Study) -> list[Any]:
