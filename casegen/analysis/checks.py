@@ -328,7 +328,8 @@ def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool) -> list
     d = m.throughput.get("duration_s")
     if d is not None and d < 60:
         T.append(Threat("short-run", "minor", "Run shorter than 60 s",
-                        f"{d:.0f} s of traffic: caches, clocks and queues may not reach steady state",
+                        (f"{d:.0f}" if d < 59.5 else f"{d:.1f}")  # never "60 s" for a run under 60 s
+                        + " s of traffic: caches, clocks and queues may not reach steady state",
                         "run for minutes (MLPerf requires 600 s)", side))
     if not trimmed:
         T.append(Threat("no-warmup", "minor", "No warm-up excluded",
