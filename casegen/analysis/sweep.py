@@ -44,7 +44,7 @@ from casegen.analysis.metrics import METRIC_LABELS, RunMetrics, compute_run_metr
 from casegen.analysis.slo import evaluate_slos, judge_printed
 from casegen.case.model import SLO, Analysis
 from casegen.errors import CasegenError, require
-from casegen.formatting import fmt_load, fmt_ms, fmt_rate
+from casegen.formatting import fmt_load, fmt_ms, fmt_ms_limit, fmt_rate
 from casegen.runs.model import Run
 
 LoadKind = Literal["rate", "concurrency"]
@@ -73,8 +73,8 @@ def _pkey(percentile: float) -> str:
 
 
 def slo_text(slo: SLO) -> str:
-    """'TTFT p99 ≤ 200 ms'."""
-    return f"{_SHORT.get(slo.metric, slo.metric)} {_pkey(slo.percentile)} ≤ {slo.threshold_ms:g} ms"
+    """'TTFT p99 ≤ 200 ms', 'TTFT p99 ≤ 2 s': the limit written as every limit (fmt_ms_limit)."""
+    return f"{_SHORT.get(slo.metric, slo.metric)} {_pkey(slo.percentile)} ≤ {fmt_ms_limit(slo.threshold_ms)}"
 
 
 # --------------------------------------------------------------------------------------------
