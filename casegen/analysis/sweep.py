@@ -163,7 +163,7 @@ class SweepPoint:
         n = self.run.meta.num_prompts or req.get("total") or req.get("succeeded")
         duration = self.metrics.throughput.get("duration_s")
         if n and duration:
-            text += (f"; sending {int(n)} requests at {self.load:g} req/s takes {n / self.load:,.1f} s and the run "
+            text += (f"; sending {int(n):,} requests at {_fmt(self.load)} req/s takes {n / self.load:,.1f} s and the run "
                      f"took {duration:,.1f} s")
             e2e = self.mean_e2e_ms()
             if e2e is not None:
