@@ -472,8 +472,12 @@ def cost_basis(study: Study) -> str | None:
     if cs.monthly_basis == "fleet":
         return (f"The monthly figure is the always-on fleet sized for the peak of {cs.peak_requests_per_s:g} req/s "
                 f"(replicas × 730 h), as the author chose; it is paid whether or not {vol} arrive.")
-    text = (f"The monthly figure is usage-based: cost per request × {vol}, i.e. paying only for the GPU time "
-            "the requests use at the stated utilisation.")
+    kinds = {c.baseline.kind, c.optimized.kind}
+    paid = ("the API's per-token prices for the tokens the requests use" if kinds == {"api"} else
+            "only for the GPU time the requests use at the stated utilisation" if kinds == {"self_hosted"} else
+            "for what the requests use: GPU time at the stated utilisation on the self-hosted side, per-token "
+            "prices on the API side")
+    text = f"The monthly figure is usage-based: cost per request × {vol}, i.e. paying {paid}."
     if c.baseline.fleet_usd_per_month is not None or c.optimized.fleet_usd_per_month is not None:
         text += (f" The always-on fleet for the {cs.peak_requests_per_s:g} req/s peak "
                  f"({fmt_usd(c.baseline.fleet_usd_per_month, 0)} → {fmt_usd(c.optimized.fleet_usd_per_month, 0)} a month) "
