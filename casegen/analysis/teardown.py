@@ -365,7 +365,8 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
             mean_out = float(np.nanmean(f["out"])) if np.isfinite(f["out"]).any() else float("nan")
             evidence = (f"decode-bound: decode is {_pct(decode_ms / e2e_mean)} of end-to-end time"
                         + (f" ({mean_out:,.0f} output tokens per request on average)" if math.isfinite(mean_out) else "")
-                        + ("; TPOT barely changes with the number in flight" if dec is not None else ""))
+                        + (f"; TPOT changes by less than {SLOWDOWN_NAMED:.1f}× with the number in flight"
+                           if dec is not None else ""))
     elif prefill is not None or queue is None:
         bottleneck = "prefill"
         rate = use.tokens_per_s if use is not None else None
