@@ -41,6 +41,22 @@ def capacity_rps() -> float:
     return SLOTS / _mean_service_s()
 
 
+def _serve(t: float, free: list[float], busy_until: list[float], prefill_s: float, out_tokens: int,
+           jitter: float) -> tuple[float, float, float]:
+    """One request arriving at ``t`` into the FCFS server: it takes the first slot to free (``free``,
+    a heap), decodes at a TPOT that rises with the requests in service (``busy_until``, a heap of end
+    times); both heaps are updated. Returns (start, TPOT in s, end)."""
+    start = max(t, heapq.heappop(free))
+    while busy_until and busy_until[0] <= start:
+        heapq.heappop(busy_until)
+    in_service = len(busy_until) + 1
+    tp = TPOT_MS / 1000 * (1 + SLOWDOWN * (in_service - 1)) * jitter
+    end = start + prefill_s + tp * (out_tokens - 1)
+    heapq.heappush(free, end)
+    heapq.heappush(busy_until, end)
+    return start, tp, end
+
+
 def queue_run(rng: np.random.Generator, n: int, load: float, burn_in: int = BURN_IN) -> dict[str, np.ndarray]:
     """One run of ``n`` requests (after ``burn_in`` dropped ones) at ``load`` × capacity."""
     total = n + burn_in
@@ -56,15 +72,7 @@ def queue_run(rng: np.random.Generator, n: int, load: float, burn_in: int = BURN
     e2e = np.empty(total)
     for i in range(total):
         t = arrivals[i]
-        slot_free = heapq.heappop(free)
-        start = max(t, slot_free)
-        while busy_until and busy_until[0] <= start:
-            heapq.heappop(busy_until)
-        in_service = len(busy_until) + 1
-        tp = TPOT_MS / 1000 * (1 + SLOWDOWN * (in_service - 1)) * jitter[i]
-        end = start + prefill[i] + tp * (out_tok[i] - 1)
-        heapq.heappush(free, end)
-        heapq.heappush(busy_until, end)
+        start, tp, end = _serve(t, free, busy_until, prefill[i], out_tok[i], jitter[i])
         ttft[i] = start - t + prefill[i]
         tpot[i] = tp
         e2e[i] = end - t
@@ -102,15 +110,7 @@ def closed_run(rng: np.random.Generator, n: int, clients: int, burn_in: int = BU
     e2e = np.empty(total)
     for i in range(total):
         t = heapq.heappop(ready)
-        slot_free = heapq.heappop(free)
-        start = max(t, slot_free)
-        while busy_until and busy_until[0] <= start:
-            heapq.heappop(busy_until)
-        in_service = len(busy_until) + 1
-        tp = TPOT_MS / 1000 * (1 + SLOWDOWN * (in_service - 1)) * jitter[i]
-        end = start + prefill[i] + tp * (out_tok[i] - 1)
-        heapq.heappush(free, end)
-        heapq.heappush(busy_until, end)
+        start, tp, end = _serve(t, free, busy_until, prefill[i], out_tok[i], jitter[i])
         heapq.heappush(ready, end)
         send[i], ttft[i], tpot[i], e2e[i] = t, start - t + prefill[i], tp, end - t
     s = slice(burn_in, total)

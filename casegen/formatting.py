@@ -81,6 +81,10 @@ def fmt_pct(v: float | None, signed: bool = True, digits: int = 1) -> str:
     return _minus(s)
 
 
+#: How a figure known only as a bound is written before its number ("≤ $4.21", "≥ 1.53×").
+BOUND_SIGN = {"at_most": "≤ ", "at_least": "≥ "}
+
+
 def fmt_usd(v: float | None, digits: int | None = None) -> str:
     """US dollars, digits by magnitude unless given: $13,096, $4.21, $0.0123, −$120."""
     if _missing(v):

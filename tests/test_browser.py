@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_sweep_cases_current_releases import sweep_case
 
 from casegen.app.build import build
 from casegen.app.portfolio import build_portfolio
@@ -110,22 +111,12 @@ def pages(tmp_path_factory) -> dict[str, Path]:
         build(case, out / f"{case.name}-one", formats=("html",), layout="onepager")
         got[case.name] = out / case.name / "report.html"
         got[f"{case.name} one-pager"] = out / f"{case.name}-one" / "report.html"
-    for kind, case in (("aiperf sweep", _aiperf_sweep(out / "aiperf-sweep-case")),
+    for kind, case in (("aiperf sweep", sweep_case("aiperf", out / "aiperf-sweep-case")),
                        ("aiperf summary", _aiperf_summary(out / "aiperf-summary-case"))):
         build(case, out / kind, formats=("html",))
         build(case, out / f"{kind} one", formats=("html",), layout="onepager")
         got[kind], got[f"{kind} one-pager"] = out / kind / "report.html", out / f"{kind} one" / "report.html"
     return got
-
-
-def _aiperf_sweep(case: Path) -> Path:
-    from test_sweep_cases_current_releases import CASE, SWEEPS
-
-    version, base, opt, load = SWEEPS["aiperf"]
-    shutil.copytree(FIXTURES / "aiperf" / version / base, case / "runs" / "baseline")
-    shutil.copytree(FIXTURES / "aiperf" / version / opt, case / "runs" / "optimized")
-    (case / "case.yaml").write_text(CASE.format(tool="aiperf", version=version, load=load), encoding="utf-8")
-    return case
 
 
 def _aiperf_summary(case: Path) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_sweep_cases_current_releases import sweep_case
 
 from casegen.app.build import build
 from conftest import ROOT
@@ -41,24 +42,10 @@ def pdfs(tmp_path_factory) -> dict[tuple[str, str], Path]:
             build(ROOT / "cases" / name, d, formats=("pdf",), layout=layout)
             got[(name, layout)] = d / "report.pdf"
     # and a sweep case from today's AIPerf outputs (tests/fixtures/aiperf, as test_sweep_cases_current_releases)
-    case = _todays_tool_case(out / "aiperf-case")
+    case = sweep_case("aiperf", out / "aiperf-case")
     build(case, out / "aiperf", formats=("pdf",))
     got[("aiperf-sweep", "full")] = out / "aiperf" / "report.pdf"
     return got
-
-
-def _todays_tool_case(case: Path) -> Path:
-    import shutil
-
-    from test_sweep_cases_current_releases import CASE, SWEEPS
-
-    from conftest import FIXTURES
-
-    version, base, opt, load = SWEEPS["aiperf"]
-    shutil.copytree(FIXTURES / "aiperf" / version / base, case / "runs" / "baseline")
-    shutil.copytree(FIXTURES / "aiperf" / version / opt, case / "runs" / "optimized")
-    (case / "case.yaml").write_text(CASE.format(tool="aiperf", version=version, load=load), encoding="utf-8")
-    return case
 
 
 def text_past_margins(pdf_path: Path, side_mm: float = SIDE_MARGIN_MM, tol_pt: float = 1.0) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -42,13 +43,18 @@ SWEEPS = {
 }
 
 
-def _build(tmp_path, tool, formats):
+def sweep_case(tool: str, case: Path) -> Path:
+    """A case folder at ``case`` comparing ``tool``'s two sweeps from today's release (SWEEPS)."""
     version, base, opt, load = SWEEPS[tool]
     src = FIXTURES / tool / version
-    case = tmp_path / "case"
     shutil.copytree(src / base, case / "runs" / "baseline")
     shutil.copytree(src / opt, case / "runs" / "optimized")
     (case / "case.yaml").write_text(CASE.format(tool=tool, version=version, load=load), encoding="utf-8")
+    return case
+
+
+def _build(tmp_path, tool, formats):
+    case = sweep_case(tool, tmp_path / "case")
     study, _ = validate_case(case)
     if tool == "inference-perf":
         # the baseline's latency stays within the knee factor: a knee without a point (this crashed the

@@ -25,6 +25,7 @@ from casegen.analysis.study import SIDES, Study
 from casegen.analysis.sweep import slo_text
 from casegen.errors import CasegenError, InternalError
 from casegen.formatting import (
+    BOUND_SIGN,
     fmt_date,
     fmt_link,
     fmt_load,
@@ -352,13 +353,13 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     def row(label: str, key: str, fmt) -> dict:
         bv, ov = getattr(c.baseline, key), getattr(c.optimized, key)
         pct = (ov - bv) / bv * 100 if bv and ov is not None else None
-        cells = {"label": label, "base": _BOUND_SIGN.get(bb, "") + fmt(bv) if bv is not None else fmt(bv),
-                 "opt": _BOUND_SIGN.get(ob, "") + fmt(ov) if ov is not None else fmt(ov)}
+        cells = {"label": label, "base": BOUND_SIGN.get(bb, "") + fmt(bv) if bv is not None else fmt(bv),
+                 "opt": BOUND_SIGN.get(ob, "") + fmt(ov) if ov is not None else fmt(ov)}
         if pct is None:
             return {**cells, "pct": fmt_pct(pct), "verdict": "na"}
         if pct_bound == "unknown":
             return {**cells, "pct": "—", "verdict": "na"}
-        text = _BOUND_SIGN.get(pct_bound, "") + fmt_pct(pct)
+        text = BOUND_SIGN.get(pct_bound, "") + fmt_pct(pct)
         if point and abs(pct) > 0.5:
             return {**cells, "pct": text + "†", "verdict": "na"}
         verdict = "better" if pct < -0.5 else "worse" if pct > 0.5 else "same"
@@ -381,7 +382,7 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     # the summary tiles keep the saving's bound: payback moves the other way, ROI the same way
     sb = c.savings_bound
     mark = "†" if point or sb == "unknown" else ""
-    same, other = _BOUND_SIGN.get(sb, ""), _BOUND_SIGN.get({"at_least": "at_most", "at_most": "at_least"}.get(sb, ""), "")
+    same, other = BOUND_SIGN.get(sb, ""), BOUND_SIGN.get({"at_least": "at_most", "at_most": "at_least"}.get(sb, ""), "")
     saving = same + fmt_usd(c.savings_usd_per_month, 0) + (
         f" ({fmt_pct(c.savings_pct, signed=False)})" if c.savings_pct is not None else "") + mark
     payback = ("none" if c.payback_months is None else "immediate" if c.payback_months == 0
@@ -507,9 +508,6 @@ def draw_charts(study: Study, report: Report, layout: str = "full") -> dict[str,
         out["sweep"] = sweep_charts(study)
     return out
 
-
-#: How a bound is written before a figure (story.findings uses the same signs).
-_BOUND_SIGN = {"at_most": "≤ ", "at_least": "≥ "}
 
 STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive"}
 

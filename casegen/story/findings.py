@@ -16,6 +16,7 @@ from casegen.analysis.cost import saving_bound
 from casegen.analysis.study import SIDES, Study, step_study
 from casegen.analysis.uncertainty import MIN_REQUESTS
 from casegen.formatting import (
+    BOUND_SIGN,
     fmt_bound,
     fmt_load,
     fmt_load_value,
@@ -485,12 +486,11 @@ def cost_basis(study: Study) -> str | None:
     return text
 
 
-_BOUND_SIGN = {"at_most": "≤ ", "at_least": "≥ "}
 
 
 def usd_text(value: float | None, bound: str = "point", digits: int | None = None) -> str:
     """Money known as a point or a bound: '$4.21', '≤ $4.21', '≥ $6.47'."""
-    return _BOUND_SIGN.get(bound, "") + fmt_usd(value, digits)
+    return BOUND_SIGN.get(bound, "") + fmt_usd(value, digits)
 
 
 def saving_phrase(saving: float, bound: str) -> str:
