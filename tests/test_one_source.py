@@ -282,6 +282,20 @@ def test_scenario_claims(built):
     values = [c["value"] for c in s["page1"]["cards"]]
     assert any(v.startswith("≥ ") and v.endswith("×") for v in values) and any(v.startswith("≤ ") for v in values)
     assert "saves at least" in s["page1"]["in_short"]
+    # an interpolated capacity beside a bound enters the bound at the top of its bracket (issue 23): the
+    # baseline's 23.8 req/s lies between its load points at 22.1 and 31.2 req/s, so the ratio is
+    # ≥ 41.2 / 31.2 = 1.32×, never the estimate's 41.2 / 23.8 = 1.73× — in no output
+    pts = {side: [p["achieved_requests_per_s"] for p in s["sweep"]["sides"][side]["points"]]
+           for side in ("baseline", "optimized")}
+    bound = max(pts["optimized"]) / max(pts["baseline"])
+    cap = _finding(s, "capacity")
+    assert cap["value"] == f"≥ {bound:.2f}×" == "≥ 1.32×" and "at most 31.2" in cap["detail"]
+    for output in ("html", "md", "onepager", "pdf"):
+        assert "1.73×" not in built("bounded")[output], output
+    # its cost is priced there too: $4,202 × 23.80 / 31.18 = $3,207 a month against ≤ $2,426
+    base_cost = s["cost"]["baseline"]
+    assert base_cost["bound"] == "at_least" and round(base_cost["usd_per_month"]) == 3207
+    assert s["cost"]["savings_bound"] == "at_least" and round(s["cost"]["savings_usd_per_month"]) == 781
     # the cost section's sentence keeps the bound, in every output that has it
     assert 'verdict-line good">Saves at least' in built("bounded")["html"]
     # the one-pager says it once: above its picture (the so-what line) or under its cost table
@@ -292,7 +306,7 @@ def test_scenario_claims(built):
     # the cost table shows each side's bound and the change as a bound, never a point
     cost_md = built("bounded")["md"].split("## Cost and payback", 1)[1].split("\n## ", 1)[0]
     assert "| ≤ $" in cost_md and "| ≤ −" in cost_md, cost_md
-    assert re.search(r"\| ≥ \$[\d,]+ \([\d.]+%\) \| \$[\d,]+ \| ≤ [\d.]+ months \| ≥ \+\d+% \|", cost_md), cost_md
+    assert re.search(r"\| ≥ \$[\d,]+ \([\d.]+%\) \| \$[\d,]+ \| ≤ [\d.]+ months \| ≥ [+−]\d+% \|", cost_md), cost_md
 
     s = built("cost_point_only")["summary"]
     assert s["cost"]["point_only"] and s["cost"]["tone"] == "neutral"

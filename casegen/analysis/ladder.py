@@ -49,6 +49,9 @@ class Rung:
     sweep: Any = None  # sweep.Sweep
     capacity: Any = None  # sweep.Capacity
     cost: Any = None  # cost.SideCost
+    #: an interpolated capacity's cost priced at the ends of its range, by the cost's bound there
+    #: ("at_least": at the top, "at_most": at the bottom), for a step beside a bound (Capacity.beside)
+    cost_ends: dict[str, Any] = field(default_factory=dict)
     one_time_cost_usd: float = 0.0  # of reaching this rung from the previous one
 
 
@@ -98,6 +101,17 @@ def _slo_status(summary: Any) -> dict[tuple[str, float], str | None]:
     return {(r.metric, r.percentile): (r.verdict.status if r.verdict else None) for r in summary.results}
 
 
+def step_costs(prev: Rung, cur: Rung) -> tuple[Any, Any]:
+    """The two rungs' costs a step compares: an estimate beside a bound at the end of its range that
+    keeps the saving's bound true (``Capacity.beside``), otherwise each rung's own cost."""
+    def pick(r: Rung, other: Rung) -> Any:
+        if r.capacity is None or other.capacity is None:
+            return r.cost
+        end = r.capacity.beside(other.capacity)
+        return r.cost_ends.get(end[1], r.cost) if end is not None else r.cost
+    return pick(prev, cur), pick(cur, prev)
+
+
 def step_effect(i: int, prev: Rung, cur: Rung, confidence: float,
                 family: list[tuple[str, str]] | None = None) -> StepEffect:
     """What step ``i`` (prev → cur) changed, with intervals where both rungs have per-request data.
@@ -116,8 +130,9 @@ def step_effect(i: int, prev: Rung, cur: Rung, confidence: float,
     if prev.capacity is not None and cur.capacity is not None and prev.capacity.value_rps and cur.capacity.value_rps:
         ratio = cur.capacity.value_rps / prev.capacity.value_rps
     saving = payback = None
-    if prev.cost is not None and cur.cost is not None:
-        saving = prev.cost.usd_per_month - cur.cost.usd_per_month
+    prev_cost, cur_cost = step_costs(prev, cur)
+    if prev_cost is not None and cur_cost is not None:
+        saving = prev_cost.usd_per_month - cur_cost.usd_per_month
         payback = cur.one_time_cost_usd / saving if saving > 0 else None
     return StepEffect(i, prev.label, cur.label, lat, cis, thr, changes, ratio, saving, cur.one_time_cost_usd,
                       payback)

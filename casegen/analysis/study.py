@@ -32,7 +32,7 @@ from casegen.analysis.transient import run_transient, trim_transient
 from casegen.analysis.window import pool, trim
 from casegen.case.model import Case
 from casegen.errors import CasegenError, ValidationFailed
-from casegen.formatting import fmt_load, fmt_ms, fmt_pct, fmt_sig3
+from casegen.formatting import fmt_load, fmt_ms, fmt_pct, fmt_rate, fmt_sig3
 from casegen.runs import Run, load_run, load_runs
 from casegen.runs.select import SelectorError, filter_runs
 from casegen.safe_io import confined_to, inside_case
@@ -225,6 +225,47 @@ def _spread(parts: list[Run], method: str) -> list[dict]:
     return rows
 
 
+@dataclass
+class _PricedCapacity:
+    """The capacity a self-hosted side is priced at (``capacity.value_rps``), how its cost is known and
+    the words for the cost's assumptions."""
+
+    capacity: Any  # sweep.Capacity (value_rps and output_tokens_per_s are what is priced)
+    text: str
+    cost_bound: str
+    established: bool
+    consequence: str  # "; the capacity is a lower bound, so the cost is an upper bound" or ""
+
+
+def _pricing_capacity(cap: Any, other_cost_bound: str | None) -> _PricedCapacity:
+    """How a side is priced at its capacity at SLO beside another side whose cost is known as
+    ``other_cost_bound`` ('point', 'at_most', 'at_least'; None: no other side).
+
+    An interpolated estimate beside a bound is priced at the end of its range that keeps the saving's
+    bound true (``Capacity.beside``); its output tokens per request stay those at the estimate."""
+    import dataclasses
+
+    consequence = {"at_least": "; the capacity is a lower bound, so the cost is an upper bound",
+                   "bracketed": "; the capacity's lower end is used, so the cost is an upper bound",
+                   "below_min": "; the lowest tested load already misses the SLOs, so the capacity "
+                                "is an upper bound and the cost a lower bound"}.get(cap.bound, "")
+    end = cap.end_beside(other_cost_bound) if other_cost_bound is not None else None
+    if end is None:
+        return _PricedCapacity(cap, cap.text(), cap.cost_bound, cap.established, consequence)
+    rps, bound = end
+    tps = cap.output_tokens_per_s * rps / cap.value_rps if cap.output_tokens_per_s is not None else None
+    at = dataclasses.replace(cap, value_rps=rps, output_tokens_per_s=tps)
+    word = "at most" if bound == "at_least" else "at least"
+    why = ("the other side's capacity is a lower bound" if bound == "at_least"
+           else "the other side's capacity is an upper bound")
+    rate = fmt_rate(rps, "")
+    end_word, kind = ("top", "lower") if bound == "at_least" else ("bottom", "upper")
+    text = f"{word} {rate} req/s (estimated {fmt_rate(cap.value_rps, '')} req/s, {cap.ends_text()})"
+    consequence = (f"; because {why}, the cost is priced at the {end_word} of the estimate's range, {rate} req/s, "
+                   f"so it is a {kind} bound")
+    return _PricedCapacity(at, text, bound, cap.established, consequence)
+
+
 def _at_capacity(m: RunMetrics, cap: Any) -> RunMetrics:
     """``m`` with its throughput replaced by the capacity at SLO (req/s and output tokens/s from the
     sweep; input tokens/s scaled with the request rate)."""
@@ -406,6 +447,16 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
                 r.cost = side_cost(pricing, cost_metrics, c, r.key,
                                    f"{r.capacity.text()} per replica at SLO, from the sweep")
                 r.cost.bound, r.cost.established = r.capacity.cost_bound, r.capacity.established
+                for bound, other_bound in (("at_least", "at_most"), ("at_most", "at_least")):
+                    # priced at an end of its range, for a step beside a bound (ladder.step_costs)
+                    pc = _pricing_capacity(r.capacity, other_bound)
+                    if pc.cost_bound != bound:
+                        continue
+                    at_end = pricing.model_copy(update={"self_hosted": pricing.self_hosted.model_copy(
+                        update={"capacity_requests_per_s": pc.capacity.value_rps})})
+                    r.cost_ends[bound] = side_cost(at_end, _at_capacity(r.metrics, pc.capacity), c, r.key,
+                                                   f"{pc.text} per replica at SLO, from the sweep")
+                    r.cost_ends[bound].bound, r.cost_ends[bound].established = bound, pc.established
             else:
                 r.cost = side_cost(pricing, cost_metrics, c, r.key)
             if step_i is not None and c.steps is not None:
@@ -440,6 +491,7 @@ def step_study(study: Study, i: int) -> Study:
     every rule of casegen.story.findings applies to it unchanged."""
     import dataclasses
 
+    from casegen.analysis import ladder as lad_mod
     from casegen.analysis.cost import CostComparison, saving_bound
     from casegen.analysis.metrics import latency_deltas, throughput_deltas
 
@@ -452,16 +504,17 @@ def step_study(study: Study, i: int) -> Study:
     case = study.case.model_copy(update={"runs": runs_model})
     case._lines, case._file = study.case._lines, study.case._file
     cost = None
-    if prev.cost is not None and cur.cost is not None and study.case.cost is not None:
-        saving = prev.cost.usd_per_month - cur.cost.usd_per_month
+    prev_cost, cur_cost = lad_mod.step_costs(prev, cur)
+    if prev_cost is not None and cur_cost is not None and study.case.cost is not None:
+        saving = prev_cost.usd_per_month - cur_cost.usd_per_month
         one = cur.one_time_cost_usd
         horizon = study.case.cost.horizon_months
         net = saving * horizon - one
-        cost = CostComparison(prev.cost, cur.cost, saving,
-                              saving / prev.cost.usd_per_month * 100 if prev.cost.usd_per_month > 0 else None,
+        cost = CostComparison(prev_cost, cur_cost, saving,
+                              saving / prev_cost.usd_per_month * 100 if prev_cost.usd_per_month > 0 else None,
                               one, step.payback_months, net / one * 100 if one > 0 else None, horizon, net, "",
-                              saving_bound(prev.cost.bound, cur.cost.bound),
-                              prev.cost.established and cur.cost.established)
+                              saving_bound(prev_cost.bound, cur_cost.bound),
+                              prev_cost.established and cur_cost.established)
     return dataclasses.replace(
         study, case=case, runs={"baseline": prev.run, "optimized": cur.run},
         metrics={"baseline": prev.metrics, "optimized": cur.metrics},
@@ -573,7 +626,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
     capacities: dict = {}
     knees: dict = {}
     cost_case = case.cost
-    priced_at_capacity: set[str] = set()
+    priced: dict[str, _PricedCapacity] = {}  # sides priced at their capacity at SLO
     if sweeps:
         from casegen.analysis.sweep import capacity_at_slo, capacity_interval, knee
 
@@ -588,35 +641,35 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         if cost_case is not None and capacities:
             # cost at SLO: a self-hosted side is priced at its capacity, unless case.yaml states one
             updates = {}
+            other_side = {"baseline": "optimized", "optimized": "baseline"}
             for side in SIDES:
                 pricing = getattr(cost_case, side)
                 side_cap = capacities.get(side)
                 if (pricing.self_hosted is not None and pricing.self_hosted.capacity_requests_per_s is None
                         and side_cap is not None and side_cap.value_rps):
-                    sh = pricing.self_hosted.model_copy(update={"capacity_requests_per_s": side_cap.value_rps})
+                    # an estimate priced beside the other side's bound counts at the end of its range that
+                    # keeps the saving's bound true (Capacity.beside)
+                    other_cap = capacities.get(other_side[side])
+                    priced[side] = p = _pricing_capacity(side_cap, other_cap.cost_bound if other_cap else None)
+                    sh = pricing.self_hosted.model_copy(update={"capacity_requests_per_s": p.capacity.value_rps})
                     updates[side] = pricing.model_copy(update={"self_hosted": sh})
-                    priced_at_capacity.add(side)
-                    consequence = {"at_least": "; the capacity is a lower bound, so the cost is an upper bound",
-                                   "bracketed": "; the capacity's lower end is used, so the cost is an upper bound",
-                                   "below_min": "; the lowest tested load already misses the SLOs, so the capacity "
-                                                "is an upper bound and the cost a lower bound"}.get(side_cap.bound, "")
                     notes.append(f"{side_label(case, runs[side], side)}: cost uses the capacity at SLO from the sweep, "
-                                 f"{side_cap.text()}, not the throughput of one load point{consequence}")
+                                 f"{side_cap.text()}, not the throughput of one load point{p.consequence}")
             if updates:
                 cost_case = cost_case.model_copy(update=updates)
     cost_metrics = dict(metrics)
-    for side in priced_at_capacity:
+    for side, pc in priced.items():
         # token rates are the capacity's (interpolated between the sweep points), not the comparison
         # point's tokens per request scaled to it
-        cost_metrics[side] = _at_capacity(metrics[side], capacities[side])
+        cost_metrics[side] = _at_capacity(metrics[side], pc.capacity)
     cost = None
     break_even = None
     if cost_case is not None:
-        at_capacity = {side: (f"{capacities[side].text()} per replica at SLO, from the sweep"
-                              + ("" if capacities[side].established else ", not established (no load point "
+        at_capacity = {side: (f"{pc.text} per replica at SLO, from the sweep"
+                              + ("" if pc.established else ", not established (no load point "
                                  "passed with enough requests to certify it)"),
-                              capacities[side].cost_bound, capacities[side].established)
-                       for side in priced_at_capacity}
+                              pc.cost_bound, pc.established)
+                       for side, pc in priced.items()}
         cost, break_even = _priced_cost(case, cost_case, cost_metrics, at_capacity)
 
     intervals = {}

@@ -518,6 +518,49 @@ class Capacity:
         bound, so the cost an upper bound) or 'at_least' (capacity below the lowest load)."""
         return {"at_least": "at_most", "bracketed": "at_most", "below_min": "at_least"}.get(self.bound, "point")
 
+    def ends_rps(self) -> tuple[float, float] | None:
+        """Where the true capacity lies when ``value_rps`` is an estimate (``interpolated``): its
+        bootstrap interval, or without one the bracketing points' throughputs (the last passing and the
+        first failing load). None when the figure is itself a bound or a tested point."""
+        v = self.value_rps
+        if self.bound != "interpolated" or v is None:
+            return None
+        if self.interval_rps is not None:
+            return self.interval_rps
+        lo = self.below.achieved_rps if self.below is not None else None
+        hi = self.above.achieved_rps if self.above is not None else None
+        if lo is None or hi is None or not lo <= v <= hi:
+            return None
+        return lo, hi
+
+    def beside(self, other: Capacity | None) -> tuple[float, str] | None:
+        """(capacity in req/s, cost bound) to use when this estimate is compared with ``other``, a bound.
+
+        A bound beside an estimate makes a bound claim ("≥ 1.3×", "saves at least …") only if the
+        estimate enters at the end of its range that keeps the claim true: beside a lower bound (the
+        other side may carry more) this side counts at its highest plausible capacity, so its cost is a
+        lower bound; beside an upper bound, at its lowest, so its cost is an upper bound. None when no
+        adjustment applies (both points, both bounds, or no range for this estimate)."""
+        return None if other is None else self.end_beside(other.cost_bound)
+
+    def end_beside(self, other_cost_bound: str) -> tuple[float, str] | None:
+        """:meth:`beside` for another side whose cost is known as ``other_cost_bound``."""
+        if self.cost_bound != "point" or other_cost_bound == "point":
+            return None
+        ends = self.ends_rps()
+        if ends is None:
+            return None
+        return (ends[1], "at_least") if other_cost_bound == "at_most" else (ends[0], "at_most")
+
+    def ends_text(self) -> str:
+        """'interpolated between 22.1 and 31.2 req/s' or 'interval 20.5–27.9 req/s' (for :meth:`ends_rps`)."""
+        ends = self.ends_rps()
+        if ends is None:
+            return ""
+        if self.interval_rps is not None:
+            return f"its interval is {_fmt(ends[0])}–{_fmt(ends[1])} req/s"
+        return f"interpolated between the load points at {_fmt(ends[0])} and {_fmt(ends[1])} req/s"
+
     def verdicts_index(self, point: SweepPoint) -> int:
         """Position of ``point`` in the sweep (and in ``verdicts``)."""
         return next(i for i, p in enumerate(self.points) if p is point)

@@ -346,9 +346,10 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
 
     # a side priced at a capacity that is a bound has costs that are bounds ("≤ $0.0000809"), and so is
     # the change ("≤ −42.3%"); it has a direction only where the bound excludes the other one
+    # the change (optimized − baseline) is bounded the other way round from the saving, which the
+    # analysis decided from both sides' bounds (analysis.cost.saving_bound)
     bb, ob = c.baseline.bound, c.optimized.bound
-    pct_bound = ("unknown" if bb != "point" and ob != "point" else
-                 ob if ob != "point" else {"at_most": "at_least", "at_least": "at_most"}.get(bb, "point"))
+    pct_bound = {"at_most": "at_least", "at_least": "at_most"}.get(c.savings_bound, c.savings_bound)
 
     def row(label: str, key: str, fmt) -> dict:
         bv, ov = getattr(c.baseline, key), getattr(c.optimized, key)
@@ -591,9 +592,6 @@ def _sweep_view(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
         cap_rows.append({"side": getattr(report.labels, side), "capacity": c.text,
                          "tokens": f"{c.output_tokens_per_s:,.0f} tok/s" if c.output_tokens_per_s else "—",
                          "limiting": ", ".join(c.limiting) or "—", "notes": list(c.notes) + list(c.missing)})
-    ratio = None
-    if cb is not None and co is not None and cb.requests_per_s and co.requests_per_s:
-        ratio = co.requests_per_s / cb.requests_per_s
     slo_phrase = " and ".join(slo_text(x) for x in report.slos)  # type: ignore[arg-type]
     rows = []
     loads = sorted({_load(p.load) for p in b.points} | {_load(p.load) for p in o.points})
@@ -614,7 +612,7 @@ def _sweep_view(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     kind = "request rate (req/s)" if b.load_kind == "rate" else "concurrency"
     capf = next((f for f in report.findings if f.key == "capacity"), None)
     compare = sw.compare_at_load
-    return {"cap_rows": cap_rows, "ratio": ratio, "slo_phrase": slo_phrase,
+    return {"cap_rows": cap_rows, "slo_phrase": slo_phrase,
             "ratio_text": capf.value if capf is not None and capf.evidence.ratio_bound != "unknown" else None,
             # the capacity finding's own sentence (decided once, in casegen.story.findings)
             "verdict_line": capf.claim if capf is not None else None,

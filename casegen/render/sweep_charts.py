@@ -271,10 +271,8 @@ def latency_throughput_chart(
         said.append(f"SLO {fmt_ms_limit(threshold_ms)}")
     caps = [(sw.label, c) for sw, c in zip((base, opt), capacities) if c is not None and c.value_rps is not None]
     if caps:
+        # the ratio is the capacity finding's claim (bounds included), said beside the chart, not here
         said.append("capacity at SLO " + ", ".join(f"{lab} {c.text()}" for lab, c in caps))
-        b_rps, o_rps = (caps[0][1].value_rps, caps[1][1].value_rps) if len(caps) == 2 else (None, None)
-        if b_rps and o_rps is not None:
-            said.append(f"{o_rps / b_rps:.2f}× the requests per replica")
     desc = "; ".join(said) + "."
     args = (base, opt, metric, stats, threshold_ms, knees, capacities, title)
     with plt.rc_context(rc()):

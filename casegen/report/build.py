@@ -105,7 +105,8 @@ def _step_cost_text(study: Study, i: int) -> tuple[str | None, str]:
         saving += "†"
     payback = payback_phrase(c)
     if payback.startswith("the "):
-        payback = payback.split(" pays back in ", 1)[1]
+        # the table cell keeps the months; the horizon and return are the step's findings' words
+        payback = payback.split(" pays back in ", 1)[1].split(", ", 1)[0].split(" (", 1)[0]
     return saving, ("none" if payback.startswith("there is") else payback)
 
 

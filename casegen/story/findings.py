@@ -22,6 +22,7 @@ from casegen.formatting import (
     fmt_load_value,
     fmt_ms,
     fmt_ms_limit,
+    fmt_rate,
     fmt_num,
     fmt_pct,
     fmt_ratio,
@@ -305,6 +306,15 @@ def ratio_range(base: tuple[BoundKind, float | None, float | None],
     return "between", low, high
 
 
+def _beside(r: tuple[BoundKind, float | None, float | None], cap: Any,
+            other: Any) -> tuple[BoundKind, float | None, float | None]:
+    """``r`` (a capacity_range) with an estimate's range in place of its point when ``other`` is a bound."""
+    if cap.beside(other) is None:
+        return r
+    lo, hi = cap.ends_rps()
+    return r[0], lo, hi
+
+
 def _ratio_text(kind: BoundKind, low: float | None, high: float | None) -> str:
     if kind == "point":
         return fmt_ratio(low)
@@ -317,11 +327,17 @@ def _ratio_text(kind: BoundKind, low: float | None, high: float | None) -> str:
     return "unknown"
 
 
-def _cap_text(r: tuple[BoundKind, float | None, float | None]) -> str:
+def _cap_text(r: tuple[BoundKind, float | None, float | None], cap: Any = None, other: Any = None) -> str:
+    """'23.8 req/s', '≥ 41.2 req/s'; an estimate beside a bound says the end of its range the ratio's
+    bound uses: '23.8 req/s, at most 31.2'."""
     kind, low, high = r
     if kind == "below":
         return fmt_bound("below", high)
-    return fmt_bound(kind, low, "req/s", high)
+    text = fmt_bound(kind, low, "req/s", high)
+    end = cap.beside(other) if cap is not None else None
+    if end is not None:
+        text += f", at {'most' if end[1] == 'at_least' else 'least'} {fmt_rate(end[0], '')}"
+    return text
 
 
 def capacity_finding(study: Study) -> Finding | None:
@@ -331,13 +347,15 @@ def capacity_finding(study: Study) -> Finding | None:
     from casegen.analysis.sweep import slo_text
 
     rb, ro = capacity_range(cb), capacity_range(co)
-    kind, low, high = ratio_range(rb, ro)
+    # an estimate beside a bound enters the ratio's bound with its range (Capacity.ends_rps), so "≥ 1.3×"
+    # holds wherever in its range the estimate's truth lies
+    kind, low, high = ratio_range(_beside(rb, cb, co), _beside(ro, co, cb))
     ratio_txt = _ratio_text(kind, low, high)
     slo_phrase = " and ".join(slo_text(x) for x in study.case.slos)
     verdict = ("better" if low is not None and low > 1.005 else
                "worse" if high is not None and high < 0.995 else
                "same" if kind == "point" else "na")
-    values = f"{_cap_text(rb)} → {_cap_text(ro)} per replica"
+    values = f"{_cap_text(rb, cb, co)} → {_cap_text(ro, co, cb)} per replica"
     ev = Evidence(metric="capacity_rps", unit="req/s", baseline=rb[1], optimized=ro[1], baseline_upper=rb[2],
                   optimized_upper=ro[2], baseline_bound=rb[0], optimized_bound=ro[0],
                   ratio=low if kind == "point" else None, ratio_low=low, ratio_high=high, ratio_bound=kind,
@@ -515,9 +533,12 @@ def payback_phrase(c: Any) -> str:
     q = {"at_least": "≤ ", "at_most": "≥ "}.get(c.savings_bound, "")  # payback = one-time / saving
     text = f"the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back in {q}{c.payback_months:.1f} months"
     if c.payback_months > c.horizon_months:
-        text += f", beyond the {c.horizon_months}-month horizon"
+        # an upper bound beyond the horizon may still pay back within it
+        text += (f", possibly beyond the {c.horizon_months}-month horizon" if q == "≤ "
+                 else f", beyond the {c.horizon_months}-month horizon")
     if c.roi_pct is not None and c.roi_pct < 0:
-        text += f" (return over {c.horizon_months} months {fmt_pct(c.roi_pct, digits=0)})"
+        roi_q = {"at_least": "≥ ", "at_most": "≤ "}.get(c.savings_bound, "")  # ROI grows with the saving
+        text += f" (return over {c.horizon_months} months {roi_q}{fmt_pct(c.roi_pct, digits=0)})"
     return text
 
 
