@@ -691,18 +691,23 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
 
 
 @memoized
-def payback_chart(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None) -> Chart:
-    """Cumulative savings over the horizon against the one-time cost, with break-even."""
+def payback_chart(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None,
+                  bound: str = "point") -> Chart:
+    """Cumulative savings over the horizon against the one-time cost, with break-even. ``bound``: how the
+    saving is known (a saving that is a lower bound is drawn at that bound and said so)."""
     title = "Cumulative savings vs one-time cost" if one_time > 0 else "Cumulative savings"
     total = savings_per_month * horizon
+    q = {"at_least": "at least ", "at_most": "at most "}.get(bound, "")
     if one_time <= 0:
         point = "nothing to pay back"
     elif payback_months is not None and payback_months <= horizon:
-        point = f"break-even after {payback_months:.1f} months"
+        point = f"break-even after {'at most ' if bound == 'at_least' else ''}{payback_months:.1f} months"
+    elif bound == "at_least":
+        point = f"at this lower bound, no break-even within {horizon} months"
     else:
         point = f"no break-even within {horizon} months"
-    desc = (f"Savings of ${savings_per_month:,.0f} a month add up to ${total:,.0f} over {horizon} months against a "
-            f"one-time cost of ${one_time:,.0f}: {point}.")
+    desc = (f"Savings of {q}${savings_per_month:,.0f} a month add up to {q}${total:,.0f} over {horizon} months "
+            f"against a one-time cost of ${one_time:,.0f}: {point}.")
     with plt.rc_context(rc()):
         wide = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, False), title, desc)
         narrow = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, True), title, desc,

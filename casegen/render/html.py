@@ -504,7 +504,7 @@ def draw_charts(study: Study, report: Report, layout: str = "full") -> dict[str,
     c = study.cost
     if c is not None and (c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0):
         out["payback"] = charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
-                                              c.payback_months)
+                                              c.payback_months, c.savings_bound)
     if study.sweeps:
         out["sweep"] = sweep_charts(study)
     return out
