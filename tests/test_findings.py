@@ -82,7 +82,7 @@ def test_hidden_regression_is_on_page1(tmp_path):
     for f in r.findings:
         if f.regression:
             assert f.key in r.page1.selected
-    assert "; worse: " in r.page1.in_short and "unchanged" not in r.page1.in_short
+    assert ". Worse: " in r.page1.in_short and "unchanged" not in r.page1.in_short
 
 
 def _sentences(text: str) -> list[str]:

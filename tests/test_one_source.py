@@ -160,8 +160,27 @@ def cost_point_only(d: Path) -> None:
     shutil.copytree(ROOT / "cases" / "h100-llama31-8b-fp8", d, ignore=shutil.ignore_patterns("build"))
 
 
+def sweep_point_worse(d: Path) -> None:
+    """AIPerf 0.13 concurrency sweeps (1, 4, 8) of today's test server: the optimized side's TPOT is
+    significantly higher at concurrency 1 (mean 15.0 → 20.6 ms), after the correction for 3 load
+    points × 2 objectives; TTFT there rose too (+21%) but its corrected interval includes 0."""
+    src = FIXTURES / "aiperf" / "0.13.0"
+    (d / "runs").mkdir(parents=True)
+    shutil.copytree(src / "baseline-sweep", d / "runs" / "baseline")
+    shutil.copytree(src / "optimized-sweep", d / "runs" / "optimized")
+    (d / "case.yaml").write_text(HEAD.format(title="Sweep, worse at the lowest load") + """
+slos:
+  - {metric: ttft, percentile: 90, threshold_ms: 90}
+  - {metric: tpot, percentile: 90, threshold_ms: 35}
+runs:
+  baseline: {path: runs/baseline, label: "Before", sweep: true, load: concurrency}
+  optimized: {path: runs/optimized, label: "After", sweep: true, load: concurrency}
+""")
+
+
 SCENARIOS = {
     "summary_only": summary_only,
+    "sweep_point_worse": sweep_point_worse,
     "cost_point_only": cost_point_only,
     "bounded": bounded,
     "uncertified_sweep": uncertified_sweep,
@@ -327,6 +346,18 @@ def test_scenario_claims(built):
     assert cost["verdict"] == "na" and cost["value"].endswith("†")
     # a cost priced at a capacity no load point certified is not a page-1 card
     assert "cost" not in [c["finding"] for c in s["page1"]["cards"]]
+
+    b = built("sweep_point_worse")
+    s = b["summary"]
+    reg = [c for c in s["page1"]["regressions"] if c["finding"] == "load:tpot:1"]
+    assert reg and reg[0]["title"] == "TPOT at concurrency 1" and reg[0]["value"] == "+37%", s["page1"]["regressions"]
+    assert "6 comparisons (3 load points × 2 objectives)" in reg[0]["detail"]
+    # TTFT at concurrency 1 rose as well, but its corrected interval includes 0: a table row, never 'Worse'
+    assert not any("TTFT" in c["title"] for c in s["page1"]["regressions"])
+    assert "Worse: TPOT at concurrency 1 (+37%)" in s["page1"]["in_short"]
+    tradeoffs = b["md"].split("## Trade-offs", 1)[1].split("\n## ", 1)[0]
+    assert "At concurrency 1 the change makes TPOT worse" in tradeoffs
+    assert "widened because 6 changes" in tradeoffs
 
     s = built("missed_both")["summary"]
     assert [c["value"].split(",")[0] for c in s["page1"]["missed"]] == ["missed on both sides"]

@@ -66,6 +66,9 @@ class SegmentAxis(FigureModel):
     unit: str = Field(description="unit of the axis: tokens, req/s or concurrent requests")
     confidence: float = Field(description="family confidence; each segment's interval is at 1 − (1 − confidence)/k")
     segments: list[Segment]
+    comparisons: int | None = Field(None, description="k, the number of changes the intervals are corrected for "
+                                                      "together (load axes: load points × objectives' metrics); "
+                                                      "null: the axis's own segments")
 
 
 class Crossover(FigureModel):
@@ -176,8 +179,8 @@ def binned_axis(base: Run, opt: Run, axis: Axis, confidence: float) -> SegmentAx
     return SegmentAxis(axis=axis, metric=metric, unit="tokens", confidence=confidence, segments=segs)
 
 
-def load_axis(pairs: list[tuple[float, Run, Run]], metric: str, load_kind: str, confidence: float) -> SegmentAxis | None:
-    """The metric's mean change at each load point both sweeps measured (per-request points only)."""
+def _load_values(pairs: list[tuple[float, Run, Run]], metric: str) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """(load, baseline values, optimized values) of each per-request load point with the metric on both sides."""
     usable = []
     for load, b, o in sorted(pairs, key=lambda t: t[0]):
         if b.summary_only or o.summary_only or not math.isfinite(load):
@@ -185,12 +188,22 @@ def load_axis(pairs: list[tuple[float, Run, Run]], metric: str, load_kind: str, 
         yb, yo = _values(b, "input_tokens", metric)[1], _values(o, "input_tokens", metric)[1]
         if yb.size >= 2 and yo.size >= 2:
             usable.append((load, yb, yo))
+    return usable
+
+
+def load_axis(pairs: list[tuple[float, Run, Run]], metric: str, load_kind: str, confidence: float,
+              comparisons: int | None = None) -> SegmentAxis | None:
+    """The metric's mean change at each load point both sweeps measured (per-request points only),
+    each interval Bonferroni-corrected for ``comparisons`` changes (default: this axis's points)."""
+    usable = _load_values(pairs, metric)
     if len(usable) < 2:
         return None
-    z = _z(confidence, len(usable))
+    k = max(comparisons or 0, len(usable))
+    z = _z(confidence, k)
     segs = [_segment(load, load, load, yb, yo, z) for load, yb, yo in usable]
     unit = "req/s" if load_kind == "rate" else "concurrent requests"
-    return SegmentAxis(axis="load", metric=metric, unit=unit, confidence=confidence, segments=segs)
+    return SegmentAxis(axis="load", metric=metric, unit=unit, confidence=confidence, segments=segs,
+                       comparisons=k if comparisons else None)
 
 
 def _fmt_x(x: float, unit: str) -> str:
@@ -269,13 +282,20 @@ def study_segments(study: Any) -> Segments | None:
     if study.sweeps and study.pairing is not None:
         from casegen.registry import CURVE_METRICS
 
-        slo_metric = next((s.metric for s in study.case.slos if s.metric in CURVE_METRICS), None)
+        # every objective's metric, each at every load point both sides measured: one family, so a load
+        # point is called worse only when its change stays clear of 0 after correcting for all of them
+        slo_metrics = list(dict.fromkeys(s.metric for s in study.case.slos if s.metric in CURVE_METRICS))
         pairs = [(p.load, p.base.run, p.opt.run) for p in study.pairing.pairs if p.base is not None and p.opt is not None]
-        metric = slo_metric or ("ttft" if all(np.isfinite(r.requests["ttft_s"]).any() for _l, r, _o in pairs
-                                              if r.requests is not None) else "e2e")
-        ax = load_axis(pairs, metric, study.sweeps["baseline"].load_kind, conf)
-        if ax is not None:
-            out.axes.append(ax)
+        metrics = slo_metrics or ["ttft" if all(np.isfinite(r.requests["ttft_s"]).any() for _l, r, _o in pairs
+                                                if r.requests is not None) else "e2e"]
+        usable = {m: len(_load_values(pairs, m)) for m in metrics}
+        metrics = [m for m in metrics if usable[m] >= 2]
+        family = sum(usable[m] for m in metrics)
+        for metric in metrics:
+            ax = load_axis(pairs, metric, study.sweeps["baseline"].load_kind, conf,
+                           family if len(metrics) > 1 else None)
+            if ax is not None:
+                out.axes.append(ax)
     for ax in out.axes:
         c = find_crossover(ax)
         if c is not None:

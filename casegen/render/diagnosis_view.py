@@ -192,15 +192,18 @@ def segments_view(report: Any, chart: charts.Chart | None) -> dict[str, Any] | N
                            "chart": None, "axes": [], "crossovers": [], "notes": []}
     if seg is not None:
         out["notes"] = list(seg.notes)
-        out["crossovers"] = [c.text for c in seg.crossovers]
+        # a crossover, or a load point where the change is significantly worse (decided in story.segments)
+        out["crossovers"] = [c.text for c in seg.crossovers] + [
+            f.claim for f in report.findings if f.kind == "segment" and f.key.startswith("load:")]
         out["chart"] = chart
         for a in seg.axes:
-            k = len(a.segments)
+            k = a.comparisons or len(a.segments)
             out["axes"].append({
                 "title": f"{metric_label(a.metric)} by {AXIS_TITLE[a.axis]}",
                 # the correction is named once, in the appendix's method paragraph (prose.intervals_method)
-                "note": f"mean change with its {a.confidence:.0%} interval, widened because {k} segments are "
-                        "compared at once",
+                "note": f"mean change with its {a.confidence:.0%} interval, widened because {k} "
+                        + ("changes (every load point of every objective's metric)" if a.comparisons else "segments")
+                        + " are compared at once",
                 "rows": [{"range": (fmt_load(s.center, "rate" if a.unit == "req/s" else "concurrency") if a.axis == "load" else f"{s.low:,.0f}–{s.high:,.0f}"),
                           "n": f"{s.n_baseline} / {s.n_optimized}", "base": fmt_ms(s.baseline_mean_ms),
                           "opt": fmt_ms(s.optimized_mean_ms), "change": _ci(s),

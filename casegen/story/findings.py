@@ -839,11 +839,12 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
         f.kind == "capacity" and f.value == "not established")]
     if not study.sweeps:  # the operating point was stated in the lead: not again in each clause
         facts = [x.replace(f" at {operating_point(study)}", "") for x in facts]
-    if regressions:
-        facts.append("worse: " + ", ".join(f"{r.title} ({r.value})" for r in regressions))
-    if missed:
-        facts.append("not met: " + ", ".join(f"{f.title} ({f.value})" for f in missed))
     parts = [lead + " " + "; ".join(facts) + "." if facts else ""]
+    # what got worse and what is not met: sentences of their own, so they never hang off a lead with no facts
+    if regressions:
+        parts.append("Worse: " + "; ".join(f"{r.title} ({r.value})" for r in regressions) + ".")
+    if missed:
+        parts.append("Not met: " + "; ".join(f"{f.title} ({f.value})" for f in missed) + ".")
     cost = next((f for f in chosen if f.kind == "cost"), None)
     c = study.cost
     if cost is not None and c is not None:
