@@ -387,7 +387,8 @@ class Analysis(_Strict):
 
     percentile_method: Literal["linear", "mlperf", "nearest"] = Field(
         "linear", description="linear: NumPy default (what vLLM/AIPerf use); mlperf: sorted(x)[floor(n·p)]; "
-        "nearest: NumPy method='nearest' (what GuideLLM prints)."
+        "nearest: NumPy method='nearest' (GuideLLM's own rule, the first value whose cumulative share "
+        "reaches p, differs from it at some sample sizes; casegen's parity check applies GuideLLM's rule)."
     )
     confidence: Annotated[float, Field(ge=0.5, lt=1)] = Field(
         0.95, description="Confidence level of percentile and delta intervals."

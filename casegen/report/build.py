@@ -78,7 +78,8 @@ def author_actions(study: Study) -> list[str]:
                 out.append(line)
     for side in SIDES:
         method = study.runs[side].tool_percentile_method
-        if method and any(p.cause.startswith("percentile method") for p in study.metrics[side].parity if p.cause):
+        # only a method the case can set (GuideLLM's own inverse-CDF rule is for parity only)
+        if method in ("linear", "nearest", "mlperf") and any(p.cause.startswith("percentile method") for p in study.metrics[side].parity if p.cause):
             line = (f"Parity with the tool: set analysis.percentile_method: {method} in case.yaml to reproduce the "
                     "tool's percentiles")
             if line not in out:

@@ -272,7 +272,7 @@ def _run(c: _Ctx, bench: Any, i: int, sha256: str, version: Any, top_args: dict)
 
     requests, trimmed, reason = _requests(c, b, w, (n_ok, n_err, n_inc), start, end)
     run = Run(meta=meta, requests=requests, tool_summary=summary, warnings=warnings, definitions=definitions,
-              tool_percentile_method="nearest", parity_causes=dict(PARITY_CAUSES))
+              tool_percentile_method="guidellm", parity_causes=dict(PARITY_CAUSES))
     run.trimmed = trimmed
     if requests is None:
         warnings.append(f"summary only: {reason}; percentiles other than those GuideLLM printed are unavailable")
