@@ -619,7 +619,10 @@ def _sweep_view(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
             "ratio_verdict": capf.verdict if capf is not None else "na", "charts": drawn["sweep"], "rows": rows,
             "notes": list(sw.notes), "kind": kind, "n_points": (len(b.points), len(o.points)),
             "compare_at": fmt_load(_load(compare), b.load_kind) if compare is not None else "—",
-            "attainment": report.case.analysis.capacity_attainment}
+            "attainment": report.case.analysis.capacity_attainment,
+            # which kinds of points the pass rule has to cover, and the strictest percentile it is compared with
+            "data": tuple(k for k in ("per-request", "summary") if any(p.data == k for p in b.points + o.points)),
+            "strictest": f"p{max(s.percentile for s in report.slos):g}" if report.slos else None}
 
 
 def _load(value: float | str | None) -> float:

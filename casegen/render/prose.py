@@ -79,15 +79,31 @@ SWEEP_HEADING = "Load sweep and capacity at SLO"
 NO_SLOS_SWEEP = "No SLOs were given, so no capacity at SLO can be computed; the curves show the latency at each load."
 
 
-def sweep_intro(kind: str, points: tuple[int, int], compare_at: str, attainment: str | None) -> str:
-    """How a load sweep was measured and how a load point passes (``attainment``: the formatted share
-    of requests each objective needs, or None for early stopping at each objective's percentile)."""
-    rule = (f"{attainment} of requests within it" if attainment else "each at its own percentile")
+def sweep_intro(kind: str, points: tuple[int, int], compare_at: str, attainment: str | None,
+                data: tuple[str, ...] = ("per-request",), strictest: str | None = None) -> str:
+    """How a load sweep was measured and how a load point passes: one plain rule for the kinds of
+    points the sweeps have (``data``: 'per-request', 'summary'). ``attainment``: the formatted share of
+    requests that must meet every limit at once (the case's capacity rule, which replaces the
+    objectives' own percentiles for per-request points), or None; ``strictest``: the highest percentile
+    an objective names ('p99'), to say how the two rules differ."""
+    rules = []
+    if "per-request" in data:
+        if attainment:
+            rules.append(f"at least {attainment} of its requests meet every objective's limit at once (this case's "
+                         "rule for the sweep" + (f", looser than the {strictest} the objectives name" if strictest else "")
+                         + ")")
+        else:
+            rules.append("each objective's percentile, recomputed from its requests, is within the limit as in the "
+                         "objectives' table (within the limit but too few requests to be sure is 'inconclusive' and "
+                         "counts as passing)")
+    if "summary" in data:
+        rules.append("each objective's percentile, as the tool printed it, is within the limit" +
+                     (" (for points with summary statistics only)" if "per-request" in data else ""))
+    rule = "; or, ".join(rules) if rules else "every objective holds"
     return (f"Each side was measured at several loads ({kind}; {points[0]} and {points[1]} points). The detailed "
             f"tables under Results compare the one load point both sides measured ({compare_at}). A load point passes "
-            f"when every objective holds ({rule} for per-request points, as in the objectives' table; the tool's "
-            "printed percentile for summary-only points); the capacity is the highest throughput that passes, interpolated between the last "
-            "passing and the first failing point.")
+            f"when {rule}. The capacity is the highest throughput that passes, interpolated between the last passing "
+            "and the first failing point.")
 
 
 WATERFALL_CAPTION = ("Waterfall: the baseline, each step's change (green helps, red hurts) and the total. The steps add "
