@@ -30,13 +30,14 @@ def studies():
 
 
 def _hero(studies, name):
-    return hero_view(build_report(studies[name]), {"hero": hero_chart(studies[name])})
+    report = build_report(studies[name])
+    return hero_view(report, {"hero": hero_chart(studies[name], report)})
 
 
 def test_the_picture_is_chosen_by_the_case(studies):
     fixed = _hero(studies, "h100-llama31-8b-fp8")
     assert "The objectives' statistics before and after" in fixed["chart"]
-    assert "SLO 200\u00a0ms" in fixed["chart"] and "SLO 20\u00a0ms" in fixed["chart"]  # limits as the case wrote them
+    assert "SLO 20\u00a0ms" in fixed["chart"]  # the limit as the case wrote it
     sweep = _hero(studies, "inference-perf-llama3-8b-quantization-sweep")
     assert "TTFT p99 vs throughput" in sweep["chart"]  # the objective's own percentile, not p50
     assert "Baseline p50" not in sweep["chart"]
@@ -45,6 +46,25 @@ def test_the_picture_is_chosen_by_the_case(studies):
     for view in (fixed, sweep, ladder):
         assert view["chart"].count("<svg") == 2  # wide and phone variants
         assert any(term == "SLO" for term, _ in view["glossary"])
+
+
+def test_card_picture_and_line_tell_one_story(studies):
+    """FP8: TTFT p99 has no interval, so the card falls back to p50 (with its interval); the picture draws
+    the card's statistic, not the objective's p99 beside it, and its caption says why and gives the p99.
+    The so-what line (replicas) describes no latency bar: it follows the picture instead of titling it."""
+    study = studies["h100-llama31-8b-fp8"]
+    report = build_report(study)
+    cards = [c.finding for c in report.page1.cards if c.finding.startswith("latency:")]
+    assert cards == ["latency:ttft:p50", "latency:tpot:p99"]
+    assert report.page1.hero_statistics == ["ttft:p50", "tpot:p99"]
+    view = _hero(studies, "h100-llama31-8b-fp8")
+    assert "TTFT p50" in view["chart"] and "TTFT p99" not in view["chart"]
+    assert "SLO 200\u00a0ms" not in view["chart"]  # no limit drawn against a statistic it does not bound
+    assert "TTFT is drawn at p50, as on its card: its objective's p99 (107 ms → 90.6 ms, limit 200 ms)" in view["caption"]
+    assert not report.so_what_with_picture and not view["so_what_above"]
+    # a sweep's line is about the capacities its curve marks: it stands above the picture
+    assert build_report(studies["inference-perf-llama3-8b-quantization-sweep"]).so_what_with_picture
+    assert build_report(studies["inference-perf-llama3-8b-quantization-sweep"]).page1.hero_statistics == []
 
 
 def test_so_what_restates_the_cost_section(studies):

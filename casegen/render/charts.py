@@ -743,10 +743,11 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool)
                 ax.annotate(_label_ms(value), (ci[1] if ci else value, y), xytext=(4, 0), textcoords="offset points",
                             va="center", fontsize=9, color=C.ink, zorder=6,
                             bbox={"boxstyle": "square,pad=0.12", "fc": "white", "ec": "none"})
-        ax.axvline(r["threshold"], color=C.worse, lw=1.4, ls="--", zorder=5)
-        ax.annotate("SLO " + fmt_ms_limit(r["threshold"]).replace(" ", "\u00a0"), (r["threshold"], 1.0),
-                    xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points", ha="center",
-                    fontsize=9, color=C.worse, fontweight="bold")
+        if r["threshold"] is not None:  # None: a statistic without an objective of its own (a card fallback)
+            ax.axvline(r["threshold"], color=C.worse, lw=1.4, ls="--", zorder=5)
+            ax.annotate("SLO " + fmt_ms_limit(r["threshold"]).replace(" ", "\u00a0"), (r["threshold"], 1.0),
+                        xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points", ha="center",
+                        fontsize=9, color=C.worse, fontweight="bold")
         ax.set_xlim(0, top * 1.28)
         ax.set_ylim(-0.55, 1.55)
         ax.set_yticks([1, 0])
@@ -775,7 +776,8 @@ def slo_chart(rows: list[dict], base_label: str, opt_label: str) -> Chart:
     parts = []
     for r in rows:
         ci = lambda c: f" (interval {_label_ms(c[0])} to {_label_ms(c[1])})" if c else " (no interval)"  # noqa: E731
-        parts.append(f"{r['label']} against a limit of {fmt_ms_limit(r['threshold'])}: {base_label} "
+        limit = f" against a limit of {fmt_ms_limit(r['threshold'])}" if r["threshold"] is not None else ""
+        parts.append(f"{r['label']}{limit}: {base_label} "
                      f"{_label_ms(r['base']) if r['base'] is not None else 'not measured'}{ci(r['base_ci'])}, "
                      f"{opt_label} {_label_ms(r['opt']) if r['opt'] is not None else 'not measured'}{ci(r['opt_ci'])}")
     desc = "; ".join(parts) + "."

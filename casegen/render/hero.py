@@ -77,25 +77,40 @@ def _sweep(study: Any) -> dict[str, Any] | None:
                         f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} curve crosses the objective.")}
 
 
-def _fixed(study: Any) -> dict[str, Any] | None:
+def _fixed(study: Any, drawn_stats: list[str]) -> dict[str, Any] | None:
+    """Each objective's metric before and after at the statistic its page-1 card shows (the Report's
+    ``page1.hero_statistics``, decided in story.findings): the objective's own percentile against its
+    limit, or — when that has no interval and the card falls back to one that has — the card's
+    statistic with its interval, the objective's figures said in the caption."""
+    from casegen.formatting import fmt_ms, fmt_ms_limit
     from casegen.render.charts import slo_chart
 
     b, o = study.metrics["baseline"], study.metrics["optimized"]
     ib, io = study.intervals.get("baseline"), study.intervals.get("optimized")
-    rows = []
+    slos = {s.metric: s for s in reversed(study.case.slos)}  # the first objective of each metric
+    pairs = [tuple(k.split(":", 1)) for k in drawn_stats] or [(s.metric, f"p{s.percentile:g}") for s in study.case.slos]
+    rows, notes = [], []
     missing_ci = False
-    for s in study.case.slos:
-        st = f"p{s.percentile:g}"
-        dist_b, dist_o = b.latency_ms.get(s.metric), o.latency_ms.get(s.metric)
-        vb = dist_b.get(st) if dist_b is not None and hasattr(dist_b, st) else None
-        vo = dist_o.get(st) if dist_o is not None and hasattr(dist_o, st) else None
+    for metric, st in pairs:
+        dist_b, dist_o = b.latency_ms.get(metric), o.latency_ms.get(metric)
+        value = lambda d, stat: d.get(stat) if d is not None and hasattr(d, stat) else None  # noqa: E731
+        vb, vo = value(dist_b, st), value(dist_o, st)
         if vb is None and vo is None:
             continue
-        cb = ib.intervals.get(s.metric, {}).get(st) if ib else None
-        co = io.intervals.get(s.metric, {}).get(st) if io else None
+        slo = next((s for s in study.case.slos if s.metric == metric and f"p{s.percentile:g}" == st), None)
+        cb = ib.intervals.get(metric, {}).get(st) if ib else None
+        co = io.intervals.get(metric, {}).get(st) if io else None
         missing_ci = missing_ci or cb is None or co is None
-        rows.append({"label": f"{METRIC_LABELS.get(s.metric, s.metric)} {st}", "threshold": s.threshold_ms,
+        name = METRIC_LABELS.get(metric, metric)
+        rows.append({"label": f"{name} {st}", "threshold": slo.threshold_ms if slo is not None else None,
                      "base": vb, "opt": vo, "base_ci": cb, "opt_ci": co})
+        own = slos.get(metric)
+        if slo is None and own is not None:  # the card's fallback: say what the objective's own statistic shows
+            ost = f"p{own.percentile:g}"
+            ob, oo = value(dist_b, ost), value(dist_o, ost)
+            notes.append(f"{name} is drawn at {st}, as on its card: its objective's {ost} ({fmt_ms(ob)} → "
+                         f"{fmt_ms(oo)}, limit {fmt_ms_limit(own.threshold_ms)}) has too few independent requests "
+                         "for an interval.")
     if not rows:
         return None
     caption = "Bars: the measured statistic; whiskers: its interval; dashed line: the objective's limit."
@@ -104,18 +119,19 @@ def _fixed(study: Any) -> dict[str, Any] | None:
                    "records, so no interval); dashed line: the objective's limit.")
     elif missing_ci:
         caption += " A bar without whiskers has too few independent requests for a trustworthy interval."
+    caption = " ".join([caption] + notes)
     return {"chart": slo_chart(rows, study.label("baseline"), study.label("optimized")), "caption": caption}
 
 
-def hero_chart(study: Any) -> dict[str, Any] | None:
-    """Page 1's chart and its caption (what the chart shows), drawn from the Study's figures; None
-    when no picture fits the case."""
+def hero_chart(study: Any, report: Any = None) -> dict[str, Any] | None:
+    """Page 1's chart and its caption (what the chart shows), drawn from the Study's figures at the
+    statistics page 1 chose (``report.page1.hero_statistics``); None when no picture fits the case."""
     if study.ladder is not None:
         return _ladder(study)
     if study.sweeps:
         return _sweep(study)
     if study.case.slos:
-        return _fixed(study)
+        return _fixed(study, list(report.page1.hero_statistics) if report is not None else [])
     return None
 
 
@@ -125,6 +141,7 @@ def hero_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
         return None
     view = dict(drawn["hero"])
     view["so_what"] = report.so_what
+    view["so_what_above"] = report.so_what_with_picture
     # the few-word meanings, as the one-pager's line: page 1 stays one page; Appendix A defines each metric in full
     view["glossary"] = terms_in(page1_text(report, str(view["chart"]), view["caption"]), long=False)
     return view

@@ -470,7 +470,7 @@ def draw_charts(study: Study, report: Report, layout: str = "full") -> dict[str,
     carry the findings' verdicts (``report``)."""
     found = {f.key: f for f in report.findings}
     out: dict[str, Any] = {"ttft_cdf": None, "e2e_cdf": None, "ladder": None, "ladder_compact": None,
-                           "split": None, "payback": None, "sweep": [], "hero": hero_chart(study),
+                           "split": None, "payback": None, "sweep": [], "hero": hero_chart(study, report),
                            "ladder_section": ladder_chart(study),
                            "diagnosis": diagnosis_view.teardown_chart(report.teardown),
                            "segments": diagnosis_view.segments_chart(report.segments.axes)

@@ -40,7 +40,7 @@ from casegen.story.findings import (
     throughput_delta_finding,
 )
 from casegen.story.model import ThreatItem
-from casegen.story.so_what import so_what
+from casegen.story.so_what import describes_picture, so_what
 
 
 def threat_items(study: Study) -> list[ThreatItem]:
@@ -225,6 +225,7 @@ def build_report(study: Study) -> Report:
         crossovers=list(study.segments.crossovers) if study.segments is not None else [],
         time_split=time_split.sentences(study),
         so_what=so_what(study),
+        so_what_with_picture=describes_picture(study),
         optimization=study.cheap_win,
         case=case_text(study),
         setup=run_setup(study),

@@ -252,6 +252,9 @@ class Report(_Model):
                                   "the time before the first token and decode, and how each changed")
     so_what: str | None = Field(None, description="Page 1's one-sentence business consequence; null without an "
                                                   "established cost (story.so_what)")
+    so_what_with_picture: bool = Field(False, description="The so-what line describes page 1's picture (a sweep's "
+                                       "curve, a ladder's capacity waterfall) and stands above it; false: it "
+                                       "follows the picture (story.so_what.describes_picture)")
     optimization: CheapWin | None = Field(
         None, description="optimization.kind other than serving: the intended changes, measured (docs/cheap-wins.md)")
     case: CaseText = Field(description="The author's words and settings, as written in case.yaml")

@@ -778,7 +778,27 @@ def select_page1(study: Study, fs: list[Finding]) -> Page1:
     missed_cards = [_card(f) for f in missed]
     return Page1(cards=cards, regressions=reg_cards, missed=missed_cards,
                  caveats=major_caveats(study),
-                 in_short=in_short(study, chosen, reg_cards, missed_cards), cost_basis=cost_basis(study), selected=selected)
+                 in_short=in_short(study, chosen, reg_cards, missed_cards), cost_basis=cost_basis(study), selected=selected,
+                 hero_statistics=hero_statistics(study, chosen))
+
+
+def hero_statistics(study: Study, chosen: list[Finding]) -> list[str]:
+    """The statistics page 1's picture draws for one fixed load with objectives ('metric:stat'): for each
+    objective, the statistic its metric's card shows — the objective's own percentile, or the card's
+    fallback when that percentile has no interval — so the card and the picture tell one story. Empty
+    for sweeps and ladders (their pictures are the curve and the waterfall)."""
+    if study.sweeps or study.ladder is not None or not study.case.slos:
+        return []
+    shown = {f.key for f in chosen}
+    cards = {f.evidence.metric: f.evidence.stat for f in chosen if f.kind == "latency" and f.evidence.stat}
+    out: list[str] = []
+    for s in study.case.slos:
+        own = registry.stat_key(s.percentile)
+        stat = own if f"latency:{s.metric}:{own}" in shown else cards.get(s.metric) or own
+        key = f"{s.metric}:{stat}"
+        if key not in out:
+            out.append(key)
+    return out
 
 
 def major_caveats(study: Study) -> list[str]:

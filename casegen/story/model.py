@@ -97,6 +97,11 @@ class Page1(_Model):
     in_short: str = Field(description="The 'In short' paragraph")
     cost_basis: str | None = Field(None, description="Which monthly figure is the headline, and why")
     selected: list[str] = Field(description="keys of every finding page 1 shows, cards then regressions")
+    hero_statistics: list[str] = Field(
+        default_factory=list,
+        description="What page 1's picture draws for one fixed load with objectives, 'metric:stat' each in the "
+                    "objectives' order: the statistic of that metric's card (the objective's own percentile, or the "
+                    "card's fallback when that has no interval), so the card and the picture show the same figure")
 
 
 class ThreatItem(_Model):

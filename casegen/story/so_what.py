@@ -15,6 +15,17 @@ from typing import Any
 from casegen.story.findings import cost_support, payback_phrase, saving_phrase
 
 
+def describes_picture(study: Any) -> bool:
+    """Whether the so-what line reads as the title of page 1's picture: it is about replicas and dollars
+    priced at the capacity at SLO, so it describes a sweep's curve (the capacities are marked on it) and a
+    ladder's capacity waterfall; over a fixed load's latency bars it describes nothing drawn, and page 1
+    prints it after the picture instead."""
+    if study.sweeps:
+        return True
+    lad = study.ladder
+    return bool(lad is not None and all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs))
+
+
 def so_what(study: Any) -> str | None:
     """One sentence, or None when the case gives no cost to say it in."""
     c = study.cost
