@@ -42,7 +42,7 @@ def test_the_picture_is_chosen_by_the_case(studies):
     assert "TTFT p99 vs throughput" in sweep["chart"]  # the objective's own percentile, not p50
     assert "Baseline p50" not in sweep["chart"]
     ladder = _hero(studies, "llm-d-l40s-ladder")
-    assert "waterfall" in ladder["chart"] and "≥\u00a041.2/s" in ladder["chart"]  # a lower bound keeps its ≥
+    assert "waterfall" in ladder["chart"] and "≥\u00a041.2 req/s" in ladder["chart"]  # a lower bound keeps its ≥
     for view in (fixed, sweep, ladder):
         assert view["chart"].count("<svg") == 2  # wide and phone variants
         assert any(term == "SLO" for term, _ in view["glossary"])

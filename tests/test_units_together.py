@@ -32,3 +32,22 @@ def test_the_example_report_keeps_its_units_with_their_numbers():
     text = re.sub(r"<(style|script|svg|pre|code)\b.*?</\1>|<[^>]*>", " ", html, flags=re.S)
     assert re.search(r"\d (ms|req/s|tok/s|months?)(?![\w/])", text) is None
     assert f"3.6{NBSP}months" in html
+
+
+
+def test_charts_write_numbers_as_the_text_does():
+    """One number style in the charts too (issue 23): a share is '2.9%' as in the tables, never '2.9 %';
+    a rate is 'req/s' as in the text, never '/s' alone."""
+    from tests.conftest import ROOT
+
+    labels = {}
+    for name in ("h100-llama31-8b-fp8", "llm-d-l40s-ladder"):
+        case, d = load_case(ROOT / "cases" / name)
+        study = analyze(case, d)
+        texts = re.findall(r"<text[^>]*>([^<]*)</text>", render_html(study, report=build_report(study)))
+        assert texts, "the charts carry their labels as text"
+        assert not [t for t in texts if re.search(r"\d[\s\u00a0]%", t)], name
+        assert not [t for t in texts if re.search(r"\d/s\b", t)], name
+        labels[name] = " ".join(texts)
+    assert "before the first token (2.9%)" in labels["h100-llama31-8b-fp8"]
+    assert "≥\u00a041.2\u00a0req/s" in labels["llm-d-l40s-ladder"] or "≥\u00a041.2 req/s" in labels["llm-d-l40s-ladder"]

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from casegen.formatting import fmt_ms, fmt_ms_limit, fmt_ticks  # noqa: E402
+from casegen.formatting import fmt_ms, fmt_ms_limit, fmt_pct, fmt_ticks  # noqa: E402
 from casegen.render.chart_memo import current_theme, memoized
 from casegen.render.idrefs import prefix_ids, referenced_ids  # noqa: E402
 
@@ -613,7 +613,7 @@ def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
         ax.text(t + d + total.max() * 0.015, float(yi), _label_ms(t + d), va="center", fontsize=9, color=C.ink,
                 fontweight="bold")
         # the share before the first token is often a sliver: name it above the bar, with a tick to its end
-        ax.annotate(f"{_label_ms(t)} before the first token ({share:.1f}\u00a0%)", xy=(t, yi - 0.25),
+        ax.annotate(f"{_label_ms(t)} before the first token ({fmt_pct(share, signed=False)})", xy=(t, yi - 0.25),
                     xytext=(0, yi - 0.33), textcoords="data", fontsize=9, color=C.prefill_text,
                     fontweight="bold", va="bottom", ha="left",
                     arrowprops={"arrowstyle": "-", "color": prefill, "lw": 1, "shrinkA": 0, "shrinkB": 0})
@@ -634,7 +634,7 @@ def split_chart(sides: list[tuple[str, float, float]]) -> Chart:
     parts = []
     for label, t, d in sides:
         share = t / (t + d) * 100 if t + d > 0 else 0
-        parts.append(f"{label}: {_label_ms(t + d)} end to end, of which {_label_ms(t)} ({share:.1f}\u00a0%) before "
+        parts.append(f"{label}: {_label_ms(t + d)} end to end, of which {_label_ms(t)} ({fmt_pct(share, signed=False)}) before "
                      f"the first token and {_label_ms(d)} decoding")
     title = "Mean end-to-end time per request, split at the first token"
     desc = "; ".join(parts) + "."

@@ -28,7 +28,7 @@ def _ladder(study: Any) -> dict[str, Any] | None:
     lad = study.ladder
     if all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.capacity.value_rps)
-        title, fmt, lower = "Capacity at SLO (requests/s per replica)", _rate, False
+        title, fmt, lower = "Capacity at SLO (req/s per replica)", _rate, False
         at_least = lad.rungs[-1].capacity.bound == "at_least"
         caption = ("Each step's gain in capacity at SLO, from the baseline to the total"
                    + (" (the last variant passed every tested load: its capacity is a lower bound, ≥)" if at_least

@@ -6,12 +6,12 @@ from typing import Any
 
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
-from casegen.formatting import fmt_sig3, fmt_usd
+from casegen.formatting import fmt_ms, fmt_sig3, fmt_usd
 from casegen.render.ladder_charts import Panel, waterfall_chart
 
 
 def _ms(v: float) -> str:
-    return f"{v / 1000:.2f} s" if abs(v) >= 1000 else f"{v:.0f} ms" if abs(v) >= 100 else f"{v:.1f} ms"
+    return fmt_ms(v)  # the tables' style: 72.0 ms, 107 ms, 2.63 s, 12.4 s
 
 
 def _usd(v: float) -> str:
@@ -19,7 +19,7 @@ def _usd(v: float) -> str:
 
 
 def _rate(v: float) -> str:
-    return f"{fmt_sig3(v)}/s"
+    return f"{fmt_sig3(v)} req/s"  # as in the text and tables: "41.2 req/s"
 
 
 _ms.axis = "ms"  # type: ignore[attr-defined]  # how casegen.render.ladder_charts labels the y axis
@@ -59,11 +59,11 @@ def ladder_chart(study: Any) -> Any:
         panels.append((mlabel, w, _ms, True, ""))
     w = waterfall(lad.rungs, lambda r: r.metrics.throughput.get("requests_per_s"))
     if w:
-        panels.append(("Throughput (requests/s)", w, _rate, False, ""))
+        panels.append(("Throughput (req/s)", w, _rate, False, ""))
     if all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.capacity.value_rps)
         if w:
-            panels.append(("Capacity at SLO (requests/s)", w, _rate, False,
+            panels.append(("Capacity at SLO (req/s)", w, _rate, False,
                            "≥\u00a0" if lad.rungs[-1].capacity.bound == "at_least" else ""))
     if all(r.cost is not None for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.cost.usd_per_month)
