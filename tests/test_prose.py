@@ -66,6 +66,14 @@ def test_sentence_functions_read_right():
     rule = prose.sweep_intro("concurrency", (3, 3), "8", None, ("per-request", "summary"), "p90")
     assert "recomputed from its requests" in rule and "(for points with summary statistics only)" in rule
     assert prose.throughput_caption("95%", True).endswith("differences here are not a verdict.")
+    # appendix A: a summary-only case says in one line what could not be computed and why (issue 23)
+    none = prose.intervals_method("linear", "95%", "1,000", ["Baseline", "Optimized"])
+    assert none.startswith("Not computed: Baseline and Optimized carried only the tool's summary statistics")
+    assert "Holm" not in none and "bootstrap" not in none and none.count(". ") == 0
+    assert prose.percentile_rule("linear", ["Baseline", "Optimized"]).startswith("As each benchmark tool printed them")
+    full = prose.intervals_method("linear", "95%", "1,000")
+    assert "Holm" in full and len(full) < 700
+    assert prose.percentile_rule("nearest").startswith("NumPy nearest")
     ns = prose.namespace()
     assert ns.NO_COST == prose.NO_COST and ns.ladder_intro is prose.ladder_intro
     assert not hasattr(ns, "namespace")

@@ -167,24 +167,34 @@ THREATS_INTRO = ("What could make these numbers mislead, found by casegen's chec
 # --- appendix ---------------------------------------------------------------------------------------
 
 
-def percentile_rule(method: str) -> str:
+def percentile_rule(method: str, summary_only: list[str] | tuple[str, ...] = (), sides: int = 2) -> str:
+    """How the percentiles were computed; as the tools printed them for sides with summary statistics only."""
+    if summary_only and len(summary_only) >= sides:
+        return ("As each benchmark tool printed them: the runs carry only the tools' summary statistics, not the "
+                "individual requests.")
     how = ("Linear interpolation between order statistics (NumPy default, as vLLM, GenAI-Perf and AIPerf compute them)"
-           if method == "linear" else "MLPerf nearest rank: sorted(x)[⌊n·p⌋]")
-    return f"{how}; std is the population standard deviation."
+           if method == "linear" else "MLPerf nearest rank: sorted(x)[⌊n·p⌋]" if method == "mlperf"
+           else "NumPy nearest: the sorted value at rank round((n − 1)·p)")
+    text = f"{how}; std is the population standard deviation."
+    if summary_only:
+        text += f" {' and '.join(summary_only)}: as the tool printed them (summary statistics only)."
+    return text
 
 
-def intervals_method(method: str, confidence: str, resamples: str) -> str:
-    """The statistical method in one paragraph (docs/statistics.md has the detail)."""
-    return (f"Percentiles by the {method} method over successful requests. Confidence intervals ({confidence}) allow for "
-            "neighbouring requests being alike: order-statistic intervals for percentiles (on the effective number of "
-            "independent requests when requests in send order are correlated), a block bootstrap over requests in send "
-            "order for means, and whole requests as the unit for inter-chunk gaps; the change's interval comes from "
-            f"{resamples} seeded draws per side. The primary statistics (those the objectives name, and the medians) "
-            "are tested together with Holm's correction for multiple comparisons; a change marked exploratory is "
-            "outside that family and may be chance. Where the change is compared segment by segment (prompt length, "
-            "output length, load), each segment's interval is widened for the number of segments (Bonferroni). A change "
-            "whose interval includes zero is shown as no significant change. † point value only: too few (effective) "
-            "requests for a trustworthy interval at that percentile.")
+def intervals_method(method: str, confidence: str, resamples: str, summary_only: list[str] | tuple[str, ...] = ()) -> str:
+    """The statistical method, short (docs/statistics.md has the detail); one line when a side has summary
+    statistics only, since then no change has an interval."""
+    if summary_only:
+        return (f"Not computed: {' and '.join(summary_only)} carried only the tool's summary statistics, not the "
+                "individual requests, so how much each figure could vary is unknown; every change is a point value (†) "
+                "and none is called significant.")
+    return (f"{confidence} confidence intervals allow for neighbouring requests being alike: for percentiles, "
+            "order-statistic intervals on the effective number of independent requests; for means, a block bootstrap "
+            f"in send order; for inter-chunk gaps, whole requests as the unit; for a change, {resamples} seeded draws "
+            "per side. The statistics the objectives name, and the medians, are tested together with Holm's correction "
+            "for multiple comparisons; other changes are marked exploratory and may be chance. Segment-by-segment "
+            "comparisons are widened for the number of segments (Bonferroni). A change whose interval includes zero "
+            "is \"no significant change\"; † marks a point value with too few independent requests for an interval.")
 
 
 def command_not_recorded(settings: str) -> str:
