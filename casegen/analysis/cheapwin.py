@@ -108,6 +108,13 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:+.0f}%".replace("-", "−")
 
 
+def _moved(pct: float) -> str:
+    """'fell 40%', 'rose 12%', 'did not change': a change as a verb, for sentences."""
+    if round(pct) == 0:
+        return "did not change"
+    return f"{'fell' if pct < 0 else 'rose'} {abs(pct):.0f}%"
+
+
 def _ci_text(ci: list[float] | None, conf: float) -> str:
     return "" if not ci else f"{conf:.0%} CI {_pct(ci[0])} to {_pct(ci[1])}"
 
@@ -122,8 +129,8 @@ def _token_change(study: Any, what: str, conf: float) -> IntendedChange | None:
         pct = (mo.mean - mb.mean) / mb.mean * 100
         return IntendedChange(key=col, title=f"{what} tokens per request", unit="tokens", baseline=mb.mean,
                               optimized=mo.mean, change_pct=pct, detail=f"mean {mb.mean:,.0f} → {mo.mean:,.0f} (summary only, "
-                              "no interval)", claim=f"{what.capitalize()} tokens per request changed {_pct(pct)} "
-                              f"(mean {mb.mean:,.0f} → {mo.mean:,.0f}), as intended.")
+                              "no interval)", claim=f"{what.capitalize()} tokens per request {_moved(pct)} "
+                              f"(mean {mb.mean:,.0f} → {mo.mean:,.0f}).")
     rc = _rel_change(xb, xo, conf)
     assert rc is not None
     pct, ci = rc
@@ -131,8 +138,8 @@ def _token_change(study: Any, what: str, conf: float) -> IntendedChange | None:
     return IntendedChange(key=col, title=f"{what} tokens per request", unit="tokens", baseline=float(xb.mean()),
                           optimized=float(xo.mean()), change_pct=pct, ci_pct=ci, confidence=conf,
                           detail=f"{values}; {_ci_text(ci, conf)}",
-                          claim=f"{what.capitalize()} tokens per request changed {_pct(pct)} ({values}, "
-                                f"{_ci_text(ci, conf)}), as intended.")
+                          claim=f"{what.capitalize()} tokens per request {_moved(pct)} ({values}, "
+                                f"{_ci_text(ci, conf)}).")
 
 
 def _output_cap(study: Any, conf: float) -> IntendedChange | None:
@@ -240,12 +247,12 @@ def _cost_per_request(study: Any, conf: float) -> IntendedChange | None:
         how = "from the tokens sent and generated at the API's per-token prices"
     saving = b - o
     detail = f"${b:.6f} → ${o:.6f} per request {how}" + (f"; {_ci_text(ci, conf)}" if ci else "")
-    word = "saves" if saving > 0 else "costs"
+    word = "less" if saving > 0 else "more"
     return IntendedChange(key="cost_per_request", title="cost per request", unit="usd", baseline=b, optimized=o,
                           change_pct=pct, ci_pct=ci, confidence=conf if ci else None, detail=detail,
-                          claim=f"Cost per request {_pct(pct)} (${b:.6f} → ${o:.6f} {how}"
-                                + (f", {_ci_text(ci, conf)}" if ci else "") + f"): {word} "
-                                f"${abs(saving) * 1000:,.4f} per 1,000 requests.")
+                          claim=f"Cost per request {_moved(pct) if pct is not None else 'changed'} (${b:.6f} → "
+                                f"${o:.6f} {how}" + (f", {_ci_text(ci, conf)}" if ci else "") + f"): "
+                                f"${abs(saving) * 1000:,.4f} {word} per 1,000 requests.")
 
 
 def _share(v: float) -> str:
@@ -314,7 +321,7 @@ def _quality(study: Any) -> tuple[str, str]:
             ok = "within" if loss <= q.tolerance + 1e-12 else "outside"
             return "measured", (f"{t.technique}: {q.metric} {q.baseline:g} → {q.optimized:g}, {ok} the agreed tolerance "
                                 f"({q.tolerance:g})")
-    return "not measured", "no quality measurement (tradeoffs[].quality) compares the two sides"
+    return "not measured", "no quality measurement compares the two sides"
 
 
 def kind_threats(case: Any, threats: list[Threat]) -> list[Threat]:

@@ -202,8 +202,9 @@ def segments_view(report: Any, chart: charts.Chart | None) -> dict[str, Any] | N
                 "title": f"{metric_label(a.metric)} by {AXIS_TITLE[a.axis]}",
                 # the correction is named once, in the appendix's method paragraph (prose.intervals_method)
                 "note": f"mean change with its {a.confidence:.0%} interval, widened because {k} "
-                        + ("changes (every load point of every objective's metric)" if a.comparisons else "segments")
-                        + " are compared at once",
+                        + (f"changes are compared at once ({len(a.segments)} load points × {k // len(a.segments)} "
+                           "objectives)" if a.comparisons and k % len(a.segments) == 0 else
+                           "changes are compared at once" if a.comparisons else "segments are compared at once"),
                 "rows": [{"range": (fmt_load(s.center, "rate" if a.unit == "req/s" else "concurrency") if a.axis == "load" else f"{s.low:,.0f}–{s.high:,.0f}"),
                           "n": f"{s.n_baseline} / {s.n_optimized}", "base": fmt_ms(s.baseline_mean_ms),
                           "opt": fmt_ms(s.optimized_mean_ms), "change": _ci(s),

@@ -148,6 +148,12 @@ def shell_lines(command: str, width: int = 78) -> str:
     return " \\\n    ".join(lines)
 
 
+def full_stop(text: str) -> str:
+    """The author's text as a sentence: a final period when it has none (it is printed as written otherwise)."""
+    text = (text or "").strip()
+    return text if not text or text.endswith((".", "!", "?", ")", "…")) else text + "."
+
+
 def lower_first(text: str) -> str:
     text = (text or "").strip().rstrip(".")
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
@@ -183,7 +189,7 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
         bytecode_cache=_BYTECODE["md" if markdown_out else "html"],
     )
     env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
-                       lower_first=lower_first, abbr=abbr,
+                       lower_first=lower_first, full_stop=full_stop, abbr=abbr,
                        whole_sentences=whole_sentences, shell_lines=shell_lines, date=fmt_date, month=fmt_month,
                        link_text=fmt_link)
     env.globals["prose"] = prose.namespace()

@@ -74,14 +74,14 @@ def page1(study: Study, fs: list[Finding], p1: Page1) -> Page1:
     if cost is not None:
         cards = cards[: MAX_CARDS - 1] + [_card(cost)]
     cards = cards[:MAX_CARDS]
-    parts = [f"Intended by the optimization ({cw.label})"]
+    parts = [f"As intended by {cw.label[:1].lower() + cw.label[1:]}"]
     said = []
     seen: set[str] = set()
     for f in (first, by.get("intended:output_cap"), by.get("intended:cache_hit_rate"),
               by.get("intended:cache_hit_ttft"), cost):
         if f is not None and f.key not in seen:
             seen.add(f.key)
-            said.append(f.claim.rstrip("."))
+            said.append(findings_story._clause(f.claim))
     in_short = p1.in_short
     if cost is not None and study.cost is not None:
         # the cost is said once: the cost per request (from the tokens sent), with the monthly saving and the
@@ -89,14 +89,18 @@ def page1(study: Study, fs: list[Finding], p1: Page1) -> Page1:
         chosen = [by[c.finding] for c in p1.cards if c.finding in by and by[c.finding].kind != "cost"]
         in_short = findings_story.in_short(study, chosen, p1.regressions, p1.missed)
         text, _tone = findings_story.cost_sentence(study.cost)
-        said[-1] += "; serving the projected volume: " + text[:1].lower() + text[1:]
+        text = text[:1].lower() + text[1:]
+        said[-1] += ("; at the projected volume " + ("it " if text.startswith(("saves", "costs")) else "") + text)
     sentence = parts[0] + ": " + "; ".join(said) if said else parts[0]
     if cw.quality == "measured":
         sentence += f"; quality guardrail: {cw.quality_text}"
     elif cw.quality_needed and not _caveat_is_quality(study):
         sentence += "; quality not measured — a major threat: the saving may be paid for in answer quality"
     selected = [c.finding for c in cards] + [k for k in p1.selected if k not in {c.finding for c in cards}]
-    return p1.model_copy(update={"cards": cards, "in_short": (in_short + " " + sentence + ".").strip(),
+    # the intended change belongs with the findings: before what was traded and the caveat, which close the paragraph
+    cut = min([i for i in (in_short.find(" Traded: "), in_short.find(" Caveat: ")) if i >= 0], default=len(in_short))
+    in_short = f"{in_short[:cut]} {sentence}.{in_short[cut:]}".strip()
+    return p1.model_copy(update={"cards": cards, "in_short": in_short,
                                  "selected": selected})
 
 

@@ -46,7 +46,7 @@ VERDICT_RANK = {"fail": 0, "inconclusive": 1, "pass": 2}
 def _load_phrase(rate: float | None, concurrency: int | None) -> str:
     has_rate = rate is not None and math.isfinite(rate)
     if has_rate and concurrency is not None:
-        return f"offered rate {fmt_load_value(rate)} req/s, at most {concurrency} concurrent"  # type: ignore[arg-type]
+        return f"offered rate {fmt_load_value(rate)} req/s, at most {concurrency} requests at a time"  # type: ignore[arg-type]
     if has_rate:
         return f"offered rate {fmt_load_value(rate)} req/s"  # type: ignore[arg-type]
     if concurrency is not None:
@@ -573,16 +573,17 @@ def cost_sentence(c: Any, point_only: bool = False) -> tuple[str, str]:
     and marked †."""
     if abs(c.savings_usd_per_month) < ZERO_SAVING_USD and c.savings_bound == "point":
         return "No saving: the monthly cost is the same on both sides", "neutral"
-    text = saving_phrase(c.savings_usd_per_month, c.savings_bound)
+    established = c.established and not point_only
+    # † marks the saving (the point estimate), not the payback clause after it
+    text = saving_phrase(c.savings_usd_per_month, c.savings_bound) + ("" if established else "†")
     payback = payback_phrase(c)
     if c.savings_usd_per_month > 0 and payback != "there is no one-time cost to pay back":
         text += f"; {payback}"
     elif c.savings_usd_per_month <= 0:
         text += "; there is no payback"
-    established = c.established and not point_only
     tone = ("bad" if c.established and cost_is_loss(c) else "neutral" if not established or c.savings_bound == "unknown"
             else "good" if c.savings_usd_per_month > 0 and c.savings_bound in ("point", "at_least") else "neutral")
-    return text[:1].upper() + text[1:] + ("†" if not established else ""), tone
+    return text[:1].upper() + text[1:], tone
 
 
 def cost_finding(study: Study) -> Finding | None:
@@ -621,7 +622,7 @@ def cost_finding(study: Study) -> Finding | None:
     payback = payback_phrase(c)
     tail = f"; {payback}" if loss and c.savings_usd_per_month > 0 else ""
     # a cost priced at a throughput change without an interval says so where it is claimed
-    point = f" (a point estimate: the throughput change has no interval, {weak})" if weak else ""
+    point = f" (a point estimate: the throughput change has no interval; {_reason_clause(weak)})" if weak else ""
     point_short = "; † point estimate: the throughput change has no interval" if weak else ""
     if loss and c.established:  # a loss by the case's own assumptions is flagged even as a point estimate
         verdict = "worse"
@@ -646,6 +647,12 @@ def cost_finding(study: Study) -> Finding | None:
                    detail=f"{monthly}, {op}{tail}{point_short}", claim=f"The change {save_txt} ({monthly}, {op}){point}{tail}.",
                    verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",
                    regression=loss and c.established, evidence=ev)
+
+
+def _reason_clause(reason: str) -> str:
+    """'BF16: no per-request send times' → 'no per-request send times for BF16' (a reason inside a sentence)."""
+    side, sep, why = reason.partition(": ")
+    return f"{why} for {side}" if sep and side and ":" not in why and len(side) <= 40 else reason
 
 
 def saving_bound_text(baseline: str, optimized: str) -> str | None:
@@ -877,31 +884,29 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
             if phrase != "there is no one-time cost to pay back":
                 claim += f"; {phrase}"
         parts.append(claim + ".")
-    traded = []
+    traded, unmeasured = [], []
     for i, t in enumerate(study.case.tradeoffs):
-        if t.quality is not None:
-            q = t.quality
-            if i in study.quality:
-                from casegen.analysis.quality import one_line
+        q = t.quality
+        if i in study.quality:
+            from casegen.analysis.quality import one_line
 
-                traded.append(f"{t.technique} ({one_line(study.quality[i])})")
-                continue
-            if q.baseline is None or q.optimized is None:
-                traded.append(f"{t.technique}, quality impact not measured here")
-                continue
+            traded.append(f"{t.technique} ({one_line(study.quality[i])})")
+        elif q is not None and q.baseline is not None and q.optimized is not None:
             loss = (q.baseline - q.optimized) if q.higher_is_better is not False else (q.optimized - q.baseline)
             ok = "within" if loss <= q.tolerance + 1e-12 else "outside"
             traded.append(f"{t.technique} ({q.metric} {q.baseline:g} → {q.optimized:g}, {ok} the agreed tolerance)")
         else:
-            traded.append(f"{t.technique}, quality impact not measured here")
-    last = ["traded: " + "; ".join(traded)] if traded else []
+            unmeasured.append(t.technique)
     major = [t for t in study.threats if t.severity == "major"]
+    if unmeasured and not (major and major[0].key == "quality-not-measured"):  # else the caveat below says it
+        names = " and ".join([", ".join(unmeasured[:-1]), unmeasured[-1]] if len(unmeasured) > 1 else unmeasured)
+        traded.append(f"{names}, whose quality impact is not measured here"
+                      if not traded else f"{names} (quality impact not measured here)")
+    if traded:
+        parts.append("Traded: " + "; ".join(traded) + ".")
     if major:
-        ack = " (acknowledged by the author)" if major[0].key in study.case.accept else ""
-        last.append("caveat: " + major[0].title[:1].lower() + major[0].title[1:] + ack + " (see Threats to validity)")
-    if last:
-        text = "; ".join(last)
-        parts.append(text[:1].upper() + text[1:] + ".")
+        ack = ", acknowledged by the author" if major[0].key in study.case.accept else ""
+        parts.append("Caveat: " + major[0].title[:1].lower() + major[0].title[1:] + ack + " (see Threats to validity).")
     return " ".join(p for p in parts if p)
 
 

@@ -44,5 +44,6 @@ def so_what(study: Any) -> str | None:
                     f"instead of {b.replicas_for_peak}, each planned at {cs.headroom:.0%} of its {basis}{mark}.")
     if c.savings_usd_per_month > 0 and c.savings_bound != "unknown":
         said = saving_phrase(c.savings_usd_per_month, c.savings_bound)
-        return f"{said[:1].upper()}{said[1:]}; {payback_phrase(c)}{mark}."
+        # † marks the saving (a point estimate), not the payback clause after it
+        return f"{said[:1].upper()}{said[1:]}{mark}; {payback_phrase(c)}."
     return None
