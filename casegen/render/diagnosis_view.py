@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from casegen.formatting import fmt_load, fmt_ms, fmt_pct
+from casegen.formatting import fmt_load, fmt_ms, fmt_ms_signed, fmt_pct
 from casegen.registry import label as metric_label
 from casegen.render import charts
 from casegen.render.chart_memo import memoized
@@ -174,7 +174,8 @@ def segments_chart(axes: list[Any]) -> charts.Chart:
 
 
 def _ci(s: Any) -> str:
-    return f"{fmt_ms(s.change_ms)} [{fmt_ms(s.ci_ms[0])}, {fmt_ms(s.ci_ms[1])}]"
+    """A segment's change and its interval, signed as every change is written: '+5.55 ms [+0.77 ms, +10.3 ms]'."""
+    return f"{fmt_ms_signed(s.change_ms)} [{fmt_ms_signed(s.ci_ms[0])}, {fmt_ms_signed(s.ci_ms[1])}]"
 
 
 #: a segment's verdict in the words the results tables use for the same outcome (one word per verdict)
