@@ -252,6 +252,7 @@ def test_tightest_onepager_keeps_whole_sentences():
     html = render_html(analyze(case, d), layout="onepager", tight=3)
     item = html.split('<ul class="tradeoff-list">')[1].split("</li>")[0]
     assert "(see report)" in item and "…;" not in item and "…." not in item
-    for part in item.split("hurts when")[1:] + [item.split("helps when")[1].split("; hurts when")[0]]:
+    helps, hurts = item.split("<em>Helps when:</em>")[1].split("<em>Hurts when:</em>")
+    for part in (helps, hurts):
         text = part.split("(see report)")[0]
         assert text.rstrip().endswith("…") or "(see report)" not in part, part  # cut only where a sentence ends
