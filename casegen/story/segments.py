@@ -8,6 +8,7 @@ in the regression colour, and "In short" states it.
 
 from __future__ import annotations
 
+from casegen.analysis.segments import SegmentAxis
 from casegen.analysis.study import Study
 from casegen.formatting import fmt_load, fmt_ms, fmt_ms_signed, fmt_pct, fmt_rate
 from casegen.story.model import Evidence, Finding, Page1
@@ -43,7 +44,7 @@ def findings(study: Study) -> list[Finding]:
     return out
 
 
-def load_regressions(study: Study, ax: object) -> list[Finding]:
+def load_regressions(study: Study, ax: SegmentAxis) -> list[Finding]:
     """A sweep's load point where the optimized side is significantly worse: the objective metric's mean
     change there has an interval above 0 after the Bonferroni correction over every load point and
     objective (``SegmentAxis.comparisons``). A regression (rule 4: on page 1, the one-pager and every
@@ -52,12 +53,12 @@ def load_regressions(study: Study, ax: object) -> list[Finding]:
 
     kind = study.sweeps["baseline"].load_kind if study.sweeps else "rate"
     pairs = {p.load: p for p in study.pairing.pairs} if study.pairing is not None else {}
-    conf = getattr(ax, "confidence")
-    k = getattr(ax, "comparisons") or len(getattr(ax, "segments"))
-    metric = getattr(ax, "metric")
+    conf = ax.confidence
+    k = ax.comparisons or len(ax.segments)
+    metric = ax.metric
     name = label(metric)
     out = []
-    for s in getattr(ax, "segments"):
+    for s in ax.segments:
         if s.verdict != "hurts":
             continue
         where = fmt_load(s.center, kind)
@@ -68,7 +69,7 @@ def load_regressions(study: Study, ax: object) -> list[Finding]:
         thr = ""
         if pair is not None and pair.base.achieved_rps and pair.opt.achieved_rps:
             thr = f"; throughput there {fmt_rate(pair.base.achieved_rps, '')} → {fmt_rate(pair.opt.achieved_rps)}"
-        points = len(getattr(ax, "segments"))
+        points = len(ax.segments)
         objectives = k // points if k % points == 0 else 0
         corrected = (f"corrected for {k} comparisons ({points} load points × {objectives} objectives)"
                      if objectives > 1 else f"corrected for {k} comparisons")
