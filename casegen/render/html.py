@@ -589,7 +589,6 @@ def _sweep_view(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     if sw is None:
         return None
     b, o = sw.sides["baseline"], sw.sides["optimized"]
-    cb, co = b.capacity, o.capacity
     cap_rows = []
     for side in SIDES:
         c = sw.sides[side].capacity
