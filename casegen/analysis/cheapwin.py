@@ -286,7 +286,7 @@ def _cache_changes(study: Any, cache: CacheStats) -> list[IntendedChange]:
             baseline=b.hit_rate if b is not None else None, optimized=o.hit_rate,
             ci_pct=[o.hit_rate_ci[0] * 100, o.hit_rate_ci[1] * 100], confidence=conf,
             detail=f"{lo}: {short}{before}",
-            claim=f"Cache hits as intended: {_hits_text(o, conf)}" + (
+            claim=f"{_hits_text(o, conf)}" + (
                 f" (before: {_share(b.hit_rate)} of requests)" if b is not None else "") + "."))
     side = o if o is not None and o.ttft_hit_minus_miss_ms is not None else None
     if side is not None and side.ttft_miss_mean_ms and side.ttft_hit_minus_miss_ci_ms is not None:
