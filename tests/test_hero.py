@@ -65,6 +65,8 @@ def test_card_picture_and_line_tell_one_story(studies):
     # a sweep's line is about the capacities its curve marks: it stands above the picture
     assert build_report(studies["inference-perf-llama3-8b-quantization-sweep"]).so_what_with_picture
     assert build_report(studies["inference-perf-llama3-8b-quantization-sweep"]).page1.hero_statistics == []
+    # a dollar line describes no capacity bar: after the ladder's waterfall, not above it as its title
+    assert not build_report(studies["llm-d-l40s-ladder"]).so_what_with_picture
 
 
 def test_so_what_restates_the_cost_section(studies):

@@ -16,14 +16,33 @@ from casegen.story.findings import cost_support, payback_phrase, saving_phrase
 
 
 def describes_picture(study: Any) -> bool:
-    """Whether the so-what line reads as the title of page 1's picture: it is about replicas and dollars
-    priced at the capacity at SLO, so it describes a sweep's curve (the capacities are marked on it) and a
-    ladder's capacity waterfall; over a fixed load's latency bars it describes nothing drawn, and page 1
-    prints it after the picture instead."""
-    if study.sweeps:
-        return True
+    """Whether the so-what line describes page 1's picture and may stand above it as its title: the
+    replica line ("the same peak runs on 5 replicas instead of 9") is read off the capacities at SLO, which
+    a sweep's curve and a ladder's capacity waterfall draw. A dollar line, or any line over a fixed load's
+    latency bars, describes nothing drawn: page 1 prints it after the picture instead."""
     lad = study.ladder
-    return bool(lad is not None and all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs))
+    capacity_drawn = bool(study.sweeps) or bool(
+        lad is not None and all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs))
+    return capacity_drawn and _replicas_line(study) is not None
+
+
+def _replicas_line(study: Any) -> str | None:
+    """The replica line, when both sides' replica counts for the peak are known and differ."""
+    c, cs = study.cost, study.case.cost
+    if c is None or cs is None or not c.established:
+        return None
+    mark = "†" if cost_support(study) is not None else ""  # priced at a throughput change without an interval
+    b, o = c.baseline, c.optimized
+    if b.replicas_for_peak is None or o.replicas_for_peak is None or b.replicas_for_peak == o.replicas_for_peak:
+        return None
+    # a side priced at a capacity that is a lower bound needs at most that many replicas
+    q = {("point", "point"): "", ("point", "at_most"): "at most "}.get((b.bound, o.bound))
+    if q is None:
+        return None
+    # the planning load the replica count uses (cost.headroom), named as the cost assumptions name it
+    basis = "capacity at SLO" if study.sweeps or study.ladder is not None else "measured throughput"
+    return (f"The same {cs.peak_requests_per_s:,g} req/s peak runs on {q}{o.replicas_for_peak} replicas "
+            f"instead of {b.replicas_for_peak}, each planned at {cs.headroom:.0%} of its {basis}{mark}.")
 
 
 def so_what(study: Any) -> str | None:
@@ -32,16 +51,10 @@ def so_what(study: Any) -> str | None:
     cs = study.case.cost
     if c is None or cs is None or not c.established:
         return None
+    replicas = _replicas_line(study)
+    if replicas is not None:
+        return replicas
     mark = "†" if cost_support(study) is not None else ""  # priced at a throughput change without an interval
-    b, o = c.baseline, c.optimized
-    if b.replicas_for_peak is not None and o.replicas_for_peak is not None and b.replicas_for_peak != o.replicas_for_peak:
-        # a side priced at a capacity that is a lower bound needs at most that many replicas
-        q = {("point", "point"): "", ("point", "at_most"): "at most "}.get((b.bound, o.bound))
-        if q is not None:
-            # the planning load the replica count uses (cost.headroom), named as the cost assumptions name it
-            basis = "capacity at SLO" if study.sweeps or study.ladder is not None else "measured throughput"
-            return (f"The same {cs.peak_requests_per_s:,g} req/s peak runs on {q}{o.replicas_for_peak} replicas "
-                    f"instead of {b.replicas_for_peak}, each planned at {cs.headroom:.0%} of its {basis}{mark}.")
     if c.savings_usd_per_month > 0 and c.savings_bound != "unknown":
         said = saving_phrase(c.savings_usd_per_month, c.savings_bound)
         # † marks the saving (a point estimate), not the payback clause after it
