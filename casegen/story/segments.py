@@ -64,6 +64,8 @@ def load_regressions(study: Study, ax: SegmentAxis) -> list[Finding]:
         where = fmt_load(s.center, kind)
         pct = fmt_pct(s.change_pct, digits=0) if s.change_pct is not None else fmt_ms(s.change_ms)
         ci = f"{conf:.0%} interval {fmt_ms_signed(s.ci_ms[0])} to {fmt_ms_signed(s.ci_ms[1])}"
+        n = (f"{s.n_baseline} requests a side" if s.n_baseline == s.n_optimized
+             else f"{s.n_baseline} / {s.n_optimized} requests")
         values = f"mean {fmt_ms(s.baseline_mean_ms)} → {fmt_ms(s.optimized_mean_ms)}"
         pair = pairs.get(s.center)
         thr = ""
@@ -75,8 +77,8 @@ def load_regressions(study: Study, ax: SegmentAxis) -> list[Finding]:
                      if objectives > 1 else f"corrected for {k} comparisons")
         out.append(Finding(
             key=f"load:{metric}:{s.center:g}", kind="segment", title=f"{name} at {where}", value=pct,
-            claim=f"At {where} the change makes {name} worse: {values} ({pct}), {ci}, {corrected}{thr}.",
-            detail=f"{values}; {ci}, {corrected}{thr}",
+            claim=f"At {where} the change makes {name} worse: {values} ({pct}; {n}), {ci}, {corrected}{thr}.",
+            detail=f"{values} ({n}); {ci}, {corrected}{thr}",
             verdict="worse", strength="significant", regression=True,
             evidence=Evidence(metric=metric, stat="mean", unit="ms", baseline=s.baseline_mean_ms,
                               optimized=s.optimized_mean_ms, change_abs=s.change_ms, change_pct=s.change_pct,
