@@ -452,7 +452,9 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
                     pc = _pricing_capacity(r.capacity, other_bound)
                     if pc.cost_bound != bound:
                         continue
-                    at_end = pricing.model_copy(update={"self_hosted": pricing.self_hosted.model_copy(
+                    hosted = pricing.self_hosted
+                    assert hosted is not None  # this branch prices a self-hosted rung
+                    at_end = pricing.model_copy(update={"self_hosted": hosted.model_copy(
                         update={"capacity_requests_per_s": pc.capacity.value_rps})})
                     r.cost_ends[bound] = side_cost(at_end, _at_capacity(r.metrics, pc.capacity), c, r.key,
                                                    f"{pc.text} per replica at SLO, from the sweep")
