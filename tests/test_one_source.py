@@ -308,7 +308,11 @@ def test_scenario_claims(built):
            for side in ("baseline", "optimized")}
     bound = max(pts["optimized"]) / max(pts["baseline"])
     cap = _finding(s, "capacity")
-    assert cap["value"] == f"≥ {bound:.2f}×" == "≥ 1.32×" and "at most 31.2" in cap["detail"]
+    assert cap["value"] == f"≥ {bound:.2f}×" == "≥ 1.32×" and "≤ 31.2 req/s (estimate 23.8)" in cap["detail"]
+    # the waterfalls draw the estimates, and say why the bounds are more cautious
+    assert "between its load points at 22.1 and 31.2 req/s" in s["ladder"]["estimates_note"]
+    for output in ("html", "md", "pdf"):
+        assert _squash("more cautious than the bars") in _squash(built("bounded")[output]), output
     for output in ("html", "md", "onepager", "pdf"):
         assert "1.73×" not in built("bounded")[output], output
     # its cost is priced there too: $4,202 × 23.80 / 31.18 = $3,207 a month against ≤ $2,426

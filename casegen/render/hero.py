@@ -20,7 +20,7 @@ from casegen.analysis.metrics import METRIC_LABELS
 from casegen.render.glossary import terms_in, visible_text
 
 
-def _ladder(study: Any) -> dict[str, Any] | None:
+def _ladder(study: Any, report: Any) -> dict[str, Any] | None:
     from casegen.analysis.ladder import waterfall
     from casegen.render.ladder_charts import Panel, waterfall_chart
     from casegen.render.ladder_view import _ms, _rate, headline_stat
@@ -33,6 +33,8 @@ def _ladder(study: Any) -> dict[str, Any] | None:
         caption = ("Each step's gain in capacity at SLO, from the baseline to the total"
                    + (" (the last variant passed every tested load: its capacity is a lower bound, ≥)" if at_least
                       else "") + ".")
+        if report is not None and report.ladder is not None and report.ladder.estimates_note:
+            caption += " " + report.ladder.estimates_note
     else:
         metric, stat = headline_stat(study.case)
         row = lambda r: r.metrics.latency_ms.get(metric)  # noqa: E731
@@ -127,7 +129,7 @@ def hero_chart(study: Any, report: Any = None) -> dict[str, Any] | None:
     """Page 1's chart and its caption (what the chart shows), drawn from the Study's figures at the
     statistics page 1 chose (``report.page1.hero_statistics``); None when no picture fits the case."""
     if study.ladder is not None:
-        return _ladder(study)
+        return _ladder(study, report)
     if study.sweeps:
         return _sweep(study)
     if study.case.slos:

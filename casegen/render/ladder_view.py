@@ -125,6 +125,7 @@ def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
     if lad.compare_at_load is not None:
         load = "unbounded rate" if lad.compare_at_load == "inf" else f"{lad.compare_at_load:g}"
     return {
+        "estimates_note": lad.estimates_note,
         "rungs": [r.label for r in lad.rungs],
         "rows": rows,
         "chart": drawn["ladder_section"],

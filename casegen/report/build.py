@@ -32,6 +32,7 @@ from casegen.story.findings import (
     cost_support,
     failure_verdict,
     findings,
+    ladder_estimates_note,
     operating_point,
     payback_phrase,
     rate_bound,
@@ -132,6 +133,7 @@ def _decided_verdicts(study: Study, fs: list, figures: dict) -> None:
     figures["deltas"]["rate_bound"] = bound
     figures["deltas"]["failed_requests"] = failure_verdict(study)
     if figures.get("ladder") and study.ladder is not None:
+        figures["ladder"]["estimates_note"] = ladder_estimates_note(study)
         for st, fig in zip(study.ladder.steps, figures["ladder"]["steps"]):
             fig["saving_text"], fig["payback_text"] = _step_cost_text(study, st.index)
             step_by = {f.key: f for f in st.findings}

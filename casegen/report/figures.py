@@ -261,7 +261,8 @@ class SweepFigures(_Model):
     compare_at_load: float | Literal["inf"] | None = Field(
         description="Nominal load of the point the detailed tables compare; \"inf\": an unbounded rate")
     sides: dict[str, SweepSide]
-    capacity_ratio: float | None
+    capacity_ratio: float | None = Field(description="optimized ÷ baseline capacity figures as they are (a bound or "
+                                         "an estimate each); the claim, bounds kept, is findings[key=capacity]")
     unpaired: dict[str, list[float | None]] | None = None
     notes: list[str] = Field(default_factory=list, description="Every note on the sweep: pairing, offered rates, "
                                                                 "each side's")

@@ -184,8 +184,10 @@ class LadderStep(_Model):
     latency_ms: dict[str, dict[str, StepDelta]]
     throughput: dict[str, StepThroughput]
     slo_changes: list[StepSLOChange]
-    capacity_ratio: float | None
-    saving_usd_per_month: float | None
+    capacity_ratio: float | None = Field(description="this rung's ÷ the previous rung's capacity figure as they "
+                                         "are; the claim, bounds kept, is the step's capacity finding")
+    saving_usd_per_month: float | None = Field(description="previous − this rung's monthly cost as the step "
+                                               "compares them (saving_text says its bound)")
     one_time_cost_usd: float
     payback_months: float | None
     worse: list[str] = Field(description="What the step made worse (significant, or † point regressions)")
@@ -202,6 +204,9 @@ class Ladder(_Model):
     steps: list[LadderStep]
     findings: list[str] = Field(description="Every step regression, 'Step i (label): …'")
     notes: list[str]
+    estimates_note: str | None = Field(None, description="Why the waterfall's bars (estimates at interpolated "
+                                       "capacities) differ from the bounds; null when no bound counted an "
+                                       "estimate at an end of its range")
 
 
 class Report(_Model):

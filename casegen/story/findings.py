@@ -329,15 +329,14 @@ def _ratio_text(kind: BoundKind, low: float | None, high: float | None) -> str:
 
 def _cap_text(r: tuple[BoundKind, float | None, float | None], cap: Any = None, other: Any = None) -> str:
     """'23.8 req/s', '≥ 41.2 req/s'; an estimate beside a bound says the end of its range the ratio's
-    bound uses: '23.8 req/s, at most 31.2'."""
+    bound uses, then the estimate: '≤ 31.2 req/s (estimate 23.8)'."""
     kind, low, high = r
     if kind == "below":
         return fmt_bound("below", high)
-    text = fmt_bound(kind, low, "req/s", high)
     end = cap.beside(other) if cap is not None else None
-    if end is not None:
-        text += f", at {'most' if end[1] == 'at_least' else 'least'} {fmt_rate(end[0], '')}"
-    return text
+    if end is not None:  # the end the ratio's bound uses, then the estimate
+        return f"{'≤' if end[1] == 'at_least' else '≥'} {fmt_rate(end[0])} (estimate {fmt_rate(low, '')})"
+    return fmt_bound(kind, low, "req/s", high)
 
 
 def capacity_finding(study: Study) -> Finding | None:
@@ -910,7 +909,7 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
     return " ".join(p for p in parts if p)
 
 
-__all__ = ["findings", "select_page1", "operating_point", "supported", "rate_bound", "capacity_range",
+__all__ = ["ladder_estimates_note", "findings", "select_page1", "operating_point", "supported", "rate_bound", "capacity_range",
            "ratio_range", "cost_basis", "fmt_rps"]
 
 
@@ -937,6 +936,31 @@ def step_regressions(study: Study, fs: list[Finding]) -> list[Card]:
                           detail=f"{fmt_num(d.base, 2)} → {fmt_num(d.opt, 2)} req/s; † one run per rung, no interval",
                           verdict="worse", regression=True))
     return cards
+
+
+def ladder_estimates_note(study: Study) -> str | None:
+    """Why a ladder's waterfall bars (estimates at interpolated capacities) differ from its bounds: the
+    rungs whose interpolated capacity a bound counted at an end of its range (``Capacity.beside``), for the
+    whole change (baseline → optimized) or for a step. None when no bound did."""
+    lad = study.ladder
+    if lad is None:
+        return None
+    pairs = [(lad.rungs[0], lad.rungs[-1])] + list(zip(lad.rungs, lad.rungs[1:]))
+    ranged: dict[str, Any] = {}
+    for a, b in pairs:
+        for r, other in ((a, b), (b, a)):
+            if r.capacity is not None and other.capacity is not None and r.capacity.beside(other.capacity):
+                ranged.setdefault(r.label, r.capacity)
+    if not ranged:
+        return None
+    def where(cap: Any) -> str:
+        lo, hi = cap.ends_rps()
+        if cap.interval_rps is not None:
+            return f"{fmt_rate(cap.value_rps)}, interval {fmt_rate(lo, '')}–{fmt_rate(hi)}"
+        return f"{fmt_rate(cap.value_rps)}, between its load points at {fmt_rate(lo, '')} and {fmt_rate(hi)}"
+    which = "; ".join(f"{label} {where(cap)}" for label, cap in ranged.items())
+    return ("The bars use the interpolated capacities (" + which + "). The figures marked ≥, ≤ or 'at least' count "
+            "each at the end of its range that keeps them true, so they are more cautious than the bars.")
 
 
 def attach_step_findings(study: Study) -> None:
