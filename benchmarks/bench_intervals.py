@@ -18,12 +18,11 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from casegen.analysis import uncertainty  # noqa: E402
-from casegen.runs.model import Run, RunMeta  # noqa: E402
+from casegen.runs.model import RequestTable, Run, RunMeta  # noqa: E402
 
 
 def synthetic_run(n: int, gaps_per_request: int, seed: int, scale: float = 1.0) -> Run:
@@ -38,7 +37,7 @@ def synthetic_run(n: int, gaps_per_request: int, seed: int, scale: float = 1.0) 
     out_tok = np.full(n, gaps_per_request + 1 if gaps_per_request else 200)
     tpot = 0.012 * np.exp(0.2 * z) * scale
     e2e = ttft + tpot * (out_tok - 1)
-    df = pd.DataFrame({
+    df = RequestTable({
         "start_s": np.arange(n) * 0.01,
         "ttft_s": ttft, "e2e_s": e2e, "input_tokens": np.full(n, 500), "output_tokens": out_tok,
         "success": np.ones(n, dtype=bool),

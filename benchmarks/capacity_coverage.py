@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -29,7 +28,7 @@ import queueing  # noqa: E402
 
 from casegen.analysis.sweep import build_sweep, capacity_at_slo, capacity_interval  # noqa: E402
 from casegen.case.model import SLO  # noqa: E402
-from casegen.runs.model import Run, RunMeta  # noqa: E402
+from casegen.runs.model import RequestTable, Run, RunMeta  # noqa: E402
 
 LOADS = (0.4, 0.5, 0.6, 0.7, 0.8)
 TRUE_LOAD = 0.65
@@ -43,7 +42,7 @@ def _set_grid(loads: list[float], true_load: float) -> None:
 def point_run(rng: np.random.Generator, n: int, load: float) -> Run:
     r = queueing.queue_run(rng, n, load)
     out_tok = np.full(n, 128.0)
-    df = pd.DataFrame({
+    df = RequestTable({
         "start_s": r["start_s"], "ttft_s": r["ttft_ms"] / 1e3, "e2e_s": r["e2e_ms"] / 1e3,
         "input_tokens": np.full(n, 128.0), "output_tokens": out_tok, "success": np.ones(n, dtype=bool),
         "chunk_gaps_s": [None] * n, "error": [None] * n,

@@ -282,9 +282,9 @@ def _itl_truth(gaps: int) -> dict[str, float]:
 def simulate_itl_slo(n: int, gaps: int, rho: float, runs: int, seed: int = 0) -> dict:
     """"ITL p99 ≤ its true pooled p99" judged over pooled gaps (a system exactly at its limit): share of
     runs judged fail by casegen (requests as the unit) and by the plain rule (every gap independent)."""
-    import pandas as pd
 
     from casegen.case.model import SLO, Analysis
+    from casegen.runs.model import RequestTable
 
     t = _itl_truth(gaps)["p99"]
     rng = np.random.default_rng([seed, n, gaps, int(rho * 100), 11])
@@ -294,7 +294,7 @@ def simulate_itl_slo(n: int, gaps: int, rho: float, runs: int, seed: int = 0) ->
     for _ in range(runs):
         ms = _itl_run(rng, n, gaps, rho)
         per = np.split(ms.values / 1e3, ms.offsets[1:])
-        df = pd.DataFrame({"chunk_gaps_s": per, "success": np.ones(n, dtype=bool)})
+        df = RequestTable({"chunk_gaps_s": per, "success": np.ones(n, dtype=bool)})
         res = slo._pooled_itl(df, np.ones(n, dtype=bool), slo_def, 0.99, analysis, "linear")
         fail += res.verdict.status == "fail"
         passed += res.verdict.status == "pass"

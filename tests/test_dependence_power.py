@@ -8,12 +8,11 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import pandas as pd
 from scipy import stats as sps
 
 from casegen.analysis import dependence, saturation, slo, stats, uncertainty
 from casegen.case.model import SLO, Analysis
-from casegen.runs.model import Run, RunMeta
+from casegen.runs.model import RequestTable, Run, RunMeta
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -74,7 +73,7 @@ def test_weak_long_correlation_found_at_200_requests_not_in_independent_ones():
 
 def _run(data: dict, gaps: list | None = None) -> Run:
     n = data["ttft_ms"].size
-    df = pd.DataFrame({
+    df = RequestTable({
         "start_s": data["start_s"], "ttft_s": data["ttft_ms"] / 1e3, "e2e_s": data["e2e_ms"] / 1e3,
         "input_tokens": np.full(n, 128.0), "output_tokens": np.full(n, 100.0), "success": np.ones(n, dtype=bool),
         "chunk_gaps_s": gaps if gaps is not None else [None] * n, "error": [None] * n,
@@ -99,9 +98,9 @@ def test_closed_loop_queueing_is_reported_and_its_intervals_kept():
     assert saturation.detect(hi["start_s"], hi["ttft_ms"], hi["e2e_ms"]).withhold
 
 
-def _itl_df(rng: np.random.Generator, n: int, rho: float) -> pd.DataFrame:
+def _itl_df(rng: np.random.Generator, n: int, rho: float) -> RequestTable:
     ms = coverage._itl_run(rng, n, 50, rho)
-    return pd.DataFrame({"chunk_gaps_s": np.split(ms.values / 1e3, ms.offsets[1:]), "success": np.ones(n, dtype=bool)})
+    return RequestTable({"chunk_gaps_s": np.split(ms.values / 1e3, ms.offsets[1:]), "success": np.ones(n, dtype=bool)})
 
 
 def test_pooled_itl_slo_uses_the_request_as_unit():
@@ -126,7 +125,7 @@ def test_pooled_itl_slo_uses_the_request_as_unit():
     ind = []
     for seed in range(5):
         g = np.random.default_rng(seed).gamma(4.0, 0.0025, size=(400, 50))
-        df = pd.DataFrame({"chunk_gaps_s": list(g), "success": np.ones(400, dtype=bool)})
+        df = RequestTable({"chunk_gaps_s": list(g), "success": np.ones(400, dtype=bool)})
         ind.append(slo._pooled_itl(df, np.ones(400, dtype=bool), SLO(metric="itl", percentile=99, threshold_ms=25.0),
                                    0.99, Analysis(), "linear").variance_factor)
     assert np.median(ind) < 1.15

@@ -7,13 +7,12 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import special
 from scipy import stats as sps
 
 from casegen.analysis import dependence, saturation, slo, stats, uncertainty
-from casegen.runs.model import Run, RunMeta
+from casegen.runs.model import RequestTable, Run, RunMeta
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -78,7 +77,7 @@ def test_overload_found_when_the_offered_rate_is_not_achieved():
 
 def _run(data: dict) -> Run:
     n = data["ttft_ms"].size
-    df = pd.DataFrame({
+    df = RequestTable({
         "start_s": data["start_s"], "ttft_s": data["ttft_ms"] / 1e3, "e2e_s": data["e2e_ms"] / 1e3,
         "input_tokens": np.full(n, 128.0), "output_tokens": np.full(n, 100.0), "success": np.ones(n, dtype=bool),
         "chunk_gaps_s": [None] * n, "error": [None] * n,

@@ -43,9 +43,9 @@ def test_aiperf_jsonl_per_request_hand_checked():
     run = load_run(path)
     assert not run.summary_only and len(run.requests) == 40
     first = json.loads(path.read_text().splitlines()[0])
-    assert run.requests["ttft_s"].iloc[0] == pytest.approx(first["metrics"]["time_to_first_token"]["value"] / 1e3)
-    assert run.requests["e2e_s"].iloc[0] == pytest.approx(first["metrics"]["request_latency"]["value"] / 1e3)
-    assert run.requests["output_tokens"].iloc[0] == first["metrics"]["output_sequence_length"]["value"]
+    assert run.requests["ttft_s"][0] == pytest.approx(first["metrics"]["time_to_first_token"]["value"] / 1e3)
+    assert run.requests["e2e_s"][0] == pytest.approx(first["metrics"]["request_latency"]["value"] / 1e3)
+    assert run.requests["output_tokens"][0] == first["metrics"]["output_sequence_length"]["value"]
     assert run.meta.max_concurrency == 4 and run.meta.request_rate is None
     assert "error" not in first  # 0.13 leaves out 'error' for a success
 
@@ -176,7 +176,7 @@ def test_inference_perf_request_values_by_hand():
     raw = json.loads((IPERF / "baseline-concurrency" / "per_request_lifecycle_metrics.json").read_text())
     first = min(raw, key=lambda r: r["start_time"])
     run = load_runs(IPERF / "baseline-concurrency")[0]
-    row = run.requests.iloc[int(np.argmin(run.requests["start_s"].to_numpy()))]
+    row = run.requests.row(int(np.argmin(run.requests["start_s"])))
     times = first["info"]["response_metrics"]["output_token_times"]
     assert row["ttft_s"] == pytest.approx(times[0] - first["start_time"])
     assert row["e2e_s"] == pytest.approx(times[-1] - first["start_time"])  # send → last token

@@ -158,8 +158,8 @@ def test_details_give_per_request_rows(tmp_path, nested):
     run = load_run(p, format="sglang")
     df = run.requests
     assert len(df) == 3 and list(df["success"]) == [True, False, True]
-    assert df["e2e_s"].iloc[0] == pytest.approx(0.08)  # TTFT + Σ gaps, seconds
-    assert math.isnan(df["e2e_s"].iloc[1]) and df["error"].iloc[1] == "Connection reset"
+    assert df["e2e_s"][0] == pytest.approx(0.08)  # TTFT + Σ gaps, seconds
+    assert math.isnan(df["e2e_s"][1]) and df["error"][1] == "Connection reset"
     assert run.tool_summary["requests"] == {"total": 3, "succeeded": 2, "failed": 1}
     m = compute_run_metrics(run)
     assert m.latency_ms["itl"].n == 3

@@ -42,7 +42,7 @@ def test_first_request_by_hand():
                   if rec["max_concurrency"] == 4)
     run = load_runs(path)[i]
     assert run.meta.max_concurrency == rec["max_concurrency"] == 4
-    req = run.requests.iloc[0]
+    req = run.requests.row(0)
     assert req["ttft_s"] == pytest.approx(rec["ttfts"][0])
     # 0.5.23 writes no per-request latency: E2E = TTFT + Σ inter-chunk gaps (warned)
     assert req["e2e_s"] == pytest.approx(rec["ttfts"][0] + sum(rec["itls"][0]))

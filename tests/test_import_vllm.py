@@ -26,8 +26,8 @@ def test_detailed_run_has_per_request_rows():
     assert run.meta.duration_s == pytest.approx(18.339026324000315)
     assert len(run.meta.sha256) == 64
     raw = json.loads(FP16.read_text())
-    assert run.requests["ttft_s"].iloc[0] == raw["ttfts"][0]
-    assert run.requests["e2e_s"].iloc[0] == pytest.approx(raw["ttfts"][0] + sum(raw["itls"][0]))
+    assert run.requests["ttft_s"][0] == raw["ttfts"][0]
+    assert run.requests["e2e_s"][0] == pytest.approx(raw["ttfts"][0] + sum(raw["itls"][0]))
     assert run.requests["input_tokens"].sum() == raw["total_input_tokens"]
 
 
@@ -89,7 +89,7 @@ def test_failed_rows_in_detailed_file(tmp_path):
     f = write(tmp_path / "r.json", json.dumps(raw))
     run = load_run(f)
     assert int((~run.requests["success"]).sum()) == 1
-    assert math.isnan(run.requests["ttft_s"].iloc[3])
+    assert math.isnan(run.requests["ttft_s"][3])
 
 
 @pytest.mark.parametrize("mutate, message", [

@@ -24,8 +24,8 @@ def test_detailed_result_is_per_request_with_parity(name):
     rec = json.loads(path.read_text())
     assert run.meta.max_concurrency == rec["max_concurrency"] == int(name.split("-c")[1].split(".")[0])
     assert not run.summary_only and len(run.requests) == 20 and run.requests["success"].all()
-    assert run.requests["ttft_s"].iloc[0] == pytest.approx(rec["ttfts"][0])
-    assert run.requests["e2e_s"].iloc[0] == pytest.approx(rec["latencies"][0])
+    assert run.requests["ttft_s"][0] == pytest.approx(rec["ttfts"][0])
+    assert run.requests["e2e_s"][0] == pytest.approx(rec["latencies"][0])
     rows = compute_run_metrics(run, "linear").parity
     # vLLM summarises ttft, tpot and itl by default (e2el only with --percentile-metrics)
     assert {"ttft", "tpot", "itl", "throughput"} <= {r.metric for r in rows} and len(rows) >= 15

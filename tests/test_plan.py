@@ -6,14 +6,13 @@ import re
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from casegen.analysis import plan, stats, uncertainty
 from casegen.analysis.uncertainty import MetricSeries, series_stats
 from casegen.cli.main import main
-from casegen.runs.model import Run, RunMeta
+from casegen.runs.model import RequestTable, Run, RunMeta
 from conftest import EXAMPLE, ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -22,7 +21,7 @@ import coverage  # noqa: E402
 
 def _run(ttft_ms: np.ndarray, rng: np.random.Generator) -> Run:
     n = ttft_ms.size
-    df = pd.DataFrame({
+    df = RequestTable({
         "start_s": np.cumsum(rng.exponential(0.1, n)), "ttft_s": ttft_ms / 1e3, "e2e_s": ttft_ms / 1e3 + 1.0,
         "input_tokens": np.full(n, 100.0), "output_tokens": np.full(n, 50.0), "success": np.ones(n, dtype=bool),
         "chunk_gaps_s": [None] * n, "error": [None] * n,

@@ -5,18 +5,17 @@ honest A/A rates with the run as the unit, where pooling their requests does not
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats as sps
 
 from casegen.analysis import repetitions, uncertainty
 from casegen.analysis.window import pool
-from casegen.runs.model import Run, RunMeta
+from casegen.runs.model import RequestTable, Run, RunMeta
 
 
 def _run(values_ms: np.ndarray, date: str | None, name: str = "r") -> Run:
     n = values_ms.size
-    df = pd.DataFrame({
+    df = RequestTable({
         "start_s": np.arange(n) * 0.5, "ttft_s": values_ms / 1e3, "e2e_s": values_ms / 1e3 + 1.0,
         "input_tokens": np.full(n, 100.0), "output_tokens": np.full(n, 50.0), "success": np.ones(n, dtype=bool),
         "chunk_gaps_s": [None] * n, "error": [None] * n,

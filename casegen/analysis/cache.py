@@ -89,13 +89,13 @@ def _frame(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     if df is None or "cached_tokens" not in df:
         return None
     ok = df[df["success"]]
-    if "start_s" in ok and ok["start_s"].notna().all():
-        ok = ok.sort_values("start_s", kind="stable")
-    cached = ok["cached_tokens"].to_numpy(dtype=float)
+    if ok.all_known("start_s"):
+        ok = ok.sort_values("start_s")
+    cached = ok["cached_tokens"]
     keep = np.isfinite(cached)
     if not keep.any():
         return None
-    return cached[keep], ok["input_tokens"].to_numpy(dtype=float)[keep], ok["ttft_s"].to_numpy(dtype=float)[keep]
+    return cached[keep], ok["input_tokens"][keep], ok["ttft_s"][keep]
 
 
 def side_cache(run: Run, confidence: float = 0.95) -> CacheSide | None:

@@ -77,9 +77,9 @@ def _tokens(run: Any, col: str) -> np.ndarray:
     if df is None:
         return np.array([])
     ok = df[df["success"]]
-    if "start_s" in ok and ok["start_s"].notna().all():
-        ok = ok.sort_values("start_s", kind="stable")
-    x = ok[col].to_numpy(dtype=float)
+    if ok.all_known("start_s"):
+        ok = ok.sort_values("start_s")
+    x = ok[col]
     return x[np.isfinite(x)]
 
 
@@ -172,7 +172,7 @@ def _streams(run: Any, m: Any) -> bool | None:
         if m.latency_ms.get("ttft") is None:
             return False
         ok = df[df["success"]]
-        if len(ok) > 1 and np.allclose(ok["ttft_s"].to_numpy(float), ok["e2e_s"].to_numpy(float)):
+        if len(ok) > 1 and np.allclose(ok["ttft_s"], ok["e2e_s"]):
             return False
     return None if run.meta.streaming is None and df is None else run.meta.streaming is not False
 

@@ -129,9 +129,9 @@ def _tokens(run: Run, col: str, ordered: bool = False) -> np.ndarray:
     if run.requests is None:
         return np.array([])
     df = run.requests[run.requests["success"]]
-    if ordered and "start_s" in df and df["start_s"].notna().all():
-        df = df.sort_values("start_s", kind="stable")
-    x = df[col].to_numpy(dtype=float)
+    if ordered and df.all_known("start_s"):
+        df = df.sort_values("start_s")
+    x = df[col]
     return x[np.isfinite(x)]
 
 
@@ -314,7 +314,7 @@ def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool) -> list
         df = run.requests
         if df is not None and m.latency_ms.get("ttft") is not None:
             ok = df[df["success"]]
-            if len(ok) > 1 and np.allclose(ok["ttft_s"].to_numpy(float), ok["e2e_s"].to_numpy(float), equal_nan=False):
+            if len(ok) > 1 and np.allclose(ok["ttft_s"], ok["e2e_s"], equal_nan=False):
                 T.append(Threat("non-streaming-ttft", "major", "TTFT reported for a non-streaming run",
                                 "TTFT equals end-to-end latency for every request, so it is not a time to first token",
                                 "benchmark with streaming, or drop TTFT from the comparison", side))
@@ -439,8 +439,8 @@ def plausibility_checks(side: str, run: Run, m: RunMetrics) -> list[Threat]:
     medians: dict[str, float] = {}  # p50 (or mean, for summaries without percentiles) in ms
     if df is not None:
         ok = df[df["success"]]
-        ttft = ok["ttft_s"].to_numpy(float)
-        e2e = ok["e2e_s"].to_numpy(float)
+        ttft = ok["ttft_s"]
+        e2e = ok["e2e_s"]
         zero = (e2e <= 0) | (np.isfinite(ttft) & (ttft <= 0))
         if zero.any():
             T.append(Threat("zero-latency", "major", "Successful requests with zero latency",

@@ -117,9 +117,9 @@ def request_latencies_ms(df) -> dict[str, np.ndarray]:
     The one place these per-request definitions are computed; NaN where a value is undefined
     (failed request, no TTFT, TPOT with fewer than 2 output tokens).
     """
-    ttft = df["ttft_s"].to_numpy(dtype=float) * 1e3
-    e2e = df["e2e_s"].to_numpy(dtype=float) * 1e3
-    out = df["output_tokens"].to_numpy(dtype=float)
+    ttft = df["ttft_s"] * 1e3
+    e2e = df["e2e_s"] * 1e3
+    out = df["output_tokens"]
     decode = e2e - ttft  # NaN where TTFT is unknown
     with np.errstate(invalid="ignore", divide="ignore"):
         tpot = np.where(out >= 2, decode / (out - 1), np.nan)
@@ -128,7 +128,7 @@ def request_latencies_ms(df) -> dict[str, np.ndarray]:
 
 def chunk_gaps_ms(df) -> tuple[np.ndarray, np.ndarray]:
     """Pooled chunk gaps (ms) of the rows of ``df`` and, for each gap, the index of its request."""
-    col = df["chunk_gaps_s"].to_numpy(dtype=object)
+    col = df["chunk_gaps_s"]
     counts = np.array([0 if g is None else len(g) for g in col], dtype=np.int64)
     if not counts.any():
         return np.array([], dtype=float), np.array([], dtype=int)
@@ -192,8 +192,8 @@ def compute_run_metrics(run: Run, method: str = "linear") -> RunMetrics:
     values = per_request_values(run)
     latency = {m: d for m in registry.LATENCY_METRICS if (d := describe(values[m], method))}
     ok = df[df["success"]]
-    out = ok["output_tokens"].to_numpy(dtype=float)
-    inp = ok["input_tokens"].to_numpy(dtype=float)
+    out = ok["output_tokens"]
+    inp = ok["input_tokens"]
 
     duration, duration_source = run_duration(run)
     tp: dict[str, Any] = {"duration_s": duration, "duration_source": duration_source}
@@ -247,9 +247,9 @@ def run_duration(run: Run) -> tuple[float | None, str | None]:
     if run.meta.duration_s is not None and run.meta.duration_s > 0:
         return float(run.meta.duration_s), "tool"
     df = run.requests
-    if df is not None and df["start_s"].notna().any():
-        start = df["start_s"].to_numpy(dtype=float)
-        end = start + np.nan_to_num(df["e2e_s"].to_numpy(dtype=float), nan=0.0)
+    if df is not None and df.any_known("start_s"):
+        start = df["start_s"]
+        end = start + np.nan_to_num(df["e2e_s"], nan=0.0)
         d = float(np.nanmax(end) - np.nanmin(start))
         return (d, "timestamps") if d > 0 else (None, None)
     return None, None
@@ -259,7 +259,7 @@ def _cached_share(ok: Any) -> float | None:
     """Σ cached ÷ Σ prompt tokens of the (successful) requests ``ok`` that record both, or None."""
     if "cached_tokens" not in ok:
         return None
-    cached, prompt = ok["cached_tokens"].to_numpy(dtype=float), ok["input_tokens"].to_numpy(dtype=float)
+    cached, prompt = ok["cached_tokens"], ok["input_tokens"]
     both = np.isfinite(cached) & np.isfinite(prompt)
     total = float(prompt[both].sum())
     return float(cached[both].sum()) / total if both.any() and total > 0 else None

@@ -86,8 +86,8 @@ def plan_run(run: Run, change: float = 0.10, confidence: float = 0.95, power: fl
     ok = run.requests[run.requests["success"]] if run.requests is not None else None
     n = int(len(ok)) if ok is not None else 0
     duration = run.meta.duration_s
-    if duration is None and ok is not None and "start_s" in ok and ok["start_s"].notna().all() and n:
-        duration = float((ok["start_s"] + ok["e2e_s"]).max() - ok["start_s"].min())
+    if duration is None and ok is not None and ok.all_known("start_s") and n:
+        duration = float(np.nanmax(ok["start_s"] + ok["e2e_s"]) - np.nanmin(ok["start_s"]))
     out = Plan(change, confidence, power, n, n / duration if duration else None, saturation=run_saturation(run))
     for metric in PLAN_METRICS:
         s = series.get(metric)

@@ -170,12 +170,12 @@ def run_saturation(run) -> Saturation | None:
     if df is None or "start_s" not in df:
         return None
     ok = df[df["success"]]
-    if len(ok) < MIN_REQUESTS or not ok["start_s"].notna().all():
+    if len(ok) < MIN_REQUESTS or not ok.all_known("start_s"):
         return None
     from casegen.analysis.metrics import request_latencies_ms
 
     lat = request_latencies_ms(ok)
     if "ttft" not in lat or "e2e" not in lat:
         return None
-    return detect(ok["start_s"].to_numpy(dtype=float), lat["ttft"], lat["e2e"], run.meta.request_rate,
+    return detect(ok["start_s"], lat["ttft"], lat["e2e"], run.meta.request_rate,
                   run.meta.duration_s)

@@ -132,10 +132,10 @@ def _values(run: Run, axis_col: str, metric: str) -> tuple[np.ndarray, np.ndarra
     if df is None:
         return np.array([]), np.array([])
     ok = df[df["success"]]
-    if "start_s" in ok and ok["start_s"].notna().all():
-        ok = ok.sort_values("start_s", kind="stable")
+    if ok.all_known("start_s"):
+        ok = ok.sort_values("start_s")
     y = request_latencies_ms(ok)[metric]
-    x = ok[axis_col].to_numpy(dtype=float)
+    x = ok[axis_col]
     keep = np.isfinite(x) & np.isfinite(y)
     return x[keep], y[keep]
 

@@ -271,7 +271,7 @@ def _pooled_itl(df, ok: np.ndarray, slo: SLO, p: float, analysis: Analysis, meth
     observed = percentile(gaps, slo.percentile, method) if gaps.size else None
     # per request in send order: gaps (weight) and gaps over the threshold; a failed request is one
     # violating unit
-    col = df["chunk_gaps_s"].to_numpy(dtype=object)
+    col = df["chunk_gaps_s"]
     idx = np.arange(len(df)) if order is None else order
     w = np.empty(idx.size)
     cnt = np.empty(idx.size)
@@ -318,15 +318,15 @@ def evaluate_slos(run: Run, slos: list[SLO], analysis: Analysis, duration_s: flo
                           reason="summary-only run: judged by the tool's printed percentiles; no attainment")
     df = run.requests
     issued = len(df)
-    ok = df["success"].to_numpy()
-    out_tok = df["output_tokens"].to_numpy(dtype=float)
+    ok = df["success"]
+    out_tok = df["output_tokens"]
     one_token = int(np.sum(ok & (out_tok == 1)))
     meets_all = ok.copy()
     results = []
     notes = []
     order = np.arange(issued)
-    if "start_s" in df and df["start_s"].notna().all() and issued:
-        order = np.argsort(df["start_s"].to_numpy(dtype=float), kind="stable")
+    if df.all_known("start_s") and issued:
+        order = np.argsort(df["start_s"], kind="stable")
     for slo in slos:
         p = slo.percentile / 100.0
         v = _per_request(run, slo.metric, p)

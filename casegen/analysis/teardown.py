@@ -167,7 +167,7 @@ def _frame(run: Run) -> dict[str, np.ndarray] | None:
     if df is None:
         return None
     ok = df[df["success"]]
-    cols = {k: ok[c].to_numpy(dtype=float) for k, c in (("start", "start_s"), ("ttft", "ttft_s"), ("e2e", "e2e_s"),
+    cols = {k: ok[c] for k, c in (("start", "start_s"), ("ttft", "ttft_s"), ("e2e", "e2e_s"),
                                                         ("inp", "input_tokens"), ("out", "output_tokens"))}
     keep = np.isfinite(cols["ttft"]) & np.isfinite(cols["e2e"])
     return {k: v[keep] for k, v in cols.items()}
@@ -258,7 +258,7 @@ def client_wait_ms(run: Run) -> tuple[float, float] | None:
     df = run.requests
     if df is None or "client_wait_s" not in df:
         return None
-    w = df.loc[df["success"], "client_wait_s"].to_numpy(dtype=float)
+    w = df["client_wait_s"][df["success"]]
     w = w[np.isfinite(w)] * 1e3
     if not w.size:
         return None

@@ -116,14 +116,14 @@ def run_throughput_cis(run: Run, throughput: dict, confidence: float) -> tuple[d
     ok = df[df["success"]]
     if len(ok) < MIN_REQUESTS:
         return {}, f"{len(ok)} requests: below {MIN_REQUESTS}"
-    if not ok["start_s"].notna().all() or not ok["e2e_s"].notna().all():
+    if not ok.all_known("start_s") or not ok.all_known("e2e_s"):
         return {}, "no per-request send times"
     if run.meta.extra.get("throughput_counts") is not None:
         return {}, "throughput is the whole run's while statistics use a trimmed part"
-    start = ok["start_s"].to_numpy(dtype=float)
-    end = start + ok["e2e_s"].to_numpy(dtype=float)
+    start = ok["start_s"]
+    end = start + ok["e2e_s"]
     works = {"requests_per_s": np.ones(len(ok))}
-    out_tok, in_tok = ok["output_tokens"].to_numpy(dtype=float), ok["input_tokens"].to_numpy(dtype=float)
+    out_tok, in_tok = ok["output_tokens"], ok["input_tokens"]
     if np.isfinite(out_tok).all():
         works["output_tokens_per_s"] = out_tok
         if np.isfinite(in_tok).all():

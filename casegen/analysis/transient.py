@@ -125,7 +125,7 @@ def _ordered(run: Run) -> tuple[Any, dict[str, np.ndarray]]:
     series = {}
     for metric, col in (("ttft", "ttft_s"), ("e2e", "e2e_s")):
         if col in ok:
-            series[metric] = ok[col].to_numpy(dtype=float)
+            series[metric] = ok[col]
     return ok, series
 
 
@@ -147,9 +147,9 @@ def detect(run: Run) -> Transient | None:
         elif r.truncate > cut:
             cut, by = r.truncate, metric
     seconds = seconds_cut = None
-    if n and "start_s" in ok and ok["start_s"].notna().all():
-        start = ok["start_s"].to_numpy(dtype=float)
-        end = start + np.nan_to_num(ok["e2e_s"].to_numpy(dtype=float), nan=0.0)
+    if n and ok.all_known("start_s"):
+        start = ok["start_s"]
+        end = start + np.nan_to_num(ok["e2e_s"], nan=0.0)
         seconds = float(end.max() - start.min())
         seconds_cut = float(start[cut] - start.min()) if 0 < cut < n else 0.0
     if not steady:
@@ -180,18 +180,18 @@ def trim_transient(run: Run) -> Run:
     ok, _ = _ordered(run)
     df = run.requests
     assert df is not None
-    drop = set(ok.index[: t.requests_trimmed])
+    dropped = np.isin(df.index, ok.index[: t.requests_trimmed])
     # failed requests sent during the warm-up go too: everything sent before the first kept request
-    if "start_s" in df and df["start_s"].notna().all():
-        first_kept = float(ok["start_s"].iloc[t.requests_trimmed])
-        keep = (df["start_s"].to_numpy(dtype=float) >= first_kept) & ~df.index.isin(drop)
+    if df.all_known("start_s"):
+        first_kept = float(ok["start_s"][t.requests_trimmed])
+        keep = (df["start_s"] >= first_kept) & ~dropped
     else:
-        keep = ~df.index.isin(drop)
-    out.requests = df[keep].reset_index(drop=True)
+        keep = ~dropped
+    out.requests = df[keep].reset_index()
     if t.seconds is not None and t.seconds_trimmed is not None:
         kept = out.requests
-        start = kept["start_s"].to_numpy(dtype=float)
-        end = start + np.nan_to_num(kept["e2e_s"].to_numpy(dtype=float), nan=0.0)
+        start = kept["start_s"]
+        end = start + np.nan_to_num(kept["e2e_s"], nan=0.0)
         out.meta.duration_s = float(end.max() - start.min())
     else:
         from casegen.analysis.window import throughput_counts

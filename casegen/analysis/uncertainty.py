@@ -167,8 +167,8 @@ def send_order(run: Run):
     df = run.requests
     assert df is not None
     ok = df[df["success"]]
-    if "start_s" in ok and ok["start_s"].notna().all() and len(ok):
-        ok = ok.sort_values("start_s", kind="stable")
+    if ok.all_known("start_s") and len(ok):
+        ok = ok.sort_values("start_s")
     return ok
 
 

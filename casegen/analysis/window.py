@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from casegen.errors import CasegenError, require
-from casegen.runs.model import Run
+from casegen.runs.model import RequestTable, Run
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,12 @@ def trim(run: Run, warmup: Any, cooldown: Any, *, where: str) -> Run:
         )
     df = run.requests
     n = len(df)
-    has_ts = df["start_s"].notna().all()
+    has_ts = df.all_known("start_s")
     keep = np.ones(n, dtype=bool)
     notes = []
     if has_ts:
-        start = df["start_s"].to_numpy(dtype=float)
-        end = start + np.nan_to_num(df["e2e_s"].to_numpy(dtype=float), nan=0.0)
+        start = df["start_s"]
+        end = start + np.nan_to_num(df["e2e_s"], nan=0.0)
         t0, t1 = float(start.min()), float(end.max())
         span = t1 - t0
         lo, hi = t0, t1
@@ -74,7 +74,7 @@ def trim(run: Run, warmup: Any, cooldown: Any, *, where: str) -> Run:
             file=run.meta.source, where=where, expected="a shorter warm-up/cool-down",
         )
     out = copy.copy(run)
-    out.requests = df[keep].reset_index(drop=True)
+    out.requests = df[keep].reset_index()
     out.meta = copy.copy(run.meta)
     out.warnings = list(run.warnings) + [f"trimmed {int((~keep).sum())} of {n} requests ({'; '.join(notes)})"]
     if window is not None:
@@ -100,8 +100,8 @@ def throughput_counts(run: Run) -> dict[str, float | None]:
     df = run.requests
     assert df is not None
     ok = df[df["success"]]
-    out = ok["output_tokens"].to_numpy(dtype=float)
-    inp = ok["input_tokens"].to_numpy(dtype=float)
+    out = ok["output_tokens"]
+    inp = ok["input_tokens"]
     return {"issued": float(len(df)), "succeeded": float(len(ok)),
             "output_tokens": float(np.nansum(out)) if np.isfinite(out).any() else None,
             "input_tokens": float(np.nansum(inp)) if np.isfinite(inp).any() else None}
@@ -117,8 +117,6 @@ def pool(runs: list[Run], *, where: str) -> Run:
     """One run made of the requests of several repetitions of the same configuration."""
     if len(runs) == 1:
         return runs[0]
-    import pandas as pd
-
     first = runs[0]
     for r in runs:
         if r.requests is None:
@@ -141,13 +139,13 @@ def pool(runs: list[Run], *, where: str) -> Run:
         d = run_duration(r)[0]
         durations.append(d)
         df = require(r.requests, "a repetition's requests (checked above)").copy()
-        if df["start_s"].notna().any():
+        if df.any_known("start_s"):
             df["start_s"] = df["start_s"] + offset
         offset += (d or 0.0) + 1.0
         frames.append(df)
     out = copy.copy(first)
     out.meta = copy.copy(first.meta)
-    out.requests = pd.concat(frames, ignore_index=True)
+    out.requests = RequestTable.concat(frames)
     measured = [d for d in durations if d]
     out.meta.duration_s = sum(measured) if len(measured) == len(durations) else None
     out.meta.extra = {k: v for k, v in first.meta.extra.items() if k != "throughput_counts"}

@@ -26,6 +26,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -603,9 +604,9 @@ def read_jsonl(path: Path, text: str, sha256: str, *, attach_summary: bool = Tru
         df["ttft_s"] = np.nan
     n_fail = int((~df["success"]).sum())
     if n_fail:
-        kinds = df.loc[~df["success"], "error"].str.split(":").str[0].value_counts()
+        kinds = Counter(str(e).split(":")[0] for e in df["error"][~df["success"]]).most_common()
         warnings.append(f"{n_fail} of {len(df)} requests failed or were cancelled ("
-                        + ", ".join(f"{c} × {k}" for k, c in kinds.items()) + "); counted as failures")
+                        + ", ".join(f"{c} × {k}" for k, c in kinds) + "); counted as failures")
     definitions = list(AIPERF_DEFINITIONS)
     meta.token_source = df.attrs.pop("token_source", None)
     token_counts_differ = df.attrs.pop("token_counts_differ", 0)

@@ -5,15 +5,21 @@ instead of one Python dict per row. Each function returns None when the text is 
 simple shape it handles (quoted fields, blank-but-not-empty or short rows, values that are not
 plain numbers); the caller then uses the row-by-row reader, which is the reference semantics
 and writes every error message. So both paths give the same run or the same error.
+
+pandas is imported here, when a CSV is read, and nowhere else: a build from JSON runs does not
+pay its import (about 0.2 s of CPU; docs/dependencies.md).
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # separators inside a list-of-numbers field (chunk gaps): space, ";", "," and tabs/CR
 _LIST_SEPARATORS = bytes.maketrans(b";,\t\r", b"    ")
@@ -45,6 +51,8 @@ def read_table(raw: bytes, keep: list[int], text_columns: list[int], n_rows: int
     """The columns ``keep`` (by position) of the data rows; ``text_columns`` stay strings (NaN
     when empty), the others are parsed as numbers by pandas. None if pandas disagrees with
     :func:`data_lines` on the row count."""
+    import pandas as pd
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -74,6 +82,8 @@ def number_lists(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     counted per row with NumPy and the numbers parsed by pandas' C parser (correctly rounded,
     the same floats as ``float()``). None if a token is not a number.
     """
+    import pandas as pd
+
     filled = series.where(series.notna(), "")
     buf = "\n".join(filled.tolist()).encode("utf-8").translate(_LIST_SEPARATORS)
     b = np.frombuffer(buf, dtype=np.uint8)

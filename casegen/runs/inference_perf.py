@@ -327,7 +327,7 @@ def read_per_request(path: Path, text: str, sha256: str) -> list[Run]:
     records = _records(path, text)
     df, token_source = _requests(path, list(enumerate(records)))
     meta = RunMeta(tool="inference-perf", format=FORMAT_PER_REQUEST, source=str(path), sha256=sha256,
-                   num_prompts=len(records), label="all requests", streaming=bool(df["ttft_s"].notna().any()),
+                   num_prompts=len(records), label="all requests", streaming=bool(df.any_known("ttft_s")),
                    extra={"stage": "all"}, token_source=token_source, model=_model_name(config))
     warnings = ["no stage reports beside this per-request file: its requests may come from several load stages "
                 "pooled together, which is not one load point"]

@@ -4,8 +4,8 @@ A :class:`Run` is a per-request table plus metadata, or — when the input only
 carries the tool's own summary statistics — metadata plus that summary
 ("summary only"). Summary-only runs are never expanded into fake requests.
 
-Per-request table (``Run.requests``, a :class:`pandas.DataFrame`, one row per
-request *issued*, failed ones included). All times are **seconds**:
+Per-request table (``Run.requests``, a :class:`RequestTable`: one NumPy array per
+column, one row per request *issued*, failed ones included). All times are **seconds**:
 
 =================  =========  ===============================================
 column             dtype      meaning
@@ -40,12 +40,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, overload
 
 import numpy as np
-import pandas as pd
 
 from casegen import registry
 from casegen.safe_io import check_regular_file
@@ -62,6 +62,175 @@ REQUEST_COLUMNS: tuple[str, ...] = (
     "cached_tokens",
     "client_wait_s",
 )
+
+#: dtype of each column (object: one Python value per row — a string, or an array or None)
+REQUEST_DTYPES: dict[str, Any] = {name: float for name in REQUEST_COLUMNS} | {
+    "success": bool, "error": object, "chunk_gaps_s": object}
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    view = values.view()
+    view.flags.writeable = False
+    return view
+
+
+def _object_column(values: Iterable[Any], n: int) -> np.ndarray:
+    """A 1-D object array holding ``values`` as they are (arrays stay one cell each, never a 2-D block)."""
+    return np.fromiter(values, dtype=object, count=n)
+
+
+def _same_cell(x: Any, y: Any) -> bool:
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and np.array_equal(x, y, equal_nan=True)
+    return bool(x == y)
+
+
+class RequestTable:
+    """The per-request table of a run: named columns, each a 1-D NumPy array of one length.
+
+    What the analysis needs and nothing more: ``table["ttft_s"]`` is the column's array (float64,
+    bool or object — see :data:`REQUEST_DTYPES`); ``table[mask]`` (a boolean mask or row positions)
+    is a new table of those rows, which keeps their positions in ``index`` (the row labels of the
+    table they were taken from) until :meth:`reset_index`; ``len``, ``in``, :meth:`sort_values`,
+    :meth:`concat`. ``attrs`` carries importer notes beside the table. Columns are read-only arrays
+    (as pandas 3's were): assigning a column replaces its array, nothing changes one in place.
+    """
+
+    __slots__ = ("_columns", "index", "attrs")
+
+    def __init__(self, columns: Mapping[str, Any], index: np.ndarray | None = None) -> None:
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+        n = lengths.pop() if lengths else 0
+        self._columns: dict[str, np.ndarray] = {name: self._column(name, values, n) for name, values in columns.items()}
+        self.index: np.ndarray = np.arange(n) if index is None else np.asarray(index)
+        self.attrs: dict[str, Any] = {}
+
+    @staticmethod
+    def _column(name: str, values: Any, n: int) -> np.ndarray:
+        """``values`` as a read-only 1-D array of the column's dtype (a read-only view when it already
+        is one: the caller's array stays writable, the table's cannot be changed through it)."""
+        dtype = REQUEST_DTYPES.get(name)
+        if dtype is object:
+            if not (isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1):
+                values = _object_column(values, n)
+        else:
+            values = np.asarray(values, dtype=dtype)
+        if values.ndim != 1:
+            raise ValueError(f"column {name!r} is not one-dimensional")
+        return _read_only(values)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self._columns)
+
+    @overload
+    def __getitem__(self, key: str) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, key: np.ndarray) -> "RequestTable": ...
+
+    def __getitem__(self, key: str | np.ndarray) -> "np.ndarray | RequestTable":
+        if isinstance(key, str):
+            return self._columns[key]
+        return self.take(key)
+
+    def __setitem__(self, name: str, values: Any) -> None:
+        """Replace (or add) a column: an array of the table's length, or one value for every row."""
+        n = len(self)
+        if not isinstance(values, (list, tuple, np.ndarray)) and REQUEST_DTYPES.get(name) is not object:
+            self._columns[name] = _read_only(np.full(n, values, dtype=REQUEST_DTYPES.get(name)))
+            return
+        column = self._column(name, values, n)
+        if len(column) != n:
+            raise ValueError(f"column {name!r} has {len(column)} values for {n} rows")
+        self._columns[name] = column
+
+    def take(self, rows: np.ndarray) -> "RequestTable":
+        """The rows ``rows`` selects (a boolean mask of the table's length, or row positions), in that
+        order, with their ``index`` labels."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool and rows.shape != (len(self),):
+            raise ValueError(f"a row mask of {rows.shape} for {len(self)} rows")
+        out = RequestTable.__new__(RequestTable)
+        out._columns = {name: _read_only(values[rows]) for name, values in self._columns.items()}
+        out.index = self.index[rows]
+        out.attrs = dict(self.attrs)
+        return out
+
+    def reset_index(self) -> "RequestTable":
+        """The same rows labelled 0 … n − 1."""
+        out = self.copy()
+        out.index = np.arange(len(self))
+        return out
+
+    def sort_values(self, name: str) -> "RequestTable":
+        """The rows in ascending order of column ``name`` (stable; NaN last)."""
+        return self.take(np.argsort(self._columns[name], kind="stable"))
+
+    def copy(self) -> "RequestTable":
+        """A table of its own (columns can be replaced without touching this one)."""
+        out = RequestTable.__new__(RequestTable)
+        out._columns = dict(self._columns)
+        out.index = self.index
+        out.attrs = dict(self.attrs)
+        return out
+
+    @staticmethod
+    def concat(tables: list["RequestTable"]) -> "RequestTable":
+        """The tables' rows one after another, labelled 0 … n − 1 (every table has the same columns)."""
+        names = tables[0].columns
+        for t in tables[1:]:
+            if t.columns != names:
+                raise ValueError(f"tables with different columns: {names} and {t.columns}")
+        return RequestTable({name: np.concatenate([t[name] for t in tables]) for name in names})
+
+    def known(self, name: str) -> np.ndarray:
+        """Rows whose float column ``name`` holds a value (not NaN)."""
+        return ~np.isnan(self._columns[name])
+
+    def all_known(self, name: str) -> bool:
+        """The table has column ``name`` and every row holds a value in it (True for no rows)."""
+        return name in self._columns and bool(self.known(name).all())
+
+    def any_known(self, name: str) -> bool:
+        """The table has column ``name`` and at least one row holds a value in it."""
+        return name in self._columns and bool(self.known(name).any())
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Row ``i`` (a position) as {column: value}."""
+        return {name: values[i] for name, values in self._columns.items()}
+
+    def equals(self, other: "RequestTable") -> bool:
+        """Same columns in the same order with the same values (NaN equal to NaN; arrays in object
+        cells compared element by element)."""
+        if self.columns != other.columns or len(self) != len(other):
+            return False
+        for name, a in self._columns.items():
+            b = other._columns[name]
+            if a.dtype != b.dtype:
+                return False
+            if a.dtype == object:
+                if not all(_same_cell(x, y) for x, y in zip(a, b)):
+                    return False
+            elif not np.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
+                return False
+        return True
+
+    def successful(self) -> "RequestTable":
+        """The rows of successful requests."""
+        return self.take(self._columns["success"])
+
+    def __repr__(self) -> str:
+        return f"RequestTable({len(self)} rows: {', '.join(self._columns)})"
+
 
 #: Metric keys used everywhere (summaries, deltas, SLOs, summary.json).
 LATENCY_METRICS: tuple[str, ...] = registry.LATENCY_METRICS
@@ -131,7 +300,7 @@ class Run:
     """
 
     meta: RunMeta
-    requests: pd.DataFrame | None
+    requests: RequestTable | None
     tool_summary: dict[str, dict[str, float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     #: How the tool's names/definitions map onto casegen's, one sentence each, e.g.
@@ -197,8 +366,8 @@ def make_requests_frame(
     chunk_gaps_s: list[Any] | None = None,
     cached_tokens: Any = None,
     client_wait_s: Any = None,
-) -> pd.DataFrame:
-    """Build a per-request frame with the canonical columns and dtypes.
+) -> RequestTable:
+    """Build a per-request table with the canonical columns and dtypes.
 
     Every argument is a sequence of equal length (or None for "unknown").
     Failed requests get NaN latencies whatever the input said (tools write 0.0).
@@ -208,33 +377,32 @@ def make_requests_frame(
     def col(values: Any, fill: Any = np.nan) -> np.ndarray:
         if values is None:
             return np.full(n, fill, dtype=float)
-        return np.asarray(values, dtype=float)
+        return np.array(values, dtype=float)  # a copy: the table owns its columns
 
-    ok = np.ones(n, dtype=bool) if success is None else np.asarray(success, dtype=bool)
+    ok = np.ones(n, dtype=bool) if success is None else np.array(success, dtype=bool)
     err = [""] * n if error is None else ["" if e is None else str(e) for e in error]
-    df = pd.DataFrame(
-        {
-            "start_s": col(start_s),
-            "ttft_s": col(ttft_s),
-            "e2e_s": col(e2e_s),
-            "input_tokens": col(input_tokens),
-            "output_tokens": col(output_tokens),
-            "success": ok,
-            "error": pd.Series(err, dtype=object),
-            "chunk_gaps_s": pd.Series(
-                list(chunk_gaps_s) if chunk_gaps_s is not None else [None] * n, dtype=object
-            ),
-            "cached_tokens": col(cached_tokens),
-            "client_wait_s": col(client_wait_s),
-        }
-    )
-    df.loc[~df["success"], ["ttft_s", "e2e_s"]] = np.nan
-    if df["start_s"].notna().any():
-        df["start_s"] = df["start_s"] - df["start_s"].min()
-    return df
+    ttft, e2e = col(ttft_s), col(e2e_s)
+    ttft[~ok] = np.nan
+    e2e[~ok] = np.nan
+    start = col(start_s)
+    known = ~np.isnan(start)
+    if known.any():
+        start = start - start[known].min()
+    return RequestTable({
+        "start_s": start,
+        "ttft_s": ttft,
+        "e2e_s": e2e,
+        "input_tokens": col(input_tokens),
+        "output_tokens": col(output_tokens),
+        "success": ok,
+        "error": _object_column(err, n),
+        "chunk_gaps_s": _object_column(chunk_gaps_s if chunk_gaps_s is not None else [None] * n, n),
+        "cached_tokens": col(cached_tokens),
+        "client_wait_s": col(client_wait_s),
+    })
 
 
-def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> None:
+def check_requests(df: RequestTable, file: str | Path, where: Any = None) -> None:
     """Reject impossible per-request values with a clear error.
 
     ``where(i)`` turns a row position into a location text (e.g. ``"line 14"``);
@@ -243,9 +411,9 @@ def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> Non
     from casegen.errors import CasegenError
 
     where = where or (lambda i: f"request {i + 1}")
-    ok = df["success"].to_numpy()
+    ok = df["success"]
     for column, label in (("ttft_s", "TTFT"), ("e2e_s", "end-to-end latency")):
-        values = df[column].to_numpy(dtype=float)
+        values = df[column]
         bad = np.flatnonzero(ok & (values < 0))
         if bad.size:
             i = int(bad[0])
@@ -254,7 +422,7 @@ def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> Non
                 + (f"; {bad.size} rows affected" if bad.size > 1 else ""),
                 file=file, where=where(i), expected="a latency ≥ 0",
             )
-    e2e = df["e2e_s"].to_numpy(dtype=float)
+    e2e = df["e2e_s"]
     bad = np.flatnonzero(ok & ~np.isfinite(e2e))
     if bad.size:
         i = int(bad[0])
@@ -263,7 +431,7 @@ def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> Non
             + (f"; {bad.size} rows affected" if bad.size > 1 else ""),
             file=file, where=where(i), expected="a finite latency; mark failed requests with success=false",
         )
-    ttft = df["ttft_s"].to_numpy(dtype=float)
+    ttft = df["ttft_s"]
     bad = np.flatnonzero(ok & np.isfinite(ttft) & (ttft > e2e * (1 + 1e-9) + 1e-9))
     if bad.size:
         i = int(bad[0])
@@ -274,7 +442,7 @@ def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> Non
     for column in ("input_tokens", "output_tokens", "cached_tokens"):
         if column not in df:
             continue
-        values = df[column].to_numpy(dtype=float)
+        values = df[column]
         bad = np.flatnonzero(values < 0)
         if bad.size:
             i = int(bad[0])
@@ -283,7 +451,7 @@ def check_requests(df: pd.DataFrame, file: str | Path, where: Any = None) -> Non
                 file=file, where=where(i), expected="a token count ≥ 0",
             )
     if "cached_tokens" in df:
-        cached, prompt = df["cached_tokens"].to_numpy(dtype=float), df["input_tokens"].to_numpy(dtype=float)
+        cached, prompt = df["cached_tokens"], df["input_tokens"]
         bad = np.flatnonzero(np.isfinite(cached) & np.isfinite(prompt) & (cached > prompt))
         if bad.size:
             i = int(bad[0])

@@ -107,7 +107,7 @@ def check_summary(summary: dict[str, Any], file: str | Path, run_label: str = "r
 def check_request_values(df: Any, file: str | Path) -> None:
     """Infinite or absurd token counts, latencies, start times and chunk gaps in a per-request table."""
     for column in ("input_tokens", "output_tokens"):
-        values = df[column].to_numpy(dtype=float)
+        values = df[column]
         bad = np.flatnonzero(np.isinf(values) | (values > MAX_TOKENS))
         if bad.size:
             i = int(bad[0])
@@ -116,20 +116,20 @@ def check_request_values(df: Any, file: str | Path) -> None:
                                file=file, where=f"request {i + 1}",
                                expected=f"a finite token count between 0 and {MAX_TOKENS:g}")
     for column, label in (("ttft_s", "TTFT"), ("e2e_s", "end-to-end latency")):
-        values = df[column].to_numpy(dtype=float)
+        values = df[column]
         bad = np.flatnonzero(np.isfinite(values) & (values > MAX_LATENCY_S))
         if bad.size:
             i = int(bad[0])
             raise CasegenError(f"{label} is {values[i]:g} s, more than {MAX_LATENCY_S:g} s (check the units)",
                                file=file, where=f"request {i + 1}", expected="a latency in the run's unit")
-    ok = df["success"].to_numpy()
-    ttft = df["ttft_s"].to_numpy(dtype=float)
+    ok = df["success"]
+    ttft = df["ttft_s"]
     bad = np.flatnonzero(ok & np.isinf(ttft))
     if bad.size:
         i = int(bad[0])
         raise CasegenError("TTFT is infinite in a successful request", file=file, where=f"request {i + 1}",
                            expected="a finite TTFT, or none for non-streaming runs")
-    starts = df["start_s"].to_numpy(dtype=float)
+    starts = df["start_s"]
     bad = np.flatnonzero(np.isinf(starts) | (np.abs(starts) > MAX_START_S))
     if bad.size:
         i = int(bad[0])
