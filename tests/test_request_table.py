@@ -60,6 +60,20 @@ def test_rows_keep_their_labels_until_reset():
         t[np.array([True, False])]
 
 
+def test_successful_and_sorted_rows_are_taken_once_and_handed_out_as_copies():
+    t = _table()
+    a, b = t[t["success"]], t[t["success"]]
+    assert a is not b and a["output_tokens"] is b["output_tokens"]  # one take, two tables
+    a["output_tokens"] = np.zeros(3)  # changing one copy leaves the other and the cache alone
+    assert b["output_tokens"].tolist() == [5.0, 7.0, 8.0] and t[t["success"]]["output_tokens"].tolist() == [5.0, 7.0, 8.0]
+    s1, s2 = b.sort_values("start_s"), b.sort_values("start_s")
+    assert s1["start_s"] is s2["start_s"] and s1.index.tolist() == [0, 3, 2]
+    t["success"] = np.array([True, True, False, False])  # a new column: rows taken before are not this table's
+    assert t[t["success"]].index.tolist() == [0, 1]
+    assert t.reset_index()[np.array([1, 0])].index.tolist() == [1, 0]
+    assert len(t[np.array([], dtype=int)]) == 0 and len(t.take(np.array([]))) == 0
+
+
 def test_concat_and_equals():
     a, b = _table(), _table()
     assert a.equals(b)
