@@ -844,10 +844,27 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
                           where=str(user_dir))
 
 
+_HEADING = re.compile(r"(<(h[1-4])\b[^>]*>)(.*?)(</\2>)", re.DOTALL)
+_LAST_SPACE = re.compile(r" (?=[^ <>]+(?:<[^>]*>|\s)*$)")
+
+
+def headings_without_orphans(html: str) -> str:
+    """``html`` with each heading's last two words joined by a no-break space, so no title or
+    heading ends with one word alone on its line ("… at a 500 ms p99 / TTFT")."""
+
+    def join(m: re.Match) -> str:
+        text = _LAST_SPACE.sub("\u00a0", m.group(3), count=1) if len(re.sub(r"<[^>]*>", "", m.group(3))) > 24 else m.group(3)
+        return m.group(1) + text + m.group(4)
+
+    return _HEADING.sub(join, html)
+
+
 def _render_html(env: jinja2.Environment, name: str, ctx: dict[str, Any], medium: str, user_dir: Path | None) -> str:
     try:
         with charts.chart_medium(medium):
-            return fill_page_glossary(keep_units_together(env.get_template(name).render(**ctx)))
+            page = keep_units_together(env.get_template(name).render(**ctx), join_rates=medium == "print")
+            # in print, no heading ends with a word alone (screens balance headings with CSS text-wrap)
+            return fill_page_glossary(headings_without_orphans(page) if medium == "print" else page)
     except jinja2.TemplateSyntaxError as err:
         raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
                            where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None
