@@ -218,6 +218,76 @@ def _tight_view_box(fig, renderer) -> str | None:
     return f"{x0:.2f} {y0:.2f} {w:.2f} {h:.2f}"
 
 
+# ---------------------------------------------------------------- label geometry (display coordinates)
+
+def segment_hits_box(p0: tuple[float, float], p1: tuple[float, float], box) -> bool:
+    """Whether the segment p0–p1 passes through the rectangle ``box`` (x0, y0, x1, y1 attributes;
+    Liang–Barsky clipping)."""
+    x0, y0 = p0
+    dx, dy = p1[0] - x0, p1[1] - y0
+    lo, hi = 0.0, 1.0
+    for p, q in ((-dx, x0 - box.x0), (dx, box.x1 - x0), (-dy, y0 - box.y0), (dy, box.y1 - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            lo = max(lo, t)
+        else:
+            hi = min(hi, t)
+        if lo > hi:
+            return False
+    return True
+
+
+def drawn_lines(ax) -> tuple[list[tuple[tuple[float, float], tuple[float, float]]], list]:
+    """The axes' drawn lines in display coordinates: (segments, marker boxes). Lines of a curve,
+    the SLO's and a capacity's rule (``axhline``/``axvline``) are segments; each marker is a box of
+    its size. Grid lines are not (they are under everything, in a light grey)."""
+    from matplotlib.transforms import Bbox
+
+    segments, markers = [], []
+    for line in ax.lines:
+        if not line.get_visible():
+            continue
+        xy = line.get_transform().transform(np.asarray(line.get_xydata(), dtype=float))
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        if line.get_linestyle() not in ("None", "none", "", " ") and line.get_linewidth() > 0:
+            segments += [((float(a[0]), float(a[1])), (float(b[0]), float(b[1]))) for a, b in zip(xy, xy[1:])]
+        if line.get_marker() not in (None, "None", "none", "", " "):
+            r = line.get_markersize() / 2 * line.figure.dpi / 72
+            markers += [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in xy]
+    return segments, markers
+
+
+def box_hits_lines(box, segments, markers) -> bool:
+    """Whether a label's ``box`` touches a drawn segment or marker."""
+    return any(box.overlaps(m) for m in markers) or any(segment_hits_box(a, b, box) for a, b in segments)
+
+
+def label_collisions(fig) -> list[str]:
+    """Every label of ``fig`` (an axes' texts and annotations) whose box meets another label's or a
+    drawn line or marker of its axes (:func:`drawn_lines`), as "'text' on …" lines. Labels on a patch
+    of their own (a value printed on its bar, a patch hiding the limit's line under it) are made to
+    sit on what they cover and are left out; so are empty texts. Call after the figure was drawn."""
+    renderer = fig.canvas.get_renderer()
+    found: list[str] = []
+    for ax in fig.axes:
+        labels = [t for t in ax.texts if t.get_visible() and t.get_text().strip() and t.get_bbox_patch() is None]
+        boxes = [(t.get_text(), t.get_window_extent(renderer).shrunk(0.96, 0.8)) for t in labels]
+        segments, markers = drawn_lines(ax)
+        for k, (text, box) in enumerate(boxes):
+            if box_hits_lines(box, segments, markers):
+                found.append(f"{text!r} on a drawn line or marker")
+            found += [f"{text!r} on {other!r}" for other, b in boxes[k + 1:] if box.overlaps(b)]
+    return found
+
+
+#: When a list (tests), every chart drawn appends its label collisions here: (chart title, findings).
+COLLISION_LOG: ContextVar[list | None] = ContextVar("casegen_collision_log", default=None)
+
+
 def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> Chart:
     """The figure as an inline ``<svg>`` with an accessible name (``<title>``) and a text
     alternative stating the chart's point (``<desc>``), both referenced by ``aria-labelledby``."""
@@ -227,6 +297,9 @@ def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> Chart:
     with _measured_once():
         renderer = _draw_svg(fig, buf)
         view_box = _tight_view_box(fig, renderer)
+    log = COLLISION_LOG.get()
+    if log is not None:
+        log.append((f"{title} ({variant})", label_collisions(fig)))
     if view_box is None:  # content outside the figure: let matplotlib move it in (draws twice)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata=_SVG_METADATA, bbox_inches="tight")
