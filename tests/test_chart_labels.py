@@ -58,3 +58,22 @@ def test_the_check_sees_a_label_on_a_line_and_on_a_label():
         plt.close(fig)
     assert "'on the curve' on a drawn line" in found and "'on the SLO' on a drawn line" in found
     assert "'first' on 'second'" in found and "'clear'" not in found
+
+
+@pytest.mark.parametrize("name, marked, limit", [("h100-llama31-8b-fp8", "p99", "SLO 200\u00a0ms"),
+                                                 ("prompt-trimming-testserver", "p95", "SLO 150\u00a0ms")])
+def test_cdf_marks_the_objectives_percentile_and_limit(name, marked, limit):
+    """The TTFT CDF shows what the SLO table judges: the objective's percentile and its limit, not p50/p99
+    by habit; the end-to-end CDF, with no objective on its metric, keeps p50 and p99."""
+    import re
+
+    from casegen.app.build import analyze, build_report, load_case
+    from casegen.render.html import draw_charts
+
+    case, d = load_case(ROOT / "cases" / name)
+    study = analyze(case, d)
+    drawn = draw_charts(study, build_report(study))
+    texts = lambda chart: re.findall(r"<text[^>]*>([^<]*)</text>", chart.wide) or re.findall(r"<!-- (.*?) -->", chart.wide)  # noqa: E731
+    ttft = " ".join(texts(drawn["ttft_cdf"]))
+    assert marked in ttft and limit in ttft and (marked == "p50" or "p50" not in ttft)
+    assert "p50" in " ".join(texts(drawn["e2e_cdf"]))

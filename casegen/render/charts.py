@@ -541,10 +541,17 @@ def ecdf_points(sorted_x: np.ndarray, cells: int = CURVE_CELLS) -> tuple[np.ndar
 
 @memoized
 def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, opt_label: str,
-              percentiles: Sequence[float] = (50, 99)) -> Chart:
-    """Empirical CDFs of one latency metric (ms), baseline vs optimized."""
+              percentiles: Sequence[float] = (50, 99), objectives: Sequence[tuple[float, float]] = ()) -> Chart:
+    """Empirical CDFs of one latency metric (ms), baseline vs optimized.
+
+    ``objectives``: (percentile, limit ms) of the case's SLOs on this metric. With objectives the
+    chart marks their percentiles (not ``percentiles``) and each limit as a dashed red rule: an
+    objective is met where the curve crosses its percentile's line left of its limit — what the SLO
+    table judges."""
     base = np.sort(np.asarray(base, dtype=float))
     opt = np.sort(np.asarray(opt, dtype=float))
+    if objectives:
+        percentiles = tuple(dict.fromkeys(p for p, _ in objectives))
     with plt.rc_context(rc()):
         fig, ax = plt.subplots(figsize=(3.7, 2.6))
         for x, label, color, ls in ((base, base_label, C.base, "--"), (opt, opt_label, C.opt, "-")):
@@ -557,7 +564,19 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
             ax.axhline(p, color=GRID, lw=1, zorder=0)
             ax.text(1.01, p, f"p{p:g}", transform=ax.get_yaxis_transform(), ha="left", va="center",
                     color=C.muted, fontsize=9, clip_on=False)
+        limits = list(dict.fromkeys(t for _, t in objectives))
+        for limit in limits:
+            ax.axvline(limit, color=C.worse, lw=1.3, ls="--", zorder=1)
         ax.set_ylim(0, 101)
+        lo_x, hi_x = ax.get_xlim()
+        for k, limit in enumerate(limits):
+            # at the foot of its rule, on the side away from the curves' rise: below a CDF's curve
+            # right of its lowest values there is only white
+            right = limit < lo_x + 0.7 * (hi_x - lo_x)
+            ax.annotate("SLO " + fmt_ms_limit(limit).replace(" ", "\u00a0"), (limit, 0.0),
+                        xycoords=("data", "axes fraction"), xytext=(4 if right else -4, 4 + 12 * k),
+                        textcoords="offset points", ha="left" if right else "right", va="bottom", fontsize=9,
+                        color=C.worse, fontweight="bold")
         ax.set_ylabel("requests at or below (%)")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         _ms_axis(ax.xaxis)
@@ -572,8 +591,10 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
             if base.size and opt.size:
                 b, o = float(np.percentile(base, p)), float(np.percentile(opt, p))
                 parts.append(f"p{p:g} {_label_ms(b)} \u2192 {_label_ms(o)}" + (f" ({_pct_text((o - b) / b * 100)})" if b else ""))
+        limits = "; ".join(f"objective p{p:g} \u2264 {fmt_ms_limit(t)}" for p, t in objectives)
         desc = (f"Cumulative distribution of {title[:1].lower() + title[1:]} per request, {base_label} (dashed) and "
-                f"{opt_label} (solid); a curve further left is faster. " + "; ".join(parts) + ".")
+                f"{opt_label} (solid); a curve further left is faster. " + "; ".join(parts) + "."
+                + (f" Dashed red: {limits}." if limits else ""))
         return _to_svg(fig, f"{title}: cumulative distribution, {base_label} vs {opt_label}", desc)
 
 

@@ -485,10 +485,15 @@ def draw_charts(study: Study, report: Report, layout: str = "full") -> dict[str,
     rb, ro = study.runs["baseline"], study.runs["optimized"]
     if not rb.summary_only and not ro.summary_only:
         vb, vo = per_request_values(rb), per_request_values(ro)
+        # each CDF marks the percentiles and limits of the objectives on its metric (p50/p99 without one)
+        objectives = {m: tuple((float(x.percentile), float(x.threshold_ms)) for x in study.case.slos if x.metric == m)
+                      for m in ("ttft", "e2e")}
         if vb["ttft"].size and vo["ttft"].size:
-            out["ttft_cdf"] = charts.cdf_chart("Time to first token", vb["ttft"], vo["ttft"], lb, lo)
+            out["ttft_cdf"] = charts.cdf_chart("Time to first token", vb["ttft"], vo["ttft"], lb, lo,
+                                               objectives=objectives["ttft"])
         if vb["e2e"].size and vo["e2e"].size:
-            out["e2e_cdf"] = charts.cdf_chart("End-to-end latency", vb["e2e"], vo["e2e"], lb, lo)
+            out["e2e_cdf"] = charts.cdf_chart("End-to-end latency", vb["e2e"], vo["e2e"], lb, lo,
+                                              objectives=objectives["e2e"])
     rows = []
     b, o = study.metrics["baseline"], study.metrics["optimized"]
     for m in CURVE_METRICS:
