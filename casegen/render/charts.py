@@ -591,10 +591,10 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
             if base.size and opt.size:
                 b, o = float(np.percentile(base, p)), float(np.percentile(opt, p))
                 parts.append(f"p{p:g} {_label_ms(b)} \u2192 {_label_ms(o)}" + (f" ({_pct_text((o - b) / b * 100)})" if b else ""))
-        limits = "; ".join(f"objective p{p:g} \u2264 {fmt_ms_limit(t)}" for p, t in objectives)
+        said_limits = "; ".join(f"objective p{p:g} \u2264 {fmt_ms_limit(t)}" for p, t in objectives)
         desc = (f"Cumulative distribution of {title[:1].lower() + title[1:]} per request, {base_label} (dashed) and "
                 f"{opt_label} (solid); a curve further left is faster. " + "; ".join(parts) + "."
-                + (f" Dashed red: {limits}." if limits else ""))
+                + (f" Dashed red: {said_limits}." if said_limits else ""))
         return _to_svg(fig, f"{title}: cumulative distribution, {base_label} vs {opt_label}", desc)
 
 
