@@ -70,3 +70,4 @@ def test_print_headings_end_with_two_words_together():
     assert "p99\u00a0TTFT</h1>" in out and "a 500 ms" in out
     assert "<h2><span class=\"num\"></span> Results</h2>" in out  # short headings as they are
     assert "a b c d" in out  # not a heading
+    assert headings_without_orphans(out) == out  # a second pass (the portfolio book) joins nothing more

@@ -428,9 +428,10 @@ def _book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str]
     ctx = _context(outcomes, title, author, links)
     if not pdf or not ctx["cases"]:
         return []
-    from casegen.render.html import _env, render_pdf
+    from casegen.render.html import _env, headings_without_orphans, render_pdf
 
     say("rendering portfolio.pdf")
-    book = _env().get_template("portfolio/book.html.j2").render(**ctx)
+    # the chapters are print renderings already; the book's own headings (its cover) end on two words too
+    book = headings_without_orphans(_env().get_template("portfolio/book.html.j2").render(**ctx))
     write_atomic(out / "portfolio.pdf", render_pdf(book, out, ctx["date"]))
     return [out / "portfolio.pdf"]

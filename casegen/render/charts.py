@@ -578,7 +578,7 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
     if objectives:
         percentiles = tuple(dict.fromkeys(p for p, _ in objectives))
     with plt.rc_context(rc()):
-        fig, ax = plt.subplots(figsize=(3.3, 2.6))  # at most ~296 pt wide with labels: ≥ 11 px on a phone
+        fig, ax = plt.subplots(figsize=(3.45, 2.6))  # at most ~296 pt wide with labels: ≥ 11 px on a phone
         for x, label, color, ls in ((base, base_label, C.base, "--"), (opt, opt_label, C.opt, "-")):
             if x.size == 0:
                 continue
@@ -608,9 +608,10 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
         ax.set_title(title)
         # below the axis, not on it: a curve may pass anywhere inside the plot
         # one column when a side's label is long: two would widen the figure past its axes and shrink it
-        long = max(len(base_label), len(opt_label)) > 16 or len(base_label) + len(opt_label) > 20
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1 if long else 2, handlelength=1.8,
-                  columnspacing=1.2)
+        # (short samples and tight spacing: two entries stay within ~296 pt, legible on a phone)
+        long = max(len(base_label), len(opt_label)) > 16
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1 if long else 2, handlelength=1.4,
+                  columnspacing=0.8, handletextpad=0.5)
         parts = []
         for p in percentiles:
             if base.size and opt.size:

@@ -858,8 +858,10 @@ def headings_without_orphans(html: str) -> str:
     heading ends with one word alone on its line ("… at a 500 ms p99 / TTFT")."""
 
     def join(m: re.Match) -> str:
-        text = _LAST_SPACE.sub("\u00a0", m.group(3), count=1) if len(re.sub(r"<[^>]*>", "", m.group(3))) > 24 else m.group(3)
-        return m.group(1) + text + m.group(4)
+        plain = re.sub(r"<[^>]*>", "", m.group(3)).rstrip()
+        if len(plain) <= 24 or "\u00a0" in plain.rsplit(" ", 1)[-1]:  # short, or joined already
+            return m.group(0)
+        return m.group(1) + _LAST_SPACE.sub("\u00a0", m.group(3), count=1) + m.group(4)
 
     return _HEADING.sub(join, html)
 
