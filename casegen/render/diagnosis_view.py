@@ -139,7 +139,7 @@ AXIS_TITLE = {"input_tokens": "prompt length (input tokens)", "output_tokens": "
 
 def _segments_figure(axes: list[Any], narrow: bool):
     n = len(axes)
-    fig, axs = plt.subplots(n, 1, figsize=(3.5, 2.4 * n) if narrow else (8.0, 2.0 * n), squeeze=False)
+    fig, axs = plt.subplots(n, 1, figsize=(3.5, 2.4 * n) if narrow else (8.0, 1.6 * n), squeeze=False)
     for ax, a in zip(axs[:, 0], axes):
         xs = np.arange(len(a.segments))
         for x, s in zip(xs, a.segments):

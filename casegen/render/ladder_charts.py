@@ -57,6 +57,9 @@ def waterfall_chart(panels: Sequence[Panel],
             for i, (b, h, _c) in enumerate(bars):
                 top = b + h if h >= 0 else b
                 text = (total_prefix if i == len(bars) - 1 else "") + fmt(h) if i in (0, len(bars) - 1) else ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
+                if variant == "narrow" and " " in text.replace("\u00a0", " "):  # phones: the unit under its figure
+                    head, _sep, unit = text.replace("\u00a0", " ").rpartition(" ")
+                    text = f"{head}\n{unit}"
                 ax.annotate(text, (i, max(top, b)), xytext=(0, 3), textcoords="offset points", ha="center",
                             va="bottom", fontsize=text_pt(), color=C.ink)
                 if 0 < i < len(bars) - 1:
@@ -80,7 +83,7 @@ def waterfall_chart(panels: Sequence[Panel],
             ax.grid(axis="x", visible=False)
             lo = min(min(b, b + h) for b, h, _c in bars)
             hi = max(max(b, b + h) for b, h, _c in bars)
-            ax.set_ylim(min(0.0, lo), hi * 1.15 if hi > 0 else 1.0)
+            ax.set_ylim(min(0.0, lo), hi * (1.3 if variant == "narrow" else 1.15) if hi > 0 else 1.0)
         tight_layout(fig, **({"pad": 1.6} if variant == "narrow" else {}))  # narrow: room for its 12 pt ticks
         desc = ". ".join(
             f"{title}: {items[0][0]} {fmt(items[0][1])}; "
