@@ -346,17 +346,28 @@ __all__ = [name for name in dir() if name.startswith("fmt")] + ["FORMATTERS", "M
 _UNIT_WORDS = r"(?:ms|s|req/s|tok/s|tokens/s|months?|GiB|MiB|KiB|GB|MB|h|days?|pp)"
 _NUMBER_UNIT = re.compile(r"(\d) (?=" + _UNIT_WORDS + r"(?![\w/]))")
 _RAW_ELEMENTS = re.compile(r"(<(style|script|svg|pre|code|textarea)\b.*?</\2>|<[^>]*>)", re.DOTALL | re.IGNORECASE)
+#: A bound or comparison sign and the figure after it ("≤ 5.6 months", "&lt; 0.45 req/s", "≈ 2×").
+_SIGN_NUMBER = re.compile(r"([≤≥≈×]|&lt;|&gt;) (?=[−\-+$\d])")
+#: A rate unit's slash is a line-break opportunity ("req/" at a line end, "s" on the next): a word joiner.
+_PER_UNIT = re.compile(r"\b(req|tok|tokens|requests)/(?=s\b)")
 
 
-def keep_units_together(html: str) -> str:
+def _keep_together(text: str, join_rates: bool) -> str:
+    text = _SIGN_NUMBER.sub("\\1\u00a0", _NUMBER_UNIT.sub("\\1\u00a0", text))
+    return _PER_UNIT.sub("\\1/\u2060", text) if join_rates else text
+
+
+def keep_units_together(html: str, join_rates: bool = False) -> str:
     """``html`` with a no-break space between a number and its unit ("3.6\u00a0months",
-    "72.0\u00a0ms") in text, so a line never ends on the number; tags, attributes, styles,
-    scripts, charts and code are left as they are."""
+    "72.0\u00a0ms") and after a bound sign ("≤\u00a05.6 months") in text, so a line never ends on
+    the number or the sign; with ``join_rates`` (print) also a word joiner in "req/s", whose slash
+    is otherwise a break opportunity. Tags, attributes, styles, scripts, charts and code are left
+    as they are."""
     out = []
     pos = 0
     for m in _RAW_ELEMENTS.finditer(html):
-        out.append(_NUMBER_UNIT.sub("\\1\u00a0", html[pos:m.start()]))
+        out.append(_keep_together(html[pos:m.start()], join_rates))
         out.append(m.group(0))
         pos = m.end()
-    out.append(_NUMBER_UNIT.sub("\\1\u00a0", html[pos:]))
+    out.append(_keep_together(html[pos:], join_rates))
     return "".join(out)

@@ -215,8 +215,8 @@ def test_results_table_labels_exploratory_changes_and_marks_unsupported_deltas(t
     assert html.count("exploratory: ") >= len(explor)
     assert "exploratory: " in (tmp_path / "out" / "report.md").read_text()
     unsupported = sum(1 for ci in shown if not ci.supported)
-    table = html[html.index('class="grid results fixed latency"'):]
-    table = table[:table.index("</table>")]
+    table = html[html.index('<div class="latency-tables">'):]  # one table per metric
+    table = table[:table.index("</div>")]
     assert table.count(">†</sup>") >= unsupported
 
 

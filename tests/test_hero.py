@@ -152,5 +152,5 @@ def test_page_glossary_names_every_abbreviation_the_page_prints():
     terms = [t for t, _ in page_glossary(page)]
     assert terms == ["TTFT", "p99", "SLO", "req/s", "FP8/BF16", "†"]
     out = fill_page_glossary(page + PLACEHOLDER)
-    assert PLACEHOLDER not in out and "<strong>Terms.</strong> <strong>TTFT</strong> time to first token" in out
+    assert PLACEHOLDER not in out and "<strong>Terms.</strong> <strong>TTFT</strong>\u00a0time to first token" in out
     assert fill_page_glossary("<p>nothing here</p>" + PLACEHOLDER) == "<p>nothing here</p>"

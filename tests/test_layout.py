@@ -256,3 +256,76 @@ def test_tightest_onepager_keeps_whole_sentences():
     for part in (helps, hurts):
         text = part.split("(see report)")[0]
         assert text.rstrip().endswith("…") or "(see report)" not in part, part  # cut only where a sentence ends
+
+
+# ------------------------------------------------------------------ bad breaks (issue 23)
+
+_UNIT_START = __import__("re").compile(r"^(ms|s|req/s|tok/s|tokens/s|months?|GiB|%)(?![\w/])")
+_STAT_START = __import__("re").compile(r"^(mean|p\d+(\.\d+)?)\W")
+
+
+def bad_breaks(pdf_path: Path) -> list[str]:
+    """One line per bad break in the PDF's text, read line by line from the page bodies (between the
+    running header and footer):
+
+    - a line ending in a bound sign ("≤", "≥") whose figure went to the next line;
+    - a number at a line's end whose unit starts the next ("5.6 / months"), or "req/" split from "s";
+    - a heading (a PDF bookmark: WeasyPrint makes one per h1–h4) as the last line of its page;
+    - a table's column heads followed by a statistic's row ("p95 …") without its metric's label:
+      a metric's rows continued on a new page without the name they belong to."""
+    doc = pdfium.PdfDocument(str(pdf_path))
+    found: list[str] = []
+    try:
+        bodies = []
+        for i in range(len(doc)):
+            page = doc[i]
+            w, h = page.get_size()
+            text = page.get_textpage().get_text_bounded(0, 18 * MM, w, h - 20 * MM)
+            bodies.append([ln.strip() for ln in text.split("\r\n") if ln.strip()])
+        for i, lines in enumerate(bodies):
+            for a, b in zip(lines, lines[1:] + [""]):
+                if a.endswith(("≤", "≥", "<", ">")):
+                    found.append(f"page {i + 1}: bound sign at a line's end: {a[-30:]!r} / {b[:20]!r}")
+                if a.endswith(("req/", "tok/")):
+                    found.append(f"page {i + 1}: unit split at its slash: {a[-30:]!r} / {b[:20]!r}")
+                if a[-1:].isdigit() and _UNIT_START.match(b) and any(ch.isalpha() for ch in a):  # not a chart's ticks
+                    found.append(f"page {i + 1}: number and unit on two lines: {a[-30:]!r} / {b[:20]!r}")
+                if a.startswith("METRIC STAT") and _STAT_START.match(b):
+                    found.append(f"page {i + 1}: a metric's rows continue without its label: {b[:40]!r}")
+        for item in doc.get_toc():
+            title = " ".join((item.get_title() or "").split())
+            dest = item.get_dest()
+            i = dest.get_index() if dest is not None else None
+            if i is None or not title or i >= len(bodies) or not bodies[i]:
+                continue
+            tail = " ".join(" ".join(bodies[i][-2:]).split())
+            if tail.endswith(title) and len(bodies[i]) > 2:
+                found.append(f"page {i + 1}: heading {title!r} is the page's last line")
+    finally:
+        doc.close()
+    return found
+
+
+@pytest.mark.parametrize("key", [(n, lay) for n in EXAMPLES for lay in ("full", "onepager")] + [("aiperf-sweep", "full")],
+                         ids=lambda k: f"{k[0]}-{k[1]}")
+def test_no_bad_breaks(pdfs, key):
+    assert bad_breaks(pdfs[key]) == []
+
+
+def test_the_break_check_sees_bad_breaks(tmp_path):
+    """The check is not vacuous: a page ending on a heading, "≤" parted from its figure, "req/" from
+    "s", a number from its unit and a metric's rows continued without their label are all found."""
+    import datetime as dt
+
+    from casegen.render.html import render_pdf
+
+    html = ('<html lang="en"><body style="font-size: 12pt">'
+            '<p>pays back in ≤<br>5.6 months</p><p>fourteen thousand req/<br>s here</p>'
+            '<p>the run took 5.6<br>months</p><div style="height: 150mm"></div>'
+            '<h3>Stranded heading</h3><p style="break-before: page">'
+            'METRIC STAT Baseline</p><p>p95 36.2 ms</p></body></html>')
+    pdf = tmp_path / "t.pdf"
+    pdf.write_bytes(render_pdf(html, tmp_path, dt.date(2026, 1, 1)))
+    found = "\n".join(bad_breaks(pdf))
+    for kind in ("bound sign", "unit split", "number and unit", "heading 'Stranded heading'", "without its label"):
+        assert kind in found, (kind, found)

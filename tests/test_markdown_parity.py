@@ -57,7 +57,7 @@ def test_markdown_has_the_html_sections_in_order(outputs, case):
 
 def html_latency_flags(page: str) -> list[tuple[str, str, bool]]:
     """(metric, stat, has †) for every row of the HTML latency table."""
-    table = re.search(r'<table class="grid results fixed latency">(.*?)</table>', page, re.S).group(1)
+    table = re.search(r'<div class="latency-tables">(.*?)</div>', page, re.S).group(1)  # one table per metric
     rows = []
     for body in re.findall(r'<tbody class="group">(.*?)</tbody>', table, re.S):
         metric = _text(re.search(r'class="metric">(.*?)<span', body, re.S).group(1))

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from casegen.app.build import build
 from casegen.app.portfolio import build_portfolio
 from casegen.cli.main import main
-from conftest import EXAMPLE
+from conftest import EXAMPLE, ROOT
 
 
 def test_portfolio_cover_and_cards(tmp_path):
@@ -52,3 +52,32 @@ def test_onepager_workload_line_and_full_report_link(example_case, tmp_path):
     assert '<a class="full-report" href="https://example.com/fp8-full">Full report</a>' in html
     line = re.search(r"<strong>Workload:</strong> ([^<]*)</p>", html).group(1)
     assert "rate 10\u00a0req/s, max concurrency 16" in line and "100 requests per side" in line
+
+
+def test_reading_order_author_first_then_case_yaml_then_newest():
+    from casegen.app.portfolio import CaseOutcome, _rank, reading_order
+
+    def case(slug, date, order=None):
+        return CaseOutcome(slug, slug, True, None, {"date": date, "order": order})
+
+    cases = [case("new-test-server", "2026-12-07"), case("fp8", "2025-03-27", 1), case("old", "2024-01-01"),
+             case("llm-d", "2025-05-30", 2), case("mid", "2025-06-01")]
+    assert [o.slug for o in reading_order(cases)] == ["fp8", "llm-d", "new-test-server", "mid", "old"]
+    _rank(cases, {"old": 0, "llm-d": 1})  # --order old,llm-d
+    assert [o.slug for o in reading_order(cases)] == ["old", "llm-d", "fp8", "new-test-server", "mid"]
+
+
+def test_portfolio_order_on_the_command_line(tmp_path):
+    fp8, trim = ROOT / "cases" / "h100-llama31-8b-fp8", ROOT / "cases" / "prompt-trimming-testserver"
+    out = tmp_path / "p"
+    r = CliRunner().invoke(main, ["portfolio", str(fp8), str(trim), "-o", str(out), "--no-pdf", "-j", "1", "-q"])
+    assert r.exit_code == 0, r.output
+    index = (out / "index.html").read_text()
+    assert index.index("prompt-trimming-testserver/report.html") > index.index("h100-llama31-8b-fp8/report.html")
+    r = CliRunner().invoke(main, ["portfolio", str(fp8), str(trim), "-o", str(out), "--no-pdf", "-j", "1", "-q",
+                                  "--order", "prompt-trimming-testserver"])
+    assert r.exit_code == 0, r.output
+    index = (out / "index.html").read_text()
+    assert index.index("prompt-trimming-testserver/report.html") < index.index("h100-llama31-8b-fp8/report.html")
+    r = CliRunner().invoke(main, ["portfolio", str(fp8), "-o", str(out), "--no-pdf", "--order", "no-such-case"])
+    assert r.exit_code != 0 and "no-such-case" in r.output and "h100-llama31-8b-fp8" in r.output

@@ -10,6 +10,7 @@ from casegen.render.html import render_html
 from tests.conftest import EXAMPLE
 
 NBSP = "\u00a0"
+WJ = "\u2060"  # word joiner: no line break after the slash of "req/s"
 
 
 def test_text_gets_no_break_spaces_markup_does_not():
@@ -22,7 +23,15 @@ def test_text_gets_no_break_spaces_markup_does_not():
     for plain in ("5 seconds", "3 steps", "16 concurrent", 'title="5 s"', 'class="a 3 ms"', "margin:1 s",
                   "sleep 1 s", "<text>50 ms</text>"):
         assert plain in out, plain
-    assert out.replace(NBSP, " ") == html  # nothing else changes
+    assert out.replace(NBSP, " ").replace(WJ, "") == html  # nothing else changes
+
+
+def test_bound_signs_stay_with_their_figure_and_rates_keep_their_slash():
+    out = keep_units_together("<p>pays back in ≤ 5.6 months; ≥ 41.2 req/s; &lt; 0.45 req/s; ≈ 2×; a ≤ b</p>",
+                              join_rates=True)  # print
+    for kept in (f"≤{NBSP}5.6", f"≥{NBSP}41.2", f"&lt;{NBSP}0.45", f"≈{NBSP}2", f"req/{WJ}s"):
+        assert kept in out, kept
+    assert "a ≤ b" in out  # a sign before a word is left alone
 
 
 def test_the_example_report_keeps_its_units_with_their_numbers():
@@ -51,3 +60,14 @@ def test_charts_write_numbers_as_the_text_does():
         labels[name] = " ".join(texts)
     assert "before the first token (2.9%)" in labels["h100-llama31-8b-fp8"]
     assert "≥\u00a041.2\u00a0req/s" in labels["llm-d-l40s-ladder"] or "≥\u00a041.2 req/s" in labels["llm-d-l40s-ladder"]
+
+
+def test_print_headings_end_with_two_words_together():
+    from casegen.render.html import headings_without_orphans
+
+    out = headings_without_orphans('<h1 class="t">Quantized Llama 3 8B: 1.8× the traffic at a 500 ms p99 TTFT</h1>'
+                                   '<h2><span class="num"></span> Results</h2><p>a b c d e f g h i j k l m n o p</p>')
+    assert "p99\u00a0TTFT</h1>" in out and "a 500 ms" in out
+    assert "<h2><span class=\"num\"></span> Results</h2>" in out  # short headings as they are
+    assert "a b c d" in out  # not a heading
+    assert headings_without_orphans(out) == out  # a second pass (the portfolio book) joins nothing more

@@ -182,6 +182,7 @@ def _build_one_unguarded(case_dir: str, outdir: str, pdf: bool, defer_pdf: bool,
         "worse": [f"{c.title}: {c.value}" for c in report.page1.regressions],
         "missed": [f"{c.title}: {c.value}" for c in report.page1.missed],
         "pdf": f"{slug}/report.pdf" if pdf else None, "threats": len({t.key for t in study.threats}),
+        "order": case.portfolio.order,
     }
     job = (str(study.case_dir), outdir, case.date.isoformat(), html) if later else None
     summary, tight = _one_page(study, result) if pdf else ("", 0)
@@ -234,7 +235,7 @@ class PortfolioResult:
 def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2, pdf: bool = True,
                     title: str = "Inference optimization case studies", author: str | None = None,
                     links: list[str] | None = None, trust_case_templates: bool = False,
-                    trust_case_paths: bool = False,
+                    trust_case_paths: bool = False, order: list[str] | None = None,
                     progress: Callable[[str], None] | None = None) -> PortfolioResult:
     """Build every case found in ``dirs`` into ``outdir``/<slug>/, then index.html and portfolio.pdf.
 
@@ -242,10 +243,15 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
     :func:`casegen.app.build.build`); without it such a case is reported as not built.
     ``trust_case_paths``: cases may read files outside their folder, and case folders that are links
     leading out of ``dirs`` are built; without it such folders are reported as not built.
+    ``order``: case folder names to show first, in that order (:func:`reading_order`).
     """
     say = progress or (lambda _m: None)
     links = [u for u in (links or []) if u.startswith(("https://", "http://", "mailto:"))]
     cases = find_cases(dirs)
+    unknown = [slug for slug in order or [] if slug not in {slug_of(c) for c in cases}]
+    if unknown:
+        raise CasegenError(f"--order names '{unknown[0]}', which is not a case here", expected=(
+            "case folder names, comma-separated: " + ", ".join(slug_of(c) for c in cases)))
     out = Path(outdir)
     _check_outdir(out)
     _make_outdir(out)
@@ -258,12 +264,14 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
     for o in outcomes:
         say(f"{o.slug}: SKIPPED (links outside)")
     say(f"building {len(cases)} case(s) with {jobs} process(es)")
+    rank = {slug: k for k, slug in enumerate(order or [])}
     options = (trust_case_templates, trust_case_paths)
     if jobs <= 1 or len(cases) <= 1:
         for k, c in enumerate(cases, start=1):
             say(f"[{k}/{len(cases)}] building {slug_of(c)}")
             outcomes.append(_build_one(str(c), str(out / slug_of(c)), pdf, False, *options))
             say(f"[{k}/{len(cases)}] {outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
+        _rank(outcomes, rank)
         book, book_error = _safe_book(outcomes, out, pdf, say, title, author, links)
         return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book, book_error)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -280,6 +288,7 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
             pdfs = {}
         if pdfs:
             say(f"rendering {len(pdfs)} case PDF(s) in the background")
+        _rank(outcomes, rank)
         book, book_error = _safe_book(outcomes, out, pdf, say, title, author, links)
         for o in outcomes:
             if not (o.ok and o.pdf_job):
@@ -341,11 +350,33 @@ def _safe_book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[
                     f"({type(err).__name__}: {str(err)[:200]})")
 
 
+def _rank(outcomes: list[CaseOutcome], rank: dict[str, int]) -> None:
+    """Mark each built case named by ``--order`` with its place there (read by :func:`reading_order`)."""
+    for o in outcomes:
+        if o.ok and o.slug in rank:
+            o.card["cli_order"] = rank[o.slug]
+
+
+def reading_order(outcomes: list[CaseOutcome]) -> list[CaseOutcome]:
+    """The cases in the order a portfolio shows them: those named by ``--order`` first, as listed
+    (their card's ``cli_order``); then those with ``portfolio.order`` in their case.yaml, lowest
+    first; then the rest, newest first (then by folder name)."""
+
+    def key(o: CaseOutcome) -> tuple:
+        if o.card.get("cli_order") is not None:
+            return (0, o.card["cli_order"], "")
+        if o.card.get("order") is not None:
+            return (1, o.card["order"], o.slug)
+        return (2, -dt.date.fromisoformat(o.card["date"]).toordinal(), o.slug)
+
+    return sorted(outcomes, key=key)
+
+
 def _context(outcomes: list[CaseOutcome], title: str, author: str | None, links: list[str]) -> dict[str, Any]:
     from casegen.render.html import theme_css
     from casegen.resources import templates_dir
 
-    ok = sorted((o for o in outcomes if o.ok), key=lambda o: (o.card["date"], o.slug), reverse=True)
+    ok = reading_order([o for o in outcomes if o.ok])
     failed = [o for o in outcomes if not o.ok]
     css = theme_css() + "\n" + (templates_dir() / "portfolio" / "portfolio.css").read_text(encoding="utf-8")
     latest = max((dt.date.fromisoformat(o.card["date"]) for o in ok), default=dt.date(2000, 1, 1))
@@ -397,9 +428,10 @@ def _book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str]
     ctx = _context(outcomes, title, author, links)
     if not pdf or not ctx["cases"]:
         return []
-    from casegen.render.html import _env, render_pdf
+    from casegen.render.html import _env, headings_without_orphans, render_pdf
 
     say("rendering portfolio.pdf")
-    book = _env().get_template("portfolio/book.html.j2").render(**ctx)
+    # the chapters are print renderings already; the book's own headings (its cover) end on two words too
+    book = headings_without_orphans(_env().get_template("portfolio/book.html.j2").render(**ctx))
     write_atomic(out / "portfolio.pdf", render_pdf(book, out, ctx["date"]))
     return [out / "portfolio.pdf"]

@@ -477,6 +477,14 @@ AcceptReason = Annotated[str, Field(min_length=3, max_length=MAX_TEXT_CHARS,
                                     description="Why the threat does not undermine this comparison.")]
 
 
+class PortfolioSettings(_Strict):
+    """Where the case goes in a portfolio."""
+
+    order: int | None = Field(None, ge=1, le=10_000, description=(
+        "Place in a portfolio: 1 comes first. Cases with an order come first, lowest first; the rest "
+        "follow, newest first. `casegen portfolio --order` overrides it."))
+
+
 class AuthorLink(_Strict):
     """One of the author's links (a profile, a repository, a site)."""
 
@@ -511,6 +519,8 @@ class Case(_Strict):
     capacity: CapacitySettings = Field(default_factory=CapacitySettings, description="Load-sweep settings.")
     analysis: Analysis = Field(default_factory=Analysis, description="How statistics are computed.")
     report: ReportSettings = Field(default_factory=ReportSettings, description="Report layout settings.")
+    portfolio: PortfolioSettings = Field(default_factory=PortfolioSettings,
+                                         description="Where the case goes in a portfolio (`order`).")
     reproduce: Reproduce = Field(default_factory=Reproduce,
                                  description="Engine, flags, hardware, driver/CUDA and benchmark command per side.")
     accept: dict[ThreatKey, AcceptReason] = Field(

@@ -578,6 +578,9 @@ def teardown(runs: tuple[Path, ...], outdir: Path, formats: tuple[str, ...], fmt
 @click.option("--link", "links", multiple=True, metavar="URL",
               help="A link for the cover and the index (https://…, mailto:…); repeatable.")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDFs (the cases' and portfolio.pdf).")
+@click.option("--order", default=None, metavar="NAME,NAME,…",
+              help="Case folder names to show first, in this order (overrides portfolio.order in case.yaml); "
+                   "default: cases with portfolio.order, lowest first, then the rest newest first.")
 @click.option("--trust-case-templates", is_flag=True,
               help="Let each case use the templates folder its case.yaml names (report.templates); off by "
                    "default, when such a case is reported as not built.")
@@ -585,8 +588,8 @@ def teardown(runs: tuple[Path, ...], outdir: Path, formats: tuple[str, ...], fmt
 @QUIET
 @_user_errors
 def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, author: str | None,
-              links: tuple[str, ...], no_pdf: bool, trust_case_templates: bool, trust_case_paths: bool,
-              quiet: bool) -> None:
+              links: tuple[str, ...], no_pdf: bool, order: str | None, trust_case_templates: bool,
+              trust_case_paths: bool, quiet: bool) -> None:
     """Build every case in DIRS, an index.html and a combined portfolio.pdf.
 
     A DIR is a case folder or a folder of cases. Each case goes to OUTDIR/<name>/;
@@ -597,6 +600,7 @@ def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, autho
     \b
     Example:
       casegen portfolio cases -o site -j 2
+      casegen portfolio cases -o site --order h100-llama31-8b-fp8,llm-d-l40s-ladder
     """
     from casegen.app.portfolio import build_portfolio
 
@@ -606,6 +610,7 @@ def portfolio(dirs: tuple[Path, ...], outdir: Path, jobs: int, title: str, autho
                                  param_hint="--link")
     result = build_portfolio(list(dirs), outdir, jobs=jobs, pdf=not no_pdf, title=title, author=author,
                              links=list(links), trust_case_templates=trust_case_templates,
+                             order=[n.strip() for n in order.split(",") if n.strip()] if order else None,
                              trust_case_paths=trust_case_paths, progress=_say(quiet))
     if not quiet:
         for f in result.files:

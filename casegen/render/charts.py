@@ -93,6 +93,31 @@ def rc() -> dict[Any, Any]:
             "xtick.color": C.muted, "ytick.color": C.muted}
 
 
+#: Type size (pt) of a chart's labels and ticks; the phone variants draw larger (:func:`narrow_text`).
+_TEXT_PT: ContextVar[float] = ContextVar("casegen_chart_text_pt", default=9.0)
+#: The phone variants' type (pt): a phone shows a chart about 362 CSS px wide (390 px less the page's
+#: padding), so a narrow figure about 4.5 in wide with its labels prints 12 pt type at ≥ 11 px.
+NARROW_TEXT_PT = 12.0
+
+
+def text_pt() -> float:
+    """The type size (pt) of labels in the chart being drawn."""
+    return _TEXT_PT.get()
+
+
+@contextmanager
+def narrow_text(pt: float = NARROW_TEXT_PT) -> Iterator[None]:
+    """Inside the block charts are drawn with ``pt`` type (labels, ticks, legend, titles): the phone
+    variants, whose text must be legible (≥ 11 CSS px) at a phone's width."""
+    token = _TEXT_PT.set(pt)
+    try:
+        with plt.rc_context({"font.size": pt, "legend.fontsize": pt, "axes.titlesize": pt + 1,
+                             "xtick.labelsize": pt, "ytick.labelsize": pt, "axes.labelsize": pt}):
+            yield
+    finally:
+        _TEXT_PT.reset(token)
+
+
 def _xml_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
@@ -218,6 +243,76 @@ def _tight_view_box(fig, renderer) -> str | None:
     return f"{x0:.2f} {y0:.2f} {w:.2f} {h:.2f}"
 
 
+# ---------------------------------------------------------------- label geometry (display coordinates)
+
+def segment_hits_box(p0: tuple[float, float], p1: tuple[float, float], box) -> bool:
+    """Whether the segment p0–p1 passes through the rectangle ``box`` (x0, y0, x1, y1 attributes;
+    Liang–Barsky clipping)."""
+    x0, y0 = p0
+    dx, dy = p1[0] - x0, p1[1] - y0
+    lo, hi = 0.0, 1.0
+    for p, q in ((-dx, x0 - box.x0), (dx, box.x1 - x0), (-dy, y0 - box.y0), (dy, box.y1 - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            lo = max(lo, t)
+        else:
+            hi = min(hi, t)
+        if lo > hi:
+            return False
+    return True
+
+
+def drawn_lines(ax) -> tuple[list[tuple[tuple[float, float], tuple[float, float]]], list]:
+    """The axes' drawn lines in display coordinates: (segments, marker boxes). Lines of a curve,
+    the SLO's and a capacity's rule (``axhline``/``axvline``) are segments; each marker is a box of
+    its size. Grid lines are not (they are under everything, in a light grey)."""
+    from matplotlib.transforms import Bbox
+
+    segments, markers = [], []
+    for line in ax.lines:
+        if not line.get_visible():
+            continue
+        xy = line.get_transform().transform(np.asarray(line.get_xydata(), dtype=float))
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        if line.get_linestyle() not in ("None", "none", "", " ") and line.get_linewidth() > 0:
+            segments += [((float(a[0]), float(a[1])), (float(b[0]), float(b[1]))) for a, b in zip(xy, xy[1:])]
+        if line.get_marker() not in (None, "None", "none", "", " "):
+            r = line.get_markersize() / 2 * line.figure.dpi / 72
+            markers += [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in xy]
+    return segments, markers
+
+
+def box_hits_lines(box, segments, markers) -> bool:
+    """Whether a label's ``box`` touches a drawn segment or marker."""
+    return any(box.overlaps(m) for m in markers) or any(segment_hits_box(a, b, box) for a, b in segments)
+
+
+def label_collisions(fig) -> list[str]:
+    """Every label of ``fig`` (an axes' texts and annotations) whose box meets another label's or a
+    drawn line or marker of its axes (:func:`drawn_lines`), as "'text' on …" lines. Labels on a patch
+    of their own (a value printed on its bar, a patch hiding the limit's line under it) are made to
+    sit on what they cover and are left out; so are empty texts. Call after the figure was drawn."""
+    renderer = fig.canvas.get_renderer()
+    found: list[str] = []
+    for ax in fig.axes:
+        labels = [t for t in ax.texts if t.get_visible() and t.get_text().strip() and t.get_bbox_patch() is None]
+        boxes = [(t.get_text(), t.get_window_extent(renderer).shrunk(0.96, 0.8)) for t in labels]
+        segments, markers = drawn_lines(ax)
+        for k, (text, box) in enumerate(boxes):
+            if box_hits_lines(box, segments, markers):
+                found.append(f"{text!r} on a drawn line or marker")
+            found += [f"{text!r} on {other!r}" for other, b in boxes[k + 1:] if box.overlaps(b)]
+    return found
+
+
+#: When a list (tests), every chart drawn appends its label collisions here: (chart title, findings).
+COLLISION_LOG: ContextVar[list | None] = ContextVar("casegen_collision_log", default=None)
+
+
 def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> Chart:
     """The figure as an inline ``<svg>`` with an accessible name (``<title>``) and a text
     alternative stating the chart's point (``<desc>``), both referenced by ``aria-labelledby``."""
@@ -227,6 +322,9 @@ def _to_svg(fig, title: str, desc: str, variant: str = "wide") -> Chart:
     with _measured_once():
         renderer = _draw_svg(fig, buf)
         view_box = _tight_view_box(fig, renderer)
+    log = COLLISION_LOG.get()
+    if log is not None:
+        log.append((f"{title} ({variant})", label_collisions(fig)))
     if view_box is None:  # content outside the figure: let matplotlib move it in (draws twice)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata=_SVG_METADATA, bbox_inches="tight")
@@ -468,12 +566,19 @@ def ecdf_points(sorted_x: np.ndarray, cells: int = CURVE_CELLS) -> tuple[np.ndar
 
 @memoized
 def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, opt_label: str,
-              percentiles: Sequence[float] = (50, 99)) -> Chart:
-    """Empirical CDFs of one latency metric (ms), baseline vs optimized."""
+              percentiles: Sequence[float] = (50, 99), objectives: Sequence[tuple[float, float]] = ()) -> Chart:
+    """Empirical CDFs of one latency metric (ms), baseline vs optimized.
+
+    ``objectives``: (percentile, limit ms) of the case's SLOs on this metric. With objectives the
+    chart marks their percentiles (not ``percentiles``) and each limit as a dashed red rule: an
+    objective is met where the curve crosses its percentile's line left of its limit — what the SLO
+    table judges."""
     base = np.sort(np.asarray(base, dtype=float))
     opt = np.sort(np.asarray(opt, dtype=float))
+    if objectives:
+        percentiles = tuple(dict.fromkeys(p for p, _ in objectives))
     with plt.rc_context(rc()):
-        fig, ax = plt.subplots(figsize=(3.7, 2.6))
+        fig, ax = plt.subplots(figsize=(3.45, 2.6))  # at most ~296 pt wide with labels: ≥ 11 px on a phone
         for x, label, color, ls in ((base, base_label, C.base, "--"), (opt, opt_label, C.opt, "-")):
             if x.size == 0:
                 continue
@@ -483,24 +588,39 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
         for p in percentiles:  # reference lines, labelled outside the plot so no label sits on a curve
             ax.axhline(p, color=GRID, lw=1, zorder=0)
             ax.text(1.01, p, f"p{p:g}", transform=ax.get_yaxis_transform(), ha="left", va="center",
-                    color=C.muted, fontsize=9, clip_on=False)
+                    color=C.muted, fontsize=text_pt(), clip_on=False)
+        limits = list(dict.fromkeys(t for _, t in objectives))
+        for limit in limits:
+            ax.axvline(limit, color=C.worse, lw=1.3, ls="--", zorder=1)
         ax.set_ylim(0, 101)
+        lo_x, hi_x = ax.get_xlim()
+        for k, limit in enumerate(limits):
+            # at the foot of its rule, on the side away from the curves' rise: below a CDF's curve
+            # right of its lowest values there is only white
+            right = limit < lo_x + 0.7 * (hi_x - lo_x)
+            ax.annotate("SLO " + fmt_ms_limit(limit).replace(" ", "\u00a0"), (limit, 0.0),
+                        xycoords=("data", "axes fraction"), xytext=(4 if right else -4, 4 + 12 * k),
+                        textcoords="offset points", ha="left" if right else "right", va="bottom", fontsize=text_pt(),
+                        color=C.worse, fontweight="bold")
         ax.set_ylabel("requests at or below (%)")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         _ms_axis(ax.xaxis)
         ax.set_title(title)
         # below the axis, not on it: a curve may pass anywhere inside the plot
         # one column when a side's label is long: two would widen the figure past its axes and shrink it
+        # (short samples and tight spacing: two entries stay within ~296 pt, legible on a phone)
         long = max(len(base_label), len(opt_label)) > 16
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1 if long else 2, handlelength=1.8,
-                  columnspacing=1.2)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1 if long else 2, handlelength=1.4,
+                  columnspacing=0.8, handletextpad=0.5)
         parts = []
         for p in percentiles:
             if base.size and opt.size:
                 b, o = float(np.percentile(base, p)), float(np.percentile(opt, p))
                 parts.append(f"p{p:g} {_label_ms(b)} \u2192 {_label_ms(o)}" + (f" ({_pct_text((o - b) / b * 100)})" if b else ""))
+        said_limits = "; ".join(f"objective p{p:g} \u2264 {fmt_ms_limit(t)}" for p, t in objectives)
         desc = (f"Cumulative distribution of {title[:1].lower() + title[1:]} per request, {base_label} (dashed) and "
-                f"{opt_label} (solid); a curve further left is faster. " + "; ".join(parts) + ".")
+                f"{opt_label} (solid); a curve further left is faster. " + "; ".join(parts) + "."
+                + (f" Dashed red: {said_limits}." if said_limits else ""))
         return _to_svg(fig, f"{title}: cumulative distribution, {base_label} vs {opt_label}", desc)
 
 
@@ -528,7 +648,7 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
                 # the colour is the finding's verdict (casegen.story): only a significant change is coloured
                 verdict, suffix = mark if mark is not None else ("na", "")
                 color = {"better": C.better, "worse": C.worse}.get(verdict, C.muted)
-                ax.text(max(bv, ov) + xmax * 0.03, yi, _pct_text(pct) + suffix, va="center", fontsize=9,
+                ax.text(max(bv, ov) + xmax * 0.03, yi, _pct_text(pct) + suffix, va="center", fontsize=text_pt(),
                         color=color, fontweight="bold")
         ax.set_yticks(y, stats)
         ax.invert_yaxis()
@@ -536,11 +656,12 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
         ax.grid(axis="y", visible=False)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if stacked else 3, min_n_ticks=2))
         _ms_axis(ax.xaxis)
-        ax.tick_params(axis="x", labelsize=9)
+        ax.tick_params(axis="x", labelsize=text_pt())
         ax.set_title(row["label"])
     if not compact:  # the compact chart sits under the one-pager's own before/after key
         handles, labels = panels[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))
+        # stacked (phones, larger type): one entry a row, so two long side labels never run off the figure
+        fig.legend(handles, labels, loc="lower center", ncol=1 if stacked else 2, bbox_to_anchor=(0.5, 0.0))
     _place_panels(fig, n, stacked, compact)
     return fig
 
@@ -548,7 +669,7 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
 #: Ladder margins in inches, (left, right, bottom, top, gap between panels), side by side and
 #: stacked: what ``tight_layout`` chose for these fixed labels (p50…p99, unit ticks, one-line
 #: titles), set directly because measuring them cost a third of the chart.
-_LADDER_MARGINS_IN = {False: (0.48, 0.2, 0.61, 0.33, 0.55), True: (0.48, 0.13, 0.81, 0.32, 0.55)}
+_LADDER_MARGINS_IN = {False: (0.48, 0.2, 0.61, 0.33, 0.55), True: (0.6, 0.45, 1.05, 0.36, 0.6)}
 #: Bottom margin without the legend row (the compact ladder has no legend): the tick labels only.
 _NO_LEGEND_BOTTOM_IN = 0.35
 
@@ -593,13 +714,14 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: boo
     with plt.rc_context(rc()):
         wide = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=False, compact=compact), title, desc,
                        "compact" if compact else "wide")
-        narrow = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=True, compact=compact), title, desc,
-                         "compact-narrow" if compact else "narrow")
+        with narrow_text():
+            narrow = _to_svg(_ladder_figure(rows, base_label, opt_label, stacked=True, compact=compact), title, desc,
+                             "compact-narrow" if compact else "narrow")
     return responsive(wide, narrow)
 
 
 def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
-    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(sides)) if narrow else (8.0, 0.45 + 0.5 * len(sides)))
+    fig, ax = plt.subplots(figsize=(3.4, 1.5 + 0.7 * len(sides)) if narrow else (8.0, 0.45 + 0.5 * len(sides)))
     labels = [s[0] for s in sides]
     ttft = np.array([s[1] for s in sides])
     dec = np.array([s[2] for s in sides])
@@ -610,15 +732,15 @@ def _split_figure(sides: list[tuple[str, float, float]], narrow: bool):
     total = ttft + dec
     for yi, t, d in zip(y, ttft, dec):
         share = t / (t + d) * 100 if t + d > 0 else 0
-        ax.text(t + d + total.max() * 0.015, float(yi), _label_ms(t + d), va="center", fontsize=9, color=C.ink,
+        ax.text(t + d + total.max() * 0.015, float(yi), _label_ms(t + d), va="center", fontsize=text_pt(), color=C.ink,
                 fontweight="bold")
         # the share before the first token is often a sliver: name it above the bar, with a tick to its end
-        ax.annotate(f"{_label_ms(t)} before the first token ({fmt_pct(share, signed=False)})", xy=(t, yi - 0.25),
-                    xytext=(0, yi - 0.33), textcoords="data", fontsize=9, color=C.prefill_text,
+        ax.annotate(f"{_label_ms(t)} before the first token{chr(10) if narrow else ' '}({fmt_pct(share, signed=False)})",
+                    xy=(t, yi - 0.25), xytext=(0, yi - 0.33), textcoords="data", fontsize=text_pt(), color=C.prefill_text,
                     fontweight="bold", va="bottom", ha="left",
                     arrowprops={"arrowstyle": "-", "color": prefill, "lw": 1, "shrinkA": 0, "shrinkB": 0})
-    ax.set_yticks(y, labels)
-    ax.set_ylim(len(sides) - 0.5, -0.85)
+    ax.set_yticks(y, [legend_text(lab, 12) for lab in labels] if narrow else labels)
+    ax.set_ylim(len(sides) - 0.5, -1.0 if narrow else -0.85)
     ax.set_xlim(0, total.max() * (1.3 if narrow else 1.15))
     ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6))
     ax.grid(axis="y", visible=False)
@@ -640,7 +762,8 @@ def split_chart(sides: list[tuple[str, float, float]]) -> Chart:
     desc = "; ".join(parts) + "."
     with plt.rc_context(rc()):
         wide = _to_svg(_split_figure(sides, narrow=False), title, desc)
-        narrow = _to_svg(_split_figure(sides, narrow=True), title, desc, "narrow")
+        with narrow_text():
+            narrow = _to_svg(_split_figure(sides, narrow=True), title, desc, "narrow")
     return responsive(wide, narrow)
 
 
@@ -710,8 +833,9 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
             f"against a one-time cost of ${one_time:,.0f}: {point}.")
     with plt.rc_context(rc()):
         wide = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, False), title, desc)
-        narrow = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, True), title, desc,
-                         "narrow")
+        with narrow_text():
+            narrow = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, True), title, desc,
+                             "narrow")
     return responsive(wide, narrow)
 
 
@@ -737,17 +861,17 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool)
             # (a value near the limit), the line is hidden behind the text rather than drawn through it
             if ci is None and value > 0.3 * top * 1.28:  # inside the bar's end
                 ax.annotate(_label_ms(value), (value, y), xytext=(-4, 0), textcoords="offset points", ha="right",
-                            va="center", fontsize=9, color="white" if color == C.opt else C.ink, zorder=6,
+                            va="center", fontsize=text_pt(), color="white" if color == C.opt else C.ink, zorder=6,
                             bbox={"boxstyle": "square,pad=0.12", "fc": color, "ec": "none"})
             else:
                 ax.annotate(_label_ms(value), (ci[1] if ci else value, y), xytext=(4, 0), textcoords="offset points",
-                            va="center", fontsize=9, color=C.ink, zorder=6,
+                            va="center", fontsize=text_pt(), color=C.ink, zorder=6,
                             bbox={"boxstyle": "square,pad=0.12", "fc": "white", "ec": "none"})
         if r["threshold"] is not None:  # None: a statistic without an objective of its own (a card fallback)
             ax.axvline(r["threshold"], color=C.worse, lw=1.4, ls="--", zorder=5)
             ax.annotate("SLO " + fmt_ms_limit(r["threshold"]).replace(" ", "\u00a0"), (r["threshold"], 1.0),
                         xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points", ha="center",
-                        fontsize=9, color=C.worse, fontweight="bold")
+                        fontsize=text_pt(), color=C.worse, fontweight="bold")
         ax.set_xlim(0, top * 1.28)
         ax.set_ylim(-0.55, 1.55)
         ax.set_yticks([1, 0])
@@ -783,5 +907,6 @@ def slo_chart(rows: list[dict], base_label: str, opt_label: str) -> Chart:
     desc = "; ".join(parts) + "."
     with plt.rc_context(rc()):
         wide = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=False), title, desc)
-        narrow = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=True), title, desc, "narrow")
+        with narrow_text():
+            narrow = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=True), title, desc, "narrow")
     return responsive(wide, narrow)

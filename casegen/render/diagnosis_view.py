@@ -73,7 +73,7 @@ def run_sentences(t: Any) -> list[str]:
 
 
 def _split_figure(rows: list[Any], narrow: bool):
-    fig, ax = plt.subplots(figsize=(4.4, 1.4 + 0.62 * len(rows)) if narrow else (8.0, 1.0 + 0.5 * len(rows)))
+    fig, ax = plt.subplots(figsize=(3.4, 1.5 + 0.7 * len(rows)) if narrow else (8.0, 1.0 + 0.5 * len(rows)))
     pal = charts.C
     y = np.arange(len(rows))
     total = max(r.e2e_mean_ms for r in rows)
@@ -89,7 +89,7 @@ def _split_figure(rows: list[Any], narrow: bool):
             ax.barh(yi, v, left=left, color=colour, height=0.5, label=None if name in labelled else name)
             labelled.add(name)
             left += v
-        ax.text(left + total * 0.015, float(yi), charts._label_ms(left), va="center", fontsize=9, color=charts.C.ink,
+        ax.text(left + total * 0.015, float(yi), charts._label_ms(left), va="center", fontsize=charts.text_pt(), color=charts.C.ink,
                 fontweight="bold")
     ax.set_yticks(y, [r.label for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.6)
@@ -108,7 +108,8 @@ def split_chart(rows: list[Any]) -> charts.Chart:
     desc = "; ".join(f"{r.label}: {run_sentences(r)[0]}" for r in rows)
     with plt.rc_context(charts.rc()):
         wide = charts._to_svg(_split_figure(rows, False), title, desc)
-        narrow = charts._to_svg(_split_figure(rows, True), title, desc, "narrow")
+        with charts.narrow_text():
+            narrow = charts._to_svg(_split_figure(rows, True), title, desc, "narrow")
     return charts.responsive(wide, narrow)
 
 
@@ -138,7 +139,7 @@ AXIS_TITLE = {"input_tokens": "prompt length (input tokens)", "output_tokens": "
 
 def _segments_figure(axes: list[Any], narrow: bool):
     n = len(axes)
-    fig, axs = plt.subplots(n, 1, figsize=(4.4, 2.2 * n) if narrow else (8.0, 2.0 * n), squeeze=False)
+    fig, axs = plt.subplots(n, 1, figsize=(3.5, 2.4 * n) if narrow else (8.0, 1.6 * n), squeeze=False)
     for ax, a in zip(axs[:, 0], axes):
         xs = np.arange(len(a.segments))
         for x, s in zip(xs, a.segments):
@@ -152,10 +153,10 @@ def _segments_figure(axes: list[Any], narrow: bool):
             ticks = [f"{s.center:g}" for s in a.segments]
         else:
             ticks = [f"{s.low:,.0f}–{s.high:,.0f}" for s in a.segments]
-        ax.set_xticks(xs, ticks, fontsize=8)
+        ax.set_xticks(xs, ticks, fontsize=charts.text_pt() - 1)
         ax.set_ylabel("change of mean, %")
-        ax.set_title(f"{metric_label(a.metric)} change by {AXIS_TITLE[a.axis]}"
-                     + (f" ({a.unit})" if a.axis == "load" else ""))
+        title = f"{metric_label(a.metric)} change by {AXIS_TITLE[a.axis]}" + (f" ({a.unit})" if a.axis == "load" else "")
+        ax.set_title(charts.legend_text(title, 28) if narrow else title)
     charts.tight_layout(fig)
     return fig
 
@@ -169,7 +170,8 @@ def segments_chart(axes: list[Any]) -> charts.Chart:
         for a in axes)
     with plt.rc_context(charts.rc()):
         wide = charts._to_svg(_segments_figure(axes, False), title, desc)
-        narrow = charts._to_svg(_segments_figure(axes, True), title, desc, "narrow")
+        with charts.narrow_text():
+            narrow = charts._to_svg(_segments_figure(axes, True), title, desc, "narrow")
     return charts.responsive(wide, narrow)
 
 

@@ -112,6 +112,9 @@ def page_glossary(page_html: str) -> list[tuple[str, str]]:
     return terms_in(visible_text(page_html), long=False)
 
 
+NBSP = "\u00a0"
+
+
 def fill_page_glossary(page_html: str) -> str:
     """``page_html`` with :data:`PLACEHOLDER` replaced by its glossary line (or removed)."""
     if PLACEHOLDER not in page_html:
@@ -120,5 +123,7 @@ def fill_page_glossary(page_html: str) -> str:
     line = ""
     if terms:
         line = ('<p class="glossary page-glossary"><strong>Terms.</strong> '
-                + " · ".join(f"<strong>{escape(t)}</strong> {escape(m)}" for t, m in terms) + ".</p>")
+                # a term never parts from its meaning's first word ("≥ / ≤" alone at a line's end)
+                + " · ".join(f"<strong>{escape(t).replace(' ', NBSP)}</strong>{NBSP}{escape(m)}" for t, m in terms)
+                + ".</p>")
     return page_html.replace(PLACEHOLDER, line)

@@ -45,11 +45,12 @@ def _ladder(study: Any, report: Any) -> dict[str, Any] | None:
     if not w:
         return None
     prefix = "≥\u00a0" if study.ladder.rungs[-1].capacity is not None and fmt is _rate and at_least else ""
-    from casegen.render.charts import responsive
+    from casegen.render.charts import narrow_text, responsive
 
     panel: list[Panel] = [(title, w, fmt, lower, prefix)]
-    chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.3)),
-                       waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow"))
+    with narrow_text():
+        narrow = waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow")
+    chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.3)), narrow)
     return {"chart": chart, "caption": caption}
 
 

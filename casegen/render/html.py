@@ -485,10 +485,15 @@ def draw_charts(study: Study, report: Report, layout: str = "full") -> dict[str,
     rb, ro = study.runs["baseline"], study.runs["optimized"]
     if not rb.summary_only and not ro.summary_only:
         vb, vo = per_request_values(rb), per_request_values(ro)
+        # each CDF marks the percentiles and limits of the objectives on its metric (p50/p99 without one)
+        objectives = {m: tuple((float(x.percentile), float(x.threshold_ms)) for x in study.case.slos if x.metric == m)
+                      for m in ("ttft", "e2e")}
         if vb["ttft"].size and vo["ttft"].size:
-            out["ttft_cdf"] = charts.cdf_chart("Time to first token", vb["ttft"], vo["ttft"], lb, lo)
+            out["ttft_cdf"] = charts.cdf_chart("Time to first token", vb["ttft"], vo["ttft"], lb, lo,
+                                               objectives=objectives["ttft"])
         if vb["e2e"].size and vo["e2e"].size:
-            out["e2e_cdf"] = charts.cdf_chart("End-to-end latency", vb["e2e"], vo["e2e"], lb, lo)
+            out["e2e_cdf"] = charts.cdf_chart("End-to-end latency", vb["e2e"], vo["e2e"], lb, lo,
+                                              objectives=objectives["e2e"])
     rows = []
     b, o = study.metrics["baseline"], study.metrics["optimized"]
     for m in CURVE_METRICS:
@@ -844,10 +849,29 @@ def render_html(study: Study, *, layout: str | None = None, theme: str | None = 
                           where=str(user_dir))
 
 
+_HEADING = re.compile(r"(<(h[1-4])\b[^>]*>)(.*?)(</\2>)", re.DOTALL)
+_LAST_SPACE = re.compile(r" (?=[^ <>]+(?:<[^>]*>|\s)*$)")
+
+
+def headings_without_orphans(html: str) -> str:
+    """``html`` with each heading's last two words joined by a no-break space, so no title or
+    heading ends with one word alone on its line ("… at a 500 ms p99 / TTFT")."""
+
+    def join(m: re.Match) -> str:
+        plain = re.sub(r"<[^>]*>", "", m.group(3)).rstrip()
+        if len(plain) <= 24 or "\u00a0" in plain.rsplit(" ", 1)[-1]:  # short, or joined already
+            return m.group(0)
+        return m.group(1) + _LAST_SPACE.sub("\u00a0", m.group(3), count=1) + m.group(4)
+
+    return _HEADING.sub(join, html)
+
+
 def _render_html(env: jinja2.Environment, name: str, ctx: dict[str, Any], medium: str, user_dir: Path | None) -> str:
     try:
         with charts.chart_medium(medium):
-            return fill_page_glossary(keep_units_together(env.get_template(name).render(**ctx)))
+            page = keep_units_together(env.get_template(name).render(**ctx), join_rates=medium == "print")
+            # in print, no heading ends with a word alone (screens balance headings with CSS text-wrap)
+            return fill_page_glossary(headings_without_orphans(page) if medium == "print" else page)
     except jinja2.TemplateSyntaxError as err:
         raise CasegenError(f"template syntax error: {err.message}", file=err.filename or err.name,
                            where=f"line {err.lineno}", expected="valid Jinja2 (see docs/templates.md)") from None

@@ -13,8 +13,10 @@ from casegen.render.charts import (
     _ms_axis,
     _to_svg,
     _usd_axis,
+    legend_text,
     plain_axis,
     rc,
+    text_pt,
     tight_layout,
 )
 
@@ -24,7 +26,7 @@ Panel = tuple[str, list[tuple[str, float]], Callable[[float], str], bool, str]
 
 
 def waterfall_chart(panels: Sequence[Panel],
-                    panel_size: tuple[float, float] = (4.2, 3.0), variant: str = "wide") -> Chart:
+                    panel_size: tuple[float, float] = (4.2, 3.0), variant: str = "wide", cols: int = 2) -> Chart:
     """One panel per figure: (title, [(baseline label, value), (step label, change), …], format, lower_is_better).
 
     The first bar is the baseline value, each following bar floats from the running total by the
@@ -32,7 +34,7 @@ def waterfall_chart(panels: Sequence[Panel],
     """
     with plt.rc_context(rc()):
         k = len(panels)
-        cols = min(k, 2)
+        cols = min(k, cols)
         rows = (k + cols - 1) // cols
         fig, axes = plt.subplots(rows, cols, figsize=(panel_size[0] * cols, panel_size[1] * rows), squeeze=False)
         flat = [ax for row in axes for ax in row]
@@ -55,15 +57,18 @@ def waterfall_chart(panels: Sequence[Panel],
             for i, (b, h, _c) in enumerate(bars):
                 top = b + h if h >= 0 else b
                 text = (total_prefix if i == len(bars) - 1 else "") + fmt(h) if i in (0, len(bars) - 1) else ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
+                if variant == "narrow" and " " in text.replace("\u00a0", " "):  # phones: the unit under its figure
+                    head, _sep, unit = text.replace("\u00a0", " ").rpartition(" ")
+                    text = f"{head}\n{unit}"
                 ax.annotate(text, (i, max(top, b)), xytext=(0, 3), textcoords="offset points", ha="center",
-                            va="bottom", fontsize=9, color=C.ink)
+                            va="bottom", fontsize=text_pt(), color=C.ink)
                 if 0 < i < len(bars) - 1:
                     ax.plot([i - 0.31 - 0.38, i - 0.31], [running, running], color=C.muted, lw=0.8, zorder=2)
                     running += h
             ax.set_xticks(list(xs))
             # whole step names, wrapped under their bar (never cut to "+ KV-cache-aware …", never slanted)
-            ax.set_xticklabels([_wrapped(lab, panel_size[0], len(labels)) for lab in labels], fontsize=8.5)
-            ax.set_title(title, fontsize=9)
+            ax.set_xticklabels([_wrapped(lab, panel_size[0], len(labels)) for lab in labels], fontsize=text_pt() - 0.5)
+            ax.set_title(title if variant != "narrow" else legend_text(title, 30), fontsize=text_pt())
             # ticks in the one chart style (casegen.formatting via charts): ms/s axes in one unit,
             # rates and dollars without the labels' decimals ("40", "$3k"); the title names the unit
             axis_kind = getattr(fmt, "axis", None)
@@ -78,8 +83,8 @@ def waterfall_chart(panels: Sequence[Panel],
             ax.grid(axis="x", visible=False)
             lo = min(min(b, b + h) for b, h, _c in bars)
             hi = max(max(b, b + h) for b, h, _c in bars)
-            ax.set_ylim(min(0.0, lo), hi * 1.15 if hi > 0 else 1.0)
-        tight_layout(fig)
+            ax.set_ylim(min(0.0, lo), hi * (1.3 if variant == "narrow" else 1.15) if hi > 0 else 1.0)
+        tight_layout(fig, **({"pad": 1.6} if variant == "narrow" else {}))  # narrow: room for its 12 pt ticks
         desc = ". ".join(
             f"{title}: {items[0][0]} {fmt(items[0][1])}; "
             + "; ".join(f"{lab} {'+' if ch > 0 else '−' if ch < 0 else '±'}{fmt(abs(ch))}" for lab, ch in items[1:])
@@ -93,5 +98,5 @@ def _wrapped(label: str, panel_width_in: float, bars: int) -> str:
     than the slot keeps its own line rather than being cut."""
     import textwrap
 
-    chars = max(8, int(panel_width_in * 72 * 0.85 / bars / (0.6 * 8.5)))
+    chars = max(8, int(panel_width_in * 72 * 0.85 / bars / (0.6 * (text_pt() - 0.5))))
     return "\n".join(textwrap.wrap(label, chars, break_long_words=False, break_on_hyphens=True)) or label

@@ -7,6 +7,7 @@ from typing import Any
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.formatting import fmt_ms, fmt_sig3, fmt_usd
+from casegen.render.charts import narrow_text, responsive
 from casegen.render.ladder_charts import Panel, waterfall_chart
 
 
@@ -71,7 +72,11 @@ def ladder_chart(study: Any) -> Any:
             # a cost priced at a capacity that is a bound is a bound too (the story's rule)
             panels.append(("Monthly cost (USD)", w, _usd, True,
                            {"at_most": "≤\u00a0", "at_least": "≥\u00a0"}.get(lad.rungs[-1].cost.bound, "")))
-    return waterfall_chart(panels) if panels else None
+    if not panels:
+        return None
+    with narrow_text():  # phones: the panels stacked, in type legible at a phone's width
+        narrow = waterfall_chart(panels, panel_size=(4.4, 3.0), variant="narrow", cols=1)
+    return responsive(waterfall_chart(panels), narrow)
 
 
 def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:

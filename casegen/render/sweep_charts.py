@@ -24,7 +24,19 @@ from casegen.analysis.sweep import Capacity, Knee, Sweep
 from casegen.formatting import fmt_ms_limit, fmt_sig3
 from casegen.registry import PERCENTILE_STATS
 from casegen.render.chart_memo import memoized
-from casegen.render.charts import C, _ms_axis, _to_svg, legend_text, plain_axis, rc, responsive
+from casegen.render.charts import (
+    C,
+    _ms_axis,
+    _to_svg,
+    box_hits_lines,
+    drawn_lines,
+    legend_text,
+    narrow_text,
+    plain_axis,
+    rc,
+    responsive,
+    text_pt,
+)
 
 _STYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "D")
@@ -40,42 +52,87 @@ def _rps(v: float) -> str:
     return f"{fmt_sig3(v)}\u00a0req/s"
 
 
+def _candidates(dx: float, dy: float, ha: str) -> list[tuple[tuple[float, float], str]]:
+    """Offsets (points) and alignments to try for a label asked at (dx, dy) with ``ha``: that place,
+    mirrored left/right, then below/above, then further out, then centred above and below."""
+    flip = {"left": "right", "right": "left"}.get(ha, ha)
+    below = -dy - 4 if dy >= 0 else -dy
+    tries = [((dx, dy), ha), ((-dx, dy), flip), ((dx, below), ha), ((-dx, below), flip)]
+    for k in (1.0, 2.0, 3.0, 4.0):
+        tries += [((dx * (1 + k), dy + 7 * k), ha), ((-dx * (1 + k), dy + 7 * k), flip),
+                  ((dx * (1 + k), below - 7 * k), ha), ((-dx * (1 + k), below - 7 * k), flip)]
+    tries += [((0, 9), "center"), ((0, -17), "center"), ((0, 20), "center"), ((0, -28), "center")]
+    return tries
+
+
+def _clear_slo_label(ax, label) -> None:
+    """Move the SLO's label along its line to the first place no curve or marker crosses: above
+    the line at the left, at the right, then below it at the left and at the right."""
+    renderer = ax.figure.canvas.get_renderer()
+    segments, markers = drawn_lines(ax)
+    slo = [seg for seg in segments if seg[0][1] == seg[1][1]]  # its own rule is under it by design
+    segments = [seg for seg in segments if seg not in slo]
+    for x, offset, ha in ((0.0, (3, 3), "left"), (1.0, (-3, 3), "right"), (0.0, (3, -12), "left"),
+                          (1.0, (-3, -12), "right")):
+        label.xy = (x, label.xy[1])
+        label.set_position(offset)
+        label.set_horizontalalignment(ha)
+        if not box_hits_lines(label.get_window_extent(renderer).expanded(1.06, 1.1), segments, markers):
+            return
+    label.xy, label.xyann = (0.0, label.xy[1]), (3, 3)
+    label.set_horizontalalignment("left")
+
+
 def _place_labels(ax, labels: list[tuple[float, float, str, str, tuple[float, float], str, bool]],
-                  obstacles: Sequence = ()) -> None:
-    """Annotate (x, y, text, colour, offset pt, ha, bold) in order. A label whose box would overlap one
-    already placed, an axis's tick labels or an ``obstacles`` artist (the SLO's label) is tried on the
-    other side of its point (mirrored left/right, then above/below); a load label that fits nowhere is
-    left out, a capacity label (bold) is kept at its first free place or, failing all, where it was
-    asked for. The same text at the same spot is said once (no piles of "10 / 10")."""
+                  obstacles: Sequence = ()) -> list[str]:
+    """Annotate (x, y, text, colour, offset pt, ha, bold) in order, each where its box (as drawn, in
+    display coordinates) meets no label already placed, no ``obstacles`` artist (the SLO's label),
+    no tick label, no drawn line or marker (curves, the SLO's and capacities' rules:
+    :func:`casegen.render.charts.drawn_lines`) and stays inside the plot: the asked place first,
+    then the others of :func:`_candidates`. A label that fits nowhere is left out; the texts of
+    capacity labels (bold) left out are returned, for the legend. The same text at the same spot is
+    said once (no piles of "10 / 10")."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     placed: list = [a.get_window_extent(renderer).expanded(1.1, 1.5) for a in obstacles]
     # the tick labels' band of each axis (laid out without drawing the figure: charts are drawn once)
     placed += [b for b in (ax.yaxis.get_tightbbox(renderer), ax.xaxis.get_tightbbox(renderer)) if b is not None]
+    segments, markers = drawn_lines(ax)
+    inside = ax.get_window_extent(renderer)
     said: list[tuple[str, float]] = []
+    unplaced: list[str] = []
     for x, y, text, color, (dx, dy), ha, bold in labels:
         px = ax.transData.transform((x, y))[0]
         if any(t == text and abs(px - q) < 14 for t, q in said):
             continue  # the same load's label on the other side's point, right beside it
-        flip = {"left": "right", "right": "left"}.get(ha, ha)
-        tries = [((dx, dy), ha), ((-dx, dy), flip), ((dx, -dy - 4), ha), ((-dx, -dy - 4), flip)]
-        chosen = None
-        for offset, align in tries:
-            ann = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=align, fontsize=9,
-                              color=color, fontweight="bold" if bold else "normal")
-            box = ann.get_window_extent(renderer).expanded(1.08, 1.15)
-            if not any(box.overlaps(b) for b in placed):
-                chosen = (ann, box)
+        best = None
+        for offset, align in _candidates(dx, dy, ha):
+            ann = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=align, va="baseline",
+                              fontsize=text_pt(), color=color, fontweight="bold" if bold else "normal")
+            box = ann.get_window_extent(renderer).expanded(1.06, 1.1)
+            clashes = (sum(box.overlaps(b) for b in placed) + box_hits_lines(box, segments, markers)
+                       + (not (inside.x0 - 2 <= box.x0 and box.x1 <= inside.x1 + 2 and inside.y0 - 2 <= box.y0
+                               and box.y1 <= inside.y1 + 2)))
+            if clashes == 0:
+                if best is not None:
+                    best[1].remove()
+                best = (0, ann, box)
                 break
-            ann.remove()
-        if chosen is None and bold:
-            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, fontsize=9,
-                              color=color, fontweight="bold")
-            chosen = (ann, ann.get_window_extent(renderer).expanded(1.08, 1.15))
-        if chosen is None:
+            if best is None or clashes < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (clashes, ann, box)
+            else:
+                ann.remove()
+        assert best is not None
+        if best[0]:
+            best[1].remove()  # a label with no free place is left out (a capacity's goes to the legend)
+            if bold:
+                unplaced.append(text)
             continue
         said.append((text, px))
-        placed.append(chosen[1])
+        placed.append(best[2])
+    return unplaced
 
 
 def _curve(sweep: Sweep, metric: str, stat: str) -> list[tuple[float, float]]:
@@ -105,7 +162,10 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             height_in: float | None = None):
     sides = ((base, C.base), (opt, C.opt))
     name = METRIC_LABELS.get(metric, metric)
-    fig, ax = plt.subplots(figsize=(4.4, 3.3) if narrow else (7.4, height_in or 2.3))
+    # the phone variant: narrower, so its 12 pt type shows at ≥ 11 px on a 390 px screen (charts.narrow_text)
+    fig, ax = plt.subplots(figsize=(3.7, 5.6) if narrow else (7.4, height_in or 2.3))
+    if narrow:  # the plot on top, the axis label and the one-column legend under it inside the figure
+        fig.subplots_adjust(left=0.2, right=0.95, top=0.94, bottom=0.48)
     drawn: list[float] = []
     all_x: list[float] = []
     load_labels: list = []
@@ -163,7 +223,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             ax.axvline(cap.value_rps, color=color, lw=1.2, ls=(0, (1, 2)))
             ax.annotate(text, (cap.value_rps, 1.0), xycoords=("data", "axes fraction"),
                         xytext=(-3, -10) if sweep is base else (3, -22), textcoords="offset points",
-                        ha="right" if sweep is base else "left", fontsize=9, color=color, fontweight="bold")
+                        ha="right" if sweep is base else "left", fontsize=text_pt(), color=color, fontweight="bold")
         else:
             ax.plot([cap.value_rps], [y], marker="D", ms=7, mfc=color, mec="white", mew=1.2, ls="none", zorder=6)
             # baseline's label above-left of its marker, the optimized one's below-right: two close
@@ -177,7 +237,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
         ax.axhline(threshold_ms, color=C.worse, lw=1.3, ls="--")
         slo_label = ax.annotate("SLO " + fmt_ms_limit(threshold_ms).replace(" ", "\u00a0"), (0.0, threshold_ms),
                                 xycoords=("axes fraction", "data"), xytext=(3, 3), textcoords="offset points",
-                                fontsize=9, color=C.worse, fontweight="bold")
+                                fontsize=text_pt(), color=C.worse, fontweight="bold")
         obstacles.append(slo_label)
         drawn.append(threshold_ms)
     # a linear axis: each segment between two measured points is the straight line the capacity
@@ -208,10 +268,17 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5 if narrow else 8))
     plain_axis(ax.xaxis)
     ax.autoscale_view()
-    _place_labels(ax, cap_labels + load_labels, obstacles)  # capacities first: they win a clash with a load label
+    if obstacles:
+        _clear_slo_label(ax, obstacles[0])
+    unplaced = _place_labels(ax, cap_labels + load_labels, obstacles)  # capacities first: they win a clash
+    if unplaced:  # a capacity with no free place beside its marker is named in the legend
+        for h in extra:
+            if h.get_label() == "capacity at SLO":
+                h.set_label("capacity at SLO: " + ", ".join(unplaced))
     # the load labels explained where they are drawn: "c8" is formatting.fmt_load's short concurrency
     ax.set_xlabel("achieved throughput (req/s)" + (("; labels: concurrency (c8 = 8 in flight)" if base.load_kind !=
-                                                    "rate" else "; labels: offered rate (req/s)") if few else ""))
+                                                    "rate" else "; labels: offered rate (req/s)") if few else "")
+                  .replace("; ", "\n" if narrow else "; "))
     ax.set_ylabel(name)
     ax.set_title(title)
     handles, labels = ax.get_legend_handles_labels()
@@ -219,11 +286,12 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     labels += [h.get_label() for h in extra]
     long = max(len(base.label), len(opt.label)) > 16  # a long side label: two columns, wrapped
     labels = [legend_text(t, 30) for t in labels]
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2 * 3.4 / (height_in or 2.3)),
-              ncol=2 if narrow or long else (len(handles) if len(handles) <= 4 else 3),
-              fontsize=9, frameon=False, handlelength=2.4)
+    ax.legend(handles, labels, loc="upper center",
+              bbox_to_anchor=(0.5, -0.33 if narrow else -0.2 * 3.4 / (height_in or 2.3)),
+              ncol=1 if narrow else 2 if long else (len(handles) if len(handles) <= 4 else 3),
+              fontsize=text_pt(), frameon=False, handlelength=2.4)
     if absent:
-        ax.text(0.0, -0.2, f"not in the data: {name} {', '.join(absent)}", transform=ax.transAxes, fontsize=9,
+        ax.text(0.0, -0.2, f"not in the data: {name} {', '.join(absent)}", transform=ax.transAxes, fontsize=text_pt(),
                 color=C.muted, ha="left", va="bottom")
     return fig
 
@@ -277,5 +345,6 @@ def latency_throughput_chart(
     args = (base, opt, metric, stats, threshold_ms, knees, capacities, title)
     with plt.rc_context(rc()):
         wide = _to_svg(_figure(*args, narrow=False, height_in=height_in), title, desc)
-        narrow = _to_svg(_figure(*args, narrow=True), title, desc, "narrow")
+        with narrow_text():
+            narrow = _to_svg(_figure(*args, narrow=True), title, desc, "narrow")
     return responsive(wide, narrow)

@@ -1,0 +1,115 @@
+"""No chart label sits on another label, a drawn line or a marker, and phone charts are legible (issue 23).
+
+Every chart of every example and of today's tools' sweep cases is drawn with
+:data:`casegen.render.charts.COLLISION_LOG` set: each drawing reports the labels whose box (in display
+coordinates, as drawn) meets another label's box, a segment of a drawn line (curves, the SLO's
+rule, a capacity's rule) or a marker (:func:`casegen.render.charts.label_collisions`). A load
+label on the SLO line ("c8" in the AIPerf sweep), a capacity label struck through by its curve
+("6.65 req/s") or the value of a clipped point crossed by its line ("↑ 3.35 s") fail.
+
+The same builds check that every chart a phone shows (the phone variant, else the chart) prints its
+smallest text at ≥ 11 CSS px when shown 362 px wide (390 px less the page's padding).
+"""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib.pyplot as plt
+import pytest
+from test_sweep_cases_current_releases import SWEEPS, sweep_case
+
+from casegen.app.build import build
+from casegen.render import charts
+from conftest import ROOT
+
+EXAMPLES = sorted(p.name for p in (ROOT / "cases").iterdir() if (p / "case.yaml").is_file())
+
+
+#: The width a phone shows a chart at: 390 CSS px less the report's padding (2 × 14 px, style.css).
+PHONE_CHART_PX = 362
+MIN_PHONE_TEXT_PX = 11.0
+
+
+def phone_charts(html: str) -> list[str]:
+    """The ``<svg>`` charts a phone shows: the phone variant of a two-variant chart, else the chart."""
+    pairs = re.findall(r'<div class="chart-variants"><div class="desk-only">.*?</svg></div>'
+                       r'<div class="phone-only">(<svg.*?</svg>)</div></div>', html, re.S)
+    rest = re.sub(r'<div class="chart-variants">.*?</svg></div></div>', "", html, flags=re.S)
+    return pairs + re.findall(r'<svg[^>]*class="chart".*?</svg>', rest, re.S)
+
+
+def smallest_phone_text_px(svg: str) -> tuple[str, float]:
+    """(chart title, its smallest text in CSS px when the chart is shown :data:`PHONE_CHART_PX` wide;
+    an SVG never shows wider than its drawn size, 96 px a 72 pt inch)."""
+    width_pt = float(re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', svg).group(1))
+    sizes = [float(v) for v in re.findall(r"font-size: ([\d.]+)px", svg)]
+    title = re.search(r"<title[^>]*>([^<]*)", svg).group(1)
+    return title, min(sizes) * min(PHONE_CHART_PX, width_pt * 96 / 72) / width_pt
+
+
+def _built(case, out) -> tuple[list[str], list[str]]:
+    """Build ``case``'s report and one-pager (HTML): (label collisions, small phone text)."""
+    log: list = []
+    token = charts.COLLISION_LOG.set(log)
+    try:
+        build(case, out, formats=("html",))
+        build(case, out / "one", formats=("html",), layout="onepager")
+    finally:
+        charts.COLLISION_LOG.reset(token)
+    assert log, "no chart was drawn"
+    small = []
+    for page in (out / "report.html", out / "one" / "report.html"):
+        for svg in phone_charts(page.read_text(encoding="utf-8")):
+            title, px = smallest_phone_text_px(svg)
+            if px < MIN_PHONE_TEXT_PX:
+                small.append(f"{page.parent.name}: {title[:60]!r} {px:.1f} px")
+    return [f"{title}: {c}" for title, found in log for c in found], small
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_chart_labels_stand_clear_and_read_on_a_phone(name, tmp_path):
+    collisions, small = _built(ROOT / "cases" / name, tmp_path / "out")
+    assert collisions == []
+    assert small == [], f"phone chart text under {MIN_PHONE_TEXT_PX} px at 390 px"
+
+
+@pytest.mark.parametrize("tool", sorted(SWEEPS))
+def test_sweep_chart_labels_stand_clear_and_read_on_a_phone(tool, tmp_path):
+    collisions, small = _built(sweep_case(tool, tmp_path / "case"), tmp_path / "out")
+    assert collisions == []
+    assert small == [], f"phone chart text under {MIN_PHONE_TEXT_PX} px at 390 px"
+
+
+def test_the_check_sees_a_label_on_a_line_and_on_a_label():
+    with plt.rc_context(charts.rc()):
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.plot([0, 10], [0, 10])
+        ax.axhline(5, ls="--")
+        ax.annotate("on the curve", (5, 5), ha="center", va="center")
+        ax.annotate("on the SLO", (8.5, 5), ha="center", va="center")
+        ax.annotate("first", (2, 8.5))
+        ax.annotate("second", (2.3, 8.5))
+        ax.annotate("clear", (8, 1))
+        fig.canvas.draw()
+        found = "\n".join(charts.label_collisions(fig))
+        plt.close(fig)
+    assert "'on the curve' on a drawn line" in found and "'on the SLO' on a drawn line" in found
+    assert "'first' on 'second'" in found and "'clear'" not in found
+
+
+@pytest.mark.parametrize("name, marked, limit", [("h100-llama31-8b-fp8", "p99", "SLO 200\u00a0ms"),
+                                                 ("prompt-trimming-testserver", "p95", "SLO 150\u00a0ms")])
+def test_cdf_marks_the_objectives_percentile_and_limit(name, marked, limit):
+    """The TTFT CDF shows what the SLO table judges: the objective's percentile and its limit, not p50/p99
+    by habit; the end-to-end CDF, with no objective on its metric, keeps p50 and p99."""
+    from casegen.app.build import analyze, build_report, load_case
+    from casegen.render.html import draw_charts
+
+    case, d = load_case(ROOT / "cases" / name)
+    study = analyze(case, d)
+    drawn = draw_charts(study, build_report(study))
+    texts = lambda chart: re.findall(r"<text[^>]*>([^<]*)</text>", chart.wide) or re.findall(r"<!-- (.*?) -->", chart.wide)  # noqa: E731
+    ttft = " ".join(texts(drawn["ttft_cdf"]))
+    assert marked in ttft and limit in ttft and (marked == "p50" or "p50" not in ttft)
+    assert "p50" in " ".join(texts(drawn["e2e_cdf"]))
