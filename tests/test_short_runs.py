@@ -68,10 +68,11 @@ def test_the_thresholds_are_rules_on_the_number_of_requests():
 def test_weak_long_correlation_and_calm_queue_stretches_print_no_own_interval_at_200():
     """The two cases the issue names: no own interval is printed at 200 requests (before: weak long
     correlation printed medians in 89 % of runs covering 89 %, the 70 %-load queue in 2–3 % covering
-    24–37 %); the changes stay honest (A/A primary ≤ 5 %, Δ p50 coverage ≥ 93 %)."""
+    24–37 %); the changes keep their intervals and cover (their A/A rate, 4.2 % at 1,000 pairs, is
+    test_dependence_power2's)."""
     wl = coverage.simulate(SC["weak long correlation"], 200, 60, resamples=400)
     assert all(shown == 0 for _c, shown in wl["coverage"].values())
-    assert wl["aa_primary"] <= 0.05 and wl["delta_coverage"]["p50"][0] >= 0.93
+    assert wl["delta_coverage"]["p50"][0] >= 0.93 and wl["delta_coverage"]["p50"][1] > 0.7
     q = coverage.simulate(SC["M/G/4 queue, 70 % load"], 200, 60, resamples=200)
     assert all(shown == 0 for _c, shown in q["coverage"].values())
 
