@@ -159,7 +159,7 @@ def run_intervals_of(series: dict[str, np.ndarray], rng: np.random.Generator, re
     sat = None
     if "start_s" in series:  # the run has send times: casegen's saturation check applies
         sat = saturation.detect(series["start_s"], series["ttft"], series["e2e"])
-    return uncertainty.withhold_saturated(out, sat)
+    return uncertainty.withhold_short_run(uncertainty.withhold_saturated(out, sat))
 
 
 def slo_check(series: dict[str, np.ndarray], threshold_ms: float) -> tuple[str, slo.SLOResult]:
@@ -259,10 +259,13 @@ def simulate_itl(n: int, gaps: int, rho: float, sims: int, seed: int = 0, resamp
             ri = RunIntervals()
             ri.boot["itl"] = {s: r.draws for s, r in res.items()}
             ri.supported["itl"] = {s: r.supported for s, r in res.items()}
-            for st, r in res.items():
-                if r.interval is not None:
+            ri.intervals["itl"] = {s: r.interval for s, r in res.items()}
+            ri.dependence["itl"] = dep
+            uncertainty.withhold_short_run(ri)
+            for st, ci in ri.intervals["itl"].items():
+                if ci is not None:
                     cover[st][1] += 1
-                    cover[st][0] += r.interval[0] <= truth_v[st] <= r.interval[1]
+                    cover[st][0] += ci[0] <= truth_v[st] <= ci[1]
             runs.append(ri)
         cis = uncertainty.delta_intervals(runs[0], runs[1], 0.95, [])
         for st, d in cis["itl"].items():

@@ -23,6 +23,7 @@ latencies × ``effect``). For each statistic (p50, p90, p95, p99) it prints:
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 from pathlib import Path
@@ -83,8 +84,104 @@ def analytic_oracle(n: int, rho: float, effect: float, p: float = 0.5, family: i
     fam = 1 - (1 - _norm_cdf(delta - zf)) ** family
     # 90 % for the family: each test needs power 1 − 0.1^(1/family)
     need_each = _norm_ppf(1 - 0.1 ** (1 / family)) + zf
-    return {"f": f, "n_eff": n / f, "delta": delta, "one": one, "family": fam,
+    # Hochberg's step-up over ``family`` independent tests rejects nothing exactly when, for every k, fewer
+    # than k p-values are ≤ α/(family − k + 1)... i.e. #{p ≤ α/j} < family − j + 1 for j = 1..family: sum
+    # over each test's band (≤ α/family, …, ≤ α, > α)
+    cuts = [alpha / j for j in range(family, 0, -1)]  # α/m < … < α
+    cdf = [_norm_cdf(delta - _norm_ppf(1 - c / 2)) for c in cuts]
+    bands = [cdf[0]] + [cdf[i] - cdf[i - 1] for i in range(1, family)] + [1 - cdf[-1]]
+    none = 0.0
+    for combo in itertools.product(range(family + 1), repeat=family):
+        if all(sum(1 for b in combo if b <= i) < i + 1 for i in range(family)):
+            none += math.prod(bands[b] for b in combo)
+    return {"f": f, "n_eff": n / f, "delta": delta, "one": one, "family": fam, "hochberg": 1 - none,
             "n_one_90": n * ((z1 + _norm_ppf(0.9)) / delta) ** 2, "n_family_90": n * (need_each / delta) ** 2}
+
+
+def _hochberg_any(pvals: list[float], alpha: float = 0.05) -> bool:
+    """Hochberg's step-up: some hypothesis is rejected when the k-th largest p-value is ≤ α/k for some k."""
+    ps = sorted(pvals, reverse=True)
+    return any(p <= alpha / (k + 1) for k, p in enumerate(ps))
+
+
+#: the ablations of ``--ablate``: what each switches off in casegen's estimate of the median's variance
+ABLATIONS = {
+    "casegen": "casegen as it is",
+    "true_neff": "casegen's draws with the true n_eff (no estimate)",
+    "no_t": "no t-widening for the factor's degrees of freedom",
+    "no_bm": "no batch-means raise",
+    "no_sum": "no √n-lag-sum raise",
+    "sum_var": "the lag-sum raise with its own noise (margin 1.645 · 2√(K/n) · f, not 2.326 · 2√(K·f/n))",
+    "none": "none of the three (the estimate's own noise only)",
+}
+
+
+def _patched(name: str, n: int, f_true: float) -> list[tuple[object, str, object]]:
+    """Module attributes to replace for ablation ``name`` (restored by the caller)."""
+    out: list[tuple[object, str, object]] = []
+    if name == "true_neff":
+        out.append((uncertainty, "n_eff_for_interval", lambda ne, df, c: n / f_true))
+    if name in ("no_t", "none"):
+        out.append((uncertainty, "n_eff_for_interval", lambda ne, df, c: ne))
+    if name in ("no_bm", "none"):
+        out += [(dependence, "BM_RAISE", {k: 1e9 for k in dependence.BM_RAISE}),
+                (dependence, "BM_RAISE_SHORT", {k: 1e9 for k in dependence.BM_RAISE_SHORT})]
+    plain = dependence._sum_margin
+    if name in ("no_sum", "none"):  # the raise only: the margin at f = 1 also decides "dependent at all"
+        out.append((dependence, "_sum_margin", lambda cur, k, n_: plain(cur, k, n_) if cur <= 1.0 else 1e9))
+    if name == "sum_var":  # Var f̂ ≈ 2(2K + 1)/n · f²: the sum's standard deviation grows with f, not √f
+        out.append((dependence, "_sum_margin", lambda cur, k, n_: plain(cur, k, n_) if cur <= 1.0
+                    else 1.645 * 2.0 * math.sqrt(k / n_) * cur))
+    return out
+
+
+def ablate(n: int, rho: float, eff: float, pairs: int) -> None:
+    """Where casegen's power goes: the three-median family (Holm, and Hochberg's step-up beside it) on the
+    same seeded runs with parts of the variance estimate switched off, and Holm over the first one or two
+    medians only (a smaller family), against the closed-form oracle."""
+    o = analytic_oracle(n, rho, eff)
+    metrics = ("ttft", "tpot", "e2e")
+    print(f"AR(1) ρ {rho}, {n} requests a run, optimized = baseline × {eff}; {pairs} pairs a row (same seeds)\n")
+    print("| estimate of the median's variance | Holm, 3 medians | Hochberg, 3 medians | Holm, 2 medians | Holm, 1 median "
+          "| draws' effective n (harmonic mean; truth " + f"{o['n_eff']:.0f}) |")
+    print("|---|---|---|---|---|---|")
+    for name, label in ABLATIONS.items():
+        saved = [(mod, attr, getattr(mod, attr)) for mod, attr, _v in _patched(name, n, o["f"])]
+        for mod, attr, v in _patched(name, n, o["f"]):
+            setattr(mod, attr, v)
+        try:
+            rng = np.random.default_rng([7, n, int(rho * 100)])
+            holm = {1: 0, 2: 0, 3: 0}
+            hoch = 0
+            inv_neff: list[float] = []
+            for _ in range(pairs):
+                sides = []
+                for side in range(2):
+                    ri = uncertainty.RunIntervals()
+                    for m in metrics:
+                        v = _lognormal(_ar1_gauss(rng, n, rho)) * (1.0 if side == 0 else eff)
+                        res, dep = series_stats(MetricSeries(v, v, np.ones(n)), ("p50",), 0.95, 1000, rng, "linear", m)
+                        ri.boot[m], ri.supported[m] = {"p50": res["p50"].draws}, {"p50": res["p50"].supported}
+                        ri.dependence[m], ri.n[m] = dep, n
+                        ri.draw_n_eff[m] = {"p50": res["p50"].draw_n_eff}
+                        if side == 0:
+                            inv_neff.append(1.0 / res["p50"].draw_n_eff)
+                    sides.append(ri)
+                for k in holm:
+                    fam = [(m, "p50") for m in metrics[:k]]
+                    cis = uncertainty.delta_intervals(sides[0], sides[1], 0.95, fam)
+                    holm[k] += any(cis[m]["p50"].significant and cis[m]["p50"].abs_high < 0 for m, _s in fam)
+                cis = uncertainty.delta_intervals(sides[0], sides[1], 0.95, [])
+                hoch += _hochberg_any([d.p_value if d.p_value is not None and d.abs_low + d.abs_high < 0 else 1.0
+                                       for d in (cis[m]["p50"] for m in metrics)])
+        finally:
+            for mod, attr, v in saved:
+                setattr(mod, attr, v)
+        print(f"| {label} | {holm[3] / pairs:.1%} | {hoch / pairs:.1%} | {holm[2] / pairs:.1%} | {holm[1] / pairs:.1%} "
+              f"| {len(inv_neff) / sum(inv_neff):.0f} |", flush=True)
+    one = [analytic_oracle(n, rho, eff, family=k)["family"] for k in (3, 2, 1)]
+    print(f"| oracle (true variance, closed form) | {one[0]:.1%} | {o['hochberg']:.1%} | {one[1]:.1%} | {one[2]:.1%} "
+          f"| {o['n_eff']:.0f} |")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,8 +191,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--effect", type=float, default=0.9)
     ap.add_argument("--pairs", type=int, default=200)
     ap.add_argument("--truth-runs", type=int, default=4000)
+    ap.add_argument("--ablate", action="store_true", help="only the ablation table (where casegen's power goes)")
     args = ap.parse_args(argv)
     n, rho, eff = args.n, args.rho, args.effect
+    if args.ablate:
+        ablate(n, rho, eff, args.pairs)
+        return
     rng = np.random.default_rng([7, n, int(rho * 100)])
     # the truth: the sampling distribution of each statistic of one run (same for every metric)
     truth_stats = np.array([[np.quantile(_lognormal(_ar1_gauss(rng, n, rho)), p) for p in PCTS.values()]

@@ -116,3 +116,17 @@ def test_heavy_tail_mean_widens_for_its_variance_kurtosis():
         expect = plain * sps.t.ppf(0.975, df) / 1.96
         assert lo_ratio * plain <= width(v) <= hi_ratio * plain
         assert abs(width(v) - expect) < 0.05 * expect
+
+
+def test_hochberg_oracle_matches_a_simulation():
+    """Hochberg's step-up over the three medians with the true variance (closed form, independent tests):
+    90.5 % at AR(1) ρ 0.5, 1,000 requests, −10 % — 0.8 points above Holm's 89.8 %; checked against 400,000
+    simulated triples of z-scores."""
+    o = power.analytic_oracle(1000, 0.5, 0.9)
+    rng = np.random.default_rng(2)
+    z = o["delta"] + rng.standard_normal((400_000, 3))
+    p = np.sort(np.where(z > 0, 2 * sps.norm.sf(np.abs(z)), 1.0), axis=1)
+    sim = float(np.mean((p[:, 0] <= 0.05 / 3) | (p[:, 1] <= 0.05 / 2) | (p[:, 2] <= 0.05)))
+    assert abs(o["hochberg"] - sim) < 0.003 and 0.9 < o["hochberg"] < 0.91
+    assert o["hochberg"] > o["family"]
+    assert abs(power.analytic_oracle(1000, 0.5, 0.9, family=1)["hochberg"] - o["one"]) < 1e-12

@@ -70,7 +70,9 @@ def test_example_report_shows_intervals_verdicts_and_threats(example_case):
     assert s["intervals"]["baseline"]["dependence"]["tpot"]["lag_autocorrelation"]["1"] > 0.85
     assert s["multiplicity"]["primary_family"][0] == {"metric": "ttft", "stat": "p99"}
     assert s["intervals"]["baseline"]["latency_ms"]["ttft"]["p99"] is None  # n = 100 < 368
-    assert s["intervals"]["baseline"]["latency_ms"]["ttft"]["p50"] is not None
+    # each run's own median interval is withheld (100 requests cannot show the run's own dependence)
+    assert s["intervals"]["baseline"]["latency_ms"]["ttft"]["p50"] is None
+    assert "100 requests are too few" in s["intervals"]["baseline"]["withheld"]["ttft"]["p50"]
     obj = s["slo_results"]["baseline"]["objectives"][0]
     assert obj["verdict"] == "inconclusive" and obj["requests_needed_to_pass"] == 459
     keys = {t["key"] for t in s["threats"]}

@@ -200,6 +200,7 @@ def apply(base_parts: list[Run], opt_parts: list[Run], base_iv, opt_iv, confiden
     for key, parts, iv in (("b", base_parts, base_iv), ("o", opt_parts, opt_iv)):
         iv.unit = "runs"
         iv.saturation = None  # the runs, not one run's requests, carry the variance now
+        iv.withheld = {}  # nor does one run need to show its own dependence
         pooled = uncertainty.metric_series(_pool_for_points(parts))
         part_series = [uncertainty.metric_series(r) for r in parts]
         for metric in list(iv.supported):

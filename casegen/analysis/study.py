@@ -686,6 +686,10 @@ def _analyze(case: Case, case_dir: Path) -> Study:
     for side, iv in intervals.items():  # a closed loop queueing at its cap: said, intervals kept
         if iv.saturation is not None and not iv.saturation.withhold:
             notes.append(f"{side_label(case, runs[side], side)}: {iv.saturation.reason}")
+    short = {side_label(case, runs[side], side): max(dep.n for dep in iv.dependence.values())
+             for side, iv in intervals.items() if iv.withheld and iv.dependence}
+    if short and not (len(intervals) == 2 and min(len(runs[s].parts) for s in SIDES) >= repetitions.MIN_RUNS):
+        notes.append(uncertainty.short_run_note(short))
     tp_cis: dict[str, dict[str, Any]] = {}
     tp_reasons: dict[str, str] = {}
     for side in SIDES:
@@ -1004,6 +1008,7 @@ def summary_dict(study: Study) -> dict[str, Any]:
                                for m, row in iv.intervals.items()},
                 "supported": iv.supported,
                 "unsupported_reason": iv.reasons,
+                "withheld": iv.withheld,
                 "n_eff": iv.n_eff,
                 "dependence": {m: {"lag_autocorrelation": {str(k): v for k, v in dep.lags.items()},
                                    "block_length": dep.block_length, "variance_factor": dep.lrv_factor,

@@ -49,6 +49,16 @@ MEAN_MIN_N_EFF = 500
 DEP_MIN_N_EFF = 30
 #: below this many requests no interval at all: autocorrelation of 0.5 cannot be told from chance
 MIN_REQUESTS = 50
+#: one run's own percentile interval needs this many requests (changes between two runs do not): below
+#: it a run cannot show its own dependence reliably — the tests find a weak long correlation (lag-1
+#: 0.135, positive for ~20 lags) in 65 % of 200-request runs, 94.5 % at 500, 98.5 % at 700 — and a
+#: 200-request stretch of a queue at 70 % load can look calm; the runs that look independent print
+#: intervals covering 78 % (weak long correlation) and 24–37 % (queue). docs/statistics.md section 3
+OWN_MIN_REQUESTS = 700
+#: the same for a mean's own interval (a mean carries the series' whole long-run variance, not a
+#: percentile indicator's share: weak long correlation at 500 and 700 requests printed means in 6 %
+#: and 2 % of runs that covered 71 % and 66 %)
+OWN_MEAN_MIN_REQUESTS = 1000
 #: percentiles whose indicator factor is read off the Gaussian copula (``percentile_floor``)
 CENTRAL = (0.25, 0.75)
 #: headline figures that are always primary: the medians a reader looks at first (page 1)
@@ -237,6 +247,9 @@ class RunIntervals:
     saturation: Saturation | None = None
     #: "requests" (one run, requests in send order) or "runs" (repetitions as the unit)
     unit: str = "requests"
+    #: metric → stat → why this run's own interval is withheld (†) although its draws support a change
+    #: (:func:`withhold_short_run`: too few requests for one run to show its own dependence)
+    withheld: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def withhold_saturated(out: RunIntervals, sat: Saturation | None) -> RunIntervals:
@@ -253,6 +266,49 @@ def withhold_saturated(out: RunIntervals, sat: Saturation | None) -> RunInterval
             out.intervals[metric][stat] = None
             out.reasons.setdefault(metric, {})[stat] = sat.reason
     return out
+
+
+def own_min_requests(stat: str) -> int:
+    """How many requests one run needs for its own interval of ``stat`` (a change needs fewer:
+    ``borrowed_draws``)."""
+    return OWN_MEAN_MIN_REQUESTS if stat_p(stat) is None else OWN_MIN_REQUESTS
+
+
+def short_run_reason(n: int, stat: str) -> str:
+    """Why a run's own interval of ``stat`` is withheld at ``n`` requests, in reader language."""
+    return (f"{n:,} requests are too few for one run to show how alike neighbouring requests are "
+            f"(its own {'mean' if stat_p(stat) is None else 'percentile'} intervals need ≥ "
+            f"{own_min_requests(stat):,}); the change's interval allows for it")
+
+
+def withhold_short_run(out: RunIntervals) -> RunIntervals:
+    """Withhold (†) one run's own latency intervals when it has too few requests to measure its own
+    dependence (``OWN_MIN_REQUESTS``; ``OWN_MEAN_MIN_REQUESTS`` for a mean). The draws stay, so
+    changes between two runs keep their intervals: they do not rest on one run looking independent
+    (``borrowed_draws``). A rule on n alone, fixed before any data is looked at: withholding in the
+    runs that look independent would print exactly in the lucky ones."""
+    if out.unit != "requests":
+        return out
+    for metric, row in out.intervals.items():
+        dep = out.dependence.get(metric)
+        if dep is None:
+            continue
+        for stat, ci in row.items():
+            if ci is not None and dep.n < own_min_requests(stat):
+                row[stat] = None
+                out.withheld.setdefault(metric, {})[stat] = short_run_reason(dep.n, stat)
+    return out
+
+
+def short_run_note(requests: dict[str, int]) -> str:
+    """The report's note when runs' own intervals are withheld for their length (``requests``: the
+    affected sides' labels → their number of requests), with what would support them."""
+    who = " and ".join(f"{label} ({n:,} requests)" for label, n in requests.items())
+    return (f"Each run's own latency intervals are withheld (†) for {who}: from one run that short, a weak "
+            "correlation between neighbouring requests lasting a few dozen requests cannot be told from chance, and it "
+            f"can make an interval half as wide as it should be. The changes' intervals allow for it. {OWN_MIN_REQUESTS:,} or more "
+            f"requests a run ({OWN_MEAN_MIN_REQUESTS:,} for a mean), or three or more runs per side (the runs as the "
+            "unit), would support each run's own intervals.")
 
 
 def _factor(resid: np.ndarray, dep: Dependence, floor: Dependence | None = None,
@@ -436,12 +492,13 @@ def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_i
         out.reasons[metric] = {s: r.reason for s, r in res.items() if r.reason}
         out.n_eff[metric] = {s: r.n_eff for s, r in res.items()}
         out.draw_n_eff[metric] = {s: r.draw_n_eff for s, r in res.items()}
-    out = withhold_saturated(out, run_saturation(run))
+    out = withhold_short_run(withhold_saturated(out, run_saturation(run)))
     if withhold:  # no steady part (casegen.analysis.transient): nothing for an interval to describe
         for metric in out.supported:
             out.intervals[metric] = {s: None for s in out.supported[metric]}
             out.supported[metric] = {s: False for s in out.supported[metric]}
             out.reasons[metric] = {s: withhold for s in out.supported[metric]}
+        out.withheld = {}
     return out
 
 

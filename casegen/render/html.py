@@ -256,13 +256,23 @@ def _results_rows(report: Report, found: dict[str, Finding]) -> list[dict[str, A
                           "base_ci": _ci_text(_pair(cib)), "opt_ci": _ci_text(_pair(cio)), "no_ci": no_ci,
                           "abs": fmt_ms_signed(d.abs) if d else "—", "pct": fmt_pct(d.pct) if d else "—",
                           "ci": ci_text, "verdict": verdict, "exploratory": exploratory,
-                          "why": f.evidence.note if f is not None and f.strength == "point_only" else ""})
+                          "why": (f.evidence.note if f is not None and f.strength == "point_only"
+                                  else _own_withheld(ib, io, m, stat))})
         nb = b[m].get("n") if m in b else None
         no = o[m].get("n") if m in o else None
         unit = "chunks" if m == "itl" else "requests"
         rows.append({"metric": METRIC_LABELS[m], "key": m, "note": METRIC_NOTES[m], "rows": group,
                      "n": f"n = {fmt_num(nb)} / {fmt_num(no)} {unit}" if nb or no else "n not reported (summary only)"})
     return rows
+
+
+def _own_withheld(ib: Any, io: Any, metric: str, stat: str) -> str:
+    """Why a side's own interval is withheld while the change keeps its interval (a short run), or ""."""
+    for iv in (ib, io):
+        why = iv.withheld.get(metric, {}).get(stat) if iv is not None else None
+        if why:
+            return str(why)
+    return ""
 
 
 def _pair(ci: list[float | None] | None) -> tuple[float, float] | None:
