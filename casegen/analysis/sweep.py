@@ -494,7 +494,9 @@ class Capacity:
     slos: list[SLO]
     attainment: float | None
     verdicts: list[PointSLO]  # one per sweep point, same order
-    limiting: list[str] = field(default_factory=list)  # SLOs that fail at ``above``
+    #: the SLOs that set the capacity: of those failing at ``above``, the ones crossing first when the
+    #: capacity is interpolated (all failing ones otherwise)
+    limiting: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     #: bootstrap interval of an interpolated capacity (req/s), see :func:`capacity_interval`
@@ -675,6 +677,14 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
           and pv.joint_attainment is not None and v.joint_attainment is not None
           and pv.joint_attainment > v.joint_attainment):
         t = (pv.joint_attainment - attainment) / (pv.joint_attainment - v.joint_attainment)
+        # which objective's own attainment crosses α first between the two points: that one limits
+        # the capacity; one that also misses at the failing point but crosses later does not
+        crossings = [((cp.attainment - attainment) / (cp.attainment - cf.attainment), slo_text(cf.slo))
+                     for cp, cf in zip(pv.checks, v.checks)
+                     if cf.attainment is not None and cf.attainment < attainment
+                     and cp.attainment is not None and cp.attainment > cf.attainment]
+        if crossings and len(crossings) == len(limiting):
+            limiting = _first_crossings(crossings)
     else:
         ts: list[tuple[float, str]] = []
         for cp, cf in zip(pv.checks, v.checks):
@@ -688,13 +698,25 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
                 break
             ts.append(((cf.slo.threshold_ms - cp.value_ms) / (cf.value_ms - cp.value_ms), slo_text(cf.slo)))
         if ts:
-            t, first_slo = min(ts)
-            limiting = [first_slo] + [s for s in limiting if s != first_slo]
+            t = min(ts)[0]
+            limiting = _first_crossings(ts)
     if t is None:
         return cap("bracketed", x_p, passed.achieved_out_tps, passed, fail, limiting)
     t = min(max(t, 0.0), 1.0)
     return cap("interpolated", _lerp(x_p, x_f, t), _lerp(passed.achieved_out_tps, fail.achieved_out_tps, t),
                passed, fail, limiting)
+
+
+#: two objectives whose crossings lie within this share of the bracketing interval limit together
+_CROSSING_TIE = 0.02
+
+
+def _first_crossings(crossings: Sequence[tuple[float, str]]) -> list[str]:
+    """The objectives whose crossing — fraction t of the way from the last passing point to the first
+    failing one — is the first (ties within :data:`_CROSSING_TIE`): the ones that set the capacity.
+    An objective that also misses at the failing point but crosses later does not limit it."""
+    t0 = min(t for t, _ in crossings)
+    return [name for t, name in sorted(crossings) if t <= t0 + _CROSSING_TIE]
 
 
 def _throughput_draws(pt: SweepPoint, rng, resamples: int):
