@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from casegen.analysis.teardown import SLOWDOWN_NAMED
 from casegen.formatting import fmt_load, fmt_ms, fmt_ms_signed, fmt_pct
 from casegen.registry import label as metric_label
 from casegen.render import charts
@@ -64,7 +65,9 @@ def run_sentences(t: Any) -> list[str]:
             word = "rises" if lo > 0 else "falls" if hi < 0 else "changes by"
             slope = (f"; TPOT {word} {d.slope_ms_per_request:,.2f} ms per extra request in flight ({d.confidence:.0%} "
                      f"interval {lo:,.2f} to {hi:,.2f}" + (", includes 0)" if lo <= 0 <= hi else ")"))
-        s.append(f"Decode slows with the number in flight: median TPOT {d.tpot_low_ms:,.1f} ms with "
+        pooled = "" if d.source == "this run" else f" ({d.source})"
+        head = "Decode slows with the number in flight" if d.ratio >= SLOWDOWN_NAMED else "TPOT against the number in flight"
+        s.append(f"{head}{pooled}: median TPOT {d.tpot_low_ms:,.1f} ms with "
                  f"{d.low_in_flight} in flight, {d.tpot_high_ms:,.1f} ms with {d.high_in_flight} "
                  f"({d.ratio:.2f}×){slope}.")
     s.append("Bottleneck — " + t.evidence + ".")
