@@ -135,6 +135,10 @@ def teardown_view(td: Any, chart: charts.Chart | None) -> dict[str, Any] | None:
 
 # --------------------------------------------------------------------------- segments
 
+#: the segments chart's whiskers are cut here (%): a few correlated requests can give an interval
+#: up to several times the baseline, which would flatten every other segment
+SEGMENT_WHISKER_MAX_PCT = 200.0
+
 AXIS_TITLE = {"input_tokens": "prompt length (input tokens)", "output_tokens": "output length (tokens)",
               "load": "load"}
 
@@ -144,12 +148,22 @@ def _segments_figure(axes: list[Any], narrow: bool):
     fig, axs = plt.subplots(n, 1, figsize=(4.4, 2.2 * n) if narrow else (8.0, 2.0 * n), squeeze=False)
     for ax, a in zip(axs[:, 0], axes):
         xs = np.arange(len(a.segments))
+        clipped = False
         for x, s in zip(xs, a.segments):
             base = s.baseline_mean_ms or 1.0
-            lo, hi = s.ci_ms[0] / base * 100, s.ci_ms[1] / base * 100
+            # a change of the mean is never below −100 % (segments' intervals are on the ratio scale);
+            # a whisker above SEGMENT_WHISKER_MAX_PCT is cut there and marked ▲ (its value is in the table)
+            lo, hi = max(s.ci_ms[0] / base * 100, -100.0), s.ci_ms[1] / base * 100
             colour = charts.C.better if s.verdict == "helps" else charts.C.worse if s.verdict == "hurts" else charts.C.muted
-            ax.plot([x, x], [lo, hi], color=colour, lw=2)
+            ax.plot([x, x], [lo, min(hi, SEGMENT_WHISKER_MAX_PCT)], color=colour, lw=2)
+            if hi > SEGMENT_WHISKER_MAX_PCT:
+                ax.plot([x], [SEGMENT_WHISKER_MAX_PCT], "^", color=colour, ms=6, clip_on=False)
+                clipped = True
             ax.plot([x], [(s.change_pct or 0.0)], "o", color=colour, ms=5)
+        if clipped:
+            ax.set_ylim(top=SEGMENT_WHISKER_MAX_PCT * 1.05)
+            ax.set_xlabel(f"▲ interval continues above +{SEGMENT_WHISKER_MAX_PCT:.0f}% (see the table)",
+                          fontsize=7.5, color=charts.C.muted, loc="right")
         ax.axhline(0, color=charts.C.ink, lw=0.8)
         if a.axis == "load":
             ticks = [f"{s.center:g}" for s in a.segments]
