@@ -219,6 +219,21 @@ def test_capacity_per_request_percentile_mode():
     assert cap.value_rps == pytest.approx(2.5)
 
 
+def test_an_uncertified_miss_is_inconclusive_to_the_reader_and_still_places_the_capacity():
+    """aiperf-sweep baseline at concurrency 8: the sweep table said 'fail', the SLO table 'inconclusive'
+    for both objectives. A miss only by the measured percentile is the SLO table's 'inconclusive'
+    (the walk still stops there: it is over the objective), 'over' said beside it."""
+    p90 = SLO(metric="ttft", percentile=90, threshold_ms=200)
+    sweep = build_sweep([request_run(2, [0.1] * 20, duration_s=10.0, index=0),
+                         request_run(4, [0.1] * 17 + [0.5] * 3, duration_s=5.0, index=1)])  # p90 over 200 ms
+    cap = capacity_at_slo(sweep, [p90], attainment=None)
+    v = cap.verdicts[1]
+    assert v.checks[0].meets is False and v.status == "fail" and cap.bound == "interpolated"
+    assert v.uncertified_fail and v.verdict == "inconclusive" and v.measured == "over"
+    assert cap.verdicts[0].verdict == "inconclusive" and cap.verdicts[0].measured == "within"
+    assert any("too few requests to certify the miss" in n for n in cap.notes)
+
+
 def _sweep_of(points, kind="rate"):
     """points: (load, achieved req/s, TTFT values in s); 1,000 requests per point unless given."""
     runs = []

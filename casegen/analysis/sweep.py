@@ -394,6 +394,24 @@ class PointSLO:
     attainment_target: float | None  # α used (per-request points with attainment set)
     missing: list[str] = field(default_factory=list)  # e.g. "TTFT p99 (the tool printed: mean, p50)"
     notes: list[str] = field(default_factory=list)
+    #: per-request point judged each SLO at its own percentile (no attainment level) whose "fail" rests
+    #: only on a measured percentile over its threshold, early stopping not certifying the miss: the
+    #: capacity walk stops here, the SLO verdict (certified or not) is "inconclusive"
+    uncertified_fail: bool = False
+
+    @property
+    def verdict(self) -> SLOStatus:
+        """The verdict a reader sees at this point, the same rule as the SLO table's: a miss only by the
+        measured percentile, not certified, is "inconclusive" (``status`` keeps "fail" for the walk)."""
+        return "inconclusive" if self.uncertified_fail else self.status
+
+    @property
+    def measured(self) -> Literal["within", "over"] | None:
+        """Per-request point: whether every measured percentile is within its objective ("within") or
+        one is over ("over"); None for summary-only points."""
+        if self.mode != "per-request" or any(c.meets is None for c in self.checks):
+            return None
+        return "over" if any(c.meets is False for c in self.checks) else "within"
 
 
 def _summary_check(point: SweepPoint, slo: SLO) -> SLOCheck:
@@ -451,12 +469,16 @@ def point_slo(point: SweepPoint, slos: Sequence[SLO], attainment: float | None =
         for c, res in zip(checks, summary.results):
             if res.verdict is not None and res.verdict.status != "pass":
                 c.note = "; ".join(x for x in (c.note, f"early stopping: {res.verdict.status} ({res.verdict.reason})") if x)
+        uncertified = False
         if "fail" in verdicts or any(c.meets is False for c in checks):
             status = "fail"
+            uncertified = "fail" not in verdicts
         elif all(v == "pass" for v in verdicts):
             status = "pass"
         else:
             status = "inconclusive"
+        return PointSLO("per-request", status, checks, joint, attainment, missing, list(summary.notes),
+                        uncertified_fail=uncertified)
     else:
         status = "pass" if joint is not None and joint >= attainment - 1e-12 else "fail"
     return PointSLO("per-request", status, checks, joint, attainment, missing, list(summary.notes))
@@ -642,6 +664,9 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
                      f"passing point ({below.label})")
         return cap("at_least", below.achieved_rps, below.achieved_out_tps, below, pts[first], missing=v.missing)
 
+    if v.uncertified_fail:
+        notes.append(f"{pts[first].label} is over an objective by its measured percentile, which places the "
+                     "capacity, but has too few requests to certify the miss (inconclusive, as in the SLO table)")
     limiting = [slo_text(c.slo) for c in v.checks if c.meets is False]
     if v.mode == "per-request" and attainment is not None:
         limiting = [slo_text(c.slo) for c in v.checks if c.attainment is not None and c.attainment < attainment] or limiting
