@@ -58,7 +58,8 @@ def run_sentences(t: Any) -> list[str]:
     elif p is not None and p.note:
         s.append(p.note[:1].upper() + p.note[1:] + ".")
     d = t.decode
-    if d is not None and d.high_in_flight > d.low_in_flight:
+    # a decode-bound run's bottleneck line already gives TPOT from the fewest to the most in flight
+    if d is not None and d.high_in_flight > d.low_in_flight and t.bottleneck != "decode":
         slope = ""
         if d.slope_ms_per_request is not None and d.slope_interval:
             lo, hi = d.slope_interval
