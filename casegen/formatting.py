@@ -98,6 +98,15 @@ def fmt_usd(v: float | None, digits: int | None = None) -> str:
     return (MINUS + s) if v < 0 and round(abs(v), digits) != 0 else s
 
 
+def usd_difference_shown(a_usd: float, b_usd: float) -> float:
+    """a − b as a reader computes it from the two figures printed: monthly money of $100 or more a side
+    is printed in whole dollars, so the difference is of the whole-dollar figures ("$1,493 − $1,019 =
+    $474", not the $475 of the unrounded $1,493.49 − $1,018.87); smaller amounts exactly."""
+    if min(abs(a_usd), abs(b_usd)) >= 100:
+        return float(round(a_usd) - round(b_usd))
+    return a_usd - b_usd
+
+
 def fmt_num(v: float | None, digits: int = 2) -> str:
     """A plain number; integers (and whole values ≥ 100) without decimals."""
     if _missing(v):

@@ -107,6 +107,21 @@ def test_revenue_effect_is_separate_and_hand_computed(tmp_path):
     s = summary_dict(study)
     assert s["cost"]["revenue_effect"]["usd_per_month"] == pytest.approx(study.revenue.usd_per_month)
     # not mixed into savings
-    assert s["cost"]["savings_usd_per_month"] == pytest.approx(
-        s["cost"]["baseline"]["usd_per_month"] - s["cost"]["optimized"]["usd_per_month"])
+    assert s["cost"]["savings_usd_per_month"] == pytest.approx(  # of the printed (whole-dollar) figures
+        round(s["cost"]["baseline"]["usd_per_month"]) - round(s["cost"]["optimized"]["usd_per_month"]))
     assert "not included in the savings" in render_html(study)
+
+
+def test_the_saving_is_the_difference_of_the_printed_monthly_figures():
+    """prompt-trimming: '$1,493 → $1,019 a month' beside 'Saves $475' (the unrounded difference); a reader
+    subtracts and gets $474. The saving is the difference of the whole-dollar figures."""
+    from casegen.formatting import fmt_usd, usd_difference_shown
+
+    c = Cost(baseline=sh(), optimized=sh(), requests_per_month=1_000_000, one_time_cost_usd=2000)
+    r = compare_costs(c, metrics(1.488, 300, 1500), metrics(2.181, 436, 2181))
+    b, o = r.baseline.usd_per_month, r.optimized.usd_per_month
+    assert b == pytest.approx(2222.2222 / 1.488) and o == pytest.approx(2222.2222 / 2.181)  # 1,493.43 / 1,018.90
+    assert round(b - o) == 475  # the unrounded difference
+    assert (fmt_usd(b, 0), fmt_usd(o, 0), fmt_usd(r.savings_usd_per_month, 0)) == ("$1,493", "$1,019", "$474")
+    assert "Saves $474 per month" in r.verdict and r.payback_months == pytest.approx(2000 / 474)
+    assert usd_difference_shown(12.34, 5.67) == pytest.approx(6.67)  # small money: exact (printed with cents)

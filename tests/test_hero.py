@@ -84,7 +84,7 @@ def test_so_what_restates_the_cost_section(studies):
 def test_sweep_charts_draw_the_objectives_percentile_first(studies):
     st = studies["inference-perf-llama3-8b-quantization-sweep"]
     assert sweep_chart_stats(st, "ttft") == ["p99", "p50"]  # objective TTFT p99 ≤ 500 ms
-    assert sweep_chart_stats(st, "tpot") == ["p99", "p50"]
+    assert sweep_chart_stats(st, "tpot") == []  # the demo's files have no per-token TPOT (left out)
 
 
 def test_the_drawn_segment_is_the_interpolation_the_capacity_uses(studies):

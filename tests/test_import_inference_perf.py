@@ -34,7 +34,12 @@ def test_every_file_imports_summary_only(path):
     lat = raw["successes"]["latency"]
     assert s["ttft"]["mean"] == pytest.approx(lat["time_to_first_token"]["mean"] * 1000)
     assert s["ttft"]["p50"] == pytest.approx(lat["time_to_first_token"]["median"] * 1000)
-    assert s["tpot"]["p99"] == pytest.approx(lat["time_per_output_token"]["p99"] * 1000)
+    if "kubecon-na-2025" in str(path):  # inference-perf before PR #410/#452: TPOT timed per stream line
+        assert "tpot" not in s
+        assert any(w.startswith("TPOT left out") for w in run.warnings)
+    elif lat.get("time_per_output_token"):  # 0.7.0: per token, read as it is
+        assert s["tpot"]["p99"] == pytest.approx(lat["time_per_output_token"]["p99"] * 1000)
+        assert not any(w.startswith("TPOT left out") for w in run.warnings)
     assert s["e2e"]["max"] == pytest.approx(lat["request_latency"]["max"] * 1000)
     assert "itl" not in s  # token-level ITL with intra-chunk zeros is not casegen's ITL
     assert s["throughput"]["requests_per_s"] == raw["successes"]["throughput"]["requests_per_sec"]
@@ -63,13 +68,37 @@ def test_stage_values_by_hand():
     assert m.extra["send_duration_s"] == pytest.approx(58.51001774193719)
     s = run.tool_summary
     assert s["ttft"]["mean"] == pytest.approx(31.12733216257766)
-    assert s["tpot"]["p50"] == pytest.approx(3.468046240533825)
     assert s["e2e"]["p90"] == pytest.approx(485.80294536659496)
     assert s["throughput"]["output_tokens_per_s"] == pytest.approx(64.23350089997027)
     assert s["tokens"]["input_total"] == pytest.approx(204.1 * 60)
     assert s["requests"] == {"total": 60, "succeeded": 60, "failed": 0}
-    # the token-level ITL median (3.7e-5 s) must not have become TPOT (3.47 ms)
-    assert s["tpot"]["p50"] > 1.0
+    # neither the token-level ITL median (3.7e-5 s) nor the per-stream-line time_per_output_token
+    # (3.47 ms) is TPOT: (480.5 − 31.1) ms ÷ (63.15 − 1) tokens = 7.23 ms a token, by hand
+    assert "tpot" not in s
+
+
+def test_line_timed_tpot_is_left_out_with_the_figures_that_show_it():
+    """inference-perf at the KubeCon demo's commit appended a time for every line of the event stream
+    (data line + blank line per event), so time_per_output_token is ~half the time per token."""
+    run = load_run(BASE, select="stage=0")
+    (w,) = [w for w in run.warnings if w.startswith("TPOT left out")]
+    assert "mean 3.47 ms" in w and "= 7.23 ms per token" in w and "PR #410/#452" in w
+    # every stage of both demo sweeps shows the same ~2.1× gap
+    for folder in (BASE, QUANT):
+        assert all("tpot" not in r.tool_summary for r in load_runs(folder))
+
+
+def test_per_token_tpot_is_kept(tmp_path):
+    """A report whose TPOT agrees with its own (E2E − TTFT) ÷ (tokens − 1) keeps it (the check is not a blanket drop)."""
+    raw = json.loads((BASE / "stage_0_lifecycle_metrics.json").read_text())
+    tpot = raw["successes"]["latency"]["time_per_output_token"]
+    for k in tpot:
+        tpot[k] *= 2.08  # what a per-token clock would have printed
+    f = tmp_path / "stage_0_lifecycle_metrics.json"
+    f.write_text(json.dumps(raw))
+    run = load_run(f)
+    assert run.tool_summary["tpot"]["p50"] == pytest.approx(3.468046240533825 * 2.08)
+    assert not any(w.startswith("TPOT left out") for w in run.warnings)
 
 
 def test_saturated_stage_warns():

@@ -362,6 +362,13 @@ def test_scenario_claims(built):
     tradeoffs = b["md"].split("## Trade-offs", 1)[1].split("\n## ", 1)[0]
     assert "At concurrency 1 the change makes TPOT worse" in tradeoffs
     assert "widened because 6 changes" in tradeoffs
+    # one point, one verdict: concurrency 8 (the compared point) is what the SLO table says for each
+    # objective (inconclusive: 24 requests cannot certify the miss), the sweep table adds "over"
+    c8 = s["sweep"]["sides"]["baseline"]["points"][2]
+    slo_verdicts = {o["verdict"] for o in s["slo_results"]["baseline"]["objectives"]}
+    assert slo_verdicts == {"inconclusive"} and c8["slo_status"] == "inconclusive" and c8["slo_measured"] == "over"
+    sweep_md = b["md"].split("| Offered load |", 1)[1].split("\n\n", 1)[0]
+    assert "| concurrency 8 (compared in detail) | 8.58 | inconclusive (over) |" in sweep_md, sweep_md
 
     s = built("missed_both")["summary"]
     assert [c["value"].split(",")[0] for c in s["page1"]["missed"]] == ["missed on both sides"]

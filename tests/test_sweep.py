@@ -80,7 +80,58 @@ def test_capacity_smallest_crossing_of_several_slos_wins():
     cap = capacity_at_slo(build_sweep(runs), [TTFT200, TPOT50])
     # TTFT crosses at t = 50/100 = 0.5; TPOT at t = 20/100 = 0.2 → TPOT limits: 2 + 0.2·2 = 2.4
     assert cap.value_rps == pytest.approx(2.4)
-    assert cap.limiting[0] == "TPOT p99 ≤ 50 ms"
+    # TTFT also misses at 4 req/s, but crosses later (3.0 req/s): it does not set the capacity
+    assert cap.limiting == ["TPOT p99 ≤ 50 ms"]
+
+
+def test_capacity_limiting_lists_objectives_crossing_together():
+    runs = [summary_run(rate=r, rps=x, ttft={"p99": t}, tpot={"p99": p}, index=i)
+            for i, (r, x, t, p) in enumerate([(1, 1.0, 100, 20), (2, 2.0, 150, 30), (4, 4.0, 250, 80)])]
+    cap = capacity_at_slo(build_sweep(runs), [TTFT200, TPOT50])
+    # TTFT crosses at t = (200−150)/(250−150) = 0.5, TPOT at (50−30)/(80−30) = 0.4: only TPOT limits
+    assert cap.value_rps == pytest.approx(2.8) and cap.limiting == ["TPOT p99 ≤ 50 ms"]
+    runs[2] = summary_run(rate=4, rps=4.0, ttft={"p99": 250}, tpot={"p99": 70}, index=2)
+    cap = capacity_at_slo(build_sweep(runs), [TTFT200, TPOT50])
+    # TTFT t = 0.5, TPOT t = 20/40 = 0.5: a tie, both set the capacity (TPOT's text sorts after TTFT's)
+    assert cap.value_rps == pytest.approx(3.0)
+    assert sorted(cap.limiting) == ["TPOT p99 ≤ 50 ms", "TTFT p99 ≤ 200 ms"]
+
+
+def test_capacity_marker_only_on_the_limiting_objectives_curve():
+    """The ◆ sits on the curve of an objective that sets the capacity; on the chart of one that does not
+    (it crosses later) the capacity is a throughput line, not a point far below that chart's SLO line."""
+    from casegen.render.sweep_charts import _capacity_stat
+
+    runs = [summary_run(rate=r, rps=x, ttft={"p99": t}, tpot={"p99": p}, index=i)
+            for i, (r, x, t, p) in enumerate([(1, 1.0, 100, 20), (2, 2.0, 150, 30), (4, 4.0, 250, 130)])]
+    cap = capacity_at_slo(build_sweep(runs), [TTFT200, TPOT50])  # TPOT limits (t = 0.2)
+    assert _capacity_stat(cap, "tpot", ("p99", "p50")) == "p99"
+    assert _capacity_stat(cap, "ttft", ("p99", "p50")) is None
+    every_point_passes = capacity_at_slo(three_points(p99s=(100, 120, 190)), [TTFT200])
+    assert _capacity_stat(every_point_passes, "ttft", ("p99", "p50")) == "p99"
+
+
+def test_capacity_limiting_by_attainment_crossing_per_request():
+    """Joint attainment decides the capacity; of the objectives missing α at the failing point, the one
+    whose own attainment crosses α first limits it (llm-d: TTFT at 23.8 req/s, not TPOT at ~29)."""
+    n = 400
+
+    def run(rate, dur, slow_ttft, slow_tpot, index):
+        ttft = np.where(np.arange(n) < slow_ttft * n, 0.5, 0.05)
+        df = make_requests_frame(ttft_s=ttft, e2e_s=ttft + np.where(np.arange(n)[::-1] < slow_tpot * n, 99 * 0.2, 99 * 0.01),
+                                 input_tokens=np.full(n, 10.0), output_tokens=np.full(n, 100.0))
+        meta = RunMeta(tool="t", format="t", source=f"pr-{index}.jsonl", sha256="0", model="m",
+                       request_rate=rate, duration_s=dur, index=index)
+        return Run(meta=meta, requests=df)
+
+    runs = [run(1, n / 1.0, 0.0, 0.0, 0), run(2, n / 2.0, 0.05, 0.0, 1), run(4, n / 4.0, 0.45, 0.2, 2)]
+    slo_tpot = SLO(metric="tpot", percentile=90, threshold_ms=100)
+    slo_ttft = SLO(metric="ttft", percentile=90, threshold_ms=200)
+    cap = capacity_at_slo(build_sweep(runs), [slo_ttft, slo_tpot], attainment=0.9)
+    assert cap.bound == "interpolated"
+    # own attainments at 2 → 4 req/s: TTFT 0.95 → 0.55 crosses 0.9 at t = 0.05/0.40 = 0.125;
+    # TPOT 1.0 → 0.8 at t = 0.1/0.2 = 0.5; both miss at 4 req/s, only TTFT limits
+    assert cap.limiting == ["TTFT p90 ≤ 200 ms"]
 
 
 def test_capacity_at_least_and_below_min():
@@ -166,6 +217,21 @@ def test_capacity_per_request_percentile_mode():
     assert cap.verdicts[0].checks[0].value_ms == pytest.approx(100.0)
     assert cap.verdicts[1].checks[0].value_ms == pytest.approx(500.0)
     assert cap.value_rps == pytest.approx(2.5)
+
+
+def test_an_uncertified_miss_is_inconclusive_to_the_reader_and_still_places_the_capacity():
+    """aiperf-sweep baseline at concurrency 8: the sweep table said 'fail', the SLO table 'inconclusive'
+    for both objectives. A miss only by the measured percentile is the SLO table's 'inconclusive'
+    (the walk still stops there: it is over the objective), 'over' said beside it."""
+    p90 = SLO(metric="ttft", percentile=90, threshold_ms=200)
+    sweep = build_sweep([request_run(2, [0.1] * 20, duration_s=10.0, index=0),
+                         request_run(4, [0.1] * 17 + [0.5] * 3, duration_s=5.0, index=1)])  # p90 over 200 ms
+    cap = capacity_at_slo(sweep, [p90], attainment=None)
+    v = cap.verdicts[1]
+    assert v.checks[0].meets is False and v.status == "fail" and cap.bound == "interpolated"
+    assert v.uncertified_fail and v.verdict == "inconclusive" and v.measured == "over"
+    assert cap.verdicts[0].verdict == "inconclusive" and cap.verdicts[0].measured == "within"
+    assert any("too few requests to certify the miss" in n for n in cap.notes)
 
 
 def _sweep_of(points, kind="rate"):

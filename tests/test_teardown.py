@@ -88,6 +88,32 @@ def test_decode_slowdown_with_requests_in_flight():
     assert "TPOT grows" in t.evidence
 
 
+def _closed_loop(conc: int, n_rounds: int, tpot_s: float, t0: float = 0.0) -> dict:
+    """``conc`` requests always in flight, in lock-step rounds: every request meets ``conc`` in flight."""
+    dur = 0.02 + 31 * tpot_s
+    starts = np.repeat(t0 + np.arange(n_rounds) * dur, conc) + np.tile(np.arange(conc) * 1e-6, n_rounds)
+    n = starts.size
+    return {"start_s": starts, "ttft_s": np.full(n, 0.02), "e2e_s": np.full(n, dur),
+            "input_tokens": np.full(n, 100.0), "output_tokens": np.full(n, 32)}
+
+
+def test_one_closed_loop_run_claims_no_tpot_comparison_and_a_sweep_pools_its_points():
+    """aiperf-sweep: at concurrency 8 every request met 8 in flight, so 'TPOT changes by less than 1.2×
+    with the number in flight' compared nothing, while the sweep's points show 15 → 26.5 ms. One level:
+    no claim; the sweep's points pooled: TPOT by in-flight count across the loads."""
+    tp = {1: 0.015, 4: 0.022, 8: 0.0265}  # TPOT at each concurrency (s)
+    runs = [_run(_closed_loop(c, 24 // c if c > 1 else 24, tp[c], t0=100.0 * i)) for i, c in enumerate(tp)]
+    alone = run_teardown(runs[-1], "c8")
+    assert alone.decode is not None and alone.decode.low_in_flight == alone.decode.high_in_flight == 8
+    assert alone.bottleneck == "decode" and "TPOT" not in alone.evidence
+    pooled = run_teardown(runs[-1], "c8", decode_runs=runs, decode_source="the sweep's 3 load points pooled")
+    d = pooled.decode
+    assert (d.low_in_flight, d.high_in_flight) == (1, 8) and d.source == "the sweep's 3 load points pooled"
+    assert d.tpot_low_ms == pytest.approx(15.0) and d.tpot_high_ms == pytest.approx(26.5)
+    assert "median TPOT grows 1.8× from 1 to 8 in flight (15.0 → 26.5 ms; the sweep's 3 load points pooled)" \
+        in pooled.evidence
+
+
 def test_sweep_uses_lowest_point_fit_and_cli_writes_diagnosis(tmp_path):
     files = [write_csv(tmp_path / f"rate{r}.csv", fifo_queue(n=300, rate=r, seed=int(r * 10))) for r in (0.5, 8.0)]
     runs = [_run(fifo_queue(n=300, rate=r, seed=int(r * 10)), rate=r) for r in (0.5, 8.0)]

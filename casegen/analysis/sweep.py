@@ -394,6 +394,24 @@ class PointSLO:
     attainment_target: float | None  # α used (per-request points with attainment set)
     missing: list[str] = field(default_factory=list)  # e.g. "TTFT p99 (the tool printed: mean, p50)"
     notes: list[str] = field(default_factory=list)
+    #: per-request point judged each SLO at its own percentile (no attainment level) whose "fail" rests
+    #: only on a measured percentile over its threshold, early stopping not certifying the miss: the
+    #: capacity walk stops here, the SLO verdict (certified or not) is "inconclusive"
+    uncertified_fail: bool = False
+
+    @property
+    def verdict(self) -> SLOStatus:
+        """The verdict a reader sees at this point, the same rule as the SLO table's: a miss only by the
+        measured percentile, not certified, is "inconclusive" (``status`` keeps "fail" for the walk)."""
+        return "inconclusive" if self.uncertified_fail else self.status
+
+    @property
+    def measured(self) -> Literal["within", "over"] | None:
+        """Per-request point: whether every measured percentile is within its objective ("within") or
+        one is over ("over"); None for summary-only points."""
+        if self.mode != "per-request" or any(c.meets is None for c in self.checks):
+            return None
+        return "over" if any(c.meets is False for c in self.checks) else "within"
 
 
 def _summary_check(point: SweepPoint, slo: SLO) -> SLOCheck:
@@ -451,12 +469,16 @@ def point_slo(point: SweepPoint, slos: Sequence[SLO], attainment: float | None =
         for c, res in zip(checks, summary.results):
             if res.verdict is not None and res.verdict.status != "pass":
                 c.note = "; ".join(x for x in (c.note, f"early stopping: {res.verdict.status} ({res.verdict.reason})") if x)
+        uncertified = False
         if "fail" in verdicts or any(c.meets is False for c in checks):
             status = "fail"
+            uncertified = "fail" not in verdicts
         elif all(v == "pass" for v in verdicts):
             status = "pass"
         else:
             status = "inconclusive"
+        return PointSLO("per-request", status, checks, joint, attainment, missing, list(summary.notes),
+                        uncertified_fail=uncertified)
     else:
         status = "pass" if joint is not None and joint >= attainment - 1e-12 else "fail"
     return PointSLO("per-request", status, checks, joint, attainment, missing, list(summary.notes))
@@ -494,7 +516,9 @@ class Capacity:
     slos: list[SLO]
     attainment: float | None
     verdicts: list[PointSLO]  # one per sweep point, same order
-    limiting: list[str] = field(default_factory=list)  # SLOs that fail at ``above``
+    #: the SLOs that set the capacity: of those failing at ``above``, the ones crossing first when the
+    #: capacity is interpolated (all failing ones otherwise)
+    limiting: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     #: bootstrap interval of an interpolated capacity (req/s), see :func:`capacity_interval`
@@ -640,6 +664,9 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
                      f"passing point ({below.label})")
         return cap("at_least", below.achieved_rps, below.achieved_out_tps, below, pts[first], missing=v.missing)
 
+    if v.uncertified_fail:
+        notes.append(f"{pts[first].label} is over an objective by its measured percentile, which places the "
+                     "capacity, but has too few requests to certify the miss (inconclusive, as in the SLO table)")
     limiting = [slo_text(c.slo) for c in v.checks if c.meets is False]
     if v.mode == "per-request" and attainment is not None:
         limiting = [slo_text(c.slo) for c in v.checks if c.attainment is not None and c.attainment < attainment] or limiting
@@ -675,6 +702,14 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
           and pv.joint_attainment is not None and v.joint_attainment is not None
           and pv.joint_attainment > v.joint_attainment):
         t = (pv.joint_attainment - attainment) / (pv.joint_attainment - v.joint_attainment)
+        # which objective's own attainment crosses α first between the two points: that one limits
+        # the capacity; one that also misses at the failing point but crosses later does not
+        crossings = [((cp.attainment - attainment) / (cp.attainment - cf.attainment), slo_text(cf.slo))
+                     for cp, cf in zip(pv.checks, v.checks)
+                     if cf.attainment is not None and cf.attainment < attainment
+                     and cp.attainment is not None and cp.attainment > cf.attainment]
+        if crossings and len(crossings) == len(limiting):
+            limiting = _first_crossings(crossings)
     else:
         ts: list[tuple[float, str]] = []
         for cp, cf in zip(pv.checks, v.checks):
@@ -688,13 +723,25 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
                 break
             ts.append(((cf.slo.threshold_ms - cp.value_ms) / (cf.value_ms - cp.value_ms), slo_text(cf.slo)))
         if ts:
-            t, first_slo = min(ts)
-            limiting = [first_slo] + [s for s in limiting if s != first_slo]
+            t = min(ts)[0]
+            limiting = _first_crossings(ts)
     if t is None:
         return cap("bracketed", x_p, passed.achieved_out_tps, passed, fail, limiting)
     t = min(max(t, 0.0), 1.0)
     return cap("interpolated", _lerp(x_p, x_f, t), _lerp(passed.achieved_out_tps, fail.achieved_out_tps, t),
                passed, fail, limiting)
+
+
+#: two objectives whose crossings lie within this share of the bracketing interval limit together
+_CROSSING_TIE = 0.02
+
+
+def _first_crossings(crossings: Sequence[tuple[float, str]]) -> list[str]:
+    """The objectives whose crossing — fraction t of the way from the last passing point to the first
+    failing one — is the first (ties within :data:`_CROSSING_TIE`): the ones that set the capacity.
+    An objective that also misses at the failing point but crosses later does not limit it."""
+    t0 = min(t for t, _ in crossings)
+    return [name for t, name in sorted(crossings) if t <= t0 + _CROSSING_TIE]
 
 
 def _throughput_draws(pt: SweepPoint, rng, resamples: int):

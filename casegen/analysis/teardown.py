@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -90,6 +91,8 @@ class DecodeSlowdown(FigureModel):
     slope_ms_per_request: float | None = Field(description="Theil–Sen slope of TPOT on in-flight count")
     slope_interval: list[float] | None
     confidence: float
+    source: str = Field(default="this run",
+                        description="'this run', or the sweep points whose requests are pooled")
 
 
 class RunTeardown(FigureModel):
@@ -218,17 +221,29 @@ def prefill_fit(run: Run, confidence: float = 0.95, source: str = "this run") ->
                       confidence=confidence, n=int(y.size), max_in_flight=kstar, light_load=light, source=source)
 
 
-def decode_slowdown(run: Run, confidence: float = 0.95) -> DecodeSlowdown | None:
-    f = _frame(run)
-    if f is None or not _timed(f):
+def decode_slowdown(run: Run | Sequence[Run], confidence: float = 0.95,
+                    source: str = "this run") -> DecodeSlowdown | None:
+    """Median TPOT at each number of requests in flight during decode (levels of ≥ MIN_LEVEL requests).
+
+    ``run`` may be several runs of one server (a sweep's points): their requests are pooled, each
+    counted against the requests in flight in its own run, so the levels span the sweep's loads —
+    one closed-loop run alone mostly shows one level (every request met its own concurrency)."""
+    runs = [run] if isinstance(run, Run) else list(run)
+    tpots, ms = [], []
+    for r in runs:
+        f = _frame(r)
+        if f is None or not _timed(f):
+            continue
+        ok = f["out"] >= 2
+        ttft, e2e, start = f["ttft"], f["e2e"], f["start"]
+        mid = start + ttft + (e2e - ttft) / 2
+        ms.append(in_flight_at(start, start + e2e, mid)[ok])
+        tpots.append(((e2e - ttft) / np.maximum(f["out"] - 1, 1) * 1e3)[ok])
+    if not ms:
         return None
-    ok = f["out"] >= 2
-    if ok.sum() < 2 * MIN_LEVEL:
+    m, tpot = np.concatenate(ms), np.concatenate(tpots)
+    if m.size < 2 * MIN_LEVEL:
         return None
-    ttft, e2e, start = f["ttft"], f["e2e"], f["start"]
-    mid = start + ttft + (e2e - ttft) / 2
-    m = in_flight_at(start, start + e2e, mid)[ok]
-    tpot = ((e2e - ttft) / np.maximum(f["out"] - 1, 1) * 1e3)[ok]
     levels = [DecodeLevel(in_flight=int(v), n=int((m == v).sum()), tpot_p50_ms=float(np.median(tpot[m == v])))
               for v in np.unique(m) if (m == v).sum() >= MIN_LEVEL]
     if not levels:
@@ -241,7 +256,8 @@ def decode_slowdown(run: Run, confidence: float = 0.95) -> DecodeSlowdown | None
     return DecodeSlowdown(levels=levels, low_in_flight=low.in_flight, high_in_flight=high.in_flight,
                           tpot_low_ms=low.tpot_p50_ms, tpot_high_ms=high.tpot_p50_ms,
                           ratio=high.tpot_p50_ms / low.tpot_p50_ms if low.tpot_p50_ms > 0 else 1.0,
-                          slope_ms_per_request=slope, slope_interval=interval, confidence=confidence)
+                          slope_ms_per_request=slope, slope_interval=interval, confidence=confidence,
+                          source=source)
 
 
 def _expected_ttft(fit: PrefillFit, inp: np.ndarray) -> np.ndarray:
@@ -281,9 +297,12 @@ def _pct(x: float) -> str:
     return f"{x * 100:.0f}%"
 
 
-def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit | None = None) -> RunTeardown | None:
+def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit | None = None,
+                 decode_runs: Sequence[Run] | None = None, decode_source: str = "this run") -> RunTeardown | None:
     """Teardown of one run; ``fit`` = a prefill fit from elsewhere (a sweep's lowest load point) used
-    when this run has no light-load requests of its own. None for summary-only runs or runs without TTFT."""
+    when this run has no light-load requests of its own; ``decode_runs`` = the runs whose requests
+    show how TPOT changes with the number in flight (a sweep's points; default this run). None for
+    summary-only runs or runs without TTFT."""
     f = _frame(run)
     if f is None or f["ttft"].size < 2:
         return None
@@ -328,7 +347,8 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
             "(the run's files record no queue time of the server's)")
     else:
         source, source_text = "none", "queue wait and prefill are not separable (see the notes)"
-    dec = decode_slowdown(run, confidence)
+    dec = decode_slowdown(list(decode_runs) if decode_runs else run, confidence,
+                          decode_source if decode_runs else "this run")
     if queue is not None and prefill is not None:
         shares = {"queue": queue / e2e_mean, "prefill": prefill / e2e_mean, "decode": decode_ms / e2e_mean}
     else:
@@ -357,16 +377,19 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
                     f"{int(k.max()) + 1} in flight); the server is saturated at this load")
     elif decode_ms / e2e_mean >= DECODE_BOUND:
         bottleneck = "decode"
+        where = "" if dec is None or dec.source == "this run" else f"; {dec.source}"
         if dec is not None and dec.ratio >= SLOWDOWN_NAMED and dec.high_in_flight > dec.low_in_flight:
-            evidence = (f"decode-bound: decode is {_pct(decode_ms / e2e_mean)} of end-to-end time and TPOT grows "
+            evidence = (f"decode-bound: decode is {_pct(decode_ms / e2e_mean)} of end-to-end time and median TPOT grows "
                         f"{dec.ratio:.1f}× from {dec.low_in_flight} to {dec.high_in_flight} in flight "
-                        f"({dec.tpot_low_ms:,.1f} → {dec.tpot_high_ms:,.1f} ms)")
+                        f"({dec.tpot_low_ms:,.1f} → {dec.tpot_high_ms:,.1f} ms{where})")
         else:
             mean_out = float(np.nanmean(f["out"])) if np.isfinite(f["out"]).any() else float("nan")
+            # "changes by less than" only over a range of loads actually seen: with one level, nothing was compared
             evidence = (f"decode-bound: decode is {_pct(decode_ms / e2e_mean)} of end-to-end time"
                         + (f" ({mean_out:,.0f} output tokens per request on average)" if math.isfinite(mean_out) else "")
-                        + (f"; TPOT changes by less than {SLOWDOWN_NAMED:.1f}× with the number in flight"
-                           if dec is not None else ""))
+                        + (f"; median TPOT changes by less than {SLOWDOWN_NAMED:.1f}× from {dec.low_in_flight} to "
+                           f"{dec.high_in_flight} in flight ({dec.tpot_low_ms:,.1f} → {dec.tpot_high_ms:,.1f} ms{where})"
+                           if dec is not None and dec.high_in_flight > dec.low_in_flight else ""))
     elif prefill is not None or queue is None:
         bottleneck = "prefill"
         rate = use.tokens_per_s if use is not None else None
@@ -418,7 +441,10 @@ def study_teardown(study) -> Teardown | None:
                 if cand is not None and cand.light_load:
                     fit = cand
                     break
-        t = run_teardown(run, study.label(side), conf, fit)
+        timed = [p.run for p in sw.points if not p.run.summary_only] if sw is not None else []
+        t = run_teardown(run, study.label(side), conf, fit,
+                         decode_runs=timed if len(timed) >= 2 else None,
+                         decode_source=f"the requests of the sweep's {len(timed)} load points pooled")
         if t is not None:
             out.sides[side] = t
     return out if out.sides else None

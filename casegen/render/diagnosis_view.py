@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from casegen.analysis.teardown import SLOWDOWN_NAMED
 from casegen.formatting import fmt_load, fmt_ms, fmt_ms_signed, fmt_pct
 from casegen.registry import label as metric_label
 from casegen.render import charts
@@ -57,14 +58,17 @@ def run_sentences(t: Any) -> list[str]:
     elif p is not None and p.note:
         s.append(p.note[:1].upper() + p.note[1:] + ".")
     d = t.decode
-    if d is not None and d.high_in_flight > d.low_in_flight:
+    # a decode-bound run's bottleneck line already gives TPOT from the fewest to the most in flight
+    if d is not None and d.high_in_flight > d.low_in_flight and t.bottleneck != "decode":
         slope = ""
         if d.slope_ms_per_request is not None and d.slope_interval:
             lo, hi = d.slope_interval
             word = "rises" if lo > 0 else "falls" if hi < 0 else "changes by"
             slope = (f"; TPOT {word} {d.slope_ms_per_request:,.2f} ms per extra request in flight ({d.confidence:.0%} "
                      f"interval {lo:,.2f} to {hi:,.2f}" + (", includes 0)" if lo <= 0 <= hi else ")"))
-        s.append(f"Decode slows with the number in flight: median TPOT {d.tpot_low_ms:,.1f} ms with "
+        pooled = "" if d.source == "this run" else f" ({d.source})"
+        head = "Decode slows with the number in flight" if d.ratio >= SLOWDOWN_NAMED else "TPOT against the number in flight"
+        s.append(f"{head}{pooled}: median TPOT {d.tpot_low_ms:,.1f} ms with "
                  f"{d.low_in_flight} in flight, {d.tpot_high_ms:,.1f} ms with {d.high_in_flight} "
                  f"({d.ratio:.2f}×){slope}.")
     s.append("Bottleneck — " + t.evidence + ".")
@@ -133,6 +137,10 @@ def teardown_view(td: Any, chart: charts.Chart | None) -> dict[str, Any] | None:
 
 # --------------------------------------------------------------------------- segments
 
+#: the segments chart's whiskers are cut here (%): a few correlated requests can give an interval
+#: up to several times the baseline, which would flatten every other segment
+SEGMENT_WHISKER_MAX_PCT = 200.0
+
 AXIS_TITLE = {"input_tokens": "prompt length (input tokens)", "output_tokens": "output length (tokens)",
               "load": "load"}
 
@@ -142,12 +150,22 @@ def _segments_figure(axes: list[Any], narrow: bool):
     fig, axs = plt.subplots(n, 1, figsize=(3.5, 2.4 * n) if narrow else (8.0, 1.6 * n), squeeze=False)
     for ax, a in zip(axs[:, 0], axes):
         xs = np.arange(len(a.segments))
+        clipped = False
         for x, s in zip(xs, a.segments):
             base = s.baseline_mean_ms or 1.0
-            lo, hi = s.ci_ms[0] / base * 100, s.ci_ms[1] / base * 100
+            # a change of the mean is never below −100 % (segments' intervals are on the ratio scale);
+            # a whisker above SEGMENT_WHISKER_MAX_PCT is cut there and marked ▲ (its value is in the table)
+            lo, hi = max(s.ci_ms[0] / base * 100, -100.0), s.ci_ms[1] / base * 100
             colour = charts.C.better if s.verdict == "helps" else charts.C.worse if s.verdict == "hurts" else charts.C.muted
-            ax.plot([x, x], [lo, hi], color=colour, lw=2)
+            ax.plot([x, x], [lo, min(hi, SEGMENT_WHISKER_MAX_PCT)], color=colour, lw=2)
+            if hi > SEGMENT_WHISKER_MAX_PCT:
+                ax.plot([x], [SEGMENT_WHISKER_MAX_PCT], "^", color=colour, ms=6, clip_on=False)
+                clipped = True
             ax.plot([x], [(s.change_pct or 0.0)], "o", color=colour, ms=5)
+        if clipped:
+            ax.set_ylim(top=SEGMENT_WHISKER_MAX_PCT * 1.05)
+            ax.set_xlabel(f"▲ interval continues above +{SEGMENT_WHISKER_MAX_PCT:.0f}% (see the table)",
+                          fontsize=7.5, color=charts.C.muted, loc="right")
         ax.axhline(0, color=charts.C.ink, lw=0.8)
         if a.axis == "load":
             ticks = [f"{s.center:g}" for s in a.segments]

@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from casegen.analysis.metrics import METRIC_LABELS
-from casegen.analysis.sweep import Capacity, Knee, Sweep
+from casegen.analysis.sweep import Capacity, Knee, Sweep, slo_text
 from casegen.formatting import fmt_ms_limit, fmt_sig3
 from casegen.registry import PERCENTILE_STATS
 from casegen.render.chart_memo import memoized
@@ -149,8 +149,12 @@ def _at(curve: list[tuple[float, float]], x: float) -> float | None:
 
 
 def _capacity_stat(cap: Capacity, metric: str, stats: Sequence[str]) -> str | None:
-    """The drawn statistic of ``metric`` that an SLO of the capacity constrains (e.g. p99 for 'TTFT p99 ≤ …')."""
+    """The drawn statistic of ``metric`` that an SLO limiting the capacity constrains (e.g. p99 for
+    'TTFT p99 ≤ …'); any SLO's when none limits (every point passes). On the chart of an objective
+    that does not limit, the capacity is not on its curve: the caller marks the throughput only."""
     for slo in cap.slos:
+        if cap.limiting and slo_text(slo) not in cap.limiting:
+            continue
         st = f"p{slo.percentile:g}"
         if slo.metric == metric and st in stats:
             return st

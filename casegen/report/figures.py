@@ -237,7 +237,11 @@ class SweepPoint(_Model):
     achieved_output_tokens_per_s: float | None
     data: Literal["per-request", "summary"]
     latency_ms: dict[str, StatMap] = Field(description="<ttft|tpot|e2e>.<p50|p90|p95|p99>")
-    slo_status: str | None = Field(description="pass | fail | inconclusive at this load")
+    slo_status: str | None = Field(description="pass | fail | inconclusive at this load: the SLO table's rule "
+                                               "(a miss early stopping does not certify is inconclusive)")
+    slo_measured: Literal["within", "over"] | None = Field(
+        None, description="per-request point: every measured percentile within its objective, or one over "
+                          "(what places the capacity); null for summary-only points")
 
 
 class SweepCapacity(_Model):

@@ -53,7 +53,10 @@ _STATS = {"mean": "mean", "median": "p50", "p90": "p90", "p95": "p95", "p99": "p
 
 DEFINITIONS = [
     "inference-perf's 'time_to_first_token' (first output token time − request start, seconds) is TTFT here, in ms.",
-    "inference-perf's 'time_per_output_token' ((last token time − first token time) / (tokens − 1)) is TPOT here.",
+    "inference-perf's 'time_per_output_token' ((last token time − first token time) / (tokens − 1)) is TPOT here, "
+    "when it agrees with the same report's E2E, TTFT and output tokens: inference-perf before PR #410/#452 "
+    "(April 2026) timed every line of the event stream (two per server-sent event) instead of every token, "
+    "which gives about half the real time per token; casegen then leaves TPOT out (said in the run's warnings).",
     "inference-perf's 'request_latency' (response end − request start) is end-to-end latency (E2E) here.",
     "inference-perf's 'inter_token_latency' is token-level: every token of a streamed chunk gets the chunk's "
     "arrival time, so most gaps are ~0; it is neither casegen's TPOT nor its per-chunk ITL and is not used.",
@@ -335,6 +338,36 @@ def read_per_request(path: Path, text: str, sha256: str) -> list[Run]:
                 parity_causes=dict(PARITY_CAUSES), tool_percentile_method="linear")]
 
 
+#: TPOT × (output tokens − 1) below this share of (E2E − TTFT), by the report's own means, is not per token
+_TPOT_DECODE_SHARE_MIN = 0.6
+
+
+def _line_timed_tpot(path: Path, summary: dict[str, dict[str, float]], succ: dict) -> str | None:
+    """Drop ``summary['tpot']`` when it cannot be per token; return the run's warning, or None.
+
+    inference-perf before PR #410/#452 appended a timestamp for every line its HTTP client read
+    from the event stream — the ``data:`` line and the blank line of each server-sent event, plus
+    the role, finish and ``[DONE]`` events — and divided (last − first) by that count − 1. With one
+    token per event this is about half the time per token (KubeCon NA 2025 demo, stage 0:
+    3.47 ms against (480 − 31) ms ÷ 62 tokens = 7.23 ms). The report's own means tell: the decode
+    time TPOT implies, mean TPOT × (mean output tokens − 1), must be close to mean E2E − mean
+    TTFT (E2E ends a few ms after the last token).
+    """
+    tpot, ttft, e2e = (summary.get(k, {}).get("mean") for k in ("tpot", "ttft", "e2e"))
+    out = succ.get("output_len") if isinstance(succ.get("output_len"), dict) else succ.get("output_tokens")
+    n_out = _num(path, out.get("mean"), "successes.output_len.mean") if isinstance(out, dict) else None
+    if tpot is None or ttft is None or e2e is None or n_out is None or n_out < 3 or e2e <= ttft:
+        return None
+    per_token_ms = (e2e - ttft) / (n_out - 1)
+    if tpot * (n_out - 1) >= _TPOT_DECODE_SHARE_MIN * (e2e - ttft):
+        return None
+    del summary["tpot"]
+    return (f"TPOT left out: inference-perf's time_per_output_token (mean {tpot:.3g} ms) is {per_token_ms / tpot:.2g} times smaller than "
+            f"the report's own (E2E − TTFT) ÷ (output tokens − 1) = ({e2e:.4g} − {ttft:.3g}) ms ÷ "
+            f"{n_out - 1:.3g} = {per_token_ms:.3g} ms per token: this inference-perf version timed every line of "
+            "the event stream (two per server-sent event), not every token (fixed in inference-perf PR #410/#452)")
+
+
 def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | None,
          config: dict | None = None) -> Run:
     doc = parse_json(text, path, EXPECTED)
@@ -370,6 +403,7 @@ def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | N
                 stats[cstat] = v * 1000.0
         if stats:
             summary[ckey] = stats
+    tpot_warning = _line_timed_tpot(path, summary, succ)
     tput = _obj(path, succ.get("throughput"), "successes.throughput", optional=True) or {}
     tp: dict[str, float] = {}
     for ikey, ckey in (("requests_per_sec", "requests_per_s"), ("output_tokens_per_sec", "output_tokens_per_s"),
@@ -453,6 +487,8 @@ def _run(path: Path, text: str, sha256: str, *, index: int, stage: int | str | N
                         f"{requested:.3g} req/s requested")
     if n_ok == 0:
         warnings.append("no request succeeded; there are no latency statistics")
+    if tpot_warning:
+        warnings.append(tpot_warning)
     if "tokens" in summary and schema == "prompt_len/output_len":
         warnings.append("token totals are derived as mean tokens × successful requests (this report "
                         "schema has no totals)")
