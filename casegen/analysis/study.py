@@ -743,7 +743,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
     from casegen.analysis.cache import cache_threats
 
     threats += cache_threats(runs, kind.key, a.confidence)
-    if kind.key != "serving":
+    if kind.key != "serving" or any(t.changes_answers for t in case.tradeoffs):
         from casegen.analysis.cheapwin import kind_threats
 
         threats = kind_threats(case, threats)

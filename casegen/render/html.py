@@ -446,7 +446,9 @@ def _tradeoffs(report: Report) -> list[dict[str, Any]]:
                  "loss": (f"{change:+.4g}{unit}".replace("-", "−") if change else "no change"),
                  "tolerance": f"{qf.tolerance:g}{unit}", "within": qf.verdict == "within",
                  "improved": loss < 0}
-        out.append({"t": t, "quality": q})
+        # "Quality not measured" is a threat of this case: the one-pager's shortened trade-off line still says it
+        unmeasured = q is None and any(th.key == "quality-not-measured" for th in report.threats)
+        out.append({"t": t, "quality": q, "unmeasured": unmeasured})
     return out
 
 
