@@ -275,6 +275,16 @@ def _own_withheld(ib: Any, io: Any, metric: str, stat: str) -> str:
     return ""
 
 
+def _latency_dagger(report: Report, results: list[dict[str, Any]]) -> str:
+    """Why the latency table's † rows have no interval, said only for the rows shown ("" without any):
+    summary-only data has no per-request latencies to put one on; otherwise too few independent requests."""
+    if not any(r["no_ci"] for g in results for r in g["rows"]):
+        return ""
+    if any(report.runs[s].source.data == "summary" for s in SIDES):
+        return "summary-only data: the tool printed the statistic, with no per-request latencies to put an interval on"
+    return "too few independent requests"
+
+
 def _pair(ci: list[float | None] | None) -> tuple[float, float] | None:
     return (ci[0], ci[1]) if ci and ci[0] is not None and ci[1] is not None else None
 
@@ -540,6 +550,7 @@ def _slos(report: Report) -> dict[str, Any] | None:
     if not report.slos:
         return None
     rows = []
+    bases: set[str] = set()  # how the rows shown were judged: the explanation above the table says only those
     for i, s in enumerate(report.slos):
         cells = []
         for side in SIDES:
@@ -554,6 +565,8 @@ def _slos(report: Report) -> dict[str, Any] | None:
                 cells.append({"status": "na", "observed": fmt_ms(val), "attainment": "—", "detail": detail})
                 continue
             r = summ.objectives[i]
+            if r.verdict is not None:  # a judged row: by per-request latencies, or by the tool's printed percentile
+                bases.add("printed" if r.attainment is None else "per-request")
             status = r.verdict or "na"
             detail = r.reason or ""
             if r.note and r.verdict:
@@ -574,7 +587,7 @@ def _slos(report: Report) -> dict[str, Any] | None:
             "goodput": any(j["goodput"] != "—" for j in joint),
             "one_token": any(j["one_token"] for j in joint) and any(s.metric == "tpot" for s in report.slos)}
     return {"rows": rows, "joint": joint, "show": show, "confidence": f"{a.slo_confidence:.0%}",
-            "tpot_rule": a.tpot_one_token}
+            "tpot_rule": a.tpot_one_token, "per_request": "per-request" in bases, "printed": "printed" in bases}
 
 
 def sweep_charts(study: Study) -> list[Any]:
@@ -716,6 +729,7 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
     render settings (theme, layout, page size, tightening level, the formats written beside)."""
     case = report.case
     found = {f.key: f for f in report.findings}
+    results = _results_rows(report, found)
     parity = []
     for s in SIDES:
         for p in report.runs[s].parity:
@@ -740,7 +754,8 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
         "business_summary": report.page1.in_short,
         "cost_basis": report.page1.cost_basis,
         "method": _method_rows(report),
-        "results": _results_rows(report, found),
+        "results": results,
+        "latency_dagger": _latency_dagger(report, results),
         "throughput": _throughput_rows(report),
         "teardown": _teardown(report, drawn),
         "diagnosis": diagnosis_view.teardown_view(report.teardown, drawn["diagnosis"]),

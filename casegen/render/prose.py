@@ -75,6 +75,13 @@ def throughput_caption(confidence: str, rate_bound: bool) -> str:
 
 # --- SLOs, sweeps, ladders ----------------------------------------------------------------------------
 JOINT_ATTAINMENT = "Requests meeting every objective"
+#: above an SLO table whose judged rows all rest on the tools' printed percentiles (summary-only data)
+SLO_PRINTED_ALL = ("The runs hold only the tools' summary statistics, so each objective is judged by the percentile the "
+                   "tool printed: pass means the printed value is within the threshold, fail that it exceeds it. With "
+                   "no per-request latencies there is no confidence statement behind either verdict.")
+#: … and beside per-request rows: the rows judged by a printed percentile say so in their "Why"
+SLO_PRINTED_SOME = ("Rows whose reason reads \"by the tool's printed …\" come from summary-only data: they compare the "
+                    "printed value with the threshold, with no confidence statement.")
 SWEEP_HEADING = "Load sweep and capacity at SLO"
 NO_SLOS_SWEEP = "No SLOs were given, so no capacity at SLO can be computed; the curves show the latency at each load."
 

@@ -1,0 +1,56 @@
+"""Fixed explanations in the report say only what applies to the rows shown (review of built outputs):
+summary-only SLO verdicts and † rows are not explained by per-request rules."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from casegen.analysis.study import analyze
+from casegen.case.model import load_case
+from casegen.render.markdown import render_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+AIPERF = ROOT / "tests" / "fixtures" / "aiperf" / "0.13.0"
+SUMMARY_CASE = """
+title: "Summary-only runs"
+author: "A. Tester"
+date: 2026-12-07
+summary: "AIPerf summary JSON only."
+system: {model: "test-model", hardware: "CPU", serving_stack: "test server"}
+workload: {description: "Synthetic streaming requests."}
+slos:
+  - {metric: ttft, percentile: 99, threshold_ms: 70}
+runs:
+  baseline: {path: runs/baseline.json, label: "Baseline"}
+  optimized: {path: runs/optimized.json, label: "Optimized"}
+"""
+
+
+def _summary_only_md(tmp_path: Path) -> str:
+    d = tmp_path / "case"
+    (d / "runs").mkdir(parents=True)
+    for side in ("baseline", "optimized"):
+        shutil.copy(AIPERF / f"{side}-c4" / "profile_export_aiperf.json", d / "runs" / f"{side}.json")
+    (d / "case.yaml").write_text(SUMMARY_CASE)
+    case, cd = load_case(d)
+    return render_markdown(analyze(case, cd))[0]
+
+
+def test_summary_only_slo_and_dagger_text(tmp_path):
+    md = _summary_only_md(tmp_path)
+    slo = md.split("## Service-level objectives", 1)[1].split("\n## ", 1)[0]
+    assert "by the tool's printed p99" in slo
+    assert "early-stopping" not in slo and "99% confidence" not in slo
+    assert "judged by the percentile the tool printed" in slo and "no confidence statement" in slo
+    legend = next(line for line in md.splitlines() if line.startswith("Latency: lower is better"))
+    assert "too few independent requests" not in legend and "summary-only data" in legend
+
+
+def test_per_request_case_keeps_the_early_stopping_rule():
+    case, cd = load_case(ROOT / "cases" / "h100-llama31-8b-fp8")
+    md = render_markdown(analyze(case, cd))[0]
+    slo = md.split("## Service-level objectives", 1)[1].split("\n## ", 1)[0]
+    assert "MLPerf LoadGen's early-stopping rule" in slo and "printed" not in slo
+    legend = next(line for line in md.splitlines() if line.startswith("Latency: lower is better"))
+    assert "† marks a point value without one (too few independent requests)" in legend
