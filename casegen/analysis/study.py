@@ -701,6 +701,8 @@ def _analyze(case: Case, case_dir: Path) -> Study:
     tp_delta_cis = {}
     for key in registry.THROUGHPUT_METRICS:
         why = next((f"{side_label(case, runs[s], s)}: {tp_reasons[s]}" for s in SIDES if tp_reasons[s]), "")
+        if tp_reasons["baseline"] and tp_reasons["baseline"] == tp_reasons["optimized"]:  # said once, of both
+            why = f"both sides: {tp_reasons['baseline']}"
         tp_delta_cis[key] = throughput_delta_ci(tp_cis["baseline"].get(key), tp_cis["optimized"].get(key),
                                                 a.confidence, why)
     delta_cis = (uncertainty.delta_intervals(intervals["baseline"], intervals["optimized"], a.confidence, family)

@@ -651,6 +651,8 @@ def cost_finding(study: Study) -> Finding | None:
 def _reason_clause(reason: str) -> str:
     """'BF16: no per-request send times' → 'no per-request send times for BF16' (a reason inside a sentence)."""
     side, sep, why = reason.partition(": ")
+    if sep and side == "both sides":
+        return f"{why}, on both sides"
     return f"{why} for {side}" if sep and side and ":" not in why and len(side) <= 40 else reason
 
 
