@@ -54,3 +54,23 @@ def test_per_request_case_keeps_the_early_stopping_rule():
     assert "MLPerf LoadGen's early-stopping rule" in slo and "printed" not in slo
     legend = next(line for line in md.splitlines() if line.startswith("Latency: lower is better"))
     assert "† marks a point value without one (too few independent requests)" in legend
+
+
+def test_prompt_trimming_per_token_rows_explained_and_one_pager_has_the_card_statistic():
+    """Fewer input tokens by design: the per-token cost that rises and the token rate that falls carry
+    no verdict and one sentence says why; the one-pager's table has the p95 its TTFT card shows."""
+    from casegen.render.html import render_html
+    from casegen.report.build import build_report
+
+    case, cd = load_case(ROOT / "cases" / "prompt-trimming-testserver")
+    study = analyze(case, cd)
+    report = build_report(study)
+    md = render_markdown(study, report=report)[0]
+    cost = md.split("## Cost and payback", 1)[1].split("\n## ", 1)[0]
+    assert ("Cost per 1M input + output tokens rises because prompt trimming uses fewer input tokens per request "
+            "by design") in cost
+    assert "The token rate (input + output tokens) carries no verdict: prompt trimming uses fewer input tokens" in md
+    assert any(k.startswith("latency:ttft:p95") for k in report.page1.selected)
+    one = render_html(study, report=report, layout="onepager")
+    assert "<h3>Latency (p50 / p95 / p99)</h3>" in one and "<th>TTFT p95</th>" in one
+    assert "Cost per 1M input + output tokens" not in one
