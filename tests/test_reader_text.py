@@ -74,3 +74,28 @@ def test_prompt_trimming_per_token_rows_explained_and_one_pager_has_the_card_sta
     one = render_html(study, report=report, layout="onepager")
     assert "<h3>Latency (p50 / p95 / p99)</h3>" in one and "<th>TTFT p95</th>" in one
     assert "Cost per 1M input + output tokens" not in one
+
+
+def test_recorded_commands_elide_local_folders():
+    from casegen.report.reproduce import elide_local_paths
+
+    cmd = ("aiperf profile --url http://localhost:8000/v1 --model meta-llama/Llama-3.1-8B "
+           "--tokenizer '/tmp/casegen-fixtures-raw2/tokenizer' --output-artifact-dir=/tmp/a/b/c /data")
+    assert elide_local_paths(cmd) == ("aiperf profile --url http://localhost:8000/v1 --model meta-llama/Llama-3.1-8B "
+                                      "--tokenizer '…/tokenizer' --output-artifact-dir=…/c /data")
+
+
+def test_generic_text_fits_the_case():
+    """Warm-up threat names GPU start-up work as a GPU server's; inter-chunk stalls get a possible cause,
+    not a certain one; a run of 59.9 s is not 'shorter than 60 s'; a parity difference that rounds to
+    0.00% is not singled out."""
+    from casegen.render import prose
+
+    assert prose.parity_largest("0.00%", "FP8", "TPOT", "std") == "No figure differs by more than 0.005%."
+    assert prose.parity_largest("+0.41%", "FP8", "TPOT", "std") == "Largest difference: +0.41% (FP8, TPOT std)."
+    case, cd = load_case(ROOT / "cases" / "inference-perf-llama3-8b-quantization-sweep")
+    study = analyze(case, cd)
+    short = [t for t in study.threats if t.key == "short-run"]
+    assert [t.side for t in short] == ["baseline"] and short[0].reason.startswith("59 s of traffic")  # 59.0 s; 59.9 s is not
+    warm = next(t for t in study.threats if t.key == "no-warmup")
+    assert "on a GPU server: CUDA graph capture" in warm.reason

@@ -281,8 +281,10 @@ def _latency_dagger(report: Report, results: list[dict[str, Any]]) -> str:
     if not any(r["no_ci"] for g in results for r in g["rows"]):
         return ""
     if any(report.runs[s].source.data == "summary" for s in SIDES):
-        return "summary-only data: the tool printed the statistic, with no per-request latencies to put an interval on"
-    return "too few independent requests"
+        why = "summary-only data: the tool printed the statistic, with no per-request latencies to put an interval on"
+    else:
+        why = "too few independent requests"
+    return f"† marks a point value without one ({why});"
 
 
 def _pair(ci: list[float | None] | None) -> tuple[float, float] | None:
@@ -774,13 +776,17 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
     compact = _compact_latency(report, found)
     parity = []
     for s in SIDES:
+        last_cause = None  # a cause shared by the flagged rows below it on the same side is said once
         for p in report.runs[s].parity:
+            cause = p.cause
+            if p.flagged:
+                cause, last_cause = ("same cause as above" if p.cause and p.cause == last_cause else p.cause), p.cause
             throughput = p.metric == "throughput"
             parity.append({"side": getattr(report.labels, s),
                            "metric": "Throughput" if throughput else METRIC_LABELS.get(p.metric, p.metric),
                            "stat": _PARITY_THROUGHPUT.get(p.stat, p.stat) if throughput else p.stat,
                            "ours": fmt_sig(p.ours, 4), "tool": fmt_sig(p.tool, 4), "diff": fmt_pct(p.diff_pct, digits=2),
-                           "flagged": p.flagged, "diff_pct": p.diff_pct, "cause": p.cause})
+                           "flagged": p.flagged, "diff_pct": p.diff_pct, "cause": cause})
     charts_shown = {k: drawn[k] for k in ("ttft_cdf", "e2e_cdf", "ladder", "ladder_compact")}
     return {
         "case": case,

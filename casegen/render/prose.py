@@ -221,6 +221,8 @@ def parity_summary(n: int, flagged: int, unexplained: int) -> str:
 
 
 def parity_largest(diff: str, side: str, metric: str, stat: str) -> str:
+    if diff.lstrip("+−-") == "0.00%":  # rounds to nothing at two decimals: no figure to single out
+        return "No figure differs by more than 0.005%."
     return f"Largest difference: {diff} ({side}, {metric} {stat})."
 
 
