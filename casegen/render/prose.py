@@ -37,7 +37,8 @@ def method_intro(summary_only: list[str]) -> str:
     how = (f"recomputed every figure it could; {' and '.join(summary_only)} carried only the tool's summary "
            "statistics, which are reported as printed" if summary_only else
            "recomputed every figure from the per-request records with one set of definitions (appendix A)")
-    return f"Both sides were measured with the benchmark client below. casegen re-read the tools' output files and {how}."
+    return (f"Both sides were measured with the benchmark client below. The report generator (casegen) re-read the "
+            f"tools' output files and {how}.")
 
 
 TOOLS_DIFFER = "The two sides were measured with different tools"
