@@ -99,3 +99,28 @@ def test_generic_text_fits_the_case():
     assert [t.side for t in short] == ["baseline"] and short[0].reason.startswith("59 s of traffic")  # 59.0 s; 59.9 s is not
     warm = next(t for t in study.threats if t.key == "no-warmup")
     assert "on a GPU server: CUDA graph capture" in warm.reason
+
+
+def test_in_short_opens_with_an_unsettled_capacity(tmp_path):
+    """A sweep whose capacity no load point certifies: 'In short' opens with that result, not with 'Worse:',
+    and its card's words are not set in headline type."""
+    from casegen.render.html import render_html
+    from casegen.report.build import build_report
+
+    d = tmp_path / "case"
+    (d / "runs").mkdir(parents=True)
+    for side, src in (("baseline", "baseline-sweep"), ("optimized", "optimized-sweep")):
+        shutil.copytree(AIPERF / src, d / "runs" / side)
+    (d / "case.yaml").write_text(SUMMARY_CASE.replace("runs/baseline.json", "runs/baseline").replace(
+        "runs/optimized.json", "runs/optimized").replace('label: "Baseline"}', 'label: "Baseline", sweep: true, '
+        'load: concurrency}').replace('label: "Optimized"}', 'label: "Optimized", sweep: true, load: concurrency}')
+        .replace("threshold_ms: 70}", "threshold_ms: 90}\n  - {metric: tpot, percentile: 90, threshold_ms: 35}")
+        .replace("percentile: 99, threshold_ms: 90", "percentile: 90, threshold_ms: 90"))
+    case, cd = load_case(d)
+    study = analyze(case, cd)
+    report = build_report(study)
+    assert any(c.value == "not established" for c in report.page1.cards)
+    assert report.page1.in_short.startswith("Moving from Baseline to Optimized: the capacity at the objectives is "
+                                            "not established (")
+    html = render_html(study, report=report)
+    assert '<div class="kpi-value kpi-value-words">not established</div>' in html
