@@ -124,3 +124,15 @@ def test_in_short_opens_with_an_unsettled_capacity(tmp_path):
                                             "not established (")
     html = render_html(study, report=report)
     assert '<div class="kpi-value kpi-value-words">not established</div>' in html
+
+
+def test_numbers_in_the_units_and_decimals_shown_beside_them():
+    from casegen.render.html import _delta_as_shown
+
+    assert _delta_as_shown(-0.0162, "1.02", "1.00") == "−0.02"
+    assert _delta_as_shown(-1.6, "64.2", "62.6") == "−1.6"
+    assert _delta_as_shown(-1152.4, "3,107", "1,954") == "−1,152"
+    assert _delta_as_shown(0.001, "1.02", "1.02") == "0"
+    case, cd = load_case(ROOT / "cases" / "prompt-trimming-testserver")
+    md = render_markdown(analyze(case, cd))[0]
+    assert "the tool's rule on the same requests gives 1.59 s" in md and "gives 1587" not in md

@@ -39,7 +39,6 @@ from casegen.formatting import (
     fmt_share,
     fmt_sig,
     fmt_sig3,
-    fmt_sig3_signed,
     fmt_usd,
     keep_units_together,
 )
@@ -306,6 +305,14 @@ def by_design(report: Report) -> tuple[set[str], str]:
     return {key for k in kinds for key in _BY_DESIGN_KEYS[k]}, " and ".join(kinds)
 
 
+def _delta_as_shown(delta: float, base: str, opt: str) -> str:
+    """A change written to the decimals of the two values beside it (1.02 → 1.00: −0.02, not −0.0162);
+    '0' when it rounds to nothing there."""
+    decimals = max((len(t.split(".", 1)[1]) if "." in t else 0) for t in (base, opt))
+    text = f"{abs(delta):,.{decimals}f}"
+    return "0" if float(text.replace(",", "")) == 0 else ("−" if delta < 0 else "+") + text
+
+
 def _throughput_by_design(report: Report) -> str:
     """Below the throughput table: why token rates that an intended change moves carry no verdict."""
     designed, tokens = by_design(report)
@@ -330,9 +337,9 @@ def _throughput_rows(report: Report) -> list[dict[str, Any]]:
         ok = d is not None and d.supported is True
         verdict = ("na" if bound or d is None or key in designed
                    else ("ns" if d.strength == "not_significant" else d.verdict))
-        rows.append({"label": label, "unit": unit, "base": fmt_sig3(getattr(b.throughput, key)),
-                     "opt": fmt_sig3(getattr(o.throughput, key)),
-                     "abs": fmt_sig3_signed(d.abs) if d else "—",
+        base, opt = fmt_sig3(getattr(b.throughput, key)), fmt_sig3(getattr(o.throughput, key))
+        rows.append({"label": label, "unit": unit, "base": base, "opt": opt,
+                     "abs": _delta_as_shown(d.abs, base, opt) if d else "—",
                      "pct": (fmt_pct(d.pct) + ("" if ok or bound else "†")) if d else "—",
                      "verdict": verdict})
     rb, ro = b.requests, o.requests
