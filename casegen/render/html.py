@@ -339,7 +339,7 @@ def _throughput_rows(report: Report) -> list[dict[str, Any]]:
                    else ("ns" if d.strength == "not_significant" else d.verdict))
         base, opt = fmt_sig3(getattr(b.throughput, key)), fmt_sig3(getattr(o.throughput, key))
         rows.append({"label": label, "unit": unit, "base": base, "opt": opt,
-                     "abs": _delta_as_shown(d.abs, base, opt) if d else "—",
+                     "abs": _delta_as_shown(d.abs, base, opt) if d and d.abs is not None else "—",
                      "pct": (fmt_pct(d.pct) + ("" if ok or bound else "†")) if d else "—",
                      "verdict": verdict})
     rb, ro = b.requests, o.requests

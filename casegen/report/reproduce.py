@@ -10,7 +10,6 @@ sides, every repetition and every load point of a sweep — with its SHA-256.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
