@@ -120,8 +120,9 @@ def test_in_short_opens_with_an_unsettled_capacity(tmp_path):
     study = analyze(case, cd)
     report = build_report(study)
     assert any(c.value == "not established" for c in report.page1.cards)
-    assert report.page1.in_short.startswith("Moving from Baseline to Optimized: the capacity at the objectives is "
-                                            "not established (")
+    assert report.page1.in_short.startswith("Moving from Baseline to Optimized: no load point of either side had "
+                                            "enough requests to certify")
+    assert "not established" not in report.page1.in_short  # the card says it (issue 23)
     html = render_html(study, report=report)
     assert '<div class="kpi-value kpi-value-words">not established</div>' in html
 

@@ -866,8 +866,8 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
     facts = [_clause(f.claim) for f in chosen if f.kind != "cost" and not (
         f.kind == "capacity" and f.value == "not established")]
     unsettled = next((f for f in chosen if f.kind == "capacity" and f.value == "not established"), None)
-    if not facts and unsettled is not None:  # it is the main result: "In short" opens with it, not with "Worse:"
-        facts = [f"the capacity at the objectives is not established ({unsettled.detail})"]
+    if not facts and unsettled is not None:  # the main result: "In short" opens with why (the card says "not
+        facts = [unsettled.detail]              # established"), not with "Worse:"
     if not study.sweeps:  # the operating point was stated in the lead: not again in each clause
         facts = [x.replace(f" at {operating_point(study)}", "") for x in facts]
     parts = [lead + " " + "; ".join(facts) + "." if facts else ""]
