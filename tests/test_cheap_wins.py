@@ -96,6 +96,37 @@ def test_prompt_trimming_case_page1(tmp_path):
     assert data["segments"]["notes"] == ["Not segmented by input length: the optimization changes it on purpose."]
 
 
+def test_serving_change_marked_changes_answers_needs_quality(tmp_path):
+    """A serving change (quantization) is not a cheap-win kind, but a trade-off marked changes_answers
+    without a quality measurement is "Quality not measured", major and first; unmarked, it is not."""
+    d = tmp_path / "case"
+    (d / "runs").mkdir(parents=True)
+    for name, seed in (("base", 1), ("opt", 2)):
+        write_csv(d / "runs" / f"{name}.csv", fifo_queue(n=300, rate=0.5, slots=8, inp=np.full(300, 800.0), seed=seed))
+    head = CASE_HEAD + """
+runs:
+  baseline: {path: runs/base.csv, label: "BF16"}
+  optimized: {path: runs/opt.csv, label: "FP8"}
+tradeoffs:
+  - technique: "FP8 weights"
+    what_changed: "A quantized checkpoint"
+    helps_when: "Decode is memory-bound"
+    hurts_when: "Accuracy-sensitive tasks"
+"""
+    (d / "case.yaml").write_text(head + "    changes_answers: true\n")
+    study, report = _report(d)
+    assert study.threats[0].key == "quality-not-measured" and study.threats[0].severity == "major"
+    assert study.threats[0].title == "Quality not measured"
+    assert "FP8 weights can change the answers" in study.threats[0].reason
+    assert any(c.startswith("Quality not measured") for c in report.page1.caveats)
+    (d / "case.yaml").write_text(head)
+    study, _ = _report(d)
+    assert "quality-not-measured" not in {t.key for t in study.threats}
+    (d / "case.yaml").write_text(head + "    changes_answers: true\n" + QUALITY.split("hurts_when")[1].split("\n", 1)[1])
+    study, _ = _report(d)
+    assert "quality-not-measured" not in {t.key for t in study.threats}
+
+
 def test_prompt_trimming_with_quality_guardrail(tmp_path):
     study, report = _report(_trim_case(tmp_path, quality=True))
     assert "quality-not-measured" not in {t.key for t in study.threats}

@@ -262,7 +262,7 @@ def test_prompt_trimming_headline_parity_is_explained():
     run = load_run(ROOT / "cases" / "prompt-trimming-testserver" / "runs" / "full-prompt.json")
     row = next(r for r in _parity(run, "linear") if r.metric == "ttft" and r.stat == "p95")
     assert row.flagged and row.diff_pct == pytest.approx(-3.08, abs=0.01)
-    assert row.cause.startswith("percentile method") and "rule on the same requests gives 213.3" in row.cause, row.cause
+    assert row.cause.startswith("percentile method") and "rule on the same requests gives 213 ms" in row.cause, row.cause
 
 
 def test_guidellm_load_kind_from_strategy():

@@ -112,7 +112,7 @@ def test_warmup_auto_trims_reports_and_analyses_the_steady_part(tmp_path):
         assert study.runs[side].requests is not None and len(study.runs[side].requests) == 600 - t.requests_trimmed
         assert t.seconds_trimmed is not None and 0 < t.seconds_trimmed < t.seconds
     # how much and why: in the notes, the threats and summary.json
-    assert any("as warm-up: MSER-5 puts the end of the warm-up transient at request" in n for n in study.notes)
+    assert any("as warm-up: the warm-up ends at request" in n for n in study.notes)
     threat = next(t for t in study.threats if t.key == "warmup-transient")
     assert "left out" in threat.reason and "steady part" in threat.reason
     out = tmp_path / "out"

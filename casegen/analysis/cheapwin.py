@@ -325,16 +325,19 @@ def _quality(study: Any) -> tuple[str, str]:
 
 
 def kind_threats(case: Any, threats: list[Threat]) -> list[Threat]:
-    """The threats of a cheap-win case: intended streaming differences dropped, and "Quality not
-    measured" first when the kind can change answers and no trade-off measures quality."""
+    """The threats of a case's kind: intended streaming differences dropped, and "Quality not measured"
+    first when the kind (or a trade-off marked ``changes_answers``) can change answers and no trade-off
+    measures quality."""
     kind = OPTIMIZATION_KINDS[case.optimization.kind]
     out = list(threats)
     if "streaming" in kind.intended:
         out = [t for t in out if t.key != "non-streaming-ttft"]
     measured = any(t.quality is not None for t in case.tradeoffs)
-    if kind.quality_risk and not measured:
+    risky = [t.technique for t in case.tradeoffs if t.changes_answers]
+    if (kind.quality_risk or risky) and not measured:
+        what = kind.label if kind.quality_risk else " and ".join(risky)
         out.insert(0, Threat("quality-not-measured", "major", "Quality not measured",
-                             f"{kind.label} can change the answers, and nothing in the case compares answer quality "
+                             f"{what} can change the answers, and nothing in the case compares answer quality "
                              "on the two sides: the saving may be paid for in quality",
                              "add tradeoffs[].quality with lm-eval result files (lm_eval: {baseline, optimized}) or "
                              "typed-in scores and a tolerance"))

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from casegen import registry
+from casegen.formatting import fmt_ms, fmt_sig
 from casegen.runs.model import Run
 
 PERCENTILES: dict[str, float] = {k: q * 100 for k in registry.PERCENTILE_STATS
@@ -397,7 +398,7 @@ def parity_cause(run: Run, metric: str, stat: str, tool_value: float, method: st
             # reader language; the case author is told how to reproduce the tool (report.build.author_actions)
             return (f"percentile method: the tool {PERCENTILE_WORDS.get(tool_method, tool_method)}, casegen "
                     f"{PERCENTILE_WORDS.get(method, method)}; the tool's rule on the same requests gives "
-                    f"{again:.4g}")
+                    f"{fmt_ms(again) if metric in registry.LATENCY_METRICS else fmt_sig(again, 4)}")
     return run.parity_causes.get(metric, "unexplained")
 
 

@@ -418,7 +418,8 @@ def slo_verdict(n: int, violations: int, p: float, confidence: float = 0.99) -> 
     needed = min_queries_to_pass(violations, p, confidence)
     if n >= needed:
         return Verdict("pass", n, violations, needed,
-                       f"{violations} of {n} requests over the threshold; ≤ {violations} passes from {needed} requests on")
+                       f"{violations} of {n} requests over the threshold; with {violations} over, {needed:,} requests are "
+                       "enough to pass")
     q = 1.0 - p
     sf = 1.0 - binom_cdf(violations - 1, n, q)  # P(X ≥ t)
     if sf <= 1.0 - confidence:

@@ -613,14 +613,24 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         for d in run.definitions:
             if d not in definitions:
                 definitions.append(d)
+        # one note per known cause (AIPerf's duration window moves all four throughput figures at once)
+        by_cause: dict[str, list] = {}
         for row in m.parity:
             if row.flagged:
-                notes.append(
-                    f"{side_label(case, run, side)}: casegen's {METRIC_LABELS.get(row.metric, row.metric)} {row.stat} "
-                    f"({_parity_value(row.ours, row.metric)}) differs from the tool's own figure "
-                    f"({_parity_value(row.tool, row.metric)}) by {fmt_pct(row.diff_pct, digits=2)}"
-                    + (f" — cause: {row.cause}" if row.cause and row.cause != "unexplained" else " — cause not known")
-                )
+                key = row.cause if row.cause and row.cause != "unexplained" else f"?{len(by_cause)}"
+                by_cause.setdefault(key, []).append(row)
+        for cause, rows in by_cause.items():
+            figures = "; ".join(f"{METRIC_LABELS.get(r.metric, r.metric)} {r.stat} {_parity_value(r.ours, r.metric)} vs "
+                                f"{_parity_value(r.tool, r.metric)} ({fmt_pct(r.diff_pct, digits=2)})" for r in rows)
+            row = rows[0]
+            notes.append(
+                f"{side_label(case, run, side)}: casegen's {METRIC_LABELS.get(row.metric, row.metric)} {row.stat} "
+                f"({_parity_value(row.ours, row.metric)}) differs from the tool's own figure "
+                f"({_parity_value(row.tool, row.metric)}) by {fmt_pct(row.diff_pct, digits=2)}"
+                if len(rows) == 1 else
+                f"{side_label(case, run, side)}: {len(rows)} of casegen's figures differ from the tool's own "
+                f"(casegen vs tool: {figures})")
+            notes[-1] += f" — cause: {cause}" if not cause.startswith("?") else " — cause not known"
     labels = {side: side_label(case, runs[side], side) for side in SIDES}
     slo_problems = checks.slo_metric_problems(case, metrics, labels)
     if slo_problems:
@@ -701,6 +711,8 @@ def _analyze(case: Case, case_dir: Path) -> Study:
     tp_delta_cis = {}
     for key in registry.THROUGHPUT_METRICS:
         why = next((f"{side_label(case, runs[s], s)}: {tp_reasons[s]}" for s in SIDES if tp_reasons[s]), "")
+        if tp_reasons["baseline"] and tp_reasons["baseline"] == tp_reasons["optimized"]:  # said once, of both
+            why = f"both sides: {tp_reasons['baseline']}"
         tp_delta_cis[key] = throughput_delta_ci(tp_cis["baseline"].get(key), tp_cis["optimized"].get(key),
                                                 a.confidence, why)
     delta_cis = (uncertainty.delta_intervals(intervals["baseline"], intervals["optimized"], a.confidence, family)
@@ -743,7 +755,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
     from casegen.analysis.cache import cache_threats
 
     threats += cache_threats(runs, kind.key, a.confidence)
-    if kind.key != "serving":
+    if kind.key != "serving" or any(t.changes_answers for t in case.tradeoffs):
         from casegen.analysis.cheapwin import kind_threats
 
         threats = kind_threats(case, threats)

@@ -117,7 +117,7 @@ def run_throughput_cis(run: Run, throughput: dict, confidence: float) -> tuple[d
     if len(ok) < MIN_REQUESTS:
         return {}, f"{len(ok)} requests: below {MIN_REQUESTS}"
     if not ok.all_known("start_s") or not ok.all_known("e2e_s"):
-        return {}, "no per-request send times"
+        return {}, "no per-request send times, only their order"
     if run.meta.extra.get("throughput_counts") is not None:
         return {}, "throughput is the whole run's while statistics use a trimmed part"
     start = ok["start_s"]

@@ -159,10 +159,11 @@ def detect(run: Run) -> Transient | None:
                   "short to leave its warm-up")
     elif cut:
         when = f", the first {seconds_cut:.1f} s of {seconds:.1f} s" if seconds_cut is not None and seconds else ""
-        reason = (f"MSER-5 puts the end of the warm-up transient at request {cut} of {n} in send order{when} "
-                  f"({by.upper() if by else ''} of the first requests differs from the rest)")
+        reason = (f"the warm-up ends at request {cut} of {n} in send order{when}: "
+                  f"{by.upper() + ' of the first requests differs' if by else 'the first requests differ'} from the rest, and this cut "
+                  "leaves the steadiest average (MSER-5 rule)")
     else:
-        reason = "MSER-5 finds no warm-up transient"
+        reason = "no warm-up found (MSER-5 rule: no early cut leaves a steadier average)"
     return Transient("MSER-5", n, cut, seconds, seconds_cut, by, steady, False, reason)
 
 

@@ -334,6 +334,10 @@ class TradeOff(_Strict):
     helps_when: str = Field(description="Conditions under which it pays off.")
     hurts_when: str = Field(description="Conditions under which it costs (latency, quality, ops).")
     quality: Quality | None = Field(None, description="Measured quality impact against a tolerance.")
+    changes_answers: bool = Field(
+        False, description="The technique can change the answers (quantization, pruning, a different checkpoint): "
+        "without `quality`, the report lists \"Quality not measured\" as a major threat.",
+    )
     step: str | None = Field(
         None, description="With runs.steps: the label of the step (or of the optimized side) this technique "
         "brought in; the ladder shows the trade-off next to that step.",

@@ -52,8 +52,8 @@ def run_sentences(t: Any) -> list[str]:
         where = ("at light load" if p.light_load else
                  f"over the {p.n} least-loaded requests (≤ {p.max_in_flight} others in flight, not light load)"
                  if p.max_in_flight is not None else "over every request (load per request unknown)")
-        s.append(f"Prefill rate {p.tokens_per_s:,.0f} prompt tokens/s ({rng}; Theil–Sen fit of TTFT on prompt "
-                 f"length {where}, {p.n} requests, from {p.source}): TTFT ≈ {p.intercept_ms:,.1f} ms + "
+        s.append(f"Prefill rate {p.tokens_per_s:,.0f} prompt tokens/s ({rng}; a straight line of TTFT against "
+                 f"prompt length, fitted robustly {where}, {p.n} requests, from {p.source}): TTFT ≈ {p.intercept_ms:,.1f} ms + "
                  f"{p.ms_per_token:.4f} ms × prompt tokens.")
     elif p is not None and p.note:
         s.append(p.note[:1].upper() + p.note[1:] + ".")

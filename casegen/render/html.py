@@ -39,7 +39,6 @@ from casegen.formatting import (
     fmt_share,
     fmt_sig,
     fmt_sig3,
-    fmt_sig3_signed,
     fmt_usd,
     keep_units_together,
 )
@@ -275,8 +274,54 @@ def _own_withheld(ib: Any, io: Any, metric: str, stat: str) -> str:
     return ""
 
 
+def _latency_dagger(report: Report, results: list[dict[str, Any]]) -> str:
+    """Why the latency table's † rows have no interval, said only for the rows shown ("" without any):
+    summary-only data has no per-request latencies to put one on; otherwise too few independent requests."""
+    if not any(r["no_ci"] for g in results for r in g["rows"]):
+        return ""
+    if any(report.runs[s].source.data == "summary" for s in SIDES):
+        why = "summary-only data: the tool printed the statistic, with no per-request latencies to put an interval on"
+    else:
+        why = "too few independent requests"
+    return f"† marks a point value without one ({why});"
+
+
 def _pair(ci: list[float | None] | None) -> tuple[float, float] | None:
     return (ci[0], ci[1]) if ci and ci[0] is not None and ci[1] is not None else None
+
+
+#: the throughput/cost keys whose tokens an intended change (optimization.kind) moves on purpose
+_BY_DESIGN_KEYS = {"input": ("total_tokens_per_s", "usd_per_million_total_tokens"),
+                   "output": ("output_tokens_per_s", "total_tokens_per_s", "usd_per_million_output_tokens",
+                              "usd_per_million_total_tokens")}
+
+
+def by_design(report: Report) -> tuple[set[str], str]:
+    """The token-rate and per-token cost keys an intended change moves on purpose (fewer tokens per
+    request: token rates fall, each remaining token costs more), and the tokens it changes ("input",
+    "output", "input and output"; "" for none). Those rows carry no better/worse colour."""
+    o = report.optimization
+    kinds = [k for k in ("input", "output") if o is not None and k in o.intended]
+    return {key for k in kinds for key in _BY_DESIGN_KEYS[k]}, " and ".join(kinds)
+
+
+def _delta_as_shown(delta: float, base: str, opt: str) -> str:
+    """A change written to the decimals of the two values beside it (1.02 → 1.00: −0.02, not −0.0162);
+    '0' when it rounds to nothing there."""
+    decimals = max((len(t.split(".", 1)[1]) if "." in t else 0) for t in (base, opt))
+    text = f"{abs(delta):,.{decimals}f}"
+    return "0" if float(text.replace(",", "")) == 0 else ("−" if delta < 0 else "+") + text
+
+
+def _throughput_by_design(report: Report) -> str:
+    """Below the throughput table: why token rates that an intended change moves carry no verdict."""
+    designed, tokens = by_design(report)
+    rows = [METRICS[k].label.lower() for k in THROUGHPUT_METRICS if k in designed]
+    if not rows or report.optimization is None:
+        return ""
+    return (f"The token rate{'s' if len(rows) > 1 else ''} ({', '.join(rows)}) carr{'y' if len(rows) > 1 else 'ies'} no "
+            f"verdict: {report.optimization.label} uses fewer {tokens} tokens per request by design, so "
+            f"{'they fall' if len(rows) > 1 else 'it falls'} without the server being slower.")
 
 
 def _throughput_rows(report: Report) -> list[dict[str, Any]]:
@@ -285,14 +330,16 @@ def _throughput_rows(report: Report) -> list[dict[str, Any]]:
     b, o = report.runs["baseline"], report.runs["optimized"]
     rows = []
     bound = report.deltas.rate_bound
+    designed, _ = by_design(report)
     for key in THROUGHPUT_METRICS:
         label, unit = METRICS[key].label, METRICS[key].unit
         d = report.deltas.throughput.get(key)
         ok = d is not None and d.supported is True
-        verdict = "na" if bound or d is None else ("ns" if d.strength == "not_significant" else d.verdict)
-        rows.append({"label": label, "unit": unit, "base": fmt_sig3(getattr(b.throughput, key)),
-                     "opt": fmt_sig3(getattr(o.throughput, key)),
-                     "abs": fmt_sig3_signed(d.abs) if d else "—",
+        verdict = ("na" if bound or d is None or key in designed
+                   else ("ns" if d.strength == "not_significant" else d.verdict))
+        base, opt = fmt_sig3(getattr(b.throughput, key)), fmt_sig3(getattr(o.throughput, key))
+        rows.append({"label": label, "unit": unit, "base": base, "opt": opt,
+                     "abs": _delta_as_shown(d.abs, base, opt) if d and d.abs is not None else "—",
                      "pct": (fmt_pct(d.pct) + ("" if ok or bound else "†")) if d else "—",
                      "verdict": verdict})
     rb, ro = b.requests, o.requests
@@ -367,13 +414,20 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     bb, ob = c.baseline.bound, c.optimized.bound
     pct_bound = {"at_most": "at_least", "at_least": "at_most"}.get(c.savings_bound, c.savings_bound)
 
+    designed, tokens = by_design(report)
+    rose_by_design: list[str] = []
+
     def row(label: str, key: str, fmt) -> dict:
         bv, ov = getattr(c.baseline, key), getattr(c.optimized, key)
         pct = (ov - bv) / bv * 100 if bv and ov is not None else None
         cells = {"label": label, "base": BOUND_SIGN.get(bb, "") + fmt(bv) if bv is not None else fmt(bv),
-                 "opt": BOUND_SIGN.get(ob, "") + fmt(ov) if ov is not None else fmt(ov)}
+                 "opt": BOUND_SIGN.get(ob, "") + fmt(ov) if ov is not None else fmt(ov), "by_design": False}
         if pct is None:
             return {**cells, "pct": fmt_pct(pct), "verdict": "na"}
+        if key in designed:  # fewer tokens per request on purpose: a per-token cost is no verdict
+            if pct > 0.5:
+                rose_by_design.append(label[:1].lower() + label[1:])
+            return {**cells, "pct": BOUND_SIGN.get(pct_bound, "") + fmt_pct(pct), "verdict": "na", "by_design": True}
         if pct_bound == "unknown":
             return {**cells, "pct": "—", "verdict": "na"}
         text = BOUND_SIGN.get(pct_bound, "") + fmt_pct(pct)
@@ -405,8 +459,14 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     payback = ("none" if c.payback_months is None else "immediate" if c.payback_months == 0
                else f"{other}{c.payback_months:.1f} months{mark}")
     roi = "n/a" if c.roi_pct is None else f"{same}{fmt_pct(c.roi_pct, digits=0)}{mark}"
+    kind = report.optimization.label if report.optimization is not None else ""
+    by_design_note = (f"{' and '.join(rose_by_design)[:1].upper()}{' and '.join(rose_by_design)[1:]} "
+                      f"{'rises' if len(rose_by_design) == 1 else 'rise'} because {kind} uses fewer {tokens} tokens "
+                      "per request by design, so each remaining token carries more of the request's cost; cost per "
+                      "request is the figure to compare." if rose_by_design else "")
     return {
         "tiles": {"saving": saving, "one_time": fmt_usd(c.one_time_cost_usd, 0), "payback": payback, "roi": roi},
+        "by_design_note": by_design_note,
         "rows": rows,
         "assumptions": {"baseline": c.baseline.assumptions, "optimized": c.optimized.assumptions},
         "volume": cs.requests_per_month,
@@ -446,7 +506,9 @@ def _tradeoffs(report: Report) -> list[dict[str, Any]]:
                  "loss": (f"{change:+.4g}{unit}".replace("-", "−") if change else "no change"),
                  "tolerance": f"{qf.tolerance:g}{unit}", "within": qf.verdict == "within",
                  "improved": loss < 0}
-        out.append({"t": t, "quality": q})
+        # "Quality not measured" is a threat of this case: the one-pager's shortened trade-off line still says it
+        unmeasured = q is None and any(th.key == "quality-not-measured" for th in report.threats)
+        out.append({"t": t, "quality": q, "unmeasured": unmeasured})
     return out
 
 
@@ -538,6 +600,7 @@ def _slos(report: Report) -> dict[str, Any] | None:
     if not report.slos:
         return None
     rows = []
+    bases: set[str] = set()  # how the rows shown were judged: the explanation above the table says only those
     for i, s in enumerate(report.slos):
         cells = []
         for side in SIDES:
@@ -552,6 +615,8 @@ def _slos(report: Report) -> dict[str, Any] | None:
                 cells.append({"status": "na", "observed": fmt_ms(val), "attainment": "—", "detail": detail})
                 continue
             r = summ.objectives[i]
+            if r.verdict is not None:  # a judged row: by per-request latencies, or by the tool's printed percentile
+                bases.add("printed" if r.attainment is None else "per-request")
             status = r.verdict or "na"
             detail = r.reason or ""
             if r.note and r.verdict:
@@ -572,7 +637,7 @@ def _slos(report: Report) -> dict[str, Any] | None:
             "goodput": any(j["goodput"] != "—" for j in joint),
             "one_token": any(j["one_token"] for j in joint) and any(s.metric == "tpot" for s in report.slos)}
     return {"rows": rows, "joint": joint, "show": show, "confidence": f"{a.slo_confidence:.0%}",
-            "tpot_rule": a.tpot_one_token}
+            "tpot_rule": a.tpot_one_token, "per_request": "per-request" in bases, "printed": "printed" in bases}
 
 
 def sweep_charts(study: Study) -> list[Any]:
@@ -716,15 +781,21 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
     render settings (theme, layout, page size, tightening level, the formats written beside)."""
     case = report.case
     found = {f.key: f for f in report.findings}
+    results = _results_rows(report, found)
+    compact = _compact_latency(report, found)
     parity = []
     for s in SIDES:
+        last_cause = None  # a cause shared by the flagged rows below it on the same side is said once
         for p in report.runs[s].parity:
+            cause = p.cause
+            if p.flagged:
+                cause, last_cause = ("same cause as above" if p.cause and p.cause == last_cause else p.cause), p.cause
             throughput = p.metric == "throughput"
             parity.append({"side": getattr(report.labels, s),
                            "metric": "Throughput" if throughput else METRIC_LABELS.get(p.metric, p.metric),
                            "stat": _PARITY_THROUGHPUT.get(p.stat, p.stat) if throughput else p.stat,
                            "ours": fmt_sig(p.ours, 4), "tool": fmt_sig(p.tool, 4), "diff": fmt_pct(p.diff_pct, digits=2),
-                           "flagged": p.flagged, "diff_pct": p.diff_pct, "cause": p.cause})
+                           "flagged": p.flagged, "diff_pct": p.diff_pct, "cause": cause})
     charts_shown = {k: drawn[k] for k in ("ttft_cdf", "e2e_cdf", "ladder", "ladder_compact")}
     return {
         "case": case,
@@ -740,8 +811,10 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
         "business_summary": report.page1.in_short,
         "cost_basis": report.page1.cost_basis,
         "method": _method_rows(report),
-        "results": _results_rows(report, found),
+        "results": results,
+        "latency_dagger": _latency_dagger(report, results),
         "throughput": _throughput_rows(report),
+        "throughput_by_design": _throughput_by_design(report),
         "teardown": _teardown(report, drawn),
         "diagnosis": diagnosis_view.teardown_view(report.teardown, drawn["diagnosis"]),
         "segments": diagnosis_view.segments_view(report, drawn["segments"]),
@@ -764,7 +837,8 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
         "keywords": list(case.tags) + [case.system.model, "LLM inference", "casegen"],
         "theme": theme,
         "layout": layout,
-        "compact_latency": _compact_latency(report, found),
+        "compact_latency": compact,
+        "compact_latency_stats": " / ".join(sorted({r["stat"] for r in compact}, key=TABLE_STATS.index)),
         "tight": tight,
         "page_glossary": Markup(GLOSSARY_PLACEHOLDER),
         # page 1 without a picture still spells out its terms (with one, the hero section carries them)
@@ -812,16 +886,22 @@ def _section_order(report: Report) -> list[str]:
 
 
 def _compact_latency(report: Report, found: dict[str, Finding]) -> list[dict[str, Any]]:
+    """The one-pager's latency table: p50 and p99 of each curve metric, and the statistic of every
+    latency finding page 1 shows (a card on TTFT p95 has its p95 row here)."""
     rows = []
     b, o = report.runs["baseline"].latency_ms, report.runs["optimized"].latency_ms
+    shown = {(k.split(":")[1], k.split(":")[2]) for k in report.page1.selected
+             if k.startswith("latency:") and k.count(":") == 2}
     for m in CURVE_METRICS:
-        for stat in ("p50", "p99"):
+        stats = sorted({"p50", "p99"} | {st for mm, st in shown if mm == m and st in TABLE_STATS},
+                       key=TABLE_STATS.index)
+        for stat in stats:
             d = report.deltas.latency_ms.get(m, {}).get(stat)
             if d is None:
                 continue
             verdict = _verdict_class(found.get(f"latency:{m}:{stat}"))
             pct = "n.s." if verdict == "ns" else fmt_pct(d.pct) + ("†" if verdict == "na" else "")
-            rows.append({"label": f"{METRIC_LABELS[m] if m != 'e2e' else 'E2E'} {stat}",
+            rows.append({"label": f"{METRIC_LABELS[m] if m != 'e2e' else 'E2E'} {stat}", "stat": stat,
                          "base": fmt_ms(b.get(m, {}).get(stat)), "opt": fmt_ms(o.get(m, {}).get(stat)),
                          "pct": pct, "verdict": verdict})
     return rows

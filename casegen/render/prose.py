@@ -37,7 +37,8 @@ def method_intro(summary_only: list[str]) -> str:
     how = (f"recomputed every figure it could; {' and '.join(summary_only)} carried only the tool's summary "
            "statistics, which are reported as printed" if summary_only else
            "recomputed every figure from the per-request records with one set of definitions (appendix A)")
-    return f"Both sides were measured with the benchmark client below. casegen re-read the tools' output files and {how}."
+    return (f"Both sides were measured with the benchmark client below. The report generator (casegen) re-read the "
+            f"tools' output files and {how}.")
 
 
 TOOLS_DIFFER = "The two sides were measured with different tools"
@@ -75,6 +76,13 @@ def throughput_caption(confidence: str, rate_bound: bool) -> str:
 
 # --- SLOs, sweeps, ladders ----------------------------------------------------------------------------
 JOINT_ATTAINMENT = "Requests meeting every objective"
+#: above an SLO table whose judged rows all rest on the tools' printed percentiles (summary-only data)
+SLO_PRINTED_ALL = ("The runs hold only the tools' summary statistics, so each objective is judged by the percentile the "
+                   "tool printed: pass means the printed value is within the threshold, fail that it exceeds it. With "
+                   "no per-request latencies there is no confidence statement behind either verdict.")
+#: … and beside per-request rows: the rows judged by a printed percentile say so in their "Why"
+SLO_PRINTED_SOME = ("Rows whose reason reads \"by the tool's printed …\" come from summary-only data: they compare the "
+                    "printed value with the threshold, with no confidence statement.")
 SWEEP_HEADING = "Load sweep and capacity at SLO"
 NO_SLOS_SWEEP = "No SLOs were given, so no capacity at SLO can be computed; the curves show the latency at each load."
 
@@ -214,6 +222,8 @@ def parity_summary(n: int, flagged: int, unexplained: int) -> str:
 
 
 def parity_largest(diff: str, side: str, metric: str, stat: str) -> str:
+    if diff.lstrip("+−-") == "0.00%":  # rounds to nothing at two decimals: no figure to single out
+        return "No figure differs by more than 0.005%."
     return f"Largest difference: {diff} ({side}, {metric} {stat})."
 
 

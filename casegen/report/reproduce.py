@@ -9,6 +9,7 @@ sides, every repetition and every load point of a sweep — with its SHA-256.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,19 @@ def _from_files(run: Run) -> dict[str, str]:
         out["hardware"] = (f"{count}× " if count else "") + name.replace("_", " ")
     cli = meta.extra.get("cli_command")
     if isinstance(cli, str) and cli.strip():
-        out["command"] = cli.strip()
+        out["command"] = elide_local_paths(cli.strip())
     return out
+
+
+#: an absolute (or home-relative) path of two or more parts inside a command, after a space, quote or "="
+_LOCAL_PATH = re.compile(r"(^|[\s'\"=])(~?/(?:[^\s'\"/]+/)+)([^\s'\"/]+)")
+
+
+def elide_local_paths(command: str) -> str:
+    """The tool's recorded command with the folders of local paths elided ("/tmp/x/tokenizer" →
+    "…/tokenizer"): they name the benchmarking machine's folders, which mean nothing to a reader (URLs
+    and model ids such as "meta-llama/Llama-3.1-8B" are left alone)."""
+    return _LOCAL_PATH.sub(lambda m: f"{m.group(1)}…/{m.group(3)}", command)
 
 
 def _tool_name(run: Run) -> str:

@@ -596,10 +596,11 @@ def read_jsonl(path: Path, text: str, sha256: str, *, attach_summary: bool = Tru
     causes = dict(AIPERF_PARITY_CAUSES)
     window = _phase_window_s(sobj) if sib is not None else None
     if window is not None and meta.duration_s:
+        rate = meta.request_rate is not None and math.isfinite(meta.request_rate)
         causes["throughput"] = (
-            f"duration window: AIPerf divides by its profiling phase (start_time → end_time, {window:.3f} s; "
-            "under a request-rate schedule it includes the wait before the first request), casegen by first "
-            f"request sent → last response ({meta.duration_s:.3f} s)")
+            f"duration window: AIPerf divides by its profiling phase (start_time → end_time, {window:.3f} s"
+            + ("; under a request-rate schedule it includes the wait before the first request" if rate else "")
+            + f"), casegen by first request sent → last response ({meta.duration_s:.3f} s)")
     if meta.streaming is False:
         df["ttft_s"] = np.nan
     n_fail = int((~df["success"]).sum())

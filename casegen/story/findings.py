@@ -651,6 +651,8 @@ def cost_finding(study: Study) -> Finding | None:
 def _reason_clause(reason: str) -> str:
     """'BF16: no per-request send times' → 'no per-request send times for BF16' (a reason inside a sentence)."""
     side, sep, why = reason.partition(": ")
+    if sep and side == "both sides":
+        return f"{why}, on both sides"
     return f"{why} for {side}" if sep and side and ":" not in why and len(side) <= 40 else reason
 
 
@@ -863,6 +865,9 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
     # a capacity no load point certified is said once, by its card ("not established"); not again here
     facts = [_clause(f.claim) for f in chosen if f.kind != "cost" and not (
         f.kind == "capacity" and f.value == "not established")]
+    unsettled = next((f for f in chosen if f.kind == "capacity" and f.value == "not established"), None)
+    if not facts and unsettled is not None:  # the main result: "In short" opens with why (the card says "not
+        facts = [unsettled.detail]              # established"), not with "Worse:"
     if not study.sweeps:  # the operating point was stated in the lead: not again in each clause
         facts = [x.replace(f" at {operating_point(study)}", "") for x in facts]
     parts = [lead + " " + "; ".join(facts) + "." if facts else ""]
