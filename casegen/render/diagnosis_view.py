@@ -165,7 +165,7 @@ def _segments_figure(axes: list[Any], narrow: bool):
         if clipped:
             ax.set_ylim(top=SEGMENT_WHISKER_MAX_PCT * 1.05)
             ax.set_xlabel(f"▲ interval continues above +{SEGMENT_WHISKER_MAX_PCT:.0f}% (see the table)",
-                          fontsize=7.5, color=charts.C.muted, loc="right")
+                          fontsize=charts.text_pt() - 1, color=charts.C.muted, loc="right")
         ax.axhline(0, color=charts.C.ink, lw=0.8)
         if a.axis == "load":
             ticks = [f"{s.center:g}" for s in a.segments]
