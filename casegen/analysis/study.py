@@ -447,10 +447,12 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
                 r.cost = side_cost(pricing, cost_metrics, c, r.key,
                                    f"{r.capacity.text()} per replica at SLO, from the sweep")
                 r.cost.bound, r.cost.established = r.capacity.cost_bound, r.capacity.established
-                for bound, other_bound in (("at_least", "at_most"), ("at_most", "at_least")):
-                    # priced at an end of its range, for a step beside a bound (ladder.step_costs)
+                for other_bound in ("at_most", "at_least"):
+                    # priced at an end of its range, for a step beside a bound (ladder.step_costs); keyed
+                    # by the cost's bound there. An estimate without a range stays a point: nothing to add
                     pc = _pricing_capacity(r.capacity, other_bound)
-                    if pc.cost_bound != bound:
+                    bound = pc.cost_bound
+                    if bound == "point":
                         continue
                     hosted = pricing.self_hosted
                     assert hosted is not None  # this branch prices a self-hosted rung

@@ -577,13 +577,14 @@ class Capacity:
         return (ends[1], "at_least") if other_cost_bound == "at_most" else (ends[0], "at_most")
 
     def ends_text(self) -> str:
-        """'interpolated between 22.1 and 31.2 req/s' or 'interval 20.5–27.9 req/s' (for :meth:`ends_rps`)."""
+        """The range of :meth:`ends_rps` in words: 'between its load points at 22.1 and 31.2 req/s' or
+        'interval 20.5–27.9 req/s'; '' without one."""
         ends = self.ends_rps()
         if ends is None:
             return ""
         if self.interval_rps is not None:
-            return f"its interval is {_fmt(ends[0])}–{_fmt(ends[1])} req/s"
-        return f"interpolated between the load points at {_fmt(ends[0])} and {_fmt(ends[1])} req/s"
+            return f"interval {_fmt(ends[0])}–{_fmt(ends[1])} req/s"
+        return f"between its load points at {_fmt(ends[0])} and {_fmt(ends[1])} req/s"
 
     def verdicts_index(self, point: SweepPoint) -> int:
         """Position of ``point`` in the sweep (and in ``verdicts``)."""

@@ -958,12 +958,7 @@ def ladder_estimates_note(study: Study) -> str | None:
                 ranged.setdefault(r.label, r.capacity)
     if not ranged:
         return None
-    def where(cap: Any) -> str:
-        lo, hi = cap.ends_rps()
-        if cap.interval_rps is not None:
-            return f"{fmt_rate(cap.value_rps)}, interval {fmt_rate(lo, '')}–{fmt_rate(hi)}"
-        return f"{fmt_rate(cap.value_rps)}, between its load points at {fmt_rate(lo, '')} and {fmt_rate(hi)}"
-    which = "; ".join(f"{label} {where(cap)}" for label, cap in ranged.items())
+    which = "; ".join(f"{label} {fmt_rate(cap.value_rps)}, {cap.ends_text()}" for label, cap in ranged.items())
     return ("The bars use the interpolated capacities (" + which + "). The figures marked ≥, ≤ or 'at least' count "
             "each at the end of its range that keeps them true, so they are more cautious than the bars.")
 
