@@ -85,6 +85,19 @@ def fmt_pct(v: float | None, signed: bool = True, digits: int = 1) -> str:
 BOUND_SIGN = {"at_most": "≤ ", "at_least": "≥ "}
 
 
+def fmt_pct_bound(kind: str, v: float | None, digits: int = 1) -> str:
+    """A relative change known as a point or a bound, in words a reader does not have to negate:
+    ``kind`` 'at_most' (change ≤ v) with v = −24.9 → '≥ 24.9% lower'; 'at_least' with +10 → '≥ 10.0%
+    higher'; 'point' → '−24.9%'."""
+    if kind not in BOUND_SIGN or _missing(v):
+        return fmt_pct(v, digits=digits)
+    assert v is not None
+    size = fmt_pct(abs(v), signed=False, digits=digits)
+    if v < 0:  # a fall: 'at most −25 %' is a fall of at least 25 %
+        return f"{'≥' if kind == 'at_most' else '≤'} {size} lower"
+    return f"{'≤' if kind == 'at_most' else '≥'} {size} higher"
+
+
 def fmt_usd(v: float | None, digits: int | None = None) -> str:
     """US dollars, digits by magnitude unless given: $13,096, $4.21, $0.0123, −$120."""
     if _missing(v):

@@ -299,7 +299,7 @@ def test_scenario_claims(built):
 
     s = built("bounded")["summary"]
     values = [c["value"] for c in s["page1"]["cards"]]
-    assert any(v.startswith("≥ ") and v.endswith("×") for v in values) and any(v.startswith("≤ ") for v in values)
+    assert any(v.startswith("≥ ") and v.endswith("×") for v in values) and "≥ 25% lower" in values, values
     assert "saves at least" in s["page1"]["in_short"]
     # an interpolated capacity beside a bound enters the bound at the top of its bracket (issue 23): the
     # baseline's 23.8 req/s lies between its load points at 22.1 and 31.2 req/s, so the ratio is
@@ -308,17 +308,32 @@ def test_scenario_claims(built):
            for side in ("baseline", "optimized")}
     bound = max(pts["optimized"]) / max(pts["baseline"])
     cap = _finding(s, "capacity")
-    assert cap["value"] == f"≥ {bound:.2f}×" == "≥ 1.32×" and "≤ 31.2 req/s (estimate 23.8)" in cap["detail"]
-    # the waterfalls draw the estimates, and say why the bounds are more cautious
+    assert cap["value"] == f"≥ {bound:.2f}×" == "≥ 1.32×"
+    # beside the bound, the estimate the waterfall draws and which end of its range the bound counted
+    assert "23.8 → ≥ 41.2 req/s per replica, ≥ 1.73× at the estimate" in cap["detail"], cap["detail"]
+    assert "at 31.2 req/s, the top of its range" in cap["detail"]
     assert "between its load points at 22.1 and 31.2 req/s" in s["ladder"]["estimates_note"]
     for output in ("html", "md", "pdf"):
         assert _squash("more cautious than the bars") in _squash(built("bounded")[output]), output
+    # the estimate ratio is never shown as if it were the bound: every 1.73× says it is the estimate
     for output in ("html", "md", "onepager", "pdf"):
-        assert "1.73×" not in built("bounded")[output], output
+        text = _squash(built("bounded")[output])
+        for m in re.finditer(r"1\.73×", text):
+            assert "attheestimate" in text[m.end():m.end() + 30], (output, text[m.start() - 80:m.end() + 60])
     # its cost is priced there too: $4,202 × 23.80 / 31.18 = $3,207 a month against ≤ $2,426
     base_cost = s["cost"]["baseline"]
     assert base_cost["bound"] == "at_least" and round(base_cost["usd_per_month"]) == 3207
     assert s["cost"]["savings_bound"] == "at_least" and round(s["cost"]["savings_usd_per_month"]) == 781
+    # … and at the estimates, the figures the waterfall adds up: $4,202 − $2,426 = $1,776, payback 10,000 / 1,776
+    est = s["cost"]["estimate"]
+    assert round(est["baseline_usd_per_month"]) == 4202 and round(est["savings_usd_per_month"]) == 1776
+    assert round(est["payback_months"], 1) == round(10000 / est["savings_usd_per_month"], 1) == 5.6
+    # wherever the bounded saving is said, its estimate is said beside it (no output shows $781 alone)
+    for output in ("html", "md", "onepager", "pdf"):
+        text = _squash(built("bounded")[output])
+        assert "atleast$781" in text, output
+        for m in re.finditer(r"atleast\$781", text):
+            assert "$1,776" in text[m.end():m.end() + 60], (output, text[m.start() - 60:m.end() + 90])
     # the cost section's sentence keeps the bound, in every output that has it
     assert 'verdict-line good">Saves at least' in built("bounded")["html"]
     # the one-pager says it once: above its picture (the so-what line) or under its cost table
@@ -326,10 +341,12 @@ def test_scenario_claims(built):
     assert re.search(r'class="so-what[^"]*">Saves at least', one) or 'verdict-line good">Saves at least' in one
     assert "**Saves at least" in built("bounded")["md"]
 
-    # the cost table shows each side's bound and the change as a bound, never a point
+    # the cost table shows each side's bound and the change as a bound in words, never a point or "≤ −25%"
     cost_md = built("bounded")["md"].split("## Cost and payback", 1)[1].split("\n## ", 1)[0]
-    assert "| ≤ $" in cost_md and "| ≤ −" in cost_md, cost_md
-    assert re.search(r"\| ≥ \$[\d,]+ \([\d.]+%\) \| \$[\d,]+ \| ≤ [\d.]+ months \| ≥ [+−]\d+% \|", cost_md), cost_md
+    assert "| ≤ $" in cost_md and "% lower |" in cost_md and "≤ −" not in cost_md, cost_md
+    assert re.search(r"\| at least \$[\d,]+ \([\d.]+%\) \| \$[\d,]+ \| within [\d.]+ months \| at worst −\d+% \|",
+                     cost_md), cost_md
+    assert "| estimate $1,776 | | estimate 5.6 months | estimate +113% |" in cost_md, cost_md
 
     s = built("cost_point_only")["summary"]
     assert s["cost"]["point_only"] and s["cost"]["tone"] == "neutral"

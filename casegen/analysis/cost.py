@@ -76,6 +76,9 @@ class CostComparison:
     savings_bound: str = "point"
     #: False when either side is priced at a capacity no load point certified (a point estimate, †)
     established: bool = True
+    #: the same comparison with every capacity at its estimate, when a bound above counted an estimate at
+    #: the end of its range (``sweep.Capacity.beside``): the figures the charts and steps show; else None
+    estimate: CostComparison | None = None
 
 
 #: bound of (baseline cost − optimized cost) from each side's cost bound

@@ -266,6 +266,12 @@ def _pricing_capacity(cap: Any, other_cost_bound: str | None) -> _PricedCapacity
     return _PricedCapacity(at, text, bound, cap.established, consequence)
 
 
+def _priced_at(pricing: Any, cap: Any) -> Any:
+    """A side's pricing with its self-hosted capacity set to ``cap.value_rps``."""
+    sh = pricing.self_hosted.model_copy(update={"capacity_requests_per_s": cap.value_rps})
+    return pricing.model_copy(update={"self_hosted": sh})
+
+
 def _at_capacity(m: RunMetrics, cap: Any) -> RunMetrics:
     """``m`` with its throughput replaced by the capacity at SLO (req/s and output tokens/s from the
     sweep; input tokens/s scaled with the request rate)."""
@@ -510,15 +516,21 @@ def step_study(study: Study, i: int) -> Study:
     cost = None
     prev_cost, cur_cost = lad_mod.step_costs(prev, cur)
     if prev_cost is not None and cur_cost is not None and study.case.cost is not None:
-        saving = prev_cost.usd_per_month - cur_cost.usd_per_month
         one = cur.one_time_cost_usd
         horizon = study.case.cost.horizon_months
-        net = saving * horizon - one
-        cost = CostComparison(prev_cost, cur_cost, saving,
-                              saving / prev_cost.usd_per_month * 100 if prev_cost.usd_per_month > 0 else None,
-                              one, step.payback_months, net / one * 100 if one > 0 else None, horizon, net, "",
-                              saving_bound(prev_cost.bound, cur_cost.bound),
-                              prev_cost.established and cur_cost.established)
+
+        def compared(b: Any, o: Any, payback: float | None) -> CostComparison:
+            save = b.usd_per_month - o.usd_per_month
+            net = save * horizon - one
+            return CostComparison(b, o, save, save / b.usd_per_month * 100 if b.usd_per_month > 0 else None,
+                                  one, payback, net / one * 100 if one > 0 else None, horizon, net, "",
+                                  saving_bound(b.bound, o.bound), b.established and o.established)
+
+        cost = compared(prev_cost, cur_cost, step.payback_months)
+        if (prev_cost, cur_cost) != (prev.cost, cur.cost) and prev.cost is not None and cur.cost is not None:
+            # a bound that counted an estimate at an end of its range: the step at the estimates beside it
+            est_save = prev.cost.usd_per_month - cur.cost.usd_per_month
+            cost.estimate = compared(prev.cost, cur.cost, one / est_save if est_save > 0 and one > 0 else None)
     return dataclasses.replace(
         study, case=case, runs={"baseline": prev.run, "optimized": cur.run},
         metrics={"baseline": prev.metrics, "optimized": cur.metrics},
@@ -685,6 +697,15 @@ def _analyze(case: Case, case_dir: Path) -> Study:
                               pc.cost_bound, pc.established)
                        for side, pc in priced.items()}
         cost, break_even = _priced_cost(case, cost_case, cost_metrics, at_capacity)
+        ranged = {side for side, pc in priced.items() if pc.capacity is not capacities[side]}
+        if ranged and cost is not None:  # priced again with each estimate at its own value (the charts' figures)
+            est_case = cost_case.model_copy(update={side: _priced_at(getattr(cost_case, side), capacities[side])
+                                                    for side in ranged})
+            est_metrics = {**cost_metrics, **{side: _at_capacity(metrics[side], capacities[side]) for side in ranged}}
+            est_at = {**at_capacity, **{side: (f"{capacities[side].text()} per replica at SLO, from the sweep",
+                                               capacities[side].cost_bound, capacities[side].established)
+                                        for side in ranged}}
+            cost.estimate = _priced_cost(case, est_case, est_metrics, est_at)[0]
 
     intervals = {}
     family = uncertainty.primary_family(case)
@@ -1116,6 +1137,17 @@ def summary_dict(study: Study) -> dict[str, Any]:
             "verdict": c.verdict,
             "savings_bound": c.savings_bound,
             "established": c.established,
+            "estimate": None if c.estimate is None else {
+                "baseline_usd_per_million_output_tokens": c.estimate.baseline.usd_per_million_output_tokens,
+                "optimized_usd_per_million_output_tokens": c.estimate.optimized.usd_per_million_output_tokens,
+                "baseline_usd_per_month": c.estimate.baseline.usd_per_month,
+                "optimized_usd_per_month": c.estimate.optimized.usd_per_month,
+                "savings_usd_per_month": c.estimate.savings_usd_per_month,
+                "savings_pct": c.estimate.savings_pct,
+                "payback_months": c.estimate.payback_months,
+                "roi_pct": c.estimate.roi_pct,
+                "savings_bound": c.estimate.savings_bound,
+            },
             "revenue_effect": asdict(study.revenue) if study.revenue is not None else None,
             "self_host_vs_api": asdict(study.break_even) if study.break_even is not None else None,
         }

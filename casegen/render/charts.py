@@ -789,11 +789,16 @@ def _usd_axis(v: float, _p=None) -> str:
 
 
 def _payback_figure(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None,
-                    narrow: bool):
+                    narrow: bool, bound: str = "point", estimate_per_month: float | None = None):
     fig, ax = plt.subplots(figsize=(4.4, 3.0) if narrow else (8.0, 2.8))
     months = np.arange(0, horizon + 1)
     cum = savings_per_month * months
-    ax.plot(months, cum, color=C.opt, lw=2.2, label="cumulative savings")
+    ax.plot(months, cum, color=C.opt, lw=2.2,
+            label="cumulative savings" + (f" ({'lower' if bound == 'at_least' else 'upper'} bound)"
+                                          if estimate_per_month is not None else ""))
+    if estimate_per_month is not None:  # the saving at the estimates beside the bound (what the waterfall adds up)
+        est = estimate_per_month * months
+        ax.plot(months, est, color=C.opt, lw=1.4, ls=":", label="at the estimates")
     ax.fill_between(months, cum, one_time, where=cum >= one_time, color=C.better, alpha=0.10, interpolate=True)
     if one_time > 0:  # no one-time cost: nothing to pay back, no line at $0 and no "break-even at 0.0 months"
         ax.axhline(one_time, color=C.worse, lw=1.4, ls="--", label=f"one-time cost ${one_time:,.0f}")
@@ -803,7 +808,8 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
                     label=f"break-even at {payback_months:.1f} months")
     ax.set_xlim(0, horizon)
     lo = min(0.0, float(cum.min()))
-    hi = max(float(cum.max()), one_time) * 1.12 or 1.0
+    top = max(float(cum.max()), (estimate_per_month or 0.0) * horizon)
+    hi = max(top, one_time) * 1.12 or 1.0
     ax.set_ylim(lo, hi)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6))
     ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
@@ -815,9 +821,11 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
 
 @memoized
 def payback_chart(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None,
-                  bound: str = "point") -> Chart:
+                  bound: str = "point", estimate_per_month: float | None = None) -> Chart:
     """Cumulative savings over the horizon against the one-time cost, with break-even. ``bound``: how the
-    saving is known (a saving that is a lower bound is drawn at that bound and said so)."""
+    saving is known (a saving that is a lower bound is drawn at that bound and said so);
+    ``estimate_per_month``: the saving at the interpolated capacities' estimates beside that bound
+    (a dotted line)."""
     title = "Cumulative savings vs one-time cost" if one_time > 0 else "Cumulative savings"
     total = savings_per_month * horizon
     q = {"at_least": "at least ", "at_most": "at most "}.get(bound, "")
@@ -829,13 +837,16 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
         point = f"at this lower bound, no break-even within {horizon} months"
     else:
         point = f"no break-even within {horizon} months"
-    desc = (f"Savings of {q}${savings_per_month:,.0f} a month add up to {q}${total:,.0f} over {horizon} months "
+    est = (f" (estimate ${estimate_per_month:,.0f} a month, ${estimate_per_month * horizon:,.0f} over {horizon} months)"
+           if estimate_per_month is not None else "")
+    desc = (f"Savings of {q}${savings_per_month:,.0f} a month{est} add up to {q}${total:,.0f} over {horizon} months "
             f"against a one-time cost of ${one_time:,.0f}: {point}.")
     with plt.rc_context(rc()):
-        wide = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, False), title, desc)
+        wide = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, False, bound,
+                                       estimate_per_month), title, desc)
         with narrow_text():
-            narrow = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, True), title, desc,
-                             "narrow")
+            narrow = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, True, bound,
+                                             estimate_per_month), title, desc, "narrow")
     return responsive(wide, narrow)
 
 

@@ -26,6 +26,7 @@ from casegen.analysis.sweep import slo_text
 from casegen.errors import CasegenError, InternalError
 from casegen.formatting import (
     BOUND_SIGN,
+    fmt_pct_bound,
     fmt_date,
     fmt_link,
     fmt_load,
@@ -427,10 +428,10 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
         if key in designed:  # fewer tokens per request on purpose: a per-token cost is no verdict
             if pct > 0.5:
                 rose_by_design.append(label[:1].lower() + label[1:])
-            return {**cells, "pct": BOUND_SIGN.get(pct_bound, "") + fmt_pct(pct), "verdict": "na", "by_design": True}
+            return {**cells, "pct": fmt_pct_bound(pct_bound, pct), "verdict": "na", "by_design": True}
         if pct_bound == "unknown":
             return {**cells, "pct": "—", "verdict": "na"}
-        text = BOUND_SIGN.get(pct_bound, "") + fmt_pct(pct)
+        text = fmt_pct_bound(pct_bound, pct)
         if point and abs(pct) > 0.5:
             return {**cells, "pct": text + "†", "verdict": "na"}
         verdict = "better" if pct < -0.5 else "worse" if pct > 0.5 else "same"
@@ -453,12 +454,15 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     # the summary tiles keep the saving's bound: payback moves the other way, ROI the same way
     sb = c.savings_bound
     mark = "†" if point or sb == "unknown" else ""
-    same, other = BOUND_SIGN.get(sb, ""), BOUND_SIGN.get({"at_least": "at_most", "at_most": "at_least"}.get(sb, ""), "")
+    # in words, so a reader need not negate a sign: "at least $781", "within 12.8 months", "at worst −6%"
+    same = {"at_least": "at least ", "at_most": "at most "}.get(sb, "")
+    other = {"at_least": "within ", "at_most": "at least "}.get(sb, "")
+    roi_q = {"at_least": "at worst ", "at_most": "at best "}.get(sb, "") if (c.roi_pct or 0) < 0 else same
     saving = same + fmt_usd(c.savings_usd_per_month, 0) + (
         f" ({fmt_pct(c.savings_pct, signed=False)})" if c.savings_pct is not None else "") + mark
     payback = ("none" if c.payback_months is None else "immediate" if c.payback_months == 0
                else f"{other}{c.payback_months:.1f} months{mark}")
-    roi = "n/a" if c.roi_pct is None else f"{same}{fmt_pct(c.roi_pct, digits=0)}{mark}"
+    roi = "n/a" if c.roi_pct is None else f"{roi_q}{fmt_pct(c.roi_pct, digits=0)}{mark}"
     kind = report.optimization.label if report.optimization is not None else ""
     by_design_note = (f"{' and '.join(rose_by_design)[:1].upper()}{' and '.join(rose_by_design)[1:]} "
                       f"{'rises' if len(rose_by_design) == 1 else 'rise'} because {kind} uses fewer {tokens} tokens "
@@ -466,6 +470,8 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
                       "request is the figure to compare." if rose_by_design else "")
     return {
         "tiles": {"saving": saving, "one_time": fmt_usd(c.one_time_cost_usd, 0), "payback": payback, "roi": roi},
+        "tiles_estimate": _estimate_tiles(c),
+        "estimate_note": c.estimate_note,
         "by_design_note": by_design_note,
         "rows": rows,
         "assumptions": {"baseline": c.baseline.assumptions, "optimized": c.optimized.assumptions},
@@ -587,13 +593,24 @@ def draw_charts(study: Study, report: Report, layout: str = "full") -> dict[str,
     c = study.cost
     if c is not None and (c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0):
         out["payback"] = charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
-                                              c.payback_months, c.savings_bound)
+                                              c.payback_months, c.savings_bound,
+                                              c.estimate.savings_usd_per_month if c.estimate is not None else None)
     if study.sweeps:
         out["sweep"] = sweep_charts(study)
     return out
 
 
 STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive"}
+
+
+def _estimate_tiles(c: Any) -> dict[str, str]:
+    """The cost summary's figures at the estimates, under the bounds the tiles show ({} without)."""
+    e = c.estimate
+    if e is None:
+        return {"saving": "", "payback": "", "roi": ""}
+    return {"saving": "" if e.savings_usd_per_month is None else f"estimate {fmt_usd(e.savings_usd_per_month, 0)}",
+            "payback": "" if e.payback_months is None else f"estimate {e.payback_months:.1f} months",
+            "roi": "" if e.roi_pct is None else f"estimate {fmt_pct(e.roi_pct, digits=0)}"}
 
 
 def _slos(report: Report) -> dict[str, Any] | None:

@@ -26,11 +26,14 @@ Panel = tuple[str, list[tuple[str, float]], Callable[[float], str], bool, str]
 
 
 def waterfall_chart(panels: Sequence[Panel],
-                    panel_size: tuple[float, float] = (4.2, 3.0), variant: str = "wide", cols: int = 2) -> Chart:
+                    panel_size: tuple[float, float] = (4.2, 3.0), variant: str = "wide", cols: int = 2,
+                    first_ranges: Sequence[tuple[float, float] | None] | None = None) -> Chart:
     """One panel per figure: (title, [(baseline label, value), (step label, change), …], format, lower_is_better).
 
     The first bar is the baseline value, each following bar floats from the running total by the
     step's change (green when it helps, red when it hurts), the last grey bar is the optimized total.
+    ``first_ranges`` (one per panel, or None): where the baseline's value, an estimate, may lie — drawn
+    as a whisker on the first bar, its label above the whisker.
     """
     with plt.rc_context(rc()):
         k = len(panels)
@@ -40,7 +43,8 @@ def waterfall_chart(panels: Sequence[Panel],
         flat = [ax for row in axes for ax in row]
         for ax in flat[k:]:
             ax.set_visible(False)
-        for ax, (title, items, fmt, lower_is_better, total_prefix) in zip(flat, panels):
+        ranges = list(first_ranges) if first_ranges is not None else [None] * k
+        for ax, (title, items, fmt, lower_is_better, total_prefix), span in zip(flat, panels, ranges):
             labels = [items[0][0]] + [lab for lab, _ in items[1:]] + ["total"]
             total = items[0][1]
             bars = [(0.0, total, C.base)]
@@ -54,13 +58,19 @@ def waterfall_chart(panels: Sequence[Panel],
             ax.bar(xs, [h for _b, h, _c in bars], bottom=[b for b, _h, _c in bars],
                    color=[c for _b, _h, c in bars], width=0.62, zorder=3)
             running = items[0][1]
+            if span is not None:  # the estimate's range on the first bar
+                ax.errorbar([0], [items[0][1]], yerr=[[items[0][1] - span[0]], [span[1] - items[0][1]]],
+                            fmt="none", ecolor=C.ink, elinewidth=0.9, capsize=4, zorder=4)
             for i, (b, h, _c) in enumerate(bars):
                 top = b + h if h >= 0 else b
+                if i == 0 and span is not None:
+                    top = max(top, span[1])
                 text = (total_prefix if i == len(bars) - 1 else "") + fmt(h) if i in (0, len(bars) - 1) else ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
                 if variant == "narrow" and " " in text.replace("\u00a0", " "):  # phones: the unit under its figure
                     head, _sep, unit = text.replace("\u00a0", " ").rpartition(" ")
                     text = f"{head}\n{unit}"
-                ax.annotate(text, (i, max(top, b)), xytext=(0, 3), textcoords="offset points", ha="center",
+                lift = 7 if i == 0 and span is not None else 3  # clear of the whisker's cap
+                ax.annotate(text, (i, max(top, b)), xytext=(0, lift), textcoords="offset points", ha="center",
                             va="bottom", fontsize=text_pt(), color=C.ink)
                 if 0 < i < len(bars) - 1:
                     ax.plot([i - 0.31 - 0.38, i - 0.31], [running, running], color=C.muted, lw=0.8, zorder=2)
@@ -82,7 +92,7 @@ def waterfall_chart(panels: Sequence[Panel],
                 ax.yaxis.set_major_formatter(lambda v, _p, fmt=fmt: "0" if v == 0 else fmt(v))
             ax.grid(axis="x", visible=False)
             lo = min(min(b, b + h) for b, h, _c in bars)
-            hi = max(max(b, b + h) for b, h, _c in bars)
+            hi = max([max(b, b + h) for b, h, _c in bars] + ([span[1]] if span is not None else []))
             ax.set_ylim(min(0.0, lo), hi * (1.3 if variant == "narrow" else 1.15) if hi > 0 else 1.0)
         tight_layout(fig, **({"pad": 1.6} if variant == "narrow" else {}))  # narrow: room for its 12 pt ticks
         desc = ". ".join(

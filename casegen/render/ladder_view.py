@@ -6,7 +6,7 @@ from typing import Any
 
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
-from casegen.formatting import fmt_ms, fmt_sig3, fmt_usd
+from casegen.formatting import BOUND_SIGN, fmt_ms, fmt_ratio, fmt_sig3, fmt_usd
 from casegen.render.charts import narrow_text, responsive
 from casegen.render.ladder_charts import Panel, waterfall_chart
 
@@ -55,28 +55,46 @@ def ladder_chart(study: Any) -> Any:
         return row.get(stat) if row is not None else None
 
     panels: list[Panel] = []
+    spans: list[tuple[float, float] | None] = []  # where the baseline's estimate may lie (a whisker)
     w = waterfall(lad.rungs, lat)
     if w:
         panels.append((mlabel, w, _ms, True, ""))
+        spans.append(None)
     w = waterfall(lad.rungs, lambda r: r.metrics.throughput.get("requests_per_s"))
     if w:
         panels.append(("Throughput (req/s)", w, _rate, False, ""))
+        spans.append(None)
+    first = lad.rungs[0]
     if all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.capacity.value_rps)
         if w:
             panels.append(("Capacity at SLO (req/s)", w, _rate, False,
                            "≥\u00a0" if lad.rungs[-1].capacity.bound == "at_least" else ""))
+            spans.append(first.capacity.ends_rps())
     if all(r.cost is not None for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.cost.usd_per_month)
         if w:
             # a cost priced at a capacity that is a bound is a bound too (the story's rule)
             panels.append(("Monthly cost (USD)", w, _usd, True,
                            {"at_most": "≤\u00a0", "at_least": "≥\u00a0"}.get(lad.rungs[-1].cost.bound, "")))
+            ends = [first.cost_ends[k].usd_per_month for k in ("at_least", "at_most") if k in first.cost_ends]
+            spans.append((min(ends), max(ends)) if len(ends) == 2 else None)
     if not panels:
         return None
     with narrow_text():  # phones: the panels stacked, in type legible at a phone's width
-        narrow = waterfall_chart(panels, panel_size=(4.4, 3.0), variant="narrow", cols=1)
-    return responsive(waterfall_chart(panels), narrow)
+        narrow = waterfall_chart(panels, panel_size=(4.4, 3.0), variant="narrow", cols=1, first_ranges=spans)
+    return responsive(waterfall_chart(panels, first_ranges=spans), narrow)
+
+
+def _capacity_cell(cap: Any, ratio_estimate: float | None) -> str | None:
+    """A step's capacity ratio as its finding decided it; a bound that counted an estimate at an end of its
+    range also shows the ratio of the estimates (the waterfall's bars): '≥ 1.09× (estimate 1.30×)'."""
+    if cap is None or ratio_estimate is None:
+        return None
+    shown = fmt_ratio(ratio_estimate)
+    if cap.strength == "bound" and shown not in cap.value:
+        return f"{cap.value} (estimate {BOUND_SIGN.get(cap.evidence.optimized_bound, '')}{shown})"
+    return cap.value
 
 
 def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
@@ -115,7 +133,7 @@ def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
             "ttft_p50": cell("ttft", "p50"),
             "tpot_p50": cell("tpot", "p50"),
             "throughput": _pct(thr.pct) if thr is not None else "—",
-            "capacity": cap.value if cap is not None and s.capacity_ratio is not None else None,
+            "capacity": _capacity_cell(cap, s.capacity_ratio),
             "saving": s.saving_text,
             "one_time": _usd(s.one_time_cost_usd) if s.saving_text is not None else None,
             "payback": s.payback_text,

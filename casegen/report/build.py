@@ -28,7 +28,9 @@ from casegen.story import segments as segments_story
 from casegen.story import time_split
 from casegen.story.findings import (
     attach_step_findings,
+    cost_estimate_note,
     cost_sentence,
+    saving_estimate,
     cost_support,
     failure_verdict,
     findings,
@@ -105,11 +107,17 @@ def _step_cost_text(study: Study, i: int) -> tuple[str | None, str]:
     saving = saving_phrase(c.savings_usd_per_month, c.savings_bound).replace(" a month", "")
     if not c.established:
         saving += "†"
-    payback = payback_phrase(c)
-    if payback.startswith("the "):
-        # the table cell keeps the months; the horizon and return are the step's findings' words
-        payback = payback.split(" pays back in ", 1)[1].split(", ", 1)[0].split(" (", 1)[0]
-    return saving, ("none" if payback.startswith("there is") else payback)
+    est = saving_estimate(c)
+    if est:
+        saving += f" ({est})"
+    if c.savings_usd_per_month <= 0 or c.one_time_cost_usd <= 0 or c.payback_months is None:
+        return saving, "none"
+    # the table cell keeps the months (the payback phrase's words); the horizon and return are the step's findings'
+    q = {"at_least": "within ", "at_most": "no less than "}.get(c.savings_bound, "")
+    payback = f"{q}{c.payback_months:.1f} months"
+    if c.estimate is not None and c.estimate.payback_months is not None:
+        payback += f", estimate {c.estimate.payback_months:.1f}"
+    return saving, payback
 
 
 def _decided_verdicts(study: Study, fs: list, figures: dict) -> None:
@@ -209,6 +217,7 @@ def build_report(study: Study) -> Report:
     if figures["cost"] is not None and study.cost is not None:
         support = cost_support(study)
         figures["cost"]["headline"], figures["cost"]["tone"] = cost_sentence(study.cost, support is not None)
+        figures["cost"]["estimate_note"] = cost_estimate_note(study.cost)
         figures["cost"]["point_only"] = support
         figures["cost"]["priced_at"] = priced_at(study)
     return Report(

@@ -318,6 +318,21 @@ class BreakEvenFigures(_Model):
     notes: list[str]
 
 
+class CostEstimateFigures(_Model):
+    """The cost comparison with every interpolated capacity at its estimate, beside the bounds of
+    :class:`CostFigures` (which count an estimate at the end of its range that keeps them true)."""
+
+    baseline_usd_per_million_output_tokens: float | None
+    optimized_usd_per_million_output_tokens: float | None
+    baseline_usd_per_month: float | None
+    optimized_usd_per_month: float | None
+    savings_usd_per_month: float | None
+    savings_pct: float | None
+    payback_months: float | None
+    roi_pct: float | None
+    savings_bound: Literal["point", "at_least", "at_most", "unknown"]
+
+
 class CostFigures(_Model):
     baseline: SideCostFigures
     optimized: SideCostFigures
@@ -334,6 +349,11 @@ class CostFigures(_Model):
     savings_bound: Literal["point", "at_least", "at_most", "unknown"] = Field(
         description="How the saving (and so payback, ROI) is known")
     established: bool = Field(description="False: a side is priced at an uncertified capacity (†)")
+    estimate: CostEstimateFigures | None = Field(
+        None, description="The same comparison at the interpolated capacities' estimates (the figures charts and "
+                          "steps show), when a bound here counted an estimate at an end of its range; null otherwise")
+    estimate_note: str = Field("", description="The comparison at the estimates in words, under the cost table of "
+                                               "bounds (story.findings.cost_estimate_note); empty without an estimate")
     point_only: str | None = Field(None, description="Why the comparison is a point estimate (†): the throughput "
                                                      "change it is priced at has no interval; null otherwise")
     priced_at: Literal["capacity", "stated", "measured"] | None = Field(

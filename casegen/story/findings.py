@@ -24,6 +24,7 @@ from casegen.formatting import (
     fmt_ms_limit,
     fmt_num,
     fmt_pct,
+    fmt_pct_bound,
     fmt_rate,
     fmt_ratio,
     fmt_rps,
@@ -327,16 +328,28 @@ def _ratio_text(kind: BoundKind, low: float | None, high: float | None) -> str:
     return "unknown"
 
 
-def _cap_text(r: tuple[BoundKind, float | None, float | None], cap: Any = None, other: Any = None) -> str:
-    """'23.8 req/s', '≥ 41.2 req/s'; an estimate beside a bound says the end of its range the ratio's
-    bound uses, then the estimate: '≤ 31.2 req/s (estimate 23.8)'."""
+def _cap_text(r: tuple[BoundKind, float | None, float | None]) -> str:
+    """'23.8 req/s', '≥ 41.2 req/s' (an estimate beside a bound is its estimate: the end of its range a
+    ratio's bound counts is said by :func:`_estimate_clause`)."""
     kind, low, high = r
     if kind == "below":
         return fmt_bound("below", high)
-    end = cap.beside(other) if cap is not None else None
-    if end is not None:  # the end the ratio's bound uses, then the estimate
-        return f"{'≤' if end[1] == 'at_least' else '≥'} {fmt_rate(end[0])} (estimate {fmt_rate(low, '')})"
     return fmt_bound(kind, low, "req/s", high)
+
+
+def _estimate_clause(rb: tuple[BoundKind, float | None, float | None], cb: Any,
+                     ro: tuple[BoundKind, float | None, float | None], co: Any, labels: tuple[str, str]) -> str:
+    """Beside a ratio bound that counted an estimate at an end of its range, the ratio at the estimate
+    and which end the bound used: '≥ 1.73× at the estimate; the bound counts No llm-d features at
+    31.2 req/s, the top of its range'. '' when no estimate was counted at an end."""
+    ends = [(label, cap.beside(other)) for label, cap, other in ((labels[0], cb, co), (labels[1], co, cb))]
+    ends = [(label, e) for label, e in ends if e is not None]
+    if not ends:
+        return ""
+    kind, low, high = ratio_range(rb, ro)
+    which = " and ".join(f"{label} at {fmt_rate(e[0])}, the {'top' if e[1] == 'at_least' else 'bottom'} of its range"
+                         for label, e in ends)
+    return f"{_ratio_text(kind, low, high)} at the estimate, {{bound}} even with {which}"
 
 
 def capacity_finding(study: Study) -> Finding | None:
@@ -354,7 +367,8 @@ def capacity_finding(study: Study) -> Finding | None:
     verdict = ("better" if low is not None and low > 1.005 else
                "worse" if high is not None and high < 0.995 else
                "same" if kind == "point" else "na")
-    values = f"{_cap_text(rb, cb, co)} → {_cap_text(ro, co, cb)} per replica"
+    first = _cap_text(rb)
+    values = f"{first.removesuffix(' req/s') if rb[0] == 'point' else first} → {_cap_text(ro)} per replica"
     ev = Evidence(metric="capacity_rps", unit="req/s", baseline=rb[1], optimized=ro[1], baseline_upper=rb[2],
                   optimized_upper=ro[2], baseline_bound=rb[0], optimized_bound=ro[0],
                   ratio=low if kind == "point" else None, ratio_low=low, ratio_high=high, ratio_bound=kind,
@@ -382,9 +396,11 @@ def capacity_finding(study: Study) -> Finding | None:
                        claim=f"Capacity under {slo_phrase} is not established: {why}.",
                        value="not established", detail=why, verdict="na", strength="point_only",
                        evidence=ev)
-    claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values})."
+    est = _estimate_clause(rb, cb, ro, co, (study.label("baseline"), study.label("optimized")))
+    values_est = f"{values}, {est.format(bound=ratio_txt)}" if est else values
+    claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values_est})."
     return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
-                   value=ratio_txt, detail=values, verdict=verdict,
+                   value=ratio_txt, detail=values_est, verdict=verdict,
                    strength="bound" if kind != "point" else "point_only", regression=verdict == "worse",
                    evidence=ev)
 
@@ -523,21 +539,79 @@ def saving_phrase(saving: float, bound: str) -> str:
     return f"costs {q}{money} more a month"
 
 
+def estimate_of(c: Any) -> Any:
+    """The cost comparison at the interpolated capacities' estimates (``CostComparison.estimate`` /
+    ``CostFigures.estimate``) when ``c``'s bounds counted an estimate at an end of its range; else None."""
+    return getattr(c, "estimate", None)
+
+
+def saving_estimate(c: Any) -> str:
+    """'estimate $1,776': the monthly saving at the estimates beside a bound that counted an estimate at
+    an end of its range; '' otherwise."""
+    est = estimate_of(c)
+    if est is None or est.savings_usd_per_month is None or est.savings_usd_per_month <= 0:
+        return ""
+    return f"estimate {fmt_usd(est.savings_usd_per_month, 0)}"
+
+
+def cost_saving_phrase(c: Any) -> str:
+    """:func:`saving_phrase` of a cost comparison with its estimate (:func:`saving_estimate`):
+    'saves at least $781 a month (estimate $1,776)'."""
+    text = saving_phrase(c.savings_usd_per_month, c.savings_bound)
+    est = saving_estimate(c)
+    return f"{text} ({est})" if est else text
+
+
+def cost_estimate_note(c: Any) -> str:
+    """Under a cost table of bounds that counted an estimate at an end of its range, the comparison at
+    the estimates (the figures the charts and ladder steps show); '' without one."""
+    est = estimate_of(c)
+    if est is None:
+        return ""
+    b, o = est.baseline, est.optimized
+    parts = []
+    eb, eo = b.usd_per_million_output_tokens, o.usd_per_million_output_tokens
+    kind = change_bound(b.bound, o.bound)
+    if eb and eo and kind is not None:
+        parts.append(f"cost per 1M output tokens is {usd_text(eb, b.bound)} → {usd_text(eo, o.bound)} "
+                     f"({fmt_pct_bound(kind, (eo - eb) / eb * 100, digits=0)})")
+    if b.usd_per_month is not None and o.usd_per_month is not None:
+        parts.append(f"the monthly cost {usd_text(b.usd_per_month, b.bound, 0)} → {usd_text(o.usd_per_month, o.bound, 0)}, "
+                     + saving_phrase(est.savings_usd_per_month, est.savings_bound).replace("saves ", "a saving of "))
+    if est.payback_months is not None and c.one_time_cost_usd > 0:
+        within = {"at_least": "within ", "at_most": "in no less than "}.get(est.savings_bound, "in ")
+        roi_q = {"at_least": "at least ", "at_most": "at most "}.get(est.savings_bound, "")
+        parts.append(f"payback {within}{est.payback_months:.1f} months"
+                     + (f" and return over {c.horizon_months} months {roi_q}{fmt_pct(est.roi_pct, digits=0)}"
+                        if est.roi_pct is not None else ""))
+    if not parts:
+        return ""
+    return ("At the estimated capacities (the figures the charts and steps use), " + "; ".join(parts)
+            + ". The bounds above hold wherever in its range each estimate's true capacity lies.")
+
+
 def payback_phrase(c: Any) -> str:
-    """Payback and ROI in words, bounds included ('pays back in ≤ 4.2 months')."""
+    """Payback and ROI in words, bounds in words ('pays back within 4.2 months'), with the estimate
+    beside a bound that counted an interpolated capacity at an end of its range."""
     if c.savings_usd_per_month <= 0 or abs(c.savings_usd_per_month) < ZERO_SAVING_USD:
         return "there is no payback"
     if c.one_time_cost_usd <= 0 or c.payback_months is None:
         return "there is no one-time cost to pay back"
-    q = {"at_least": "≤ ", "at_most": "≥ "}.get(c.savings_bound, "")  # payback = one-time / saving
-    text = f"the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back in {q}{c.payback_months:.1f} months"
+    est = estimate_of(c)
+    est_pb = est.payback_months if est is not None else None
+    # payback = one-time / saving: a saving at least s pays back within …
+    q = {"at_least": "within ", "at_most": "in no less than "}.get(c.savings_bound, "in ")
+    text = f"the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back {q}{c.payback_months:.1f} months"
+    if est_pb is not None:
+        text += f" (estimate {est_pb:.1f} months)"
     if c.payback_months > c.horizon_months:
         # an upper bound beyond the horizon may still pay back within it
-        text += (f", possibly beyond the {c.horizon_months}-month horizon" if q == "≤ "
+        text += (f", possibly beyond the {c.horizon_months}-month horizon" if c.savings_bound == "at_least"
                  else f", beyond the {c.horizon_months}-month horizon")
     if c.roi_pct is not None and c.roi_pct < 0:
-        roi_q = {"at_least": "≥ ", "at_most": "≤ "}.get(c.savings_bound, "")  # ROI grows with the saving
-        text += f" (return over {c.horizon_months} months {roi_q}{fmt_pct(c.roi_pct, digits=0)})"
+        roi_q = {"at_least": "at worst ", "at_most": "at best "}.get(c.savings_bound, "")  # ROI grows with the saving
+        est_roi = f", estimate {fmt_pct(est.roi_pct, digits=0)}" if est is not None and est.roi_pct is not None else ""
+        text += f" (return over {c.horizon_months} months: {roi_q}{fmt_pct(c.roi_pct, digits=0)}{est_roi})"
     return text
 
 
@@ -574,7 +648,7 @@ def cost_sentence(c: Any, point_only: bool = False) -> tuple[str, str]:
         return "No saving: the monthly cost is the same on both sides", "neutral"
     established = c.established and not point_only
     # † marks the saving (the point estimate), not the payback clause after it
-    text = saving_phrase(c.savings_usd_per_month, c.savings_bound) + ("" if established else "†")
+    text = cost_saving_phrase(c) + ("" if established else "†")
     payback = payback_phrase(c)
     if c.savings_usd_per_month > 0 and payback != "there is no one-time cost to pay back":
         text += f"; {payback}"
@@ -616,7 +690,9 @@ def cost_finding(study: Study) -> Finding | None:
                        claim=f"No saving: serving the volume costs {fmt_usd(c.baseline.usd_per_month, 0)} a month "
                              f"on both sides ({op}).",
                        verdict="same" if established else "na", strength="point_only", evidence=ev)
-    save_txt = saving_phrase(saving, c.savings_bound)
+    save_txt = cost_saving_phrase(c)
+    save_bare, save_est = saving_phrase(saving, c.savings_bound), saving_estimate(c)
+    monthly_est = f"{monthly}; {save_est}" if save_est else monthly
     loss = cost_is_loss(c)
     payback = payback_phrase(c)
     tail = f"; {payback}" if loss and c.savings_usd_per_month > 0 else ""
@@ -632,18 +708,27 @@ def cost_finding(study: Study) -> Finding | None:
     else:
         verdict = "na"  # a bound that does not decide the direction
     if per_token and change is not None:
-        pct_txt = fmt_pct(change, digits=0)
-        bound_pct = saving_bound_text(bb, ob)
-        value = (f"{bound_pct}{pct_txt}" if bound_pct is not None else "not comparable") + dagger
+        kind = change_bound(bb, ob)
+        pct_txt = fmt_pct_bound(kind, change, digits=0) if kind is not None else "not comparable"
+        value = pct_txt + dagger
+        prices = f"{usd_text(bo, bb)} → {usd_text(oo, ob)}"
+        est = estimate_of(c)
+        if est is not None:  # at the estimates the charts show; the bounds are in the cost table
+            e_b, e_o = est.baseline, est.optimized
+            eb, eo = e_b.usd_per_million_output_tokens, e_o.usd_per_million_output_tokens
+            ek = change_bound(e_b.bound, e_o.bound)
+            if eb and eo and ek is not None:
+                prices = (f"{usd_text(eb, e_b.bound)} → {usd_text(eo, e_o.bound)} at the estimates "
+                          f"({fmt_pct_bound(ek, (eo - eb) / eb * 100, digits=0)})")
         return Finding(key="cost", kind="cost", title="cost per 1M output tokens", value=value,
-                       detail=f"{usd_text(bo, bb)} → {usd_text(oo, ob)}, {op}; {save_txt}{tail}{point_short}",
+                       detail=f"{prices}, {op}; {save_txt}{tail}{point_short}",
                        claim=f"Cost per 1M output tokens went from {usd_text(bo, bb)} to {usd_text(oo, ob)} "
-                             f"({(bound_pct or '') + pct_txt}), "
-                             f"{op}{point}; serving the projected volume {save_txt} ({monthly}){tail}.",
+                             f"({pct_txt}), "
+                             f"{op}{point}; serving the projected volume {save_bare} ({monthly_est}){tail}.",
                        verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",
                        regression=loss and c.established, evidence=ev)
     return Finding(key="cost", kind="cost", title="monthly cost", value=save_txt.replace(" a month", "") + dagger,
-                   detail=f"{monthly}, {op}{tail}{point_short}", claim=f"The change {save_txt} ({monthly}, {op}){point}{tail}.",
+                   detail=f"{monthly}, {op}{tail}{point_short}", claim=f"The change {save_bare} ({monthly_est}, {op}){point}{tail}.",
                    verdict=verdict, strength="bound" if c.savings_bound != "point" else "point_only",
                    regression=loss and c.established, evidence=ev)
 
@@ -656,11 +741,11 @@ def _reason_clause(reason: str) -> str:
     return f"{why} for {side}" if sep and side and ":" not in why and len(side) <= 40 else reason
 
 
-def saving_bound_text(baseline: str, optimized: str) -> str | None:
-    """Prefix of a relative cost change (optimized vs baseline) from the two sides' bounds: '' for
-    points, '≤ ' / '≥ ', None when the direction is not known."""
+def change_bound(baseline: str, optimized: str) -> str | None:
+    """How a relative cost change (optimized vs baseline) is known from the two sides' bounds: 'point',
+    'at_most' / 'at_least', None when the direction is not known."""
     # the change of cost is the negative of the saving: a saving at least s → a change at most −s
-    return {"point": "", "at_least": "≤ ", "at_most": "≥ "}.get(saving_bound(baseline, optimized))
+    return {"point": "point", "at_least": "at_most", "at_most": "at_least"}.get(saving_bound(baseline, optimized))
 
 
 # ----------------------------------------------------------------------------- all findings
@@ -899,8 +984,9 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
             loss = (q.baseline - q.optimized) if q.higher_is_better is not False else (q.optimized - q.baseline)
             ok = "within" if loss <= q.tolerance + 1e-12 else "outside"
             traded.append(f"{t.technique} ({q.metric} {q.baseline:g} → {q.optimized:g}, {ok} the agreed tolerance)")
-        else:
+        elif t.changes_answers or registry.OPTIMIZATION_KINDS[study.case.optimization.kind].quality_risk:
             unmeasured.append(t.technique)
+        # else a technique that cannot change the answers (routing, scheduling …): no quality to trade
     major = [t for t in study.threats if t.severity == "major"]
     if unmeasured and not (major and major[0].key == "quality-not-measured"):  # else the caveat below says it
         names = " and ".join([", ".join(unmeasured[:-1]), unmeasured[-1]] if len(unmeasured) > 1 else unmeasured)
@@ -959,8 +1045,9 @@ def ladder_estimates_note(study: Study) -> str | None:
     if not ranged:
         return None
     which = "; ".join(f"{label} {fmt_rate(cap.value_rps)}, {cap.ends_text()}" for label, cap in ranged.items())
-    return ("The bars use the interpolated capacities (" + which + "). The figures marked ≥, ≤ or 'at least' count "
-            "each at the end of its range that keeps them true, so they are more cautious than the bars.")
+    return ("The bars are the estimates (" + which + "); the bounds in the headline figures (≥, ≤, 'at least', "
+            "'within') count each estimate at the end of its range that keeps them true, so they are more cautious "
+            "than the bars.")
 
 
 def attach_step_findings(study: Study) -> None:

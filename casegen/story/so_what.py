@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from casegen.story.findings import cost_support, payback_phrase, saving_phrase
+from casegen.story.findings import cost_saving_phrase, cost_support, payback_phrase
 
 
 def describes_picture(study: Any) -> bool:
@@ -56,7 +56,7 @@ def so_what(study: Any) -> str | None:
         return replicas
     mark = "†" if cost_support(study) is not None else ""  # priced at a throughput change without an interval
     if c.savings_usd_per_month > 0 and c.savings_bound != "unknown":
-        said = saving_phrase(c.savings_usd_per_month, c.savings_bound)
+        said = cost_saving_phrase(c)
         # † marks the saving (a point estimate), not the payback clause after it
         return f"{said[:1].upper()}{said[1:]}{mark}; {payback_phrase(c)}."
     return None
