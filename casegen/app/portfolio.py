@@ -118,6 +118,8 @@ def _side_value(value: float | None, bound: str, upper: float | None, unit: str)
 
 def _headline_cards(report) -> list[dict[str, Any]]:
     """Page-1 cards of a case with the before → after values of their findings."""
+    from casegen.formatting import fmt_ratio
+
     by_key = {f.key: f for f in report.findings}
     cards = []
     for c in report.page1.cards:
@@ -128,6 +130,11 @@ def _headline_cards(report) -> list[dict[str, Any]]:
         if ev is not None and (ev.baseline is not None or ev.optimized is not None):
             card["before_after"] = (f"{_side_value(ev.baseline, ev.baseline_bound, ev.baseline_upper, ev.unit)} → "
                                     f"{_side_value(ev.optimized, ev.optimized_bound, ev.optimized_upper, ev.unit)}")
+            if (ev.ratio_bound == "at_least" and ev.ratio_low and ev.baseline and ev.optimized
+                    and ev.baseline_bound == "point" and fmt_ratio(ev.optimized / ev.baseline) != fmt_ratio(ev.ratio_low)):
+                # a ratio bound that counted the baseline's estimate at the top of its range: the two figures
+                # shown are the estimates, so their ratio is said as the estimate's (the report's words)
+                card["before_after"] += f", ≥ {fmt_ratio(ev.optimized / ev.baseline)} at the estimate"
         cards.append(card)
     return cards
 
