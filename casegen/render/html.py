@@ -26,7 +26,6 @@ from casegen.analysis.sweep import slo_text
 from casegen.errors import CasegenError, InternalError
 from casegen.formatting import (
     BOUND_SIGN,
-    fmt_pct_bound,
     fmt_date,
     fmt_link,
     fmt_load,
@@ -36,6 +35,7 @@ from casegen.formatting import (
     fmt_ms_signed,
     fmt_num,
     fmt_pct,
+    fmt_pct_bound,
     fmt_run_date,
     fmt_share,
     fmt_sig,
