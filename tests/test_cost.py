@@ -125,3 +125,35 @@ def test_the_saving_is_the_difference_of_the_printed_monthly_figures():
     assert (fmt_usd(b, 0), fmt_usd(o, 0), fmt_usd(r.savings_usd_per_month, 0)) == ("$1,493", "$1,019", "$474")
     assert "Saves $474 per month" in r.verdict and r.payback_months == pytest.approx(2000 / 474)
     assert usd_difference_shown(12.34, 5.67) == pytest.approx(6.67)  # small money: exact (printed with cents)
+
+
+def test_a_bounded_change_is_said_in_words_not_as_a_signed_bound():
+    """'≤ −25%' asks the reader to negate a sign; a bound on a relative change is said as a fall or rise."""
+    from casegen.formatting import fmt_pct_bound
+
+    assert fmt_pct_bound("at_most", -24.96, digits=0) == "≥ 25% lower"  # change ≤ −25 %: a fall of at least 25 %
+    assert fmt_pct_bound("at_least", -8.0, digits=0) == "≤ 8% lower"  # change ≥ −8 %: a fall of at most 8 %
+    assert fmt_pct_bound("at_least", 10.0) == "≥ 10.0% higher"
+    assert fmt_pct_bound("at_most", 3.0) == "≤ 3.0% higher"
+    assert fmt_pct_bound("point", -24.96) == "−25.0%"
+
+
+def test_payback_and_saving_phrases_carry_the_estimate_beside_a_bound():
+    """A saving known as a bound because an estimate counted at an end of its range says the estimate
+    beside it, in the saving, the payback and the return (hand-computed: 10,000 / 781 = 12.8 months;
+    10,000 / 1,776 = 5.6 months; (1,776 × 12 − 10,000) / 10,000 = +113 %)."""
+    from types import SimpleNamespace as NS
+
+    from casegen.story.findings import cost_saving_phrase, payback_phrase
+
+    est = NS(savings_usd_per_month=1776.0, payback_months=10000 / 1776, roi_pct=(1776 * 12 - 10000) / 100,
+             savings_bound="at_least")
+    c = NS(savings_usd_per_month=781.0, savings_bound="at_least", one_time_cost_usd=10000.0,
+           payback_months=10000 / 781, horizon_months=12, roi_pct=(781 * 12 - 10000) / 100, estimate=est)
+    assert cost_saving_phrase(c) == "saves at least $781 a month (estimate $1,776)"
+    assert payback_phrase(c) == ("the $10,000 one-time cost pays back within 12.8 months (estimate 5.6 months), "
+                                 "possibly beyond the 12-month horizon (return over 12 months: at worst −6%, "
+                                 "estimate +113%)")
+    c.estimate = None
+    assert cost_saving_phrase(c) == "saves at least $781 a month"
+    assert "estimate" not in payback_phrase(c)
