@@ -85,6 +85,32 @@ def fmt_pct(v: float | None, signed: bool = True, digits: int = 1) -> str:
 BOUND_SIGN = {"at_most": "≤ ", "at_least": "≥ "}
 
 
+_SHOWN_NUMBER = re.compile(r"(\d[\d,]*)(?:\.(\d+))?")
+
+
+def directed(format_: Callable[[float], str], v: float, kind: str) -> str:
+    """``format_(v)`` for a value known as a bound, rounded in the direction that keeps the bound true:
+    a lower bound ('at_least': the truth is ≥ v) down, an upper bound ('at_most') up — "≥ $21" for
+    $21.58, never "≥ $22". A point (any other ``kind``) rounds to nearest as ``format_`` does."""
+    shown_text = format_(v)
+    if kind not in ("at_least", "at_most") or _missing(v):
+        return shown_text
+    m = _SHOWN_NUMBER.search(shown_text)
+    if m is None:
+        return shown_text
+    decimals = len(m.group(2) or "")
+    shown = float(m.group(1).replace(",", "") + (f".{m.group(2)}" if decimals else ""))
+    if MINUS in shown_text[:m.start()] or "-" in shown_text[:m.start()]:
+        shown = -shown
+    tol = 1e-9 * max(1.0, abs(v))
+    ulp = 10.0 ** -decimals
+    if kind == "at_least" and shown > v + tol:
+        return format_(math.floor(v / ulp + 1e-9) * ulp)
+    if kind == "at_most" and shown < v - tol:
+        return format_(math.ceil(v / ulp - 1e-9) * ulp)
+    return shown_text
+
+
 def fmt_pct_bound(kind: str, v: float | None, digits: int = 1) -> str:
     """A relative change known as a point or a bound, in words a reader does not have to negate:
     ``kind`` 'at_most' (change ≤ v) with v = −24.9 → '≥ 24.9% lower'; 'at_least' with +10 → '≥ 10.0%
@@ -92,10 +118,12 @@ def fmt_pct_bound(kind: str, v: float | None, digits: int = 1) -> str:
     if kind not in BOUND_SIGN or _missing(v):
         return fmt_pct(v, digits=digits)
     assert v is not None
-    size = fmt_pct(abs(v), signed=False, digits=digits)
+    # the size of the fall (or rise) is itself a bound, rounded the way that keeps it true
+    def size(k: str) -> str:
+        return directed(lambda x: fmt_pct(x, signed=False, digits=digits), abs(v), k)
     if v < 0:  # a fall: 'at most −25 %' is a fall of at least 25 %
-        return f"{'≥' if kind == 'at_most' else '≤'} {size} lower"
-    return f"{'≤' if kind == 'at_most' else '≥'} {size} higher"
+        return f"≥ {size('at_least')} lower" if kind == "at_most" else f"≤ {size('at_most')} lower"
+    return f"≤ {size('at_most')} higher" if kind == "at_most" else f"≥ {size('at_least')} higher"
 
 
 def fmt_usd(v: float | None, digits: int | None = None) -> str:
@@ -111,12 +139,16 @@ def fmt_usd(v: float | None, digits: int | None = None) -> str:
     return (MINUS + s) if v < 0 and round(abs(v), digits) != 0 else s
 
 
-def usd_difference_shown(a_usd: float, b_usd: float) -> float:
+def usd_difference_shown(a_usd: float, b_usd: float, a_bound: str = "point", b_bound: str = "point") -> float:
     """a − b as a reader computes it from the two figures printed: monthly money of $100 or more a side
     is printed in whole dollars, so the difference is of the whole-dollar figures ("$1,493 − $1,019 =
-    $474", not the $475 of the unrounded $1,493.49 − $1,018.87); smaller amounts exactly."""
+    $474", not the $475 of the unrounded $1,493.49 − $1,018.87); smaller amounts exactly. A figure known
+    as a bound is printed rounded the way that keeps it true (:func:`directed`: "≥ $3,206" for $3,206.6)."""
+    def shown(v: float, bound: str) -> float:
+        return float(math.floor(v + 1e-9) if bound == "at_least" else math.ceil(v - 1e-9) if bound == "at_most"
+                     else round(v))
     if min(abs(a_usd), abs(b_usd)) >= 100:
-        return float(round(a_usd) - round(b_usd))
+        return shown(a_usd, a_bound) - shown(b_usd, b_bound)
     return a_usd - b_usd
 
 
@@ -349,19 +381,18 @@ def fmt_bound(kind: str, value: float | None, unit: str = "req/s", upper: float 
     "between 91 and 101 req/s", or the value itself when it is a point (``point``/``interpolated``)."""
     if _missing(value):
         return "unknown"
-    if kind == "at_least":
-        return f"≥ {fmt(value, unit)}"
-    if kind == "at_most":
-        return f"≤ {fmt(value, unit)}"
+    assert value is not None
+    if kind in ("at_least", "at_most"):
+        return BOUND_SIGN[kind] + directed(lambda x: fmt(x, unit), value, kind)
     if kind == "below":
-        return f"< {fmt(value, unit)}"
+        return f"< {directed(lambda x: fmt(x, unit), value, 'at_most')}"
     if kind == "between":
         assert upper is not None
         return f"between {fmt(value, unit).rsplit(' ', 1)[0]} and {fmt(upper, unit)}"
     return fmt(value, unit)
 
 
-__all__ = [name for name in dir() if name.startswith("fmt")] + ["FORMATTERS", "MINUS"]
+__all__ = [name for name in dir() if name.startswith("fmt")] + ["FORMATTERS", "MINUS", "directed"]
 
 
 #: Units that must not be separated from their number at a line break in the HTML report.

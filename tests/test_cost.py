@@ -131,8 +131,9 @@ def test_a_bounded_change_is_said_in_words_not_as_a_signed_bound():
     """'≤ −25%' asks the reader to negate a sign; a bound on a relative change is said as a fall or rise."""
     from casegen.formatting import fmt_pct_bound
 
-    assert fmt_pct_bound("at_most", -24.96, digits=0) == "≥ 25% lower"  # change ≤ −25 %: a fall of at least 25 %
-    assert fmt_pct_bound("at_least", -8.0, digits=0) == "≤ 8% lower"  # change ≥ −8 %: a fall of at most 8 %
+    # change ≤ −24.96 %: a fall of at least 24.96 %, so at least 24 % (a lower bound rounds down)
+    assert fmt_pct_bound("at_most", -24.96, digits=0) == "≥ 24% lower"
+    assert fmt_pct_bound("at_least", -7.2, digits=0) == "≤ 8% lower"  # change ≥ −7.2 %: a fall of at most 7.2 %
     assert fmt_pct_bound("at_least", 10.0) == "≥ 10.0% higher"
     assert fmt_pct_bound("at_most", 3.0) == "≤ 3.0% higher"
     assert fmt_pct_bound("point", -24.96) == "−25.0%"
@@ -140,8 +141,9 @@ def test_a_bounded_change_is_said_in_words_not_as_a_signed_bound():
 
 def test_payback_and_saving_phrases_carry_the_estimate_beside_a_bound():
     """A saving known as a bound because an estimate counted at an end of its range says the estimate
-    beside it, in the saving, the payback and the return (hand-computed: 10,000 / 781 = 12.8 months;
-    10,000 / 1,776 = 5.6 months; (1,776 × 12 − 10,000) / 10,000 = +113 %)."""
+    beside it, in the saving, the payback and the return, each bound rounded the way that keeps it true
+    (hand-computed: 10,000 / 781 = 12.80 → "within 12.9"; 10,000 / 1,776 = 5.63 → "5.7"; ROI
+    (781 × 12 − 10,000) / 10,000 = −6.28 % → "at worst −7%"; (1,776 × 12 − 10,000) / 10,000 = +113.1 %)."""
     from types import SimpleNamespace as NS
 
     from casegen.story.findings import cost_saving_phrase, payback_phrase
@@ -151,9 +153,25 @@ def test_payback_and_saving_phrases_carry_the_estimate_beside_a_bound():
     c = NS(savings_usd_per_month=781.0, savings_bound="at_least", one_time_cost_usd=10000.0,
            payback_months=10000 / 781, horizon_months=12, roi_pct=(781 * 12 - 10000) / 100, estimate=est)
     assert cost_saving_phrase(c) == "saves at least $781 a month (estimate $1,776)"
-    assert payback_phrase(c) == ("the $10,000 one-time cost pays back within 12.8 months (estimate 5.6 months), "
-                                 "possibly beyond the 12-month horizon (return over 12 months: at worst −6%, "
+    assert payback_phrase(c) == ("the $10,000 one-time cost pays back within 12.9 months (estimate 5.7 months), "
+                                 "possibly beyond the 12-month horizon (return over 12 months: at worst −7%, "
                                  "estimate +113%)")
     c.estimate = None
     assert cost_saving_phrase(c) == "saves at least $781 a month"
     assert "estimate" not in payback_phrase(c)
+
+
+def test_a_bound_is_printed_rounded_the_way_that_keeps_it_true():
+    """'≥ $22' for a lower bound of $21.58 claims more than is known (the review of the AIPerf sweep case):
+    a lower bound rounds down, an upper bound up, a point to nearest."""
+    from casegen.formatting import directed, fmt_bound, fmt_ratio, fmt_usd
+    from casegen.story.findings import saving_phrase, usd_text
+
+    usd0 = lambda v: fmt_usd(v, 0)  # noqa: E731
+    assert directed(usd0, 21.58, "at_least") == "$21" and directed(usd0, 18.21, "at_most") == "$19"
+    assert directed(usd0, 21.58, "point") == "$22" and directed(usd0, 21.0, "at_least") == "$21"
+    assert directed(fmt_ratio, 1.3213, "at_least") == "1.32×" and directed(fmt_ratio, 1.3213, "at_most") == "1.33×"
+    assert usd_text(0.30271, "at_most") == "≤ $0.303" and usd_text(0.40349, "at_least") == "≥ $0.403"
+    assert fmt_bound("at_least", 41.26, "req/s") == "≥ 41.2 req/s" and fmt_bound("at_most", 31.21) == "≤ 31.3 req/s"
+    assert saving_phrase(9.64, "at_least") == "saves at least $9 a month"
+    assert saving_phrase(-9.64, "at_most") == "costs at least $9 more a month"  # saving ≤ −9.64: at least $9.64 more

@@ -77,8 +77,9 @@ def test_so_what_restates_the_cost_section(studies):
         studies["inference-perf-llama3-8b-quantization-sweep"])
     # the ladder's optimized capacity is a lower bound: the saving is too, as in the cost section
     # (the baseline's interpolated 23.8 req/s is priced at the top of its bracket, 31.2 req/s, beside that
-    # bound: $4,202 × 23.80 / 31.18 = $3,207 a month, and $3,207 − $2,426 = $781)
-    assert so_what(studies["llm-d-l40s-ladder"]).startswith("Saves at least $781 a month")
+    # bound: $4,202 × 23.80 / 31.18 = $3,206.6 a month, printed "≥ $3,206" (a lower bound rounds down) against
+    # "≤ $2,427" ($2,426.17, an upper bound rounds up): $3,206 − $2,427 = $779)
+    assert so_what(studies["llm-d-l40s-ladder"]).startswith("Saves at least $779 a month")
 
 
 def test_sweep_charts_draw_the_objectives_percentile_first(studies):

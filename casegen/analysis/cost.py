@@ -229,7 +229,7 @@ def compare_costs(c: Cost, base: RunMetrics, opt: RunMetrics,
     b, o = sides["baseline"], sides["optimized"]
     # the saving is the difference of the monthly figures as printed (whole dollars), so the report's
     # "$1,493 → $1,019 a month" and "saves $474" add up; payback and ROI follow from it
-    savings = usd_difference_shown(b.usd_per_month, o.usd_per_month)
+    savings = usd_difference_shown(b.usd_per_month, o.usd_per_month, b.bound, o.bound)
     pct = savings / b.usd_per_month * 100 if b.usd_per_month > 0 else None
     months = payback(c.one_time_cost_usd, savings)
     net = savings * c.horizon_months - c.one_time_cost_usd

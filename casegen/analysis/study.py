@@ -261,8 +261,9 @@ def _pricing_capacity(cap: Any, other_cost_bound: str | None) -> _PricedCapacity
     rate = fmt_rate(rps, "")
     end_word, kind = ("top", "lower") if bound == "at_least" else ("bottom", "upper")
     text = f"{word} {rate} req/s (estimated {fmt_rate(cap.value_rps, '')} req/s, {cap.ends_text()})"
-    consequence = (f"; because {why}, the cost is priced at the {end_word} of the estimate's range, {rate} req/s, "
-                   f"so it is a {kind} bound")
+    consequence = (f"; its cost is priced at {rate} req/s, the {end_word} of the estimate's range ({cap.ends_text()}), "
+                   f"so the saving holds wherever in that range the true capacity lies ({why}); this cost is a {kind} "
+                   "bound, and the cost section also gives it at the estimate")
     return _PricedCapacity(at, text, bound, cap.established, consequence)
 
 

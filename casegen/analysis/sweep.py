@@ -44,7 +44,7 @@ from casegen.analysis.metrics import METRIC_LABELS, RunMetrics, compute_run_metr
 from casegen.analysis.slo import evaluate_slos, judge_printed
 from casegen.case.model import SLO, Analysis
 from casegen.errors import CasegenError, require
-from casegen.formatting import fmt_load, fmt_ms, fmt_ms_limit, fmt_rate
+from casegen.formatting import directed, fmt_load, fmt_ms, fmt_ms_limit, fmt_rate
 from casegen.runs.model import Run
 
 LoadKind = Literal["rate", "concurrency"]
@@ -595,14 +595,16 @@ class Capacity:
         if self.value_rps is None:
             return "unknown (" + "; ".join(self.missing) + ")" if self.missing else "unknown"
         v = f"{_fmt(self.value_rps)} req/s"
+        low = f"{directed(_fmt, self.value_rps, 'at_least')} req/s"  # a lower bound rounds down, an upper up
+        high = f"{directed(_fmt, self.value_rps, 'at_most')} req/s"
         return {
             "interpolated": f"{v} (interpolated)",
-            "bracketed": (f"between {v} and {_fmt(self.above.achieved_rps)} req/s"
+            "bracketed": (f"between {low} and {directed(_fmt, self.above.achieved_rps, 'at_most')} req/s"
                           if self.above and self.above.achieved_rps and self.above.achieved_rps > self.value_rps
-                          else f"≥ {v}"),
+                          else f"≥ {low}"),
             "plateau": f"{v} (higher loads fail)",
-            "at_least": f"≥ {v}",
-            "below_min": f"< {v}",
+            "at_least": f"≥ {low}",
+            "below_min": f"< {high}",
         }.get(self.bound, v)
 
 

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from casegen.formatting import fmt_ms, fmt_ms_limit, fmt_pct, fmt_ticks  # noqa: E402
+from casegen.formatting import directed, fmt_ms, fmt_ms_limit, fmt_pct, fmt_ticks, fmt_usd  # noqa: E402
 from casegen.render.chart_memo import current_theme, memoized
 from casegen.render.idrefs import prefix_ids, referenced_ids  # noqa: E402
 
@@ -832,14 +832,18 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
     if one_time <= 0:
         point = "nothing to pay back"
     elif payback_months is not None and payback_months <= horizon:
-        point = f"break-even after {'at most ' if bound == 'at_least' else ''}{payback_months:.1f} months"
+        months = directed(lambda x: f"{x:.1f}", payback_months, "at_most" if bound == "at_least" else "point")
+        point = f"break-even after {'at most ' if bound == 'at_least' else ''}{months} months"
     elif bound == "at_least":
         point = f"at this lower bound, no break-even within {horizon} months"
     else:
         point = f"no break-even within {horizon} months"
     est = (f" (estimate ${estimate_per_month:,.0f} a month, ${estimate_per_month * horizon:,.0f} over {horizon} months)"
            if estimate_per_month is not None else "")
-    desc = (f"Savings of {q}${savings_per_month:,.0f} a month{est} add up to {q}${total:,.0f} over {horizon} months "
+    def usd(v: float) -> str:  # a bound rounded the way that keeps it true
+        return directed(lambda x: fmt_usd(x, 0), v, bound)
+
+    desc = (f"Savings of {q}{usd(savings_per_month)} a month{est} add up to {q}{usd(total)} over {horizon} months "
             f"against a one-time cost of ${one_time:,.0f}: {point}.")
     with plt.rc_context(rc()):
         wide = _to_svg(_payback_figure(savings_per_month, one_time, horizon, payback_months, False, bound,

@@ -26,6 +26,7 @@ from casegen.analysis.sweep import slo_text
 from casegen.errors import CasegenError, InternalError
 from casegen.formatting import (
     BOUND_SIGN,
+    directed,
     fmt_date,
     fmt_link,
     fmt_load,
@@ -421,8 +422,10 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     def row(label: str, key: str, fmt) -> dict:
         bv, ov = getattr(c.baseline, key), getattr(c.optimized, key)
         pct = (ov - bv) / bv * 100 if bv and ov is not None else None
-        cells = {"label": label, "base": BOUND_SIGN.get(bb, "") + fmt(bv) if bv is not None else fmt(bv),
-                 "opt": BOUND_SIGN.get(ob, "") + fmt(ov) if ov is not None else fmt(ov), "by_design": False}
+        # a bound printed rounded the way that keeps it true ("≥ $21" for $21.58)
+        cells = {"label": label, "base": BOUND_SIGN.get(bb, "") + directed(fmt, bv, bb) if bv is not None else fmt(bv),
+                 "opt": BOUND_SIGN.get(ob, "") + directed(fmt, ov, ob) if ov is not None else fmt(ov),
+                 "by_design": False}
         if pct is None:
             return {**cells, "pct": fmt_pct(pct), "verdict": "na"}
         if key in designed:  # fewer tokens per request on purpose: a per-token cost is no verdict
@@ -458,11 +461,13 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     same = {"at_least": "at least ", "at_most": "at most "}.get(sb, "")
     other = {"at_least": "within ", "at_most": "at least "}.get(sb, "")
     roi_q = {"at_least": "at worst ", "at_most": "at best "}.get(sb, "") if (c.roi_pct or 0) < 0 else same
-    saving = same + fmt_usd(c.savings_usd_per_month, 0) + (
-        f" ({fmt_pct(c.savings_pct, signed=False)})" if c.savings_pct is not None else "") + mark
+    # the saving's share is the monthly row's change in the table above: said once, there
+    saving = (same + directed(lambda v: fmt_usd(v, 0), c.savings_usd_per_month, sb)
+              if c.savings_usd_per_month is not None else "—") + mark
+    pb = {"at_least": "at_most", "at_most": "at_least"}.get(sb, "point")  # payback = one-time ÷ saving
     payback = ("none" if c.payback_months is None else "immediate" if c.payback_months == 0
-               else f"{other}{c.payback_months:.1f} months{mark}")
-    roi = "n/a" if c.roi_pct is None else f"{roi_q}{fmt_pct(c.roi_pct, digits=0)}{mark}"
+               else f"{other}{directed(lambda v: f'{v:.1f}', c.payback_months, pb)} months{mark}")
+    roi = "n/a" if c.roi_pct is None else f"{roi_q}{directed(lambda v: fmt_pct(v, digits=0), c.roi_pct, sb)}{mark}"
     kind = report.optimization.label if report.optimization is not None else ""
     by_design_note = (f"{' and '.join(rose_by_design)[:1].upper()}{' and '.join(rose_by_design)[1:]} "
                       f"{'rises' if len(rose_by_design) == 1 else 'rise'} because {kind} uses fewer {tokens} tokens "
@@ -608,9 +613,15 @@ def _estimate_tiles(c: Any) -> dict[str, str]:
     e = c.estimate
     if e is None:
         return {"saving": "", "payback": "", "roi": ""}
-    return {"saving": "" if e.savings_usd_per_month is None else f"estimate {fmt_usd(e.savings_usd_per_month, 0)}",
-            "payback": "" if e.payback_months is None else f"estimate {e.payback_months:.1f} months",
-            "roi": "" if e.roi_pct is None else f"estimate {fmt_pct(e.roi_pct, digits=0)}"}
+    sb = e.savings_bound
+    pb = {"at_least": "at_most", "at_most": "at_least"}.get(sb, "point")
+    priced_once = c.one_time_cost_usd is not None and c.one_time_cost_usd > 0  # else nothing to pay back
+    return {"saving": ("" if e.savings_usd_per_month is None
+                       else f"estimate {directed(lambda v: fmt_usd(v, 0), e.savings_usd_per_month, sb)}"),
+            "payback": ("" if e.payback_months is None or not priced_once
+                        else f"estimate {directed(lambda v: f'{v:.1f}', e.payback_months, pb)} months"),
+            "roi": ("" if e.roi_pct is None or c.roi_pct is None
+                    else f"estimate {directed(lambda v: fmt_pct(v, digits=0), e.roi_pct, sb)}")}
 
 
 def _slos(report: Report) -> dict[str, Any] | None:

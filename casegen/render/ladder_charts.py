@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
+from casegen.formatting import directed
 from casegen.render.charts import (
     C,
     Chart,
@@ -65,7 +66,13 @@ def waterfall_chart(panels: Sequence[Panel],
                 top = b + h if h >= 0 else b
                 if i == 0 and span is not None:
                     top = max(top, span[1])
-                text = (total_prefix if i == len(bars) - 1 else "") + fmt(h) if i in (0, len(bars) - 1) else ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
+                if i == len(bars) - 1:  # the total, a bound rounded the way that keeps it true
+                    kind = {"≥": "at_least", "≤": "at_most"}.get(total_prefix[:1], "point")
+                    text = total_prefix + directed(fmt, h, kind)
+                elif i == 0:
+                    text = fmt(h)
+                else:
+                    text = ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
                 if variant == "narrow" and " " in text.replace("\u00a0", " "):  # phones: the unit under its figure
                     head, _sep, unit = text.replace("\u00a0", " ").rpartition(" ")
                     text = f"{head}\n{unit}"
@@ -98,7 +105,8 @@ def waterfall_chart(panels: Sequence[Panel],
         desc = ". ".join(
             f"{title}: {items[0][0]} {fmt(items[0][1])}; "
             + "; ".join(f"{lab} {'+' if ch > 0 else '−' if ch < 0 else '±'}{fmt(abs(ch))}" for lab, ch in items[1:])
-            + f"; total {prefix}{fmt(items[0][1] + sum(ch for _l, ch in items[1:]))}"
+            + f"; total {prefix}" + directed(fmt, items[0][1] + sum(ch for _l, ch in items[1:]),
+                                             {"≥": "at_least", "≤": "at_most"}.get(prefix[:1], "point"))
             for title, items, fmt, _lower, prefix in panels)
         return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".", variant)
 

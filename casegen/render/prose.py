@@ -115,7 +115,8 @@ def sweep_intro(kind: str, points: tuple[int, int], compare_at: str, attainment:
 
 
 WATERFALL_CAPTION = ("Waterfall: the baseline, each step's change (green helps, red hurts) and the total. The steps add "
-                     "up exactly to the total change.")
+                     "up to the total change (to the rounding of the labels; a total marked ≥ or ≤ is rounded the "
+                     "way that keeps its bound true).")
 
 def ladder_intro(steps: int, rungs: list[str], compare_load: str | None, per_request: bool, confidence: str) -> str:
     """How a ladder of steps is read."""

@@ -17,6 +17,7 @@ from casegen.analysis.study import SIDES, Study, step_study
 from casegen.analysis.uncertainty import MIN_REQUESTS
 from casegen.formatting import (
     BOUND_SIGN,
+    directed,
     fmt_bound,
     fmt_load,
     fmt_load_value,
@@ -317,14 +318,15 @@ def _beside(r: tuple[BoundKind, float | None, float | None], cap: Any,
 
 
 def _ratio_text(kind: BoundKind, low: float | None, high: float | None) -> str:
+    # a bound rounds the way that keeps it true (formatting.directed): 1.3213 → "≥ 1.32×", 0.303 → "≤ 0.31×"
     if kind == "point":
         return fmt_ratio(low)
-    if kind == "at_least":
-        return f"≥ {fmt_ratio(low)}"
-    if kind == "at_most":
-        return f"≤ {fmt_ratio(high)}"
-    if kind == "between":
-        return f"{low:,.2f}–{fmt_ratio(high)}"
+    if kind == "at_least" and low is not None:
+        return f"≥ {directed(fmt_ratio, low, 'at_least')}"
+    if kind == "at_most" and high is not None:
+        return f"≤ {directed(fmt_ratio, high, 'at_most')}"
+    if kind == "between" and low is not None and high is not None:
+        return f"{directed(fmt_ratio, low, 'at_least').rstrip('×')}–{directed(fmt_ratio, high, 'at_most')}"
     return "unknown"
 
 
@@ -522,15 +524,38 @@ def cost_basis(study: Study) -> str | None:
 
 
 def usd_text(value: float | None, bound: str = "point", digits: int | None = None) -> str:
-    """Money known as a point or a bound: '$4.21', '≤ $4.21', '≥ $6.47'."""
-    return BOUND_SIGN.get(bound, "") + fmt_usd(value, digits)
+    """Money known as a point or a bound: '$4.21', '≤ $4.21', '≥ $6.47' (a bound rounded the way that keeps
+    it true: ≥ $21.58 is '≥ $21')."""
+    if value is None:
+        return fmt_usd(value, digits)
+    return BOUND_SIGN.get(bound, "") + directed(lambda v: fmt_usd(v, digits), value, bound)
+
+
+def _usd0(v: float, bound: str) -> str:
+    """Whole dollars of a figure known as ``bound`` (rounded to keep it true)."""
+    return directed(lambda x: fmt_usd(x, 0), v, bound)
+
+
+def _months(v: float, bound: str) -> str:
+    """Months to one decimal, a bound rounded to keep it true ('within 12.81' → 'within 12.9')."""
+    return directed(lambda x: f"{x:.1f}", v, bound)
+
+
+def _pct0(v: float, bound: str) -> str:
+    return directed(lambda x: fmt_pct(x, digits=0), v, bound)
+
+
+#: a saving known as ``bound``: how payback (one-time ÷ saving) is known, and how ROI (grows with it) is
+_PAYBACK_BOUND = {"at_least": "at_most", "at_most": "at_least"}
 
 
 def saving_phrase(saving: float, bound: str) -> str:
     """'saves $41 a month', 'costs $41 more a month', 'costs at least $41 more a month', 'saves at most $9 a month'."""
     if bound == "unknown":
         return f"changes the monthly cost by an unknown amount (point estimate {fmt_usd(saving, 0)})"
-    money = fmt_usd(abs(saving), 0)
+    # |saving| as a bound: a saving ≥ s (or a cost increase ≥ x) is a lower bound on its size
+    size_bound = bound if saving >= 0 else {"at_most": "at_least", "at_least": "at_most"}.get(bound, bound)
+    money = _usd0(abs(saving), size_bound)
     if saving >= 0:
         q = {"at_least": "at least ", "at_most": "at most "}.get(bound, "")
         return f"saves {q}{money} a month"
@@ -551,7 +576,7 @@ def saving_estimate(c: Any) -> str:
     est = estimate_of(c)
     if est is None or est.savings_usd_per_month is None or est.savings_usd_per_month <= 0:
         return ""
-    return f"estimate {fmt_usd(est.savings_usd_per_month, 0)}"
+    return f"estimate {_usd0(est.savings_usd_per_month, est.savings_bound)}"
 
 
 def cost_saving_phrase(c: Any) -> str:
@@ -581,8 +606,9 @@ def cost_estimate_note(c: Any) -> str:
     if est.payback_months is not None and c.one_time_cost_usd > 0:
         within = {"at_least": "within ", "at_most": "in no less than "}.get(est.savings_bound, "in ")
         roi_q = {"at_least": "at least ", "at_most": "at most "}.get(est.savings_bound, "")
-        parts.append(f"payback {within}{est.payback_months:.1f} months"
-                     + (f" and return over {c.horizon_months} months {roi_q}{fmt_pct(est.roi_pct, digits=0)}"
+        pb = _PAYBACK_BOUND.get(est.savings_bound, "point")
+        parts.append(f"payback {within}{_months(est.payback_months, pb)} months"
+                     + (f" and return over {c.horizon_months} months {roi_q}{_pct0(est.roi_pct, est.savings_bound)}"
                         if est.roi_pct is not None else ""))
     if not parts:
         return ""
@@ -601,17 +627,20 @@ def payback_phrase(c: Any) -> str:
     est_pb = est.payback_months if est is not None else None
     # payback = one-time / saving: a saving at least s pays back within …
     q = {"at_least": "within ", "at_most": "in no less than "}.get(c.savings_bound, "in ")
-    text = f"the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back {q}{c.payback_months:.1f} months"
+    pb = _PAYBACK_BOUND.get(c.savings_bound, "point")
+    text = (f"the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back {q}{_months(c.payback_months, pb)} "
+            "months")
     if est_pb is not None:
-        text += f" (estimate {est_pb:.1f} months)"
+        text += f" (estimate {_months(est_pb, _PAYBACK_BOUND.get(est.savings_bound, 'point'))} months)"
     if c.payback_months > c.horizon_months:
         # an upper bound beyond the horizon may still pay back within it
         text += (f", possibly beyond the {c.horizon_months}-month horizon" if c.savings_bound == "at_least"
                  else f", beyond the {c.horizon_months}-month horizon")
     if c.roi_pct is not None and c.roi_pct < 0:
         roi_q = {"at_least": "at worst ", "at_most": "at best "}.get(c.savings_bound, "")  # ROI grows with the saving
-        est_roi = f", estimate {fmt_pct(est.roi_pct, digits=0)}" if est is not None and est.roi_pct is not None else ""
-        text += f" (return over {c.horizon_months} months: {roi_q}{fmt_pct(c.roi_pct, digits=0)}{est_roi})"
+        est_roi = (f", estimate {_pct0(est.roi_pct, est.savings_bound)}"
+                   if est is not None and est.roi_pct is not None else "")
+        text += f" (return over {c.horizon_months} months: {roi_q}{_pct0(c.roi_pct, c.savings_bound)}{est_roi})"
     return text
 
 
@@ -713,13 +742,13 @@ def cost_finding(study: Study) -> Finding | None:
         value = pct_txt + dagger
         prices = f"{usd_text(bo, bb)} → {usd_text(oo, ob)}"
         est = estimate_of(c)
-        if est is not None:  # at the estimates the charts show; the bounds are in the cost table
+        if est is not None:  # the bounds, then the estimates the charts show
             e_b, e_o = est.baseline, est.optimized
             eb, eo = e_b.usd_per_million_output_tokens, e_o.usd_per_million_output_tokens
             ek = change_bound(e_b.bound, e_o.bound)
             if eb and eo and ek is not None:
-                prices = (f"{usd_text(eb, e_b.bound)} → {usd_text(eo, e_o.bound)} at the estimates "
-                          f"({fmt_pct_bound(ek, (eo - eb) / eb * 100, digits=0)})")
+                prices += (f"; at the estimates {usd_text(eb, e_b.bound)} → {usd_text(eo, e_o.bound)} "
+                           f"({fmt_pct_bound(ek, (eo - eb) / eb * 100, digits=0)})")
         return Finding(key="cost", kind="cost", title="cost per 1M output tokens", value=value,
                        detail=f"{prices}, {op}; {save_txt}{tail}{point_short}",
                        claim=f"Cost per 1M output tokens went from {usd_text(bo, bb)} to {usd_text(oo, ob)} "
@@ -1045,9 +1074,9 @@ def ladder_estimates_note(study: Study) -> str | None:
     if not ranged:
         return None
     which = "; ".join(f"{label} {fmt_rate(cap.value_rps)}, {cap.ends_text()}" for label, cap in ranged.items())
-    return ("The bars are the estimates (" + which + "); the bounds in the headline figures (≥, ≤, 'at least', "
-            "'within') count each estimate at the end of its range that keeps them true, so they are more cautious "
-            "than the bars.")
+    return ("The bars are the estimates (" + which + "; the whisker on the first bar spans its range); the bounds "
+            "in the headline figures (≥, ≤, 'at least', 'within') count each estimate at the end of its range that "
+            "keeps them true, so they are more cautious than the bars.")
 
 
 def attach_step_findings(study: Study) -> None:
