@@ -281,3 +281,14 @@ def test_jsonl_without_summary_still_works(tmp_path):
     # duration from timestamps (first send → last response) matches AIPerf's benchmark_duration
     assert m.throughput["duration_s"] == pytest.approx(9.317788951, rel=1e-3)
     assert math.isclose(m.throughput["requests_per_s"], 9.5516, rel_tol=1e-3)
+
+
+def test_reasoning_tokens_are_mentioned_only_for_a_run_that_has_them():
+    """'output includes reasoning tokens' is a note about a reasoning model's run, not boilerplate on every
+    AIPerf run (a review found it on a test server's report)."""
+    from casegen.runs.aiperf import REASONING_WARNING
+
+    reasoning = load_run(FLAT)
+    assert REASONING_WARNING in reasoning.warnings
+    plain = load_run(AIPERF / "0.13.0" / "baseline-c4" / "profile_export.jsonl")
+    assert REASONING_WARNING not in plain.warnings

@@ -87,10 +87,9 @@ CLIENT_TOKENS_WARNING = "token counts come from AIPerf re-tokenising the respons
 SERVER_TOKENS_DEFINITION = ("Token counts are the server's: each record's 'usage_prompt_tokens' and "
                             "'usage_completion_tokens' (the API response's usage), not AIPerf's client-side "
                             "re-tokenisation ('input_sequence_length', 'output_sequence_length').")
-AIPERF_WARNINGS = [
-    CLIENT_TOKENS_WARNING,
-    "for reasoning models the output length and output throughput include reasoning tokens",
-]
+AIPERF_WARNINGS = [CLIENT_TOKENS_WARNING]
+#: said only of a run whose records (or summary) count reasoning tokens: not of every AIPerf run
+REASONING_WARNING = "the output length and output throughput include reasoning tokens (a reasoning model)"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -297,6 +296,9 @@ def _summary_warnings(obj: dict, table: dict, streaming: bool | None) -> list[st
                 d = sub_object(e, "error_details")
                 parts.append(f"{e.get('count')} × {d.get('type') or 'error'} ({d.get('code')})")
         w.append("failed requests: " + "; ".join(parts))
+    stat = table.get("reasoning_token_count")
+    if isinstance(stat, dict) and any(isinstance(v, (int, float)) and v > 0 for v in stat.values()):
+        w.append(REASONING_WARNING)
     if "time_to_first_output_token" in table:
         w.append("AIPerf's 'time_to_first_output_token' (first non-reasoning token) is not mapped; TTFT here is the first token of any kind")
     return w
@@ -444,11 +446,13 @@ def requests_from_records(rows: list[tuple[int, dict]], path: Path):
             v = _metric_count(metrics, "error_isl", path, where)
         isl[i] = np.nan if v is None else v
         o = _metric_count(metrics, "output_sequence_length", path, where)
+        reasoning = _metric_count(metrics, "reasoning_token_count", path, where)
+        if reasoning and REASONING_WARNING not in warnings:
+            warnings.append(REASONING_WARNING)
         if o is None:
             a = _metric_count(metrics, "output_token_count", path, where)
-            b = _metric_count(metrics, "reasoning_token_count", path, where)
-            if a is not None or b is not None:
-                o = (a or 0.0) + (b or 0.0)
+            if a is not None or reasoning is not None:
+                o = (a or 0.0) + (reasoning or 0.0)
         osl[i] = np.nan if o is None else o
         u_in = _metric_count(metrics, "usage_prompt_tokens", path, where)
         u_out = _metric_count(metrics, "usage_completion_tokens", path, where)
