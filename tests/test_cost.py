@@ -175,3 +175,10 @@ def test_a_bound_is_printed_rounded_the_way_that_keeps_it_true():
     assert fmt_bound("at_least", 41.26, "req/s") == "≥ 41.2 req/s" and fmt_bound("at_most", 31.21) == "≤ 31.3 req/s"
     assert saving_phrase(9.64, "at_least") == "saves at least $9 a month"
     assert saving_phrase(-9.64, "at_most") == "costs at least $9 more a month"  # saving ≤ −9.64: at least $9.64 more
+
+
+def test_list_prices_keep_their_cents():
+    """'$0.6 per 1M' beside '$0.15' reads as a typo: list prices keep cents and any further digits."""
+    from casegen.analysis.cost import _price
+
+    assert [_price(x) for x in (0.6, 0.15, 0.075, 2.5, 10.0)] == ["$0.60", "$0.15", "$0.075", "$2.50", "$10.00"]

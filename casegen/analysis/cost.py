@@ -95,6 +95,13 @@ def saving_bound(baseline: str, optimized: str) -> str:
     return _SAVING_BOUND.get((baseline, optimized), "unknown")
 
 
+def _price(usd: float) -> str:
+    """A list price as price lists write it: cents always, more digits only when the price has them
+    ($0.60, $0.15, $0.075, $2.50)."""
+    digits = max(2, len(f"{usd:.6f}".rstrip("0").split(".")[1]))
+    return f"${usd:,.{digits}f}"
+
+
 def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str,
                      capacity_source: str | None = None) -> SideCost:
     """``capacity_source``: how the capacity was found when casegen set it (a sweep's capacity at
@@ -172,9 +179,9 @@ def api_cost(p: ApiPricing, m: RunMetrics, c: Cost, side: str) -> SideCost:
     monthly = per_request * c.requests_per_month
     who = p.provider or "API"
     assumptions = [
-        f"{who}: ${p.input_usd_per_1m:g} per 1M input, ${cached_price:g} per 1M cached input "
+        f"{who}: {_price(p.input_usd_per_1m)} per 1M input, {_price(cached_price)} per 1M cached input "
         f"({share:.0%} of input cached, {'measured per request by the run' if measured is not None else 'as stated'}), "
-        f"${p.output_usd_per_1m:g} per 1M output tokens",
+        f"{_price(p.output_usd_per_1m)} per 1M output tokens",
         f"mean {i:,.0f} input and {o:,.0f} output tokens per request (from the run)",
     ]
     return SideCost("api", per_request, per_m_out, per_m_tot, monthly, monthly, assumptions=assumptions)
