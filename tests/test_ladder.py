@@ -185,3 +185,20 @@ def test_compare_more_than_two_runs():
     assert "steps" not in json.loads(CliRunner().invoke(main, ["compare", a, b, "--json"]).output)
     bad = CliRunner().invoke(main, ["compare", a, b, "--select-more", "rate=1"])
     assert bad.exit_code == 2 and "--select-more" in bad.output
+
+
+def test_every_rung_is_in_the_input_files_with_its_entries_counted_from_one():
+    """The appendix's input files name every file a ladder read, the steps' too (the llm-d example's middle
+    rung was missing), and a run's place in a multi-run file as a reader counts ('entries 4–6 of the file')."""
+    from casegen.render.html import _inputs
+    from casegen.report.reproduce import input_files
+    from casegen.report.setup import InputFile
+
+    case, cd = load_case(Path(__file__).parent.parent / "cases" / "llm-d-l40s-ladder")
+    rows = [InputFile.model_validate(f) for f in input_files(analyze(case, cd))]
+    assert [r.side for r in rows] == ["No llm-d features", "+ base scheduler", "+ KV-cache-aware routing"]
+    assert [r["index"] for r in _inputs(rows)] == ["entries 1–3", "entries 4–6", "entries 7–9"]
+    # one file a run: nothing to count
+    one = [InputFile(side="A", file="a.json", sha256=None, format="vllm", index="2"),
+           InputFile(side="B", file="b.json", sha256=None, format="vllm", index=None)]
+    assert [r["index"] for r in _inputs(one)] == [None, None]

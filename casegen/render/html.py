@@ -608,6 +608,30 @@ def draw_charts(study: Study, report: Report, layout: str = "full") -> dict[str,
 STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive"}
 
 
+def _inputs(inputs: list[Any]) -> list[dict[str, Any]]:
+    """The input files, each run's position in its file said only for a file that holds several runs
+    (one file a load point needs no "(load point 2)": its name says which)."""
+    from collections import Counter
+
+    shared = Counter(f.file for f in inputs)
+    return [{**f.model_dump(), "index": _entries(f.index) if shared[f.file] > 1 else None} for f in inputs]
+
+
+def _entries(index: str | None) -> str | None:
+    """'0, 1, 2' (runs' 0-based positions in their file) → 'entries 1–3'; 'entry 7' for one."""
+    if not index:
+        return None
+    try:
+        pos = [int(x) + 1 for x in index.split(",")]
+    except ValueError:
+        return index
+    if len(pos) == 1:
+        return f"entry {pos[0]}"
+    if pos == list(range(pos[0], pos[-1] + 1)):
+        return f"entries {pos[0]}–{pos[-1]}"
+    return "entries " + ", ".join(map(str, pos))
+
+
 def _estimate_tiles(c: Any) -> dict[str, str]:
     """The cost summary's figures at the estimates, under the bounds the tiles show ({} without)."""
     e = c.estimate
@@ -848,7 +872,7 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
         "segments": diagnosis_view.segments_view(report, drawn["segments"]),
         "cost": _cost(report, drawn),
         "tradeoffs": _tradeoffs(report),
-        "inputs": report.inputs,
+        "inputs": _inputs(report.inputs),
         "reproduce": report.reproduce,
         "links": output_links(outputs),
         "workload_line": _workload_line(report),

@@ -131,13 +131,30 @@ def _runs_of(study: Study, side: str) -> list[Run]:
     return runs
 
 
+def _step_runs(study: Study) -> list[tuple[str, list[Run]]]:
+    """A ladder's intermediate steps (label, runs read): files the two sides do not name."""
+    if study.ladder is None:
+        return []
+    out = []
+    for r in study.ladder.rungs:
+        if not r.key.startswith("steps."):
+            continue
+        runs = [r.run, *r.run.parts] + ([p.run for p in r.sweep.points] if r.sweep is not None else [])
+        out.append((r.label, runs))
+    return out
+
+
 def input_files(study: Study) -> list[dict[str, Any]]:
-    """Every file read, once per side, with its format, SHA-256 and the runs used from it."""
+    """Every file read, once per side (and per ladder step), with its format, SHA-256 and the runs used
+    from it; the sides first, then the steps in their order."""
     rows: list[dict[str, Any]] = []
     case_dir = study.case_dir.resolve()
-    for side in SIDES:
+    groups = [(study.label(side), _runs_of(study, side)) for side in SIDES]
+    if study.ladder is not None:  # reading order: baseline, the steps, optimized
+        groups = [groups[0], *_step_runs(study), groups[1]]
+    for label, runs in groups:
         seen: dict[str, dict[str, Any]] = {}
-        for run in _runs_of(study, side):
+        for run in runs:
             meta = run.meta
             key = str(meta.source)
             if key not in seen:
@@ -145,7 +162,7 @@ def input_files(study: Study) -> list[dict[str, Any]]:
                     shown = str(Path(meta.source).resolve().relative_to(case_dir))
                 except ValueError:
                     shown = Path(meta.source).name
-                seen[key] = {"side": study.label(side), "file": shown, "sha256": meta.sha256,
+                seen[key] = {"side": label, "file": shown, "sha256": meta.sha256,
                              "format": meta.format, "indexes": []}
                 rows.append(seen[key])
             if meta.index not in seen[key]["indexes"]:
