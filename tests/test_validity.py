@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -196,3 +197,16 @@ def test_strict_build_fails_on_threats(example_case):
     r = CliRunner().invoke(main, ["build", str(example_case), "--no-pdf", "--strict"])
     assert r.exit_code == 3 and "--strict" in r.output and "Traceback" not in r.output
     assert (example_case / "build" / "report.html").exists()
+
+
+def test_too_few_requests_is_said_once_in_plain_words():
+    """The p99 threat states the rule once and each metric's count, not the rule's sentence per metric
+    (a review counted 'needs ≥ 736 effective samples … (80% lower bound of an estimate)' eight times)."""
+    from casegen.analysis.study import analyze
+    from casegen.case.model import load_case
+
+    case, cd = load_case(Path(__file__).resolve().parent.parent / "cases" / "h100-llama31-8b-fp8")
+    t = next(t for t in analyze(case, cd).threats if t.key == "too-few-requests" and t.side == "baseline")
+    assert t.reason.count("needs the worth of ≥ 736 independent requests") == 1, t.reason
+    assert "this run counts as 72 for TTFT; 2 for TPOT, end-to-end latency" in t.reason, t.reason
+    assert "80% lower bound" not in t.reason and "effective samples" not in t.reason

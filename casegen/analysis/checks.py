@@ -353,6 +353,11 @@ def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool) -> list
     return T
 
 
+#: the interval rule's reason (uncertainty.support_rule) when a run counts too few effective samples
+_NEEDS = re.compile(r"p[\d.]+ needs ≥ ([\d,]+) effective (?:samples|requests)( \(requests are autocorrelated in "
+                    r"send order\))?, this run has ([\d,]+)(?: \(80% lower bound of an estimate\))?")
+
+
 def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[Threat]:
     """"Too few requests for p99" exactly when the report withholds a p99 interval (†): the reasons
     and numbers come from the interval rule itself (``uncertainty.support_rule`` /
@@ -368,6 +373,23 @@ def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[T
     for metric, why in short:
         by_reason.setdefault(why, []).append(METRIC_LABELS.get(metric, metric))
     reasons = "; ".join(f"{', '.join(labels)}: {why}" for why, labels in by_reason.items())
+    # the usual case said once, in plain words: every reason is the interval rule's count against its need
+    counted = {why: _NEEDS.fullmatch(why) for why in by_reason}
+    needs = {m.group(1) for m in counted.values() if m is not None}
+    if all(counted.values()) and len(needs) == 1:
+        has: dict[str, list[str]] = {}
+        for why, labels in by_reason.items():
+            m = counted[why]
+            assert m is not None
+            has.setdefault(m.group(3), []).extend(labels)
+        def names(labels: list[str]) -> str:
+            low = [x if x[:2].isupper() else x[:1].lower() + x[1:] for x in labels]
+            return low[0] if len(low) == 1 else ", ".join(low[:-1]) + " and " + low[-1]
+        worth = "; ".join(f"{n} for {names(labels)}" for n, labels in has.items())
+        alike = any(m is not None and m.group(2) for m in counted.values())
+        reasons = (f"a {stat} interval needs the worth of ≥ {needs.pop()} independent requests"
+                   + ("; neighbouring requests are alike, so" if alike else ";")
+                   + f" this run counts as {worth} (a cautious estimate)")
     conf = intervals.confidence
     need, need_dep = effective_n_needed(stat, confidence=conf), effective_n_needed(stat, True, conf)
     return [Threat("too-few-requests", "minor", f"Too few requests for {stat}",
