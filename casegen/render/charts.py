@@ -838,10 +838,11 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
         point = f"at this lower bound, no break-even within {horizon} months"
     else:
         point = f"no break-even within {horizon} months"
-    est = (f" (estimate ${estimate_per_month:,.0f} a month, ${estimate_per_month * horizon:,.0f} over {horizon} months)"
-           if estimate_per_month is not None else "")
     def usd(v: float) -> str:  # a bound rounded the way that keeps it true
         return directed(lambda x: fmt_usd(x, 0), v, bound)
+
+    est = (f" (estimate {usd(estimate_per_month)} a month, {usd(estimate_per_month * horizon)} over {horizon} months)"
+           if estimate_per_month is not None else "")
 
     desc = (f"Savings of {q}{usd(savings_per_month)} a month{est} add up to {q}{usd(total)} over {horizon} months "
             f"against a one-time cost of ${one_time:,.0f}: {point}.")
