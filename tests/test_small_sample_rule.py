@@ -86,7 +86,11 @@ def test_threat_fires_exactly_when_p99_is_withheld_and_quotes_the_rule():
         if withheld:
             (t,) = threats
             assert t.key == "too-few-requests" and t.title == "Too few requests for p99"
-            assert iv.reasons["ttft"]["p99"] in t.reason
+            # the rule's own figures (need, and what this run counts as), said once in plain words
+            m = checks._NEEDS.fullmatch(iv.reasons["ttft"]["p99"])
+            assert m is not None, iv.reasons["ttft"]["p99"]
+            assert f"needs the worth of ≥ {m.group(1)} independent requests" in t.reason, t.reason
+            assert f"counts as {m.group(3)} for TTFT" in t.reason, t.reason
             assert "368" in t.fix and "736" in t.fix
     assert "≥ 736 effective samples" in dependent.reasons["ttft"]["p99"]
     # the old rule (raw request count ≥ 368) would have passed this run: the threat now agrees with †
