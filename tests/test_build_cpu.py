@@ -40,6 +40,21 @@ def test_build_in_a_library_caller_leaves_the_collector_alone(tmp_path):
     assert gc.isenabled()
 
 
+def test_console_build_leaves_no_font_copies_in_the_temporary_directory(tmp_path):
+    """WeasyPrint copies the @font-face fonts (7.8 MB) into a temporary folder it removes only when
+    its font configuration is finalized; without the cyclic collector that never happened, and each
+    `casegen build` with a PDF left a folder behind."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(temp))
+    done = subprocess.run([sys.executable, "-m", "casegen", "build", str(EXAMPLE), "-o", str(out), "--format", "pdf",
+                           "-q"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (out / "report.pdf").is_file()
+    assert sorted(p.name for p in temp.iterdir()) == []
+
+
 # ------------------------------------------------------------------ compiled templates kept on disk
 
 

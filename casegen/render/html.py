@@ -1103,6 +1103,19 @@ svg text { font-family: 'casegen-sans', sans-serif !important; }
     return rules, d
 
 
+def _remove_font_copies(font_config: Any) -> None:
+    """Delete the folder where WeasyPrint copied the ``@font-face`` fonts of one rendering (16 DejaVu
+    files, 7.8 MB). WeasyPrint removes it only when its font configuration is finalized, and that
+    object sits in a reference cycle: in the ``casegen`` command, which runs without the cyclic
+    collector (``casegen.cli.main``), it never was, and every build left a folder in the temporary
+    directory. The PDF is written by then; the fonts are not read again."""
+    import shutil
+
+    folder = getattr(font_config, "_folder", None)  # WeasyPrint's own attribute (None before the first @font-face)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | None = None) -> bytes:
     """PDF bytes from the report HTML. Deterministic for a given case date."""
     try:
@@ -1119,6 +1132,7 @@ def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | Non
     os.environ["SOURCE_DATE_EPOCH"] = epoch  # font subsets carry a timestamp otherwise
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    font_config = None
     try:
         from weasyprint.text.fonts import FontConfiguration
 
@@ -1139,6 +1153,7 @@ def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | Non
             raise PageOverflow(len(rendered.pages))
         return rendered.write_pdf(pdf_variant=PDF_VARIANT)
     finally:
+        _remove_font_copies(font_config)
         if old is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:
