@@ -55,7 +55,7 @@ from casegen.registry import (
     THROUGHPUT_METRICS,
     TOOL_NAMES,
 )
-from casegen.render import charts, diagnosis_view, prose
+from casegen.render import charts, diagnosis_view, prose, svg_text
 from casegen.render.chart_memo import chart_theme
 from casegen.render.glossary import PLACEHOLDER as GLOSSARY_PLACEHOLDER
 from casegen.render.glossary import fill_page_glossary, terms_in
@@ -1125,6 +1125,7 @@ def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | Non
             f"WeasyPrint cannot load its system libraries ({err})",
             hint="install Pango (Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0), or build with --no-pdf",
         ) from None
+    svg_text.install(weasyprint)  # the charts' text a line at a time (casegen.render.svg_text)
     import logging
 
     epoch = str(int(dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.timezone.utc).timestamp()))
