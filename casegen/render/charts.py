@@ -361,7 +361,7 @@ def _scoped_ids(svg: str, uid: str) -> str:
 
 #: matplotlib's rotation of an upright text (``rotate(-0 x y)``, a no-op every renderer still parses)
 _NO_ROTATION = re.compile(r' transform="rotate\(-?0 [-\d.e]+ [-\d.e]+\)"')
-_GROUP_TAG = re.compile(r"\n?[ \t]*(?:(<g>)|<g\b[^>]*>|(</g>))")
+_GROUP_TAG = re.compile(r"(?=[\n \t<])\n?[ \t]*(?:(<g>)|<g\b[^>]*>|(</g>))")  # look-ahead: skips to candidates
 
 
 def _without_bare_groups(svg: str) -> str:
