@@ -56,6 +56,33 @@ def test_console_script_refuses_3d_axes_and_keeps_its_exit_status(tmp_path):
                              capture_output=True, text=True, env=env, timeout=120)
     assert missing.returncode == 1 and "case file not found" in missing.stderr
 
+
+def test_console_script_loads_fonttools_subsetter_and_instancer_when_used():
+    """The console script defers fontTools' subsetter and variable-font instancer, which WeasyPrint
+    imports but (subsetting with HarfBuzz, DejaVu not variable) does not use; used, they load and work."""
+    probe = (
+        "import sys\n"
+        "import casegen.__main__ as entry\n"
+        "entry._fonttools_when_used()\n"
+        "import weasyprint.pdf.fonts as fonts\n"
+        "print('before', 'fontTools.varLib' in sys.modules, type(sys.modules['fontTools.subset']).__name__)\n"
+        "print('options', type(fonts.subset.Options()).__name__)\n"
+        "import matplotlib, pathlib\n"
+        "from fontTools.ttLib import TTFont\n"
+        "font = TTFont(pathlib.Path(matplotlib.get_data_path()) / 'fonts' / 'ttf' / 'DejaVuSans.ttf')\n"
+        "try:\n"
+        "    fonts.instantiateVariableFont(font, {'wght': 400})\n"
+        "except Exception as err:\n"
+        "    print('instancer', 'fontTools.varLib' in sys.modules, repr(err))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "before False _LazyModule"  # neither loaded by WeasyPrint's import
+    assert lines[1] == "options Options"  # the subsetter loads on first use
+    assert lines[2].startswith("instancer True") and "fvar" in lines[2]  # the real instancer ran: "no fvar table"
+
 def test_build_in_a_library_caller_leaves_the_collector_alone(tmp_path):
     """Tests and library callers build many times in one process: their collector stays on."""
     assert gc.isenabled()
