@@ -156,6 +156,9 @@ def run_intervals_of(series: dict[str, np.ndarray], rng: np.random.Generator, re
         out.n_eff[metric] = {s: r.n_eff for s, r in res.items()}
         out.draw_n_eff[metric] = {s: r.draw_n_eff for s, r in res.items()}
         out.n[metric] = int(v.size)
+        for m, st in FAMILY:  # as run_intervals keeps them: the primary family's correlation
+            if m == metric:
+                out.influence[(m, st)] = uncertainty.influence(v, st, res[st].point)
     sat = None
     if "start_s" in series:  # the run has send times: casegen's saturation check applies
         sat = saturation.detect(series["start_s"], series["ttft"], series["e2e"])
