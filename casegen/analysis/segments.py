@@ -360,9 +360,12 @@ def study_segments(study: Any) -> Segments | None:
         if untested:
             kind = study.sweeps["baseline"].load_kind
             which = ", ".join(f"{fmt_load(load, kind)} ({why})" for load, why in sorted(untested.items()))
-            out.notes.append(f"No change is tested at {which}: with fewer than {MIN_REQUESTS} requests a side, or a run "
-                             "whose latency the load's slow swings set, neighbouring requests are more alike than the "
-                             "run can show, so no interval there is trustworthy")
+            why = []
+            if any(w.endswith(" requests") for w in untested.values()):
+                why.append(f"below {MIN_REQUESTS} requests a side, how alike neighbouring requests are cannot be checked")
+            if any(not w.endswith(" requests") for w in untested.values()):
+                why.append("a saturated run's latency follows the load's slow swings, which one run cannot show")
+            out.notes.append(f"No change is tested at {which}: {'; '.join(why)}, so no interval there is trustworthy.")
         usable = {m: len(_load_values(pairs, m)) for m in metrics}
         metrics = [m for m in metrics if usable[m] >= 2]
         family = sum(usable[m] for m in metrics)
