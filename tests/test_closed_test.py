@@ -143,6 +143,9 @@ def test_delta_intervals_use_the_closed_test_when_the_runs_carry_influences():
     assert all(closed[m]["p50"].significant for m in metrics)
     assert not any(holm[m]["p50"].significant for m in metrics)
     assert all(closed[m]["p50"].p_adjusted == pytest.approx(closed[m]["p50"].p_value) for m in metrics)
+    # summary.json's multiplicity.correction reads which one was used
+    assert {closed[m]["p50"].correction for m in metrics} == {"closed"}
+    assert {holm[m]["p50"].correction for m in metrics} == {"holm"}
 
 
 def test_family_correlation_of_one_change_measured_twice_is_one():
