@@ -630,39 +630,52 @@ def influence(values: np.ndarray, stat: str, point: float) -> np.ndarray:
 
 
 def long_run_correlation(a: np.ndarray, b: np.ndarray, lags: int) -> float:
-    """The correlation of the sums of two series in send order (requests where both have a value):
-    Bartlett-weighted cross- and autocovariances over ``lags`` lags (a positive semi-definite estimate),
-    and never below the lag-0 correlation — the larger is kept, since a correlation set too low makes the
-    summed test of ``stats.closed_test`` too liberal and one set too high only costs power."""
-    ok = np.isfinite(a) & np.isfinite(b)
-    x, y = a[ok] - a[ok].mean(), b[ok] - b[ok].mean()
-    n = x.size
+    """The correlation of the sums of two series in send order (``long_run_correlations`` of the pair)."""
+    return float(long_run_correlations([a, b], lags)[0, 1])
+
+
+def long_run_correlations(series: list[np.ndarray], lags: int) -> np.ndarray:
+    """The correlation matrix of the sums of several series in send order, over the requests where every
+    series has a value: Bartlett-weighted cross- and autocovariances over ``lags`` lags (a positive
+    semi-definite estimate; one FFT a series beyond a few dozen lags), each entry never below the lag-0
+    correlation — the larger is kept, since a correlation set too low makes the summed test of
+    ``stats.closed_test`` too liberal and one set too high only costs power. 1 where a series is constant or
+    fewer than 3 requests have every value (no estimate: the cautious end)."""
+    k = len(series)
+    ok = np.ones(series[0].size, dtype=bool)
+    for x in series:
+        ok &= np.isfinite(x)
+    n = int(ok.sum())
     if n < 3:
-        return 1.0
+        return np.ones((k, k))
+    x = np.array([v[ok] - v[ok].mean() for v in series])
+    lag0 = x @ x.T
+    d0 = np.sqrt(np.diag(lag0))
+    if not np.all(d0 > 0):
+        return np.ones((k, k))
+    r0 = lag0 / np.outer(d0, d0)
     lags = min(lags, n - 1)
-
+    if lags <= 0:
+        return np.clip(r0, -1.0, 1.0)
     w = 1.0 - np.arange(1, lags + 1) / (lags + 1.0)
-
-    def lrc(u: np.ndarray, v: np.ndarray) -> float:
-        """Σ_h w_h (Σ_t u_t v_{t+h}), h = −lags..lags, w_0 = 1 (FFT beyond a few dozen lags)."""
-        if lags <= 32:
-            fwd = np.array([float(u[:-h] @ v[h:]) for h in range(1, lags + 1)])
-            back = np.array([float(v[:-h] @ u[h:]) for h in range(1, lags + 1)])
-        else:
-            size = 1 << (2 * n - 1).bit_length()
-            cc = np.fft.irfft(np.conj(np.fft.rfft(u, size)) * np.fft.rfft(v, size), size)
-            fwd, back = cc[1:lags + 1], cc[size - lags:][::-1]
-        return float(u @ v) + float(w @ (fwd + back))
-
-    vx, vy = float(x @ x), float(y @ y)
-    if vx <= 0 or vy <= 0:
-        return 1.0
-    lag0 = float(x @ y) / math.sqrt(vx * vy)
-    if lags == 0:
-        return lag0
-    lx, ly = lrc(x, x), lrc(y, y)
-    lr = lrc(x, y) / math.sqrt(lx * ly) if lx > 0 and ly > 0 else lag0
-    return min(1.0, max(lag0, lr))
+    lrc = lag0.copy()
+    if lags <= 32:
+        for h in range(1, lags + 1):
+            g = x[:, :-h] @ x[:, h:].T  # g[i, j] = Σ_t x_i,t · x_j,t+h
+            lrc += w[h - 1] * (g + g.T)
+    else:
+        size = 1 << (2 * n - 1).bit_length()
+        f = np.fft.rfft(x, size, axis=1)
+        for i in range(k):
+            for j in range(i, k):
+                cc = np.fft.irfft(np.conj(f[i]) * f[j], size)
+                total = float(w @ (cc[1:lags + 1] + cc[size - lags:][::-1]))
+                lrc[i, j] = lag0[i, j] + total
+                lrc[j, i] = lrc[i, j]
+    d = np.sqrt(np.diag(lrc))
+    if not np.all(d > 0):
+        return np.clip(r0, -1.0, 1.0)
+    return np.clip(np.maximum(lrc / np.outer(d, d), r0), -1.0, 1.0)
 
 
 def correlation_lags(side: RunIntervals, metrics: set[str]) -> int:
@@ -692,10 +705,8 @@ def family_correlation(base: RunIntervals, opt: RunIntervals, keys: list[tuple[s
     lags = max(correlation_lags(base, metrics), correlation_lags(opt, metrics))
     for side_i, side in enumerate((base, opt)):
         sd = np.array([spread[k][side_i] for k in keys])
-        r = np.eye(n)
-        for i in range(n):
-            for j in range(i + 1, n):
-                r[i, j] = r[j, i] = long_run_correlation(side.influence[keys[i]], side.influence[keys[j]], lags)
+        r = long_run_correlations([side.influence[k] for k in keys], lags)
+        np.fill_diagonal(r, 1.0)
         cov += r * np.outer(sd, sd)
     d = np.sqrt(np.diag(cov))
     if not np.all(d > 0):
