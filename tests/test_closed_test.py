@@ -157,10 +157,10 @@ def test_family_correlation_of_one_change_measured_twice_is_one():
     for side, series in ((base, x), (opt, y)):
         side.influence[("ttft", "p50")] = series
         side.influence[("e2e", "p50")] = series
-    spread = {("ttft", "p50"): (1.0, 2.0, -1.0), ("e2e", "p50"): (3.0, 6.0, -1.0)}
+    spread = {("ttft", "p50"): (1.0, 2.0, -1.0, -2.0, 0.002), ("e2e", "p50"): (3.0, 6.0, -1.0, -2.0, 0.002)}
     got = uncertainty.family_correlation(base, opt, [("ttft", "p50"), ("e2e", "p50")], spread)
     assert got is not None
-    corr, signs = got
+    corr, signs, _z = got
     assert corr[0, 1] == pytest.approx(1.0) and signs == [-1.0, -1.0]
     # a statistic with no influence (pooled gaps; runs as the unit): no estimate, so Holm
     assert uncertainty.family_correlation(base, opt, [("ttft", "p50"), ("itl", "p50")], spread) is None

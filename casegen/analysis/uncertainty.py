@@ -522,8 +522,9 @@ def delta_intervals(base: RunIntervals, opt: RunIntervals, confidence: float,
     family = list(family or [])
     alpha = 1 - confidence
     out: dict[str, dict[str, stats.DeltaCI]] = {}
-    #: (metric, stat) → (sd of the baseline's draws, sd of the optimized's, the change's sign)
-    spread: dict[tuple[str, str], tuple[float, float, float]] = {}
+    #: (metric, stat) → (sd of the baseline's draws, sd of the optimized's, the change's sign, its normal
+    #: z-score: median change / the draws' spread, the bootstrap p-value's floor 2/(B + 1))
+    spread: dict[tuple[str, str], tuple[float, float, float, float, float]] = {}
     for metric in METRICS:
         if metric not in base.boot or metric not in opt.boot:
             continue
@@ -542,8 +543,12 @@ def delta_intervals(base: RunIntervals, opt: RunIntervals, confidence: float,
                 row[stat] = stats.DeltaCI(d.abs_low, d.abs_high, d.pct_low, d.pct_high, d.significant, True, fam,
                                           d.p_value, None)
                 if fam == "primary":
+                    diff = ob - bb
+                    sd_d = float(np.std(diff))
                     spread[(metric, stat)] = (float(np.std(bb)), float(np.std(ob)),
-                                              1.0 if float(np.median(ob - bb)) >= 0 else -1.0)
+                                              1.0 if float(np.median(diff)) >= 0 else -1.0,
+                                              float(np.median(diff)) / sd_d if sd_d > 0 else 0.0,
+                                              2.0 / (diff.size + 1))
         out[metric] = row
     return closed_family(out, family, alpha, lambda keys: family_correlation(base, opt, keys, spread))
 
@@ -603,9 +608,13 @@ def closed_family(out: dict[str, dict[str, stats.DeltaCI]], family: list[tuple[s
     if got is None:
         adjusted = stats.holm(pvals)
     else:
-        corr, signs = got
-        z = [sign * stats.norm_isf(min(max(p, 1e-300), 1.0) / 2.0) for p, sign in zip(pvals, signs)]
-        adjusted = stats.closed_test(z, corr)
+        corr, signs, z_beyond = got
+        # z from the bootstrap p-value; at its floor 2/(B + 1) (the draws cannot resolve a smaller one) from the
+        # normal approximation, change / spread, when that is further out: a change far beyond the draws' reach
+        # is not held at z = 2.7 (300 resamples) where the intersections' calibration is not
+        z = [sign * max(stats.norm_isf(min(max(p, 1e-300), 1.0) / 2.0), abs(zb) if p <= floor * (1 + 1e-9) else 0.0)
+             for p, sign, (zb, floor) in zip(pvals, signs, z_beyond)]
+        adjusted = [max(a, p) for a, p in zip(stats.closed_test(z, corr), pvals)]
     how = "holm" if got is None or len(tested) > stats.CLOSED_MAX else "closed"
     for (metric, stat, _p), p_adj in zip(tested, adjusted):
         d = out[metric][stat]
@@ -688,8 +697,9 @@ def correlation_lags(side: RunIntervals, metrics: set[str]) -> int:
 
 
 def family_correlation(base: RunIntervals, opt: RunIntervals, keys: list[tuple[str, str]],
-                       spread: dict[tuple[str, str], tuple[float, float, float]]):
-    """(correlation matrix of the family's z-scores, their signs) for ``stats.closed_test``, or None (Holm)
+                       spread: dict[tuple[str, str], tuple[float, float, float, float, float]]):
+    """(correlation matrix of the family's z-scores, their signs, (normal z-score, p-value floor) of each) for
+    ``stats.closed_test``, or None (Holm)
     when a statistic's influence is missing (pooled inter-chunk gaps; runs as the unit).
 
     Each side's statistics are correlated as their influences' sums (``long_run_correlation``); the change
@@ -711,7 +721,7 @@ def family_correlation(base: RunIntervals, opt: RunIntervals, keys: list[tuple[s
     d = np.sqrt(np.diag(cov))
     if not np.all(d > 0):
         return None
-    return cov / np.outer(d, d), [spread[k][2] for k in keys]
+    return cov / np.outer(d, d), [spread[k][2] for k in keys], [(spread[k][3], spread[k][4]) for k in keys]
 
 
 def any_primary_significant(cis: dict[str, dict[str, stats.DeltaCI]]) -> bool:
