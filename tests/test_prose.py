@@ -72,7 +72,7 @@ def test_sentence_functions_read_right():
     assert "Holm" not in none and "bootstrap" not in none and none.count(". ") == 0
     assert prose.percentile_rule("linear", ["Baseline", "Optimized"]).startswith("As each benchmark tool printed them")
     full = prose.intervals_method("linear", "95%", "1,000")
-    assert "Holm" in full and len(full) < 700
+    assert "tested together as one corrected family" in full and len(full) < 700
     assert prose.percentile_rule("nearest").startswith("NumPy nearest")
     ns = prose.namespace()
     assert ns.NO_COST == prose.NO_COST and ns.ladder_intro is prose.ladder_intro

@@ -116,7 +116,7 @@ def step_effect(i: int, prev: Rung, cur: Rung, confidence: float,
                 family: list[tuple[str, str]] | None = None) -> StepEffect:
     """What step ``i`` (prev → cur) changed, with intervals where both rungs have per-request data.
 
-    ``family``: the primary statistics (``uncertainty.primary_family``), Holm-corrected within the step."""
+    ``family``: the primary statistics (``uncertainty.primary_family``), corrected together within the step (``uncertainty.closed_family``)."""
     lat = latency_deltas(prev.metrics, cur.metrics)
     cis = (uncertainty.delta_intervals(prev.intervals, cur.intervals, confidence, family)
            if prev.intervals is not None and cur.intervals is not None else {})

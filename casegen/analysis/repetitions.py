@@ -14,7 +14,8 @@ a noisy neighbour, the server's state at start). Method (``docs/statistics.md`` 
 * change, otherwise: Welch's t, se = √(s_b²/k_b + s_o²/k_o) with Welch–Satterthwaite degrees of
   freedom;
 * ratio interval (pooled ratio) · exp(± t·se), two-sided p-value from Student's t; the primary
-  family is Holm-corrected as for one run (``uncertainty.holm_family``).
+  family is Holm-corrected (``uncertainty.holm_family``: a few repetitions cannot estimate the
+  correlation of the family's changes that the closed test of one run a side uses).
 
 A statistic gets no interval (†) when a run has fewer requests than the distribution-free minimum
 for it (p99: 368 at 95 %): a run-level p99 from fewer requests is not an estimate of the p99.

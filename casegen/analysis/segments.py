@@ -5,7 +5,8 @@ Definitions (``docs/segments.md``):
 * **segments** of an axis: prompt length (quantile bins of the input tokens of both sides pooled;
   metric TTFT; 3–5 bins of at least 30 requests per side, only when (p90 − p10)/median ≥ 0.25),
   output length (quantile bins of output tokens; metric end-to-end latency) and, for
-  load sweeps, the load points both sweeps measured (metric: the first SLO's, else TTFT, else E2E);
+  load sweeps, the load points both sweeps measured with at least ``MIN_REQUESTS`` (50) requests a side
+  and neither run saturated (``load_point_gate``; metric: each objective's, else TTFT, else E2E);
 * per segment: the change of the **mean** (optimized − baseline, ms) with an interval from the
   normal interval of the log of the ratio of means, ``log(m_o/m_b) ± z·√(V_o/m_o² + V_b/m_b²)``,
   ``V = f·s²/n`` and ``f`` the long-run variance factor of the values in send order
@@ -33,6 +34,8 @@ import numpy as np
 from pydantic import Field
 
 from casegen.analysis.model import FigureModel
+from casegen.analysis.uncertainty import MIN_REQUESTS
+from casegen.formatting import fmt_load
 from casegen.runs.model import Run
 
 MIN_PER_BIN = 30  # requests per side and bin
@@ -96,13 +99,19 @@ class Segments(FigureModel):
 # --------------------------------------------------------------------------- math
 
 
-def _var_mean(x: np.ndarray) -> float:
+def _var_mean(x: np.ndarray, guarded: bool = False) -> float:
+    """Variance of the mean of ``x`` (send order): f·s²/n with f the long-run variance factor (1 when no
+    dependence is found). ``guarded`` (load points): f never below the √n-lag sum or the largest
+    batch-means factor — the estimates with no pre-test that guard a change of one run a side (docs/statistics.md
+    sections 1 and 4): a load point's few requests often fail to show a dependence that is there."""
     from casegen.analysis.dependence import dependence
 
     if x.size < 2:
         return math.inf
     dep = dependence(x)
     f = dep.lrv_factor if dep.dependent else 1.0
+    if guarded:
+        f = max(f, dep.f_sum, dep.bm_max)
     return f * float(np.var(x, ddof=1)) / x.size
 
 
@@ -113,7 +122,7 @@ def mean_change(base: np.ndarray, opt: np.ndarray, z: float) -> tuple[float, flo
     return d, d - z * se, d + z * se
 
 
-def mean_ratio_change(base: np.ndarray, opt: np.ndarray, z: float) -> tuple[float, float, float]:
+def mean_ratio_change(base: np.ndarray, opt: np.ndarray, z: float, guarded: bool = False) -> tuple[float, float, float]:
     """(d, low, high) for latencies (positive): d = optimized − baseline mean, its interval from the
     normal interval of log(mean_o / mean_b), ``± z·√(V_o/m_o² + V_b/m_b²)`` (delta method, V the
     dependence-widened variance of each mean), mapped back as ``m_b·(ratio − 1)``. The low end is
@@ -122,7 +131,7 @@ def mean_ratio_change(base: np.ndarray, opt: np.ndarray, z: float) -> tuple[floa
     mb, mo = float(base.mean()), float(opt.mean())
     if not (mb > 0 and mo > 0):
         return mean_change(base, opt, z)
-    half = z * math.sqrt(_var_mean(base) / mb ** 2 + _var_mean(opt) / mo ** 2)
+    half = z * math.sqrt(_var_mean(base, guarded) / mb ** 2 + _var_mean(opt, guarded) / mo ** 2)
     log_r = math.log(mo / mb)
     return mo - mb, mb * math.expm1(log_r - half), mb * math.expm1(log_r + half)
 
@@ -131,8 +140,9 @@ def _z(confidence: float, k: int) -> float:
     return NormalDist().inv_cdf(1 - (1 - confidence) / (2 * max(k, 1)))
 
 
-def _segment(low: float, high: float, center: float, b: np.ndarray, o: np.ndarray, z: float) -> Segment:
-    d, lo, hi = mean_ratio_change(b, o, z)
+def _segment(low: float, high: float, center: float, b: np.ndarray, o: np.ndarray, z: float,
+             guarded: bool = False) -> Segment:
+    d, lo, hi = mean_ratio_change(b, o, z, guarded)
     mb = float(b.mean())
     verdict: Literal["helps", "hurts", "unclear"] = "helps" if hi < 0 else "hurts" if lo > 0 else "unclear"
     return Segment(low=low, high=high, center=center, n_baseline=int(b.size), n_optimized=int(o.size),
@@ -195,28 +205,70 @@ def binned_axis(base: Run, opt: Run, axis: Axis, confidence: float) -> SegmentAx
     return SegmentAxis(axis=axis, metric=metric, unit="tokens", confidence=confidence, segments=segs)
 
 
-def _load_values(pairs: list[tuple[float, Run, Run]], metric: str) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """(load, baseline values, optimized values) of each per-request load point with the metric on both sides."""
+def load_point_gate(n_base: int, n_opt: int, sat_base, sat_opt) -> str:
+    """Why a load point's change is not tested ("" when it is): fewer than ``MIN_REQUESTS`` requests a side
+    (no interval below that floor: ``uncertainty.support_rule``), or a side whose run looks saturated
+    (``saturation.detect``: its latency intervals are withheld, so are its changes — A/A sweeps of an
+    open-loop queue listed a regression at 70–90 % load in 18–30 % of sweeps without it, docs/statistics.md
+    section 10)."""
+    n = min(n_base, n_opt)
+    if n < MIN_REQUESTS:
+        return f"{n} requests"
+    if (sat_base is not None and sat_base.withhold) or (sat_opt is not None and sat_opt.withhold):
+        return "a side looks saturated"
+    return ""
+
+
+def _load_values(pairs: list[tuple[float, Run, Run]], metric: str,
+                 gated: bool = True) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """(load, baseline values, optimized values) of each per-request load point with the metric on both sides
+    whose change can be tested (``load_point_gate``; ``untested_load_points`` names the others)."""
+    from casegen.analysis.saturation import run_saturation
+
     usable = []
     for load, b, o in sorted(pairs, key=lambda t: t[0]):
         if b.summary_only or o.summary_only or not math.isfinite(load):
             continue
         yb, yo = _values(b, "input_tokens", metric)[1], _values(o, "input_tokens", metric)[1]
-        if yb.size >= 2 and yo.size >= 2:
-            usable.append((load, yb, yo))
+        if min(yb.size, yo.size) < 2:
+            continue
+        if gated and load_point_gate(yb.size, yo.size, run_saturation(b), run_saturation(o)):
+            continue
+        usable.append((load, yb, yo))
     return usable
+
+
+def untested_load_points(pairs: list[tuple[float, Run, Run]], metric: str) -> list[tuple[float, str]]:
+    """(load, why) of each per-request load point with ``metric`` on both sides whose change is not tested
+    (``load_point_gate``)."""
+    from casegen.analysis.saturation import run_saturation
+
+    runs = {load: (b, o) for load, b, o in pairs}
+    out = []
+    for load, yb, yo in _load_values(pairs, metric, gated=False):
+        b, o = runs[load]
+        why = load_point_gate(yb.size, yo.size, run_saturation(b), run_saturation(o))
+        if why:
+            out.append((load, why))
+    return out
 
 
 def load_axis(pairs: list[tuple[float, Run, Run]], metric: str, load_kind: str, confidence: float,
               comparisons: int | None = None) -> SegmentAxis | None:
-    """The metric's mean change at each load point both sweeps measured (per-request points only),
-    each interval Bonferroni-corrected for ``comparisons`` changes (default: this axis's points)."""
-    usable = _load_values(pairs, metric)
+    """The metric's mean change at each load point both sweeps measured (per-request points with at least
+    ``MIN_REQUESTS`` requests a side), each interval Bonferroni-corrected for ``comparisons`` changes
+    (default: this axis's points)."""
+    return load_axis_of(_load_values(pairs, metric), metric, load_kind, confidence, comparisons)
+
+
+def load_axis_of(usable: list[tuple[float, np.ndarray, np.ndarray]], metric: str, load_kind: str, confidence: float,
+                 comparisons: int | None = None, guarded: bool = True) -> SegmentAxis | None:
+    """``load_axis`` on (load, baseline values, optimized values) in send order (benchmarks/sweep_aa.py)."""
     if len(usable) < 2:
         return None
     k = max(comparisons or 0, len(usable))
     z = _z(confidence, k)
-    segs = [_segment(load, load, load, yb, yo, z) for load, yb, yo in usable]
+    segs = [_segment(load, load, load, yb, yo, z, guarded) for load, yb, yo in usable]
     unit = "req/s" if load_kind == "rate" else "concurrent requests"
     return SegmentAxis(axis="load", metric=metric, unit=unit, confidence=confidence, segments=segs,
                        comparisons=k if comparisons else None)
@@ -304,6 +356,16 @@ def study_segments(study: Any) -> Segments | None:
         pairs = [(p.load, p.base.run, p.opt.run) for p in study.pairing.pairs if p.base is not None and p.opt is not None]
         metrics = slo_metrics or ["ttft" if all(np.isfinite(r.requests["ttft_s"]).any() for _l, r, _o in pairs
                                                 if r.requests is not None) else "e2e"]
+        untested = {load: why for m in metrics for load, why in untested_load_points(pairs, m)}
+        if untested:
+            kind = study.sweeps["baseline"].load_kind
+            which = ", ".join(f"{fmt_load(load, kind)} ({why})" for load, why in sorted(untested.items()))
+            why = []
+            if any(w.endswith(" requests") for w in untested.values()):
+                why.append(f"below {MIN_REQUESTS} requests a side, how alike neighbouring requests are cannot be checked")
+            if any(not w.endswith(" requests") for w in untested.values()):
+                why.append("a saturated run's latency follows the load's slow swings, which one run cannot show")
+            out.notes.append(f"No change is tested at {which}: {'; '.join(why)}, so no interval there is trustworthy.")
         usable = {m: len(_load_values(pairs, m)) for m in metrics}
         metrics = [m for m in metrics if usable[m] >= 2]
         family = sum(usable[m] for m in metrics)

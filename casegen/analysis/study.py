@@ -421,7 +421,8 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
                          if p.load == compare_load or math.isclose(p.load, compare_load, rel_tol=0.01))
             cap = capacities.get(k) if k in capacities else (
                 capacity_at_slo(sw[k], list(case.slos), case.capacity.attainment, a) if case.slos else None)
-            iv = (uncertainty.run_intervals(point.run, a.confidence, a.bootstrap_resamples, a.seed, idx)
+            iv = (uncertainty.run_intervals(point.run, a.confidence, a.bootstrap_resamples, a.seed, idx,
+                                            family=uncertainty.primary_family(case))
                   if not point.run.summary_only else None)
             rungs.append(lad.Rung(k, labels[idx], point.run, point.metrics, iv, None, sw[k], cap))
         notes.append("Statistics per step at the load every rung measured: "
@@ -431,7 +432,8 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
             run = runs[k] if k in runs else read_side(case, case_dir, k)
             m = metrics[k] if k in metrics else compute_run_metrics(run, method)
             iv = intervals.get(k) if k in SIDES else (
-                uncertainty.run_intervals(run, a.confidence, a.bootstrap_resamples, a.seed, idx)
+                uncertainty.run_intervals(run, a.confidence, a.bootstrap_resamples, a.seed, idx,
+                                          family=uncertainty.primary_family(case))
                 if not run.summary_only else None)
             rungs.append(lad.Rung(k, labels[idx], run, m, iv))
     for r in rungs:
@@ -716,7 +718,8 @@ def _analyze(case: Case, case_dir: Path) -> Study:
             t = transients.get(side)
             intervals[side] = uncertainty.run_intervals(runs[side], a.confidence, a.bootstrap_resamples, a.seed, i,
                                                         method, tuple(stat for _m, stat in family),
-                                                        withhold=t.reason if t is not None and not t.steady else "")
+                                                        withhold=t.reason if t is not None and not t.steady else "",
+                                                        family=family)
     for side, iv in intervals.items():  # a closed loop queueing at its cap: said, intervals kept
         if iv.saturation is not None and not iv.saturation.withhold:
             notes.append(f"{side_label(case, runs[side], side)}: {iv.saturation.reason}")
@@ -1109,7 +1112,8 @@ def summary_dict(study: Study) -> dict[str, Any]:
                 d["p_adjusted"] = ci.p_adjusted
     out["multiplicity"] = {
         "primary_family": [{"metric": m, "stat": s} for m, s in uncertainty.primary_family(study.case)],
-        "correction": "holm",
+        "correction": next((d.correction for row in study.delta_cis.values() for d in row.values() if d.correction),
+                           "closed"),
         "alpha": 1 - study.case.analysis.confidence,
         "any_primary_significant": uncertainty.any_primary_significant(study.delta_cis),
         "unit": study.unit,

@@ -15,8 +15,10 @@ Method (details, accuracy and the coverage table: ``docs/statistics.md``):
 * Small samples: a statistic is *unsupported* (no interval, no significance, † in every output)
   below ``SUPPORT`` rules — see :func:`support_rule`.
 * Deltas: independent bootstrap draws of both sides; percentile interval; two-sided bootstrap
-  p-value. The **primary family** (``primary_family``) is corrected with Holm's method;
-  everything else is exploratory.
+  p-value. The **primary family** (``primary_family``) is corrected together by a closed test
+  (``closed_family``, ``stats.closed_test``: each intersection tested by its largest |z| and its summed
+  z-score, with the correlation of the family's changes estimated from each request's influence on
+  them); Holm's method where that correlation is not estimated. Everything else is exploratory.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def pkey(percentile: float) -> str:
 
 
 def primary_family(case) -> list[tuple[str, str]]:
-    """The confirmatory comparisons, corrected together (Holm): one (metric, stat) per SLO in
+    """The confirmatory comparisons, corrected together (``closed_family``): one (metric, stat) per SLO in
     case.yaml ('TTFT p99 ≤ 200 ms' → ('ttft', 'p99')), then the headline medians of TTFT, TPOT
     and E2E (page 1 of the report). Without SLOs only the medians. Every other delta is
     exploratory."""
@@ -250,6 +252,10 @@ class RunIntervals:
     #: metric → stat → why this run's own interval is withheld (†) although its draws support a change
     #: (:func:`withhold_short_run`: too few requests for one run to show its own dependence)
     withheld: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: (metric, stat) → each request's influence on the statistic (``influence``), aligned over the run's
+    #: successful requests in send order (NaN where the metric has no value): the primary family's
+    #: statistics only, for the correlation of their changes (``family_correlation``)
+    influence: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
 
 def withhold_saturated(out: RunIntervals, sat: Saturation | None) -> RunIntervals:
@@ -470,12 +476,17 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
 
 
 def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_index: int,
-                  method: str = "linear", extra_stats: tuple[str, ...] = (), withhold: str = "") -> RunIntervals:
+                  method: str = "linear", extra_stats: tuple[str, ...] = (), withhold: str = "",
+                  family: list[tuple[str, str]] | tuple[tuple[str, str], ...] = HEADLINE_PRIMARY) -> RunIntervals:
     """Intervals for every metric/statistic of a per-request run (deterministic for a seed).
 
     ``withhold``: a reason no statistic of this run gets an interval (a run with no steady part,
-    casegen.analysis.transient); every statistic is then unsupported (†) with that reason."""
+    casegen.analysis.transient); every statistic is then unsupported (†) with that reason. ``family``: the
+    primary statistics whose per-request influence is kept (``RunIntervals.influence``)."""
     out = RunIntervals(confidence=confidence)
+    from casegen.analysis.metrics import request_latencies_ms
+
+    aligned = request_latencies_ms(send_order(run))
     names = STATS + tuple(s for s in extra_stats if s not in STATS)
     for metric, series in sorted(metric_series(run).items(), key=lambda kv: METRICS.index(kv[0])):
         out.n[metric] = int(series.values.size)
@@ -492,6 +503,9 @@ def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_i
         out.reasons[metric] = {s: r.reason for s, r in res.items() if r.reason}
         out.n_eff[metric] = {s: r.n_eff for s, r in res.items()}
         out.draw_n_eff[metric] = {s: r.draw_n_eff for s, r in res.items()}
+        for m, stat in family:
+            if m == metric and stat in res and metric in aligned:
+                out.influence[(metric, stat)] = influence(np.asarray(aligned[metric], dtype=float), stat, res[stat].point)
     out = withhold_short_run(withhold_saturated(out, run_saturation(run)))
     if withhold:  # no steady part (casegen.analysis.transient): nothing for an interval to describe
         for metric in out.supported:
@@ -504,10 +518,13 @@ def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_i
 
 def delta_intervals(base: RunIntervals, opt: RunIntervals, confidence: float,
                     family: list[tuple[str, str]] | None = None) -> dict[str, dict[str, stats.DeltaCI]]:
-    """metric → stat → DeltaCI. Primary statistics (``family``) are Holm-corrected together."""
+    """metric → stat → DeltaCI. Primary statistics (``family``) are corrected together (``closed_family``)."""
     family = list(family or [])
     alpha = 1 - confidence
     out: dict[str, dict[str, stats.DeltaCI]] = {}
+    #: (metric, stat) → (sd of the baseline's draws, sd of the optimized's, the change's sign, its normal
+    #: z-score: median change / the draws' spread, the bootstrap p-value's floor 2/(B + 1))
+    spread: dict[tuple[str, str], tuple[float, float, float, float, float]] = {}
     for metric in METRICS:
         if metric not in base.boot or metric not in opt.boot:
             continue
@@ -525,8 +542,15 @@ def delta_intervals(base: RunIntervals, opt: RunIntervals, confidence: float,
             if d is not None:
                 row[stat] = stats.DeltaCI(d.abs_low, d.abs_high, d.pct_low, d.pct_high, d.significant, True, fam,
                                           d.p_value, None)
+                if fam == "primary":
+                    diff = ob - bb
+                    sd_d = float(np.std(diff))
+                    spread[(metric, stat)] = (float(np.std(bb)), float(np.std(ob)),
+                                              1.0 if float(np.median(diff)) >= 0 else -1.0,
+                                              float(np.median(diff)) / sd_d if sd_d > 0 else 0.0,
+                                              2.0 / (diff.size + 1))
         out[metric] = row
-    return holm_family(out, family, alpha)
+    return closed_family(out, family, alpha, lambda keys: family_correlation(base, opt, keys, spread))
 
 
 def borrowed_draws(side: RunIntervals, other: RunIntervals, metric: str, stat: str) -> np.ndarray:
@@ -562,18 +586,142 @@ def borrowed_draws(side: RunIntervals, other: RunIntervals, metric: str, stat: s
 
 def holm_family(out: dict[str, dict[str, stats.DeltaCI]], family: list[tuple[str, str]],
                 alpha: float) -> dict[str, dict[str, stats.DeltaCI]]:
-    """Holm over the primary statistics that can be tested (``out`` updated and returned): one
-    withheld for too little data (a rule on n alone, fixed before any difference is looked at) can
-    never be rejected, so it does not count in the family size."""
+    """Holm over the primary statistics (``closed_family`` with no correlation: runs as the unit, whose few
+    repetitions cannot estimate one)."""
+    return closed_family(out, family, alpha, None)
+
+
+def closed_family(out: dict[str, dict[str, stats.DeltaCI]], family: list[tuple[str, str]], alpha: float,
+                  correlation=None) -> dict[str, dict[str, stats.DeltaCI]]:
+    """The primary family's correction (``out`` updated and returned): the closed test of
+    ``stats.closed_test`` over the primary statistics that can be tested, with ``correlation(keys)`` → the
+    matrix of their z-scores' correlations and signs (``family_correlation``), or Holm when it is None or
+    returns None. A statistic withheld for too little data (a rule on n alone, fixed before any difference
+    is looked at) can never be rejected, so it is not in the family."""
     tested = [(m, s, p) for m, s in family if (d := out.get(m, {}).get(s)) is not None and d.supported
               and (p := d.p_value) is not None]
+    if not tested:
+        return out
+    keys = [(m, s) for m, s, _p in tested]
+    got = correlation(keys) if correlation is not None else None
     pvals = [p for _m, _s, p in tested]
-    for (metric, stat, _p), p_adj in zip(tested, stats.holm(pvals) if pvals else []):
-        d = out.get(metric, {}).get(stat)
-        if d is not None and d.supported:
-            out[metric][stat] = stats.DeltaCI(d.abs_low, d.abs_high, d.pct_low, d.pct_high,
-                                              bool(p_adj < alpha), True, "primary", d.p_value, p_adj)
+    if got is None:
+        adjusted = stats.holm(pvals)
+    else:
+        corr, signs, z_beyond = got
+        # z from the bootstrap p-value; at its floor 2/(B + 1) (the draws cannot resolve a smaller one) from the
+        # normal approximation, change / spread, when that is further out: a change far beyond the draws' reach
+        # is not held at z = 2.7 (300 resamples) where the intersections' calibration is not
+        z = [sign * max(stats.norm_isf(min(max(p, 1e-300), 1.0) / 2.0), abs(zb) if p <= floor * (1 + 1e-9) else 0.0)
+             for p, sign, (zb, floor) in zip(pvals, signs, z_beyond)]
+        adjusted = [max(a, p) for a, p in zip(stats.closed_test(z, corr), pvals)]
+    how = "holm" if got is None or len(tested) > stats.CLOSED_MAX else "closed"
+    for (metric, stat, _p), p_adj in zip(tested, adjusted):
+        d = out[metric][stat]
+        out[metric][stat] = stats.DeltaCI(d.abs_low, d.abs_high, d.pct_low, d.pct_high,
+                                          bool(p_adj < alpha), True, "primary", d.p_value, p_adj, how)
     return out
+
+
+def influence(values: np.ndarray, stat: str, point: float) -> np.ndarray:
+    """Each request's influence on a statistic of a request-level metric, up to a positive scale (the
+    statistic moves with the sum of its requests' influences): a p-quantile q, p − 1{x ≤ q} (one request
+    below q lowers it); the mean, x − mean. NaN where the request has no value. Two statistics' estimates
+    are correlated as their influences' sums are (``long_run_correlation``)."""
+    p = stat_p(stat)
+    finite = np.isfinite(values)
+    out = np.full(values.size, np.nan)
+    if p is None:
+        out[finite] = values[finite] - point
+    else:
+        out[finite] = p - (values[finite] <= point)
+    return out
+
+
+def long_run_correlation(a: np.ndarray, b: np.ndarray, lags: int) -> float:
+    """The correlation of the sums of two series in send order (``long_run_correlations`` of the pair)."""
+    return float(long_run_correlations([a, b], lags)[0, 1])
+
+
+def long_run_correlations(series: list[np.ndarray], lags: int) -> np.ndarray:
+    """The correlation matrix of the sums of several series in send order, over the requests where every
+    series has a value: Bartlett-weighted cross- and autocovariances over ``lags`` lags (a positive
+    semi-definite estimate; one FFT a series beyond a few dozen lags), each entry never below the lag-0
+    correlation — the larger is kept, since a correlation set too low makes the summed test of
+    ``stats.closed_test`` too liberal and one set too high only costs power. 1 where a series is constant or
+    fewer than 3 requests have every value (no estimate: the cautious end)."""
+    k = len(series)
+    ok = np.ones(series[0].size, dtype=bool)
+    for x in series:
+        ok &= np.isfinite(x)
+    n = int(ok.sum())
+    if n < 3:
+        return np.ones((k, k))
+    x = np.array([v[ok] - v[ok].mean() for v in series])
+    lag0 = x @ x.T
+    d0 = np.sqrt(np.diag(lag0))
+    if not np.all(d0 > 0):
+        return np.ones((k, k))
+    r0 = lag0 / np.outer(d0, d0)
+    lags = min(lags, n - 1)
+    if lags <= 0:
+        return np.clip(r0, -1.0, 1.0)
+    w = 1.0 - np.arange(1, lags + 1) / (lags + 1.0)
+    lrc = lag0.copy()
+    if lags <= 32:
+        for h in range(1, lags + 1):
+            g = x[:, :-h] @ x[:, h:].T  # g[i, j] = Σ_t x_i,t · x_j,t+h
+            lrc += w[h - 1] * (g + g.T)
+    else:
+        size = 1 << (2 * n - 1).bit_length()
+        f = np.fft.rfft(x, size, axis=1)
+        for i in range(k):
+            for j in range(i, k):
+                cc = np.fft.irfft(np.conj(f[i]) * f[j], size)
+                total = float(w @ (cc[1:lags + 1] + cc[size - lags:][::-1]))
+                lrc[i, j] = lag0[i, j] + total
+                lrc[j, i] = lrc[i, j]
+    d = np.sqrt(np.diag(lrc))
+    if not np.all(d > 0):
+        return np.clip(r0, -1.0, 1.0)
+    return np.clip(np.maximum(lrc / np.outer(d, d), r0), -1.0, 1.0)
+
+
+def correlation_lags(side: RunIntervals, metrics: set[str]) -> int:
+    """Lags the correlation of one run's statistics sums over: none when no metric of the family shows
+    dependence in send order, else ⌈√n⌉ (the reach of the √n-lag sum, ``dependence.Dependence.f_sum``)."""
+    deps = [side.dependence[m] for m in metrics if m in side.dependence]
+    if not deps or not any(d.dependent for d in deps):
+        return 0
+    return math.ceil(math.sqrt(max(d.n for d in deps)))
+
+
+def family_correlation(base: RunIntervals, opt: RunIntervals, keys: list[tuple[str, str]],
+                       spread: dict[tuple[str, str], tuple[float, float, float, float, float]]):
+    """(correlation matrix of the family's z-scores, their signs, (normal z-score, p-value floor) of each) for
+    ``stats.closed_test``, or None (Holm)
+    when a statistic's influence is missing (pooled inter-chunk gaps; runs as the unit).
+
+    Each side's statistics are correlated as their influences' sums (``long_run_correlation``); the change
+    Δ_i = opt_i − base_i of independent runs has Cov(Δ_i, Δ_j) = Σ_side r_ij · s_i · s_j, with s each side's
+    bootstrap spread (its draws' standard deviation), and the z-scores Δ_i / √(Σ_side s_i²) the same
+    correlation."""
+    if any(k not in base.influence or k not in opt.influence or k not in spread for k in keys):
+        return None
+    n = len(keys)
+    cov = np.zeros((n, n))
+    metrics = {m for m, _s in keys}
+    # a dependence found in either run is assumed in both (as ``borrowed_draws`` does)
+    lags = max(correlation_lags(base, metrics), correlation_lags(opt, metrics))
+    for side_i, side in enumerate((base, opt)):
+        sd = np.array([spread[k][side_i] for k in keys])
+        r = long_run_correlations([side.influence[k] for k in keys], lags)
+        np.fill_diagonal(r, 1.0)
+        cov += r * np.outer(sd, sd)
+    d = np.sqrt(np.diag(cov))
+    if not np.all(d > 0):
+        return None
+    return cov / np.outer(d, d), [spread[k][2] for k in keys], [(spread[k][3], spread[k][4]) for k in keys]
 
 
 def any_primary_significant(cis: dict[str, dict[str, stats.DeltaCI]]) -> bool:

@@ -154,7 +154,7 @@ def format_table(result: dict[str, Any], color: bool = False) -> str:
         out.append(text)
     out.append("")
     out.append("Latency: lower is better. A change whose interval includes 0 is 'no significant change'. The medians are\n"
-               "the primary statistics, tested together (Holm); '(exploratory)' marks a change outside that family.")
+               "the primary statistics, tested together (a closed test); '(exploratory)' marks a change outside that family.")
     return "\n".join(out)
 
 

@@ -200,8 +200,8 @@ def intervals_method(method: str, confidence: str, resamples: str, summary_only:
     return (f"{confidence} confidence intervals allow for neighbouring requests being alike: for percentiles, "
             "order-statistic intervals on the effective number of independent requests; for means, a block bootstrap "
             f"in send order; for inter-chunk gaps, whole requests as the unit; for a change, {resamples} seeded draws "
-            "per side. The statistics the objectives name, and the medians, are tested together with Holm's correction "
-            "for multiple comparisons; other changes are marked exploratory and may be chance. Segment-by-segment "
+            "per side. The statistics the objectives name, and the medians, are tested together as one corrected family; "
+            "other changes are marked exploratory and may be chance. Segment-by-segment "
             "comparisons are widened for the number of segments (Bonferroni). A change whose interval includes zero "
             "is \"no significant change\"; † marks a point value with too few independent requests for an interval.")
 

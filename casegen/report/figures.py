@@ -139,7 +139,7 @@ class LatencyDelta(_Model):
     supported: bool | None = Field(None, description="False: one run cannot support an interval here (†)")
     family: Literal["primary", "exploratory"] | None = None
     p_value: float | None = None
-    p_adjusted: float | None = Field(None, description="Holm-adjusted within the primary family")
+    p_adjusted: float | None = Field(None, description="Adjusted within the primary family (multiplicity.correction)")
     strength: str | None = Field(None, description="The finding's strength (docs/findings.md): primary, "
                                                    "exploratory, not_significant, point_only; null without a finding")
 

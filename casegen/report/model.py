@@ -71,7 +71,9 @@ class Multiplicity(_Model):
     """The confirmatory family and its correction (docs/statistics.md)."""
 
     primary_family: list[StatKey] = Field(description="The statistics tested together: the SLO-named ones and the medians")
-    correction: Literal["holm"] = Field(description="Family-wise correction")
+    correction: Literal["closed", "holm"] = Field(
+        description="Family-wise correction: closed (the closed test with the family's estimated correlation) or "
+                    "holm (runs as the unit, or a statistic whose correlation is not estimated)")
     alpha: float = Field(description="1 − confidence")
     any_primary_significant: bool = Field(description="At least one primary statistic changed significantly")
     unit: Literal["requests", "runs"] = Field("requests", description="What an observation is: a request, or a whole "

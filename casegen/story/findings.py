@@ -176,7 +176,7 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
         if lo <= 0 <= hi:
             detail = f"{values} ({change}); {ci_text}, includes 0"
             claim = f"{title}: no significant change ({values}, {ci_text})."
-        else:  # the unadjusted interval excludes 0 but Holm's correction over the primary family does not reject
+        else:  # the unadjusted interval excludes 0 but the primary family's correction does not reject
             k = f"{family_size} " if family_size else ""
             adj = f"not significant once corrected for {k}comparisons made together"
             detail = f"{values} ({change}); {adj}; unadjusted {ci_text}"
