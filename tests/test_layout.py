@@ -329,3 +329,49 @@ def test_the_break_check_sees_bad_breaks(tmp_path):
     found = "\n".join(bad_breaks(pdf))
     for kind in ("bound sign", "unit split", "number and unit", "heading 'Stranded heading'", "without its label"):
         assert kind in found, (kind, found)
+
+
+# ------------------------------------------------------------------ the running header fits one line
+
+def header_lines(pdf_path: Path) -> list[tuple[int, int]]:
+    """Per page after the first: (page, the number of text lines in the top margin, 20 mm)."""
+    doc = pdfium.PdfDocument(str(pdf_path))
+    out = []
+    try:
+        for i in range(1, len(doc)):
+            page = doc[i]
+            _w, height = page.get_size()
+            text = page.get_textpage()
+            baselines = set()
+            for c in range(text.count_chars()):
+                left, bottom, right, top = text.get_charbox(c, loose=True)  # the font's box: one per line
+                if right > left and height - top < 20 * MM:
+                    baselines.add(round(bottom))
+            # lines: baselines at least half a line (4 pt) apart
+            ys = sorted(baselines)
+            lines = sum(1 for a, b in zip([None] + ys, ys) if a is None or b - a > 4.0)
+            out.append((i + 1, lines))
+    finally:
+        doc.close()
+    return out
+
+
+@pytest.mark.parametrize("key", [(n, "full") for n in EXAMPLES] + [("aiperf-sweep", "full")], ids=lambda k: k[0])
+def test_running_header_is_one_line(pdfs, key):
+    """The title (left) and the author (right) each on one line: a long title ends in "…"
+    (casegen.render.running_head) instead of wrapping into the page's top margin."""
+    two = [(p, n) for p, n in header_lines(pdfs[key]) if n != 1]
+    assert not two, f"pages whose running header is not one line (page, lines): {two}"
+
+
+def test_fit_line_cuts_at_a_word_with_an_ellipsis():
+    from casegen.render.running_head import TITLE_WIDTH_PT, fit_line, running_author, text_width_pt
+
+    title = "Prompt trimming: 40% fewer input tokens, faster first token, cheaper requests (test server)"
+    got = fit_line(title)
+    assert got.endswith("…") and title.startswith(got[:-1]) and text_width_pt(got) <= TITLE_WIDTH_PT
+    assert title[len(got) - 1] in " ,"  # cut between words (a comma before the cut goes)
+    assert fit_line("Short title") == "Short title"
+    # the author's link goes before the name or role is shortened
+    long_author = "Alexandra Example, Principal ML platform engineer · alexandra.example.com"
+    assert running_author(long_author) == "Alexandra Example, Principal ML platform engineer"
