@@ -194,7 +194,7 @@ def test_phone_first_screen_names_the_system(browser, pages, name, case):
     system = yaml.safe_load((case / "case.yaml").read_text(encoding="utf-8"))["system"]
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(pages[name].resolve().as_uri())
-    got = page.evaluate("""(words) => {
+    got = page.evaluate(r"""(words) => {
       const seen = [];
       for (const el of document.querySelectorAll('header.cover *')) {
         const r = el.getBoundingClientRect();

@@ -258,6 +258,33 @@ def test_tightest_onepager_keeps_whole_sentences():
         assert text.rstrip().endswith("…") or "(see report)" not in part, part  # cut only where a sentence ends
 
 
+def _pdf_text(pdf_path: Path) -> str:
+    doc = pdfium.PdfDocument(str(pdf_path))
+    try:
+        text = " ".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+    return " ".join(text.replace("\u00ad", "").replace("-\r\n", "-").split())
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_onepager_keeps_its_essentials_whole(pdfs, name):
+    """Each example's one-pager fits without cutting what it is for: every trade-off (up to two) with
+    its whole "helps when" and "hurts when" texts, never "(see report)"; a sweep or ladder one-pager
+    has its objectives-by-load table, a fixed-load one its latency table."""
+    import yaml
+
+    case = yaml.safe_load((ROOT / "cases" / name / "case.yaml").read_text(encoding="utf-8"))
+    text = _pdf_text(pdfs[(name, "onepager")])
+    assert "(see report)" not in text
+    for t in case.get("tradeoffs", [])[:2]:
+        for key in ("helps_when", "hurts_when"):
+            want = " ".join(str(t[key]).split())
+            assert want in text, f"{name}: {t['technique']} {key} not whole on the one-pager"
+    swept = any("sweep" in str(v) for v in (case.get("runs") or {}).values()) or "steps" in (case.get("runs") or {})
+    assert ("Objectives by load" if swept else "Latency (") in text, name
+
+
 # ------------------------------------------------------------------ bad breaks (issue 23)
 
 _UNIT_START = __import__("re").compile(r"^(ms|s|req/s|tok/s|tokens/s|months?|GiB|%)(?![\w/])")
@@ -375,3 +402,18 @@ def test_fit_line_cuts_at_a_word_with_an_ellipsis():
     # the author's link goes before the name or role is shortened
     long_author = "Alexandra Example, Principal ML platform engineer · alexandra.example.com"
     assert running_author(long_author) == "Alexandra Example, Principal ML platform engineer"
+
+
+def test_compact_sweep_rows_keep_where_each_verdict_turns():
+    from casegen.render.html import compact_sweep_rows
+
+    def row(load, b, o):
+        cell = lambda st: {"rps": "not measured", "status": "na"} if st is None else {"rps": "1.00", "status": st}  # noqa: E731
+        return {"load": load, "cells": [cell(b), cell(o)]}
+
+    rows = [row("1", "pass", "pass"), row("2", "pass", None), row("3", "pass", None), row("4", "fail", None),
+            row("5", None, "pass"), row("6", None, "pass"), row("7", None, "pass"), row("8", None, "fail"),
+            row("9", "fail", "fail")]
+    got = [r["load"] for r in compact_sweep_rows(rows)]
+    assert got == ["1", "3", "4", "7", "8", "9"]  # first, baseline's last pass and first miss, the same for optimized, last
+    assert compact_sweep_rows(rows[:5]) == rows[:5]

@@ -907,7 +907,7 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool,
                                  gridspec_kw={"height_ratios": heights})
         panels = list(axes[:, 0])
     elif change:  # the bars beside the change panel: together they use the page's width
-        fig, axes = plt.subplots(1, n + 1, figsize=(7.6 if n == 1 else 8.0, 1.5 if n == 1 else 1.7), squeeze=False,
+        fig, axes = plt.subplots(1, n + 1, figsize=(7.6 if n == 1 else 8.0, 1.5), squeeze=False,
                                  gridspec_kw={"width_ratios": [1.25] * n + [0.75]})
         panels = list(axes[0])
     else:
