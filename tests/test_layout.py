@@ -417,3 +417,25 @@ def test_compact_sweep_rows_keep_where_each_verdict_turns():
     got = [r["load"] for r in compact_sweep_rows(rows)]
     assert got == ["1", "3", "4", "7", "8", "9"]  # first, baseline's last pass and first miss, the same for optimized, last
     assert compact_sweep_rows(rows[:5]) == rows[:5]
+
+
+def test_print_latency_section_prints_its_column_heads_once_a_page(pdfs):
+    """The screen shows one latency table per metric (a phone needs them apart); the PDF prints them as
+    one table, its heads once and again only on a page the table continues on — not above every metric."""
+    from casegen.analysis.study import analyze
+    from casegen.case.model import load_case
+    from casegen.render.html import render_html
+
+    case, d = load_case(ROOT / "cases" / "h100-llama31-8b-fp8")
+    study = analyze(case, d)
+    screen, printed = render_html(study), render_html(study, medium="print")
+    metrics = screen.count('<table class="grid results fixed latency">')
+    assert metrics >= 3 and printed.count("grid results fixed latency") == 1
+    assert printed.count('<tbody class="group">') >= metrics
+    doc = pdfium.PdfDocument(str(pdfs[("h100-llama31-8b-fp8", "full")]))
+    try:
+        for i in range(len(doc)):
+            text = doc[i].get_textpage().get_text_range()
+            assert text.count("METRIC") <= 1, f"page {i + 1}: the latency heads repeat within the page"
+    finally:
+        doc.close()

@@ -1046,7 +1046,8 @@ def headings_without_orphans(html: str) -> str:
 def _render_html(env: jinja2.Environment, name: str, ctx: dict[str, Any], medium: str, user_dir: Path | None) -> str:
     try:
         with charts.chart_medium(medium):
-            page = keep_units_together(env.get_template(name).render(**ctx), join_rates=medium == "print")
+            page = keep_units_together(env.get_template(name).render(**{**ctx, "medium": medium}),
+                                       join_rates=medium == "print")
             # in print, no heading ends with a word alone (screens balance headings with CSS text-wrap)
             return fill_page_glossary(headings_without_orphans(page) if medium == "print" else page)
     except jinja2.TemplateSyntaxError as err:
