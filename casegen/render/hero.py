@@ -52,7 +52,7 @@ def _ladder(study: Any, report: Any) -> dict[str, Any] | None:
     panel: list[Panel] = [(title, w, fmt, lower, prefix)]
     with narrow_text():
         narrow = waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow", first_ranges=[span])
-    chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.3), first_ranges=[span]), narrow)
+    chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.0), first_ranges=[span]), narrow)
     return {"chart": chart, "caption": caption}
 
 
