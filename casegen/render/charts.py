@@ -790,7 +790,7 @@ def _usd_axis(v: float, _p=None) -> str:
 
 def _payback_figure(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None,
                     narrow: bool, bound: str = "point", estimate_per_month: float | None = None):
-    fig, ax = plt.subplots(figsize=(4.4, 3.0) if narrow else (8.0, 2.8))
+    fig, ax = plt.subplots(figsize=(4.4, 3.0) if narrow else (8.0, 2.2))
     months = np.arange(0, horizon + 1)
     cum = savings_per_month * months
     ax.plot(months, cum, color=C.opt, lw=2.2,
