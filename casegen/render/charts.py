@@ -861,9 +861,10 @@ def _has_change_panel(rows: list[dict]) -> bool:
     return any((r.get("change") or {}).get("ci") is not None for r in rows)
 
 
-def _change_panel(ax, rows: list[dict], confidence: float) -> None:
+def _change_panel(ax, rows: list[dict], confidence: float, inside: bool = False) -> None:
     """Each objective's relative change (dot) with its interval (whisker), against no change (0); the
-    figures are written to the right of the panel, beside their row."""
+    figures are written to the right of the panel, beside their row — or, ``inside`` (the phone's
+    stacked panels, where text past the panel would shrink every panel), in the panel's right part."""
     n = len(rows)
     drawn = []
     for i, r in enumerate(rows):
@@ -884,9 +885,12 @@ def _change_panel(ax, rows: list[dict], confidence: float) -> None:
             ax.errorbar([pct], [y], xerr=[[pct - ci[0]], [ci[1] - pct]], fmt="none", ecolor=colour, elinewidth=1.6,
                         capsize=4, zorder=4)
         ax.plot([pct], [y], "o", color=colour, ms=6, zorder=5)
-        ax.annotate(text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(6, 0), textcoords="offset points",
-                    ha="left", va="center", fontsize=text_pt(), color=C.ink, zorder=6)
-    ax.set_xlim(lo - 0.1 * span, hi + 0.1 * span)
+        if inside:
+            ax.annotate(text, (hi + 0.12 * span, y), ha="left", va="center", fontsize=text_pt(), color=C.ink, zorder=6)
+        else:
+            ax.annotate(text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(6, 0), textcoords="offset points",
+                        ha="left", va="center", fontsize=text_pt(), color=C.ink, zorder=6)
+    ax.set_xlim(lo - 0.1 * span, hi + (2.0 if inside else 0.1) * span)
     ax.axvline(0, color=C.ink, lw=0.9, zorder=3)
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_yticks(range(n - 1, -1, -1))
@@ -914,7 +918,7 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool,
         fig, axes = plt.subplots(1, n, figsize=(min(3.9 * n, 8.0), 1.5), squeeze=False)
         panels = list(axes[0])
     if change:
-        _change_panel(panels[-1], rows, confidence)
+        _change_panel(panels[-1], rows, confidence, inside=narrow)
         panels = panels[:-1]
     for ax, r in zip(panels, rows):
         top = max(v for v in (r["threshold"], r["base"], r["opt"], *(r["base_ci"] or ()), *(r["opt_ci"] or ()))
