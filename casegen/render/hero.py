@@ -76,7 +76,7 @@ def _sweep(study: Any) -> dict[str, Any] | None:
     kn = (study.knees.get("baseline", {}).get(slo.metric), study.knees.get("optimized", {}).get(slo.metric))
     chart = latency_throughput_chart(study.sweeps["baseline"], study.sweeps["optimized"], slo.metric,
                                      stats=tuple(stats), threshold_ms=slo.threshold_ms, knees=kn, capacities=(cb, co),
-                                     title=f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} vs throughput", height_in=1.8)
+                                     title=f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} vs throughput", height_in=1.6)
     return {"chart": chart,
             "caption": (f"Each point is one load of the sweep; a side's capacity at SLO (◆) is where its "
                         f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} curve crosses the objective.")}
