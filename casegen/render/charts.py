@@ -855,7 +855,11 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
     return responsive(wide, narrow)
 
 
-def _has_change_panel(rows: list[dict]) -> bool:
+#: room (in) the wide SLO chart keeps right of its change panel for the changes' figures
+CHANGE_TEXT_IN = 1.8
+
+
+def has_change_panel(rows: list[dict]) -> bool:
     """A change panel is drawn when some objective's change has an interval (``change.ci``): the
     interval a card states, which exists even where each side's own interval is withheld."""
     return any((r.get("change") or {}).get("ci") is not None for r in rows)
@@ -863,8 +867,9 @@ def _has_change_panel(rows: list[dict]) -> bool:
 
 def _change_panel(ax, rows: list[dict], confidence: float, inside: bool = False) -> None:
     """Each objective's relative change (dot) with its interval (whisker), against no change (0); the
-    figures are written to the right of the panel, beside their row — or, ``inside`` (the phone's
-    stacked panels, where text past the panel would shrink every panel), in the panel's right part."""
+    figures are written to the right of the panel, in room the figure keeps for them (:func:`_slo_figure`),
+    or ``inside`` (the phone's stacked panels, where text past the panel would shrink every panel) in
+    the panel's right part."""
     n = len(rows)
     drawn = []
     for i, r in enumerate(rows):
@@ -890,21 +895,21 @@ def _change_panel(ax, rows: list[dict], confidence: float, inside: bool = False)
         else:
             ax.annotate(text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(6, 0), textcoords="offset points",
                         ha="left", va="center", fontsize=text_pt(), color=C.ink, zorder=6)
-    ax.set_xlim(lo - 0.1 * span, hi + (2.0 if inside else 0.1) * span)
+    ax.set_xlim(lo - 0.1 * span, hi + (3.4 if inside else 0.1) * span)
     ax.axvline(0, color=C.ink, lw=0.9, zorder=3)
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_yticks(range(n - 1, -1, -1))
     ax.set_yticklabels([_short_label(r["label"]) for r in rows])
     ax.grid(axis="y", visible=False)
     ticks = [t for t in MaxNLocator(nbins=2).tick_values(lo, hi) if lo - 0.1 * span <= t <= hi + 0.1 * span]
-    ax.set_xticks(ticks)
+    ax.set_xticks([0.0] if inside else ticks)  # stacked on a phone the figures are beside each row: 0 marks no change
     ax.xaxis.set_major_formatter(lambda v, _p=None: _pct_text(v))
-    ax.set_title(f"Change, with its {confidence:.0%} interval", pad=14)
+    ax.set_title(f"Change, {confidence:.0%} interval" if inside else f"Change, with its {confidence:.0%} interval", pad=14)
 
 
 def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool, confidence: float = 0.95):
     n = len(rows)
-    change = _has_change_panel(rows)
+    change = has_change_panel(rows)
     if narrow:
         heights = [1.45] * n + ([0.75 + 0.45 * n] if change else [])
         fig, axes = plt.subplots(len(heights), 1, figsize=(4.4, sum(heights) + 0.2), squeeze=False,
@@ -954,6 +959,8 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool,
         _ms_axis(ax.xaxis)
         ax.set_title(r["label"], pad=14)
     tight_layout(fig, w_pad=2.5, h_pad=1.2)
+    if change and not narrow:  # room right of the change panel for its figures ("−22% (−27% to −15%)", ~1.6 in)
+        fig.subplots_adjust(right=1.0 - CHANGE_TEXT_IN / fig.get_size_inches()[0])
     return fig
 
 
@@ -979,7 +986,7 @@ def slo_chart(rows: list[dict], base_label: str, opt_label: str, confidence: flo
         ch = r.get("change") or {}
         change = (f"; change {_pct_text(ch['pct'])}" + (f" ({_pct_text(ch['ci'][0])} to {_pct_text(ch['ci'][1])})"
                                                          if ch.get("ci") else ", no interval")
-                  if ch.get("pct") is not None and _has_change_panel(rows) else "")
+                  if ch.get("pct") is not None and has_change_panel(rows) else "")
         parts.append(f"{r['label']}{limit}: {base_label} "
                      f"{_label_ms(r['base']) if r['base'] is not None else 'not measured'}{ci(r['base_ci'])}, "
                      f"{opt_label} {_label_ms(r['opt']) if r['opt'] is not None else 'not measured'}{ci(r['opt_ci'])}"

@@ -132,7 +132,9 @@ def _fixed(study: Any, drawn_stats: list[str]) -> dict[str, Any] | None:
     elif missing_ci:
         caption += " A bar without whiskers has too few independent requests for a trustworthy interval."
     caption = " ".join([caption] + notes)
-    if any((r["change"] or {}).get("ci") is not None for r in rows):
+    from casegen.render.charts import has_change_panel
+
+    if has_change_panel(rows):
         caption += (f" Right: the change from {study.label('baseline')} to {study.label('optimized')} with its "
                     f"{study.case.analysis.confidence:.0%} interval.")
     return {"chart": slo_chart(rows, study.label("baseline"), study.label("optimized"), study.case.analysis.confidence),

@@ -18,7 +18,7 @@ AUTHOR_WIDTH_PT = 0.48 * 504.6 - 2.0
 
 
 @lru_cache(maxsize=1)
-def _font():  # type: ignore[no-untyped-def]
+def _font():  # noqa: ANN202 (matplotlib's FT2Font)
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
