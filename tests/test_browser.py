@@ -183,3 +183,26 @@ def test_page_in_chromium(browser, pages, name, width):
         assert got["charts"], f"no chart visible in the {name}"
     for chart in got["charts"]:
         assert chart["role"] == "img" and len(chart["name"]) > 10 and len(chart["desc"]) > 20, chart
+
+
+@pytest.mark.parametrize("name, case", [("report", EXAMPLE), ("sweep report", SWEEP), ("ladder report", LADDER)])
+def test_phone_first_screen_names_the_system(browser, pages, name, case):
+    """At 390 px the cover folds its labelled facts away, but the first screen (844 px, a phone's) still
+    says what was measured: model, hardware and serving stack, on one visible line."""
+    import yaml
+
+    system = yaml.safe_load((case / "case.yaml").read_text(encoding="utf-8"))["system"]
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(pages[name].resolve().as_uri())
+    got = page.evaluate(r"""(words) => {
+      const seen = [];
+      for (const el of document.querySelectorAll('header.cover *')) {
+        const r = el.getBoundingClientRect();
+        if (el.getClientRects().length && r.bottom <= 844 && el.children.length === 0) seen.push(el.textContent);
+      }
+      const norm = t => t.replace(/\s+/g, ' ');  // a no-break space in "1× NVIDIA" is a space
+      const text = norm(seen.join(' '));
+      return words.filter(w => !text.includes(norm(w)));
+    }""", [system["model"], system["hardware"], system["serving_stack"]])
+    page.close()
+    assert got == [], f"{name}: not in a phone's first screen: {got}"

@@ -155,3 +155,17 @@ def test_page_glossary_names_every_abbreviation_the_page_prints():
     out = fill_page_glossary(page + PLACEHOLDER)
     assert PLACEHOLDER not in out and "<strong>Terms.</strong> <strong>TTFT</strong>\u00a0time to first token" in out
     assert fill_page_glossary("<p>nothing here</p>" + PLACEHOLDER) == "<p>nothing here</p>"
+
+
+def test_fixed_load_picture_draws_the_change_interval_the_card_states(studies):
+    """FP8: 100 requests a side are too few for each side's own interval (no whiskers on the bars), but
+    TTFT p50's change has one (the card's "95% CI −27.2% to −14.7%"): the picture draws it as a whisker
+    in a change panel, and TPOT p99's change, without an interval, as a bare dot said so."""
+    study = studies["h100-llama31-8b-fp8"]
+    ci = study.delta_cis["ttft"]["p50"]
+    view = _hero(studies, "h100-llama31-8b-fp8")
+    assert "Change, with its 95% interval" in view["chart"]
+    want = f"change \u221222% (\u2212{abs(ci.pct_low):.0f}% to \u2212{abs(ci.pct_high):.0f}%)"
+    assert want in view["chart"]  # the text alternative states the interval drawn
+    assert "TPOT p99" in view["chart"] and "change \u221223%, no interval" in view["chart"]
+    assert "Right: the change from BF16 to FP8 with its 95% interval." in view["caption"]

@@ -258,6 +258,33 @@ def test_tightest_onepager_keeps_whole_sentences():
         assert text.rstrip().endswith("…") or "(see report)" not in part, part  # cut only where a sentence ends
 
 
+def _pdf_text(pdf_path: Path) -> str:
+    doc = pdfium.PdfDocument(str(pdf_path))
+    try:
+        text = " ".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+    return " ".join(text.replace("\u00ad", "").replace("-\r\n", "-").split())
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_onepager_keeps_its_essentials_whole(pdfs, name):
+    """Each example's one-pager fits without cutting what it is for: every trade-off (up to two) with
+    its whole "helps when" and "hurts when" texts, never "(see report)"; a sweep or ladder one-pager
+    has its objectives-by-load table, a fixed-load one its latency table."""
+    import yaml
+
+    case = yaml.safe_load((ROOT / "cases" / name / "case.yaml").read_text(encoding="utf-8"))
+    text = _pdf_text(pdfs[(name, "onepager")])
+    assert "(see report)" not in text
+    for t in case.get("tradeoffs", [])[:2]:
+        for key in ("helps_when", "hurts_when"):
+            want = " ".join(str(t[key]).split())
+            assert want in text, f"{name}: {t['technique']} {key} not whole on the one-pager"
+    swept = any("sweep" in str(v) for v in (case.get("runs") or {}).values()) or "steps" in (case.get("runs") or {})
+    assert ("Objectives by load" if swept else "Latency (") in text, name
+
+
 # ------------------------------------------------------------------ bad breaks (issue 23)
 
 _UNIT_START = __import__("re").compile(r"^(ms|s|req/s|tok/s|tokens/s|months?|GiB|%)(?![\w/])")
@@ -329,3 +356,86 @@ def test_the_break_check_sees_bad_breaks(tmp_path):
     found = "\n".join(bad_breaks(pdf))
     for kind in ("bound sign", "unit split", "number and unit", "heading 'Stranded heading'", "without its label"):
         assert kind in found, (kind, found)
+
+
+# ------------------------------------------------------------------ the running header fits one line
+
+def header_lines(pdf_path: Path) -> list[tuple[int, int]]:
+    """Per page after the first: (page, the number of text lines in the top margin, 20 mm)."""
+    doc = pdfium.PdfDocument(str(pdf_path))
+    out = []
+    try:
+        for i in range(1, len(doc)):
+            page = doc[i]
+            _w, height = page.get_size()
+            text = page.get_textpage()
+            baselines = set()
+            for c in range(text.count_chars()):
+                left, bottom, right, top = text.get_charbox(c, loose=True)  # the font's box: one per line
+                if right > left and height - top < 20 * MM:
+                    baselines.add(round(bottom))
+            # lines: baselines at least half a line (4 pt) apart
+            ys = sorted(baselines)
+            lines = sum(1 for a, b in zip([None] + ys, ys) if a is None or b - a > 4.0)
+            out.append((i + 1, lines))
+    finally:
+        doc.close()
+    return out
+
+
+@pytest.mark.parametrize("key", [(n, "full") for n in EXAMPLES] + [("aiperf-sweep", "full")], ids=lambda k: k[0])
+def test_running_header_is_one_line(pdfs, key):
+    """The title (left) and the author (right) each on one line: a long title ends in "…"
+    (casegen.render.running_head) instead of wrapping into the page's top margin."""
+    two = [(p, n) for p, n in header_lines(pdfs[key]) if n != 1]
+    assert not two, f"pages whose running header is not one line (page, lines): {two}"
+
+
+def test_fit_line_cuts_at_a_word_with_an_ellipsis():
+    from casegen.render.running_head import TITLE_WIDTH_PT, fit_line, running_author, text_width_pt
+
+    title = "Prompt trimming: 40% fewer input tokens, faster first token, cheaper requests (test server)"
+    got = fit_line(title)
+    assert got.endswith("…") and title.startswith(got[:-1]) and text_width_pt(got) <= TITLE_WIDTH_PT
+    assert title[len(got) - 1] in " ,"  # cut between words (a comma before the cut goes)
+    assert fit_line("Short title") == "Short title"
+    # the author's link goes before the name or role is shortened
+    long_author = "Alexandra Example, Principal ML platform engineer · alexandra.example.com"
+    assert running_author(long_author) == "Alexandra Example, Principal ML platform engineer"
+
+
+def test_compact_sweep_rows_keep_where_each_verdict_turns():
+    from casegen.render.html import compact_sweep_rows
+
+    def row(load, b, o):
+        cell = lambda st: {"rps": "not measured", "status": "na"} if st is None else {"rps": "1.00", "status": st}  # noqa: E731
+        return {"load": load, "cells": [cell(b), cell(o)]}
+
+    rows = [row("1", "pass", "pass"), row("2", "pass", None), row("3", "pass", None), row("4", "fail", None),
+            row("5", None, "pass"), row("6", None, "pass"), row("7", None, "pass"), row("8", None, "fail"),
+            row("9", "fail", "fail")]
+    got = [r["load"] for r in compact_sweep_rows(rows)]
+    assert got == ["1", "3", "4", "7", "8", "9"]  # first, baseline's last pass and first miss, the same for optimized, last
+    assert compact_sweep_rows(rows[:5]) == rows[:5]
+
+
+def test_print_latency_section_prints_its_column_heads_once_a_page(pdfs):
+    """The screen shows one latency table per metric (a phone needs them apart); the PDF prints them as
+    one table, its heads once and again only on a page the table continues on — not above every metric."""
+    from casegen.analysis.study import analyze
+    from casegen.case.model import load_case
+    from casegen.render.html import render_html
+
+    case, d = load_case(ROOT / "cases" / "h100-llama31-8b-fp8")
+    study = analyze(case, d)
+    screen, printed = render_html(study), render_html(study, medium="print")
+    metrics = screen.count('<table class="grid results fixed latency">')
+    assert metrics >= 3 and printed.count("grid results fixed latency") == 1
+    assert printed.count('<tbody class="group">') >= metrics
+    doc = pdfium.PdfDocument(str(pdfs[("h100-llama31-8b-fp8", "full")]))
+    try:
+        for i in range(len(doc)):
+            text = doc[i].get_textpage().get_text_range()
+            assert text.count("METRIC") <= 1, f"page {i + 1}: the latency heads repeat within the page"
+    finally:
+        doc.close()

@@ -172,3 +172,27 @@ def test_load_crossover_on_a_sweep(tmp_path):
     assert ax.segments[i].center <= c.estimate <= ax.segments[i + 1].center
     assert "crossover:load" in [r.finding for r in report.page1.regressions]
     assert "hurts it at higher load" in report.page1.in_short
+
+
+def _axis(metric: str, verdicts: list[str]) -> SegmentAxis:
+    segs = [Segment(low=c, high=c, center=c, n_baseline=24, n_optimized=24, baseline_mean_ms=20.0,
+                    optimized_mean_ms=22.0 if v == "hurts" else 19.0, change_ms=2.0 if v == "hurts" else -1.0,
+                    change_pct=10.0 if v == "hurts" else -5.0, ci_ms=[0.5, 4.0] if v == "hurts" else [-6.0, 200.0],
+                    verdict=v) for c, v in zip((1, 4, 8), verdicts)]
+    return SegmentAxis(axis="load", metric=metric, unit="concurrent requests", confidence=0.95, segments=segs,
+                       comparisons=6)
+
+
+def test_a_segments_chart_draws_only_axes_with_something_to_show():
+    """An axis whose every segment shows no significant change is a row of whiskers across zero: it is
+    not drawn (its table says so, and the caption names it); with no such axis at all, no chart."""
+    from casegen.render.diagnosis_view import segments_caption, segments_chart
+
+    flat, hurts = _axis("ttft", ["unclear"] * 3), _axis("tpot", ["hurts", "unclear", "unclear"])
+    assert segments_chart([flat]) is None and segments_caption([flat]) == ""
+    chart = segments_chart([flat, hurts])
+    assert chart is not None and "TPOT change by load" in chart and "TTFT change by load" not in chart
+    assert "+10%" in chart  # each point's change is written beside it
+    caption = segments_caption([flat, hurts])
+    assert "Not drawn, no segment changed significantly: TTFT by load" in caption
+    assert "▲" in caption  # an interval past the cut is marked and said

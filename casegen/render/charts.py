@@ -790,7 +790,7 @@ def _usd_axis(v: float, _p=None) -> str:
 
 def _payback_figure(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None,
                     narrow: bool, bound: str = "point", estimate_per_month: float | None = None):
-    fig, ax = plt.subplots(figsize=(4.4, 3.0) if narrow else (8.0, 2.8))
+    fig, ax = plt.subplots(figsize=(4.4, 3.0) if narrow else (8.0, 2.2))
     months = np.arange(0, horizon + 1)
     cum = savings_per_month * months
     ax.plot(months, cum, color=C.opt, lw=2.2,
@@ -855,14 +855,76 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
     return responsive(wide, narrow)
 
 
-def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool):
+#: room (in) the wide SLO chart keeps right of its change panel for the changes' figures
+CHANGE_TEXT_IN = 1.8
+
+
+def has_change_panel(rows: list[dict]) -> bool:
+    """A change panel is drawn when some objective's change has an interval (``change.ci``): the
+    interval a card states, which exists even where each side's own interval is withheld."""
+    return any((r.get("change") or {}).get("ci") is not None for r in rows)
+
+
+def _change_panel(ax, rows: list[dict], confidence: float, inside: bool = False) -> None:
+    """Each objective's relative change (dot) with its interval (whisker), against no change (0); the
+    figures are written to the right of the panel, in room the figure keeps for them (:func:`_slo_figure`),
+    or ``inside`` (the phone's stacked panels, where text past the panel would shrink every panel) in
+    the panel's right part."""
     n = len(rows)
+    drawn = []
+    for i, r in enumerate(rows):
+        ch = r.get("change") or {}
+        pct, ci = ch.get("pct"), ch.get("ci")
+        if pct is None:
+            continue
+        colour = (C.better if ch.get("verdict") == "better" else C.worse if ch.get("verdict") == "worse"
+                  else C.muted) if ch.get("significant") else C.muted
+        text = (f"{_pct_text(pct)} ({_pct_text(ci[0])} to {_pct_text(ci[1])})" if ci is not None
+                else f"{_pct_text(pct)}, no interval")
+        drawn.append((n - 1 - i, pct, ci, colour, text))
+    values = [0.0] + [v for _y, pct, ci, _c, _t in drawn for v in (pct, *(ci or ()))]
+    lo, hi = min(values), max(values)
+    span = max(hi - lo, 10.0)
+    for y, pct, ci, colour, text in drawn:
+        if ci is not None:
+            ax.errorbar([pct], [y], xerr=[[pct - ci[0]], [ci[1] - pct]], fmt="none", ecolor=colour, elinewidth=1.6,
+                        capsize=4, zorder=4)
+        ax.plot([pct], [y], "o", color=colour, ms=6, zorder=5)
+        if inside:
+            ax.annotate(text, (hi + 0.12 * span, y), ha="left", va="center", fontsize=text_pt(), color=C.ink, zorder=6)
+        else:
+            ax.annotate(text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(6, 0), textcoords="offset points",
+                        ha="left", va="center", fontsize=text_pt(), color=C.ink, zorder=6)
+    ax.set_xlim(lo - 0.1 * span, hi + (3.4 if inside else 0.1) * span)
+    ax.axvline(0, color=C.ink, lw=0.9, zorder=3)
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_yticks(range(n - 1, -1, -1))
+    ax.set_yticklabels([_short_label(r["label"]) for r in rows])
+    ax.grid(axis="y", visible=False)
+    ticks = [t for t in MaxNLocator(nbins=2).tick_values(lo, hi) if lo - 0.1 * span <= t <= hi + 0.1 * span]
+    ax.set_xticks([0.0] if inside else ticks)  # stacked on a phone the figures are beside each row: 0 marks no change
+    ax.xaxis.set_major_formatter(lambda v, _p=None: _pct_text(v))
+    ax.set_title(f"Change, {confidence:.0%} interval" if inside else f"Change, with its {confidence:.0%} interval", pad=14)
+
+
+def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool, confidence: float = 0.95):
+    n = len(rows)
+    change = has_change_panel(rows)
     if narrow:
-        fig, axes = plt.subplots(n, 1, figsize=(4.4, 1.45 * n + 0.2), squeeze=False)
-        panels = axes[:, 0]
+        heights = [1.45] * n + ([0.75 + 0.45 * n] if change else [])
+        fig, axes = plt.subplots(len(heights), 1, figsize=(4.4, sum(heights) + 0.2), squeeze=False,
+                                 gridspec_kw={"height_ratios": heights})
+        panels = list(axes[:, 0])
+    elif change:  # the bars beside the change panel: together they use the page's width
+        fig, axes = plt.subplots(1, n + 1, figsize=(7.6 if n == 1 else 8.0, 1.5), squeeze=False,
+                                 gridspec_kw={"width_ratios": [1.25] * n + [0.75]})
+        panels = list(axes[0])
     else:
         fig, axes = plt.subplots(1, n, figsize=(min(3.9 * n, 8.0), 1.5), squeeze=False)
-        panels = axes[0]
+        panels = list(axes[0])
+    if change:
+        _change_panel(panels[-1], rows, confidence, inside=narrow)
+        panels = panels[:-1]
     for ax, r in zip(panels, rows):
         top = max(v for v in (r["threshold"], r["base"], r["opt"], *(r["base_ci"] or ()), *(r["opt_ci"] or ()))
                   if v is not None)
@@ -893,10 +955,12 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool)
         ax.set_yticks([1, 0])
         ax.set_yticklabels([_short_label(base_label), _short_label(opt_label)])
         ax.grid(axis="y", visible=False)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3 if change and n > 1 and not narrow else 4))
         _ms_axis(ax.xaxis)
         ax.set_title(r["label"], pad=14)
     tight_layout(fig, w_pad=2.5, h_pad=1.2)
+    if change and not narrow:  # room right of the change panel for its figures ("−22% (−27% to −15%)", ~1.6 in)
+        fig.subplots_adjust(right=1.0 - CHANGE_TEXT_IN / fig.get_size_inches()[0])
     return fig
 
 
@@ -905,24 +969,32 @@ def _short_label(label: str, n: int = 22) -> str:
 
 
 @memoized
-def slo_chart(rows: list[dict], base_label: str, opt_label: str) -> Chart:
+def slo_chart(rows: list[dict], base_label: str, opt_label: str, confidence: float = 0.95) -> Chart:
     """Each objective's statistic before and after, with its interval, against the objective's limit.
 
     ``rows``: [{"label": "TTFT p99", "threshold": ms, "base": ms, "opt": ms, "base_ci": (lo, hi) | None,
-    "opt_ci": …}]. One panel per objective (side by side; stacked on phones); bars are the measured
-    statistic, whiskers its interval, the dashed red line the limit as the case wrote it.
+    "opt_ci": …, "change": {"pct", "ci": (lo, hi) | None, "significant", "verdict"} | None}]. One panel
+    per objective (side by side; stacked on phones); bars are the measured statistic, whiskers its
+    interval, the dashed red line the limit as the case wrote it. When a change has an interval, a last
+    panel shows each change (%) with it — the interval page 1's card states.
     """
     title = "The objectives' statistics before and after"
     parts = []
     for r in rows:
         ci = lambda c: f" (interval {_label_ms(c[0])} to {_label_ms(c[1])})" if c else " (no interval)"  # noqa: E731
         limit = f" against a limit of {fmt_ms_limit(r['threshold'])}" if r["threshold"] is not None else ""
+        ch = r.get("change") or {}
+        change = (f"; change {_pct_text(ch['pct'])}" + (f" ({_pct_text(ch['ci'][0])} to {_pct_text(ch['ci'][1])})"
+                                                         if ch.get("ci") else ", no interval")
+                  if ch.get("pct") is not None and has_change_panel(rows) else "")
         parts.append(f"{r['label']}{limit}: {base_label} "
                      f"{_label_ms(r['base']) if r['base'] is not None else 'not measured'}{ci(r['base_ci'])}, "
-                     f"{opt_label} {_label_ms(r['opt']) if r['opt'] is not None else 'not measured'}{ci(r['opt_ci'])}")
+                     f"{opt_label} {_label_ms(r['opt']) if r['opt'] is not None else 'not measured'}{ci(r['opt_ci'])}"
+                     + change)
     desc = "; ".join(parts) + "."
     with plt.rc_context(rc()):
-        wide = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=False), title, desc)
+        wide = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=False, confidence=confidence), title, desc)
         with narrow_text():
-            narrow = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=True), title, desc, "narrow")
+            narrow = _to_svg(_slo_figure(rows, base_label, opt_label, narrow=True, confidence=confidence), title,
+                             desc, "narrow")
     return responsive(wide, narrow)

@@ -145,10 +145,27 @@ AXIS_TITLE = {"input_tokens": "prompt length (input tokens)", "output_tokens": "
               "load": "load"}
 
 
+def drawn_axes(axes: list[Any]) -> list[Any]:
+    """The axes worth a chart: those where some segment helps or hurts. An axis whose every segment
+    shows no significant change has nothing to draw but whiskers across zero: its table says it."""
+    return [a for a in axes if any(s.verdict != "unclear" for s in a.segments)]
+
+
 def _segments_figure(axes: list[Any], narrow: bool):
     n = len(axes)
-    fig, axs = plt.subplots(n, 1, figsize=(3.5, 2.4 * n) if narrow else (8.0, 1.6 * n), squeeze=False)
-    for ax, a in zip(axs[:, 0], axes):
+    most = max(len(a.segments) for a in axes)
+    # few segments a panel: panels side by side, each as wide as its points need
+    side_by_side = not narrow and n > 1 and most <= 5
+    if narrow:
+        fig, axs = plt.subplots(n, 1, figsize=(3.5, 2.2 * n), squeeze=False)
+        panels = list(axs[:, 0])
+    elif side_by_side:
+        fig, axs = plt.subplots(1, n, figsize=(min(8.0, 3.0 * n + 1.2), 2.0), squeeze=False)
+        panels = list(axs[0])
+    else:
+        fig, axs = plt.subplots(n, 1, figsize=(min(8.0, 1.2 + 0.9 * most), 1.8 * n), squeeze=False)
+        panels = list(axs[:, 0])
+    for ax, a in zip(panels, axes):
         xs = np.arange(len(a.segments))
         clipped = False
         for x, s in zip(xs, a.segments):
@@ -162,25 +179,36 @@ def _segments_figure(axes: list[Any], narrow: bool):
                 ax.plot([x], [SEGMENT_WHISKER_MAX_PCT], "^", color=colour, ms=6, clip_on=False)
                 clipped = True
             ax.plot([x], [(s.change_pct or 0.0)], "o", color=colour, ms=5)
+            if s.change_pct is not None:  # the change itself, beside its dot
+                ax.annotate(charts._pct_text(s.change_pct), (x, s.change_pct), xytext=(6, 0), textcoords="offset points",
+                            ha="left", va="center", fontsize=charts.text_pt() - 1, color=colour,
+                            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none"})
         if clipped:
             ax.set_ylim(top=SEGMENT_WHISKER_MAX_PCT * 1.05)
-            ax.set_xlabel(f"▲ interval continues above +{SEGMENT_WHISKER_MAX_PCT:.0f}% (see the table)",
-                          fontsize=charts.text_pt() - 1, color=charts.C.muted, loc="right")
+        ax.set_xlim(-0.5, len(a.segments) - 0.2)  # room for the last point's figure
         ax.axhline(0, color=charts.C.ink, lw=0.8)
         if a.axis == "load":
             ticks = [f"{s.center:g}" for s in a.segments]
         else:
             ticks = [f"{s.low:,.0f}–{s.high:,.0f}" for s in a.segments]
         ax.set_xticks(xs, ticks, fontsize=charts.text_pt() - 1)
-        ax.set_ylabel("change of mean, %")
-        title = f"{metric_label(a.metric)} change by {AXIS_TITLE[a.axis]}" + (f" ({a.unit})" if a.axis == "load" else "")
-        ax.set_title(charts.legend_text(title, 28) if narrow else title)
-    charts.tight_layout(fig)
+        ax.yaxis.set_major_formatter(lambda v, _p=None: charts._pct_text(v))
+        ax.set_ylabel("change of mean")
+        if a.axis == "load":
+            ax.set_xlabel(a.unit, fontsize=charts.text_pt() - 1, color=charts.C.muted)
+        title = f"{metric_label(a.metric)} change by {AXIS_TITLE[a.axis]}"
+        ax.set_title(charts.legend_text(title, 28) if narrow or side_by_side else title)
+    charts.tight_layout(fig, w_pad=2.0)
     return fig
 
 
 @memoized
-def segments_chart(axes: list[Any]) -> charts.Chart:
+def segments_chart(axes: list[Any]) -> charts.Chart | None:
+    """The helps/hurts chart of the axes where some segment helps or hurts (:func:`drawn_axes`);
+    None when there is none: a chart of whiskers that all cross zero is not printed."""
+    axes = drawn_axes(axes)
+    if not axes:
+        return None
     title = "Where the change helps and where it hurts"
     desc = "; ".join(f"{metric_label(a.metric)} by {AXIS_TITLE[a.axis]}: " + ", ".join(
         f"{SEGMENT_VERDICT.get(s.verdict, s.verdict)} ({fmt_pct(s.change_pct, digits=0)})" if s.change_pct is not None
@@ -191,6 +219,23 @@ def segments_chart(axes: list[Any]) -> charts.Chart:
         with charts.narrow_text():
             narrow = charts._to_svg(_segments_figure(axes, True), title, desc, "narrow")
     return charts.responsive(wide, narrow)
+
+
+def segments_caption(axes: list[Any]) -> str:
+    """What the segments chart draws, said under it (the figures are in the tables after it)."""
+    drawn = drawn_axes(axes)
+    if not drawn:
+        return ""
+    conf = drawn[0].confidence
+    out = (f"Dot: the change of the mean in each segment; line: its {conf:.0%} interval, widened for the number "
+           "of changes compared at once; green: helps, red: hurts, grey: no significant change.")
+    if any(s.ci_ms[1] / (s.baseline_mean_ms or 1.0) * 100 > SEGMENT_WHISKER_MAX_PCT for a in drawn for s in a.segments):
+        out += f" ▲: the interval continues above +{SEGMENT_WHISKER_MAX_PCT:.0f}% (the table has it)."
+    left = [a for a in axes if a not in drawn]
+    if left:
+        out += (" Not drawn, no segment changed significantly: "
+                + ", ".join(f"{metric_label(a.metric)} by {AXIS_TITLE[a.axis]}" for a in left) + " (table below).")
+    return out
 
 
 def _ci(s: Any) -> str:
@@ -210,13 +255,14 @@ def segments_view(report: Any, chart: charts.Chart | None) -> dict[str, Any] | N
     out: dict[str, Any] = {"intended": [c.claim for c in cw.changes] if cw is not None else [],
                            "intended_notes": list(cw.notes) if cw is not None else [],
                            "quality": (cw.quality_text if cw is not None and cw.quality_needed else None),
-                           "chart": None, "axes": [], "crossovers": [], "notes": []}
+                           "chart": None, "caption": "", "axes": [], "crossovers": [], "notes": []}
     if seg is not None:
         out["notes"] = list(seg.notes)
         # a crossover, or a load point where the change is significantly worse (decided in story.segments)
         out["crossovers"] = [c.text for c in seg.crossovers] + [
             f.claim for f in report.findings if f.kind == "segment" and f.key.startswith("load:")]
         out["chart"] = chart
+        out["caption"] = segments_caption(seg.axes) if chart is not None else ""
         for a in seg.axes:
             k = a.comparisons or len(a.segments)
             out["axes"].append({

@@ -52,7 +52,7 @@ def _ladder(study: Any, report: Any) -> dict[str, Any] | None:
     panel: list[Panel] = [(title, w, fmt, lower, prefix)]
     with narrow_text():
         narrow = waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow", first_ranges=[span])
-    chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.3), first_ranges=[span]), narrow)
+    chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.0), first_ranges=[span]), narrow)
     return {"chart": chart, "caption": caption}
 
 
@@ -76,7 +76,7 @@ def _sweep(study: Any) -> dict[str, Any] | None:
     kn = (study.knees.get("baseline", {}).get(slo.metric), study.knees.get("optimized", {}).get(slo.metric))
     chart = latency_throughput_chart(study.sweeps["baseline"], study.sweeps["optimized"], slo.metric,
                                      stats=tuple(stats), threshold_ms=slo.threshold_ms, knees=kn, capacities=(cb, co),
-                                     title=f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} vs throughput", height_in=1.8)
+                                     title=f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} vs throughput", height_in=1.6)
     return {"chart": chart,
             "caption": (f"Each point is one load of the sweep; a side's capacity at SLO (◆) is where its "
                         f"{METRIC_LABELS.get(slo.metric, slo.metric)} {stats[0]} curve crosses the objective.")}
@@ -107,8 +107,15 @@ def _fixed(study: Any, drawn_stats: list[str]) -> dict[str, Any] | None:
         co = io.intervals.get(metric, {}).get(st) if io else None
         missing_ci = missing_ci or cb is None or co is None
         name = METRIC_LABELS.get(metric, metric)
+        d = study.deltas.get(metric, {}).get(st)
+        dci = study.delta_cis.get(metric, {}).get(st)
+        change = None
+        if d is not None and d.pct is not None:
+            supported = dci is not None and dci.supported and dci.pct_low is not None
+            change = {"pct": d.pct, "ci": (dci.pct_low, dci.pct_high) if supported else None,
+                      "significant": bool(supported and dci.significant), "verdict": d.verdict}
         rows.append({"label": f"{name} {st}", "threshold": slo.threshold_ms if slo is not None else None,
-                     "base": vb, "opt": vo, "base_ci": cb, "opt_ci": co})
+                     "base": vb, "opt": vo, "base_ci": cb, "opt_ci": co, "change": change})
         own = slos.get(metric)
         if slo is None and own is not None:  # the card's fallback: say what the objective's own statistic shows
             ost = f"p{own.percentile:g}"
@@ -125,7 +132,13 @@ def _fixed(study: Any, drawn_stats: list[str]) -> dict[str, Any] | None:
     elif missing_ci:
         caption += " A bar without whiskers has too few independent requests for a trustworthy interval."
     caption = " ".join([caption] + notes)
-    return {"chart": slo_chart(rows, study.label("baseline"), study.label("optimized")), "caption": caption}
+    from casegen.render.charts import has_change_panel
+
+    if has_change_panel(rows):
+        caption += (f" Right: the change from {study.label('baseline')} to {study.label('optimized')} with its "
+                    f"{study.case.analysis.confidence:.0%} interval.")
+    return {"chart": slo_chart(rows, study.label("baseline"), study.label("optimized"), study.case.analysis.confidence),
+            "caption": caption}
 
 
 def hero_chart(study: Any, report: Any = None) -> dict[str, Any] | None:

@@ -62,6 +62,7 @@ from casegen.render.glossary import fill_page_glossary, terms_in
 from casegen.render.hero import hero_chart
 from casegen.render.ladder_view import ladder_chart
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
+from casegen.render.running_head import running_author, running_title
 from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
 from casegen.render.template_cache import TemplateCache
@@ -192,7 +193,7 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
     env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
                        lower_first=lower_first, full_stop=full_stop, abbr=abbr,
                        whole_sentences=whole_sentences, shell_lines=shell_lines, date=fmt_date, month=fmt_month,
-                       link_text=fmt_link)
+                       link_text=fmt_link, running_title=running_title, running_author=running_author)
     env.globals["prose"] = prose.namespace()
     if markdown_out:
         env.filters.update(md=md_escape, md_fence=md_fence, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),
@@ -751,7 +752,7 @@ def _sweep_view(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     kind = "request rate (req/s)" if b.load_kind == "rate" else "concurrency"
     capf = next((f for f in report.findings if f.key == "capacity"), None)
     compare = sw.compare_at_load
-    return {"cap_rows": cap_rows, "slo_phrase": slo_phrase,
+    return {"cap_rows": cap_rows, "slo_phrase": slo_phrase, "compact_rows": compact_sweep_rows(rows),
             "ratio_text": capf.value if capf is not None and capf.evidence.ratio_bound != "unknown" else None,
             # the capacity finding's own sentence (decided once, in casegen.story.findings)
             "verdict_line": capf.claim if capf is not None else None,
@@ -762,6 +763,38 @@ def _sweep_view(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
             # which kinds of points the pass rule has to cover, and the strictest percentile it is compared with
             "data": tuple(k for k in ("per-request", "summary") if any(p.data == k for p in b.points + o.points)),
             "strictest": f"p{max(s.percentile for s in report.slos):g}" if report.slos else None}
+
+
+#: the one-pager's objectives-by-load table holds at most this many loads
+COMPACT_SWEEP_ROWS = 6
+
+
+def compact_sweep_rows(rows: list[dict[str, Any]], limit: int = COMPACT_SWEEP_ROWS) -> list[dict[str, Any]]:
+    """The loads a one-pager's objectives table keeps when a sweep has more than ``limit``: the first
+    and last load, and around each side's capacity the last load it passed and the next one it
+    measured (where its verdict turns); filled up with loads both sides measured. In load order."""
+    if len(rows) <= limit:
+        return rows
+    keep = {0, len(rows) - 1}
+    for side in (0, 1):
+        measured = [i for i, r in enumerate(rows) if r["cells"][side]["status"] != "na"
+                    and r["cells"][side]["rps"] != "not measured"]
+        passed = [i for i in measured if _cell_status(rows[i], side) == "pass"]
+        if passed:
+            keep.add(passed[-1])
+            after = [i for i in measured if i > passed[-1]]
+            if after:
+                keep.add(after[0])
+    both = [i for i, r in enumerate(rows) if all(c["rps"] != "not measured" for c in r["cells"])]
+    for i in both:
+        if len(keep) >= limit:
+            break
+        keep.add(i)
+    return [rows[i] for i in sorted(keep)][: max(limit, len(keep))]
+
+
+def _cell_status(row: dict[str, Any], side: int) -> str:
+    return str(row["cells"][side]["status"])
 
 
 def _load(value: float | str | None) -> float:
@@ -1013,7 +1046,8 @@ def headings_without_orphans(html: str) -> str:
 def _render_html(env: jinja2.Environment, name: str, ctx: dict[str, Any], medium: str, user_dir: Path | None) -> str:
     try:
         with charts.chart_medium(medium):
-            page = keep_units_together(env.get_template(name).render(**ctx), join_rates=medium == "print")
+            page = keep_units_together(env.get_template(name).render(**{**ctx, "medium": medium}),
+                                       join_rates=medium == "print")
             # in print, no heading ends with a word alone (screens balance headings with CSS text-wrap)
             return fill_page_glossary(headings_without_orphans(page) if medium == "print" else page)
     except jinja2.TemplateSyntaxError as err:
