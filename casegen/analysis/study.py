@@ -97,6 +97,28 @@ def side_label(case: Case, run: Run, side: str) -> str:
     return spec.label or run.meta.label or side.capitalize()
 
 
+def merge_side_notes(notes: list[str], labels: tuple[str, str]) -> list[str]:
+    """Notes said once (issue 23): "Baseline: X" and "Optimized: X" with the same X become one
+    "Both sides: X" where the first of them stood; every other note is kept as it is, in its order."""
+    prefixes = tuple(f"{label}: " for label in labels)
+    texts: dict[str, set[str]] = {}
+    for n in notes:
+        for i, pre in enumerate(prefixes):
+            if n.startswith(pre):
+                texts.setdefault(n[len(pre):], set()).add(labels[i])
+    out: list[str] = []
+    for n in notes:
+        pre = next((p for p in prefixes if n.startswith(p)), None)
+        if pre is None or labels[0] == labels[1] or len(texts.get(n[len(pre):], ())) < 2:
+            if n not in out:
+                out.append(n)
+            continue
+        merged = f"Both sides: {n[len(pre):]}"
+        if merged not in out:
+            out.append(merged)
+    return out
+
+
 def run_spec(case: Case, side: str):
     """The RunSpec of 'baseline', 'optimized' or a ladder step 'steps.<i>'."""
     if side.startswith("steps."):
@@ -816,7 +838,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         deltas=deltas,
         throughput_deltas=throughput_deltas(metrics["baseline"], metrics["optimized"]),
         cost=cost,
-        notes=notes,
+        notes=merge_side_notes(notes, (labels["baseline"], labels["optimized"])),
         intervals=intervals,
         delta_cis=delta_cis,
         slos=slos,

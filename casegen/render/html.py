@@ -277,15 +277,42 @@ def _own_withheld(ib: Any, io: Any, metric: str, stat: str) -> str:
 
 
 def _latency_dagger(report: Report, results: list[dict[str, Any]]) -> str:
-    """Why the latency table's † rows have no interval, said only for the rows shown ("" without any):
-    summary-only data has no per-request latencies to put one on; otherwise too few independent requests."""
-    if not any(r["no_ci"] for g in results for r in g["rows"]):
+    """The † legend, its own line right under the latency table (issue 23): which numbers † applies to
+    (the two sides' values of that row), why they have no interval of their own, and — where the change
+    in that row still has an interval — that the Δ % interval is the change's and stands. "" without †."""
+    marked = [(g["metric"], r) for g in results for r in g["rows"] if r["no_ci"]]
+    if not marked:
         return ""
     if any(report.runs[s].source.data == "summary" for s in SIDES):
         why = "summary-only data: the tool printed the statistic, with no per-request latencies to put an interval on"
     else:
         why = "too few independent requests"
-    return f"† marks a point value without one ({why});"
+    text = (f"† beside a statistic: the {report.labels.baseline} and {report.labels.optimized} values in that row "
+            f"have no interval of their own ({why}).")
+    kept = [(metric, r) for metric, r in marked if r["ci"]]
+    if kept:
+        names = ", ".join(f"{_short_metric(metric)} {r['stat']}" for metric, r in kept)
+        reason = next((r["why"] for _, r in kept if r["why"]), "")
+        text += (f" The Δ % interval beside {names} is the change's, computed from both runs, and stands"
+                 + (f": {reason}." if reason else "."))
+    return text
+
+
+def _short_metric(label: str) -> str:
+    """'Time to first token' style table labels as the tables' abbreviations (TTFT, TPOT, E2E)."""
+    return {"End-to-end latency": "E2E"}.get(label, label)
+
+
+def latency_caption(results: list[dict[str, Any]], confidence: str, ranges: str) -> str:
+    """The latency table's caption, saying only what the table shows (issue 23): intervals are named
+    when some are printed, "exploratory" when a row is marked so."""
+    shown = any(r["base_ci"] or r["opt_ci"] or r["ci"] for g in results for r in g["rows"])
+    text = "Latency: lower is better (▼ = faster)."
+    if shown:
+        text += f" {ranges} are {confidence} confidence intervals."
+    if any(r["exploratory"] for g in results for r in g["rows"]):
+        text += (" A change marked exploratory was not among the statistics tested together and may be chance.")
+    return text
 
 
 def _pair(ci: list[float | None] | None) -> tuple[float, float] | None:
@@ -865,6 +892,8 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
         "method": _method_rows(report),
         "results": results,
         "latency_dagger": _latency_dagger(report, results),
+        "latency_caption": latency_caption(results, f"{case.analysis.confidence:.0%}", "Small grey ranges"),
+        "latency_caption_md": latency_caption(results, f"{case.analysis.confidence:.0%}", "Ranges in parentheses"),
         "throughput": _throughput_rows(report),
         "throughput_by_design": _throughput_by_design(report),
         "teardown": _teardown(report, drawn),

@@ -166,6 +166,9 @@ HELPS_HURTS_HEADING = "Where the change helps and where it hurts"
 NO_CROSSOVER = ("No segment changes sign: the change does not help one part of the traffic and hurt another "
                 "(within the intervals).")
 TEARDOWN_SPLIT_HEADING = "Queue wait, prefill and decode"
+#: the heading when no side separates queue wait from prefill: what is left is the bottleneck
+TEARDOWN_BOTTLENECK_HEADING = "Bottleneck"
+BOTH_SIDES = "Both sides"
 QUEUE_WAIT_CAPTION = ("Queue wait = TTFT minus what the light-load fit of TTFT on prompt length predicts (the wait "
                       "the request's own prompt length does not explain).")
 NO_THREATS = "casegen found nothing that weakens this comparison."

@@ -15,6 +15,7 @@ from casegen.analysis import stats
 from casegen.analysis.cost import saving_bound
 from casegen.analysis.study import SIDES, Study, step_study
 from casegen.analysis.uncertainty import MIN_REQUESTS
+from casegen.case.model import machine_word
 from casegen.formatting import (
     BOUND_SIGN,
     directed,
@@ -509,9 +510,12 @@ def cost_basis(study: Study) -> str | None:
         return (f"The monthly figure is the always-on fleet sized for the peak of {cs.peak_requests_per_s:g} req/s "
                 f"(replicas × 730 h), as the author chose; it is paid whether or not {vol} arrive.")
     kinds = {c.baseline.kind, c.optimized.kind}
+    # the words follow the hardware priced: a CPU VM's time is "instance time", never "GPU time" (issue 23)
+    words = {machine_word(sp.self_hosted.gpu) for sp in (cs.baseline, cs.optimized) if sp.self_hosted is not None}
+    unit = words.pop() if len(words) == 1 else "machine"
     paid = ("the API's per-token prices for the tokens the requests use" if kinds == {"api"} else
-            "only for the GPU time the requests use at the stated utilisation" if kinds == {"self_hosted"} else
-            "for what the requests use: GPU time at the stated utilisation on the self-hosted side, per-token "
+            f"only for the {unit} time the requests use at the stated utilisation" if kinds == {"self_hosted"} else
+            f"for what the requests use: {unit} time at the stated utilisation on the self-hosted side, per-token "
             "prices on the API side")
     text = f"The monthly figure is usage-based: cost per request × {vol}, i.e. paying {paid}."
     if c.baseline.fleet_usd_per_month is not None or c.optimized.fleet_usd_per_month is not None:
