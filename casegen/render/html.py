@@ -384,12 +384,19 @@ TOKEN_SOURCES = {"server": "the server's (the API response's usage)",
                  "client": "the benchmark client's own count (the response re-tokenised)"}
 
 
+#: what a table cell holds when the files carry nothing for it
+EMPTY_CELLS = frozenset({"", "—", "-", "not recorded", "unknown"})
+
+
 def _method_rows(report: Report) -> list[dict[str, Any]]:
     rows = []
     R, S = report.runs, report.setup
 
     def both(label: str, f) -> None:
-        rows.append({"label": label, "cells": [f(s) for s in SIDES]})
+        cells = [f(s) for s in SIDES]
+        # a row empty on both sides says nothing: left out instead of a row of dashes (issue 23)
+        if any(c not in EMPTY_CELLS for c in cells):
+            rows.append({"label": label, "cells": cells})
 
     def tok(s: str, kind: str) -> str:
         d = getattr(R[s].tokens, kind)
@@ -807,15 +814,18 @@ def _workload(report: Report) -> dict[str, Any] | None:
             return "not recorded"
         return {"True": "yes", "False": "no"}.get(text, TOOL_NAMES.get(text, text))
 
-    rows = []
+    rows, unrecorded = [], []
     for r in wc.rows:
         base, opt = said(r.base), said(r.opt)
         unknown = base == opt == "not recorded"
+        if unknown and not r.differs:  # a row of "not recorded" on both sides: named once under the table
+            unrecorded.append(r.label)
+            continue
         rows.append({"label": r.label, "base": base, "opt": opt, "differs": r.differs, "detail": r.detail,
                      "informational": r.informational, "equivalent": None if unknown else r.equivalent,
                      "unknown": unknown})
     return {"rows": rows, "still_valid": wc.comparisons_still_valid, "valid_note": wc.comparisons_note,
-            "major": wc.major_threats}
+            "major": wc.major_threats, "unrecorded": unrecorded}
 
 
 def _spread_view(report: Report) -> list[dict[str, Any]]:
@@ -963,6 +973,15 @@ def _section_order(report: Report) -> list[str]:
     if report.sweep is not None and report.ladder is None and "sweep" in names and "context" in names:
         names.remove("sweep")
         names.insert(names.index("context") + 1, "sweep")
+        # one load point is not a sweep's story (issue 23): its detailed tables and objectives move
+        # behind the notes, just before the appendix, and its time split is left out (the capacity,
+        # not the split at the lightest load, is what the sweep measured)
+        detail = [n for n in ("results", "slos") if n in names]
+        for n in detail + ["teardown"]:
+            if n in names:
+                names.remove(n)
+        at = names.index("appendix") if "appendix" in names else len(names)
+        names[at:at] = detail
     return names
 
 
