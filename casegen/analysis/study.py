@@ -659,11 +659,11 @@ def _analyze(case: Case, case_dir: Path) -> Study:
                 key = row.cause if row.cause and row.cause != "unexplained" else f"?{len(by_cause)}"
                 by_cause.setdefault(key, []).append(row)
         for cause, rows in by_cause.items():
-            figures = "; ".join(f"{METRIC_LABELS.get(r.metric, r.metric)} {r.stat} {_parity_value(r.ours, r.metric)} vs "
+            figures = "; ".join(f"{_parity_name(r.metric, r.stat)} {_parity_value(r.ours, r.metric)} vs "
                                 f"{_parity_value(r.tool, r.metric)} ({fmt_pct(r.diff_pct, digits=2)})" for r in rows)
             row = rows[0]
             notes.append(
-                f"{side_label(case, run, side)}: casegen's {METRIC_LABELS.get(row.metric, row.metric)} {row.stat} "
+                f"{side_label(case, run, side)}: casegen's {_parity_name(row.metric, row.stat)} "
                 f"({_parity_value(row.ours, row.metric)}) differs from the tool's own figure "
                 f"({_parity_value(row.tool, row.metric)}) by {fmt_pct(row.diff_pct, digits=2)}"
                 if len(rows) == 1 else
@@ -717,7 +717,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
     break_even = None
     if cost_case is not None:
         at_capacity = {side: (f"{pc.text} per replica at SLO, from the sweep"
-                              + ("" if pc.established else ", not established (no load point "
+                              + ("" if pc.established else ", an uncertified estimate (no load point "
                                  "passed with enough requests to certify it)"),
                               pc.cost_bound, pc.established)
                        for side, pc in priced.items()}
@@ -917,6 +917,17 @@ def _side_summary(run: Run, m: RunMetrics) -> dict[str, Any]:
 def _transient_summary(study: Study, side: str) -> dict[str, Any] | None:
     t = study.transients.get(side)
     return t.as_dict() if t is not None else None
+
+
+def _parity_name(metric: str, stat: str) -> str:
+    """A parity figure's name in reader words: 'TTFT p99', 'throughput of requests (req/s)' — never the
+    tool's key ('throughput requests_per_s', issue 23)."""
+    if metric == "throughput":
+        m = registry.THROUGHPUT.get(stat)
+        name = m.label.lower() if m is not None else {"input_tokens_per_s": "input tokens"}.get(stat, stat.replace("_", " "))
+        unit = m.unit if m is not None else "tok/s" if stat.endswith("tokens_per_s") else ""
+        return f"throughput of {name}" + (f" ({unit})" if unit else "")
+    return f"{METRIC_LABELS.get(metric, metric)} {stat}"
 
 
 def _parity_value(value: float | None, metric: str) -> str:
