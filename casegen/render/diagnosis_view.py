@@ -136,8 +136,16 @@ def teardown_view(td: Any, chart: charts.Chart | None) -> dict[str, Any] | None:
     if td is None:
         return None
     rows = list(td.sides.values())
-    said = [[x for x in run_sentences(r) if r.queue_ms is not None or not x.startswith("Mean end-to-end time ")]
-            for r in rows]
+    def kept(r: Any) -> list[str]:
+        # not separable: the split above says it; no prefill time reported: its definition is not needed
+        drop = set()
+        if r.queue_ms is None:
+            drop |= {x for x in run_sentences(r) if x.startswith("Mean end-to-end time ")}
+        if r.prefill_ms is None and r.prefill is not None and r.prefill.note:
+            drop.add(r.prefill.note[:1].upper() + r.prefill.note[1:] + ".")
+        return [x for x in run_sentences(r) if x not in drop]
+
+    said = [kept(r) for r in rows]
     shared = [x for x in said[0] if len(said) > 1 and all(x in other for other in said[1:])]
     bottlenecks = {r.bottleneck for r in rows}
     return {"chart": chart,

@@ -902,6 +902,8 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
         "method": _method_rows(report),
         "results": results,
         "latency_dagger": _latency_dagger(report, results),
+        # the † legend right under the first latency table that has a † row (issue 23)
+        "latency_dagger_at": next((i for i, g in enumerate(results) if any(r["no_ci"] for r in g["rows"])), None),
         "latency_caption": latency_caption(results, f"{case.analysis.confidence:.0%}", "Small grey ranges"),
         "latency_caption_md": latency_caption(results, f"{case.analysis.confidence:.0%}", "Ranges in parentheses"),
         "throughput": _throughput_rows(report),
