@@ -99,8 +99,8 @@ SWEEP_DETAIL_HEADING = "At the shared load point"
 def sweep_detail_intro(compare_at: str) -> str:
     """The first line of a sweep's single-load results: what they are and where the finding is."""
     return (f"The one load both sweeps measured ({compare_at}), compared request statistic by statistic. "
-            "The sweep's finding is the capacity at the objectives, in the load-sweep section; this load shows how the two "
-            "sides behave below it.")
+            "The sweep's finding is the capacity at the objectives, in the load-sweep section; these tables compare "
+            "the two sides at this one load only.")
 
 
 def not_recorded_either(labels: list[str]) -> str:

@@ -365,14 +365,14 @@ def _estimate_clause(rb: tuple[BoundKind, float | None, float | None], cb: Any,
 
 
 def _capacity_words(label: str, cap: Any) -> str:
-    """What one side did in its sweep, in plain words: 'Optimized met the objectives at every load it
-    was measured at, up to 10.2 req/s', 'Baseline crossed TTFT p90 ≤ 90 ms at about 6.65 req/s
+    """What one side did in its sweep, in plain words: 'Optimized met the objectives at every load
+    tested, up to 10.2 req/s', 'Baseline crossed TTFT p90 ≤ 90 ms at about 6.65 req/s
     (between its load points at 5.22 and 8.58 req/s)'."""
     v = cap.value_rps
     if v is None:
         return f"{label}'s capacity is unknown"
     if cap.bound == "at_least":
-        return f"{label} met the objectives at every load it was measured at, up to {fmt_rate(v)}"
+        return f"{label} met the objectives at every load tested, up to {fmt_rate(v)}"
     if cap.bound == "below_min":
         return f"{label} missed them already at its lightest load ({fmt_rate(v)})"
     lim = " and ".join(cap.limiting) or "the objectives"
@@ -381,12 +381,12 @@ def _capacity_words(label: str, cap: Any) -> str:
 
 
 def _requests_per_point(*caps: Any) -> str:
-    """' (24 requests a load point)' when every point of the sweeps has the same count, else ''."""
+    """', 24 a load point,' when every point of the sweeps has the same count, else ''."""
     counts = {p.metrics.requests.get("succeeded") for c in caps for p in c.points}
     if len(counts) != 1 or None in counts:
         return ""
     (n,) = counts
-    return f" ({fmt_num(n)} requests a load point)"
+    return f", {fmt_num(n)} a load point,"
 
 
 def capacity_finding(study: Study) -> Finding | None:
@@ -427,16 +427,16 @@ def capacity_finding(study: Study) -> Finding | None:
     if unproven:  # estimates only: no load point passed with enough requests to certify it. Page 1 still
         # says what was found (issue 23): what each side did in the sweep, the estimate's ratio marked
         # uncertified (neutral, never a verdict colour), and why it is not certified
-        who = "either side" if len(unproven) == 2 else unproven[0]
+        who = "either side's" if len(unproven) == 2 else f"{unproven[0]}'s"
         found = "; ".join(_capacity_words(study.label(s), cap) for s, cap in (("baseline", cb), ("optimized", co)))
         n = _requests_per_point(cb, co)
-        why = (f"no load point of {who} had enough requests{n} to certify that it meets the objectives")
+        why = f"too few requests{n} to certify any of {who} load points"
         ev.note = why
         ev.supported = False
         ratio_words = f"{ratio_txt} (uncertified)" if kind != "unknown" else "uncertified"
         return Finding(key="capacity", kind="capacity", title="capacity at SLO (per replica), estimate",
-                       claim=(f"Under {slo_phrase}, an uncertified estimate: {found}; one replica carries "
-                              f"{ratio_txt} the requests ({values_est}), but {why}."),
+                       claim=(f"Under {slo_phrase}, {found}: {ratio_txt} the requests per replica, an uncertified "
+                              f"estimate ({why})."),
                        value=ratio_words, detail=f"{found}; {why}", verdict="na", strength="point_only",
                        evidence=ev)
     claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values_est})."
