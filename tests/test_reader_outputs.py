@@ -286,3 +286,22 @@ def test_each_rule_sees_its_defect():
     assert not rule_raw_keys(summary_only, "md", "C. How the inputs were read\n- AIPerf's 'time_to_first_token' is "
                                                  "TTFT here; From per_request_lifecycle_metrics.json: …\nD. Commands to reproduce")
     assert not rule_machine_words(summary_only, "md", "1 × CPU VM (8 vCPU) at $2.50 per instance-hour")
+
+
+def test_machine_word_follows_the_name():
+    """'GPU-hour' only for a GPU (or no name: the field's default meaning); a CPU VM is an instance."""
+    for name in ("H100 80 GB", "GPU (assumed)", "L40S (assumed price)", "NVIDIA A10G", "A100-SXM-80GB", "MI300X",
+                 "8 × H200", "RTX 4090", "T4", None):
+        assert machine_word(name) == "GPU", name
+    for name in ("CPU VM (8 vCPU)", "c7i.2xlarge", "m5.xlarge CPU"):
+        assert machine_word(name) == "instance", name
+    assert machine_word("TPU v5e") == "TPU"
+
+
+def test_notes_both_sides_share_are_said_once():
+    from casegen.analysis.study import merge_side_notes
+
+    notes = ["A: same thing", "A: only A", "B: same thing", "B: only B", "a note of its own", "A: same thing"]
+    assert merge_side_notes(notes, ("A", "B")) == ["Both sides: same thing", "A: only A", "B: only B",
+                                                   "a note of its own"]
+    assert merge_side_notes(["X: n", "X: n"], ("X", "X")) == ["X: n"]  # one label on both sides: kept as said

@@ -108,12 +108,12 @@ def merge_side_notes(notes: list[str], labels: tuple[str, str]) -> list[str]:
                 texts.setdefault(n[len(pre):], set()).add(labels[i])
     out: list[str] = []
     for n in notes:
-        pre = next((p for p in prefixes if n.startswith(p)), None)
-        if pre is None or labels[0] == labels[1] or len(texts.get(n[len(pre):], ())) < 2:
+        side = next((p for p in prefixes if n.startswith(p)), None)
+        if side is None or labels[0] == labels[1] or len(texts.get(n[len(side):], ())) < 2:
             if n not in out:
                 out.append(n)
             continue
-        merged = f"Both sides: {n[len(pre):]}"
+        merged = f"Both sides: {n[len(side):]}"
         if merged not in out:
             out.append(merged)
     return out
