@@ -139,9 +139,7 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
     if basis < need:
         what = "effective requests" if metric == "itl" else "effective samples"
         why = " (requests are autocorrelated in send order)" if dependent else ""
-        # named for what it is (issue 23): the effective size of this percentile's series, not the SLO
-        # verdict's (which counts the requests over a limit, slo.dependent_verdict)
-        return False, f"{stat} needs ≥ {need} {what}{why}, this run's {stat} has {_has(basis, lower_bound)}"
+        return False, f"{stat} needs ≥ {need} {what}{why}, this run has {_has(basis, lower_bound)}"
     return True, ""
 
 
