@@ -372,7 +372,8 @@ def _capacity_words(label: str, cap: Any) -> str:
     if v is None:
         return f"{label}'s capacity is unknown"
     if cap.bound == "at_least":
-        return f"{label} met the objectives at every load tested, up to {fmt_rate(v)}"
+        # a lower bound, printed as every bound is (rounded down: "≥ 10.1 req/s" in the capacity table)
+        return f"{label} met the objectives at every load tested, up to {fmt_bound('at_least', v).lstrip('≥ ')}"
     if cap.bound == "below_min":
         return f"{label} missed them already at its lightest load ({fmt_rate(v)})"
     lim = " and ".join(cap.limiting) or "the objectives"
