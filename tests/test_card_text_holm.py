@@ -23,4 +23,6 @@ def test_holm_non_rejection_is_said_as_such_not_as_includes_zero():
 
 def test_an_interval_that_includes_zero_still_says_so():
     f = _finding(DeltaCI(-1.0, 9.0, -1.0, 9.0, False, True, "primary", 0.2, 0.4))
-    assert f.detail.endswith("includes 0") and "Holm" not in f.detail
+    # a result in plain words (issue 23): what the interval rules out, not only that it includes 0
+    assert "includes 0, so the true change is between −1.0% and +9.0%" in f.detail and "Holm" not in f.detail
+    assert "no change detectable" in f.detail

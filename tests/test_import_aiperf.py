@@ -114,7 +114,8 @@ def test_flat_layout_summary():
     assert run.tool_summary["requests"] == {"succeeded": 100.0, "failed": 0.0, "total": 100.0}
     assert run.meta.duration_s == pytest.approx(519.597973721)
     assert run.meta.max_concurrency == 1
-    assert any("time_to_first_output_token" in w for w in run.warnings)
+    assert any("first non-reasoning token" in w for w in run.warnings)
+    assert not any("time_to_first_output_token" in w for w in run.warnings)  # reader words, not the tool's key
 
 
 def test_api_key_is_scrubbed():

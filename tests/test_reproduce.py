@@ -65,7 +65,7 @@ def test_example_shows_reproduce_links_and_hashes(tmp_path):
 def test_sweep_appendix_hashes_every_stage_file():
     case, d = load_case(SWEEP)
     rows = input_files(analyze(case, d))
-    for side, folder in (("Baseline", "baseline"), ("Quantized", "quantized")):
+    for side, folder in (("Baseline", "baseline"), ("Quantized + caching", "quantized")):
         files = [r for r in rows if r["side"] == side]
         stages = sorted((SWEEP / "runs" / folder).glob("stage_*_lifecycle_metrics.json"))
         assert len(stages) == 7 and sorted(Path(r["file"]).name for r in files) == [p.name for p in stages]

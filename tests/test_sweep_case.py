@@ -60,7 +60,7 @@ def test_sweep_case_builds_pdf(sweep_case, tmp_path):
 
 def test_one_sided_sweep_is_an_error(sweep_case):
     f = sweep_case / "case.yaml"
-    f.write_text(f.read_text().replace("    label: \"Quantized\"\n    sweep: true", "    label: \"Quantized\"\n    select: stage=0"))
+    f.write_text(f.read_text().replace("    label: \"Quantized + caching\"\n    sweep: true", "    label: \"Quantized + caching\"\n    select: stage=0"))
     case, d = load_case(sweep_case)
     with pytest.raises(CasegenError, match="runs.baseline is a sweep but runs.optimized is not"):
         analyze(case, d)

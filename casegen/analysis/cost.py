@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 
 from casegen.analysis.metrics import RunMetrics
-from casegen.case.model import ApiPricing, Cost, SelfHostedPricing, SidePricing
+from casegen.case.model import ApiPricing, Cost, SelfHostedPricing, SidePricing, machine_word
 from casegen.errors import CasegenError
 from casegen.formatting import fmt_rps, fmt_sig3, usd_difference_shown
 
@@ -145,7 +145,8 @@ def self_hosted_cost(p: SelfHostedPricing, m: RunMetrics, c: Cost, side: str,
     else:
         capacity = f"measured throughput {fmt_rps(x_req)} per replica"
     assumptions = [
-        f"{p.gpus_per_replica} × {gpu} at ${p.gpu_hourly_usd:,.2f} per GPU-hour = ${hour:,.2f} per replica-hour",
+        f"{p.gpus_per_replica} × {gpu} at ${p.gpu_hourly_usd:,.2f} per {machine_word(p.gpu)}-hour = ${hour:,.2f} "
+        "per replica-hour",
         # two different figures, named apart (issue 23): the average utilisation prices each request,
         # the peak planning load sizes the fleet
         f"{capacity}; cost per request at an average utilisation of {p.utilization:.0%} of it (idle time is paid for)",

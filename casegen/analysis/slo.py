@@ -210,7 +210,9 @@ def dependent_verdict(n: int, violations: int, p: float, confidence: float, fact
         return stats.slo_verdict(n, violations, p, confidence)
     n_pass, t_pass = max(1, math.floor(n / f_pass)), math.ceil(violations / f_pass)
     n_fail, t_fail = max(1, math.ceil(n / factor)), math.floor(violations / factor)
-    lead = (f"neighbouring requests are alike, so the {n:,} count as {fmt_independent(n / f_pass)} "
+    # "for this verdict": the count of requests over the limit has its own effective size, not the
+    # percentile interval's (the threats' "effective samples") — named apart (issue 23)
+    lead = (f"neighbouring requests are alike, so for this verdict the {n:,} count as {fmt_independent(n / f_pass)} "
             f"(variance factor {f_pass:.1f}); ")
     v_pass = stats.slo_verdict(n_pass, t_pass, p, confidence)
     if v_pass.status == "pass":

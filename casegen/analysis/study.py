@@ -97,6 +97,28 @@ def side_label(case: Case, run: Run, side: str) -> str:
     return spec.label or run.meta.label or side.capitalize()
 
 
+def merge_side_notes(notes: list[str], labels: tuple[str, str]) -> list[str]:
+    """Notes said once (issue 23): "Baseline: X" and "Optimized: X" with the same X become one
+    "Both sides: X" where the first of them stood; every other note is kept as it is, in its order."""
+    prefixes = tuple(f"{label}: " for label in labels)
+    texts: dict[str, set[str]] = {}
+    for n in notes:
+        for i, pre in enumerate(prefixes):
+            if n.startswith(pre):
+                texts.setdefault(n[len(pre):], set()).add(labels[i])
+    out: list[str] = []
+    for n in notes:
+        side = next((p for p in prefixes if n.startswith(p)), None)
+        if side is None or labels[0] == labels[1] or len(texts.get(n[len(side):], ())) < 2:
+            if n not in out:
+                out.append(n)
+            continue
+        merged = f"Both sides: {n[len(side):]}"
+        if merged not in out:
+            out.append(merged)
+    return out
+
+
 def run_spec(case: Case, side: str):
     """The RunSpec of 'baseline', 'optimized' or a ladder step 'steps.<i>'."""
     if side.startswith("steps."):
@@ -637,11 +659,11 @@ def _analyze(case: Case, case_dir: Path) -> Study:
                 key = row.cause if row.cause and row.cause != "unexplained" else f"?{len(by_cause)}"
                 by_cause.setdefault(key, []).append(row)
         for cause, rows in by_cause.items():
-            figures = "; ".join(f"{METRIC_LABELS.get(r.metric, r.metric)} {r.stat} {_parity_value(r.ours, r.metric)} vs "
+            figures = "; ".join(f"{_parity_name(r.metric, r.stat)} {_parity_value(r.ours, r.metric)} vs "
                                 f"{_parity_value(r.tool, r.metric)} ({fmt_pct(r.diff_pct, digits=2)})" for r in rows)
             row = rows[0]
             notes.append(
-                f"{side_label(case, run, side)}: casegen's {METRIC_LABELS.get(row.metric, row.metric)} {row.stat} "
+                f"{side_label(case, run, side)}: casegen's {_parity_name(row.metric, row.stat)} "
                 f"({_parity_value(row.ours, row.metric)}) differs from the tool's own figure "
                 f"({_parity_value(row.tool, row.metric)}) by {fmt_pct(row.diff_pct, digits=2)}"
                 if len(rows) == 1 else
@@ -695,7 +717,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
     break_even = None
     if cost_case is not None:
         at_capacity = {side: (f"{pc.text} per replica at SLO, from the sweep"
-                              + ("" if pc.established else ", not established (no load point "
+                              + ("" if pc.established else ", an uncertified estimate (no load point "
                                  "passed with enough requests to certify it)"),
                               pc.cost_bound, pc.established)
                        for side, pc in priced.items()}
@@ -816,7 +838,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         deltas=deltas,
         throughput_deltas=throughput_deltas(metrics["baseline"], metrics["optimized"]),
         cost=cost,
-        notes=notes,
+        notes=merge_side_notes(notes, (labels["baseline"], labels["optimized"])),
         intervals=intervals,
         delta_cis=delta_cis,
         slos=slos,
@@ -895,6 +917,17 @@ def _side_summary(run: Run, m: RunMetrics) -> dict[str, Any]:
 def _transient_summary(study: Study, side: str) -> dict[str, Any] | None:
     t = study.transients.get(side)
     return t.as_dict() if t is not None else None
+
+
+def _parity_name(metric: str, stat: str) -> str:
+    """A parity figure's name in reader words: 'TTFT p99', 'throughput of requests (req/s)' — never the
+    tool's key ('throughput requests_per_s', issue 23)."""
+    if metric == "throughput":
+        m = registry.THROUGHPUT.get(stat)
+        name = m.label.lower() if m is not None else {"input_tokens_per_s": "input tokens"}.get(stat, stat.replace("_", " "))
+        unit = m.unit if m is not None else "tok/s" if stat.endswith("tokens_per_s") else ""
+        return f"throughput of {name}" + (f" ({unit})" if unit else "")
+    return f"{METRIC_LABELS.get(metric, metric)} {stat}"
 
 
 def _parity_value(value: float | None, metric: str) -> str:

@@ -930,7 +930,7 @@ def capacity_cost(capacity_rps: float, capacity_out_tps: float | None, gpu_hourl
     from pydantic import ValidationError
 
     from casegen.analysis.cost import self_hosted_cost
-    from casegen.case.model import Cost, SelfHostedPricing, SidePricing
+    from casegen.case.model import Cost, SelfHostedPricing, SidePricing, machine_word
 
     if capacity_rps is None or not math.isfinite(capacity_rps) or capacity_rps <= 0:
         raise CasegenError(f"capacity {capacity_rps!r} req/s cannot be costed", expected="a capacity > 0 req/s")
@@ -950,7 +950,8 @@ def capacity_cost(capacity_rps: float, capacity_out_tps: float | None, gpu_hourl
     s = self_hosted_cost(pricing, metrics, cost, "capacity")
     hour = require(s.usd_per_replica_hour, "a self-hosted replica-hour price")
     assumptions = [
-        f"{gpus_per_replica} × {gpu or 'GPU'} at ${gpu_hourly_usd:,.2f} per GPU-hour = ${hour:,.2f} per replica-hour",
+        f"{gpus_per_replica} × {gpu or 'GPU'} at ${gpu_hourly_usd:,.2f} per {machine_word(gpu)}-hour = "
+        f"${hour:,.2f} per replica-hour",
         f"capacity at SLO {_fmt(capacity_rps)} req/s per replica; cost per request at an average utilisation of "
         f"{utilization:.0%} of it (idle time is paid for)",
     ]

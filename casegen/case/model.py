@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import json
 import math
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -171,21 +172,39 @@ class Runs(_Strict):
         return self
 
 
+#: a hardware name that is an accelerator: the words a report uses for it follow the name (issue 23)
+_GPU_NAME = re.compile(r"\b(gpus?|[abhlt]\d{1,3}[a-z]?|[gb]b?\d{3}|v100|p100|mi\d{3}[a-z]?|rtx|quadro|tesla|"
+                       r"geforce|radeon|instinct|gaudi\d?|nvidia|amd)\b|\d+\s*[x×]\s*(h|a|l|b)\d", re.I)
+_TPU_NAME = re.compile(r"\btpu", re.I)
+
+
+def machine_word(name: str | None) -> str:
+    """What one priced unit of ``self_hosted.gpu`` is called in the report: 'GPU' when the name is a GPU
+    (or absent: the field's default meaning), 'TPU' for a TPU, otherwise 'instance' — a CPU VM priced per
+    hour is an 'instance-hour', never a 'GPU-hour'."""
+    if not name or _GPU_NAME.search(name):
+        return "GPU"
+    return "TPU" if _TPU_NAME.search(name) else "instance"
+
+
 class SelfHostedPricing(_Strict):
-    """GPUs you rent or own, paid by the hour."""
+    """GPUs (or any machine) you rent or own, paid by the hour."""
 
     gpu: str | None = Field(
         None, description="GPU shown in the report, e.g. 'H100 SXM 80 GB'; with provider and no gpu_hourly_usd, "
-        "the name looked up in casegen's dated GPU price table (e.g. 'H100-SXM-80GB', see docs/cost.md).",
+        "the name looked up in casegen's dated GPU price table (e.g. 'H100-SXM-80GB', see docs/cost.md). A name "
+        "that is not a GPU (e.g. 'CPU VM (8 vCPU)') is priced the same way, and the report then says "
+        "'instance-hour' and 'instances' instead of 'GPU-hour' and 'GPUs' ('TPU-hour' for a TPU).",
     )
     provider: str | None = Field(
         None, description="Cloud of the GPU price table (aws, azure, gcp, lambda, nebius, runpod-secure, "
         "runpod-community), used when gpu_hourly_usd is not given.",
     )
     gpu_hourly_usd: PositiveFloat | None = Field(
-        None, description="USD per GPU-hour (on-demand, reserved or amortised). Always wins over the price table.",
+        None, description="USD per GPU-hour (per instance-hour when gpu names a machine that is not a GPU; "
+        "on-demand, reserved or amortised). Always wins over the price table.",
     )
-    gpus_per_replica: int = Field(1, ge=1, description="GPUs one serving replica occupies.")
+    gpus_per_replica: int = Field(1, ge=1, description="GPUs (or instances) one serving replica occupies.")
     utilization: Fraction = Field(
         0.6, description="Average load relative to the measured throughput (0–1]; idle capacity is paid for."
     )
@@ -220,7 +239,7 @@ class ApiPricing(_Strict):
 class SidePricing(_Strict):
     """How one side is paid for: exactly one of self_hosted or api."""
 
-    self_hosted: SelfHostedPricing | None = Field(None, description="GPU-hour pricing.")
+    self_hosted: SelfHostedPricing | None = Field(None, description="Per-hour pricing of GPUs (or other machines).")
     api: ApiPricing | None = Field(None, description="Per-token API pricing.")
 
     @model_validator(mode="after")

@@ -528,8 +528,8 @@ def _label_ms(v: float) -> str:
 
 
 def _pct_text(pct: float) -> str:
-    if round(pct) == 0:  # never "−0%" or "+0%"
-        return "0%"
+    if abs(pct) < 0.95:  # as on the cards: a change under 1% keeps a decimal ("−0.1%"), never a bare "0%"
+        return fmt_pct(pct, digits=1)
     return f"{pct:+.0f}%".replace("-", "\u2212")  # as on the cards: "−22%"
 
 

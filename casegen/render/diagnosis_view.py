@@ -127,12 +127,33 @@ def teardown_chart(td: Any) -> charts.Chart | None:
 
 
 def teardown_view(td: Any, chart: charts.Chart | None) -> dict[str, Any] | None:
-    """The per-side diagnosis for the "Where the time goes" section (None without a teardown)."""
+    """The per-side diagnosis for the "Where the time goes" section (None without a teardown).
+
+    Said once (issue 23): a sentence both sides share is in ``shared``, not under each side; where
+    queue wait and prefill are not separable, the side's "before the first token / decode" sentence
+    is left out (the split above already says it), and queue wait is defined (``queue_computed``)
+    only when some side computed it."""
     if td is None:
         return None
+    rows = list(td.sides.values())
+    def kept(r: Any) -> list[str]:
+        # not separable: the split above says it; no prefill time reported: its definition is not needed
+        drop = set()
+        if r.queue_ms is None:
+            drop |= {x for x in run_sentences(r) if x.startswith("Mean end-to-end time ")}
+        if r.prefill_ms is None and r.prefill is not None and r.prefill.note:
+            drop.add(r.prefill.note[:1].upper() + r.prefill.note[1:] + ".")
+        return [x for x in run_sentences(r) if x not in drop]
+
+    said = [kept(r) for r in rows]
+    shared = [x for x in said[0] if len(said) > 1 and all(x in other for other in said[1:])]
+    bottlenecks = {r.bottleneck for r in rows}
     return {"chart": chart,
-            "sides": [{"label": r.label, "bottleneck": r.bottleneck, "sentences": run_sentences(r)}
-                      for r in td.sides.values()]}
+            "queue_computed": any(r.queue_ms is not None and r.prefill_ms is not None for r in rows),
+            "shared": shared,
+            "shared_bottleneck": bottlenecks.pop() if len(bottlenecks) == 1 and len(rows) > 1 else None,
+            "sides": [{"label": r.label, "bottleneck": r.bottleneck,
+                       "sentences": [x for x in xs if x not in shared]} for r, xs in zip(rows, said)]}
 
 
 # --------------------------------------------------------------------------- segments

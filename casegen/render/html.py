@@ -278,15 +278,42 @@ def _own_withheld(ib: Any, io: Any, metric: str, stat: str) -> str:
 
 
 def _latency_dagger(report: Report, results: list[dict[str, Any]]) -> str:
-    """Why the latency table's † rows have no interval, said only for the rows shown ("" without any):
-    summary-only data has no per-request latencies to put one on; otherwise too few independent requests."""
-    if not any(r["no_ci"] for g in results for r in g["rows"]):
+    """The † legend, its own line right under the latency table (issue 23): which numbers † applies to
+    (the two sides' values of that row), why they have no interval of their own, and — where the change
+    in that row still has an interval — that the Δ % interval is the change's and stands. "" without †."""
+    marked = [(g["metric"], r) for g in results for r in g["rows"] if r["no_ci"]]
+    if not marked:
         return ""
     if any(report.runs[s].source.data == "summary" for s in SIDES):
         why = "summary-only data: the tool printed the statistic, with no per-request latencies to put an interval on"
     else:
         why = "too few independent requests"
-    return f"† marks a point value without one ({why});"
+    text = (f"† beside a statistic: the {report.labels.baseline} and {report.labels.optimized} values in that row "
+            f"have no interval of their own ({why}).")
+    kept = [(metric, r) for metric, r in marked if r["ci"]]
+    if kept:
+        names = ", ".join(f"{_short_metric(metric)} {r['stat']}" for metric, r in kept)
+        reason = next((r["why"] for _, r in kept if r["why"]), "")
+        text += (f" The Δ % interval beside {names} is the change's, computed from both runs, and stands"
+                 + (f": {reason}." if reason else "."))
+    return text
+
+
+def _short_metric(label: str) -> str:
+    """'Time to first token' style table labels as the tables' abbreviations (TTFT, TPOT, E2E)."""
+    return {"End-to-end latency": "E2E"}.get(label, label)
+
+
+def latency_caption(results: list[dict[str, Any]], confidence: str, ranges: str) -> str:
+    """The latency table's caption, saying only what the table shows (issue 23): intervals are named
+    when some are printed, "exploratory" when a row is marked so."""
+    shown = any(r["base_ci"] or r["opt_ci"] or r["ci"] for g in results for r in g["rows"])
+    text = "Latency: lower is better (▼ = faster)."
+    if shown:
+        text += f" {ranges} are {confidence} confidence intervals."
+    if any(r["exploratory"] for g in results for r in g["rows"]):
+        text += (" A change marked exploratory was not among the statistics tested together and may be chance.")
+    return text
 
 
 def _pair(ci: list[float | None] | None) -> tuple[float, float] | None:
@@ -358,12 +385,19 @@ TOKEN_SOURCES = {"server": "the server's (the API response's usage)",
                  "client": "the benchmark client's own count (the response re-tokenised)"}
 
 
+#: what a table cell holds when the files carry nothing for it
+EMPTY_CELLS = frozenset({"", "—", "-", "not recorded", "unknown"})
+
+
 def _method_rows(report: Report) -> list[dict[str, Any]]:
     rows = []
     R, S = report.runs, report.setup
 
     def both(label: str, f) -> None:
-        rows.append({"label": label, "cells": [f(s) for s in SIDES]})
+        cells = [f(s) for s in SIDES]
+        # a row empty on both sides says nothing: left out instead of a row of dashes (issue 23)
+        if any(c not in EMPTY_CELLS for c in cells):
+            rows.append({"label": label, "cells": cells})
 
     def tok(s: str, kind: str) -> str:
         d = getattr(R[s].tokens, kind)
@@ -813,15 +847,18 @@ def _workload(report: Report) -> dict[str, Any] | None:
             return "not recorded"
         return {"True": "yes", "False": "no"}.get(text, TOOL_NAMES.get(text, text))
 
-    rows = []
+    rows, unrecorded = [], []
     for r in wc.rows:
         base, opt = said(r.base), said(r.opt)
         unknown = base == opt == "not recorded"
+        if unknown and not r.differs:  # a row of "not recorded" on both sides: named once under the table
+            unrecorded.append(r.label)
+            continue
         rows.append({"label": r.label, "base": base, "opt": opt, "differs": r.differs, "detail": r.detail,
                      "informational": r.informational, "equivalent": None if unknown else r.equivalent,
                      "unknown": unknown})
     return {"rows": rows, "still_valid": wc.comparisons_still_valid, "valid_note": wc.comparisons_note,
-            "major": wc.major_threats}
+            "major": wc.major_threats, "unrecorded": unrecorded}
 
 
 def _spread_view(report: Report) -> list[dict[str, Any]]:
@@ -898,6 +935,10 @@ def page_context(report: Report, drawn: dict[str, Any], *, theme: str, layout: s
         "method": _method_rows(report),
         "results": results,
         "latency_dagger": _latency_dagger(report, results),
+        # the † legend right under the first latency table that has a † row (issue 23)
+        "latency_dagger_at": next((i for i, g in enumerate(results) if any(r["no_ci"] for r in g["rows"])), None),
+        "latency_caption": latency_caption(results, f"{case.analysis.confidence:.0%}", "Small grey ranges"),
+        "latency_caption_md": latency_caption(results, f"{case.analysis.confidence:.0%}", "Ranges in parentheses"),
         "throughput": _throughput_rows(report),
         "throughput_by_design": _throughput_by_design(report),
         "teardown": _teardown(report, drawn),
@@ -967,6 +1008,15 @@ def _section_order(report: Report) -> list[str]:
     if report.sweep is not None and report.ladder is None and "sweep" in names and "context" in names:
         names.remove("sweep")
         names.insert(names.index("context") + 1, "sweep")
+        # one load point is not a sweep's story (issue 23): its detailed tables and objectives move
+        # behind the notes, just before the appendix, and its time split is left out (the capacity,
+        # not the split at the lightest load, is what the sweep measured)
+        detail = [n for n in ("results", "slos") if n in names]
+        for n in detail + ["teardown"]:
+            if n in names:
+                names.remove(n)
+        at = names.index("appendix") if "appendix" in names else len(names)
+        names[at:at] = detail
     return names
 
 

@@ -51,8 +51,13 @@ def tools_differ_detail(tools: list[str]) -> str:
             "from the tools themselves; see Threats to validity.")
 
 
+def _lower_words(label: str) -> str:
+    """A table label inside a sentence: lower case, acronyms kept ('Driver / CUDA' → 'driver / CUDA')."""
+    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in label.split(" "))
+
+
 def not_recorded(items: list[str]) -> str:
-    return f"Not recorded, by the tools' files or the author: {', '.join(items).lower()}."
+    return f"Not recorded, by the tools' files or the author: {', '.join(_lower_words(x) for x in items)}."
 
 
 POOLED_CAPTION = ("Requests of all repetitions are pooled for the results below; CV is the coefficient of variation "
@@ -87,6 +92,22 @@ SWEEP_HEADING = "Load sweep and capacity at SLO"
 NO_SLOS_SWEEP = "No SLOs were given, so no capacity at SLO can be computed; the curves show the latency at each load."
 
 
+#: a sweep's single-load results, behind the notes (issue 23): named for what they are
+SWEEP_DETAIL_HEADING = "At the shared load point"
+
+
+def sweep_detail_intro(compare_at: str) -> str:
+    """The first line of a sweep's single-load results: what they are and where the finding is."""
+    return (f"The one load both sweeps measured ({compare_at}), compared request statistic by statistic. "
+            "The sweep's finding is the capacity at the objectives, in the load-sweep section; these tables compare "
+            "the two sides at this one load only.")
+
+
+def not_recorded_either(labels: list[str]) -> str:
+    """Under the same-workload table: what neither side's files record, so it could not be compared."""
+    return f"Not recorded on either side, so not compared: {', '.join(_lower_words(x) for x in labels)}."
+
+
 def sweep_intro(kind: str, points: tuple[int, int], compare_at: str, attainment: str | None,
                 data: tuple[str, ...] = ("per-request",), strictest: str | None = None) -> str:
     """How a load sweep was measured and how a load point passes: one plain rule for the kinds of
@@ -109,7 +130,8 @@ def sweep_intro(kind: str, points: tuple[int, int], compare_at: str, attainment:
                      (" (for points with summary statistics only)" if "per-request" in data else ""))
     rule = "; or, ".join(rules) if rules else "every objective holds"
     return (f"Each side was measured at several loads ({kind}; {points[0]} and {points[1]} points). The detailed "
-            f"tables under Results compare the one load point both sides measured ({compare_at}). A load point passes "
+            f"tables near the end ({SWEEP_DETAIL_HEADING.lower()}) compare the one load point both sides measured "
+            f"({compare_at}). A load point passes "
             f"when {rule}. The capacity is the highest throughput that passes, interpolated between the last passing "
             "and the first failing point.")
 
@@ -166,6 +188,9 @@ HELPS_HURTS_HEADING = "Where the change helps and where it hurts"
 NO_CROSSOVER = ("No segment changes sign: the change does not help one part of the traffic and hurt another "
                 "(within the intervals).")
 TEARDOWN_SPLIT_HEADING = "Queue wait, prefill and decode"
+#: the heading when no side separates queue wait from prefill: what is left is the bottleneck
+TEARDOWN_BOTTLENECK_HEADING = "Bottleneck"
+BOTH_SIDES = "Both sides"
 QUEUE_WAIT_CAPTION = ("Queue wait = TTFT minus what the light-load fit of TTFT on prompt length predicts (the wait "
                       "the request's own prompt length does not explain).")
 NO_THREATS = "casegen found nothing that weakens this comparison."

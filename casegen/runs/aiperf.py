@@ -300,7 +300,9 @@ def _summary_warnings(obj: dict, table: dict, streaming: bool | None) -> list[st
     if isinstance(stat, dict) and any(isinstance(v, (int, float)) and v > 0 for v in stat.values()):
         w.append(REASONING_WARNING)
     if "time_to_first_output_token" in table:
-        w.append("AIPerf's 'time_to_first_output_token' (first non-reasoning token) is not mapped; TTFT here is the first token of any kind")
+        # reader language (issue 23): the tool's key is named in the appendix's mapping, not here
+        w.append("AIPerf also prints a time to the first non-reasoning token; it is not used: TTFT here is the "
+                 "first token of any kind")
     return w
 
 

@@ -362,8 +362,8 @@ def _line_timed_tpot(path: Path, summary: dict[str, dict[str, float]], succ: dic
     if tpot * (n_out - 1) >= _TPOT_DECODE_SHARE_MIN * (e2e - ttft):
         return None
     del summary["tpot"]
-    return (f"TPOT left out: inference-perf's time_per_output_token (mean {tpot:.3g} ms) is {per_token_ms / tpot:.2g} times smaller than "
-            f"the report's own (E2E − TTFT) ÷ (output tokens − 1) = ({e2e:.4g} − {ttft:.3g}) ms ÷ "
+    return (f"TPOT left out: inference-perf's own time per output token (mean {tpot:.3g} ms) is {per_token_ms / tpot:.2g} times smaller than "
+            f"the same report's (E2E − TTFT) ÷ (output tokens − 1) = ({e2e:.4g} − {ttft:.3g}) ms ÷ "
             f"{n_out - 1:.3g} = {per_token_ms:.3g} ms per token: this inference-perf version timed every line of "
             "the event stream (two per server-sent event), not every token (fixed in inference-perf PR #410/#452)")
 

@@ -305,8 +305,9 @@ class RunMeta:
         """Human description of the offered load, e.g. 'rate 10 req/s, max concurrency 16'."""
         parts = []
         if self.request_rate is not None:
-            rate = "inf (all at once)" if math.isinf(self.request_rate) else f"{self.request_rate:g} req/s"
-            parts.append(f"rate {rate}")
+            # reader words (issue 23): "all requests at once (no rate limit)", never "rate inf"
+            parts.append("all requests at once (no rate limit)" if math.isinf(self.request_rate)
+                         else f"rate {self.request_rate:g} req/s")
         if self.max_concurrency is not None:
             parts.append(f"max concurrency {self.max_concurrency}")
         return ", ".join(parts) if parts else "load not recorded"

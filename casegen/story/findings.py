@@ -15,6 +15,7 @@ from casegen.analysis import stats
 from casegen.analysis.cost import saving_bound
 from casegen.analysis.study import SIDES, Study, step_study
 from casegen.analysis.uncertainty import MIN_REQUESTS
+from casegen.case.model import machine_word
 from casegen.formatting import (
     BOUND_SIGN,
     directed,
@@ -23,6 +24,7 @@ from casegen.formatting import (
     fmt_load_value,
     fmt_ms,
     fmt_ms_limit,
+    fmt_ms_signed,
     fmt_num,
     fmt_pct,
     fmt_pct_bound,
@@ -144,7 +146,8 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
     )
     title = registry.stat_label(metric, stat)
     values = f"{fmt_ms(d.base)} → {fmt_ms(d.opt)}"
-    change = fmt_pct(d.pct, digits=0) if d.pct is not None else fmt_ms(d.abs)
+    # a change under 1 % keeps a decimal: "−0.1%", never a bare "0%" that reads as no result (issue 23)
+    change = (fmt_pct(d.pct, digits=0 if abs(d.pct) >= 0.95 else 1) if d.pct is not None else fmt_ms(d.abs))
     ci_text = ""
     if ev.ci_pct:
         ci_text = f"{conf:.0%} CI {fmt_pct(ev.ci_pct[0])} to {fmt_pct(ev.ci_pct[1])}"
@@ -174,8 +177,15 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
         value, verdict = "no significant change", "same"
         lo, hi = (ev.ci_pct or ev.ci_abs or [0.0, 0.0])
         if lo <= 0 <= hi:
-            detail = f"{values} ({change}); {ci_text}, includes 0"
-            claim = f"{title}: no significant change ({values}, {ci_text})."
+            # what was found, in plain words: how large a change these requests can rule out (issue 23)
+            size = (f"with {fmt_num(n_base)} and {fmt_num(n_opt)} requests" if n_base and n_opt and n_base != n_opt
+                    else f"with {fmt_num(n_base or n_opt)} requests a side" if n_base or n_opt else "in these runs")
+            bounds = (f"{fmt_pct(ev.ci_pct[0])} and {fmt_pct(ev.ci_pct[1])}" if ev.ci_pct else
+                      f"{fmt_ms_signed(lo)} and {fmt_ms_signed(hi)}")
+            detail = (f"{values} ({change}); no change detectable {size}: the {ci_text} includes 0, so the true "
+                      f"change is between {bounds}")
+            claim = (f"{title}: no change detectable {size} ({values}; the {ci_text} includes 0, so the true change "
+                     f"is between {bounds}).")
         else:  # the unadjusted interval excludes 0 but the primary family's correction does not reject
             k = f"{family_size} " if family_size else ""
             adj = f"not significant once corrected for {k}comparisons made together"
@@ -354,6 +364,32 @@ def _estimate_clause(rb: tuple[BoundKind, float | None, float | None], cb: Any,
     return f"{_ratio_text(kind, low, high)} at the estimate, {{bound}} even with {which}"
 
 
+def _capacity_words(label: str, cap: Any) -> str:
+    """What one side did in its sweep, in plain words: 'Optimized met the objectives at every load
+    tested, up to 10.2 req/s', 'Baseline crossed TTFT p90 ≤ 90 ms at about 6.65 req/s
+    (between its load points at 5.22 and 8.58 req/s)'."""
+    v = cap.value_rps
+    if v is None:
+        return f"{label}'s capacity is unknown"
+    if cap.bound == "at_least":
+        # a lower bound, printed as every bound is (rounded down: "≥ 10.1 req/s" in the capacity table)
+        return f"{label} met the objectives at every load tested, up to {fmt_bound('at_least', v).lstrip('≥ ')}"
+    if cap.bound == "below_min":
+        return f"{label} missed them already at its lightest load ({fmt_rate(v)})"
+    lim = " and ".join(cap.limiting) or "the objectives"
+    ends = cap.ends_text()
+    return f"{label} crossed {lim} at about {fmt_rate(v)}" + (f" ({ends})" if ends else "")
+
+
+def _requests_per_point(*caps: Any) -> str:
+    """', 24 a load point,' when every point of the sweeps has the same count, else ''."""
+    counts = {p.metrics.requests.get("succeeded") for c in caps for p in c.points}
+    if len(counts) != 1 or None in counts:
+        return ""
+    (n,) = counts
+    return f", {fmt_num(n)} a load point,"
+
+
 def capacity_finding(study: Study) -> Finding | None:
     cb, co = study.capacities.get("baseline"), study.capacities.get("optimized")
     if cb is None or co is None:
@@ -386,20 +422,24 @@ def capacity_finding(study: Study) -> Finding | None:
         return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
                        value="not reached" if both_pass else "unknown", detail=f"{values}; {why}", verdict="na",
                        strength="bound", evidence=ev)
-    unproven = [study.label(s) for s, cap in (("baseline", cb), ("optimized", co)) if not cap.established]
-    if unproven:  # estimates only: no load point passed with enough requests to certify it. Not a headline
-        # figure (issue 23): the card says "not established" once; the estimates are in its detail
-        who = "either side" if len(unproven) == 2 else unproven[0]
-        why = (f"no load point of {who} had enough requests to certify that it meets the objectives; estimates "
-               f"from uncertified points: {values}")
-        ev.note = why
-        ev.supported = False
-        return Finding(key="capacity", kind="capacity", title="capacity at SLO (per replica)",
-                       claim=f"Capacity under {slo_phrase} is not established: {why}.",
-                       value="not established", detail=why, verdict="na", strength="point_only",
-                       evidence=ev)
     est = _estimate_clause(rb, cb, ro, co, (study.label("baseline"), study.label("optimized")))
     values_est = f"{values}, {est.format(bound=ratio_txt)}" if est else values
+    unproven = [study.label(s) for s, cap in (("baseline", cb), ("optimized", co)) if not cap.established]
+    if unproven:  # estimates only: no load point passed with enough requests to certify it. Page 1 still
+        # says what was found (issue 23): what each side did in the sweep, the estimate's ratio marked
+        # uncertified (neutral, never a verdict colour), and why it is not certified
+        who = "either side's" if len(unproven) == 2 else f"{unproven[0]}'s"
+        found = "; ".join(_capacity_words(study.label(s), cap) for s, cap in (("baseline", cb), ("optimized", co)))
+        n = _requests_per_point(cb, co)
+        why = f"too few requests{n} to certify any of {who} load points"
+        ev.note = why
+        ev.supported = False
+        ratio_words = f"{ratio_txt} (uncertified)" if kind != "unknown" else "uncertified"
+        return Finding(key="capacity", kind="capacity", title="capacity at SLO (per replica), estimate",
+                       claim=(f"Under {slo_phrase}, {found}: {ratio_txt} the requests per replica, an uncertified "
+                              f"estimate ({why})."),
+                       value=ratio_words, detail=f"{found}; {why}", verdict="na", strength="point_only",
+                       evidence=ev)
     claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values_est})."
     return Finding(key="capacity", kind="capacity", claim=claim, title="capacity at SLO (per replica)",
                    value=ratio_txt, detail=values_est, verdict=verdict,
@@ -509,9 +549,12 @@ def cost_basis(study: Study) -> str | None:
         return (f"The monthly figure is the always-on fleet sized for the peak of {cs.peak_requests_per_s:g} req/s "
                 f"(replicas × 730 h), as the author chose; it is paid whether or not {vol} arrive.")
     kinds = {c.baseline.kind, c.optimized.kind}
+    # the words follow the hardware priced: a CPU VM's time is "instance time", never "GPU time" (issue 23)
+    words = {machine_word(sp.self_hosted.gpu) for sp in (cs.baseline, cs.optimized) if sp.self_hosted is not None}
+    unit = words.pop() if len(words) == 1 else "machine"
     paid = ("the API's per-token prices for the tokens the requests use" if kinds == {"api"} else
-            "only for the GPU time the requests use at the stated utilisation" if kinds == {"self_hosted"} else
-            "for what the requests use: GPU time at the stated utilisation on the self-hosted side, per-token "
+            f"only for the {unit} time the requests use at the stated utilisation" if kinds == {"self_hosted"} else
+            f"for what the requests use: {unit} time at the stated utilisation on the self-hosted side, per-token "
             "prices on the API side")
     text = f"The monthly figure is usage-based: cost per request × {vol}, i.e. paying {paid}."
     if c.baseline.fleet_usd_per_month is not None or c.optimized.fleet_usd_per_month is not None:
@@ -976,12 +1019,9 @@ def in_short(study: Study, chosen: list[Finding], regressions: list[Card], misse
     regressions) in one, cost and payback in one, trade-offs and the major caveat in one."""
     lb, lo = study.label("baseline"), study.label("optimized")
     lead = f"Moving from {lb} to {lo}:" if study.sweeps else f"Moving from {lb} to {lo}, measured at {operating_point(study)}:"
-    # a capacity no load point certified is said once, by its card ("not established"); not again here
-    facts = [_clause(f.claim) for f in chosen if f.kind != "cost" and not (
-        f.kind == "capacity" and f.value == "not established")]
-    unsettled = next((f for f in chosen if f.kind == "capacity" and f.value == "not established"), None)
-    if not facts and unsettled is not None:  # the main result: "In short" opens with why (the card says "not
-        facts = [unsettled.detail]              # established"), not with "Worse:"
+    # every page-1 finding is a fact here, an uncertified capacity included: its claim says what each side
+    # did in the sweep and why it is not certified (issue 23: a result, never "not established")
+    facts = [_clause(f.claim) for f in chosen if f.kind != "cost"]
     if not study.sweeps:  # the operating point was stated in the lead: not again in each clause
         facts = [x.replace(f" at {operating_point(study)}", "") for x in facts]
     parts = [lead + " " + "; ".join(facts) + "." if facts else ""]

@@ -42,9 +42,8 @@ def sentences(study: Study) -> list[str]:
     if itl is not None and tpm is not None:
         s.append(
             f"The p99 inter-chunk gap ({fmt_ms(itl.base)} → {fmt_ms(itl.opt)}) is well above p99 TPOT "
-            f"({fmt_ms(tpm.base)} → {fmt_ms(tpm.opt)}): single stalls that the per-request average hides "
-            "(one possible cause: a new request's prefill scheduled into the running batch; these runs do not "
-            "show which)."
+            f"({fmt_ms(tpm.base)} → {fmt_ms(tpm.opt)}): some gaps are much longer than the per-request "
+            "average, which hides them; these runs do not show their cause."
             if itl.opt > 1.5 * tpm.opt else
             f"The p99 inter-chunk gap ({fmt_ms(itl.base)} → {fmt_ms(itl.opt)}) stays close to TPOT: streaming is smooth."
         )
