@@ -167,7 +167,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     sides = ((base, C.base), (opt, C.opt))
     name = METRIC_LABELS.get(metric, metric)
     # the phone variant: narrower, so its 12 pt type shows at ≥ 11 px on a 390 px screen (charts.narrow_text)
-    fig, ax = plt.subplots(figsize=(3.7, 5.6) if narrow else (7.4, height_in or 2.3))
+    fig, ax = plt.subplots(figsize=(3.7, 5.6) if narrow else (7.4, height_in or 2.0))
     if narrow:  # the plot on top, the axis label and the one-column legend under it inside the figure
         fig.subplots_adjust(left=0.2, right=0.95, top=0.94, bottom=0.48)
     drawn: list[float] = []
