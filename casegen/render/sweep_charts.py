@@ -21,7 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from casegen.analysis.metrics import METRIC_LABELS
 from casegen.analysis.sweep import Capacity, Knee, Sweep, slo_text
-from casegen.formatting import fmt_ms_limit, fmt_sig3
+from casegen.formatting import directed, fmt_ms_limit, fmt_sig3
 from casegen.registry import PERCENTILE_STATS
 from casegen.render.chart_memo import memoized
 from casegen.render.charts import (
@@ -220,7 +220,9 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
         if cap is None or cap.value_rps is None:
             continue
         prefix = {"at_least": "≥\u00a0", "below_min": "<\u00a0"}.get(cap.bound, "")
-        text = f"{prefix}{_rps(cap.value_rps)}"
+        # a bound rounded the way that keeps it true, as the report's tables print it ("≥ 10.1" for 10.17)
+        kind = {"at_least": "at_least", "below_min": "at_most"}.get(cap.bound, "point")
+        text = f"{prefix}{directed(_rps, cap.value_rps, kind)}"
         cap_stat = _capacity_stat(cap, metric, stats)
         y = _at(_curve(sweep, metric, cap_stat), cap.value_rps) if cap_stat else None
         if y is None:  # the constraining statistic is not on this chart: mark the throughput only
