@@ -130,8 +130,8 @@ def sweep_intro(kind: str, points: tuple[int, int], compare_at: str, attainment:
                      (" (for points with summary statistics only)" if "per-request" in data else ""))
     rule = "; or, ".join(rules) if rules else "every objective holds"
     return (f"Each side was measured at several loads ({kind}; {points[0]} and {points[1]} points). The detailed "
-            f"tables near the end ({SWEEP_DETAIL_HEADING.lower()}) compare the one load point both sides measured "
-            f"({compare_at}). A load point passes "
+            f"tables near the end ({SWEEP_DETAIL_HEADING.lower()}) compare the two sides in detail at one load "
+            f"they both measured ({compare_at}). A load point passes "
             f"when {rule}. The capacity is the highest throughput that passes, interpolated between the last passing "
             "and the first failing point.")
 
