@@ -111,6 +111,22 @@ def directed(format_: Callable[[float], str], v: float, kind: str) -> str:
     return shown_text
 
 
+def opposite_bound(kind: str) -> str:
+    """'at_least' ↔ 'at_most'; any other kind ('point', 'unknown') as it is. A quantity that falls as
+    another rises is bounded the other way (payback = one-time cost ÷ saving; a change = −saving)."""
+    return {"at_least": "at_most", "at_most": "at_least"}.get(kind, kind)
+
+
+def fmt_usd_bound(v: float, kind: str, digits: int | None = None) -> str:
+    """:func:`fmt_usd` of a figure known as ``kind``, rounded to keep the bound true (no sign)."""
+    return directed(lambda x: fmt_usd(x, digits), v, kind)
+
+
+def fmt_months_bound(v: float, kind: str) -> str:
+    """Months to one decimal, a bound rounded to keep it true ('within 12.81' → '12.9')."""
+    return directed(lambda x: f"{x:.1f}", v, kind)
+
+
 def fmt_pct_bound(kind: str, v: float | None, digits: int = 1) -> str:
     """A relative change known as a point or a bound, in words a reader does not have to negate:
     ``kind`` 'at_most' (change ≤ v) with v = −24.9 → '≥ 24.9% lower'; 'at_least' with +10 → '≥ 10.0%
@@ -392,7 +408,7 @@ def fmt_bound(kind: str, value: float | None, unit: str = "req/s", upper: float 
     return fmt(value, unit)
 
 
-__all__ = [name for name in dir() if name.startswith("fmt")] + ["FORMATTERS", "MINUS", "directed"]
+__all__ = [name for name in dir() if name.startswith("fmt")] + ["FORMATTERS", "MINUS", "directed", "opposite_bound"]
 
 
 #: Units that must not be separated from their number at a line break in the HTML report.

@@ -472,8 +472,7 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
             cost_metrics = r.metrics
             if (pricing.self_hosted is not None and pricing.self_hosted.capacity_requests_per_s is None
                     and r.capacity is not None and r.capacity.value_rps):
-                pricing = pricing.model_copy(update={"self_hosted": pricing.self_hosted.model_copy(
-                    update={"capacity_requests_per_s": r.capacity.value_rps})})
+                pricing = _priced_at(pricing, r.capacity)
                 cost_metrics = _at_capacity(r.metrics, r.capacity)  # as for the two sides
                 r.cost = side_cost(pricing, cost_metrics, c, r.key,
                                    f"{r.capacity.text()} per replica at SLO, from the sweep")
@@ -485,11 +484,7 @@ def _ladder(case: Case, case_dir: Path, runs: dict[str, Run], metrics: dict[str,
                     bound = pc.cost_bound
                     if bound == "point":
                         continue
-                    hosted = pricing.self_hosted
-                    assert hosted is not None  # this branch prices a self-hosted rung
-                    at_end = pricing.model_copy(update={"self_hosted": hosted.model_copy(
-                        update={"capacity_requests_per_s": pc.capacity.value_rps})})
-                    r.cost_ends[bound] = side_cost(at_end, _at_capacity(r.metrics, pc.capacity), c, r.key,
+                    r.cost_ends[bound] = side_cost(_priced_at(pricing, pc.capacity), _at_capacity(r.metrics, pc.capacity), c, r.key,
                                                    f"{pc.text} per replica at SLO, from the sweep")
                     r.cost_ends[bound].bound, r.cost_ends[bound].established = bound, pc.established
             else:
@@ -702,8 +697,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
                     # keeps the saving's bound true (Capacity.beside)
                     other_cap = capacities.get(other_side[side])
                     priced[side] = p = _pricing_capacity(side_cap, other_cap.cost_bound if other_cap else None)
-                    sh = pricing.self_hosted.model_copy(update={"capacity_requests_per_s": p.capacity.value_rps})
-                    updates[side] = pricing.model_copy(update={"self_hosted": sh})
+                    updates[side] = _priced_at(pricing, p.capacity)
                     notes.append(f"{side_label(case, runs[side], side)}: cost uses the capacity at SLO from the sweep, "
                                  f"{side_cap.text()}, not the throughput of one load point{p.consequence}")
             if updates:

@@ -25,7 +25,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from casegen.formatting import directed, fmt_ms, fmt_ms_limit, fmt_pct, fmt_ticks, fmt_usd  # noqa: E402
+from casegen.formatting import (  # noqa: E402
+    fmt_months_bound,
+    fmt_ms,
+    fmt_ms_limit,
+    fmt_pct,
+    fmt_ticks,
+    fmt_usd_bound,
+    opposite_bound,
+)
 from casegen.render.chart_memo import current_theme, memoized
 from casegen.render.idrefs import prefix_ids, referenced_ids  # noqa: E402
 
@@ -832,14 +840,14 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
     if one_time <= 0:
         point = "nothing to pay back"
     elif payback_months is not None and payback_months <= horizon:
-        months = directed(lambda x: f"{x:.1f}", payback_months, "at_most" if bound == "at_least" else "point")
+        months = fmt_months_bound(payback_months, opposite_bound(bound))
         point = f"break-even after {'at most ' if bound == 'at_least' else ''}{months} months"
     elif bound == "at_least":
         point = f"at this lower bound, no break-even within {horizon} months"
     else:
         point = f"no break-even within {horizon} months"
     def usd(v: float) -> str:  # a bound rounded the way that keeps it true
-        return directed(lambda x: fmt_usd(x, 0), v, bound)
+        return fmt_usd_bound(v, bound, 0)
 
     est = (f" (estimate {usd(estimate_per_month)} a month, {usd(estimate_per_month * horizon)} over {horizon} months)"
            if estimate_per_month is not None else "")

@@ -31,6 +31,7 @@ from casegen.formatting import (
     fmt_link,
     fmt_load,
     fmt_month,
+    fmt_months_bound,
     fmt_ms,
     fmt_ms_limit,
     fmt_ms_signed,
@@ -42,7 +43,9 @@ from casegen.formatting import (
     fmt_sig,
     fmt_sig3,
     fmt_usd,
+    fmt_usd_bound,
     keep_units_together,
+    opposite_bound,
 )
 from casegen.registry import (
     CURVE_METRICS,
@@ -449,7 +452,7 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     # the change (optimized − baseline) is bounded the other way round from the saving, which the
     # analysis decided from both sides' bounds (analysis.cost.saving_bound)
     bb, ob = c.baseline.bound, c.optimized.bound
-    pct_bound = {"at_most": "at_least", "at_least": "at_most"}.get(c.savings_bound, c.savings_bound)
+    pct_bound = opposite_bound(c.savings_bound)
 
     designed, tokens = by_design(report)
     rose_by_design: list[str] = []
@@ -497,11 +500,10 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     other = {"at_least": "within ", "at_most": "at least "}.get(sb, "")
     roi_q = {"at_least": "at worst ", "at_most": "at best "}.get(sb, "") if (c.roi_pct or 0) < 0 else same
     # the saving's share is the monthly row's change in the table above: said once, there
-    saving = (same + directed(lambda v: fmt_usd(v, 0), c.savings_usd_per_month, sb)
+    saving = (same + fmt_usd_bound(c.savings_usd_per_month, sb, 0)
               if c.savings_usd_per_month is not None else "—") + mark
-    pb = {"at_least": "at_most", "at_most": "at_least"}.get(sb, "point")  # payback = one-time ÷ saving
     payback = ("none" if c.payback_months is None else "immediate" if c.payback_months == 0
-               else f"{other}{directed(lambda v: f'{v:.1f}', c.payback_months, pb)} months{mark}")
+               else f"{other}{fmt_months_bound(c.payback_months, opposite_bound(sb))} months{mark}")
     roi = "n/a" if c.roi_pct is None else f"{roi_q}{directed(lambda v: fmt_pct(v, digits=0), c.roi_pct, sb)}{mark}"
     kind = report.optimization.label if report.optimization is not None else ""
     by_design_note = (f"{' and '.join(rose_by_design)[:1].upper()}{' and '.join(rose_by_design)[1:]} "
@@ -673,12 +675,11 @@ def _estimate_tiles(c: Any) -> dict[str, str]:
     if e is None:
         return {"saving": "", "payback": "", "roi": ""}
     sb = e.savings_bound
-    pb = {"at_least": "at_most", "at_most": "at_least"}.get(sb, "point")
     priced_once = c.one_time_cost_usd is not None and c.one_time_cost_usd > 0  # else nothing to pay back
     return {"saving": ("" if e.savings_usd_per_month is None
-                       else f"estimate {directed(lambda v: fmt_usd(v, 0), e.savings_usd_per_month, sb)}"),
+                       else f"estimate {fmt_usd_bound(e.savings_usd_per_month, sb, 0)}"),
             "payback": ("" if e.payback_months is None or not priced_once
-                        else f"estimate {directed(lambda v: f'{v:.1f}', e.payback_months, pb)} months"),
+                        else f"estimate {fmt_months_bound(e.payback_months, opposite_bound(sb))} months"),
             "roi": ("" if e.roi_pct is None or c.roi_pct is None
                     else f"estimate {directed(lambda v: fmt_pct(v, digits=0), e.roi_pct, sb)}")}
 

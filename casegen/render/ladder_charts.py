@@ -67,8 +67,7 @@ def waterfall_chart(panels: Sequence[Panel],
                 if i == 0 and span is not None:
                     top = max(top, span[1])
                 if i == len(bars) - 1:  # the total, a bound rounded the way that keeps it true
-                    kind = {"≥": "at_least", "≤": "at_most"}.get(total_prefix[:1], "point")
-                    text = total_prefix + directed(fmt, h, kind)
+                    text = total_prefix + directed(fmt, h, _prefix_bound(total_prefix))
                 elif i == 0:
                     text = fmt(h)
                 else:
@@ -105,10 +104,14 @@ def waterfall_chart(panels: Sequence[Panel],
         desc = ". ".join(
             f"{title}: {items[0][0]} {fmt(items[0][1])}; "
             + "; ".join(f"{lab} {'+' if ch > 0 else '−' if ch < 0 else '±'}{fmt(abs(ch))}" for lab, ch in items[1:])
-            + f"; total {prefix}" + directed(fmt, items[0][1] + sum(ch for _l, ch in items[1:]),
-                                             {"≥": "at_least", "≤": "at_most"}.get(prefix[:1], "point"))
+            + f"; total {prefix}" + directed(fmt, items[0][1] + sum(ch for _l, ch in items[1:]), _prefix_bound(prefix))
             for title, items, fmt, _lower, prefix in panels)
         return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".", variant)
+
+
+def _prefix_bound(prefix: str) -> str:
+    """The bound a total's prefix states: '≥ ' → 'at_least', '≤ ' → 'at_most', '' → 'point'."""
+    return {"≥": "at_least", "≤": "at_most"}.get(prefix[:1], "point")
 
 
 def _wrapped(label: str, panel_width_in: float, bars: int) -> str:

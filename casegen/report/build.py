@@ -8,7 +8,7 @@ from __future__ import annotations
 from casegen import __version__
 from casegen.analysis.quality import one_line as quality_one_line
 from casegen.analysis.study import SIDES, Study, _clean, step_study, summary_dict
-from casegen.formatting import directed
+from casegen.formatting import fmt_months_bound, opposite_bound
 from casegen.report.model import Labels, Report
 from casegen.report.reproduce import input_files, reproduce_view
 from casegen.report.setup import (
@@ -114,11 +114,10 @@ def _step_cost_text(study: Study, i: int) -> tuple[str | None, str]:
         return saving, "none"
     # the table cell keeps the months (the payback phrase's words); the horizon and return are the step's findings'
     q = {"at_least": "within ", "at_most": "no less than "}.get(c.savings_bound, "")
-    flip = {"at_least": "at_most", "at_most": "at_least"}  # payback = one-time ÷ saving
-    payback = f"{q}{directed(lambda v: f'{v:.1f}', c.payback_months, flip.get(c.savings_bound, 'point'))} months"
+    payback = f"{q}{fmt_months_bound(c.payback_months, opposite_bound(c.savings_bound))} months"
     e = c.estimate
     if e is not None and e.payback_months is not None:
-        payback += f", estimate {directed(lambda v: f'{v:.1f}', e.payback_months, flip.get(e.savings_bound, 'point'))} months"
+        payback += f", estimate {fmt_months_bound(e.payback_months, opposite_bound(e.savings_bound))} months"
     return saving, payback
 
 

@@ -22,6 +22,7 @@ from casegen.formatting import (
     fmt_bound,
     fmt_load,
     fmt_load_value,
+    fmt_months_bound,
     fmt_ms,
     fmt_ms_limit,
     fmt_ms_signed,
@@ -33,6 +34,8 @@ from casegen.formatting import (
     fmt_rps,
     fmt_share,
     fmt_usd,
+    fmt_usd_bound,
+    opposite_bound,
 )
 from casegen.story.model import BoundKind, Card, Evidence, Finding, Page1
 
@@ -571,25 +574,16 @@ def usd_text(value: float | None, bound: str = "point", digits: int | None = Non
     it true: ≥ $21.58 is '≥ $21')."""
     if value is None:
         return fmt_usd(value, digits)
-    return BOUND_SIGN.get(bound, "") + directed(lambda v: fmt_usd(v, digits), value, bound)
+    return BOUND_SIGN.get(bound, "") + fmt_usd_bound(value, bound, digits)
 
 
 def _usd0(v: float, bound: str) -> str:
     """Whole dollars of a figure known as ``bound`` (rounded to keep it true)."""
-    return directed(lambda x: fmt_usd(x, 0), v, bound)
-
-
-def _months(v: float, bound: str) -> str:
-    """Months to one decimal, a bound rounded to keep it true ('within 12.81' → 'within 12.9')."""
-    return directed(lambda x: f"{x:.1f}", v, bound)
+    return fmt_usd_bound(v, bound, 0)
 
 
 def _pct0(v: float, bound: str) -> str:
     return directed(lambda x: fmt_pct(x, digits=0), v, bound)
-
-
-#: a saving known as ``bound``: how payback (one-time ÷ saving) is known, and how ROI (grows with it) is
-_PAYBACK_BOUND = {"at_least": "at_most", "at_most": "at_least"}
 
 
 def saving_phrase(saving: float, bound: str) -> str:
@@ -597,7 +591,7 @@ def saving_phrase(saving: float, bound: str) -> str:
     if bound == "unknown":
         return f"changes the monthly cost by an unknown amount (point estimate {fmt_usd(saving, 0)})"
     # |saving| as a bound: a saving ≥ s (or a cost increase ≥ x) is a lower bound on its size
-    size_bound = bound if saving >= 0 else {"at_most": "at_least", "at_least": "at_most"}.get(bound, bound)
+    size_bound = bound if saving >= 0 else opposite_bound(bound)
     money = _usd0(abs(saving), size_bound)
     if saving >= 0:
         q = {"at_least": "at least ", "at_most": "at most "}.get(bound, "")
@@ -649,8 +643,8 @@ def cost_estimate_note(c: Any) -> str:
     if est.payback_months is not None and c.one_time_cost_usd > 0:
         within = {"at_least": "within ", "at_most": "in no less than "}.get(est.savings_bound, "in ")
         roi_q = {"at_least": "at least ", "at_most": "at most "}.get(est.savings_bound, "")
-        pb = _PAYBACK_BOUND.get(est.savings_bound, "point")
-        parts.append(f"payback {within}{_months(est.payback_months, pb)} months"
+        pb = opposite_bound(est.savings_bound)
+        parts.append(f"payback {within}{fmt_months_bound(est.payback_months, pb)} months"
                      + (f" and return over {c.horizon_months} months {roi_q}{_pct0(est.roi_pct, est.savings_bound)}"
                         if est.roi_pct is not None else ""))
     if not parts:
@@ -670,11 +664,11 @@ def payback_phrase(c: Any) -> str:
     est_pb = est.payback_months if est is not None else None
     # payback = one-time / saving: a saving at least s pays back within …
     q = {"at_least": "within ", "at_most": "in no less than "}.get(c.savings_bound, "in ")
-    pb = _PAYBACK_BOUND.get(c.savings_bound, "point")
-    text = (f"the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back {q}{_months(c.payback_months, pb)} "
+    pb = opposite_bound(c.savings_bound)
+    text = (f"the {fmt_usd(c.one_time_cost_usd, 0)} one-time cost pays back {q}{fmt_months_bound(c.payback_months, pb)} "
             "months")
     if est_pb is not None:
-        text += f" (estimate {_months(est_pb, _PAYBACK_BOUND.get(est.savings_bound, 'point'))} months)"
+        text += f" (estimate {fmt_months_bound(est_pb, opposite_bound(est.savings_bound))} months)"
     if c.payback_months > c.horizon_months:
         # an upper bound beyond the horizon may still pay back within it
         text += (f", possibly beyond the {c.horizon_months}-month horizon" if c.savings_bound == "at_least"
@@ -817,7 +811,8 @@ def change_bound(baseline: str, optimized: str) -> str | None:
     """How a relative cost change (optimized vs baseline) is known from the two sides' bounds: 'point',
     'at_most' / 'at_least', None when the direction is not known."""
     # the change of cost is the negative of the saving: a saving at least s → a change at most −s
-    return {"point": "point", "at_least": "at_most", "at_most": "at_least"}.get(saving_bound(baseline, optimized))
+    kind = saving_bound(baseline, optimized)
+    return None if kind == "unknown" else opposite_bound(kind)
 
 
 # ----------------------------------------------------------------------------- all findings
