@@ -271,7 +271,8 @@ def _pdf_text(pdf_path: Path) -> str:
 def test_onepager_keeps_its_essentials_whole(pdfs, name):
     """Each example's one-pager fits without cutting what it is for: every trade-off (up to two) with
     its whole "helps when" and "hurts when" texts, never "(see report)"; a sweep or ladder one-pager
-    has its objectives-by-load table, a fixed-load one its latency table."""
+    has its objectives-by-load table, a ladder with capacities its step-by-step table naming every
+    variant, a fixed-load one its latency table."""
     import yaml
 
     case = yaml.safe_load((ROOT / "cases" / name / "case.yaml").read_text(encoding="utf-8"))
@@ -281,7 +282,13 @@ def test_onepager_keeps_its_essentials_whole(pdfs, name):
         for key in ("helps_when", "hurts_when"):
             want = " ".join(str(t[key]).split())
             assert want in text, f"{name}: {t['technique']} {key} not whole on the one-pager"
-    swept = any("sweep" in str(v) for v in (case.get("runs") or {}).values()) or "steps" in (case.get("runs") or {})
+    runs = case.get("runs") or {}
+    if "steps" in runs:  # every variant, the middle ones included (the last review: "+ base scheduler" missing)
+        assert "Step by step" in text, name
+        for step in runs["steps"]:
+            assert step["label"] in text, f"{name}: {step['label']} not on the one-pager"
+        return
+    swept = any("sweep" in str(v) for v in runs.values())
     assert ("Objectives by load" if swept else "Latency (") in text, name
 
 

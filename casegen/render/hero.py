@@ -23,13 +23,13 @@ from casegen.render.glossary import terms_in, visible_text
 def _ladder(study: Any, report: Any) -> dict[str, Any] | None:
     from casegen.analysis.ladder import waterfall
     from casegen.render.ladder_charts import Panel, waterfall_chart
-    from casegen.render.ladder_view import _ms, _rate, headline_stat
+    from casegen.render.ladder_view import _ms, _rate, capacity_ranges, headline_stat
 
     lad = study.ladder
-    span = None
+    spans = None
     if all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.capacity.value_rps)
-        span = lad.rungs[0].capacity.ends_rps()
+        spans = capacity_ranges(lad.rungs)
         title, fmt, lower = "Capacity at SLO (req/s per replica)", _rate, False
         at_least = lad.rungs[-1].capacity.bound == "at_least"
         caption = ("Each step's gain in capacity at SLO, from the baseline to the total"
@@ -51,8 +51,8 @@ def _ladder(study: Any, report: Any) -> dict[str, Any] | None:
 
     panel: list[Panel] = [(title, w, fmt, lower, prefix)]
     with narrow_text():
-        narrow = waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow", first_ranges=[span])
-    chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.0), first_ranges=[span]), narrow)
+        narrow = waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow", level_ranges=[spans])
+    chart = responsive(waterfall_chart(panel, panel_size=(7.4, 2.0), level_ranges=[spans]), narrow)
     return {"chart": chart, "caption": caption}
 
 

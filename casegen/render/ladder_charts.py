@@ -28,13 +28,16 @@ Panel = tuple[str, list[tuple[str, float]], Callable[[float], str], bool, str]
 
 def waterfall_chart(panels: Sequence[Panel],
                     panel_size: tuple[float, float] = (4.2, 3.0), variant: str = "wide", cols: int = 2,
-                    first_ranges: Sequence[tuple[float, float] | None] | None = None) -> Chart:
+                    level_ranges: Sequence[Sequence[tuple[float, float] | None] | None] | None = None) -> Chart:
     """One panel per figure: (title, [(baseline label, value), (step label, change), …], format, lower_is_better).
 
     The first bar is the baseline value, each following bar floats from the running total by the
     step's change (green when it helps, red when it hurts), the last grey bar is the optimized total.
-    ``first_ranges`` (one per panel, or None): where the baseline's value, an estimate, may lie — drawn
-    as a whisker on the first bar, its label above the whisker.
+    ``level_ranges`` (one per panel, or None): for each level — the baseline, then the running total
+    after each step — where that level, an estimate, may lie (or None): drawn as a whisker at the top of
+    the bar that ends at that level (the first bar, a step's bar, or the total for the last level), its
+    label above the whisker. A step's change is the difference of two such estimates: its whiskers show
+    how far either end may move.
     """
     with plt.rc_context(rc()):
         k = len(panels)
@@ -44,8 +47,8 @@ def waterfall_chart(panels: Sequence[Panel],
         flat = [ax for row in axes for ax in row]
         for ax in flat[k:]:
             ax.set_visible(False)
-        ranges = list(first_ranges) if first_ranges is not None else [None] * k
-        for ax, (title, items, fmt, lower_is_better, total_prefix), span in zip(flat, panels, ranges):
+        ranges = list(level_ranges) if level_ranges is not None else [None] * k
+        for ax, (title, items, fmt, lower_is_better, total_prefix), levels in zip(flat, panels, ranges):
             labels = [items[0][0]] + [lab for lab, _ in items[1:]] + ["total"]
             total = items[0][1]
             bars = [(0.0, total, C.base)]
@@ -59,12 +62,19 @@ def waterfall_chart(panels: Sequence[Panel],
             ax.bar(xs, [h for _b, h, _c in bars], bottom=[b for b, _h, _c in bars],
                    color=[c for _b, _h, c in bars], width=0.62, zorder=3)
             running = items[0][1]
-            if span is not None:  # the estimate's range on the first bar
-                ax.errorbar([0], [items[0][1]], yerr=[[items[0][1] - span[0]], [span[1] - items[0][1]]],
-                            fmt="none", ecolor=C.ink, elinewidth=0.9, capsize=4, zorder=4)
+            # bar i ends at level i (the last bar, the total, at the last level); a level's range is drawn
+            # on the bar that ends there (a step bar ends at its running total, the total at the last level)
+            spans = _bar_spans(levels, len(bars))
+            for i, (b, h, _c) in enumerate(bars):
+                if spans[i] is not None:
+                    end = b + h
+                    lo_s, hi_s = spans[i]
+                    ax.errorbar([i], [end], yerr=[[max(end - lo_s, 0.0)], [max(hi_s - end, 0.0)]],
+                                fmt="none", ecolor=C.ink, elinewidth=0.9, capsize=4, zorder=4)
             for i, (b, h, _c) in enumerate(bars):
                 top = b + h if h >= 0 else b
-                if i == 0 and span is not None:
+                span = spans[i]
+                if span is not None:
                     top = max(top, span[1])
                 if i == len(bars) - 1:  # the total, a bound rounded the way that keeps it true
                     text = total_prefix + directed(fmt, h, _prefix_bound(total_prefix))
@@ -75,7 +85,7 @@ def waterfall_chart(panels: Sequence[Panel],
                 if variant == "narrow" and " " in text.replace("\u00a0", " "):  # phones: the unit under its figure
                     head, _sep, unit = text.replace("\u00a0", " ").rpartition(" ")
                     text = f"{head}\n{unit}"
-                lift = 7 if i == 0 and span is not None else 3  # clear of the whisker's cap
+                lift = 7 if span is not None else 3  # clear of the whisker's cap
                 ax.annotate(text, (i, max(top, b)), xytext=(0, lift), textcoords="offset points", ha="center",
                             va="bottom", fontsize=text_pt(), color=C.ink)
                 if 0 < i < len(bars) - 1:
@@ -98,7 +108,7 @@ def waterfall_chart(panels: Sequence[Panel],
                 ax.yaxis.set_major_formatter(lambda v, _p, fmt=fmt: "0" if v == 0 else fmt(v))
             ax.grid(axis="x", visible=False)
             lo = min(min(b, b + h) for b, h, _c in bars)
-            hi = max([max(b, b + h) for b, h, _c in bars] + ([span[1]] if span is not None else []))
+            hi = max([max(b, b + h) for b, h, _c in bars] + [sp[1] for sp in spans if sp is not None])
             ax.set_ylim(min(0.0, lo), hi * (1.3 if variant == "narrow" else 1.15) if hi > 0 else 1.0)
         tight_layout(fig, **({"pad": 1.6} if variant == "narrow" else {}))  # narrow: room for its 12 pt ticks
         desc = ". ".join(
@@ -107,6 +117,17 @@ def waterfall_chart(panels: Sequence[Panel],
             + f"; total {prefix}" + directed(fmt, items[0][1] + sum(ch for _l, ch in items[1:]), _prefix_bound(prefix))
             for title, items, fmt, _lower, prefix in panels)
         return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".", variant)
+
+
+def _bar_spans(levels: Sequence[tuple[float, float] | None] | None, bars: int) -> list[tuple[float, float] | None]:
+    """Each bar's whisker: bar i (< the last) ends at level i; the last bar, the total, ends at the last
+    level too (the last step's bar and the total share it)."""
+    out: list[tuple[float, float] | None] = [None] * bars
+    for i, span in enumerate(list(levels or [])[: bars - 1]):
+        out[i] = span
+    if levels and len(levels) == bars - 1:
+        out[-1] = levels[-1]
+    return out
 
 
 def _prefix_bound(prefix: str) -> str:

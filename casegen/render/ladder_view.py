@@ -6,7 +6,17 @@ from typing import Any
 
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
-from casegen.formatting import BOUND_SIGN, fmt_ms, fmt_ratio, fmt_sig3, fmt_usd
+from casegen.formatting import (
+    BOUND_SIGN,
+    directed,
+    fmt_ms,
+    fmt_ratio,
+    fmt_ratio_range,
+    fmt_sig3,
+    fmt_usd,
+    fmt_usd_bound,
+    opposite_bound,
+)
 from casegen.render.charts import narrow_text, responsive
 from casegen.render.ladder_charts import Panel, waterfall_chart
 
@@ -55,7 +65,7 @@ def ladder_chart(study: Any) -> Any:
         return row.get(stat) if row is not None else None
 
     panels: list[Panel] = []
-    spans: list[tuple[float, float] | None] = []  # where the baseline's estimate may lie (a whisker)
+    spans: list[list[tuple[float, float] | None] | None] = []  # where each level's estimate may lie (whiskers)
     w = waterfall(lad.rungs, lat)
     if w:
         panels.append((mlabel, w, _ms, True, ""))
@@ -64,26 +74,35 @@ def ladder_chart(study: Any) -> Any:
     if w:
         panels.append(("Throughput (req/s)", w, _rate, False, ""))
         spans.append(None)
-    first = lad.rungs[0]
     if all(r.capacity is not None and r.capacity.value_rps for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.capacity.value_rps)
         if w:
             panels.append(("Capacity at SLO (req/s)", w, _rate, False,
                            "≥\u00a0" if lad.rungs[-1].capacity.bound == "at_least" else ""))
-            spans.append(first.capacity.ends_rps())
+            spans.append(capacity_ranges(lad.rungs))
     if all(r.cost is not None for r in lad.rungs):
         w = waterfall(lad.rungs, lambda r: r.cost.usd_per_month)
         if w:
             # a cost priced at a capacity that is a bound is a bound too (the story's rule)
             panels.append(("Monthly cost (USD)", w, _usd, True,
                            {"at_most": "≤\u00a0", "at_least": "≥\u00a0"}.get(lad.rungs[-1].cost.bound, "")))
-            ends = [first.cost_ends[k].usd_per_month for k in ("at_least", "at_most") if k in first.cost_ends]
-            spans.append((min(ends), max(ends)) if len(ends) == 2 else None)
+            spans.append([_cost_range(r) for r in lad.rungs])
     if not panels:
         return None
     with narrow_text():  # phones: the panels stacked, in type legible at a phone's width
-        narrow = waterfall_chart(panels, panel_size=(4.4, 3.0), variant="narrow", cols=1, first_ranges=spans)
-    return responsive(waterfall_chart(panels, first_ranges=spans), narrow)
+        narrow = waterfall_chart(panels, panel_size=(4.4, 3.0), variant="narrow", cols=1, level_ranges=spans)
+    return responsive(waterfall_chart(panels, level_ranges=spans), narrow)
+
+
+def capacity_ranges(rungs: list[Rung]) -> list[tuple[float, float] | None]:
+    """Where each rung's capacity at SLO may lie when it is an interpolated estimate (its range), else None."""
+    return [r.capacity.ends_rps() if r.capacity is not None else None for r in rungs]
+
+
+def _cost_range(r: Rung) -> tuple[float, float] | None:
+    """A rung's monthly cost priced at both ends of its capacity's range, when it was (else None)."""
+    ends = [r.cost_ends[k].usd_per_month for k in ("at_least", "at_most") if k in r.cost_ends]
+    return (min(ends), max(ends)) if len(ends) == 2 else None
 
 
 def _capacity_cell(cap: Any, ratio_estimate: float | None) -> str | None:
@@ -94,6 +113,10 @@ def _capacity_cell(cap: Any, ratio_estimate: float | None) -> str | None:
     shown = fmt_ratio(ratio_estimate)
     if cap.strength == "bound" and shown not in cap.value:
         return f"{cap.value} (estimate {BOUND_SIGN.get(cap.evidence.optimized_bound, '')}{shown})"
+    ev = cap.evidence
+    if ev.ratio_bound == "point" and ev.ratio_low is not None and ev.ratio_high is not None \
+            and ev.ratio_low < ev.ratio_high:  # two estimates: the range their load points allow (the finding's)
+        return f"{cap.value} (range {fmt_ratio_range(ev.ratio_low, ev.ratio_high)})"
     return cap.value
 
 
@@ -144,12 +167,30 @@ def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
             "regressions": s.worse,
         })
     per_request = all(r.data == "per-request" for r in lad.rungs)
+    # the one-pager's step table: each variant's capacity and monthly cost (the waterfall's estimates,
+    # a bound kept as its sign), each step against the one before as its finding states it
+    rung_rows = []
+    for i, r in enumerate(lad.rungs):
+        step = rows[i - 1] if i > 0 else None
+        cap_bound = {"at_least": "at_least", "below_min": "at_most"}.get(r.capacity.bound if r.capacity else "", "point")
+        cost_bound = opposite_bound(cap_bound)  # more capacity, less cost
+        cost = r.cost.usd_per_month if r.cost is not None else None
+        rung_rows.append({
+            "label": r.label,
+            "capacity": (BOUND_SIGN.get(cap_bound, "") + directed(_rate, r.capacity.requests_per_s, cap_bound)
+                         if r.capacity is not None and r.capacity.requests_per_s else "—"),
+            "step_capacity": step["capacity"] if step is not None else None,
+            "cost": (BOUND_SIGN.get(cost_bound, "") + fmt_usd_bound(cost, cost_bound, 0)) if cost is not None else "—",
+            # under its "Saving a month" header: "at least $221 (estimate $732)", "$1,044"
+            "saving": step["saving"].removeprefix("saves ") if step is not None and step["saving"] else None,
+        })
     load = None
     if lad.compare_at_load is not None:
         load = "unbounded rate" if lad.compare_at_load == "inf" else f"{lad.compare_at_load:g}"
     return {
         "estimates_note": lad.estimates_note,
         "rungs": [r.label for r in lad.rungs],
+        "rung_rows": rung_rows,
         "rows": rows,
         "chart": drawn["ladder_section"],
         "headline_label": mlabel,

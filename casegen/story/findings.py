@@ -31,6 +31,7 @@ from casegen.formatting import (
     fmt_pct_bound,
     fmt_rate,
     fmt_ratio,
+    fmt_ratio_range,
     fmt_rps,
     fmt_share,
     fmt_usd,
@@ -330,6 +331,16 @@ def _beside(r: tuple[BoundKind, float | None, float | None], cap: Any,
     return r[0], lo, hi
 
 
+def _estimates_range(cb: Any, co: Any) -> tuple[float, float] | None:
+    """Where the ratio of two interpolated capacities may lie: each estimate anywhere in its range
+    (``Capacity.ends_rps``: its interval, else its bracketing load points) — optimized's low end over
+    baseline's high end, and the reverse. None unless both sides are estimates with a range."""
+    eb, eo = cb.ends_rps(), co.ends_rps()
+    if eb is None or eo is None or eb[0] <= 0 or eb[1] <= 0:
+        return None
+    return eo[0] / eb[1], eo[1] / eb[0]
+
+
 def _ratio_text(kind: BoundKind, low: float | None, high: float | None) -> str:
     # a bound rounds the way that keeps it true (formatting.directed): 1.3213 → "≥ 1.32×", 0.303 → "≤ 0.31×"
     if kind == "point":
@@ -339,7 +350,7 @@ def _ratio_text(kind: BoundKind, low: float | None, high: float | None) -> str:
     if kind == "at_most" and high is not None:
         return f"≤ {directed(fmt_ratio, high, 'at_most')}"
     if kind == "between" and low is not None and high is not None:
-        return f"{directed(fmt_ratio, low, 'at_least').rstrip('×')}–{directed(fmt_ratio, high, 'at_most')}"
+        return fmt_ratio_range(low, high)
     return "unknown"
 
 
@@ -427,6 +438,10 @@ def capacity_finding(study: Study) -> Finding | None:
                        strength="bound", evidence=ev)
     est = _estimate_clause(rb, cb, ro, co, (study.label("baseline"), study.label("optimized")))
     values_est = f"{values}, {est.format(bound=ratio_txt)}" if est else values
+    spread = _estimates_range(cb, co) if kind == "point" else None
+    if spread is not None:  # two estimates: the ratio each could take between its sides' load points
+        ev.ratio_low, ev.ratio_high = spread
+        values_est += f"; {fmt_ratio_range(*spread)} between the load points around each crossing"
     unproven = [study.label(s) for s, cap in (("baseline", cb), ("optimized", co)) if not cap.established]
     if unproven:  # estimates only: no load point passed with enough requests to certify it. Page 1 still
         # says what was found (issue 23): what each side did in the sweep, the estimate's ratio marked
@@ -1109,7 +1124,8 @@ def ladder_estimates_note(study: Study) -> str | None:
     if not ranged:
         return None
     which = "; ".join(f"{label} {fmt_rate(cap.value_rps)}, {cap.ends_text()}" for label, cap in ranged.items())
-    return ("The bars are the estimates (" + which + "; the whisker on the first bar spans its range); the bounds "
+    return ("The bars are the estimates (" + which + "); the whiskers span those ranges, so how the gain splits "
+            "between the steps is itself uncertain; the bounds "
             "in the headline figures (≥, ≤, 'at least', 'within') count each estimate at the end of its range that "
             "keeps them true, so they are more cautious than the bars.")
 

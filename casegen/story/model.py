@@ -33,7 +33,7 @@ class Evidence(_Model):
     change_abs: float | None = Field(None, description="optimized − baseline, in unit")
     change_pct: float | None = Field(None, description="(optimized − baseline) / baseline × 100")
     ratio: float | None = Field(None, description="optimized / baseline when that is the claim (capacity)")
-    ratio_low: float | None = Field(None, description="Lower end of the ratio when it is a range or bound")
+    ratio_low: float | None = Field(None, description="Lower end of the ratio when it is a range or bound, or of the range two interpolated capacities allow around the estimate (each anywhere between its load points)")
     ratio_high: float | None = Field(None, description="Upper end of the ratio (null: unbounded)")
     ratio_bound: BoundKind = Field("point", description="How the ratio is known")
     ci_abs: list[float] | None = Field(None, description="Interval of change_abs at `confidence` (valid intervals only)")
