@@ -65,10 +65,10 @@ def waterfall_chart(panels: Sequence[Panel],
             # bar i ends at level i (the last bar, the total, at the last level); a level's range is drawn
             # on the bar that ends there (a step bar ends at its running total, the total at the last level)
             spans = _bar_spans(levels, len(bars))
-            for i, (b, h, _c) in enumerate(bars):
-                if spans[i] is not None:
+            for i, ((b, h, _c), whisker) in enumerate(zip(bars, spans)):
+                if whisker is not None:
                     end = b + h
-                    lo_s, hi_s = spans[i]
+                    lo_s, hi_s = whisker
                     ax.errorbar([i], [end], yerr=[[max(end - lo_s, 0.0)], [max(hi_s - end, 0.0)]],
                                 fmt="none", ecolor=C.ink, elinewidth=0.9, capsize=4, zorder=4)
             for i, (b, h, _c) in enumerate(bars):
