@@ -155,6 +155,23 @@ def fmt_usd(v: float | None, digits: int | None = None) -> str:
     return (MINUS + s) if v < 0 and round(abs(v), digits) != 0 else s
 
 
+#: Monthly money of at least this much is printed in whole dollars; less keeps its cents ("$21.58",
+#: so that "≥ $21.58 → ≤ $18.21" reads as the "at least $3.37" saving printed beside it).
+WHOLE_DOLLARS_FROM_USD = 100.0
+
+
+def money_digits(v: float) -> int:
+    """Decimals of a monthly or one-time amount: 0 from $100 (:data:`WHOLE_DOLLARS_FROM_USD`), else 2."""
+    return 0 if abs(v) >= WHOLE_DOLLARS_FROM_USD else 2
+
+
+def fmt_usd_money(v: float | None, kind: str = "point") -> str:
+    """A monthly or one-time amount ('$4,202', '$21.58'), a bound rounded to keep it true (no sign)."""
+    if v is None or _missing(v):
+        return "—"
+    return fmt_usd_bound(v, kind, money_digits(v))
+
+
 def usd_difference_shown(a_usd: float, b_usd: float, a_bound: str = "point", b_bound: str = "point") -> float:
     """a − b as a reader computes it from the two figures printed: monthly money of $100 or more a side
     is printed in whole dollars, so the difference is of the whole-dollar figures ("$1,493 − $1,019 =
@@ -163,7 +180,7 @@ def usd_difference_shown(a_usd: float, b_usd: float, a_bound: str = "point", b_b
     def shown(v: float, bound: str) -> float:
         return float(math.floor(v + 1e-9) if bound == "at_least" else math.ceil(v - 1e-9) if bound == "at_most"
                      else round(v))
-    if min(abs(a_usd), abs(b_usd)) >= 100:
+    if min(abs(a_usd), abs(b_usd)) >= WHOLE_DOLLARS_FROM_USD:
         return shown(a_usd, a_bound) - shown(b_usd, b_bound)
     return a_usd - b_usd
 

@@ -173,8 +173,24 @@ def test_a_bound_is_printed_rounded_the_way_that_keeps_it_true():
     assert directed(fmt_ratio, 1.3213, "at_least") == "1.32×" and directed(fmt_ratio, 1.3213, "at_most") == "1.33×"
     assert usd_text(0.30271, "at_most") == "≤ $0.303" and usd_text(0.40349, "at_least") == "≥ $0.403"
     assert fmt_bound("at_least", 41.26, "req/s") == "≥ 41.2 req/s" and fmt_bound("at_most", 31.21) == "≤ 31.3 req/s"
-    assert saving_phrase(9.64, "at_least") == "saves at least $9 a month"
-    assert saving_phrase(-9.64, "at_most") == "costs at least $9 more a month"  # saving ≤ −9.64: at least $9.64 more
+    # monthly money below $100 keeps its cents (formatting.fmt_usd_money): "≥ $21.58 → ≤ $18.21" beside
+    # "at least $3.37" reads right, where "≥ $21 → ≤ $19" beside "at least $3" read as $2 (the last review)
+    assert saving_phrase(9.64, "at_least") == "saves at least $9.64 a month"
+    assert saving_phrase(9.648, "at_least") == "saves at least $9.64 a month"  # a lower bound rounds down
+    assert saving_phrase(-9.64, "at_most") == "costs at least $9.64 more a month"  # saving ≤ −9.64: ≥ $9.64 more
+    assert saving_phrase(1775.6, "at_least") == "saves at least $1,775 a month"  # whole dollars from $100
+
+
+def test_monthly_money_reads_as_the_difference_printed():
+    """Two bounded monthly costs and the saving between them, as printed, agree to the cent below $100."""
+    from casegen.formatting import fmt_usd_money, usd_difference_shown
+
+    base, opt = 21.5812, 18.2134
+    shown = usd_difference_shown(base, opt, "at_least", "at_most")
+    b, o = fmt_usd_money(base, "at_least"), fmt_usd_money(opt, "at_most")
+    assert (b, o) == ("$21.58", "$18.22")
+    assert float(b[1:]) - float(o[1:]) <= shown + 0.01  # the printed saving is no more than the printed gap
+    assert fmt_usd_money(4201.88) == "$4,202" and fmt_usd_money(2426.17, "at_most") == "$2,427"
 
 
 def test_list_prices_keep_their_cents():

@@ -711,7 +711,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
     break_even = None
     if cost_case is not None:
         at_capacity = {side: (f"{pc.text} per replica at SLO, from the sweep"
-                              + ("" if pc.established else ", an uncertified estimate (no load point "
+                              + ("" if pc.established else ", uncertified (no load point "
                                  "passed with enough requests to certify it)"),
                               pc.cost_bound, pc.established)
                        for side, pc in priced.items()}

@@ -25,13 +25,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from casegen.formatting import (  # noqa: E402
+from casegen.formatting import (
     fmt_months_bound,
     fmt_ms,
     fmt_ms_limit,
     fmt_pct,
     fmt_ticks,
-    fmt_usd_bound,
+    fmt_usd_money,  # noqa: E402
     opposite_bound,
 )
 from casegen.render.chart_memo import current_theme, memoized
@@ -846,8 +846,8 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
         point = f"at this lower bound, no break-even within {horizon} months"
     else:
         point = f"no break-even within {horizon} months"
-    def usd(v: float) -> str:  # a bound rounded the way that keeps it true
-        return fmt_usd_bound(v, bound, 0)
+    def usd(v: float) -> str:  # a bound rounded the way that keeps it true; cents below $100
+        return fmt_usd_money(v, bound)
 
     est = (f" (estimate {usd(estimate_per_month)} a month, {usd(estimate_per_month * horizon)} over {horizon} months)"
            if estimate_per_month is not None else "")

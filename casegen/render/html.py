@@ -43,7 +43,7 @@ from casegen.formatting import (
     fmt_sig,
     fmt_sig3,
     fmt_usd,
-    fmt_usd_bound,
+    fmt_usd_money,
     keep_units_together,
     opposite_bound,
 )
@@ -485,13 +485,13 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
         row("Cost per 1M output tokens", "usd_per_million_output_tokens", fmt_usd),
         row("Cost per 1M input + output tokens", "usd_per_million_total_tokens", fmt_usd),
         row("Monthly cost at projected volume" if cs.monthly_basis == "usage" else "Monthly cost (always-on fleet)",
-            "usd_per_month", lambda v: fmt_usd(v, 0)),
+            "usd_per_month", fmt_usd_money),
     ]
     if c.baseline.replicas_for_peak is not None or c.optimized.replicas_for_peak is not None:
         rows.append(row(f"Replicas for {fmt_num(cs.peak_requests_per_s, 1)} req/s peak", "replicas_for_peak",
                         lambda v: fmt_num(v) if v is not None else "— (API)"))
         rows.append(row("Always-on fleet per month", "fleet_usd_per_month",
-                        lambda v: fmt_usd(v, 0) if v is not None else "—"))
+                        fmt_usd_money))
     # the summary tiles keep the saving's bound: payback moves the other way, ROI the same way
     sb = c.savings_bound
     mark = "†" if point or sb == "unknown" else ""
@@ -500,7 +500,7 @@ def _cost(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
     other = {"at_least": "within ", "at_most": "at least "}.get(sb, "")
     roi_q = {"at_least": "at worst ", "at_most": "at best "}.get(sb, "") if (c.roi_pct or 0) < 0 else same
     # the saving's share is the monthly row's change in the table above: said once, there
-    saving = (same + fmt_usd_bound(c.savings_usd_per_month, sb, 0)
+    saving = (same + fmt_usd_money(c.savings_usd_per_month, sb)
               if c.savings_usd_per_month is not None else "—") + mark
     payback = ("none" if c.payback_months is None else "immediate" if c.payback_months == 0
                else f"{other}{fmt_months_bound(c.payback_months, opposite_bound(sb))} months{mark}")
@@ -677,7 +677,7 @@ def _estimate_tiles(c: Any) -> dict[str, str]:
     sb = e.savings_bound
     priced_once = c.one_time_cost_usd is not None and c.one_time_cost_usd > 0  # else nothing to pay back
     return {"saving": ("" if e.savings_usd_per_month is None
-                       else f"estimate {fmt_usd_bound(e.savings_usd_per_month, sb, 0)}"),
+                       else f"estimate {fmt_usd_money(e.savings_usd_per_month, sb)}"),
             "payback": ("" if e.payback_months is None or not priced_once
                         else f"estimate {fmt_months_bound(e.payback_months, opposite_bound(sb))} months"),
             "roi": ("" if e.roi_pct is None or c.roi_pct is None

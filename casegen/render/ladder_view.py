@@ -14,7 +14,7 @@ from casegen.formatting import (
     fmt_ratio_range,
     fmt_sig3,
     fmt_usd,
-    fmt_usd_bound,
+    fmt_usd_money,
     opposite_bound,
 )
 from casegen.render.charts import narrow_text, responsive
@@ -180,7 +180,7 @@ def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
             "capacity": (BOUND_SIGN.get(cap_bound, "") + directed(_rate, r.capacity.requests_per_s, cap_bound)
                          if r.capacity is not None and r.capacity.requests_per_s else "—"),
             "step_capacity": step["capacity"] if step is not None else None,
-            "cost": (BOUND_SIGN.get(cost_bound, "") + fmt_usd_bound(cost, cost_bound, 0)) if cost is not None else "—",
+            "cost": (BOUND_SIGN.get(cost_bound, "") + fmt_usd_money(cost, cost_bound)) if cost is not None else "—",
             # under its "Saving a month" header: "at least $221 (estimate $732)", "$1,044"
             "saving": step["saving"].removeprefix("saves ") if step is not None and step["saving"] else None,
         })

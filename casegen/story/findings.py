@@ -36,6 +36,7 @@ from casegen.formatting import (
     fmt_share,
     fmt_usd,
     fmt_usd_bound,
+    fmt_usd_money,
     opposite_bound,
 )
 from casegen.story.model import BoundKind, Card, Evidence, Finding, Page1
@@ -453,9 +454,9 @@ def capacity_finding(study: Study) -> Finding | None:
         ev.note = why
         ev.supported = False
         ratio_words = f"{ratio_txt} (uncertified)" if kind != "unknown" else "uncertified"
-        return Finding(key="capacity", kind="capacity", title="capacity at SLO (per replica), estimate",
-                       claim=(f"Under {slo_phrase}, {found}: {ratio_txt} the requests per replica, an uncertified "
-                              f"estimate ({why})."),
+        return Finding(key="capacity", kind="capacity", title="capacity at SLO (per replica)",
+                       claim=(f"Under {slo_phrase}, {found}: {ratio_txt} the requests per replica, uncertified "
+                              f"({why})."),
                        value=ratio_words, detail=f"{found}; {why}", verdict="na", strength="point_only",
                        evidence=ev)
     claim = f"Under {slo_phrase}, one replica carries {ratio_txt} the requests ({values_est})."
@@ -577,7 +578,7 @@ def cost_basis(study: Study) -> str | None:
     text = f"The monthly figure is usage-based: cost per request × {vol}, i.e. paying {paid}."
     if c.baseline.fleet_usd_per_month is not None or c.optimized.fleet_usd_per_month is not None:
         text += (f" The always-on fleet for the {cs.peak_requests_per_s:g} req/s peak "
-                 f"({fmt_usd(c.baseline.fleet_usd_per_month, 0)} → {fmt_usd(c.optimized.fleet_usd_per_month, 0)} a month) "
+                 f"({fmt_usd_money(c.baseline.fleet_usd_per_month)} → {fmt_usd_money(c.optimized.fleet_usd_per_month)} a month) "
                  "is shown beside it as the cost of owning replicas for the peak; it is not the headline.")
     return text
 
@@ -592,9 +593,15 @@ def usd_text(value: float | None, bound: str = "point", digits: int | None = Non
     return BOUND_SIGN.get(bound, "") + fmt_usd_bound(value, bound, digits)
 
 
+def money_text(value: float, bound: str = "point") -> str:
+    """A monthly amount known as a point or a bound, with its sign: '$4,202', '≤ $2,427', '≥ $21.58'
+    (whole dollars from $100, :func:`casegen.formatting.fmt_usd_money`)."""
+    return BOUND_SIGN.get(bound, "") + fmt_usd_money(value, bound)
+
+
 def _usd0(v: float, bound: str) -> str:
-    """Whole dollars of a figure known as ``bound`` (rounded to keep it true)."""
-    return fmt_usd_bound(v, bound, 0)
+    """A monthly amount known as ``bound`` (rounded to keep it true): whole dollars from $100."""
+    return fmt_usd_money(v, bound)
 
 
 def _pct0(v: float, bound: str) -> str:
@@ -604,7 +611,7 @@ def _pct0(v: float, bound: str) -> str:
 def saving_phrase(saving: float, bound: str) -> str:
     """'saves $41 a month', 'costs $41 more a month', 'costs at least $41 more a month', 'saves at most $9 a month'."""
     if bound == "unknown":
-        return f"changes the monthly cost by an unknown amount (point estimate {fmt_usd(saving, 0)})"
+        return f"changes the monthly cost by an unknown amount (point estimate {fmt_usd_money(saving)})"
     # |saving| as a bound: a saving ≥ s (or a cost increase ≥ x) is a lower bound on its size
     size_bound = bound if saving >= 0 else opposite_bound(bound)
     money = _usd0(abs(saving), size_bound)
@@ -653,7 +660,7 @@ def cost_estimate_note(c: Any) -> str:
         parts.append(f"cost per 1M output tokens is {usd_text(eb, b.bound)} → {usd_text(eo, o.bound)} "
                      f"({fmt_pct_bound(kind, (eo - eb) / eb * 100, digits=0)})")
     if b.usd_per_month is not None and o.usd_per_month is not None:
-        parts.append(f"the monthly cost {usd_text(b.usd_per_month, b.bound, 0)} → {usd_text(o.usd_per_month, o.bound, 0)}, "
+        parts.append(f"the monthly cost {money_text(b.usd_per_month, b.bound)} → {money_text(o.usd_per_month, o.bound)}, "
                      + saving_phrase(est.savings_usd_per_month, est.savings_bound).replace("saves ", "a saving of "))
     if est.payback_months is not None and c.one_time_cost_usd > 0:
         within = {"at_least": "within ", "at_most": "in no less than "}.get(est.savings_bound, "in ")
@@ -748,7 +755,7 @@ def cost_finding(study: Study) -> Finding | None:
     bo, oo = c.baseline.usd_per_million_output_tokens, c.optimized.usd_per_million_output_tokens
     bb, ob = c.baseline.bound, c.optimized.bound
     saving = c.savings_usd_per_month
-    monthly = (f"{usd_text(c.baseline.usd_per_month, bb, 0)} → {usd_text(c.optimized.usd_per_month, ob, 0)} a month")
+    monthly = (f"{money_text(c.baseline.usd_per_month, bb)} → {money_text(c.optimized.usd_per_month, ob)} a month")
     zero = abs(saving) < ZERO_SAVING_USD and c.savings_bound == "point"
     per_token = bool(bo and oo)
     change = (oo - bo) / bo * 100 if bo and oo else None  # the relative change of cost per 1M output tokens
@@ -767,8 +774,8 @@ def cost_finding(study: Study) -> Finding | None:
     dagger = "" if established else "†"
     if zero:
         return Finding(key="cost", kind="cost", title="monthly cost", value="no saving" + dagger,
-                       detail=f"{fmt_usd(c.baseline.usd_per_month, 0)} a month on both sides, {op}",
-                       claim=f"No saving: serving the volume costs {fmt_usd(c.baseline.usd_per_month, 0)} a month "
+                       detail=f"{fmt_usd_money(c.baseline.usd_per_month)} a month on both sides, {op}",
+                       claim=f"No saving: serving the volume costs {fmt_usd_money(c.baseline.usd_per_month)} a month "
                              f"on both sides ({op}).",
                        verdict="same" if established else "na", strength="point_only", evidence=ev)
     save_txt = cost_saving_phrase(c)
