@@ -82,6 +82,11 @@ def waterfall_chart(panels: Sequence[Panel],
                     text = fmt(h)
                 else:
                     text = ("+" if h > 0 else "−" if h < 0 else "±") + fmt(abs(h))
+                # the unit said once, in the title ("Capacity at SLO (req/s)"): bar labels are the figures,
+                # so neighbouring labels ("+9.55", "≥ 41.2") do not run into each other
+                unit = text.replace("\u00a0", " ").rpartition(" ")[2]
+                if unit and not unit[0].isdigit() and f"({unit}" in title:
+                    text = text.replace("\u00a0", " ").removesuffix(" " + unit)
                 if variant == "narrow" and " " in text.replace("\u00a0", " "):  # phones: the unit under its figure
                     head, _sep, unit = text.replace("\u00a0", " ").rpartition(" ")
                     text = f"{head}\n{unit}"
