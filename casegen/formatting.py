@@ -88,10 +88,14 @@ BOUND_SIGN = {"at_most": "≤ ", "at_least": "≥ "}
 _SHOWN_NUMBER = re.compile(r"(\d[\d,]*)(?:\.(\d+))?")
 
 
-def directed(format_: Callable[[float], str], v: float, kind: str) -> str:
+def directed(format_: Callable[[float], str], v: float, kind: str, finer: bool = False) -> str:
     """``format_(v)`` for a value known as a bound, rounded in the direction that keeps the bound true:
     a lower bound ('at_least': the truth is ≥ v) down, an upper bound ('at_most') up — "≥ $21" for
-    $21.58, never "≥ $22". A point (any other ``kind``) rounds to nearest as ``format_`` does."""
+    $21.58, never "≥ $22". A point (any other ``kind``) rounds to nearest as ``format_`` does.
+
+    ``finer``: where rounding the other way would change the figure shown, show one more decimal
+    instead ("≥ 10.17 req/s", not "≥ 10.1" beside the "10.2" a table prints for the same 10.17
+    measured), so a bound and the same figure as a point never read as two values."""
     shown_text = format_(v)
     if kind not in ("at_least", "at_most") or _missing(v):
         return shown_text
@@ -104,11 +108,16 @@ def directed(format_: Callable[[float], str], v: float, kind: str) -> str:
         shown = -shown
     tol = 1e-9 * max(1.0, abs(v))
     ulp = 10.0 ** -decimals
-    if kind == "at_least" and shown > v + tol:
+    wrong = (kind == "at_least" and shown > v + tol) or (kind == "at_most" and shown < v - tol)
+    if not wrong:
+        return shown_text
+    if finer:
+        step = ulp / 10
+        rounded = (math.floor(v / step + 1e-9) if kind == "at_least" else math.ceil(v / step - 1e-9)) * step
+        return shown_text[:m.start()] + f"{abs(rounded):,.{decimals + 1}f}" + shown_text[m.end():]
+    if kind == "at_least":
         return format_(math.floor(v / ulp + 1e-9) * ulp)
-    if kind == "at_most" and shown < v - tol:
-        return format_(math.ceil(v / ulp - 1e-9) * ulp)
-    return shown_text
+    return format_(math.ceil(v / ulp - 1e-9) * ulp)
 
 
 def opposite_bound(kind: str) -> str:
@@ -373,7 +382,7 @@ def fmt_ratio(v: float | None) -> str:
 def fmt_ratio_range(low: float, high: float) -> str:
     """A range of ratios, each end rounded the way that keeps the range true (wider, never narrower):
     '1.66–1.89×'."""
-    return f"{directed(fmt_ratio, low, 'at_least').rstrip('×')}–{directed(fmt_ratio, high, 'at_most')}"
+    return f"{directed(fmt_ratio, low, 'at_least', True).rstrip('×')}–{directed(fmt_ratio, high, 'at_most', True)}"
 
 
 def fmt_tokens(v: float | None) -> str:
@@ -422,9 +431,9 @@ def fmt_bound(kind: str, value: float | None, unit: str = "req/s", upper: float 
         return "unknown"
     assert value is not None
     if kind in ("at_least", "at_most"):
-        return BOUND_SIGN[kind] + directed(lambda x: fmt(x, unit), value, kind)
+        return BOUND_SIGN[kind] + directed(lambda x: fmt(x, unit), value, kind, finer=True)
     if kind == "below":
-        return f"< {directed(lambda x: fmt(x, unit), value, 'at_most')}"
+        return f"< {directed(lambda x: fmt(x, unit), value, 'at_most', finer=True)}"
     if kind == "between":
         assert upper is not None
         return f"between {fmt(value, unit).rsplit(' ', 1)[0]} and {fmt(upper, unit)}"

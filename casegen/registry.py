@@ -154,6 +154,7 @@ THREATS: dict[str, str] = {
     "scaffold-value": "Example values from `casegen new` left in case.yaml",
     "quality-not-measured": "Quality not measured",
     "cache-differs": "The two sides hit the prefix cache at different rates",
+    "untested-worse": "Slower at a load no test covers",
 }
 
 

@@ -153,8 +153,8 @@ def test_payback_and_saving_phrases_carry_the_estimate_beside_a_bound():
     c = NS(savings_usd_per_month=781.0, savings_bound="at_least", one_time_cost_usd=10000.0,
            payback_months=10000 / 781, horizon_months=12, roi_pct=(781 * 12 - 10000) / 100, estimate=est)
     assert cost_saving_phrase(c) == "saves at least $781 a month (estimate $1,776)"
-    assert payback_phrase(c) == ("the $10,000 one-time cost pays back within 12.9 months (estimate 5.7 months), "
-                                 "possibly beyond the 12-month horizon (return over 12 months: at worst −7%, "
+    assert payback_phrase(c) == ("the $10,000 one-time cost pays back within 12.9 months (estimate 5.7 months); "
+                                 "at worst that is after the 12-month horizon (return over 12 months: at worst −7%, "
                                  "estimate +113%)")
     c.estimate = None
     assert cost_saving_phrase(c) == "saves at least $781 a month"
@@ -172,7 +172,12 @@ def test_a_bound_is_printed_rounded_the_way_that_keeps_it_true():
     assert directed(usd0, 21.58, "point") == "$22" and directed(usd0, 21.0, "at_least") == "$21"
     assert directed(fmt_ratio, 1.3213, "at_least") == "1.32×" and directed(fmt_ratio, 1.3213, "at_most") == "1.33×"
     assert usd_text(0.30271, "at_most") == "≤ $0.303" and usd_text(0.40349, "at_least") == "≥ $0.403"
-    assert fmt_bound("at_least", 41.26, "req/s") == "≥ 41.2 req/s" and fmt_bound("at_most", 31.21) == "≤ 31.3 req/s"
+    # a rate's bound shows a decimal more where rounding down (up) would change the figure: "≥ 10.17 req/s"
+    # beside the "10.2" a table prints for the same measured 10.17 (the review read "≥ 10.1" and "10.2" as two values)
+    assert fmt_bound("at_least", 41.26, "req/s") == "≥ 41.26 req/s" and fmt_bound("at_most", 31.21) == "≤ 31.21 req/s"
+    assert fmt_bound("at_least", 41.217, "req/s") == "≥ 41.2 req/s"  # rounding to nearest keeps it true: as it is
+    assert fmt_bound("at_least", 10.1734, "req/s") == "≥ 10.17 req/s"
+    assert directed(fmt_ratio, 1.18534, "at_least", finer=True) == "1.185×"
     # monthly money below $100 keeps its cents (formatting.fmt_usd_money): "≥ $21.58 → ≤ $18.21" beside
     # "at least $3.37" reads right, where "≥ $21 → ≤ $19" beside "at least $3" read as $2 (the last review)
     assert saving_phrase(9.64, "at_least") == "saves at least $9.64 a month"

@@ -302,7 +302,8 @@ def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool) -> list
     T: list[Threat] = []
     if m.source == "summary":
         T.append(Threat("summary-only", "minor", "Summary-only run",
-                        "the file carries only the tool's summary statistics: no intervals, attainment or verdicts",
+                        "the file carries only the tool's summary statistics: no intervals or attainment, and SLO "
+                        "verdicts compare the tool's printed percentiles with the limits, without a test",
                         "save per-request data (e.g. vLLM --save-detailed)", side))
     if m.source == "per-request":
         ins = _tokens(run, "input_tokens")
@@ -397,6 +398,32 @@ def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[T
                    f"run more requests at a steady load: {stat} needs ≥ {need:,} effective samples, "
                    f"≥ {need_dep:,} when neighbouring requests are alike",
                    side)]
+
+
+def untested_worse_threats(segments: Any, optimized_label: str) -> list[Threat]:
+    """A major threat for each load point of a sweep whose change no test supports
+    (``segments.load_point_gate``) but whose point figures show an objective's statistic markedly higher on
+    the optimized side (``Segments.untested_worse``): page 1 names it among its caveats — never as a
+    regression, which needs a test (issue 21) — so a slowdown the data cannot test is not hidden."""
+    if segments is None or not segments.untested_worse:
+        return []
+    from casegen.analysis.metrics import METRIC_LABELS
+    from casegen.formatting import fmt_ms
+
+    by_load: dict[str, list[Any]] = {}
+    for u in segments.untested_worse:
+        by_load.setdefault(u.load_text, []).append(u)
+    out = []
+    for load_text, items in by_load.items():
+        figures = ", ".join(f"{METRIC_LABELS.get(u.metric, u.metric)} {u.stat} {fmt_ms(u.baseline_ms)} → "
+                            f"{fmt_ms(u.optimized_ms)}" for u in items)
+        why = items[0].why
+        why_text = (f"with {why} a side, too few to test the change" if why.endswith(" requests")
+                    else f"{why}, so the change is not tested")
+        out.append(Threat("untested-worse", "major", f"{optimized_label} slower at {load_text}, untested",
+                          f"by the point figures at {load_text}: {figures}; {why_text}",
+                          f"measure {load_text} again with enough requests a side to test it", None))
+    return out
 
 
 def transient_threats(side: str, transient: Any) -> list[Threat]:

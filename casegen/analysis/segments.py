@@ -90,10 +90,31 @@ class Crossover(FigureModel):
     text: str
 
 
+#: An untested load point's objective statistic this much higher (relative, %) on the optimized side is
+#: named on page 1 as a caveat (never as a regression: no test supports it — issue 21's rule for Worse lists).
+UNTESTED_WORSE_PCT = 20.0
+
+
+class UntestedChange(FigureModel):
+    """A load point whose change is not tested (``load_point_gate``) where an objective's statistic is
+    markedly higher on the optimized side by the point figures."""
+
+    load: float
+    load_text: str = Field(description="The load as the report writes it ('concurrency 1')")
+    metric: str
+    stat: str
+    baseline_ms: float
+    optimized_ms: float
+    why: str = Field(description="Why it is not tested ('24 requests', 'a side looks saturated')")
+
+
 class Segments(FigureModel):
     axes: list[SegmentAxis] = Field(default_factory=list)
     crossovers: list[Crossover] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    untested_worse: list[UntestedChange] = Field(
+        default_factory=list, description=f"Untested load points where an objective's statistic is ≥ "
+        f"{UNTESTED_WORSE_PCT:g}% higher on the optimized side (page 1 names them as a caveat)")
 
 
 # --------------------------------------------------------------------------- math
@@ -331,6 +352,25 @@ def find_crossover(ax: SegmentAxis) -> Crossover | None:
     return None
 
 
+def _untested_worse(study: Any, untested: dict[float, str], kind: str) -> list[UntestedChange]:
+    """The untested load points where an objective's statistic (its own percentile) is at least
+    ``UNTESTED_WORSE_PCT`` % higher on the optimized side, by the point figures."""
+    from casegen.registry import stat_key
+
+    out = []
+    for p in study.pairing.pairs:
+        if p.base is None or p.opt is None or p.load not in untested:
+            continue
+        for slo in study.case.slos:
+            stat = stat_key(slo.percentile)
+            b = (p.base.metrics.latency_ms.get(slo.metric) or {}).get(stat)
+            o = (p.opt.metrics.latency_ms.get(slo.metric) or {}).get(stat)
+            if b and o and b > 0 and (o - b) / b * 100 >= UNTESTED_WORSE_PCT:
+                out.append(UntestedChange(load=p.load, load_text=fmt_load(p.load, kind), metric=slo.metric,
+                                          stat=stat, baseline_ms=b, optimized_ms=o, why=untested[p.load]))
+    return out
+
+
 def study_segments(study: Any) -> Segments | None:
     """Every axis that applies to the study, and their crossovers (None for summary-only runs)."""
     from casegen.registry import OPTIMIZATION_KINDS
@@ -366,6 +406,7 @@ def study_segments(study: Any) -> Segments | None:
             if any(not w.endswith(" requests") for w in untested.values()):
                 why.append("a saturated run's latency follows the load's slow swings, which one run cannot show")
             out.notes.append(f"No change is tested at {which}: {'; '.join(why)}, so no interval there is trustworthy.")
+            out.untested_worse = _untested_worse(study, untested, kind)
         usable = {m: len(_load_values(pairs, m)) for m in metrics}
         metrics = [m for m in metrics if usable[m] >= 2]
         family = sum(usable[m] for m in metrics)

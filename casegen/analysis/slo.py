@@ -127,6 +127,13 @@ def _printed_result(slo: SLO, run: Run, metrics) -> SLOResult:
         reason = j.note
     else:
         reason = f"by the tool's {j.basis} ({fmt_ms(j.value_ms)}); no interval"
+        tail = issued * (1 - slo.percentile / 100)
+        if issued and tail < 1:  # the printed pP of so few requests is about the slowest one
+            reason += (f"; of {issued:,} requests the {_pkey(slo.percentile)} is about the slowest one, so this "
+                       "verdict rests on a single request")
+        elif issued and tail < 10:
+            reason += (f"; of {issued:,} requests only about {tail:.0f} lie beyond the {_pkey(slo.percentile)}, so "
+                       "this verdict rests on a few requests")
     verdict = stats.Verdict(status, issued, 0, None, reason)
     return SLOResult(slo.metric, slo.percentile, slo.threshold_ms, issued, None, None,
                      j.value_ms if j.exact else None, verdict, j.note if j.value_ms is not None else "",
@@ -225,8 +232,7 @@ def dependent_verdict(n: int, violations: int, p: float, confidence: float, fact
                              f"allowed share {1 - p:.1%}")
     needed = math.ceil((v_pass.needed or n_pass) * f_pass)
     return stats.Verdict("inconclusive", n, violations, needed,
-                         lead + f"{violations} of {n} over the threshold; about {max(needed - n, 1):,} more requests, "
-                         "all within it, would pass")
+                         lead + stats.undecided_text(n, violations, p, max(needed - n, 1), about=True))
 
 
 def pooled_design_effect(counts: np.ndarray, weights: np.ndarray, share: float, m_hat: int | None = None,

@@ -513,8 +513,16 @@ def slo_verdict(n: int, violations: int, p: float, confidence: float = 0.99) -> 
         return Verdict("fail", n, violations, None,
                        f"{violations} of {n} requests over the threshold ({violations / n:.1%}); "
                        f"allowed share {1 - p:.1%}")
-    return Verdict("inconclusive", n, violations, needed,
-                   f"{violations} of {n} over the threshold; {needed - n} more requests, all within it, would pass")
+    return Verdict("inconclusive", n, violations, needed, undecided_text(n, violations, p, needed - n))
+
+
+def undecided_text(n: int, violations: int, p: float, more: int, about: bool = False) -> str:
+    """An inconclusive verdict in words: the share over the limit, that neither verdict is supported, and
+    what a pass would take ('5 of 24 over the threshold (20.8%; 10.0% allowed): too few requests to call
+    a pass or a fail (a pass would need about 353 more, all within it)'). Said first that it is undecided:
+    "353 more … would pass" beside a p90 over its limit read as a pass (the review)."""
+    return (f"{violations} of {n} over the threshold ({violations / n:.1%}; {1 - p:.1%} allowed): too few requests "
+            f"to call a pass or a fail (a pass would need {'about ' if about else ''}{more:,} more, all within it)")
 
 
 def two_proportion_p(n_a: int, k_a: int, n_b: int, k_b: int) -> float | None:

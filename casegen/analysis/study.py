@@ -854,6 +854,9 @@ def _analyze(case: Case, case_dir: Path) -> Study:
 
     study.teardown = study_teardown(study)
     study.segments = study_segments(study)
+    from casegen.analysis.checks import untested_worse_threats
+
+    study.threats.extend(untested_worse_threats(study.segments, study.label("optimized")))
     study.cheap_win = cheap_win(study)
     return study
 

@@ -595,11 +595,12 @@ class Capacity:
         if self.value_rps is None:
             return "unknown (" + "; ".join(self.missing) + ")" if self.missing else "unknown"
         v = f"{_fmt(self.value_rps)} req/s"
-        low = f"{directed(_fmt, self.value_rps, 'at_least')} req/s"  # a lower bound rounds down, an upper up
-        high = f"{directed(_fmt, self.value_rps, 'at_most')} req/s"
+        # a lower bound rounds down, an upper up (a decimal more where that would change the figure)
+        low = f"{directed(_fmt, self.value_rps, 'at_least', finer=True)} req/s"
+        high = f"{directed(_fmt, self.value_rps, 'at_most', finer=True)} req/s"
         return {
             "interpolated": f"{v} (interpolated)",
-            "bracketed": (f"between {low} and {directed(_fmt, self.above.achieved_rps, 'at_most')} req/s"
+            "bracketed": (f"between {low} and {directed(_fmt, self.above.achieved_rps, 'at_most', finer=True)} req/s"
                           if self.above and self.above.achieved_rps and self.above.achieved_rps > self.value_rps
                           else f"≥ {low}"),
             "plateau": f"{v} (higher loads fail)",

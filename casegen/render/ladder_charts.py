@@ -77,7 +77,7 @@ def waterfall_chart(panels: Sequence[Panel],
                 if span is not None:
                     top = max(top, span[1])
                 if i == len(bars) - 1:  # the total, a bound rounded the way that keeps it true
-                    text = total_prefix + directed(fmt, h, _prefix_bound(total_prefix))
+                    text = total_prefix + directed(fmt, h, _prefix_bound(total_prefix), finer=_finer(fmt))
                 elif i == 0:
                     text = fmt(h)
                 else:
@@ -119,7 +119,8 @@ def waterfall_chart(panels: Sequence[Panel],
         desc = ". ".join(
             f"{title}: {items[0][0]} {fmt(items[0][1])}; "
             + "; ".join(f"{lab} {'+' if ch > 0 else '−' if ch < 0 else '±'}{fmt(abs(ch))}" for lab, ch in items[1:])
-            + f"; total {prefix}" + directed(fmt, items[0][1] + sum(ch for _l, ch in items[1:]), _prefix_bound(prefix))
+            + f"; total {prefix}" + directed(fmt, items[0][1] + sum(ch for _l, ch in items[1:]), _prefix_bound(prefix),
+                                                finer=_finer(fmt))
             for title, items, fmt, _lower, prefix in panels)
         return _to_svg(fig, "Step-by-step waterfall from the baseline to the optimized deployment", desc + ".", variant)
 
@@ -133,6 +134,12 @@ def _bar_spans(levels: Sequence[tuple[float, float] | None] | None, bars: int) -
     if levels and len(levels) == bars - 1:
         out[-1] = levels[-1]
     return out
+
+
+def _finer(fmt: Callable[[float], str]) -> bool:
+    """A rate's bound shows a decimal more where rounding would change it (formatting.directed); money
+    keeps whole dollars."""
+    return getattr(fmt, "axis", None) != "usd"
 
 
 def _prefix_bound(prefix: str) -> str:

@@ -177,7 +177,7 @@ def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
         cost = r.cost.usd_per_month if r.cost is not None else None
         rung_rows.append({
             "label": r.label,
-            "capacity": (BOUND_SIGN.get(cap_bound, "") + directed(_rate, r.capacity.requests_per_s, cap_bound)
+            "capacity": (BOUND_SIGN.get(cap_bound, "") + directed(_rate, r.capacity.requests_per_s, cap_bound, finer=True)
                          if r.capacity is not None and r.capacity.requests_per_s else "—"),
             "step_capacity": step["capacity"] if step is not None else None,
             "cost": (BOUND_SIGN.get(cost_bound, "") + fmt_usd_money(cost, cost_bound)) if cost is not None else "—",

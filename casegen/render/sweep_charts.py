@@ -215,18 +215,22 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     if knee_factor is not None:
         extra.append(Line2D([], [], marker="o", ms=9, mfc="none", mec=C.muted, mew=1.4, ls="none",
                             label=f"knee ({knee_factor[0]} > {knee_factor[1]:g}× lowest load)"))
-    marked = False
+    marked, elsewhere = False, []  # a diamond drawn on a curve; objectives limiting off this chart
+    side_of: dict[str, str] = {}  # a capacity label's side, for the legend when the label finds no place
     for (sweep, color), cap in zip(sides, capacities):
         if cap is None or cap.value_rps is None:
             continue
         prefix = {"at_least": "≥\u00a0", "below_min": "<\u00a0"}.get(cap.bound, "")
         # a bound rounded the way that keeps it true, as the report's tables print it ("≥ 10.1" for 10.17)
         kind = {"at_least": "at_least", "below_min": "at_most"}.get(cap.bound, "point")
-        text = f"{prefix}{directed(_rps, cap.value_rps, kind)}"
+        text = f"{prefix}{directed(_rps, cap.value_rps, kind, finer=True)}"
         cap_stat = _capacity_stat(cap, metric, stats)
         y = _at(_curve(sweep, metric, cap_stat), cap.value_rps) if cap_stat else None
-        if y is None:  # the constraining statistic is not on this chart: mark the throughput only
+        if y is None:  # the constraining statistic is not on this chart: mark the throughput only,
+            # and say in the legend which objective set it (not this chart's: the review read "6.65 req/s"
+            # on a TPOT chart as TPOT's crossing)
             ax.axvline(cap.value_rps, color=color, lw=1.2, ls=(0, (1, 2)))
+            elsewhere += [t for t in cap.limiting if t not in elsewhere]
             ax.annotate(text, (cap.value_rps, 1.0), xycoords=("data", "axes fraction"),
                         xytext=(-3, -10) if sweep is base else (3, -22), textcoords="offset points",
                         ha="right" if sweep is base else "left", fontsize=text_pt(), color=color, fontweight="bold")
@@ -234,11 +238,15 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             ax.plot([cap.value_rps], [y], marker="D", ms=7, mfc=color, mec="white", mew=1.2, ls="none", zorder=6)
             # baseline's label above-left of its marker, the optimized one's below-right: two close
             # capacities never print on top of each other
+            side_of[text] = sweep.label
             cap_labels.append((cap.value_rps, y, text, color, (-6, 8) if sweep is base else (7, -14),
                                "right" if sweep is base else "left", True))
-        marked = True
+            marked = True
     if marked:
         extra.append(Line2D([], [], marker="D", ms=6, mfc=C.muted, mec="white", ls="none", label="capacity at SLO"))
+    if elsewhere:
+        extra.append(Line2D([], [], color=C.muted, lw=1.2, ls=(0, (1, 2)),
+                            label="capacity at SLO, set by " + " and ".join(elsewhere)))
     if threshold_ms is not None:
         ax.axhline(threshold_ms, color=C.worse, lw=1.3, ls="--")
         slo_label = ax.annotate("SLO " + fmt_ms_limit(threshold_ms).replace(" ", "\u00a0"), (0.0, threshold_ms),
@@ -280,7 +288,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
     if unplaced:  # a capacity with no free place beside its marker is named in the legend
         for h in extra:
             if h.get_label() == "capacity at SLO":
-                h.set_label("capacity at SLO: " + ", ".join(unplaced))
+                h.set_label("capacity at SLO: " + ", ".join(f"{side_of.get(t, '')} {t}".strip() for t in unplaced))
     # the load labels explained where they are drawn: "c8" is formatting.fmt_load's short concurrency
     ax.set_xlabel("achieved throughput (req/s)" + (("; labels: concurrency (c8 = 8 in flight)" if base.load_kind !=
                                                     "rate" else "; labels: offered rate (req/s)") if few else "")

@@ -347,9 +347,9 @@ def _ratio_text(kind: BoundKind, low: float | None, high: float | None) -> str:
     if kind == "point":
         return fmt_ratio(low)
     if kind == "at_least" and low is not None:
-        return f"≥ {directed(fmt_ratio, low, 'at_least')}"
+        return f"≥ {directed(fmt_ratio, low, 'at_least', finer=True)}"
     if kind == "at_most" and high is not None:
-        return f"≤ {directed(fmt_ratio, high, 'at_most')}"
+        return f"≤ {directed(fmt_ratio, high, 'at_most', finer=True)}"
     if kind == "between" and low is not None and high is not None:
         return fmt_ratio_range(low, high)
     return "unknown"
@@ -671,8 +671,9 @@ def cost_estimate_note(c: Any) -> str:
                         if est.roi_pct is not None else ""))
     if not parts:
         return ""
-    return ("At the estimated capacities (the figures the charts and steps use), " + "; ".join(parts)
-            + ". The bounds above hold wherever in its range each estimate's true capacity lies.")
+    return ("If each estimated capacity is the true one (the figures the charts and steps use), " + "; ".join(parts)
+            + ". The figures above are more cautious: they count each estimate at the end of its range that keeps "
+            "them true, so they hold wherever in its range the true capacity lies.")
 
 
 def payback_phrase(c: Any) -> str:
@@ -693,7 +694,8 @@ def payback_phrase(c: Any) -> str:
         text += f" (estimate {fmt_months_bound(est_pb, opposite_bound(est.savings_bound))} months)"
     if c.payback_months > c.horizon_months:
         # an upper bound beyond the horizon may still pay back within it
-        text += (f", possibly beyond the {c.horizon_months}-month horizon" if c.savings_bound == "at_least"
+        # ("within 12.9 months, possibly beyond the 12-month horizon" read as a contradiction)
+        text += (f"; at worst that is after the {c.horizon_months}-month horizon" if c.savings_bound == "at_least"
                  else f", beyond the {c.horizon_months}-month horizon")
     if c.roi_pct is not None and c.roi_pct < 0:
         roi_q = {"at_least": "at worst ", "at_most": "at best "}.get(c.savings_bound, "")  # ROI grows with the saving
