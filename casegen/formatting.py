@@ -382,7 +382,7 @@ def fmt_ratio(v: float | None) -> str:
 def fmt_ratio_range(low: float, high: float) -> str:
     """A range of ratios, each end rounded the way that keeps the range true (wider, never narrower):
     '1.66–1.89×'."""
-    return f"{directed(fmt_ratio, low, 'at_least', True).rstrip('×')}–{directed(fmt_ratio, high, 'at_most', True)}"
+    return f"{directed(fmt_ratio, low, 'at_least').rstrip('×')}–{directed(fmt_ratio, high, 'at_most')}"
 
 
 def fmt_tokens(v: float | None) -> str:
