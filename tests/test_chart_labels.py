@@ -113,3 +113,43 @@ def test_cdf_marks_the_objectives_percentile_and_limit(name, marked, limit):
     ttft = " ".join(texts(drawn["ttft_cdf"]))
     assert marked in ttft and limit in ttft and (marked == "p50" or "p50" not in ttft)
     assert "p50" in " ".join(texts(drawn["e2e_cdf"]))
+
+
+# ------------------------------------------------------------------ one format per chart (issue 23, review s9)
+
+def test_a_charts_change_labels_share_their_decimals():
+    """"−1%†" beside "+0.7%†" mixed two roundings in one chart: a chart whose smallest change needs a
+    decimal prints every change with one ("−1.0%", "+0.7%"); without such a change, none ("−22%")."""
+    assert charts.pct_digits([-1.04, 0.7]) == 1 and charts.pct_digits([-22.4, -1.2, None]) == 0
+    rows = [{"label": "TTFT", "stats": ["p50", "p99"], "base": [100.0, 200.0], "opt": [98.96, 201.4]}]
+    svg = charts.ladder_chart(rows, "Before", "After").wide
+    assert "\u22121.0%" in svg and "+0.7%" in svg and "\u22121%" not in svg
+    rows[0]["opt"] = [78.0, 150.0]
+    svg = charts.ladder_chart(rows, "Before", "After").wide
+    assert "\u221222%" in svg and "\u221225%" in svg and "\u221222.0%" not in svg
+
+
+def test_change_ticks_have_one_format():
+    """Percent ticks: "0%" at no change beside "−10%", never "0.0%" beside whole ticks."""
+    fig, ax = plt.subplots()
+    ax.set_xlim(-25, 5)
+    ax.set_xticks([-20, -10, 0])
+    ax.xaxis.set_major_formatter(charts.PctTicks())
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["\u221220%", "\u221210%", "0%"]
+    plt.close(fig)
+
+
+def test_the_collision_check_sees_a_lone_tick_a_legend_on_a_line_and_ticks_on_ticks():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 10], [0, 10], label="a curve with a long legend entry that spans the plot")
+    ax.legend(loc="upper left")
+    ax.set_xlim(0, 10)
+    ax.set_xticks([5.0])
+    ax.set_yticks([1.0, 1.05], ["1.00 s", "1.05 s"])
+    fig.canvas.draw()
+    found = "\n".join(charts.label_collisions(fig))
+    plt.close(fig)
+    assert "the legend on a drawn line" in found
+    assert "the x axis shows a single tick ('5')" in found or "single tick" in found
+    assert "tick '1.00 s' on tick '1.05 s'" in found
