@@ -153,3 +153,21 @@ def test_the_collision_check_sees_a_lone_tick_a_legend_on_a_line_and_ticks_on_ti
     assert "the legend on a drawn line" in found
     assert "the x axis shows a single tick ('5')" in found or "single tick" in found
     assert "tick '1.00 s' on tick '1.05 s'" in found
+
+
+def test_dollar_ticks_have_one_style():
+    """"$1.5k, $3k, $4.5k" mixed decimals on the payback chart's axis: one scale and one number of
+    decimals for every tick of the axis."""
+    fig, ax = plt.subplots()
+    ax.set_ylim(0, 6500)
+    ax.set_yticks([0, 1500, 3000, 4500, 6000])
+    ax.yaxis.set_major_formatter(charts.UsdTicks())
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["$0", "$1.5k", "$3.0k", "$4.5k", "$6.0k"]
+    ax.set_ylim(0, 14000)
+    ax.set_yticks([0, 3000, 6000, 9000, 12000])
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["$0", "$3k", "$6k", "$9k", "$12k"]
+    plt.close(fig)
+    svg = charts.payback_chart(500.0, 2000.0, 12, 4.0).wide  # $6k at 12 months: steps of 1, 2 or 5 (thousands)
+    assert "$1.5k" not in svg and "$4.5k" not in svg

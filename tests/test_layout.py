@@ -617,3 +617,20 @@ def test_print_latency_section_prints_its_column_heads_once_a_page(pdfs):
             assert text.count("METRIC") <= 1, f"page {i + 1}: the latency heads repeat within the page"
     finally:
         doc.close()
+
+
+def test_no_payback_chart_without_a_one_time_cost(tmp_path):
+    """A lone "savings × months" line said no more than the monthly figure and left the AIPerf summary
+    case's page 5 a quarter blank: the payback chart is drawn only when there is something to pay back."""
+    from casegen.analysis.study import analyze
+    from casegen.case.model import load_case
+    from casegen.render.html import draw_charts
+    from casegen.report.build import build_report
+
+    case, d = load_case(summary_only_case(tmp_path / "case"))
+    study = analyze(case, d)
+    assert study.cost is not None and study.cost.one_time_cost_usd == 0 and study.cost.savings_usd_per_month > 0
+    assert draw_charts(study, build_report(study)).get("payback") is None
+    case, d = load_case(ROOT / "cases" / "h100-llama31-8b-fp8")
+    study = analyze(case, d)
+    assert draw_charts(study, build_report(study)).get("payback") is not None

@@ -23,7 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import Formatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from casegen.formatting import (
     fmt_months_bound,
@@ -862,6 +862,27 @@ def _usd_axis(v: float, _p=None) -> str:
     return ("\u2212" + text) if v < 0 else text
 
 
+class UsdTicks(Formatter):
+    """Dollar ticks of one axis in one style: one scale for all (k from $1,000, M from $1,000,000, by
+    the largest tick) and the same decimals on every tick ("$0, $1.5k, $3.0k, $4.5k"; never "$1.5k"
+    beside "$3k", nor "$9,000" beside "$12k")."""
+
+    def __init__(self) -> None:
+        self.labels: dict[float, str] = {}
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        lo, hi = sorted(self.axis.get_view_interval()) if self.axis is not None else (min(locs), max(locs))
+        shown = [v for v in locs if lo - 1e-9 * max(1.0, abs(lo)) <= v <= hi + 1e-9 * max(1.0, abs(hi))] or list(locs)
+        top = max((abs(v) for v in shown), default=0.0)
+        scale, suffix = (1e6, "M") if top >= 1e6 else (1e3, "k") if top >= 1e3 else (1.0, "")
+        texts = fmt_ticks([abs(v) / scale for v in shown])
+        self.labels = {v: "$0" if v == 0 else ("\u2212" if v < 0 else "") + f"${t}{suffix}" for v, t in zip(shown, texts)}
+
+    def __call__(self, x: float, pos=None) -> str:
+        return self.labels.get(x) or _usd_axis(x)
+
+
 def _payback_figure(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None,
                     narrow: bool, bound: str = "point", estimate_per_month: float | None = None):
     fig, ax = plt.subplots(figsize=(4.4, 3.9) if narrow else (8.0, 2.2))
@@ -885,8 +906,8 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
     top = max(float(cum.max()), (estimate_per_month or 0.0) * horizon)
     hi = max(top, one_time) * 1.12 or 1.0
     ax.set_ylim(lo, hi)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6))
-    ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6, steps=[1, 2, 5, 10]))  # $2k steps, not $1.5k
+    ax.yaxis.set_major_formatter(UsdTicks())
     ax.set_xlabel("months after rollout")
     ax.set_title("Cumulative savings vs one-time cost" if one_time > 0 else "Cumulative savings")
     if narrow:  # below the plot: at a phone's type the legend spans most of the plot's width, where the lines rise
