@@ -113,3 +113,61 @@ def test_cdf_marks_the_objectives_percentile_and_limit(name, marked, limit):
     ttft = " ".join(texts(drawn["ttft_cdf"]))
     assert marked in ttft and limit in ttft and (marked == "p50" or "p50" not in ttft)
     assert "p50" in " ".join(texts(drawn["e2e_cdf"]))
+
+
+# ------------------------------------------------------------------ one format per chart (issue 23, review s9)
+
+def test_a_charts_change_labels_share_their_decimals():
+    """"−1%†" beside "+0.7%†" mixed two roundings in one chart: a chart whose smallest change needs a
+    decimal prints every change with one ("−1.0%", "+0.7%"); without such a change, none ("−22%")."""
+    assert charts.pct_digits([-1.04, 0.7]) == 1 and charts.pct_digits([-22.4, -1.2, None]) == 0
+    rows = [{"label": "TTFT", "stats": ["p50", "p99"], "base": [100.0, 200.0], "opt": [98.96, 201.4]}]
+    svg = charts.ladder_chart(rows, "Before", "After").wide
+    assert "\u22121.0%" in svg and "+0.7%" in svg and "\u22121%" not in svg
+    rows[0]["opt"] = [78.0, 150.0]
+    svg = charts.ladder_chart(rows, "Before", "After").wide
+    assert "\u221222%" in svg and "\u221225%" in svg and "\u221222.0%" not in svg
+
+
+def test_change_ticks_have_one_format():
+    """Percent ticks: "0%" at no change beside "−10%", never "0.0%" beside whole ticks."""
+    fig, ax = plt.subplots()
+    ax.set_xlim(-25, 5)
+    ax.set_xticks([-20, -10, 0])
+    ax.xaxis.set_major_formatter(charts.PctTicks())
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["\u221220%", "\u221210%", "0%"]
+    plt.close(fig)
+
+
+def test_the_collision_check_sees_a_lone_tick_a_legend_on_a_line_and_ticks_on_ticks():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 10], [0, 10], label="a curve with a long legend entry that spans the plot")
+    ax.legend(loc="upper left")
+    ax.set_xlim(0, 10)
+    ax.set_xticks([5.0])
+    ax.set_yticks([1.0, 1.05], ["1.00 s", "1.05 s"])
+    fig.canvas.draw()
+    found = "\n".join(charts.label_collisions(fig))
+    plt.close(fig)
+    assert "the legend on a drawn line" in found
+    assert "the x axis shows a single tick ('5')" in found or "single tick" in found
+    assert "tick '1.00 s' on tick '1.05 s'" in found
+
+
+def test_dollar_ticks_have_one_style():
+    """"$1.5k, $3k, $4.5k" mixed decimals on the payback chart's axis: one scale and one number of
+    decimals for every tick of the axis."""
+    fig, ax = plt.subplots()
+    ax.set_ylim(0, 6500)
+    ax.set_yticks([0, 1500, 3000, 4500, 6000])
+    ax.yaxis.set_major_formatter(charts.UsdTicks())
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["$0", "$1.5k", "$3.0k", "$4.5k", "$6.0k"]
+    ax.set_ylim(0, 14000)
+    ax.set_yticks([0, 3000, 6000, 9000, 12000])
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["$0", "$3k", "$6k", "$9k", "$12k"]
+    plt.close(fig)
+    svg = charts.payback_chart(500.0, 2000.0, 12, 4.0).wide  # $6k at 12 months: steps of 1, 2 or 5 (thousands)
+    assert "$1.5k" not in svg and "$4.5k" not in svg

@@ -168,4 +168,6 @@ def test_fixed_load_picture_draws_the_change_interval_the_card_states(studies):
     want = f"change \u221222% (\u2212{abs(ci.pct_low):.0f}% to \u2212{abs(ci.pct_high):.0f}%)"
     assert want in view["chart"]  # the text alternative states the interval drawn
     assert "TPOT p99" in view["chart"] and "change \u221223%, no interval" in view["chart"]
-    assert "Right: the change from BF16 to FP8 with its 95% interval." in view["caption"]
+    assert "Panel “Change”: the change from BF16 to FP8 with its 95% interval." in view["caption"]
+    # true at every width: the phone stacks the change panel below the bars, so no "right"/"left"
+    assert not __import__("re").search(r"\b(right|left)\b", view["caption"], flags=__import__("re").I)

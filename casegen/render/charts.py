@@ -23,7 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import Formatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from casegen.formatting import (
     fmt_months_bound,
@@ -299,13 +299,21 @@ def box_hits_lines(box, segments, markers) -> bool:
     return any(box.overlaps(m) for m in markers) or any(segment_hits_box(a, b, box) for a, b in segments)
 
 
+#: A tick label of a numeric scale ("0", "−15%", "$4k", "1.5 s"), not a category's name ("TTFT p50").
+_NUMERIC_TICK = re.compile(r"^[\u2212+\-]?\$?\d")
+
+
 def label_collisions(fig) -> list[str]:
     """Every label of ``fig`` (an axes' texts and annotations) whose box meets another label's or a
     drawn line or marker of its axes (:func:`drawn_lines`), as "'text' on …" lines. Labels on a patch
     of their own (a value printed on its bar, a patch hiding the limit's line under it) are made to
     sit on what they cover and are left out; so are empty texts. Call after the figure was drawn."""
+    from matplotlib.transforms import Bbox
+
     renderer = fig.canvas.get_renderer()
     found: list[str] = []
+    legends = [lg for ax in fig.axes for lg in [ax.get_legend()] if lg is not None] + list(fig.legends)
+    legend_boxes = [lg.get_window_extent(renderer) for lg in legends if lg.get_visible()]
     for ax in fig.axes:
         labels = [t for t in ax.texts if t.get_visible() and t.get_text().strip() and t.get_bbox_patch() is None]
         boxes = [(t.get_text(), t.get_window_extent(renderer).shrunk(0.96, 0.8)) for t in labels]
@@ -314,6 +322,22 @@ def label_collisions(fig) -> list[str]:
             if box_hits_lines(box, segments, markers):
                 found.append(f"{text!r} on a drawn line or marker")
             found += [f"{text!r} on {other!r}" for other, b in boxes[k + 1:] if box.overlaps(b)]
+        # a legend on a curve: where the legend's box meets the plot (lines are clipped to it)
+        for lg_box in legend_boxes:
+            inside = Bbox.intersection(lg_box.shrunk(0.96, 0.9), ax.bbox)
+            if inside is not None and inside.width > 0 and inside.height > 0 and box_hits_lines(inside, segments, markers):
+                found.append("the legend on a drawn line or marker")
+        # tick labels: never on each other, and a numeric scale keeps at least two of them
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            ticks = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text().strip()]
+            lo, hi = sorted(axis.get_view_interval())
+            shown = [t for t, v in zip(axis.get_ticklabels(), axis.get_ticklocs()) if t in ticks
+                     and lo - 1e-9 * max(1.0, abs(lo)) <= v <= hi + 1e-9 * max(1.0, abs(hi))]
+            if len(shown) == 1 and _NUMERIC_TICK.match(shown[0].get_text()):  # a scale, not a category's name
+                found.append(f"the {name} axis shows a single tick ({shown[0].get_text()!r})")
+            tboxes = [(t.get_text(), t.get_window_extent(renderer)) for t in shown]
+            found += [f"tick {a!r} on tick {b!r}" for k, (a, ba) in enumerate(tboxes) for b, bb in tboxes[k + 1:]
+                      if ba.overlaps(bb)]
     return found
 
 
@@ -535,10 +559,37 @@ def _label_ms(v: float) -> str:
     return fmt_ms(v).replace(" ", "\u00a0")
 
 
-def _pct_text(pct: float) -> str:
-    if abs(pct) < 0.95:  # as on the cards: a change under 1% keeps a decimal ("−0.1%"), never a bare "0%"
-        return fmt_pct(pct, digits=1)
-    return f"{pct:+.0f}%".replace("-", "\u2212")  # as on the cards: "−22%"
+def _pct_text(pct: float, digits: int | None = None) -> str:
+    """A change as a chart labels it: whole percent ("−22%", as on the cards), a change under 1% with a
+    decimal ("−0.1%", never a bare "0%"); ``digits`` (from :func:`pct_digits`) sets the decimals of
+    every label of one chart alike."""
+    if digits is None:
+        digits = 1 if abs(pct) < 0.95 else 0
+    return fmt_pct(pct, digits=digits)
+
+
+def pct_digits(values: Sequence[float | None]) -> int:
+    """Decimals for every percentage label of one chart: none ("−22%", "+7%") unless a non-zero change
+    would print as "0%" without one, then one for all ("−1.0%" beside "+0.7%", never "−1%" beside
+    "+0.7%")."""
+    shown = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
+    return 1 if any(v < 0.95 for v in shown) else 0
+
+
+class PctTicks(Formatter):
+    """Percent ticks of a change axis in one format: the fewest decimals that show every tick, a sign
+    on every non-zero tick, "0%" at no change ("−20%, −10%, 0%, +10%"; never "−10%" beside "0.0%")."""
+
+    def __init__(self) -> None:
+        self.labels: dict[float, str] = {}
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        texts = fmt_ticks([abs(v) for v in locs])
+        self.labels = {v: ("0" if v == 0 else ("+" if v > 0 else "\u2212") + t) + "%" for v, t in zip(locs, texts)}
+
+    def __call__(self, x: float, pos=None) -> str:
+        return self.labels.get(x) or _pct_text(x)
 
 
 #: Cells per axis when thinning a curve: finer than any pixel of a chart (a 4.6-inch-wide chart
@@ -621,15 +672,28 @@ def cdf_chart(title: str, base: np.ndarray, opt: np.ndarray, base_label: str, op
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1 if long else 2, handlelength=1.4,
                   columnspacing=0.8, handletextpad=0.5)
         parts = []
+        pairs = [(float(np.percentile(base, p)), float(np.percentile(opt, p))) for p in percentiles] \
+            if base.size and opt.size else []
+        d = pct_digits([(o - b) / b * 100 for b, o in pairs if b])
         for p in percentiles:
             if base.size and opt.size:
                 b, o = float(np.percentile(base, p)), float(np.percentile(opt, p))
-                parts.append(f"p{p:g} {_label_ms(b)} \u2192 {_label_ms(o)}" + (f" ({_pct_text((o - b) / b * 100)})" if b else ""))
+                parts.append(f"p{p:g} {_label_ms(b)} \u2192 {_label_ms(o)}" + (f" ({_pct_text((o - b) / b * 100, d)})" if b else ""))
         said_limits = "; ".join(f"objective p{p:g} \u2264 {fmt_ms_limit(t)}" for p, t in objectives)
         desc = (f"Cumulative distribution of {title[:1].lower() + title[1:]} per request, {base_label} (dashed) and "
                 f"{opt_label} (solid); a curve further left is faster. " + "; ".join(parts) + "."
                 + (f" Dashed red: {said_limits}." if said_limits else ""))
         return _to_svg(fig, f"{title}: cumulative distribution, {base_label} vs {opt_label}", desc)
+
+
+def _ladder_changes(rows: list[dict]) -> list[float]:
+    """Every change (%) a percentile chart labels, in drawing order."""
+    out = []
+    for row in rows:
+        for bv, ov in zip(row["base"], row["opt"]):
+            if bv and ov is not None and math.isfinite(bv) and math.isfinite(ov) and bv > 0:
+                out.append((ov - bv) / bv * 100)
+    return out
 
 
 def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: bool, compact: bool = False):
@@ -640,6 +704,7 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
     else:
         fig, axes = plt.subplots(1, n, figsize=(2.45 * n + 0.3, 1.7 if compact else 2.35), squeeze=False)
         panels = axes[0]
+    d = pct_digits(_ladder_changes(rows))  # one format for every label of the chart
     for ax, row in zip(panels, rows):
         stats = row["stats"]
         y = np.arange(len(stats))
@@ -656,7 +721,7 @@ def _ladder_figure(rows: list[dict], base_label: str, opt_label: str, stacked: b
                 # the colour is the finding's verdict (casegen.story): only a significant change is coloured
                 verdict, suffix = mark if mark is not None else ("na", "")
                 color = {"better": C.better, "worse": C.worse}.get(verdict, C.muted)
-                ax.text(max(bv, ov) + xmax * 0.03, yi, _pct_text(pct) + suffix, va="center", fontsize=text_pt(),
+                ax.text(max(bv, ov) + xmax * 0.03, yi, _pct_text(pct, d) + suffix, va="center", fontsize=text_pt(),
                         color=color, fontweight="bold")
         ax.set_yticks(y, stats)
         ax.invert_yaxis()
@@ -712,11 +777,12 @@ def ladder_chart(rows: list[dict], base_label: str, opt_label: str, compact: boo
         rows = [r for r in rows if r["stats"]]
     title = f"Latency percentiles, {base_label} vs {opt_label}"
     parts = []
+    d = pct_digits(_ladder_changes(rows))
     for row in rows:
         items = []
         for st, bv, ov in zip(row["stats"], row["base"], row["opt"]):
             if bv and ov is not None and math.isfinite(bv) and math.isfinite(ov):
-                items.append(f"{st} {_label_ms(bv)} \u2192 {_label_ms(ov)} ({_pct_text((ov - bv) / bv * 100)})")
+                items.append(f"{st} {_label_ms(bv)} \u2192 {_label_ms(ov)} ({_pct_text((ov - bv) / bv * 100, d)})")
         parts.append(f"{row['label']}: " + ", ".join(items))
     desc = "; ".join(parts) + "."
     with plt.rc_context(rc()):
@@ -796,9 +862,30 @@ def _usd_axis(v: float, _p=None) -> str:
     return ("\u2212" + text) if v < 0 else text
 
 
+class UsdTicks(Formatter):
+    """Dollar ticks of one axis in one style: one scale for all (k from $1,000, M from $1,000,000, by
+    the largest tick) and the same decimals on every tick ("$0, $1.5k, $3.0k, $4.5k"; never "$1.5k"
+    beside "$3k", nor "$9,000" beside "$12k")."""
+
+    def __init__(self) -> None:
+        self.labels: dict[float, str] = {}
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        lo, hi = sorted(self.axis.get_view_interval()) if self.axis is not None else (min(locs), max(locs))
+        shown = [v for v in locs if lo - 1e-9 * max(1.0, abs(lo)) <= v <= hi + 1e-9 * max(1.0, abs(hi))] or list(locs)
+        top = max((abs(v) for v in shown), default=0.0)
+        scale, suffix = (1e6, "M") if top >= 1e6 else (1e3, "k") if top >= 1e3 else (1.0, "")
+        texts = fmt_ticks([abs(v) / scale for v in shown])
+        self.labels = {v: "$0" if v == 0 else ("\u2212" if v < 0 else "") + f"${t}{suffix}" for v, t in zip(shown, texts)}
+
+    def __call__(self, x: float, pos=None) -> str:
+        return self.labels.get(x) or _usd_axis(x)
+
+
 def _payback_figure(savings_per_month: float, one_time: float, horizon: int, payback_months: float | None,
                     narrow: bool, bound: str = "point", estimate_per_month: float | None = None):
-    fig, ax = plt.subplots(figsize=(4.4, 3.0) if narrow else (8.0, 2.2))
+    fig, ax = plt.subplots(figsize=(4.4, 3.9) if narrow else (8.0, 2.2))
     months = np.arange(0, horizon + 1)
     cum = savings_per_month * months
     ax.plot(months, cum, color=C.opt, lw=2.2,
@@ -819,11 +906,14 @@ def _payback_figure(savings_per_month: float, one_time: float, horizon: int, pay
     top = max(float(cum.max()), (estimate_per_month or 0.0) * horizon)
     hi = max(top, one_time) * 1.12 or 1.0
     ax.set_ylim(lo, hi)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6))
-    ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else 6, steps=[1, 2, 5, 10]))  # $2k steps, not $1.5k
+    ax.yaxis.set_major_formatter(UsdTicks())
     ax.set_xlabel("months after rollout")
     ax.set_title("Cumulative savings vs one-time cost" if one_time > 0 else "Cumulative savings")
-    ax.legend(loc="upper left")
+    if narrow:  # below the plot: at a phone's type the legend spans most of the plot's width, where the lines rise
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
+    else:
+        ax.legend(loc="upper left")
     return fig
 
 
@@ -867,6 +957,15 @@ def payback_chart(savings_per_month: float, one_time: float, horizon: int, payba
 CHANGE_TEXT_IN = 1.8
 
 
+def change_digits(rows: list[dict]) -> int:
+    """Decimals of every change figure of one SLO chart (changes and interval ends alike)."""
+    values: list[float | None] = []
+    for r in rows:
+        ch = r.get("change") or {}
+        values += [ch.get("pct"), *(ch.get("ci") or ())]
+    return pct_digits(values)
+
+
 def has_change_panel(rows: list[dict]) -> bool:
     """A change panel is drawn when some objective's change has an interval (``change.ci``): the
     interval a card states, which exists even where each side's own interval is withheld."""
@@ -876,10 +975,11 @@ def has_change_panel(rows: list[dict]) -> bool:
 def _change_panel(ax, rows: list[dict], confidence: float, inside: bool = False) -> None:
     """Each objective's relative change (dot) with its interval (whisker), against no change (0); the
     figures are written to the right of the panel, in room the figure keeps for them (:func:`_slo_figure`),
-    or ``inside`` (the phone's stacked panels, where text past the panel would shrink every panel) in
-    the panel's right part."""
+    or ``inside`` (the phone's stacked panels, where text past the panel would shrink every panel)
+    above each row's dot, so the axis keeps the panel's whole width and all its ticks."""
     n = len(rows)
     drawn = []
+    d = change_digits(rows)
     for i, r in enumerate(rows):
         ch = r.get("change") or {}
         pct, ci = ch.get("pct"), ch.get("ci")
@@ -887,8 +987,8 @@ def _change_panel(ax, rows: list[dict], confidence: float, inside: bool = False)
             continue
         colour = (C.better if ch.get("verdict") == "better" else C.worse if ch.get("verdict") == "worse"
                   else C.muted) if ch.get("significant") else C.muted
-        text = (f"{_pct_text(pct)} ({_pct_text(ci[0])} to {_pct_text(ci[1])})" if ci is not None
-                else f"{_pct_text(pct)}, no interval")
+        text = (f"{_pct_text(pct, d)} ({_pct_text(ci[0], d)} to {_pct_text(ci[1], d)})" if ci is not None
+                else f"{_pct_text(pct, d)}, no interval")
         drawn.append((n - 1 - i, pct, ci, colour, text))
     values = [0.0] + [v for _y, pct, ci, _c, _t in drawn for v in (pct, *(ci or ()))]
     lo, hi = min(values), max(values)
@@ -898,20 +998,21 @@ def _change_panel(ax, rows: list[dict], confidence: float, inside: bool = False)
             ax.errorbar([pct], [y], xerr=[[pct - ci[0]], [ci[1] - pct]], fmt="none", ecolor=colour, elinewidth=1.6,
                         capsize=4, zorder=4)
         ax.plot([pct], [y], "o", color=colour, ms=6, zorder=5)
-        if inside:
-            ax.annotate(text, (hi + 0.12 * span, y), ha="left", va="center", fontsize=text_pt(), color=C.ink, zorder=6)
+        if inside:  # above its row, from the panel's left edge
+            ax.annotate(text, (0.0, y + 0.45), xycoords=("axes fraction", "data"), xytext=(2, 0),
+                        textcoords="offset points", ha="left", va="center", fontsize=text_pt(), color=C.ink, zorder=6)
         else:
             ax.annotate(text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(6, 0), textcoords="offset points",
                         ha="left", va="center", fontsize=text_pt(), color=C.ink, zorder=6)
-    ax.set_xlim(lo - 0.1 * span, hi + (3.4 if inside else 0.1) * span)
+    ax.set_xlim(lo - 0.1 * span, hi + 0.1 * span)
     ax.axvline(0, color=C.ink, lw=0.9, zorder=3)
-    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_ylim(-0.45, n - 0.05) if inside else ax.set_ylim(-0.6, n - 0.4)
     ax.set_yticks(range(n - 1, -1, -1))
     ax.set_yticklabels([_short_label(r["label"]) for r in rows])
     ax.grid(axis="y", visible=False)
     ticks = [t for t in MaxNLocator(nbins=2).tick_values(lo, hi) if lo - 0.1 * span <= t <= hi + 0.1 * span]
-    ax.set_xticks([0.0] if inside else ticks)  # stacked on a phone the figures are beside each row: 0 marks no change
-    ax.xaxis.set_major_formatter(lambda v, _p=None: _pct_text(v))
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(PctTicks())
     ax.set_title(f"Change, {confidence:.0%} interval" if inside else f"Change, with its {confidence:.0%} interval", pad=14)
 
 
@@ -919,7 +1020,7 @@ def _slo_figure(rows: list[dict], base_label: str, opt_label: str, narrow: bool,
     n = len(rows)
     change = has_change_panel(rows)
     if narrow:
-        heights = [1.45] * n + ([0.75 + 0.45 * n] if change else [])
+        heights = [1.45] * n + ([0.75 + 0.7 * n] if change else [])
         fig, axes = plt.subplots(len(heights), 1, figsize=(4.4, sum(heights) + 0.2), squeeze=False,
                                  gridspec_kw={"height_ratios": heights})
         panels = list(axes[:, 0])
@@ -988,11 +1089,12 @@ def slo_chart(rows: list[dict], base_label: str, opt_label: str, confidence: flo
     """
     title = "The objectives' statistics before and after"
     parts = []
+    d = change_digits(rows)
     for r in rows:
         ci = lambda c: f" (interval {_label_ms(c[0])} to {_label_ms(c[1])})" if c else " (no interval)"  # noqa: E731
         limit = f" against a limit of {fmt_ms_limit(r['threshold'])}" if r["threshold"] is not None else ""
         ch = r.get("change") or {}
-        change = (f"; change {_pct_text(ch['pct'])}" + (f" ({_pct_text(ch['ci'][0])} to {_pct_text(ch['ci'][1])})"
+        change = (f"; change {_pct_text(ch['pct'], d)}" + (f" ({_pct_text(ch['ci'][0], d)} to {_pct_text(ch['ci'][1], d)})"
                                                          if ch.get("ci") else ", no interval")
                   if ch.get("pct") is not None and has_change_panel(rows) else "")
         parts.append(f"{r['label']}{limit}: {base_label} "

@@ -189,6 +189,7 @@ def _segments_figure(axes: list[Any], narrow: bool):
     for ax, a in zip(panels, axes):
         xs = np.arange(len(a.segments))
         clipped = False
+        d = charts.pct_digits([s.change_pct for s in a.segments])  # one format for the chart's figures
         for x, s in zip(xs, a.segments):
             base = s.baseline_mean_ms or 1.0
             # a change of the mean is never below −100 % (segments' intervals are on the ratio scale);
@@ -201,7 +202,7 @@ def _segments_figure(axes: list[Any], narrow: bool):
                 clipped = True
             ax.plot([x], [(s.change_pct or 0.0)], "o", color=colour, ms=5)
             if s.change_pct is not None:  # the change itself, beside its dot
-                ax.annotate(charts._pct_text(s.change_pct), (x, s.change_pct), xytext=(6, 0), textcoords="offset points",
+                ax.annotate(charts._pct_text(s.change_pct, d), (x, s.change_pct), xytext=(6, 0), textcoords="offset points",
                             ha="left", va="center", fontsize=charts.text_pt() - 1, color=colour,
                             bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none"})
         if clipped:
@@ -213,7 +214,7 @@ def _segments_figure(axes: list[Any], narrow: bool):
         else:
             ticks = [f"{s.low:,.0f}–{s.high:,.0f}" for s in a.segments]
         ax.set_xticks(xs, ticks, fontsize=charts.text_pt() - 1)
-        ax.yaxis.set_major_formatter(lambda v, _p=None: charts._pct_text(v))
+        ax.yaxis.set_major_formatter(charts.PctTicks())
         ax.set_ylabel("change of mean")
         if a.axis == "load":
             ax.set_xlabel(a.unit, fontsize=charts.text_pt() - 1, color=charts.C.muted)

@@ -135,7 +135,8 @@ def _fixed(study: Any, drawn_stats: list[str]) -> dict[str, Any] | None:
     from casegen.render.charts import has_change_panel
 
     if has_change_panel(rows):
-        caption += (f" Right: the change from {study.label('baseline')} to {study.label('optimized')} with its "
+        # "Change" names the panel by its title: beside the bars on a page, below them on a phone
+        caption += (f" Panel “Change”: the change from {study.label('baseline')} to {study.label('optimized')} with its "
                     f"{study.case.analysis.confidence:.0%} interval.")
     return {"chart": slo_chart(rows, study.label("baseline"), study.label("optimized"), study.case.analysis.confidence),
             "caption": caption}

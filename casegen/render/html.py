@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import os
 import re
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -633,7 +634,9 @@ def draw_charts(study: Study, report: Report, layout: str = "full") -> dict[str,
         out["split"] = charts.split_chart([(lb, sb["mean_ttft_ms"], sb["mean_decode_ms"]),
                                            (lo, so["mean_ttft_ms"], so["mean_decode_ms"])])
     c = study.cost
-    if c is not None and (c.one_time_cost_usd > 0 or c.savings_usd_per_month > 0):
+    # the chart is the payback: without a one-time cost there is nothing to pay back, and a lone line
+    # of "savings × months" says no more than the monthly figure beside it (half a page for one number)
+    if c is not None and c.one_time_cost_usd > 0:
         out["payback"] = charts.payback_chart(c.savings_usd_per_month, c.one_time_cost_usd, c.horizon_months,
                                               c.payback_months, c.savings_bound,
                                               c.estimate.savings_usd_per_month if c.estimate is not None else None)
@@ -1205,6 +1208,11 @@ def _remove_font_copies(font_config: Any) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+#: When a list (tests), every PDF rendered appends its laid-out WeasyPrint document (the pages' boxes,
+#: as written) here: page breaks are then checked on the layout, not guessed from the PDF's text.
+LAYOUT_LOG: ContextVar[list | None] = ContextVar("casegen_layout_log", default=None)
+
+
 def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | None = None) -> bytes:
     """PDF bytes from the report HTML. Deterministic for a given case date."""
     try:
@@ -1241,6 +1249,9 @@ def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | Non
             rendered = doc.render(stylesheets=[extra], font_config=font_config, pdf_variant=PDF_VARIANT)
         if max_pages is not None and len(rendered.pages) > max_pages:
             raise PageOverflow(len(rendered.pages))
+        log = LAYOUT_LOG.get()
+        if log is not None:  # tests: the laid-out pages, to check breaks on the boxes themselves
+            log.append(rendered)
         return rendered.write_pdf(pdf_variant=PDF_VARIANT)
     finally:
         _remove_font_copies(font_config)
