@@ -146,6 +146,7 @@ def draw_run(s: Scenario, rng: np.random.Generator, n: int) -> dict[str, np.ndar
 
 def run_intervals_of(series: dict[str, np.ndarray], rng: np.random.Generator, resamples: int) -> RunIntervals:
     out = RunIntervals()
+    own: dict[str, dict[str, str]] = {}
     for metric in METRICS:
         v = series[metric]
         ms = MetricSeries(v, v, np.ones(v.size))
@@ -156,6 +157,7 @@ def run_intervals_of(series: dict[str, np.ndarray], rng: np.random.Generator, re
         out.supported[metric] = {s: r.supported for s, r in res.items()}
         out.n_eff[metric] = {s: r.n_eff for s, r in res.items()}
         out.draw_n_eff[metric] = {s: r.draw_n_eff for s, r in res.items()}
+        own[metric] = {s: r.own_reason for s, r in res.items() if r.own_reason}
         out.n[metric] = int(v.size)
         for m, st in FAMILY:  # as run_intervals keeps them: the primary family's correlation
             if m == metric:
@@ -163,7 +165,7 @@ def run_intervals_of(series: dict[str, np.ndarray], rng: np.random.Generator, re
     sat = None
     if "start_s" in series:  # the run has send times: casegen's saturation check applies
         sat = saturation.detect(series["start_s"], series["ttft"], series["e2e"])
-    return uncertainty.withhold_short_run(uncertainty.withhold_saturated(out, sat))
+    return uncertainty.withhold_short_run(uncertainty.withhold_own(uncertainty.withhold_saturated(out, sat), own))
 
 
 def slo_check(series: dict[str, np.ndarray], threshold_ms: float) -> tuple[str, slo.SLOResult]:

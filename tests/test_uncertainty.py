@@ -50,13 +50,15 @@ def test_independent_percentile_interval_is_the_exact_order_statistic():
 
 
 def test_autocorrelated_run_gets_wider_intervals_and_fewer_supported_statistics():
-    x = _ar1(1000, 0.9, 4)
+    # 2,000 requests: at 1,000 the median's n_eff (≈ 53) sits near the own-interval rule's 95 % lower bound
+    # (test_own_interval_is_judged_on_the_bound_at_its_own_confidence)
+    x = _ar1(2000, 0.9, 4)
     res, dep = series_stats(_series(x), uncertainty.STATS, 0.95, 1000, np.random.default_rng(0))
     assert dep.dependent and dep.lag1 > 0.8
     naive = stats.quantile_ci(x, 0.5)
     lo, hi = res["p50"].interval
     assert hi - lo > 2 * (naive.high - naive.low)
-    # n_eff ≈ 1000 / 19: p99 (needs 2 × 368) and the mean (needs 2 × 500) are withheld
+    # n_eff ≈ 2000 / 19: p99 (needs 2 × 368) and the mean (needs 2 × 500) are withheld
     assert not res["p99"].supported and res["p99"].interval is None
     assert not res["mean"].supported and "effective requests" in res["mean"].reason
 
@@ -153,3 +155,39 @@ def test_pooled_gap_series_keeps_gaps_with_their_request_and_drops_non_finite_ga
     assert s.values.tolist() == pytest.approx([10, 20, 30, 40])
     assert s.num.tolist() == pytest.approx([30, 70]) and s.den.tolist() == [2, 2] and s.offsets.tolist() == [0, 2]
     assert s.counts_below(25).tolist() == [2, 0]
+
+
+def test_own_interval_is_judged_on_the_bound_at_its_own_confidence():
+    """AR(1) ρ 0.9, 1,000 requests (the issue-21 cell: with the 80 % bound the p90 printed its own interval
+    in 0.2 % of runs, covering 73 %): this run's median clears the 80 % lower bound on n_eff — supported, so
+    its change keeps an interval — but not the one-sided 95 % bound, the confidence its own interval would
+    claim: that interval is withheld (†) with the reason, the draws stay."""
+    x = _ar1(1000, 0.9, 4)
+    res, dep = series_stats(_series(x), uncertainty.STATS, 0.95, 1000, np.random.default_rng(0))
+    r = res["p50"]
+    assert dep.dependent and r.supported and r.interval is None and not r.reason
+    assert "p50 needs ≥ 30 effective samples" in r.own_reason and "(95% lower bound of an estimate)" in r.own_reason
+    assert r.own_reason.endswith("the change's interval allows for it")
+    assert np.std(r.draws) > 0
+    # a statistic the support rule already withholds has no own reason; an independent series none at all
+    assert not res["p99"].supported and not res["p99"].own_reason
+    iid, dep_i = series_stats(_series(np.random.default_rng(3).lognormal(0, 0.5, 1000)), uncertainty.STATS, 0.95,
+                              300, np.random.default_rng(0))
+    assert not dep_i.dependent and all(not v.own_reason for v in iid.values())
+    # the rule's z is the interval's own one-sided confidence: 1.645 at 95 %, 2.326 at 99 %
+    assert dependence.own_support_z(0.95) == pytest.approx(1.6449, abs=1e-4)
+    assert dependence.own_support_z(0.99) == pytest.approx(2.3263, abs=1e-4)
+    assert dependence.n_eff_for_support(100.0, 8.0, 1.645) == pytest.approx(100 / (1 + 1.645 * 0.5))
+    assert dependence.n_eff_for_support(100.0, 8.0) == pytest.approx(100 / (1 + 0.84 * 0.5))
+
+
+def test_own_interval_rule_judges_the_95_bound_the_change_the_80_bound():
+    """own_interval_rule on hand figures: n_eff 40 with df 32 (factor estimated from 33 batches) — the 80 %
+    bound 40 / (1 + 0.84 · 0.25) = 33.1 clears the median's 30, the 95 % bound 40 / 1.41 = 28.3 does not."""
+    dep = dependence.Dependence(1000, {1: 0.9}, 5, 25.0, 10, 32.0, 25.0)
+    ok, _why = uncertainty.support_rule("ttft", "p50", uncertainty._support_n(40.0, 25.0, 32.0, dep), 40.0, True,
+                                        1000, 0.95, lower_bound=32.0)
+    assert ok
+    why = uncertainty.own_interval_rule("ttft", "p50", (40.0, 25.0, 32.0), (40.0, 25.0, 32.0), dep, 1000, 0.95)
+    assert "this run has 28 (95% lower bound of an estimate)" in why
+    assert uncertainty.own_interval_rule("ttft", "p50", (50.0, 25.0, 32.0), (50.0, 25.0, 32.0), dep, 1000, 0.95) == ""

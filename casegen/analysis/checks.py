@@ -356,7 +356,7 @@ def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool) -> list
 
 #: the interval rule's reason (uncertainty.support_rule) when a run counts too few effective samples
 _NEEDS = re.compile(r"p[\d.]+ needs ≥ ([\d,]+) effective (?:samples|requests)( \(requests are autocorrelated in "
-                    r"send order\))?, this run has ([\d,]+)(?: \(80% lower bound of an estimate\))?")
+                    r"send order\))?, this run has ([\d,]+)(?: \(\d+% lower bound of an estimate\))?")
 
 
 def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[Threat]:

@@ -740,7 +740,7 @@ def _analyze(case: Case, case_dir: Path) -> Study:
         if iv.saturation is not None and not iv.saturation.withhold:
             notes.append(f"{side_label(case, runs[side], side)}: {iv.saturation.reason}")
     short = {side_label(case, runs[side], side): max(dep.n for dep in iv.dependence.values())
-             for side, iv in intervals.items() if iv.withheld and iv.dependence}
+             for side, iv in intervals.items() if iv.dependence and uncertainty.withheld_for_length(iv)}
     if short and not (len(intervals) == 2 and min(len(runs[s].parts) for s in SIDES) >= repetitions.MIN_RUNS):
         notes.append(uncertainty.short_run_note(short))
     tp_cis: dict[str, dict[str, Any]] = {}

@@ -31,12 +31,14 @@ import numpy as np
 from casegen import registry
 from casegen.analysis import stats
 from casegen.analysis.dependence import (
+    SUPPORT_Z,
     Dependence,
     dependence,
     indicator_share,
     n_eff_for_interval,
     n_eff_for_support,
     normal_scores,
+    own_support_z,
 )
 from casegen.analysis.saturation import QUEUE_METRICS, Saturation, run_saturation
 from casegen.runs.model import Run
@@ -110,7 +112,7 @@ def effective_n_needed(stat: str, dependent: bool = False, confidence: float = 0
 
 def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, dependent: bool = False,
                  n_units: int = MIN_REQUESTS, confidence: float = 0.95,
-                 lower_bound: float = math.inf) -> tuple[bool, str]:
+                 lower_bound: float = math.inf, bound_pct: int = 80) -> tuple[bool, str]:
     """Is an interval for this statistic trustworthy? (supported, reason if not).
 
     * no interval from fewer than MIN_REQUESTS requests (``n_units``);
@@ -125,7 +127,8 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
 
     For a dependent series the caller passes the one-sided 80 % lower bound on n_eff
     (``dependence.n_eff_for_support``; ``lower_bound`` = the estimate's degrees of freedom, finite
-    when that is so, and the reason then says "at most").
+    when that is so, and the reason then names the bound, ``bound_pct``). One run's own interval is
+    judged by the same rule on the bound at its own confidence (``own_interval_rule``).
     """
     if n_units < MIN_REQUESTS:
         return False, (f"{n_units} requests: below {MIN_REQUESTS}, autocorrelation between neighbouring requests "
@@ -133,19 +136,41 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
     need = effective_n_needed(stat, dependent, confidence)
     if stat_p(stat) is None:
         if n_units_eff < need:
-            return False, f"a mean needs ≥ {need} effective requests, this run has {_has(n_units_eff, lower_bound)}"
+            return False, (f"a mean needs ≥ {need} effective requests, this run has "
+                           f"{_has(n_units_eff, lower_bound, bound_pct)}")
         return True, ""
     basis = n_units_eff if metric == "itl" else n_eff
     if basis < need:
         what = "effective requests" if metric == "itl" else "effective samples"
         why = " (requests are autocorrelated in send order)" if dependent else ""
-        return False, f"{stat} needs ≥ {need} {what}{why}, this run has {_has(basis, lower_bound)}"
+        return False, f"{stat} needs ≥ {need} {what}{why}, this run has {_has(basis, lower_bound, bound_pct)}"
     return True, ""
 
 
-def _has(n: float, df: float) -> str:
-    """'412' or, for an estimated (lower-bounded) effective n, '412 (80 % lower bound of an estimate)'."""
-    return f"{n:,.0f}" if not math.isfinite(df) else f"{n:,.0f} (80% lower bound of an estimate)"
+def _has(n: float, df: float, pct: int = 80) -> str:
+    """'412' or, for an estimated (lower-bounded) effective n, '412 (80% lower bound of an estimate)'."""
+    return f"{n:,.0f}" if not math.isfinite(df) else f"{n:,.0f} ({pct}% lower bound of an estimate)"
+
+
+def own_interval_rule(metric: str, stat: str, est: tuple[float, float, float], unit_est: tuple[float, float, float],
+                      dep: Dependence, n_units: int, confidence: float) -> str:
+    """Why one run's *own* interval of a supported statistic is withheld (†) while its change keeps an
+    interval, or "": :func:`support_rule` judged on the one-sided lower bound on n_eff at the interval's own
+    confidence (``dependence.own_support_z``: 95 %) instead of 80 %. A dependent series only (an
+    independent one has no estimated factor to bound). ``est``, ``unit_est``: the (effective n, factor,
+    degrees of freedom) the support rule judged for the statistic and for the requests (pooled gaps).
+
+    Why stricter than a change: an own interval rests on that one run's estimate of its dependence and
+    is printed exactly where that estimate is low; withholding it costs no test. A change's support stays
+    at 80 % — withholding a change costs power, and its draws are widened to the other run's dependence
+    (``borrowed_draws``). docs/statistics.md section 3."""
+    if not dep.dependent:
+        return ""
+    z = own_support_z(confidence)
+    pct = round(100 * confidence)
+    ok, why = support_rule(metric, stat, _support_n(*est, dep, z), _support_n(*unit_est, dep, z),
+                           True, n_units, confidence, lower_bound=min(est[2], unit_est[2]), bound_pct=pct)
+    return "" if ok else f"{why}; the change's interval allows for it"
 
 
 @dataclass
@@ -223,6 +248,9 @@ class StatResult:
     reason: str = ""
     #: the effective n the draws were made with (``n_eff`` widened for an estimated variance factor)
     draw_n_eff: float = math.nan
+    #: why this run's own interval is withheld although the statistic is supported (its change keeps an
+    #: interval): ``own_interval_rule``; "" otherwise
+    own_reason: str = ""
 
 
 @dataclass
@@ -274,6 +302,19 @@ def withhold_saturated(out: RunIntervals, sat: Saturation | None) -> RunInterval
     return out
 
 
+def withhold_own(out: RunIntervals, reasons: dict[str, dict[str, str]]) -> RunIntervals:
+    """Record why each supported statistic's own interval is withheld by ``own_interval_rule``
+    (``reasons``: metric → stat → ``StatResult.own_reason``; ``series_stats`` already left its interval
+    out): ``out.withheld``, as for a short run — the change keeps its interval. A statistic the saturation
+    check made unsupported keeps that reason instead."""
+    for metric, row in reasons.items():
+        for stat, why in row.items():
+            if why and out.supported.get(metric, {}).get(stat):
+                out.intervals[metric][stat] = None
+                out.withheld.setdefault(metric, {})[stat] = why
+    return out
+
+
 def own_min_requests(stat: str) -> int:
     """How many requests one run needs for its own interval of ``stat`` (a change needs fewer:
     ``borrowed_draws``)."""
@@ -304,6 +345,13 @@ def withhold_short_run(out: RunIntervals) -> RunIntervals:
                 row[stat] = None
                 out.withheld.setdefault(metric, {})[stat] = short_run_reason(dep.n, stat)
     return out
+
+
+def withheld_for_length(out: RunIntervals) -> bool:
+    """Whether any of this run's own intervals is withheld for the run's length (``withhold_short_run``),
+    not by ``own_interval_rule`` (the report's note on short runs applies only then)."""
+    return any(why == short_run_reason(out.dependence[metric].n, stat)
+               for metric, row in out.withheld.items() if metric in out.dependence for stat, why in row.items())
 
 
 def short_run_note(requests: dict[str, int]) -> str:
@@ -377,15 +425,16 @@ def percentile_floor(dep_z: Dependence, p: float) -> Dependence:
     return Dependence(dep_z.n, dep_z.lags, max(dep_z.m_hat, 1), f, dep_z.block_length, dep_z.df, dep_z.bm_max)
 
 
-def _support_n(n_eff: float, factor: float, df: float, dep: Dependence) -> float:
-    """The effective n the † rule judges: an 80 % lower bound (``dependence.n_eff_for_support``), and
+def _support_n(n_eff: float, factor: float, df: float, dep: Dependence, z: float = SUPPORT_Z) -> float:
+    """The effective n the † rule judges: an 80 % lower bound (``dependence.n_eff_for_support``; ``z``:
+    another one-sided level, ``own_interval_rule``), and
     for a dependent series no more than the largest batch-means factor of the raw series allows
     (n_eff · factor / max(factor, f_BM)). Printing when the point estimate clears the bar prints
     exactly in the runs that underestimate their dependence; judging on the largest plausible factor
     keeps those out."""
     if not dep.dependent:
         return n_eff
-    return n_eff_for_support(n_eff, df) * factor / max(factor, dep.bm_max, 1.0)
+    return n_eff_for_support(n_eff, df, z) * factor / max(factor, dep.bm_max, 1.0)
 
 
 def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: float, resamples: int,
@@ -425,9 +474,11 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
                 draws = theta + (draws - theta) * math.sqrt(target_var) / sd
             n_sup = _support_n(n_eff, factor, df, dep)
             ok, why = support_rule(metric, stat, n_sup, n_sup, dep.dependent, units, confidence, lower_bound=df)
+            own_why = (own_interval_rule(metric, stat, (n_eff, factor, df), (n_eff, factor, df), dep, units, confidence)
+                       if ok else "")
             lo, hi = np.percentile(draws, [a, 100 - a])
-            out[stat] = StatResult(theta, draws, (float(lo), float(hi)) if ok else None, ok, n_eff, why,
-                                   n_eff_for_interval(n_eff, df_w, confidence))
+            out[stat] = StatResult(theta, draws, (float(lo), float(hi)) if ok and not own_why else None, ok, n_eff,
+                                   why, n_eff_for_interval(n_eff, df_w, confidence), own_why)
             continue
         q = float((stats.quantile_at if presorted else stats.quantile_select)(sorted_values, p, method))
         df, factor = math.inf, 1.0
@@ -466,12 +517,15 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
         ok, why = support_rule(metric, stat, _support_n(sup_n_eff, sup_factor, sup_df, dep),
                                _support_n(n_units_eff, dep.lrv_factor, dep.df, dep),
                                dep.dependent, units, confidence, lower_bound=min(df, dep.df))
+        own_why = (own_interval_rule(metric, stat, (sup_n_eff, sup_factor, sup_df),
+                                     (n_units_eff, dep.lrv_factor, dep.df), dep, units, confidence)
+                   if ok else "")
         if ok and interval is None:
             lo, hi = np.percentile(draws, [a, 100 - a])
             interval = (float(lo), float(hi))
-        if not ok:
+        if not ok or own_why:
             interval = None
-        out[stat] = StatResult(q, draws, interval, ok, n_eff, why, draw_n)
+        out[stat] = StatResult(q, draws, interval, ok, n_eff, why, draw_n, own_why)
     return out, dep
 
 
@@ -488,6 +542,7 @@ def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_i
 
     aligned = request_latencies_ms(send_order(run))
     names = STATS + tuple(s for s in extra_stats if s not in STATS)
+    own_withheld: dict[str, dict[str, str]] = {}
     for metric, series in sorted(metric_series(run).items(), key=lambda kv: METRICS.index(kv[0])):
         out.n[metric] = int(series.values.size)
         if series.num.size < 2:
@@ -503,10 +558,11 @@ def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_i
         out.reasons[metric] = {s: r.reason for s, r in res.items() if r.reason}
         out.n_eff[metric] = {s: r.n_eff for s, r in res.items()}
         out.draw_n_eff[metric] = {s: r.draw_n_eff for s, r in res.items()}
+        own_withheld[metric] = {s: r.own_reason for s, r in res.items() if r.own_reason}
         for m, stat in family:
             if m == metric and stat in res and metric in aligned:
                 out.influence[(metric, stat)] = influence(np.asarray(aligned[metric], dtype=float), stat, res[stat].point)
-    out = withhold_short_run(withhold_saturated(out, run_saturation(run)))
+    out = withhold_short_run(withhold_own(withhold_saturated(out, run_saturation(run)), own_withheld))
     if withhold:  # no steady part (casegen.analysis.transient): nothing for an interval to describe
         for metric in out.supported:
             out.intervals[metric] = {s: None for s in out.supported[metric]}
