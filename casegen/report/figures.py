@@ -191,7 +191,8 @@ class SideIntervals(_Model):
     unsupported_reason: dict[str, dict[str, str]]
     withheld: dict[str, dict[str, str]] = Field(default_factory=dict, description=(
         "<metric> → <stat> → why this side's own interval is withheld (†) although the change's interval is "
-        "given: one run too short to show its own dependence (docs/statistics.md §3)"))
+        "given: one run too short to show its own dependence, or its effective n short of the bar at the "
+        "interval's own confidence (docs/statistics.md §3)"))
     n_eff: dict[str, dict[str, float | None]]
     dependence: dict[str, Dependence]
     throughput: dict[str, Interval] = Field(description="<throughput key> → [low, high]")
