@@ -158,3 +158,14 @@ def test_numbers_in_the_units_and_decimals_shown_beside_them():
     case, cd = load_case(ROOT / "cases" / "prompt-trimming-testserver")
     md = render_markdown(analyze(case, cd))[0]
     assert "the tool's rule on the same requests gives 1.59 s" in md and "gives 1587" not in md
+
+
+def test_a_title_keeps_a_model_name_and_its_size_together():
+    """'Llama' / '3.1 8B' split over two lines of the FP8 title (the mid review): a number keeps the
+    word before it and a size its number."""
+    from casegen.render.running_head import title_breaks
+
+    nb = "\u00a0"
+    assert title_breaks("22% cheaper tokens for Llama 3.1 8B") == f"22% cheaper tokens for Llama{nb}3.1{nb}8B"
+    assert title_breaks("llm-d on 4× L40S") == f"llm-d on{nb}4× L40S"
+    assert title_breaks("FP8 weights on one H100: 22% faster") == "FP8 weights on one H100: 22% faster"

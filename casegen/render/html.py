@@ -66,7 +66,7 @@ from casegen.render.glossary import fill_page_glossary, terms_in
 from casegen.render.hero import hero_chart
 from casegen.render.ladder_view import ladder_chart
 from casegen.render.mdtext import MdSafe, md_escape, md_fence, md_finalize
-from casegen.render.running_head import running_author, running_title
+from casegen.render.running_head import running_author, running_title, title_breaks
 from casegen.render.sandbox import ConfinedLoader, SecurityError, make_environment, render_bounded, security_error
 from casegen.render.sections import section_context, section_names
 from casegen.render.template_cache import TemplateCache
@@ -197,7 +197,8 @@ def _env(user_templates: Path | None = None, kind: str = "html") -> jinja2.Envir
     env.filters.update(ms=fmt_ms, ms_limit=fmt_ms_limit, pct=fmt_pct, usd=fmt_usd, num=fmt_num, share=fmt_share, markdown=markdown,
                        lower_first=lower_first, full_stop=full_stop, abbr=abbr,
                        whole_sentences=whole_sentences, shell_lines=shell_lines, date=fmt_date, month=fmt_month,
-                       link_text=fmt_link, running_title=running_title, running_author=running_author)
+                       link_text=fmt_link, running_title=running_title, running_author=running_author,
+                       title_breaks=title_breaks)
     env.globals["prose"] = prose.namespace()
     if markdown_out:
         env.filters.update(md=md_escape, md_fence=md_fence, safe_html=lambda v: MdSafe(str(markdown(str(v or ""))).strip()),

@@ -7,6 +7,7 @@ measured with the font the header prints in (DejaVu Sans, the report's and the c
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 #: The running header's type size (pt) and the boxes' widths on the narrower of the two paper sizes
@@ -65,3 +66,13 @@ def running_author(text: str) -> str:
     while len(parts) > 1 and text_width_pt(" · ".join(parts)) > AUTHOR_WIDTH_PT:
         parts.pop()
     return fit_line(" · ".join(parts), AUTHOR_WIDTH_PT)
+
+
+_NAME_NUMBER = re.compile(r"(?<=[A-Za-z]) (?=\d[\d.]*[A-Za-z]*\b)")  # "Llama 3.1", "on 4×"
+_NUMBER_SIZE = re.compile(r"(?<=\d) (?=\d+(?:\.\d+)?[A-Za-z]+\b)")  # "3.1 8B"
+
+
+def title_breaks(text: str) -> str:
+    """A title whose model name and size never part at a line end: 'Llama 3.1 8B' stays on one line
+    (the review found 'Llama' / '3.1 8B' on page 1); a number keeps the word before it."""
+    return _NUMBER_SIZE.sub("\u00a0", _NAME_NUMBER.sub("\u00a0", text))
