@@ -26,8 +26,10 @@ def _font():  # noqa: ANN202 (matplotlib's FT2Font)
     return FT2Font(font_manager.findfont("DejaVu Sans"))
 
 
+@lru_cache(maxsize=256)
 def text_width_pt(text: str, size_pt: float = HEADER_PT) -> float:
-    """The printed width of ``text`` (pt) in DejaVu Sans at ``size_pt``."""
+    """The printed width of ``text`` (pt) in DejaVu Sans at ``size_pt``. Kept per text: the header is
+    fitted for the page and again for print, each trial ≈ 0.7 ms (hinted glyphs at 100 px)."""
     font = _font()
     font.set_size(100.0, 72)  # measured large and scaled: hinting at 8 px rounds every advance up
     font.set_text(text, 0.0)
