@@ -42,6 +42,9 @@ def test_console_script_refuses_3d_axes_and_keeps_its_exit_status(tmp_path):
         "import atexit, sys\n"
         "atexit.register(lambda: print('3d', sys.modules.get('mpl_toolkits.mplot3d'), file=sys.stderr))\n"
         "atexit.register(lambda: print('set doc', sys.modules['matplotlib.lines'].Line2D.set.__doc__, file=sys.stderr))\n"
+        "atexit.register(lambda: print('kwdoc', 'antialiased' in sys.modules['matplotlib.axes'].Axes.plot.__doc__, "
+        "file=sys.stderr))\n"
+        "atexit.register(lambda: print('metadata', 'importlib.metadata' in sys.modules, file=sys.stderr))\n"
         f"sys.argv = ['casegen', 'build', {str(EXAMPLE)!r}, '-o', {str(tmp_path / 'out')!r}, '--format', 'html']\n"
         "from casegen.__main__ import main\n"
         "main()\n"
@@ -51,6 +54,8 @@ def test_console_script_refuses_3d_axes_and_keeps_its_exit_status(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "3d None" in done.stderr and "Axes3D" not in done.stderr
     assert "set doc None" in done.stderr  # matplotlib's generated set() docstrings are not written
+    assert "kwdoc False" in done.stderr  # nor the artist property lists of its docstrings' %(Line2D:kwdoc)s
+    assert "metadata False" in done.stderr  # pydantic found no plugin without importlib.metadata
     assert done.stdout.startswith("wrote ") and (tmp_path / "out" / "report.html").is_file()
     missing = subprocess.run([sys.executable, "-m", "casegen", "build", str(tmp_path / "nowhere")],
                              capture_output=True, text=True, env=env, timeout=120)
@@ -82,6 +87,41 @@ def test_console_script_loads_fonttools_subsetter_and_instancer_when_used():
     assert lines[0] == "before False _LazyModule"  # neither loaded by WeasyPrint's import
     assert lines[1] == "options Options"  # the subsetter loads on first use
     assert lines[2].startswith("instancer True") and "fvar" in lines[2]  # the real instancer ran: "no fvar table"
+
+def test_console_script_finds_pydantic_plugins_without_importlib_metadata_only_when_none_is_declared(tmp_path):
+    """The console script's plugin search for pydantic reads the distributions' entry_points.txt
+    itself; a distribution declaring the group 'pydantic' gets importlib.metadata's own search, and
+    its plugin loads."""
+    site = tmp_path / "site"
+    (site / "other-1.0.dist-info").mkdir(parents=True)
+    (site / "other-1.0.dist-info" / "entry_points.txt").write_text("[console_scripts]\nother = other:main\n")
+    probe = (
+        "import sys\n"
+        "import casegen.__main__ as entry\n"
+        "entry._light_plugin_scan()\n"
+        "import pydantic\n"
+        "class M(pydantic.BaseModel):\n"
+        "    x: int\n"
+        "print(M(x=1).x, 'importlib.metadata' in sys.modules, entry._may_declare('pydantic'))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(site)]))
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "False", "False"]
+    (site / "plug-1.0.dist-info").mkdir()
+    (site / "plug-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: plug\nVersion: 1.0\n")
+    (site / "plug-1.0.dist-info" / "entry_points.txt").write_text("[pydantic]\nplug = plug:plugin\n")
+    (site / "plug.py").write_text(
+        "import sys\n"
+        "class _Plugin:\n"
+        "    def new_schema_validator(self, *args, **kwargs):\n"
+        "        print('plugin called', file=sys.stderr)\n"
+        "        return None, None, None\n"
+        "plugin = _Plugin()\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "True", "True"] and "plugin called" in done.stderr
+
 
 def test_build_in_a_library_caller_leaves_the_collector_alone(tmp_path):
     """Tests and library callers build many times in one process: their collector stays on."""
