@@ -52,6 +52,25 @@ def test_installed_with_the_pinned_weasyprint():
     assert svg_text.install(weasyprint) is True  # again: nothing more to do
 
 
+def test_weasyprint_svg_normalize_keeps_its_answers_and_gives_the_same_ones():
+    import sys
+
+    import weasyprint
+    import weasyprint.svg.utils as utils
+
+    from casegen.render import svg_text
+
+    svg_text.install(weasyprint)
+    normalize = utils.normalize
+    assert getattr(normalize, "casegen_memoized", False)
+    assert all(sys.modules[m].normalize is normalize for m in ("weasyprint.svg", "weasyprint.svg.path",
+                                                                "weasyprint.svg.shapes", "weasyprint.svg.text"))
+    for value in ("1E-3,2", " 10.5.5-3 ", None, "", "M 0 0 L1-2", "1.5"):
+        assert normalize(value) == normalize.casegen_original(value)  # the first answer, computed
+        assert normalize(value) == normalize.casegen_original(value)  # and the kept one
+    assert normalize("1E-3,2") == "1e-3 2" and normalize("M 0 0 L1-2") == "M 0 0 L1 -2"
+
+
 def test_a_chart_line_is_one_text_object_and_per_letter_positions_stay_per_letter(tmp_path):
     texts = _texts(_pdf(tmp_path))
     assert "AVATAR line" in texts and "72.0 ms" in texts  # a line at a time, words intact
