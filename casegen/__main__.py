@@ -144,7 +144,7 @@ def _without_set_docs() -> None:
                     return ""
                 raise KeyError(key)
 
-            loader.__missing__ = missing  # type: ignore[method-assign]
+            loader.__missing__ = missing  # type: ignore[attr-defined]
 
     sys.meta_path.insert(0, _AfterImport("matplotlib.artist", lean))
     if "matplotlib._docstring" not in sys.modules:
