@@ -29,6 +29,7 @@ from casegen import __version__
 from casegen.app.build import _check_outdir, _make_outdir, build, write_atomic
 from casegen.errors import CasegenError
 from casegen.formatting import fmt_date
+from casegen.render.glossary import terms_in, visible_text
 from casegen.render.idrefs import prefix_ids
 from casegen.safe_io import TRUST_HINT, is_within
 
@@ -396,13 +397,73 @@ def _context(outcomes: list[CaseOutcome], title: str, author: str | None, links:
         for lk in o.card.get("author_links", []):
             if lk["url"] not in links and lk not in author_links:
                 author_links.append(lk)
-    return {"title": title, "author": author or ", ".join(authors), "cases": [o.card for o in ok], "links": links,
-            "role": ", ".join(roles), "author_links": author_links,
+    bodies, shared = shared_definitions([chapter_ids(o.body, o.slug) for o in ok])
+    summaries = [chapter_ids(o.summary_body, f"{o.slug}-summary") if o.summary_body else "" for o in ok]
+    cases = [{**o.card, "date_short": dt.date.fromisoformat(o.card["date"]).strftime("%b %d, %Y").replace(" 0", " ")}
+             for o in ok]
+    return {"title": title, "author": author or ", ".join(authors), "cases": cases, "links": links,
+            "role": ", ".join(roles), "author_links": author_links, "order_rule": order_rule(ok),
             "failed": failed, "css": Markup(css), "version": __version__, "date": latest,
-            "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(chapter_ids(o.body, o.slug)),
-                          "summary": Markup(chapter_ids(o.summary_body, f"{o.slug}-summary")) if o.summary_body else "",
+            # the terms of every page, spelled out once (on the cover) instead of once a page
+            "glossary": terms_in(" ".join(visible_text(b) for b in bodies + summaries), long=False),
+            "shared": shared,
+            "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(without_glossary(body)),
+                          "summary": Markup(without_glossary(summary)) if summary else "",
                           "tight": o.summary_tight}
-                         for o in ok]}
+                         for o, body, summary in zip(ok, bodies, summaries)]}
+
+
+def order_rule(ok: list[CaseOutcome]) -> str:
+    """The order :func:`reading_order` gave the cases, said for the reader (the cover and the index)."""
+    chosen = sum(1 for o in ok if o.card.get("cli_order") is not None or o.card.get("order") is not None)
+    if chosen == 0:
+        return "Newest first."
+    if chosen == len(ok):
+        return "In the order the author chose."
+    return "The author's chosen cases first, then the others newest first."
+
+
+_GLOSSARY_LINE = re.compile(r'<p class="glossary[^"]*">.*?</p>', re.S)
+_DEFINITIONS = re.compile(r'(<h3[^>]*>)([A-Z]\. [^<]*)(</h3>)\s*<dl class="defs">(.*?)</dl>', re.S)
+_DEFINITION = re.compile(r'<dt([^>]*)>(.*?)</dt>\s*<dd>(.*?)</dd>', re.S)
+
+
+def without_glossary(body: str) -> str:
+    """``body`` without its "Terms." lines: the book spells the terms out once, on its cover."""
+    return _GLOSSARY_LINE.sub("", body)
+
+
+def shared_definitions(bodies: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The full reports' metric definitions printed once: every definition (term and text) that two or
+    more reports print leaves their appendices for the book's "Definitions and method" page, which
+    says which reports a variant serves when the reports define a term differently; a definition
+    only one report prints stays in its appendix. Returns the bodies and the shared definitions
+    ``[{"term", "variants": [{"text", "reports": [1-based report numbers]}]}]`` in the reports' order."""
+    found = [_DEFINITIONS.search(b) for b in bodies]
+    pairs = [[(dt, dd) for _attrs, dt, dd in _DEFINITION.findall(m.group(4))] if m else [] for m in found]
+    users: dict[tuple[str, str], list[int]] = {}
+    for k, chapter in enumerate(pairs, start=1):
+        for pair in chapter:
+            users.setdefault(pair, []).append(k)
+    shared: dict[str, list[dict[str, Any]]] = {}
+    for (dt, dd), reports in users.items():
+        if len(reports) > 1:
+            shared.setdefault(dt, []).append({"text": Markup(dd), "reports": reports})
+    out: list[str] = []
+    for body, m, chapter in zip(bodies, found, pairs):
+        if m is None or not shared:
+            out.append(body)
+            continue
+        own = "".join(f"<dt>{dt}</dt><dd>{dd}</dd>" for dt, dd in chapter if len(users[(dt, dd)]) == 1)
+        # the list's ids (the report links to its method) move to the line that now stands for it
+        anchors = "".join(f'<span id="{i}"></span>' for i in re.findall(r'\sid="([^"]+)"', m.group(4)))
+        where = 'printed once for the book, under Definitions and method, page <a class="page-ref" href="#book-definitions"></a>'
+        stub = (f'{m.group(1)}{m.group(2)}{m.group(3)}<p class="book-shared-ref">{anchors}'
+                + (f"The definitions this case shares with the others are {where}; this case's own:</p>"
+                   f'<dl class="defs">{own}</dl>' if own else
+                   f"The metric definitions and the statistical method, shared with other cases, are {where}.</p>"))
+        out.append(body[:m.start()] + stub + body[m.end():])
+    return out, [{"term": Markup(dt), "variants": v} for dt, v in shared.items()]
 
 
 def chapter_ids(body: str, slug: str) -> str:
