@@ -281,7 +281,7 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
             say(f"[{k}/{len(cases)}] {outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
         _rank(outcomes, rank)
         book, book_error = _safe_book(outcomes, out, pdf, say, title, author, links)
-        return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book, book_error)
+        return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links, bool(book)) + book, book_error)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         # 1. analysis + HTML + JSON of every case in parallel; 2. the case PDFs in the pool while
         # this process renders the book (the longest single task), so every core stays busy
@@ -306,7 +306,7 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
             if error is not None:
                 o.ok, o.error = False, error
                 say(f"{o.slug}: PDF FAILED")  # (its chapter is in the book already; the index lists it as failed)
-    return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book, book_error)
+    return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links, bool(book)) + book, book_error)
 
 
 def _alone(fn: Callable[..., Any], *args: Any) -> Any:
@@ -482,10 +482,14 @@ def chapter_ids(body: str, slug: str) -> str:
     return re.sub(r'(\s)id="([^"]+)"', first_only, prefix_ids(body, slug))
 
 
-def _index(outcomes: list[CaseOutcome], out: Path, title: str, author: str | None, links: list[str]) -> list[Path]:
+def _index(outcomes: list[CaseOutcome], out: Path, title: str, author: str | None, links: list[str],
+           book: bool = False) -> list[Path]:
     from casegen.render.html import _env
 
-    index = _env().get_template("portfolio/index.html.j2").render(**_context(outcomes, title, author, links))
+    ctx = {**_context(outcomes, title, author, links), "book": book, "glossary": []}
+    page = _env().get_template("portfolio/index.html.j2")
+    # the terms the index itself prints (its cards), spelled out once at its foot
+    index = page.render(**{**ctx, "glossary": terms_in(visible_text(page.render(**ctx)), long=False)})
     write_atomic(out / "index.html", index.encode("utf-8"))
     return [out / "index.html"]
 
