@@ -504,6 +504,54 @@ def _book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str]
 
     say("rendering portfolio.pdf")
     # the chapters are print renderings already; the book's own headings (its cover) end on two words too
-    book = headings_without_orphans(_env().get_template("portfolio/book.html.j2").render(**ctx))
-    write_atomic(out / "portfolio.pdf", render_pdf(book, out, ctx["date"]))
+    template = _env().get_template("portfolio/book.html.j2")
+    tight: dict[str, int] = {}  # slug → how close its full report is set (0: as the report)
+    for attempt in range(1 + TAIL_LEVELS):
+        short: set[str] = set()
+        pdf_bytes = render_pdf(headings_without_orphans(template.render(**ctx, tight_tails=tight)), out, ctx["date"],
+                               inspect=lambda doc: short.update(short_tails(doc)))
+        # a full report whose last page holds a few lines: set closer, so that they join the page before
+        closer = {slug for slug in short if tight.get(slug, 0) < TAIL_LEVELS}
+        if not closer or attempt == TAIL_LEVELS:
+            break
+        tight.update({slug: tight.get(slug, 0) + 1 for slug in closer})
+        say(f"rendering portfolio.pdf again, {len(closer)} report(s) set closer")
+    write_atomic(out / "portfolio.pdf", pdf_bytes)
     return [out / "portfolio.pdf"]
+
+
+#: A full report's last page filled less than this share is a blank tail worth setting the report closer.
+SHORT_TAIL = 0.4
+#: How many times closer a full report may be set to lose a short last page (portfolio.css, tail-tight-N).
+TAIL_LEVELS = 2
+
+
+def page_fill(page: Any) -> float:
+    """How far down a laid-out WeasyPrint page its text and pictures reach, as a share of the page's body
+    (the running head and the page number, in the margins, not counted)."""
+    from weasyprint.formatting_structure import boxes
+
+    box = page._page_box
+    top, height = box.content_box_y(), box.height
+    bottom = top
+    for child in box.children:
+        if isinstance(child, boxes.MarginBox):
+            continue
+        for b in child.descendants():
+            if isinstance(b, (boxes.LineBox, boxes.ReplacedBox)):
+                bottom = max(bottom, b.position_y + b.margin_height())
+    return (bottom - top) / height if height else 1.0
+
+
+def short_tails(doc: Any) -> set[str]:
+    """The slugs of the full reports (chapters ``case-<slug>``) in a laid-out book whose last page is
+    filled less than :data:`SHORT_TAIL`."""
+    starts: dict[str, int] = {}
+    for k, page in enumerate(doc.pages):
+        for name in page.anchors:
+            if (name.startswith("case-") or name == "book-definitions") and name not in starts:
+                starts[name] = k
+    order = sorted(starts.items(), key=lambda item: item[1])
+    ends = [first - 1 for _name, first in order[1:]] + [len(doc.pages) - 1]
+    return {name.removeprefix("case-") for (name, first), last in zip(order, ends)
+            if name.startswith("case-") and last > first and page_fill(doc.pages[last]) < SHORT_TAIL}
