@@ -25,8 +25,12 @@ def book(tmp_path_factory):
     res = build_portfolio(CASES, out, jobs=2)
     assert not res.failed and res.book_error is None
     doc = pdfium.PdfDocument((out / "portfolio.pdf").read_bytes())
-    pages, heads = [], []
+    pages, heads, fills = [], [], []
     for k in range(len(doc)):
+        img = doc[k].render(scale=30 / 72, grayscale=True).to_numpy()
+        body = img[int(img.shape[0] * 20 / 297):int(img.shape[0] * (297 - 18) / 297)]  # inside the margins
+        ink = (body < 200).any(axis=1).nonzero()[0]
+        fills.append((ink.max() + 1) / body.shape[0] if ink.size else 0.0)
         width, height = doc[k].get_size()
         text = doc[k].get_textpage()
         top = height - 20 / 25.4 * 72  # the page's top margin (style.css @page) holds the running head
@@ -35,7 +39,7 @@ def book(tmp_path_factory):
     titles = [re.search(r'<h1[^>]*>(.*?)</h1>', (out / res.outcomes[k].slug / "report.html").read_text(), re.S)
               for k in range(len(res.outcomes))]
     order = [o.slug for o in res.outcomes]
-    return {"pages": pages, "heads": heads, "out": out, "titles": dict(zip(order, (t.group(1) for t in titles)))}
+    return {"pages": pages, "heads": heads, "fills": fills, "out": out, "titles": dict(zip(order, (t.group(1) for t in titles)))}
 
 
 def _chapter_starts(pages: list[str]) -> dict[int, int]:
@@ -65,6 +69,14 @@ def test_each_full_report_starts_a_page_under_its_own_running_head(book):
         for k in range(first, last + 1):  # every page of the chapter names its case, and only its case
             assert heads[k - 1].startswith(_flat(titles[n])[:30]), (k, heads[k - 1])
     assert heads[-1].startswith("Definitions and method") and pages[-1].lstrip().startswith("Definitions and method")
+
+
+def test_no_full_report_ends_on_a_nearly_blank_page(book):
+    from casegen.app.portfolio import SHORT_TAIL
+
+    starts = _chapter_starts(book["pages"])
+    lasts = [starts[2] - 1, len(book["pages"]) - 1]  # the page before the next report, before the definitions
+    assert all(book["fills"][k - 1] >= SHORT_TAIL for k in lasts), [(k, book["fills"][k - 1]) for k in lasts]
 
 
 def test_contents_columns_are_labelled_and_point_at_the_right_pages(book):

@@ -440,21 +440,21 @@ def shared_definitions(bodies: list[str]) -> tuple[list[str], list[dict[str, Any
     only one report prints stays in its appendix. Returns the bodies and the shared definitions
     ``[{"term", "variants": [{"text", "reports": [1-based report numbers]}]}]`` in the reports' order."""
     found = [_DEFINITIONS.search(b) for b in bodies]
-    pairs = [[(dt, dd) for _attrs, dt, dd in _DEFINITION.findall(m.group(4))] if m else [] for m in found]
+    pairs = [[(term, text) for _attrs, term, text in _DEFINITION.findall(m.group(4))] if m else [] for m in found]
     users: dict[tuple[str, str], list[int]] = {}
     for k, chapter in enumerate(pairs, start=1):
         for pair in chapter:
             users.setdefault(pair, []).append(k)
     shared: dict[str, list[dict[str, Any]]] = {}
-    for (dt, dd), reports in users.items():
+    for (term, text), reports in users.items():
         if len(reports) > 1:
-            shared.setdefault(dt, []).append({"text": Markup(dd), "reports": reports})
+            shared.setdefault(term, []).append({"text": Markup(text), "reports": reports})
     out: list[str] = []
     for body, m, chapter in zip(bodies, found, pairs):
         if m is None or not shared:
             out.append(body)
             continue
-        own = "".join(f"<dt>{dt}</dt><dd>{dd}</dd>" for dt, dd in chapter if len(users[(dt, dd)]) == 1)
+        own = "".join(f"<dt>{term}</dt><dd>{text}</dd>" for term, text in chapter if len(users[(term, text)]) == 1)
         # the list's ids (the report links to its method) move to the line that now stands for it
         anchors = "".join(f'<span id="{i}"></span>' for i in re.findall(r'\sid="([^"]+)"', m.group(4)))
         where = 'printed once for the book, under Definitions and method, page <a class="page-ref" href="#book-definitions"></a>'
@@ -463,7 +463,7 @@ def shared_definitions(bodies: list[str]) -> tuple[list[str], list[dict[str, Any
                    f'<dl class="defs">{own}</dl>' if own else
                    f"The metric definitions and the statistical method, shared with other cases, are {where}.</p>"))
         out.append(body[:m.start()] + stub + body[m.end():])
-    return out, [{"term": Markup(dt), "variants": v} for dt, v in shared.items()]
+    return out, [{"term": Markup(term), "variants": v} for term, v in shared.items()]
 
 
 def chapter_ids(body: str, slug: str) -> str:
@@ -509,7 +509,7 @@ def _book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str]
     for attempt in range(1 + TAIL_LEVELS):
         short: set[str] = set()
         pdf_bytes = render_pdf(headings_without_orphans(template.render(**ctx, tight_tails=tight)), out, ctx["date"],
-                               inspect=lambda doc: short.update(short_tails(doc)))
+                               inspect=functools.partial(_collect_short_tails, short))
         # a full report whose last page holds a few lines: set closer, so that they join the page before
         closer = {slug for slug in short if tight.get(slug, 0) < TAIL_LEVELS}
         if not closer or attempt == TAIL_LEVELS:
@@ -524,6 +524,10 @@ def _book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str]
 SHORT_TAIL = 0.4
 #: How many times closer a full report may be set to lose a short last page (portfolio.css, tail-tight-N).
 TAIL_LEVELS = 2
+
+
+def _collect_short_tails(into: set[str], doc: Any) -> None:
+    into.update(short_tails(doc))
 
 
 def page_fill(page: Any) -> float:
