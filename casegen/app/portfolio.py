@@ -29,6 +29,7 @@ from casegen import __version__
 from casegen.app.build import _check_outdir, _make_outdir, build, write_atomic
 from casegen.errors import CasegenError
 from casegen.formatting import fmt_date
+from casegen.render.glossary import terms_in, visible_text
 from casegen.render.idrefs import prefix_ids
 from casegen.safe_io import TRUST_HINT, is_within
 
@@ -280,7 +281,7 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
             say(f"[{k}/{len(cases)}] {outcomes[-1].slug}: {'ok' if outcomes[-1].ok else 'FAILED'}")
         _rank(outcomes, rank)
         book, book_error = _safe_book(outcomes, out, pdf, say, title, author, links)
-        return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book, book_error)
+        return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links, bool(book)) + book, book_error)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         # 1. analysis + HTML + JSON of every case in parallel; 2. the case PDFs in the pool while
         # this process renders the book (the longest single task), so every core stays busy
@@ -305,7 +306,7 @@ def build_portfolio(dirs: list[str | Path], outdir: str | Path, *, jobs: int = 2
             if error is not None:
                 o.ok, o.error = False, error
                 say(f"{o.slug}: PDF FAILED")  # (its chapter is in the book already; the index lists it as failed)
-    return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links) + book, book_error)
+    return PortfolioResult(out, outcomes, _index(outcomes, out, title, author, links, bool(book)) + book, book_error)
 
 
 def _alone(fn: Callable[..., Any], *args: Any) -> Any:
@@ -396,13 +397,73 @@ def _context(outcomes: list[CaseOutcome], title: str, author: str | None, links:
         for lk in o.card.get("author_links", []):
             if lk["url"] not in links and lk not in author_links:
                 author_links.append(lk)
-    return {"title": title, "author": author or ", ".join(authors), "cases": [o.card for o in ok], "links": links,
-            "role": ", ".join(roles), "author_links": author_links,
+    bodies, shared = shared_definitions([chapter_ids(o.body, o.slug) for o in ok])
+    summaries = [chapter_ids(o.summary_body, f"{o.slug}-summary") if o.summary_body else "" for o in ok]
+    cases = [{**o.card, "date_short": dt.date.fromisoformat(o.card["date"]).strftime("%b %d, %Y").replace(" 0", " ")}
+             for o in ok]
+    return {"title": title, "author": author or ", ".join(authors), "cases": cases, "links": links,
+            "role": ", ".join(roles), "author_links": author_links, "order_rule": order_rule(ok),
             "failed": failed, "css": Markup(css), "version": __version__, "date": latest,
-            "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(chapter_ids(o.body, o.slug)),
-                          "summary": Markup(chapter_ids(o.summary_body, f"{o.slug}-summary")) if o.summary_body else "",
+            # the terms of every page, spelled out once (on the cover) instead of once a page
+            "glossary": terms_in(" ".join(visible_text(b) for b in bodies + summaries), long=False),
+            "shared": shared,
+            "chapters": [{"slug": o.slug, "title": o.card["title"], "body": Markup(without_glossary(body)),
+                          "summary": Markup(without_glossary(summary)) if summary else "",
                           "tight": o.summary_tight}
-                         for o in ok]}
+                         for o, body, summary in zip(ok, bodies, summaries)]}
+
+
+def order_rule(ok: list[CaseOutcome]) -> str:
+    """The order :func:`reading_order` gave the cases, said for the reader (the cover and the index)."""
+    chosen = sum(1 for o in ok if o.card.get("cli_order") is not None or o.card.get("order") is not None)
+    if chosen == 0:
+        return "Newest first."
+    if chosen == len(ok):
+        return "In the order the author chose."
+    return "The author's chosen cases first, then the others newest first."
+
+
+_GLOSSARY_LINE = re.compile(r'<p class="glossary[^"]*">.*?</p>', re.S)
+_DEFINITIONS = re.compile(r'(<h3[^>]*>)([A-Z]\. [^<]*)(</h3>)\s*<dl class="defs">(.*?)</dl>', re.S)
+_DEFINITION = re.compile(r'<dt([^>]*)>(.*?)</dt>\s*<dd>(.*?)</dd>', re.S)
+
+
+def without_glossary(body: str) -> str:
+    """``body`` without its "Terms." lines: the book spells the terms out once, on its cover."""
+    return _GLOSSARY_LINE.sub("", body)
+
+
+def shared_definitions(bodies: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The full reports' metric definitions printed once: every definition (term and text) that two or
+    more reports print leaves their appendices for the book's "Definitions and method" page, which
+    says which reports a variant serves when the reports define a term differently; a definition
+    only one report prints stays in its appendix. Returns the bodies and the shared definitions
+    ``[{"term", "variants": [{"text", "reports": [1-based report numbers]}]}]`` in the reports' order."""
+    found = [_DEFINITIONS.search(b) for b in bodies]
+    pairs = [[(term, text) for _attrs, term, text in _DEFINITION.findall(m.group(4))] if m else [] for m in found]
+    users: dict[tuple[str, str], list[int]] = {}
+    for k, chapter in enumerate(pairs, start=1):
+        for pair in chapter:
+            users.setdefault(pair, []).append(k)
+    shared: dict[str, list[dict[str, Any]]] = {}
+    for (term, text), reports in users.items():
+        if len(reports) > 1:
+            shared.setdefault(term, []).append({"text": Markup(text), "reports": reports})
+    out: list[str] = []
+    for body, m, chapter in zip(bodies, found, pairs):
+        if m is None or not shared:
+            out.append(body)
+            continue
+        own = "".join(f"<dt>{term}</dt><dd>{text}</dd>" for term, text in chapter if len(users[(term, text)]) == 1)
+        # the list's ids (the report links to its method) move to the line that now stands for it
+        anchors = "".join(f'<span id="{i}"></span>' for i in re.findall(r'\sid="([^"]+)"', m.group(4)))
+        where = 'printed once for the book, under Definitions and method, page <a class="page-ref" href="#book-definitions"></a>'
+        stub = (f'{m.group(1)}{m.group(2)}{m.group(3)}<p class="book-shared-ref">{anchors}'
+                + (f"The definitions this case shares with the others are {where}; this case's own:</p>"
+                   f'<dl class="defs">{own}</dl>' if own else
+                   f"The metric definitions and the statistical method, shared with other cases, are {where}.</p>"))
+        out.append(body[:m.start()] + stub + body[m.end():])
+    return out, [{"term": Markup(term), "variants": v} for term, v in shared.items()]
 
 
 def chapter_ids(body: str, slug: str) -> str:
@@ -421,10 +482,14 @@ def chapter_ids(body: str, slug: str) -> str:
     return re.sub(r'(\s)id="([^"]+)"', first_only, prefix_ids(body, slug))
 
 
-def _index(outcomes: list[CaseOutcome], out: Path, title: str, author: str | None, links: list[str]) -> list[Path]:
+def _index(outcomes: list[CaseOutcome], out: Path, title: str, author: str | None, links: list[str],
+           book: bool = False) -> list[Path]:
     from casegen.render.html import _env
 
-    index = _env().get_template("portfolio/index.html.j2").render(**_context(outcomes, title, author, links))
+    ctx = {**_context(outcomes, title, author, links), "book": book, "glossary": []}
+    page = _env().get_template("portfolio/index.html.j2")
+    # the terms the index itself prints (its cards), spelled out once at its foot
+    index = page.render(**{**ctx, "glossary": terms_in(visible_text(page.render(**ctx)), long=False)})
     write_atomic(out / "index.html", index.encode("utf-8"))
     return [out / "index.html"]
 
@@ -439,6 +504,58 @@ def _book(outcomes: list[CaseOutcome], out: Path, pdf: bool, say: Callable[[str]
 
     say("rendering portfolio.pdf")
     # the chapters are print renderings already; the book's own headings (its cover) end on two words too
-    book = headings_without_orphans(_env().get_template("portfolio/book.html.j2").render(**ctx))
-    write_atomic(out / "portfolio.pdf", render_pdf(book, out, ctx["date"]))
+    template = _env().get_template("portfolio/book.html.j2")
+    tight: dict[str, int] = {}  # slug → how close its full report is set (0: as the report)
+    for attempt in range(1 + TAIL_LEVELS):
+        short: set[str] = set()
+        pdf_bytes = render_pdf(headings_without_orphans(template.render(**ctx, tight_tails=tight)), out, ctx["date"],
+                               inspect=functools.partial(_collect_short_tails, short))
+        # a full report whose last page holds a few lines: set closer, so that they join the page before
+        closer = {slug for slug in short if tight.get(slug, 0) < TAIL_LEVELS}
+        if not closer or attempt == TAIL_LEVELS:
+            break
+        tight.update({slug: tight.get(slug, 0) + 1 for slug in closer})
+        say(f"rendering portfolio.pdf again, {len(closer)} report(s) set closer")
+    write_atomic(out / "portfolio.pdf", pdf_bytes)
     return [out / "portfolio.pdf"]
+
+
+#: A full report's last page filled less than this share is a blank tail worth setting the report closer.
+SHORT_TAIL = 0.4
+#: How many times closer a full report may be set to lose a short last page (portfolio.css, tail-tight-N).
+TAIL_LEVELS = 2
+
+
+def _collect_short_tails(into: set[str], doc: Any) -> None:
+    into.update(short_tails(doc))
+
+
+def page_fill(page: Any) -> float:
+    """How far down a laid-out WeasyPrint page its text and pictures reach, as a share of the page's body
+    (the running head and the page number, in the margins, not counted)."""
+    from weasyprint.formatting_structure import boxes
+
+    box = page._page_box
+    top, height = box.content_box_y(), box.height
+    bottom = top
+    for child in box.children:
+        if isinstance(child, boxes.MarginBox):
+            continue
+        for b in child.descendants():
+            if isinstance(b, (boxes.LineBox, boxes.ReplacedBox)):
+                bottom = max(bottom, b.position_y + b.margin_height())
+    return (bottom - top) / height if height else 1.0
+
+
+def short_tails(doc: Any) -> set[str]:
+    """The slugs of the full reports (chapters ``case-<slug>``) in a laid-out book whose last page is
+    filled less than :data:`SHORT_TAIL`."""
+    starts: dict[str, int] = {}
+    for k, page in enumerate(doc.pages):
+        for name in page.anchors:
+            if (name.startswith("case-") or name == "book-definitions") and name not in starts:
+                starts[name] = k
+    order = sorted(starts.items(), key=lambda item: item[1])
+    ends = [first - 1 for _name, first in order[1:]] + [len(doc.pages) - 1]
+    return {name.removeprefix("case-") for (name, first), last in zip(order, ends)
+            if name.startswith("case-") and last > first and page_fill(doc.pages[last]) < SHORT_TAIL}

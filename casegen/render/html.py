@@ -14,7 +14,7 @@ import os
 import re
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 from markdown_it import MarkdownIt
@@ -1214,8 +1214,10 @@ def _remove_font_copies(font_config: Any) -> None:
 LAYOUT_LOG: ContextVar[list | None] = ContextVar("casegen_layout_log", default=None)
 
 
-def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | None = None) -> bytes:
-    """PDF bytes from the report HTML. Deterministic for a given case date."""
+def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | None = None,
+               inspect: Callable[[Any], None] | None = None) -> bytes:
+    """PDF bytes from the report HTML. Deterministic for a given case date. ``inspect`` is called with
+    the laid-out WeasyPrint document before it is written (the portfolio measures its chapters' pages)."""
     try:
         weasyprint = import_weasyprint()
     except OSError as err:  # Pango missing
@@ -1253,6 +1255,8 @@ def render_pdf(html: str, case_dir: Path, date: dt.date, *, max_pages: int | Non
         log = LAYOUT_LOG.get()
         if log is not None:  # tests: the laid-out pages, to check breaks on the boxes themselves
             log.append(rendered)
+        if inspect is not None:
+            inspect(rendered)
         return rendered.write_pdf(pdf_variant=PDF_VARIANT)
     finally:
         _remove_font_copies(font_config)
