@@ -226,9 +226,23 @@ def intervals_method(method: str, confidence: str, resamples: str, summary_only:
             "order-statistic intervals on the effective number of independent requests; for means, a block bootstrap "
             f"in send order; for inter-chunk gaps, whole requests as the unit; for a change, {resamples} seeded draws "
             "per side. The statistics the objectives name, and the medians, are tested together as one corrected family; "
-            "other changes are marked exploratory and may be chance. Segment-by-segment "
-            "comparisons are widened for the number of segments (Bonferroni). A change whose interval includes zero "
-            "is \"no significant change\"; † marks a point value with too few independent requests for an interval.")
+            "other changes are marked exploratory and may be chance. Changes compared segment by segment (by prompt "
+            "length, output length or load) get intervals widened for the number of segments compared (a Bonferroni "
+            "correction: with k segments, each at 1 − 5%/k). A change whose interval includes zero is \"no significant "
+            "change\"; † marks a point value with too few independent requests for an interval. Same workload on both "
+            "sides: token lengths are compared with a two-sample Kolmogorov–Smirnov test (whose D is the largest gap, at "
+            "any length, between the shares of requests up to that length) and the means with an equivalence test "
+            "(two one-sided tests: the same when the 90% interval of the difference lies within the margin).")
+
+
+def verdict_method(confidence: str) -> str:
+    """How an objective's verdict is judged from per-request data (appendix A; the SLO section points here)."""
+    return (f"MLPerf LoadGen's early-stopping rule: from the number of requests and how many exceeded the threshold "
+            f"(failed requests count as exceeding it), pass when the share over the threshold is smaller than the "
+            f"percentile allows (1% for p99) with {confidence} confidence; fail when it is larger even for a system "
+            "exactly at the limit; otherwise inconclusive, with how many more requests, all within the threshold, would "
+            "pass. Where neighbouring requests are alike, the counts are scaled down to what they are worth as "
+            "independent requests.")
 
 
 def command_not_recorded(settings: str) -> str:

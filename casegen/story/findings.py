@@ -858,7 +858,41 @@ def findings(study: Study) -> list[Finding]:
     for f in (throughput_finding(study), cost_finding(study)):
         if f:
             out.append(f)
+    _say_objectives_met(study, out)
     return out
+
+
+def newly_met(study: Study, i: int) -> tuple[str, str] | None:
+    """(baseline verdict, 'pass') when SLO ``i`` is met after the change and was not before, and that is
+    established: the two sides' attainments differ significantly (``attainment_change``), or — judged by the
+    tools' printed percentiles, where no test is possible — the verdicts differ. Else None."""
+    sb, so = study.slos.get("baseline"), study.slos.get("optimized")
+    if sb is None or so is None or not sb.available or not so.available:
+        return None
+    rb, ro = sb.results[i], so.results[i]
+    vb = rb.verdict.status if rb.verdict else None
+    vo = ro.verdict.status if ro.verdict else None
+    if vo != "pass" or vb in (None, "pass") or attainment_change(study, rb, ro)[0] != "better":
+        return None
+    return vb, vo
+
+
+def _say_objectives_met(study: Study, fs: list[Finding]) -> None:
+    """A statistic whose objective is newly met says so in its own words (issue 23: a verdict change to pass is
+    said, not left to the SLO table): '…; now within its 450 ms objective (verdict fail → pass)'."""
+    by = _by_key(fs)
+    for i, s in enumerate(study.case.slos):
+        met = newly_met(study, i)
+        f = by.get(f"latency:{s.metric}:{registry.stat_key(s.percentile)}")
+        if met is None or f is None:
+            continue
+        printed = any(study.slos[side].results[i].basis == "printed" for side in SIDES)
+        words = (f"now within its {fmt_ms_limit(s.threshold_ms)} objective (verdict {met[0]} → {met[1]}"
+                 + (", by the tools' printed values)" if printed else ")"))
+        f.claim = f.claim.rstrip(".") + f"; {words}."
+        head, _, rest = f.detail.partition("; ")  # after the values, before the interval or its † note
+        f.detail = "; ".join(x for x in (head, words, rest) if x)
+        f.evidence.note = "; ".join(x for x in (f.evidence.note, f"objective newly met: {met[0]} → {met[1]}") if x)
 
 
 # ----------------------------------------------------------------------------- page 1
@@ -932,12 +966,23 @@ def select_page1(study: Study, fs: list[Finding]) -> Page1:
     named = [(s.metric, registry.stat_key(s.percentile)) for s in study.case.slos]
     if not named:
         named = [("ttft", "p99"), ("tpot", "p50")] if "latency:ttft:p99" in by else [("e2e", "p99"), ("e2e", "p50")]
+    # the most important established fact leads (issue 23): an objective newly met, then a change with an
+    # interval that excludes 0, then the rest (a point value, a change not detected) — in the objectives' order
+    # within each
+    met = {(s.metric, registry.stat_key(s.percentile)) for i, s in enumerate(study.case.slos)
+           if newly_met(study, i) is not None}
+    heads = []
     for metric, stat in named:
-        if len(chosen) >= MAX_CARDS - (0 if by.get("cost") is None else 1):
-            break
         f = headline_latency(study, by, metric, stat if stat in registry.STATISTICS else None)
         if f is not None and f.strength == "point_only" and study.sweeps:
             continue  # a sweep's single shared point without an interval is not a headline (rule 5)
+        if f is not None:
+            heads.append(f)
+    rank = {f.key: (0 if (f.evidence.metric, f.evidence.stat) in met else
+                    1 if f.strength == "significant" else 2) for f in heads}
+    for f in sorted(heads, key=lambda f: rank[f.key]):
+        if len(chosen) >= MAX_CARDS - (0 if by.get("cost") is None else 1):
+            break
         add(f)
     # rule 3: then throughput (when it measures capacity), then cost
     thr = next((f for f in fs if f.kind == "throughput" and f.verdict != "na"), None)
@@ -982,7 +1027,9 @@ def hero_statistics(study: Study, chosen: list[Finding]) -> list[str]:
         key = f"{s.metric}:{stat}"
         if key not in out:
             out.append(key)
-    return out
+    # in the cards' order (the lead first), objectives without a card after them
+    order = [f.evidence.metric for f in chosen if f.kind == "latency"]
+    return sorted(out, key=lambda k: order.index(k.split(":", 1)[0]) if k.split(":", 1)[0] in order else len(order))
 
 
 def major_caveats(study: Study) -> list[str]:
