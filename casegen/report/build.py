@@ -6,6 +6,7 @@ Data flows one way: Study (computed figures) → findings → page-1 selection �
 from __future__ import annotations
 
 from casegen import __version__
+from casegen.analysis.checks import Threat
 from casegen.analysis.quality import one_line as quality_one_line
 from casegen.analysis.study import SIDES, Study, _clean, step_study, summary_dict
 from casegen.formatting import fmt_months_bound, opposite_bound
@@ -24,10 +25,9 @@ from casegen.report.setup import (
     TradeOffText,
     WorkloadText,
 )
-from casegen.analysis.checks import Threat
 from casegen.story import cheapwin as cheapwin_story
-from casegen.story import threats as threat_story
 from casegen.story import segments as segments_story
+from casegen.story import threats as threat_story
 from casegen.story import time_split
 from casegen.story.findings import (
     attach_step_findings,
