@@ -235,7 +235,8 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
                            and abs(mo_tok.mean - mb_tok.mean) / mb_tok.mean > 2 * LENGTH_TOL)
             row(f"{kind.capitalize()} tokens (mean)", f"{mb_tok.mean:,.0f}" if mb_tok else None,
                 f"{mo_tok.mean:,.0f}" if mo_tok else None, differs,
-                "summary only: means compared (> 10% apart counts), no distribution test")
+                f"summary statistics only: the means are compared (more than {2 * LENGTH_TOL:.0%} apart would count "
+                "as different); the lengths' spread is not known")
             if differs and mb_tok and mo_tok:
                 key, what = (("input-differs", "prompts") if kind == "input" else ("output-differs", "output lengths"))
                 T.append(Threat(key, "major", f"The two sides had different {what}",

@@ -329,7 +329,7 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
         notes.append("the file has no send times, so the load each request met is unknown: queue wait and prefill "
                      "are not separable, and the prefill fit runs over every request")
     elif use is not None:
-        notes.append("too few requests of this run were sent at light load (at most one other in flight) to fit "
+        notes.append("too few requests were sent at light load (at most one other in flight) to fit "
                      "prefill alone: queue wait and prefill are not separable")
     else:
         notes.append("too few requests with start times for a prefill fit: queue wait and prefill are not separable")

@@ -50,8 +50,8 @@ def run_sentences(t: Any) -> list[str]:
         rng = (f"{p.confidence:.0%} interval {iv[0]:,.0f}–" + (f"{iv[1]:,.0f}" if iv[1] is not None else "∞")
                if iv[0] is not None else "no interval")
         where = (f"over the {p.n:,} requests sent at light load (at most one other in flight)" if p.light_load else
-                 f"over the {p.n:,} requests sent with the fewest others in flight (at most {p.max_in_flight}: more "
-                 "than light load's one, so some queue wait may be in it)"
+                 f"over the {p.n:,} requests sent with the fewest others in flight (at most {p.max_in_flight}; light "
+                 "load would be at most one, so some queue wait may be in the fit)"
                  if p.max_in_flight is not None else f"over all {p.n:,} requests (the load each one met is unknown)")
         source = "" if p.source == "this run" else f", from {p.source}"
         s.append(f"Prefill rate {p.tokens_per_s:,.0f} prompt tokens/s ({rng}), from a straight line of TTFT against "

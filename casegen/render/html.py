@@ -817,7 +817,7 @@ def _sweep_view(report: Report, drawn: dict[str, Any]) -> dict[str, Any] | None:
             else:
                 cells.append({"rps": fmt_sig3(p.achieved_requests_per_s) if p.achieved_requests_per_s is not None else "—",
                               # an uncertified miss says "over": the capacity is placed by it
-                              "status": (f"{p.slo_status} (over the limit)" if p.slo_status == "inconclusive"
+                              "status": (f"{p.slo_status} (over)" if p.slo_status == "inconclusive"
                                          and p.slo_measured == "over" else p.slo_status or "na")})
         label = fmt_load(load, b.load_kind)  # "concurrency 8", "rate 43.3 req/s": one style (formatting.fmt_load)
         rows.append({"load": label, "cells": cells,

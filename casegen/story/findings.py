@@ -126,7 +126,8 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
     tested = sum(1 for row in study.delta_cis.values() for c in row.values()
                  if c.family == "primary" and c.supported and c.p_adjusted is not None)
     f = delta_finding(metric, stat, d, ci, primary, study.case.analysis.confidence, operating_point(study),
-                      _n(study, "baseline", metric), _n(study, "optimized", metric), tested or None)
+                      _n(study, "baseline", metric), _n(study, "optimized", metric), tested or None,
+                      objective_met_words(study, metric, stat))
     if not f.evidence.supported:
         f.evidence.note = unsupported_reason(study, metric, stat)
     return f
@@ -134,9 +135,10 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
 
 def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[str, str]], conf: float,
                   op: str = "", n_base: int | None = None, n_opt: int | None = None,
-                  family_size: int | None = None) -> Finding:
+                  family_size: int | None = None, met: str = "") -> Finding:
     """The finding for one latency statistic's change ``d`` (metrics.Delta) with its interval ``ci``
-    (stats.DeltaCI or None): the same wording in the report and in ``casegen compare``."""
+    (stats.DeltaCI or None): the same wording in the report and in ``casegen compare``. ``met``: that the
+    statistic's objective is newly met, in words (``objective_met_words``), said right after the values."""
     ok = bool(ci is not None and ci.supported)
     family = ci.family if ci is not None else ("primary" if (metric, stat) in primary else "exploratory")
     significant = bool(ok and ci.significant)
@@ -165,17 +167,17 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
         # above it, a statistic needs enough *effective* (independent) requests
         small = [n for n in (n_base, n_opt) if n is not None and n < MIN_REQUESTS]
         few = (f"fewer than {MIN_REQUESTS} requests" if small else "too few independent requests")
-        detail = f"{values}; † point value only: " + ("summary-only data, no interval" if ci is None
-                                                        else f"{few} for an interval")
-        claim = (f"{title}: {values} ({change}), a point value without an interval ("
+        detail = f"{values}; " + (f"{met}; " if met else "") + "† point value only: " + (
+            "summary-only data, no interval" if ci is None else f"{few} for an interval")
+        claim = (f"{title}: {values} ({change}), " + (f"{met}, " if met else "") + "a point value without an interval ("
                  + ("summary-only data" if ci is None else few) + ").")
     elif significant:
         strength = "significant" if family == "primary" else "exploratory"
         value, verdict = change, d.verdict
-        detail = f"{values}; {ci_text}" + ("" if family == "primary" else "; exploratory")
+        detail = f"{values}; " + (f"{met}; " if met else "") + ci_text + ("" if family == "primary" else "; exploratory")
         word = "fell" if d.abs < 0 else "rose"
         claim = (f"{title} {word} {abs(d.pct):.0f}% ({values}, {ci_text})" if d.pct is not None
-                 else f"{title} {word} by {fmt_ms(abs(d.abs))} ({values}, {ci_text})")
+                 else f"{title} {word} by {fmt_ms(abs(d.abs))} ({values}, {ci_text})") + (f", {met}" if met else "")
         claim += "." if family == "primary" else " — exploratory: not corrected for multiple comparisons."
     else:
         strength = "not_significant"
@@ -858,7 +860,6 @@ def findings(study: Study) -> list[Finding]:
     for f in (throughput_finding(study), cost_finding(study)):
         if f:
             out.append(f)
-    _say_objectives_met(study, out)
     return out
 
 
@@ -877,22 +878,20 @@ def newly_met(study: Study, i: int) -> tuple[str, str] | None:
     return vb, vo
 
 
-def _say_objectives_met(study: Study, fs: list[Finding]) -> None:
-    """A statistic whose objective is newly met says so in its own words (issue 23: a verdict change to pass is
-    said, not left to the SLO table): '…; now within its 450 ms objective (verdict fail → pass)'."""
-    by = _by_key(fs)
+def objective_met_words(study: Study, metric: str, stat: str) -> str:
+    """'now within its 450 ms objective (verdict fail → pass)' when the objective naming this statistic is newly met
+    (``newly_met``), else '' (issue 23: a verdict change to pass is said where the statistic is, not left to the
+    SLO table)."""
     for i, s in enumerate(study.case.slos):
+        if s.metric != metric or registry.stat_key(s.percentile) != stat:
+            continue
         met = newly_met(study, i)
-        f = by.get(f"latency:{s.metric}:{registry.stat_key(s.percentile)}")
-        if met is None or f is None:
+        if met is None:
             continue
         printed = any(study.slos[side].results[i].basis == "printed" for side in SIDES)
-        words = (f"now within its {fmt_ms_limit(s.threshold_ms)} objective (verdict {met[0]} → {met[1]}"
-                 + (", by the tools' printed values)" if printed else ")"))
-        f.claim = f.claim.rstrip(".") + f"; {words}."
-        head, _, rest = f.detail.partition("; ")  # after the values, before the interval or its † note
-        f.detail = "; ".join(x for x in (head, words, rest) if x)
-        f.evidence.note = "; ".join(x for x in (f.evidence.note, f"objective newly met: {met[0]} → {met[1]}") if x)
+        return (f"now within its {fmt_ms_limit(s.threshold_ms)} objective (verdict {met[0]} → {met[1]}"
+                + (", by the tools' printed values)" if printed else ")"))
+    return ""
 
 
 # ----------------------------------------------------------------------------- page 1
