@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from casegen.story.threats import threat_reason
+from casegen.story.threats import group_reasons, threat_reason
 
 
 def request_counts(requests: dict[str, Any]) -> str:
@@ -78,6 +78,10 @@ def validate_json(study: Any) -> dict[str, Any]:
                                           "reason": threat_reason(t), "fix": t.fix, "acknowledged": accepted.get(t.key)})
         if t.side and t.side not in item["sides"]:
             item["sides"].append(t.side)
+    for key, item in threats.items():  # a threat worded from its figures: one reason for every side, as the report
+        worded = group_reasons([t for t in study.threats if t.key == key], study.label)
+        if worded:
+            item["reason"] = worded[0][0]
     open_keys = [k for k in threats if k not in accepted]
     return {"case": study.case.file, "valid": True, "strict_passes": not open_keys, "open_threats": open_keys,
             "runs": sides, "threats": list(threats.values()), "notes": list(study.notes),
