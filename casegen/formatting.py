@@ -357,12 +357,12 @@ def fmt_load(v: float | None, kind: str, short: bool = False) -> str:
 
 def fmt_independent(n_eff: float) -> str:
     """How many independent requests dependent ones are worth, in words that follow "are worth": '37
-    independent requests', 'a single independent request', 'less than a single independent request' (never
+    independent requests', 'a single independent request', 'less than one independent request' (never
     '0 independent requests')."""
     if _missing(n_eff):
         return "an unknown number of independent requests"
     if n_eff < 0.5:
-        return "less than a single independent request"
+        return "less than one independent request"
     n = max(1, round(n_eff))
     return "a single independent request" if n == 1 else f"{n:,} independent requests"
 

@@ -471,11 +471,10 @@ def dependence_threats(side: str, intervals: Any) -> list[Threat]:
     name = METRIC_LABELS.get(metric, metric)
     low = name if name[:2].isupper() else name[:1].lower() + name[1:]
     return [Threat("autocorrelated", "minor", "Neighbouring requests are alike",
-                   f"{METRIC_LABELS.get(metric, metric)} of consecutive requests is correlated (correlation "
-                   f"{dep.lag1:.2f} between each request and the next, in send order): queues and batches make "
-                   f"neighbours alike, so for an average of {low} the {dep.n:,} requests are worth "
-                   f"{'about ' if dep.n_eff >= 1.5 else ''}{fmt_independent(dep.n_eff)}. casegen widens intervals "
-                   "accordingly (appendix A) and withholds those it cannot support",
+                   f"{name} of consecutive requests is correlated ({dep.lag1:.2f} between each request and the next, "
+                   f"in send order): queues and batches make neighbours alike, so for an average of {low} the "
+                   f"{dep.n:,} requests are worth {'about ' if dep.n_eff >= 1.5 else ''}{fmt_independent(dep.n_eff)}. "
+                   "casegen widens intervals for it (appendix A)",
                    "run longer (more requests) at a steady load, or repeat the run", side)]
 
 

@@ -582,15 +582,19 @@ def _sweep_workload(report: Report) -> list[str]:
     assert report.sweep is not None
     sides = [report.sweep.sides[s] for s in ("baseline", "optimized") if s in report.sweep.sides]
 
-    def loads(sd: Any) -> str:
-        vals = [math.inf if p.load == "inf" else p.load for p in sd.points if p.load is not None]
-        if sd.load_kind == "rate":
-            return "rate " + _and([fmt_load(v, "rate", short=True) for v in vals]) + " req/s"
-        return "concurrency " + _and([fmt_load(v, "concurrency", short=True)[1:] for v in vals])
+    def loads(vals: list[float], kind: str) -> str:
+        vals = sorted(set(vals))
+        num = [fmt_load(v, kind, short=True).removeprefix("c") for v in vals]
+        # a long sweep by its range: 'rate 1–255 req/s', not thirteen numbers on a one-line summary
+        said = _and(num) if len(num) <= 4 else f"{num[0]}–{num[-1]}"
+        return f"rate {said} req/s" if kind == "rate" else f"concurrency {said}"
 
-    texts = [loads(sd) for sd in sides]
-    labels = [report.labels.baseline, report.labels.optimized]
-    parts = [texts[0] if len(set(texts)) == 1 else "; ".join(f"{lab} {t}" for lab, t in zip(labels, texts))]
+    def values(sd: Any) -> list[float]:
+        return [math.inf if p.load == "inf" else float(p.load) for p in sd.points if p.load is not None]
+
+    kind = sides[0].load_kind
+    texts = [loads(values(sd), kind) for sd in sides]
+    parts = [texts[0] if len(set(texts)) == 1 else loads([v for sd in sides for v in values(sd)], kind)]
     counts = [p.requests for sd in sides for p in sd.points]
     npoints = [len(sd.points) for sd in sides]
     if counts and all(c for c in counts):

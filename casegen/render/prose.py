@@ -231,13 +231,16 @@ def intervals_method(method: str, confidence: str, resamples: str, summary_only:
             "order-statistic intervals on the effective number of independent requests; for means, a block bootstrap "
             f"in send order; for inter-chunk gaps, whole requests as the unit; for a change, {resamples} seeded draws "
             "per side. The statistics the objectives name, and the medians, are tested together as one corrected family; "
-            "other changes are marked exploratory and may be chance. Changes compared segment by segment (by prompt "
-            "length, output length or load) get intervals widened for the number of segments compared (a Bonferroni "
-            "correction: with k segments, each at 1 − 5%/k). A change whose interval includes zero is \"no significant "
-            "change\"; † marks a point value with too few independent requests for an interval. Same workload on both "
-            "sides: token lengths are compared with a two-sample Kolmogorov–Smirnov test (whose D is the largest gap, at "
-            "any length, between the shares of requests up to that length) and the means with an equivalence test "
-            "(two one-sided tests: the same when the 90% interval of the difference lies within the margin).")
+            "other changes are marked exploratory and may be chance. Segment-by-segment comparisons are widened for "
+            "the number of segments k (Bonferroni: each at 1 − 5%/k). A change whose interval includes zero is \"no "
+            "significant change\"; † marks a point value with too few independent requests for an interval.")
+
+
+def workload_method() -> str:
+    """How "Same workload on both sides?" compares token lengths (appendix A; the table says it in plain words)."""
+    return ("Token lengths are compared with a two-sample Kolmogorov–Smirnov test (its D is the largest gap, at any "
+            "length, between the two sides' shares of requests up to that length) and their means with an equivalence "
+            "test (two one-sided tests: the same when the 90% interval of the difference lies within the margin).")
 
 
 def verdict_method(confidence: str) -> str:
