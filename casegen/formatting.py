@@ -356,14 +356,15 @@ def fmt_load(v: float | None, kind: str, short: bool = False) -> str:
 
 
 def fmt_independent(n_eff: float) -> str:
-    """How many independent requests dependent ones are worth, in words: '37 independent ones', 'a
-    single independent one', 'less than one independent one' (never '0 independent ones')."""
+    """How many independent requests dependent ones are worth, in words that follow "are worth": '37
+    independent requests', 'a single independent request', 'less than one independent request' (never
+    '0 independent requests')."""
     if _missing(n_eff):
-        return "an unknown number of independent ones"
+        return "an unknown number of independent requests"
     if n_eff < 0.5:
-        return "less than one independent one"
+        return "less than one independent request"
     n = max(1, round(n_eff))
-    return "a single independent one" if n == 1 else f"{n:,} independent ones"
+    return "a single independent request" if n == 1 else f"{n:,} independent requests"
 
 
 def fmt_rps(v: float | None) -> str:

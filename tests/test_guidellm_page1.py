@@ -51,7 +51,10 @@ def test_guidellm_08_pair_page1_follows_the_rules(tmp_path):
     assert "fewer than 50 requests" in by[first.finding].claim
     # the threat says the same rule with the same numbers
     t = next(t for t in study.threats if t.key == "too-few-requests")
-    assert f"{n} requests: below 50" in t.reason
+    assert t.too_few is not None and any(s.few and s.counted == n and s.needed == 50 for _m, s in t.too_few.shortfalls)
+    from casegen.story.threats import threat_reason
+
+    assert f"has {n} requests, fewer than 50" in threat_reason(t, "Baseline")
     # rule 3: at most three cards; the operating point is said once in "In short"
     assert len(r.page1.cards) <= 3
     assert r.page1.in_short.count("fixed concurrency 8") == 1, r.page1.in_short

@@ -15,7 +15,21 @@ The rules:
 * ``empty-rows`` — no Method row of dashes on both sides ("Model — —");
 * ``speculation`` — no guessed cause the data cannot show ("prefill scheduled into the running batch");
 * ``queue-wait`` — queue wait is defined only where a side computed it;
-* ``said-once`` — the one-pager states the saving once; a data note both sides share is said once.
+* ``said-once`` — the one-pager states the saving once; a data note both sides share is said once;
+* ``counts-named`` — an effective count ("are worth 52 independent requests") says what it counts: the p99
+  interval's ("weighed for that percentile alone"), an objective's ("in counting requests over the limit") or an
+  average's ("for an average of …") — never a bare "counts as 72" beside "count as 52";
+* ``rule-words`` — the interval rule is worded from its figures, never its record ("p99 needs ≥ 368 effective
+  samples, this run has 240 (80% lower bound of an estimate)");
+* ``newly-met`` — an objective met after the change and not before is said in words ("now within its 450 ms
+  objective"), and page 1 leads with it, not with a point value that did not move (a sweep's page 1 is its
+  capacity at SLO instead);
+* ``sweep-requests`` — a sweep's requests are per load point, never "24 requests per side";
+* ``jargon`` — no Kolmogorov–Smirnov, MLPerf, early stopping, variance factor or Bonferroni on a reader page (the
+  appendix names and explains them);
+* ``stutter`` — no heading said again as its sentence's first word ("Bottleneck — decode-bound"), no cryptic
+  "(≤ 3 others in flight, not light load)", no "less than one independent one";
+* ``file-paths`` — no source file path (``tools/testserver.py``) in reader text outside the appendix.
 """
 
 from __future__ import annotations
@@ -236,10 +250,94 @@ def rule_said_once(b: Built, output: str, text: str) -> list[str]:
     return out
 
 
+#: what an effective count may count, named just before it (issue 23: three different counts, each said as such)
+_COUNTED_FOR = ("weighed for that percentile alone", "in counting requests over the limit", "for an average of",
+                "the gaps are worth")
+_WORTH = re.compile(r"\b(?:are worth|counts? as|weigh as much as)\s+(?:about\s+)?(?:less than|a single|[\d,]+\b)")
+
+
+def rule_counts_named(b: Built, output: str, text: str) -> list[str]:
+    out = []
+    flat = " ".join(text.split())
+    for m in _WORTH.finditer(flat):
+        before = flat[max(0, m.start() - 260):m.start()].lower()
+        if not any(k in before for k in _COUNTED_FOR):
+            out.append(f"an effective count that does not say what it counts: {flat[max(0, m.start() - 60):m.end() + 20]!r}")
+    return out
+
+
+def rule_rule_words(b: Built, output: str, text: str) -> list[str]:
+    return [f"the interval rule's record in reader text: {w!r}" for w in
+            ("effective samples", "80% lower bound of an estimate", "needs the worth of") if w in text]
+
+
+def _newly_met(summary: dict) -> list[dict]:
+    """The objectives met after the change and not before (the SLO finding says the change is established)."""
+    out = []
+    objs = {side: (summary.get("slo_results", {}).get(side) or {}).get("objectives") or [] for side in ("baseline", "optimized")}
+    for f in summary["findings"]:
+        if f["kind"] != "slo" or f["verdict"] != "better":
+            continue
+        i = int(f["key"].split(":")[1])
+        if i < len(objs["baseline"]) and i < len(objs["optimized"]) and objs["optimized"][i]["verdict"] == "pass" \
+                and objs["baseline"][i]["verdict"] != "pass":
+            out.append(objs["optimized"][i])
+    return out
+
+
+def rule_newly_met(b: Built, output: str, text: str) -> list[str]:
+    # a sweep's page 1 is its capacity at SLO: what the objectives allow, over every load (lead's rule 1)
+    met = [] if b.summary.get("sweep") else _newly_met(b.summary)
+    if not met:
+        return []
+    out = [] if "now within its" in " ".join(text.split()) else ["an objective newly met is not said in words"]
+    if output == "summary.json":
+        lat = [c for c in b.summary["page1"]["cards"] if c["finding"].startswith("latency:")]
+        keys = {f"latency:{o['metric']}:p{o['percentile']:g}" for o in met}
+        if lat and keys & {c["finding"] for c in lat} and lat[0]["finding"] not in keys:
+            out.append(f"page 1 leads with {lat[0]['finding']}, not the objective newly met ({sorted(keys)})")
+    return out
+
+
+def rule_sweep_requests(b: Built, output: str, text: str) -> list[str]:
+    if not b.summary.get("sweep"):
+        return []
+    return [f"a sweep's requests said per side: {m!r}" for m in re.findall(r"[\d,]+ requests per side", text)]
+
+
+def _reader_pages(text: str) -> str:
+    """The text before the appendix (the appendix may name a method, explained)."""
+    cut = [i for i in (text.find("A. Metric definitions"), text.find("### A. Metric definitions")) if i >= 0]
+    return text[:min(cut)] if cut else text
+
+
+def rule_jargon(b: Built, output: str, text: str) -> list[str]:
+    body = _reader_pages(text)
+    return [f"statistical name on a reader page: {w!r}" for w in
+            ("Kolmogorov", "MLPerf", "early stopping", "early-stopping", "variance factor", "Bonferroni") if w in body]
+
+
+def rule_stutter(b: Built, output: str, text: str) -> list[str]:
+    flat = " ".join(text.split())
+    return [f"{w!r}" for w in ("Bottleneck — ", "not light load", "less than one independent one",
+                               "carry about as much information as") if w in flat]
+
+
+_PATH = re.compile(r"(?<![\w/.-])(?:[\w.-]+/)+[\w.-]+\.(?:py|sh)\b")
+
+
+def rule_file_paths(b: Built, output: str, text: str) -> list[str]:
+    body = re.sub(r"(?s)```.*?```", " ", _reader_pages(text))
+    return [f"a source file path in reader text: {p!r}" for p in sorted(set(_PATH.findall(body)))]
+
+
 RULES: dict[str, Callable[[Built, str, str], list[str]]] = {
     "result": rule_result, "ci-shown": rule_ci_shown, "dagger-legend": rule_dagger_legend,
     "machine-words": rule_machine_words, "raw-keys": rule_raw_keys, "empty-rows": rule_empty_rows,
-    "speculation": rule_speculation, "queue-wait": rule_queue_wait, "said-once": rule_said_once}
+    "speculation": rule_speculation, "queue-wait": rule_queue_wait, "said-once": rule_said_once,
+    "counts-named": rule_counts_named, "rule-words": rule_rule_words, "newly-met": rule_newly_met,
+    "sweep-requests": rule_sweep_requests, "jargon": rule_jargon, "stutter": rule_stutter,
+    "file-paths": rule_file_paths}
 OUTPUTS = ("html", "pdf", "md", "onepager-html", "onepager-pdf", "summary.json")
 CASES = EXAMPLES + ["aiperf-sweep", "aiperf-summary", "aiperf-summary-cpu"]
 
@@ -276,11 +374,46 @@ def test_each_rule_sees_its_defect():
         "empty-rows": "| **Model** | — | — |",
         "speculation": "single stalls (one possible cause: a new request's prefill scheduled into the running batch)",
         "queue-wait": "Queue wait = TTFT minus what the light-load fit predicts",
+        # the last review's quotes (issue 23, round 9)
+        "counts-named": "a p99 interval needs the worth of ≥ 736 independent requests; neighbouring requests are "
+                        "alike, so this run counts as 72 for TTFT; 2 for TPOT (a cautious estimate)\n"
+                        "neighbouring requests are alike, so for this verdict the 100 count as 52 independent ones "
+                        "(variance factor 1.9)",
+        "rule-words": "Full prompt: no p99 interval (†, point value only) — TTFT: p99 needs ≥ 368 effective samples, "
+                      "this run has 240; TPOT: p99 needs ≥ 736 effective samples, this run has 12 (80% lower bound of "
+                      "an estimate)",
+        "jargon": "same: distributions compared (Kolmogorov–Smirnov D = 0.000, p = 1)\n**Pass** means the percentile "
+                  "is within the threshold with 99% confidence (MLPerf LoadGen's early-stopping rule)",
+        "stutter": "### Bottleneck\n\nBottleneck — decode-bound: decode is 97% of end-to-end time; fitted robustly over "
+                   "the 236 least-loaded requests (≤ 3 others in flight, not light load)",
+        "file-paths": "| Serving stack | tools/testserver.py --profile baseline (OpenAI-compatible, streaming) |",
     }
     for name, text in cases.items():
         assert RULES[name](summary_only, "md", text), name
     assert rule_said_once(summary_only, "onepager-html", "Saves $60 a month†; no one-time cost.\nSaves $60 a month†.")
     assert rule_said_once(summary_only, "summary.json", "")
+    assert rule_stutter(summary_only, "md", "the 24 count as less than one independent one")
+    sweep = Built("sweep", {"sweep": {"sides": {}}, "findings": []}, {}, [])
+    assert rule_sweep_requests(sweep, "onepager-html", "Workload: max concurrency 8; 24 requests per side; mean 128")
+    assert not rule_sweep_requests(sweep, "onepager-html", "concurrency 1, 4 and 8; 24 requests per load point, 3 load "
+                                                           "points a side")
+    # the summary-only AIPerf case as the last review saw it: E2E p50 fail → pass, page 1 led by TTFT p99 −0.1%†
+    obj = lambda m, p, v: {"metric": m, "percentile": p, "verdict": v}  # noqa: E731
+    met = Built("met", {"findings": [{"kind": "slo", "key": "slo:0", "verdict": "same"},
+                                     {"kind": "slo", "key": "slo:1", "verdict": "better"}],
+                        "slo_results": {"baseline": {"objectives": [obj("ttft", 99.0, "fail"), obj("e2e", 50.0, "fail")]},
+                                        "optimized": {"objectives": [obj("ttft", 99.0, "fail"), obj("e2e", 50.0, "pass")]}},
+                        "page1": {"cards": [{"finding": "latency:ttft:p99"}, {"finding": "latency:e2e:p50"},
+                                            {"finding": "cost"}]}}, {}, [])
+    old = ("TTFT p99: 72.8 ms → 72.7 ms (−0.1%), a point value without an interval (summary-only data); end-to-end "
+           "latency p50: 578 ms → 357 ms (−38%), a point value without an interval (summary-only data).")
+    assert rule_newly_met(met, "md", old) and len(rule_newly_met(met, "summary.json", old + " now within its")) == 1
+    # and passes the words that replace them
+    assert not rule_counts_named(summary_only, "md", "Weighed for that percentile alone (cautiously), BF16's 100 requests "
+                                 "count as 72 of the 736 needed for TTFT; so in counting requests over the limit these "
+                                 "100 are worth 52 independent requests; so for an average of decode time the 100 "
+                                 "requests are worth about 4 independent requests")
+    assert not rule_jargon(summary_only, "md", "ok\n### A. Metric definitions\n- a Bonferroni correction; MLPerf")
     # and passes the words that replace them
     assert not rule_result(summary_only, "md", "TTFT p99 −0.1%† (72.8 ms → 72.7 ms); +10%, 100% and 0% of input cached")
     assert not rule_raw_keys(summary_only, "md", "C. How the inputs were read\n- AIPerf's 'time_to_first_token' is "

@@ -11,6 +11,7 @@ import numpy as np
 
 from casegen.analysis import checks, stats, uncertainty
 from casegen.analysis.uncertainty import MetricSeries, series_stats
+from casegen.story.threats import threat_reason
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -51,6 +52,8 @@ def _intervals(x: np.ndarray, confidence: float = 0.95):
                             np.random.default_rng(0))
     return types.SimpleNamespace(supported={"ttft": {s: r.supported for s, r in res.items()}},
                                  reasons={"ttft": {s: r.reason for s, r in res.items() if r.reason}},
+                                 shortfalls={"ttft": {s: r.shortfall for s, r in res.items() if r.shortfall}},
+                                 n={"ttft": x.size},
                                  dependence={"ttft": dep}, confidence=confidence,
                                  intervals={"ttft": {s: r.interval for s, r in res.items()}})
 
@@ -86,12 +89,14 @@ def test_threat_fires_exactly_when_p99_is_withheld_and_quotes_the_rule():
         if withheld:
             (t,) = threats
             assert t.key == "too-few-requests" and t.title == "Too few requests for p99"
-            # the rule's own figures (need, and what this run counts as), said once in plain words
-            m = checks._NEEDS.fullmatch(iv.reasons["ttft"]["p99"])
-            assert m is not None, iv.reasons["ttft"]["p99"]
-            assert f"needs the worth of ≥ {m.group(1)} independent requests" in t.reason, t.reason
-            assert f"counts as {m.group(3)} for TTFT" in t.reason, t.reason
+            # the rule's own figures (need, and what this run counts as) as data, worded by the story once
+            ((metric, short),) = t.too_few.shortfalls
+            assert metric == "ttft" and short.reason == iv.reasons["ttft"]["p99"]  # the record in summary.json
+            said = threat_reason(t)
+            assert f"needs the weight of {short.needed:,} independent requests" in said, said
+            assert f"count as {round(short.counted):,} of the {short.needed:,} needed for TTFT" in said, said
+            assert ("cautiously" in said) is short.cautious and "worth" not in said
             assert "368" in t.fix and "736" in t.fix
     assert "≥ 736 effective samples" in dependent.reasons["ttft"]["p99"]
     # the old rule (raw request count ≥ 368) would have passed this run: the threat now agrees with †
-    assert "368 requests" not in checks.small_sample_threats("baseline", dependent)[0].reason
+    assert "368 requests" not in threat_reason(checks.small_sample_threats("baseline", dependent)[0])

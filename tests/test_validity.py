@@ -206,7 +206,10 @@ def test_too_few_requests_is_said_once_in_plain_words():
     from casegen.case.model import load_case
 
     case, cd = load_case(Path(__file__).resolve().parent.parent / "cases" / "h100-llama31-8b-fp8")
+    from casegen.story.threats import threat_reason
+
     t = next(t for t in analyze(case, cd).threats if t.key == "too-few-requests" and t.side == "baseline")
-    assert t.reason.count("needs the worth of ≥ 736 independent requests") == 1, t.reason
-    assert "this run counts as 72 for TTFT; 2 for TPOT, end-to-end latency" in t.reason, t.reason
-    assert "80% lower bound" not in t.reason and "effective samples" not in t.reason
+    said = threat_reason(t, "BF16")
+    assert said.count("needs the weight of 736 independent requests") == 1, said
+    assert "BF16's 100 requests count as 72 of the 736 needed for TTFT and 2 of 736 for TPOT" in said, said
+    assert "80% lower bound" not in said and "effective samples" not in said

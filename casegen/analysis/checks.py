@@ -27,6 +27,21 @@ EQUIVALENCE_MARGIN = 0.05  # default TOST margin for "same token lengths" (analy
 
 
 @dataclass(frozen=True)
+class TooFew:
+    """The "Too few requests for p99" threat as figures (the story words them, ``casegen.story.threats``):
+    the statistic, what its interval needs (independent requests; requests alike in send order), the run's
+    requests and, per metric withheld, the interval rule's :class:`~casegen.analysis.uncertainty.Shortfall`
+    — or, where something else withholds it (a saturated run, …), that reason."""
+
+    stat: str
+    needed: int
+    needed_dependent: int
+    requests: int | None
+    shortfalls: tuple[tuple[str, Any], ...] = ()  # (metric, Shortfall)
+    others: tuple[tuple[str, str], ...] = ()  # (metric, reason)
+
+
+@dataclass(frozen=True)
 class Threat:
     key: str
     severity: str  # "major" (comparison validity) or "minor"
@@ -34,6 +49,8 @@ class Threat:
     reason: str
     fix: str
     side: str | None = None  # "baseline", "optimized" or None for both / the comparison
+    #: the figures behind a "Too few requests" threat (its reader text is worded from them)
+    too_few: TooFew | None = None
 
 
 @dataclass
@@ -143,6 +160,16 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _ks_words(d: float, p: float) -> str:
+    """A two-sample Kolmogorov–Smirnov result in reader words (the test is named in appendix A): D is the largest
+    gap, at any length, between the two sides' shares of requests up to that length."""
+    if d == 0:
+        return "identical length distributions"
+    chance = "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+    share = f"{d:.0%}" if d >= 0.01 else f"{d:.1%}"
+    return f"length distributions: the share of requests up to any one length differs by at most {share} ({chance})"
+
+
 def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
                       margin: float = EQUIVALENCE_MARGIN, intended: tuple[str, ...] = (),
                       kind_label: str = "") -> WorkloadComparison:
@@ -182,7 +209,7 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
                 wc.equivalence[kind] = eq
             row(f"{kind.capitalize()} tokens (p50 / p90)",
                 f"{med_b:,.0f} / {np.percentile(xb, 90):,.0f}", f"{med_o:,.0f} / {np.percentile(xo, 90):,.0f}",
-                differs, f"distributions compared (Kolmogorov–Smirnov D = {d:.3f}, p = {p:.3g})"
+                differs, _ks_words(d, p)
                 + (f"; {eq.text()}" if eq is not None else ""),
                 equivalent=None if eq is None else eq.equivalent)
             if not differs and eq is not None and not eq.equivalent:
@@ -194,11 +221,11 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
                                 "requests"))
             if differs and kind == "input":
                 T.append(Threat("input-differs", "major", "The two sides served different prompts",
-                                f"input lengths differ (median {med_b:,.0f} vs {med_o:,.0f} tokens, KS D = {d:.2f}); "
+                                f"input lengths differ (median {med_b:,.0f} vs {med_o:,.0f} tokens; {_ks_words(d, p)}); "
                                 "TTFT depends on prompt length", "replay the same prompts (same dataset and seed) on both sides"))
             if differs and kind == "output":
                 T.append(Threat("output-differs", "major", "The two sides generated different output lengths",
-                                f"output lengths differ (median {med_b:,.0f} vs {med_o:,.0f} tokens, KS D = {d:.2f}); "
+                                f"output lengths differ (median {med_b:,.0f} vs {med_o:,.0f} tokens; {_ks_words(d, p)}); "
                                 "end-to-end latency and requests/s are not comparable, per-token metrics (TPOT, "
                                 "inter-chunk latency) and TTFT still are", "cap or fix output length (max_tokens with ignore_eos) "
                                 "on both sides, or compare per-token metrics"))
@@ -208,7 +235,8 @@ def compare_workloads(base: Run, opt: Run, mb: RunMetrics, mo: RunMetrics,
                            and abs(mo_tok.mean - mb_tok.mean) / mb_tok.mean > 2 * LENGTH_TOL)
             row(f"{kind.capitalize()} tokens (mean)", f"{mb_tok.mean:,.0f}" if mb_tok else None,
                 f"{mo_tok.mean:,.0f}" if mo_tok else None, differs,
-                "summary only: means compared (> 10% apart counts), no distribution test")
+                f"summary statistics only: the means are compared (more than {2 * LENGTH_TOL:.0%} apart would count "
+                "as different); the lengths' spread is not known")
             if differs and mb_tok and mo_tok:
                 key, what = (("input-differs", "prompts") if kind == "input" else ("output-differs", "output lengths"))
                 T.append(Threat(key, "major", f"The two sides had different {what}",
@@ -354,50 +382,28 @@ def realism_checks(side: str, run: Run, m: RunMetrics, *, trimmed: bool) -> list
     return T
 
 
-#: the interval rule's reason (uncertainty.support_rule) when a run counts too few effective samples
-_NEEDS = re.compile(r"p[\d.]+ needs ≥ ([\d,]+) effective (?:samples|requests)( \(requests are autocorrelated in "
-                    r"send order\))?, this run has ([\d,]+)(?: \(\d+% lower bound of an estimate\))?")
-
-
 def small_sample_threats(side: str, intervals: Any, stat: str = "p99") -> list[Threat]:
-    """"Too few requests for p99" exactly when the report withholds a p99 interval (†): the reasons
-    and numbers come from the interval rule itself (``uncertainty.support_rule`` /
-    ``effective_n_needed``), so the threat, the † notes and docs/statistics.md state one rule."""
-    from casegen.analysis.metrics import METRIC_LABELS
+    """"Too few requests for p99" exactly when the report withholds a p99 interval (†): the figures come
+    from the interval rule itself (``uncertainty.support_shortfall`` / ``effective_n_needed``), carried as
+    data (:class:`TooFew`) for the story to word, so the threat, the † notes and docs/statistics.md state
+    one rule."""
     from casegen.analysis.uncertainty import effective_n_needed
 
-    short = [(metric, intervals.reasons.get(metric, {}).get(stat, ""))
-             for metric, row in intervals.supported.items() if row.get(stat) is False]
+    short = [metric for metric, row in intervals.supported.items() if row.get(stat) is False]
     if not short:
         return []
-    by_reason: dict[str, list[str]] = {}
-    for metric, why in short:
-        by_reason.setdefault(why, []).append(METRIC_LABELS.get(metric, metric))
-    reasons = "; ".join(f"{', '.join(labels)}: {why}" for why, labels in by_reason.items())
-    # the usual case said once, in plain words: every reason is the interval rule's count against its need
-    counted = {why: _NEEDS.fullmatch(why) for why in by_reason}
-    needs = {m.group(1) for m in counted.values() if m is not None}
-    if all(counted.values()) and len(needs) == 1:
-        has: dict[str, list[str]] = {}
-        for why, labels in by_reason.items():
-            m = counted[why]
-            assert m is not None
-            has.setdefault(m.group(3), []).extend(labels)
-        def names(labels: list[str]) -> str:
-            low = [x if x[:2].isupper() else x[:1].lower() + x[1:] for x in labels]
-            return low[0] if len(low) == 1 else ", ".join(low[:-1]) + " and " + low[-1]
-        worth = "; ".join(f"{n} for {names(labels)}" for n, labels in has.items())
-        alike = any(m is not None and m.group(2) for m in counted.values())
-        reasons = (f"a {stat} interval needs the worth of ≥ {needs.pop()} independent requests"
-                   + ("; neighbouring requests are alike, so" if alike else ";")
-                   + f" this run counts as {worth} (a cautious estimate)")
+    counted = getattr(intervals, "shortfalls", {})
+    shortfalls = tuple((m, counted[m][stat]) for m in short if stat in counted.get(m, {}))
+    others = tuple((m, intervals.reasons.get(m, {}).get(stat, "")) for m in short if stat not in counted.get(m, {}))
+    per_request = [n for m, n in getattr(intervals, "n", {}).items() if m != "itl"]
     conf = intervals.confidence
     need, need_dep = effective_n_needed(stat, confidence=conf), effective_n_needed(stat, True, conf)
+    facts = TooFew(stat, need, need_dep, max(per_request) if per_request else None, shortfalls, others)
     return [Threat("too-few-requests", "minor", f"Too few requests for {stat}",
-                   f"no {stat} interval (†, point value only) — {reasons}",
+                   f"no {stat} interval (†, point value only)",
                    f"run more requests at a steady load: {stat} needs ≥ {need:,} effective samples, "
                    f"≥ {need_dep:,} when neighbouring requests are alike",
-                   side)]
+                   side, facts)]
 
 
 def untested_worse_threats(segments: Any, optimized_label: str) -> list[Threat]:
@@ -462,18 +468,14 @@ def dependence_threats(side: str, intervals: Any) -> list[Threat]:
     if worst is None:
         return []
     metric, dep = worst
+    name = METRIC_LABELS.get(metric, metric)
+    low = name if name[:2].isupper() else name[:1].lower() + name[1:]
     return [Threat("autocorrelated", "minor", "Neighbouring requests are alike",
-                   f"{METRIC_LABELS.get(metric, metric)} of consecutive requests is correlated (correlation "
-                   f"{dep.lag1:.2f} between each request and the next, in send order): queues and batches make "
-                   f"neighbours alike, so the {dep.n:,} requests carry about as much information as "
-                   f"{_independent(dep.n_eff)}. casegen widens intervals accordingly (appendix A) and withholds "
-                   "those it cannot support",
+                   f"{name} of consecutive requests is correlated ({dep.lag1:.2f} between each request and the next, "
+                   f"in send order): queues and batches make neighbours alike, so for an average of {low} the "
+                   f"{dep.n:,} requests are worth {'about ' if dep.n_eff >= 1.5 else ''}{fmt_independent(dep.n_eff)}. "
+                   "casegen widens intervals for it (appendix A)",
                    "run longer (more requests) at a steady load, or repeat the run", side)]
-
-
-def _independent(n_eff: float) -> str:
-    """'37 independent ones', 'a single independent one' (formatting.fmt_independent)."""
-    return fmt_independent(n_eff)
 
 
 # --------------------------------------------------------------------------- plausibility

@@ -208,6 +208,7 @@ def apply(base_parts: list[Run], opt_parts: list[Run], base_iv, opt_iv, confiden
             series = pooled.get(metric)
             iv.method[metric] = f"t-interval over {len(parts)} runs (each run's statistic is one observation)"
             iv.reasons[metric] = {}
+            iv.shortfalls.pop(metric, None)  # the runs' rule, not one run's count, decides now
             for stat in list(iv.supported[metric]):
                 ok, why = support(part_series, metric, stat, confidence)
                 vals = [series_statistic(ps.get(metric), stat, method) for ps in part_series]

@@ -217,10 +217,10 @@ def dependent_verdict(n: int, violations: int, p: float, confidence: float, fact
         return stats.slo_verdict(n, violations, p, confidence)
     n_pass, t_pass = max(1, math.floor(n / f_pass)), math.ceil(violations / f_pass)
     n_fail, t_fail = max(1, math.ceil(n / factor)), math.floor(violations / factor)
-    # "for this verdict": the count of requests over the limit has its own effective size, not the
-    # percentile interval's (the threats' "effective samples") — named apart (issue 23)
-    lead = (f"neighbouring requests are alike, so for this verdict the {n:,} count as {fmt_independent(n / f_pass)} "
-            f"(variance factor {f_pass:.1f}); ")
+    # the count of requests over the limit has its own effective size, not the percentile interval's (the
+    # "Too few requests" threat's "weighed for that percentile alone") — each says what it counts (issue 23)
+    lead = (f"neighbouring requests are alike, so in counting requests over the limit these {n:,} are worth "
+            f"{fmt_independent(n / f_pass)}; ")
     v_pass = stats.slo_verdict(n_pass, t_pass, p, confidence)
     if v_pass.status == "pass":
         needed = math.ceil((v_pass.needed or n_pass) * f_pass)
@@ -308,7 +308,7 @@ def _pooled_itl(df, ok: np.ndarray, slo: SLO, p: float, analysis: Analysis, meth
                    if w.sum() else 1.0)
     verdict = dependent_verdict(units, violations, p, analysis.slo_confidence, factor, pass_factor)
     note = (f"pooled: judged over {gaps.size:,} chunk gaps" + (f" and {failed} failed requests" if failed else "")
-            + f"; gaps of one request are alike, so the request is the unit (the gaps weigh as about "
+            + f"; gaps of one request are alike, so the request is the unit (the gaps are worth about "
             f"{fmt_independent(units / max(factor, pass_factor, 1.0))})")
     return SLOResult(slo.metric, slo.percentile, slo.threshold_ms, units, violations,
                      (units - violations) / units if units else 0.0, observed, verdict, note, variance_factor=factor)

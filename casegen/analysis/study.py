@@ -948,7 +948,8 @@ def _sweep_summary(study: Study) -> dict[str, Any]:
             pv = cap.verdicts[i] if cap is not None and i < len(cap.verdicts) else None
             verdict = pv.verdict if pv is not None else None  # the SLO table's rule (uncertified miss: inconclusive)
             pts.append({"load": _load_value(p.load), "load_kind": p.load_kind, "achieved_requests_per_s": p.achieved_rps,
-                        "achieved_output_tokens_per_s": p.achieved_out_tps, "data": "summary" if p.summary_only else "per-request",
+                        "achieved_output_tokens_per_s": p.achieved_out_tps, "requests": p.metrics.requests.get("total"),
+                        "data": "summary" if p.summary_only else "per-request",
                         "latency_ms": {m: {st: p.latency(m, st) for st in registry.PERCENTILE_STATS}
                                        for m in registry.CURVE_METRICS},
                         "slo_status": verdict, "slo_measured": pv.measured if pv is not None else None})

@@ -639,7 +639,7 @@ def capacity_at_slo(sweep: Sweep, slos: Sequence[SLO], attainment: float | None 
     uncertified = [pts[i].label for i in range(first if first is not None else len(pts))
                    if verdicts[i].status == "inconclusive"]
     if uncertified:
-        notes.append("within the SLOs but not certified (too few requests for early stopping to pass): "
+        notes.append("within the SLOs but not certified (too few requests to pass with confidence): "
                      + ", ".join(uncertified))
 
     def cap(bound, value, out, below, above, limiting=(), missing=()):

@@ -329,8 +329,8 @@ def run_teardown(run: Run, label: str, confidence: float = 0.95, fit: PrefillFit
         notes.append("the file has no send times, so the load each request met is unknown: queue wait and prefill "
                      "are not separable, and the prefill fit runs over every request")
     elif use is not None:
-        notes.append(f"no request of this run was sent at light load (at least {use.max_in_flight} others in flight): "
-                     "queue wait and prefill are not separable")
+        notes.append("too few requests were sent at light load (at most one other in flight) to fit "
+                     "prefill alone: queue wait and prefill are not separable")
     else:
         notes.append("too few requests with start times for a prefill fit: queue wait and prefill are not separable")
     server = server_queue_ms(run)

@@ -154,16 +154,16 @@ def detect(run: Run) -> Transient | None:
         seconds_cut = float(start[cut] - start.min()) if 0 < cut < n else 0.0
     if not steady:
         cut, by = 0, None
-        reason = (f"no steady part: {' and '.join(drifting)} still {'drift' if len(drifting) > 1 else 'drifts'} after the warm-up MSER-5 finds (the slope "
-                  "of its batch means over time is significant at 1 %): the queue keeps growing, or the run is too "
-                  "short to leave its warm-up")
+        reason = (f"no steady part: {' and '.join(drifting)} still {'drift' if len(drifting) > 1 else 'drifts'} after the warm-up (their trend "
+                  "over the run is significant at 1 %): the queue keeps growing, or the run is too short to leave its "
+                  "warm-up")
     elif cut:
         when = f", the first {seconds_cut:.1f} s of {seconds:.1f} s" if seconds_cut is not None and seconds else ""
         reason = (f"the warm-up ends at request {cut} of {n} in send order{when}: "
                   f"{by.upper() + ' of the first requests differs' if by else 'the first requests differ'} from the rest, and this cut "
-                  "leaves the steadiest average (MSER-5 rule)")
+                  "leaves the steadiest average")
     else:
-        reason = "no warm-up found (MSER-5 rule: no early cut leaves a steadier average)"
+        reason = "no warm-up found (no early cut leaves a steadier average)"
     return Transient("MSER-5", n, cut, seconds, seconds_cut, by, steady, False, reason)
 
 

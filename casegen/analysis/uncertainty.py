@@ -110,6 +110,58 @@ def effective_n_needed(stat: str, dependent: bool = False, confidence: float = 0
     return max(DEP_MIN_N_EFF, 2 * need) if dependent else need
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """The interval rule's figures when a statistic gets no interval (:func:`support_shortfall`): what it
+    needs and what this run counts as, as numbers — the report words them (``casegen.story.threats``); the
+    ``reason`` is their record in summary.json.
+
+    ``few``: fewer than MIN_REQUESTS requests, so nothing is counted (``counted`` = the requests, ``needed`` =
+    MIN_REQUESTS). Otherwise ``counted`` effective ``unit`` ("samples": a request-level percentile's effective
+    n; "requests": a mean, or pooled gaps' requests) against ``needed``; ``dependent``: requests are alike in
+    send order (the need is doubled); ``cautious``: ``counted`` is the one-sided ``bound_pct`` % lower bound of
+    an estimate, not the estimate."""
+
+    stat: str
+    needed: int
+    counted: float
+    unit: str = "samples"
+    dependent: bool = False
+    cautious: bool = False
+    few: bool = False
+    bound_pct: int = 80
+
+    @property
+    def reason(self) -> str:
+        if self.few:
+            return (f"{self.counted:,.0f} requests: below {self.needed}, autocorrelation between neighbouring requests "
+                    "cannot be checked, so no interval is trustworthy")
+        has = _has(self.counted, 1.0 if self.cautious else math.inf, self.bound_pct)
+        if stat_p(self.stat) is None:
+            return f"a mean needs ≥ {self.needed} effective requests, this run has {has}"
+        why = " (requests are autocorrelated in send order)" if self.dependent else ""
+        return f"{self.stat} needs ≥ {self.needed} effective {self.unit}{why}, this run has {has}"
+
+
+def support_shortfall(metric: str, stat: str, n_eff: float, n_units_eff: float, dependent: bool = False,
+                      n_units: int = MIN_REQUESTS, confidence: float = 0.95,
+                      lower_bound: float = math.inf, bound_pct: int = 80) -> Shortfall | None:
+    """Is an interval for this statistic trustworthy? None when it is, else the :class:`Shortfall` (the rule:
+    :func:`support_rule`)."""
+    if n_units < MIN_REQUESTS:
+        return Shortfall(stat, MIN_REQUESTS, float(n_units), "requests", few=True)
+    need = effective_n_needed(stat, dependent, confidence)
+    cautious = math.isfinite(lower_bound)
+    if stat_p(stat) is None:
+        return (Shortfall(stat, need, n_units_eff, "requests", dependent, cautious, bound_pct=bound_pct)
+                if n_units_eff < need else None)
+    basis = n_units_eff if metric == "itl" else n_eff
+    if basis < need:
+        return Shortfall(stat, need, basis, "requests" if metric == "itl" else "samples", dependent, cautious,
+                         bound_pct=bound_pct)
+    return None
+
+
 def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, dependent: bool = False,
                  n_units: int = MIN_REQUESTS, confidence: float = 0.95,
                  lower_bound: float = math.inf, bound_pct: int = 80) -> tuple[bool, str]:
@@ -130,21 +182,8 @@ def support_rule(metric: str, stat: str, n_eff: float, n_units_eff: float, depen
     when that is so, and the reason then names the bound, ``bound_pct``). One run's own interval is
     judged by the same rule on the bound at its own confidence (``own_interval_rule``).
     """
-    if n_units < MIN_REQUESTS:
-        return False, (f"{n_units} requests: below {MIN_REQUESTS}, autocorrelation between neighbouring requests "
-                       "cannot be checked, so no interval is trustworthy")
-    need = effective_n_needed(stat, dependent, confidence)
-    if stat_p(stat) is None:
-        if n_units_eff < need:
-            return False, (f"a mean needs ≥ {need} effective requests, this run has "
-                           f"{_has(n_units_eff, lower_bound, bound_pct)}")
-        return True, ""
-    basis = n_units_eff if metric == "itl" else n_eff
-    if basis < need:
-        what = "effective requests" if metric == "itl" else "effective samples"
-        why = " (requests are autocorrelated in send order)" if dependent else ""
-        return False, f"{stat} needs ≥ {need} {what}{why}, this run has {_has(basis, lower_bound, bound_pct)}"
-    return True, ""
+    short = support_shortfall(metric, stat, n_eff, n_units_eff, dependent, n_units, confidence, lower_bound, bound_pct)
+    return (True, "") if short is None else (False, short.reason)
 
 
 def _has(n: float, df: float, pct: int = 80) -> str:
@@ -251,6 +290,8 @@ class StatResult:
     #: why this run's own interval is withheld although the statistic is supported (its change keeps an
     #: interval): ``own_interval_rule``; "" otherwise
     own_reason: str = ""
+    #: the interval rule's figures when it withholds the interval (``reason`` is their record)
+    shortfall: Shortfall | None = None
 
 
 @dataclass
@@ -267,6 +308,9 @@ class RunIntervals:
     n: dict[str, int] = field(default_factory=dict)
     supported: dict[str, dict[str, bool]] = field(default_factory=dict)
     reasons: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: metric → stat → the interval rule's figures where ``reasons`` is its count against its need
+    #: (:class:`Shortfall`); absent where another reason withholds the interval (saturation, no steady part)
+    shortfalls: dict[str, dict[str, Shortfall]] = field(default_factory=dict)
     #: the confidence level the intervals (and the support rule's sample sizes) are for
     confidence: float = 0.95
     n_eff: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -299,6 +343,7 @@ def withhold_saturated(out: RunIntervals, sat: Saturation | None) -> RunInterval
             out.supported[metric][stat] = False
             out.intervals[metric][stat] = None
             out.reasons.setdefault(metric, {})[stat] = sat.reason
+            out.shortfalls.get(metric, {}).pop(stat, None)
     return out
 
 
@@ -473,12 +518,13 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
             if sd > 0 and target_var > sd * sd:
                 draws = theta + (draws - theta) * math.sqrt(target_var) / sd
             n_sup = _support_n(n_eff, factor, df, dep)
-            ok, why = support_rule(metric, stat, n_sup, n_sup, dep.dependent, units, confidence, lower_bound=df)
+            short = support_shortfall(metric, stat, n_sup, n_sup, dep.dependent, units, confidence, lower_bound=df)
+            ok, why = short is None, "" if short is None else short.reason
             own_why = (own_interval_rule(metric, stat, (n_eff, factor, df), (n_eff, factor, df), dep, units, confidence)
                        if ok else "")
             lo, hi = np.percentile(draws, [a, 100 - a])
             out[stat] = StatResult(theta, draws, (float(lo), float(hi)) if ok and not own_why else None, ok, n_eff,
-                                   why, n_eff_for_interval(n_eff, df_w, confidence), own_why)
+                                   why, n_eff_for_interval(n_eff, df_w, confidence), own_why, short)
             continue
         q = float((stats.quantile_at if presorted else stats.quantile_select)(sorted_values, p, method))
         df, factor = math.inf, 1.0
@@ -514,9 +560,10 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
             interval = None
         draw_n = n_eff_for_interval(n_eff, df, confidence)
         draws = stats.quantile_draws(sorted_values, p, draw_n, resamples, rng, method, presorted)
-        ok, why = support_rule(metric, stat, _support_n(sup_n_eff, sup_factor, sup_df, dep),
-                               _support_n(n_units_eff, dep.lrv_factor, dep.df, dep),
-                               dep.dependent, units, confidence, lower_bound=min(df, dep.df))
+        short = support_shortfall(metric, stat, _support_n(sup_n_eff, sup_factor, sup_df, dep),
+                                  _support_n(n_units_eff, dep.lrv_factor, dep.df, dep),
+                                  dep.dependent, units, confidence, lower_bound=min(df, dep.df))
+        ok, why = short is None, "" if short is None else short.reason
         own_why = (own_interval_rule(metric, stat, (sup_n_eff, sup_factor, sup_df),
                                      (n_units_eff, dep.lrv_factor, dep.df), dep, units, confidence)
                    if ok else "")
@@ -525,7 +572,7 @@ def series_stats(series: MetricSeries, stat_names: tuple[str, ...], confidence: 
             interval = (float(lo), float(hi))
         if not ok or own_why:
             interval = None
-        out[stat] = StatResult(q, draws, interval, ok, n_eff, why, draw_n, own_why)
+        out[stat] = StatResult(q, draws, interval, ok, n_eff, why, draw_n, own_why, short)
     return out, dep
 
 
@@ -556,6 +603,7 @@ def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_i
         out.intervals[metric] = {s: r.interval for s, r in res.items()}
         out.supported[metric] = {s: r.supported for s, r in res.items()}
         out.reasons[metric] = {s: r.reason for s, r in res.items() if r.reason}
+        out.shortfalls[metric] = {s: r.shortfall for s, r in res.items() if r.shortfall is not None}
         out.n_eff[metric] = {s: r.n_eff for s, r in res.items()}
         out.draw_n_eff[metric] = {s: r.draw_n_eff for s, r in res.items()}
         own_withheld[metric] = {s: r.own_reason for s, r in res.items() if r.own_reason}
@@ -568,7 +616,7 @@ def run_intervals(run: Run, confidence: float, resamples: int, seed: int, side_i
             out.intervals[metric] = {s: None for s in out.supported[metric]}
             out.supported[metric] = {s: False for s in out.supported[metric]}
             out.reasons[metric] = {s: withhold for s in out.supported[metric]}
-        out.withheld = {}
+        out.withheld, out.shortfalls = {}, {}
     return out
 
 

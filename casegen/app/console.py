@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from casegen.story.threats import group_reasons, threat_reason
+
 
 def request_counts(requests: dict[str, Any]) -> str:
     """'128 sent, 42 succeeded, 86 failed'; a count the tool did not report reads 'not reported'."""
@@ -46,7 +48,7 @@ def threat_lines(threats: list[Any], accepted: dict[str, str] | None = None) -> 
         if key in accepted:
             out.append(f"acknowledged: {first.title}{where} [{key}] (accept: in case.yaml)")
             continue
-        reason = f": {first.reason}" if first.severity == "major" else ""
+        reason = f": {threat_reason(first)}" if first.severity == "major" else ""
         out.append(f"warning: {first.title}{where}{reason}")
         if first.fix:
             out.append(f"  to fix: {first.fix}")
@@ -73,9 +75,13 @@ def validate_json(study: Any) -> dict[str, Any]:
     threats: dict[str, dict[str, Any]] = {}
     for t in study.threats:
         item = threats.setdefault(t.key, {"key": t.key, "severity": t.severity, "title": t.title, "sides": [],
-                                          "reason": t.reason, "fix": t.fix, "acknowledged": accepted.get(t.key)})
+                                          "reason": threat_reason(t), "fix": t.fix, "acknowledged": accepted.get(t.key)})
         if t.side and t.side not in item["sides"]:
             item["sides"].append(t.side)
+    for key, item in threats.items():  # a threat worded from its figures: one reason for every side, as the report
+        worded = group_reasons([t for t in study.threats if t.key == key], study.label)
+        if worded:
+            item["reason"] = worded[0][0]
     open_keys = [k for k in threats if k not in accepted]
     return {"case": study.case.file, "valid": True, "strict_passes": not open_keys, "open_threats": open_keys,
             "runs": sides, "threats": list(threats.values()), "notes": list(study.notes),

@@ -49,11 +49,13 @@ def run_sentences(t: Any) -> list[str]:
         iv = p.tokens_per_s_interval or [None, None]
         rng = (f"{p.confidence:.0%} interval {iv[0]:,.0f}–" + (f"{iv[1]:,.0f}" if iv[1] is not None else "∞")
                if iv[0] is not None else "no interval")
-        where = ("at light load" if p.light_load else
-                 f"over the {p.n} least-loaded requests (≤ {p.max_in_flight} others in flight, not light load)"
-                 if p.max_in_flight is not None else "over every request (load per request unknown)")
-        s.append(f"Prefill rate {p.tokens_per_s:,.0f} prompt tokens/s ({rng}; a straight line of TTFT against "
-                 f"prompt length, fitted robustly {where}, {p.n} requests, from {p.source}): TTFT ≈ {p.intercept_ms:,.1f} ms + "
+        where = (f"over the {p.n:,} requests sent at light load (at most one other in flight)" if p.light_load else
+                 f"over the {p.n:,} requests sent with the fewest others in flight (at most {p.max_in_flight}; light "
+                 "load would be at most one, so some queue wait may be in the fit)"
+                 if p.max_in_flight is not None else f"over all {p.n:,} requests (the load each one met is unknown)")
+        source = "" if p.source == "this run" else f", from {p.source}"
+        s.append(f"Prefill rate {p.tokens_per_s:,.0f} prompt tokens/s ({rng}), from a straight line of TTFT against "
+                 f"prompt length fitted robustly {where}{source}: TTFT ≈ {p.intercept_ms:,.1f} ms + "
                  f"{p.ms_per_token:.4f} ms × prompt tokens.")
     elif p is not None and p.note:
         s.append(p.note[:1].upper() + p.note[1:] + ".")
@@ -71,7 +73,8 @@ def run_sentences(t: Any) -> list[str]:
         s.append(f"{head}{pooled}: median TPOT {d.tpot_low_ms:,.1f} ms with "
                  f"{d.low_in_flight} in flight, {d.tpot_high_ms:,.1f} ms with {d.high_in_flight} "
                  f"({d.ratio:.2f}×){slope}.")
-    s.append("Bottleneck — " + t.evidence + ".")
+    # under a "Bottleneck" heading and its "<side>: decode" line: the evidence itself, not "Bottleneck —" again
+    s.append(t.evidence[:1].upper() + t.evidence[1:] + ".")
     s += [n[:1].upper() + n[1:] + "." for n in t.notes]
     return s
 

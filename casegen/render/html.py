@@ -572,13 +572,51 @@ def output_links(outputs: tuple[str, ...]) -> list[dict[str, str]]:
     return [{"label": OUTPUT_LINKS[f][0], "href": OUTPUT_LINKS[f][1]} for f in OUTPUT_LINKS if f in outputs]
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _sweep_workload(report: Report) -> list[str]:
+    """A sweep's loads and requests for the one-pager (issue 23): 'concurrency 1, 4 and 8', '24 requests per load
+    point, 3 load points a side' — never the compared point's count read as a side's."""
+    assert report.sweep is not None
+    sides = [report.sweep.sides[s] for s in ("baseline", "optimized") if s in report.sweep.sides]
+
+    def loads(vals: list[float], kind: str) -> str:
+        vals = sorted(set(vals))
+        num = [fmt_load(v, kind, short=True).removeprefix("c") for v in vals]
+        # a long sweep by its range: 'rate 1–255 req/s', not thirteen numbers on a one-line summary
+        said = _and(num) if len(num) <= 4 else f"{num[0]}–{num[-1]}"
+        return f"rate {said} req/s" if kind == "rate" else f"concurrency {said}"
+
+    def values(sd: Any) -> list[float]:
+        return [math.inf if p.load == "inf" else float(p.load) for p in sd.points if p.load is not None]
+
+    kind = sides[0].load_kind
+    texts = [loads(values(sd), kind) for sd in sides]
+    parts = [texts[0] if len(set(texts)) == 1 else loads([v for sd in sides for v in values(sd)], kind)]
+    counts = [p.requests for sd in sides for p in sd.points]
+    npoints = [len(sd.points) for sd in sides]
+    if counts and all(c for c in counts):
+        per = (f"{fmt_num(counts[0])} requests per load point" if len(set(counts)) == 1
+               else f"{fmt_num(min(counts))}–{fmt_num(max(counts))} requests per load point")  # type: ignore[type-var]
+        where = (f"{npoints[0]} load points a side" if len(set(npoints)) == 1
+                 else f"{npoints[0]} and {npoints[1]} load points")
+        parts.append(f"{per}, {where}")
+    return parts
+
+
 def _workload_line(report: Report) -> str:
-    """One line for the one-pager: dataset, offered load, requests and token lengths of the compared runs."""
+    """One line for the one-pager: dataset, offered load, requests and token lengths of the compared runs (a
+    sweep: its loads and requests per load point)."""
     run = report.runs["baseline"]
     parts = [report.case.workload.dataset] if report.case.workload.dataset else []
-    parts.append(report.setup["baseline"].load_text)
-    if run.requests.total:
-        parts.append(f"{fmt_num(run.requests.total)} requests per side")
+    if report.sweep is not None and report.sweep.sides:
+        parts += _sweep_workload(report)
+    else:
+        parts.append(report.setup["baseline"].load_text)
+        if run.requests.total:
+            parts.append(f"{fmt_num(run.requests.total)} requests per side")
     tin, tout = run.tokens.input, run.tokens.output
     if tin is not None and tout is not None and tin.get("mean") is not None and tout.get("mean") is not None:
         parts.append(f"mean {fmt_num(tin['mean'], 0)} input / {fmt_num(tout['mean'], 0)} output tokens")

@@ -32,13 +32,16 @@ def still_valid(comparisons: list[str], note: str = "") -> str:
 # --- method -----------------------------------------------------------------------------------------
 
 
-def method_intro(summary_only: list[str]) -> str:
-    """How the figures were obtained: recomputed from per-request records, or as the tool printed them."""
+def method_intro(summary_only: list[str], compare_at: str | None = None) -> str:
+    """How the figures were obtained: recomputed from per-request records, or as the tool printed them; in a sweep
+    (``compare_at``: the load point compared in detail) which load point the table describes."""
     how = (f"recomputed every figure it could; {' and '.join(summary_only)} carried only the tool's summary "
            "statistics, which are reported as printed" if summary_only else
            "recomputed every figure from the per-request records with one set of definitions (appendix A)")
+    point = (f" The table describes the load point compared in detail ({compare_at}); the sweep's table lists every "
+             "load point." if compare_at else "")
     return (f"Both sides were measured with the benchmark client below. The report generator (casegen) re-read the "
-            f"tools' output files and {how}.")
+            f"tools' output files and {how}.{point}")
 
 
 TOOLS_DIFFER = "The two sides were measured with different tools"
@@ -71,7 +74,8 @@ PARITY_TITLE = "Where casegen and the benchmark tool disagree by more than 1%"
 def throughput_caption(confidence: str, rate_bound: bool) -> str:
     """How to read the throughput table, and why it is no verdict when the load generator set it."""
     text = ("Throughput: higher is better; successful requests and their tokens divided by the run's duration. A change "
-            f"is marked better or worse only when its {confidence} interval (batch means over time) excludes zero; "
+            f"is marked better or worse only when its {confidence} interval (from the throughput of successive stretches of "
+            "the run) excludes zero; "
             "† no interval (summary-only data, no send times, too short a run, or no steady state).")
     if rate_bound:
         text += (" Both runs kept up with the same offered rate, so their throughput is set by the load generator, not "
@@ -129,7 +133,8 @@ def sweep_intro(kind: str, points: tuple[int, int], compare_at: str, attainment:
         rules.append("each objective's percentile, as the tool printed it, is within the limit" +
                      (" (for points with summary statistics only)" if "per-request" in data else ""))
     rule = "; or, ".join(rules) if rules else "every objective holds"
-    return (f"Each side was measured at several loads ({kind}; {points[0]} and {points[1]} points). The detailed "
+    many = f"{points[0]} load points each" if points[0] == points[1] else f"{points[0]} and {points[1]} load points"
+    return (f"Each side was measured at several loads ({kind}; {many}). The detailed "
             f"tables near the end ({SWEEP_DETAIL_HEADING.lower()}) compare the two sides in detail at one load "
             f"they both measured ({compare_at}). A load point passes "
             f"when {rule}. The capacity is the highest throughput that passes, interpolated between the last passing "
@@ -226,9 +231,26 @@ def intervals_method(method: str, confidence: str, resamples: str, summary_only:
             "order-statistic intervals on the effective number of independent requests; for means, a block bootstrap "
             f"in send order; for inter-chunk gaps, whole requests as the unit; for a change, {resamples} seeded draws "
             "per side. The statistics the objectives name, and the medians, are tested together as one corrected family; "
-            "other changes are marked exploratory and may be chance. Segment-by-segment "
-            "comparisons are widened for the number of segments (Bonferroni). A change whose interval includes zero "
-            "is \"no significant change\"; † marks a point value with too few independent requests for an interval.")
+            "other changes are marked exploratory and may be chance. Segment-by-segment comparisons are widened for "
+            "the number of segments k (Bonferroni: each at 1 − 5%/k). A change whose interval includes zero is \"no "
+            "significant change\"; † marks a point value with too few independent requests for an interval.")
+
+
+def workload_method() -> str:
+    """How "Same workload on both sides?" compares token lengths (appendix A; the table says it in plain words)."""
+    return ("Token lengths are compared with a two-sample Kolmogorov–Smirnov test (its D is the largest gap, at any "
+            "length, between the two sides' shares of requests up to that length) and their means with an equivalence "
+            "test (two one-sided tests: the same when the 90% interval of the difference lies within the margin).")
+
+
+def verdict_method(confidence: str) -> str:
+    """How an objective's verdict is judged from per-request data (appendix A; the SLO section points here)."""
+    return (f"MLPerf LoadGen's early-stopping rule: from the number of requests and how many exceeded the threshold "
+            f"(failed requests count as exceeding it), pass when the share over the threshold is smaller than the "
+            f"percentile allows (1% for p99) with {confidence} confidence; fail when it is larger even for a system "
+            "exactly at the limit; otherwise inconclusive, with how many more requests, all within the threshold, would "
+            "pass. Where neighbouring requests are alike, the counts are scaled down to what they are worth as "
+            "independent requests.")
 
 
 def command_not_recorded(settings: str) -> str:

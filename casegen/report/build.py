@@ -6,6 +6,7 @@ Data flows one way: Study (computed figures) → findings → page-1 selection �
 from __future__ import annotations
 
 from casegen import __version__
+from casegen.analysis.checks import Threat
 from casegen.analysis.quality import one_line as quality_one_line
 from casegen.analysis.study import SIDES, Study, _clean, step_study, summary_dict
 from casegen.formatting import fmt_months_bound, opposite_bound
@@ -26,6 +27,7 @@ from casegen.report.setup import (
 )
 from casegen.story import cheapwin as cheapwin_story
 from casegen.story import segments as segments_story
+from casegen.story import threats as threat_story
 from casegen.story import time_split
 from casegen.story.findings import (
     attach_step_findings,
@@ -51,6 +53,9 @@ def threat_items(study: Study) -> list[ThreatItem]:
     major first, in reader language."""
     grouped: dict[str, ThreatItem] = {}
     reasons: dict[str, dict[str, list[str]]] = {}  # key → reason → sides that have it
+    by_key: dict[str, list[Threat]] = {}
+    for t in study.threats:
+        by_key.setdefault(t.key, []).append(t)
     for t in study.threats:
         g = grouped.setdefault(t.key, ThreatItem(key=t.key, severity=t.severity,
                                                  title=t.title, reasons=[], sides=[],
@@ -58,6 +63,10 @@ def threat_items(study: Study) -> list[ThreatItem]:
         who = study.label(t.side) if t.side else None
         if who and who not in g.sides:
             g.sides.append(who)
+        worded = threat_story.group_reasons(by_key[t.key], study.label)  # a threat carrying figures: one reason
+        if worded is not None:
+            reasons[t.key] = {r: labels for r, labels in worded}
+            continue
         names = reasons.setdefault(t.key, {}).setdefault(t.reason, [])
         if who and who not in names:
             names.append(who)

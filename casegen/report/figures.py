@@ -236,6 +236,8 @@ class SweepPoint(_Model):
     load_kind: str
     achieved_requests_per_s: float | None
     achieved_output_tokens_per_s: float | None
+    requests: int | None = Field(None, description="Requests sent at this load point (null when the file does not "
+                                                   "say)")
     data: Literal["per-request", "summary"]
     latency_ms: dict[str, StatMap] = Field(description="<ttft|tpot|e2e>.<p50|p90|p95|p99>")
     slo_status: str | None = Field(description="pass | fail | inconclusive at this load: the SLO table's rule "

@@ -126,7 +126,8 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
     tested = sum(1 for row in study.delta_cis.values() for c in row.values()
                  if c.family == "primary" and c.supported and c.p_adjusted is not None)
     f = delta_finding(metric, stat, d, ci, primary, study.case.analysis.confidence, operating_point(study),
-                      _n(study, "baseline", metric), _n(study, "optimized", metric), tested or None)
+                      _n(study, "baseline", metric), _n(study, "optimized", metric), tested or None,
+                      objective_met_words(study, metric, stat))
     if not f.evidence.supported:
         f.evidence.note = unsupported_reason(study, metric, stat)
     return f
@@ -134,9 +135,10 @@ def latency_finding(study: Study, metric: str, stat: str, primary: set[tuple[str
 
 def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[str, str]], conf: float,
                   op: str = "", n_base: int | None = None, n_opt: int | None = None,
-                  family_size: int | None = None) -> Finding:
+                  family_size: int | None = None, met: str = "") -> Finding:
     """The finding for one latency statistic's change ``d`` (metrics.Delta) with its interval ``ci``
-    (stats.DeltaCI or None): the same wording in the report and in ``casegen compare``."""
+    (stats.DeltaCI or None): the same wording in the report and in ``casegen compare``. ``met``: that the
+    statistic's objective is newly met, in words (``objective_met_words``), said right after the values."""
     ok = bool(ci is not None and ci.supported)
     family = ci.family if ci is not None else ("primary" if (metric, stat) in primary else "exploratory")
     significant = bool(ok and ci.significant)
@@ -165,17 +167,17 @@ def delta_finding(metric: str, stat: str, d: Any, ci: Any, primary: set[tuple[st
         # above it, a statistic needs enough *effective* (independent) requests
         small = [n for n in (n_base, n_opt) if n is not None and n < MIN_REQUESTS]
         few = (f"fewer than {MIN_REQUESTS} requests" if small else "too few independent requests")
-        detail = f"{values}; † point value only: " + ("summary-only data, no interval" if ci is None
-                                                        else f"{few} for an interval")
-        claim = (f"{title}: {values} ({change}), a point value without an interval ("
+        detail = f"{values}; " + (f"{met}; " if met else "") + "† point value only: " + (
+            "summary-only data, no interval" if ci is None else f"{few} for an interval")
+        claim = (f"{title}: {values} ({change}), " + (f"{met}, " if met else "") + "a point value without an interval ("
                  + ("summary-only data" if ci is None else few) + ").")
     elif significant:
         strength = "significant" if family == "primary" else "exploratory"
         value, verdict = change, d.verdict
-        detail = f"{values}; {ci_text}" + ("" if family == "primary" else "; exploratory")
+        detail = f"{values}; " + (f"{met}; " if met else "") + ci_text + ("" if family == "primary" else "; exploratory")
         word = "fell" if d.abs < 0 else "rose"
         claim = (f"{title} {word} {abs(d.pct):.0f}% ({values}, {ci_text})" if d.pct is not None
-                 else f"{title} {word} by {fmt_ms(abs(d.abs))} ({values}, {ci_text})")
+                 else f"{title} {word} by {fmt_ms(abs(d.abs))} ({values}, {ci_text})") + (f", {met}" if met else "")
         claim += "." if family == "primary" else " — exploratory: not corrected for multiple comparisons."
     else:
         strength = "not_significant"
@@ -861,6 +863,37 @@ def findings(study: Study) -> list[Finding]:
     return out
 
 
+def newly_met(study: Study, i: int) -> tuple[str, str] | None:
+    """(baseline verdict, 'pass') when SLO ``i`` is met after the change and was not before, and that is
+    established: the two sides' attainments differ significantly (``attainment_change``), or — judged by the
+    tools' printed percentiles, where no test is possible — the verdicts differ. Else None."""
+    sb, so = study.slos.get("baseline"), study.slos.get("optimized")
+    if sb is None or so is None or not sb.available or not so.available:
+        return None
+    rb, ro = sb.results[i], so.results[i]
+    vb = rb.verdict.status if rb.verdict else None
+    vo = ro.verdict.status if ro.verdict else None
+    if vo != "pass" or vb in (None, "pass") or attainment_change(study, rb, ro)[0] != "better":
+        return None
+    return vb, vo
+
+
+def objective_met_words(study: Study, metric: str, stat: str) -> str:
+    """'now within its 450 ms objective (verdict fail → pass)' when the objective naming this statistic is newly met
+    (``newly_met``), else '' (issue 23: a verdict change to pass is said where the statistic is, not left to the
+    SLO table)."""
+    for i, s in enumerate(study.case.slos):
+        if s.metric != metric or registry.stat_key(s.percentile) != stat:
+            continue
+        met = newly_met(study, i)
+        if met is None:
+            continue
+        printed = any(study.slos[side].results[i].basis == "printed" for side in SIDES)
+        return (f"now within its {fmt_ms_limit(s.threshold_ms)} objective (verdict {met[0]} → {met[1]}"
+                + (", by the tools' printed values)" if printed else ")"))
+    return ""
+
+
 # ----------------------------------------------------------------------------- page 1
 
 
@@ -932,12 +965,23 @@ def select_page1(study: Study, fs: list[Finding]) -> Page1:
     named = [(s.metric, registry.stat_key(s.percentile)) for s in study.case.slos]
     if not named:
         named = [("ttft", "p99"), ("tpot", "p50")] if "latency:ttft:p99" in by else [("e2e", "p99"), ("e2e", "p50")]
+    # the most important established fact leads (issue 23): an objective newly met, then a change with an
+    # interval that excludes 0, then the rest (a point value, a change not detected) — in the objectives' order
+    # within each
+    met = {(s.metric, registry.stat_key(s.percentile)) for i, s in enumerate(study.case.slos)
+           if newly_met(study, i) is not None}
+    heads = []
     for metric, stat in named:
-        if len(chosen) >= MAX_CARDS - (0 if by.get("cost") is None else 1):
-            break
         f = headline_latency(study, by, metric, stat if stat in registry.STATISTICS else None)
         if f is not None and f.strength == "point_only" and study.sweeps:
             continue  # a sweep's single shared point without an interval is not a headline (rule 5)
+        if f is not None:
+            heads.append(f)
+    rank = {f.key: (0 if (f.evidence.metric, f.evidence.stat) in met else
+                    1 if f.strength == "significant" else 2) for f in heads}
+    for f in sorted(heads, key=lambda f: rank[f.key]):
+        if len(chosen) >= MAX_CARDS - (0 if by.get("cost") is None else 1):
+            break
         add(f)
     # rule 3: then throughput (when it measures capacity), then cost
     thr = next((f for f in fs if f.kind == "throughput" and f.verdict != "na"), None)
@@ -982,7 +1026,9 @@ def hero_statistics(study: Study, chosen: list[Finding]) -> list[str]:
         key = f"{s.metric}:{stat}"
         if key not in out:
             out.append(key)
-    return out
+    # in the cards' order (the lead first), objectives without a card after them
+    order = [f.evidence.metric for f in chosen if f.kind == "latency"]
+    return sorted(out, key=lambda k: order.index(k.split(":", 1)[0]) if k.split(":", 1)[0] in order else len(order))
 
 
 def major_caveats(study: Study) -> list[str]:

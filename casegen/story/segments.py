@@ -35,7 +35,7 @@ def findings(study: Study) -> list[Finding]:
             title=f"{label(c.metric)}: hurts {hurt}",
             value=f"crossover ~{fmt(c.estimate)}{unit}",
             detail=f"helps {below if c.helps == 'below' else above}, hurts {hurt}; crossover between {fmt(lo)} and "
-                   f"{fmt(hi)}{unit} (segment intervals Bonferroni-corrected)",
+                   f"{fmt(hi)}{unit} (intervals widened for the number of segments compared)",
             verdict="worse", strength="significant", regression=True,
             evidence=Evidence(metric=c.metric, unit="ms", change_pct=c.hurts_change_pct, significant=True,
                               operating_point=f"{c.axis} segments")))
