@@ -142,8 +142,7 @@ def test_bounded_capacity_ratios_are_bounds():
     # baseline at least 0.72, optimized below 0.45: at most 0.625×, printed "≤ 0.63×" (an upper bound rounds
     # up; "≤ 0.62×" would claim more than is known)
     kind, lo, hi = ratio_range(capacity_range(cap("at_least", 0.72)), capacity_range(cap("below_min", 0.45)))
-    # (a decimal more where rounding up would change the figure: "≤ 0.625×", formatting.directed finer)
-    assert kind == "at_most" and _ratio_text(kind, lo, hi) == "≤ 0.625×"
+    assert kind == "at_most" and _ratio_text(kind, lo, hi) == "≤ 0.63×"
     # bracketed optimized (between 91 and 101), interpolated baseline 50
     kind, lo, hi = ratio_range(capacity_range(cap("interpolated", 50.0)), capacity_range(cap("bracketed", 91.0, 101.0)))
     assert kind == "between" and _ratio_text(kind, lo, hi) == "1.82–2.02×"

@@ -400,7 +400,7 @@ def test_scenario_claims(built):
     # TTFT did not change: never 'Worse'
     assert not any("TTFT" in c["title"] for c in s["page1"]["regressions"])
     assert "Worse: TPOT at rate 0.5 req/s (+30%)" in s["page1"]["in_short"]
-    tradeoffs = b["md"].split("## Trade-offs", 1)[1].split("\n## ", 1)[0]
+    tradeoffs = b["md"].split("## Where the change helps and hurts", 1)[1].split("\n## ", 1)[0]  # no case trade-offs
     assert "At rate 0.5 req/s the change makes TPOT worse" in tradeoffs
     assert "widened because 6 changes" in tradeoffs
 

@@ -349,9 +349,9 @@ def _ratio_text(kind: BoundKind, low: float | None, high: float | None) -> str:
     if kind == "point":
         return fmt_ratio(low)
     if kind == "at_least" and low is not None:
-        return f"≥ {directed(fmt_ratio, low, 'at_least', finer=True)}"
+        return f"≥ {directed(fmt_ratio, low, 'at_least')}"
     if kind == "at_most" and high is not None:
-        return f"≤ {directed(fmt_ratio, high, 'at_most', finer=True)}"
+        return f"≤ {directed(fmt_ratio, high, 'at_most')}"
     if kind == "between" and low is not None and high is not None:
         return fmt_ratio_range(low, high)
     return "unknown"
@@ -444,6 +444,8 @@ def capacity_finding(study: Study) -> Finding | None:
     spread = _estimates_range(cb, co) if kind == "point" else None
     if spread is not None:  # two estimates: the ratio each could take between its sides' load points
         ev.ratio_low, ev.ratio_high = spread
+        if spread[0] <= 1.0 <= spread[1]:  # the load points cannot rule out no gain (or a loss): no verdict colour
+            verdict = "na"
         values_est += f"; {fmt_ratio_range(*spread)} between the load points around each crossing"
     unproven = [study.label(s) for s, cap in (("baseline", cb), ("optimized", co)) if not cap.established]
     if unproven:  # estimates only: no load point passed with enough requests to certify it. Page 1 still
@@ -662,20 +664,23 @@ def cost_estimate_note(c: Any) -> str:
         parts.append(f"cost per 1M output tokens is {usd_text(eb, b.bound)} → {usd_text(eo, o.bound)} "
                      f"({fmt_pct_bound(kind, (eo - eb) / eb * 100, digits=0)})")
     if b.usd_per_month is not None and o.usd_per_month is not None:
+        # the estimates' figures as figures: "a saving of at least $9.63" under "saves at least $3.37" read as a
+        # contradiction (both reviews); that a side is itself a lower bound is said once, at the end
         parts.append(f"the monthly cost {money_text(b.usd_per_month, b.bound)} → {money_text(o.usd_per_month, o.bound)}, "
-                     + saving_phrase(est.savings_usd_per_month, est.savings_bound).replace("saves ", "a saving of "))
+                     f"a saving of {fmt_usd_money(est.savings_usd_per_month)} a month")
     if est.payback_months is not None and c.one_time_cost_usd > 0:
-        within = {"at_least": "within ", "at_most": "in no less than "}.get(est.savings_bound, "in ")
-        roi_q = {"at_least": "at least ", "at_most": "at most "}.get(est.savings_bound, "")
-        pb = opposite_bound(est.savings_bound)
-        parts.append(f"payback {within}{fmt_months_bound(est.payback_months, pb)} months"
-                     + (f" and return over {c.horizon_months} months {roi_q}{_pct0(est.roi_pct, est.savings_bound)}"
+        # rounded as the payback line beside the headline prints the same estimates ("estimate 5.7 months")
+        parts.append(f"payback in {fmt_months_bound(est.payback_months, opposite_bound(est.savings_bound))} months"
+                     + (f" and return over {c.horizon_months} months {_pct0(est.roi_pct, est.savings_bound)}"
                         if est.roi_pct is not None else ""))
     if not parts:
         return ""
-    return ("If each estimated capacity is the true one (the figures the charts and steps use), " + "; ".join(parts)
-            + ". The figures above are more cautious: they count each estimate at the end of its range that keeps "
-            "them true, so they hold wherever in its range the true capacity lies.")
+    lower = est.savings_bound == "at_least"
+    return ("At the estimated capacities (the figures the charts and steps use), " + "; ".join(parts)
+            + ". These are estimates" + (" (more still where a capacity marked ≥ is above its tested figure)"
+                                          if lower else "")
+            + "; the headline figures are the cautious ones: they count each estimate at the end of its range "
+            "that keeps them true, so they hold wherever in its range the true capacity lies.")
 
 
 def payback_phrase(c: Any) -> str:
@@ -1179,8 +1184,13 @@ def ladder_estimates_note(study: Study) -> str | None:
     if not ranged:
         return None
     which = "; ".join(f"{label} {fmt_rate(cap.value_rps)}, {cap.ends_text()}" for label, cap in ranged.items())
+    ends = [r.capacity.ends_rps() if r.capacity is not None else None for r in lad.rungs]
+    grey = [b.label for a, b, ea, eb in zip(lad.rungs, lad.rungs[1:], ends, ends[1:])
+            if ea is not None and eb is not None and eb[0] <= ea[1] and ea[0] <= eb[1]]
+    grey_text = (f" ({', '.join(grey)} is grey: its range overlaps the one before, so it may have gained nothing)"
+                 if grey else "")
     return ("The bars are the estimates (" + which + "); the whiskers span those ranges, so how the gain splits "
-            "between the steps is itself uncertain; the bounds "
+            "between the steps is itself uncertain" + grey_text + "; the bounds "
             "in the headline figures (≥, ≤, 'at least', 'within') count each estimate at the end of its range that "
             "keeps them true, so they are more cautious than the bars.")
 
