@@ -212,3 +212,21 @@ def test_every_rung_is_in_the_input_files_with_its_entries_counted_from_one():
     one = [InputFile(side="A", file="a.json", sha256=None, format="vllm", index="2"),
            InputFile(side="B", file="b.json", sha256=None, format="vllm", index=None)]
     assert [r["index"] for r in _inputs(one)] == [None, None]
+
+
+def test_phone_waterfall_keeps_a_bound_with_its_figure():
+    """A bar label whose unit the title names is the figure alone, and on a phone it is never split at
+    its sign ("≥" over "41.2", seen on the llm-d page at 390 px)."""
+    import re
+
+    from casegen.render.charts import narrow_text
+    from casegen.render.ladder_charts import waterfall_chart
+    from casegen.render.ladder_view import _rate
+
+    panel = [("Capacity at SLO (req/s per replica)", [("No llm-d features", 23.8), ("+ base", 7.86), ("+ KV", 9.55)],
+              _rate, False, "≥\u00a0")]
+    with narrow_text():
+        chart = waterfall_chart(panel, panel_size=(4.4, 3.0), variant="narrow", level_ranges=[None])
+    texts = [t.replace("\u00a0", " ") for t in re.findall(r"<text[^>]*>([^<]*)</text>", str(chart.wide))]
+    assert "≥" not in texts and "≥ 41.2" in texts, texts
+    assert not any("req/s" in t for t in texts if t[:1] in "+≥0123456789"), texts

@@ -94,9 +94,10 @@ def waterfall_chart(panels: Sequence[Panel],
                 # the unit said once, in the title ("Capacity at SLO (req/s)"): bar labels are the figures,
                 # so neighbouring labels ("+9.55", "≥ 41.2") do not run into each other
                 unit = text.replace("\u00a0", " ").rpartition(" ")[2]
-                if unit and not unit[0].isdigit() and f"({unit}" in title:
-                    text = text.replace("\u00a0", " ").removesuffix(" " + unit)
-                if variant == "narrow" and " " in text.replace("\u00a0", " "):  # phones: the unit under its figure
+                said = bool(unit) and not unit[0].isdigit() and f"({unit}" in title
+                if said:
+                    text = text.replace("\u00a0", " ").removesuffix(" " + unit).replace(" ", "\u00a0")
+                if variant == "narrow" and not said and " " in text.replace("\u00a0", " "):  # phones: the unit under its figure
                     head, _sep, unit = text.replace("\u00a0", " ").rpartition(" ")
                     text = f"{head}\n{unit}"
                 lift = 7 if span is not None else 3  # clear of the whisker's cap
