@@ -143,6 +143,9 @@ def test_llmd_example_case_per_step_capacity_and_cost(tmp_path):
     assert ("flat out, + base scheduler added the most throughput (+6.58 req/s); within the objectives, "
             "+ KV-cache-aware routing added the most capacity (+9.55 req/s" in text)
     assert "the steps' savings need not add up to it" in text
+    # the estimates' saving printed as the headline's "(estimate $1,775)" prints it, never as a second bound
+    assert "a saving of $1,775 a month" in text and "(estimate $1,775)" in text
+    assert "a saving of at least $1,775" not in text
 
 
 def _edit(case_dir: Path, old: str, new: str) -> None:

@@ -667,7 +667,8 @@ def cost_estimate_note(c: Any) -> str:
         # the estimates' figures as figures: "a saving of at least $9.63" under "saves at least $3.37" read as a
         # contradiction (both reviews); that a side is itself a lower bound is said once, at the end
         parts.append(f"the monthly cost {money_text(b.usd_per_month, b.bound)} → {money_text(o.usd_per_month, o.bound)}, "
-                     f"a saving of {fmt_usd_money(est.savings_usd_per_month)} a month")
+                     # rounded as "(estimate $9.63)" beside the headline prints the same figure
+                     f"a saving of {fmt_usd_money(est.savings_usd_per_month, est.savings_bound)} a month")
     if est.payback_months is not None and c.one_time_cost_usd > 0:
         # rounded as the payback line beside the headline prints the same estimates ("estimate 5.7 months")
         parts.append(f"payback in {fmt_months_bound(est.payback_months, opposite_bound(est.savings_bound))} months"
