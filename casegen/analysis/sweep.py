@@ -609,6 +609,17 @@ class Capacity:
         }.get(self.bound, v)
 
 
+def ranges_overlap(a: tuple[float, float] | None, b: tuple[float, float] | None) -> bool:
+    """Two estimates' ranges (``Capacity.ends_rps``) share a value: the change between them may be nothing
+    (or the other way). False when either is not an estimate with a range."""
+    return a is not None and b is not None and b[0] <= a[1] and a[0] <= b[1]
+
+
+#: How a capacity figure itself is known, by ``Capacity.bound``, where it is a bound ('≥ 41.2', '< 0.45');
+#: any other bound prints its figure as a point. (``Capacity.cost_bound`` is the cost's, the other way.)
+FIGURE_BOUND = {"at_least": "at_least", "below_min": "at_most"}
+
+
 def _lerp(a: float | None, b: float | None, t: float) -> float | None:
     if a is None or b is None:
         return None

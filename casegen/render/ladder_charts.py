@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
+from casegen.analysis.sweep import ranges_overlap
 from casegen.formatting import directed
 from casegen.render.charts import (
     C,
@@ -61,12 +62,9 @@ def waterfall_chart(panels: Sequence[Panel],
             # a step between two estimates whose ranges overlap may have gained nothing (or lost): neutral,
             # never green or red (the report's rule: a verdict colour only where the change is ruled out)
             lv = list(levels or [])
-            for i in range(1, len(bars) - 1):
-                before, after = (lv[i - 1], lv[i]) if i < len(lv) else (None, None)
-                if before is not None and after is not None:
-                    (a_lo, a_hi), (b_lo, b_hi) = before, after
-                    if b_lo <= a_hi and a_lo <= b_hi:
-                        bars[i] = (bars[i][0], bars[i][1], C.muted)
+            for i in range(1, min(len(bars) - 1, len(lv))):
+                if ranges_overlap(lv[i - 1], lv[i]):
+                    bars[i] = (bars[i][0], bars[i][1], C.muted)
             xs = range(len(bars))
             ax.bar(xs, [h for _b, h, _c in bars], bottom=[b for b, _h, _c in bars],
                    color=[c for _b, _h, c in bars], width=0.62, zorder=3)

@@ -6,6 +6,7 @@ from typing import Any
 
 from casegen.analysis.ladder import Ladder, Rung, waterfall
 from casegen.analysis.metrics import METRIC_LABELS
+from casegen.analysis.sweep import FIGURE_BOUND
 from casegen.formatting import (
     BOUND_SIGN,
     directed,
@@ -113,11 +114,16 @@ def _capacity_cell(cap: Any, ratio_estimate: float | None) -> str | None:
     shown = fmt_ratio(ratio_estimate)
     if cap.strength == "bound" and shown not in cap.value:
         return f"{cap.value} (estimate {BOUND_SIGN.get(cap.evidence.optimized_bound, '')}{shown})"
-    ev = cap.evidence
-    if ev.ratio_bound == "point" and ev.ratio_low is not None and ev.ratio_high is not None \
-            and ev.ratio_low < ev.ratio_high:  # two estimates: the range their load points allow (the finding's)
-        return f"{cap.value} (range {fmt_ratio_range(ev.ratio_low, ev.ratio_high)})"
-    return cap.value
+    spread = _estimates_spread(cap)
+    return f"{cap.value} (range {fmt_ratio_range(*spread)})" if spread is not None else cap.value
+
+
+def _estimates_spread(cap: Any) -> tuple[float, float] | None:
+    """The range a step's capacity ratio between two estimates may take (its finding's evidence), else None."""
+    ev = cap.evidence if cap is not None else None
+    if ev is None or ev.ratio_bound != "point" or ev.ratio_low is None or ev.ratio_high is None:
+        return None
+    return (ev.ratio_low, ev.ratio_high) if ev.ratio_low < ev.ratio_high else None
 
 
 def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
@@ -129,6 +135,7 @@ def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
     metric, stat = headline_stat(report)
     mlabel = f"{METRIC_LABELS.get(metric, metric)} {stat}"
     rows = []
+    ranged = False  # a step's capacity is a ratio of two estimates with a range
     for s in lad.steps:
         found = {f.key: f for f in s.findings}  # the step's findings: every verdict and bound decided there
 
@@ -150,6 +157,7 @@ def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
 
         thr = s.throughput.get("requests_per_s")
         cap = found.get("capacity")
+        ranged = ranged or _estimates_spread(cap) is not None
         rows.append({
             "index": s.index, "frm": s.frm, "to": s.to,
             "headline": cell(metric, stat),
@@ -172,7 +180,7 @@ def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
     rung_rows = []
     for i, r in enumerate(lad.rungs):
         step = rows[i - 1] if i > 0 else None
-        cap_bound = {"at_least": "at_least", "below_min": "at_most"}.get(r.capacity.bound if r.capacity else "", "point")
+        cap_bound = FIGURE_BOUND.get(r.capacity.bound if r.capacity else "", "point")
         cost_bound = opposite_bound(cap_bound)  # more capacity, less cost
         cost = r.cost.usd_per_month if r.cost is not None else None
         rung_rows.append({
@@ -195,7 +203,7 @@ def ladder_view(report: Any, drawn: dict[str, Any]) -> dict[str, Any] | None:
         "steps_note": ("A step between two estimated capacities is priced at the estimates; its capacity range shows "
                        "how far either may move. The headline saving counts each estimate at the cautious end of its "
                        "range, so the steps' savings need not add up to it."
-                       if lad.estimates_note and any("(range" in (r["capacity"] or "") for r in rows) else None),
+                       if lad.estimates_note and ranged else None),
         "rungs": [r.label for r in lad.rungs],
         "rung_rows": rung_rows,
         "rows": rows,
@@ -222,7 +230,7 @@ def _contrast(lad: Any) -> str | None:
     if any(t is None or t.abs is None for t in found):
         return None
     thr: list[float] = [float(t.abs) for t in found]
-    cap = [b.capacity.requests_per_s - a.capacity.requests_per_s for a, b in zip(lad.rungs, lad.rungs[1:])]
+    cap = [change for _label, change in (waterfall(lad.rungs, lambda r: r.capacity.requests_per_s) or [])[1:]]
     i_thr = max(range(len(thr)), key=lambda i: thr[i])
     i_cap = max(range(len(cap)), key=lambda i: cap[i])
     if i_thr == i_cap:

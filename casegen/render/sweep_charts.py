@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from casegen.analysis.metrics import METRIC_LABELS
-from casegen.analysis.sweep import Capacity, Knee, Sweep, slo_text
+from casegen.analysis.sweep import FIGURE_BOUND, Capacity, Knee, Sweep, slo_text
 from casegen.formatting import directed, fmt_ms_limit, fmt_sig3
 from casegen.registry import PERCENTILE_STATS
 from casegen.render.chart_memo import memoized
@@ -222,7 +222,7 @@ def _figure(base: Sweep, opt: Sweep, metric: str, stats: Sequence[str], threshol
             continue
         prefix = {"at_least": "≥\u00a0", "below_min": "<\u00a0"}.get(cap.bound, "")
         # a bound rounded the way that keeps it true, as the report's tables print it ("≥ 10.1" for 10.17)
-        kind = {"at_least": "at_least", "below_min": "at_most"}.get(cap.bound, "point")
+        kind = FIGURE_BOUND.get(cap.bound, "point")
         text = f"{prefix}{directed(_rps, cap.value_rps, kind, finer=True)}"
         cap_stat = _capacity_stat(cap, metric, stats)
         y = _at(_curve(sweep, metric, cap_stat), cap.value_rps) if cap_stat else None

@@ -14,6 +14,7 @@ from casegen import registry
 from casegen.analysis import stats
 from casegen.analysis.cost import saving_bound
 from casegen.analysis.study import SIDES, Study, step_study
+from casegen.analysis.sweep import ranges_overlap
 from casegen.analysis.uncertainty import MIN_REQUESTS
 from casegen.case.model import machine_word
 from casegen.formatting import (
@@ -444,7 +445,7 @@ def capacity_finding(study: Study) -> Finding | None:
     spread = _estimates_range(cb, co) if kind == "point" else None
     if spread is not None:  # two estimates: the ratio each could take between its sides' load points
         ev.ratio_low, ev.ratio_high = spread
-        if spread[0] <= 1.0 <= spread[1]:  # the load points cannot rule out no gain (or a loss): no verdict colour
+        if ranges_overlap(cb.ends_rps(), co.ends_rps()):  # no gain (or a loss) not ruled out: no verdict colour
             verdict = "na"
         values_est += f"; {fmt_ratio_range(*spread)} between the load points around each crossing"
     unproven = [study.label(s) for s, cap in (("baseline", cb), ("optimized", co)) if not cap.established]
@@ -603,10 +604,6 @@ def money_text(value: float, bound: str = "point") -> str:
     return BOUND_SIGN.get(bound, "") + fmt_usd_money(value, bound)
 
 
-def _usd0(v: float, bound: str) -> str:
-    """A monthly amount known as ``bound`` (rounded to keep it true): whole dollars from $100."""
-    return fmt_usd_money(v, bound)
-
 
 def _pct0(v: float, bound: str) -> str:
     return directed(lambda x: fmt_pct(x, digits=0), v, bound)
@@ -618,7 +615,7 @@ def saving_phrase(saving: float, bound: str) -> str:
         return f"changes the monthly cost by an unknown amount (point estimate {fmt_usd_money(saving)})"
     # |saving| as a bound: a saving ≥ s (or a cost increase ≥ x) is a lower bound on its size
     size_bound = bound if saving >= 0 else opposite_bound(bound)
-    money = _usd0(abs(saving), size_bound)
+    money = fmt_usd_money(abs(saving), size_bound)
     if saving >= 0:
         q = {"at_least": "at least ", "at_most": "at most "}.get(bound, "")
         return f"saves {q}{money} a month"
@@ -639,7 +636,7 @@ def saving_estimate(c: Any) -> str:
     est = estimate_of(c)
     if est is None or est.savings_usd_per_month is None or est.savings_usd_per_month <= 0:
         return ""
-    return f"estimate {_usd0(est.savings_usd_per_month, est.savings_bound)}"
+    return f"estimate {fmt_usd_money(est.savings_usd_per_month, est.savings_bound)}"
 
 
 def cost_saving_phrase(c: Any) -> str:
@@ -1186,8 +1183,7 @@ def ladder_estimates_note(study: Study) -> str | None:
         return None
     which = "; ".join(f"{label} {fmt_rate(cap.value_rps)}, {cap.ends_text()}" for label, cap in ranged.items())
     ends = [r.capacity.ends_rps() if r.capacity is not None else None for r in lad.rungs]
-    grey = [b.label for a, b, ea, eb in zip(lad.rungs, lad.rungs[1:], ends, ends[1:])
-            if ea is not None and eb is not None and eb[0] <= ea[1] and ea[0] <= eb[1]]
+    grey = [b.label for b, ea, eb in zip(lad.rungs[1:], ends, ends[1:]) if ranges_overlap(ea, eb)]
     grey_text = (f" ({', '.join(grey)} is grey: its range overlaps the one before, so it may have gained nothing)"
                  if grey else "")
     return ("The bars are the estimates (" + which + "); the whiskers span those ranges, so how the gain splits "
