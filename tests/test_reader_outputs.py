@@ -29,7 +29,10 @@ The rules:
   appendix names and explains them);
 * ``stutter`` — no heading said again as its sentence's first word ("Bottleneck — decode-bound"), no cryptic
   "(≤ 3 others in flight, not light load)", no "less than one independent one";
-* ``file-paths`` — no source file path (``tools/testserver.py``) in reader text outside the appendix.
+* ``file-paths`` — no source file path (``tools/testserver.py``) in reader text outside the appendix;
+* ``caveats`` — every page-1 caveat (a major threat, e.g. a slower load point no test covers) is in every output;
+* ``estimates-agree`` — the saving at the estimates is one figure ("(estimate $9.63)" and "a saving of $9.63 a
+  month"), never restated as a bound under a bound headline.
 """
 
 from __future__ import annotations
@@ -331,13 +334,40 @@ def rule_file_paths(b: Built, output: str, text: str) -> list[str]:
     return [f"a source file path in reader text: {p!r}" for p in sorted(set(_PATH.findall(body)))]
 
 
+def rule_caveats(b: Built, output: str, text: str) -> list[str]:
+    """Every page-1 caveat (a major threat, e.g. "Optimized slower at concurrency 1, untested") is in every output."""
+    if output == "summary.json":
+        return []  # its page1.caveats are the source
+    flat = " ".join(text.split()).lower()
+    want = [c.replace(" (acknowledged by the author)", "") for c in b.summary["page1"].get("caveats", [])]
+    return [f"page-1 caveat missing: {c!r}" for c in want if " ".join(c.split()).lower() not in flat]
+
+
+_EST_SAVING = re.compile(r"saves? (?:at least |at most )?\$[\d,.]+ a month \(estimate (\$[\d,.]+)\)")
+_AT_ESTIMATES = re.compile(r"a saving of (at least |at most )?(\$[\d,.]+) a month")
+
+
+def rule_estimates_agree(b: Built, output: str, text: str) -> list[str]:
+    """The saving at the estimates is one figure everywhere: the headline's "(estimate $9.63)" and the cost
+    note's "a saving of $9.63 a month" — never "a saving of at least $9.63" under "saves at least $3.37"."""
+    flat = " ".join(text.split())
+    shown = set(_EST_SAVING.findall(flat.replace("Saves", "saves")))
+    out = []
+    for bound, figure in _AT_ESTIMATES.findall(flat):
+        if bound:
+            out.append(f"the estimates' saving stated as a bound: 'a saving of {bound}{figure}'")
+        if shown and figure not in shown:
+            out.append(f"the estimates' saving {figure} beside the headline's estimate {sorted(shown)}")
+    return out
+
+
 RULES: dict[str, Callable[[Built, str, str], list[str]]] = {
     "result": rule_result, "ci-shown": rule_ci_shown, "dagger-legend": rule_dagger_legend,
     "machine-words": rule_machine_words, "raw-keys": rule_raw_keys, "empty-rows": rule_empty_rows,
     "speculation": rule_speculation, "queue-wait": rule_queue_wait, "said-once": rule_said_once,
     "counts-named": rule_counts_named, "rule-words": rule_rule_words, "newly-met": rule_newly_met,
     "sweep-requests": rule_sweep_requests, "jargon": rule_jargon, "stutter": rule_stutter,
-    "file-paths": rule_file_paths}
+    "file-paths": rule_file_paths, "caveats": rule_caveats, "estimates-agree": rule_estimates_agree}
 OUTPUTS = ("html", "pdf", "md", "onepager-html", "onepager-pdf", "summary.json")
 CASES = EXAMPLES + ["aiperf-sweep", "aiperf-summary", "aiperf-summary-cpu"]
 
@@ -387,7 +417,16 @@ def test_each_rule_sees_its_defect():
         "stutter": "### Bottleneck\n\nBottleneck — decode-bound: decode is 97% of end-to-end time; fitted robustly over "
                    "the 236 least-loaded requests (≤ 3 others in flight, not light load)",
         "file-paths": "| Serving stack | tools/testserver.py --profile baseline (OpenAI-compatible, streaming) |",
+        # the final review's quote (round 9): a bound at the estimates under a bound headline
+        "estimates-agree": "Saves at least $3.37 a month (estimate $9.63). … the monthly cost $27.84 → ≤ $18.21, "
+                           "a saving of at least $9.63 a month.",
     }
+    caveated = Built("caveated", {"page1": {"caveats": ["Optimized slower at concurrency 1, untested"]}}, {}, [])
+    assert rule_caveats(caveated, "onepager-html", "Caveats: quality not measured.")
+    assert not rule_caveats(caveated, "pdf", "Caveat: Optimized slower at\nconcurrency 1, untested — see Threats")
+    assert rule_estimates_agree(summary_only, "md", "saves $1,775 a month (estimate $1,775); a saving of $1,776 a month")
+    assert not rule_estimates_agree(summary_only, "md", "Saves at least $3.37 a month (estimate $9.63). … a saving of "
+                                                        "$9.63 a month.")
     for name, text in cases.items():
         assert RULES[name](summary_only, "md", text), name
     assert rule_said_once(summary_only, "onepager-html", "Saves $60 a month†; no one-time cost.\nSaves $60 a month†.")
